@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+//
+// ImageGate: an image download gateway for a private cloud.
+// No SwiftPM package dependencies: Foundation, Dispatch, the standard library and
+// C libraries from Debian -dev packages through system-library targets.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "ImageGate",
+    products: [
+        .executable(name: "imagegate", targets: ["imagegate"]),
+    ],
+    targets: [
+        // C libraries from Debian packages.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Linux specials Glibc does not export to Swift (epoll, accept4, eventfd, sendfile).
+        .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
+
+        // Thin syscall layer: errno, descriptors, sockets, epoll.
+        .target(name: "SystemIO", dependencies: ["CLinuxShims"], swiftSettings: strictSettings),
+        // Errors, clocks, logging, small value types shared by every layer.
+        .target(name: "GateCore", swiftSettings: strictSettings),
+        // SHA-256, HMAC, HKDF, random bytes, constant-time compare (OpenSSL).
+        .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
+        // Signed download tokens (igt1) and the signing keyring.
+        .target(name: "DownloadTokens", dependencies: ["GateCore", "CryptoPrimitives"], swiftSettings: strictSettings),
+        // Image records, the store interface, its SQLite implementation, the blob store and local import.
+        .target(
+            name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives", "CSQLite"],
+            swiftSettings: strictSettings),
+        // HTTP/1.1: request parser, range and precondition logic, responses, event-loop server.
+        .target(name: "HTTPServer", dependencies: ["GateCore", "SystemIO"], swiftSettings: strictSettings),
+        // Composition root: configuration, CLI commands, wiring of catalog, tokens and listeners.
+        .target(
+            name: "ImageGateApp",
+            dependencies: ["GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "HTTPServer"],
+            swiftSettings: strictSettings),
+        .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
+
+        .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
+        .testTarget(name: "DownloadTokensTests", dependencies: ["DownloadTokens", "CryptoPrimitives", "GateCore"]),
+        .testTarget(name: "ImageCatalogTests", dependencies: ["ImageCatalog", "GateCore", "CryptoPrimitives"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "GateCore"]),
+        .testTarget(name: "ImageGateAppTests", dependencies: ["ImageGateApp", "ImageCatalog", "DownloadTokens", "GateCore"]),
+    ]
+)

@@ -1,0 +1,86 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: line-oriented logging to a file descriptor, safe from any thread.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Writes whole lines to one descriptor with a single `write` each, so concurrent writers never interleave
+/// within a line (O_APPEND files and pipes up to PIPE_BUF keep a write whole).
+public final class LineSink: Sendable {
+    private let fd: Mutex<Int32>
+    private let ownsDescriptor: Bool
+
+    public init(fd: Int32, ownsDescriptor: Bool = false) {
+        self.fd = Mutex(fd)
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    /// Opens (creating, mode 0640) a log file for appending.
+    public static func appending(path: String) throws(GateError) -> LineSink {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw GateError.io("cannot open log file \(path): \(String(cString: strerror(errno)))") }
+        return LineSink(fd: fd, ownsDescriptor: true)
+    }
+
+    public static let standardError = LineSink(fd: 2)
+    public static let standardOutput = LineSink(fd: 1)
+
+    public func write(line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(10)
+        fd.withLock { fd in
+            bytes.withUnsafeBytes { buf in
+                var off = 0
+                while off < buf.count {
+                    let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return
+                    }
+                    off += n
+                }
+            }
+        }
+    }
+
+    deinit {
+        if ownsDescriptor { fd.withLock { _ = close($0) } }
+    }
+}
+
+/// The server's diagnostic log: `time level message key=value…`. Secrets never reach it: callers pass
+/// redacted values (see `TokenRedaction`).
+public struct Logger: Sendable {
+    public enum Level: Int, Sendable, Comparable {
+        case debug = 0, info, warning, error
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        var name: String {
+            switch self {
+            case .debug: "debug"
+            case .info: "info"
+            case .warning: "warn"
+            case .error: "error"
+            }
+        }
+    }
+
+    public let sink: LineSink
+    public let minimum: Level
+
+    public init(sink: LineSink = .standardError, minimum: Level = .info) {
+        self.sink = sink
+        self.minimum = minimum
+    }
+
+    public func log(_ level: Level, _ message: String) {
+        guard level >= minimum else { return }
+        sink.write(line: "\(TimeFormat.rfc3339(SystemClock().now())) \(level.name) \(message)")
+    }
+
+    public func debug(_ m: @autoclosure () -> String) { if minimum <= .debug { log(.debug, m()) } }
+    public func info(_ m: String) { log(.info, m) }
+    public func warning(_ m: String) { log(.warning, m) }
+    public func error(_ m: String) { log(.error, m) }
+}
