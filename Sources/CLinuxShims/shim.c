@@ -3,6 +3,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
+#include <pthread.h>
+#include <string.h>
 
 int CLinuxShims_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -35,6 +37,13 @@ ssize_t CLinuxShims_sendfile(int out_fd, int in_fd, int64_t *offset, size_t coun
     ssize_t n = sendfile(out_fd, in_fd, &off, count);
     *offset = (int64_t)off;
     return n;
+}
+
+void CLinuxShims_set_thread_name(const char *name) {
+    char buf[16];
+    strncpy(buf, name, 15);
+    buf[15] = 0;
+    pthread_setname_np(pthread_self(), buf);
 }
 
 const uint32_t CLinuxShims_EPOLLIN = EPOLLIN;

@@ -11,17 +11,35 @@ import Synchronization
 public final class LineSink: Sendable {
     private let fd: Mutex<Int32>
     private let ownsDescriptor: Bool
+    private let path: String?
 
-    public init(fd: Int32, ownsDescriptor: Bool = false) {
+    public init(fd: Int32, ownsDescriptor: Bool = false, path: String? = nil) {
         self.fd = Mutex(fd)
         self.ownsDescriptor = ownsDescriptor
+        self.path = path
+    }
+
+    private static func openAppending(_ path: String) throws(GateError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw GateError.io("cannot open log file \(path): \(String(cString: strerror(errno)))") }
+        return fd
     }
 
     /// Opens (creating, mode 0640) a log file for appending.
     public static func appending(path: String) throws(GateError) -> LineSink {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw GateError.io("cannot open log file \(path): \(String(cString: strerror(errno)))") }
-        return LineSink(fd: fd, ownsDescriptor: true)
+        LineSink(fd: try openAppending(path), ownsDescriptor: true, path: path)
+    }
+
+    /// Reopens a file sink at its path (after logrotate moved the old file away). No-op for other sinks.
+    public func reopen() throws(GateError) {
+        guard let path, ownsDescriptor else { return }
+        let new = try Self.openAppending(path)
+        let old = fd.withLock { fd in
+            let o = fd
+            fd = new
+            return o
+        }
+        close(old)
     }
 
     public static let standardError = LineSink(fd: 2)

@@ -13,6 +13,8 @@ int CLinuxShims_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, int max,
 int CLinuxShims_eventfd(void);
 int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len);
 ssize_t CLinuxShims_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count);
+/// Names the calling thread (truncated to 15 bytes), so `top -H` and core dumps show which loop is which.
+void CLinuxShims_set_thread_name(const char *name);
 
 extern const uint32_t CLinuxShims_EPOLLIN;
 extern const uint32_t CLinuxShims_EPOLLOUT;

@@ -1,0 +1,124 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: what a handler answers: status, fields, and a body described as a value.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemIO
+
+/// An open file a response streams from. The response owns the descriptor and closes it exactly once,
+/// when the last reference goes (response complete or connection closed). Confined to its loop thread.
+public final class OpenFile {
+    public let fd: Int32
+    public let size: UInt64
+    public let modified: Int64
+
+    /// Opens read-only and freezes size and mtime with `fstat` on the opened descriptor, so the headers
+    /// describe exactly the bytes this descriptor will send (shared/STYLE.md §2.5 point 5).
+    public init(path: String) throws(SystemError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", errno: errno) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            Sys.close(fd)
+            throw SystemError("fstat", errno: e)
+        }
+        self.fd = fd
+        self.size = UInt64(st.st_size)
+        self.modified = Int64(st.st_mtim.tv_sec)
+    }
+
+    deinit { Sys.close(fd) }
+}
+
+@available(*, unavailable)
+extension OpenFile: Sendable {}
+
+/// One piece of a response body: literal bytes, or a range of the response's file.
+public enum BodyPiece: Equatable, Sendable {
+    case bytes([UInt8])
+    case file(offset: UInt64, length: UInt64)
+
+    var length: UInt64 {
+        switch self {
+        case .bytes(let b): UInt64(b.count)
+        case .file(_, let l): l
+        }
+    }
+}
+
+/// A complete answer. The server adds `Date`, `Content-Length` and `Connection`; the handler never
+/// sets framing fields, so it cannot get them wrong.
+public struct Response {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [BodyPiece]
+    public var file: OpenFile?
+    /// Close the connection after this response (framing errors, policy refusals).
+    public var closeConnection: Bool
+    /// An outcome word for the access log when the handler wants to say more than the status
+    /// (`token_rejected`, `not_found`, …). Never a secret.
+    public var note: String?
+
+    public init(
+        status: Int, headers: [(String, String)] = [], body: [BodyPiece] = [], file: OpenFile? = nil,
+        closeConnection: Bool = false, note: String? = nil
+    ) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.file = file
+        self.closeConnection = closeConnection
+        self.note = note
+    }
+
+    public var bodyLength: UInt64 { body.reduce(0) { $0 + $1.length } }
+
+    /// A short plain-text answer (errors). The text is ours, never request data.
+    public static func text(_ status: Int, _ text: String, headers: [(String, String)] = [], close: Bool = false)
+        -> Response
+    {
+        var h = headers
+        h.append(("Content-Type", "text/plain; charset=utf-8"))
+        let bytes = Array((text + "\n").utf8)
+        return Response(status: status, headers: h, body: [.bytes(bytes)], closeConnection: close)
+    }
+}
+
+@available(*, unavailable)
+extension Response: Sendable {}
+
+public enum StatusText {
+    public static func reason(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 200: "OK"
+        case 201: "Created"
+        case 204: "No Content"
+        case 206: "Partial Content"
+        case 304: "Not Modified"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 410: "Gone"
+        case 411: "Length Required"
+        case 412: "Precondition Failed"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 416: "Range Not Satisfiable"
+        case 417: "Expectation Failed"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 503: "Service Unavailable"
+        case 505: "HTTP Version Not Supported"
+        default: "Status \(status)"
+        }
+    }
+}

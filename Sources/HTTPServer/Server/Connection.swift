@@ -1,0 +1,49 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: one client connection's state, confined to its event loop.
+//===----------------------------------------------------------------------===//
+import SystemIO
+
+/// The request/response cycle of one TCP connection. Requests are handled strictly one at a time, so
+/// pipelined responses leave in request order (RFC 9112 §9.3.2); bytes after the current request stay
+/// buffered until its response is fully written.
+final class Connection {
+    enum State {
+        /// Waiting for the first byte of the next request (keep-alive idle).
+        case idle
+        /// Some bytes of a request head are buffered.
+        case readingHead
+        /// Head parsed, `needed` body bytes still to come.
+        case readingBody(RequestHead, needed: Int)
+        /// A response is being written.
+        case writing(WriteJob, AccessRecord, keepAlive: Bool)
+        /// Response done, write side shut: read and drop what the client still sends, then close, so a
+        /// final error response is not destroyed by an RST (nginx lingering close).
+        case lingering(deadlineMs: Int64)
+    }
+
+    let fd: Int32
+    let tag: UInt64
+    let peer: PeerAddress
+    var state: State = .idle
+    var buffer: [UInt8] = []
+    var interest: EpollEvents = .readable
+    var requestsServed = 0
+    /// When the current request's first byte arrived (header deadline).
+    var requestStartedMs: Int64 = 0
+    /// Last time the peer sent or accepted bytes.
+    var lastProgressMs: Int64
+    var inReadyList = false
+    /// The peer half-closed: answer what is buffered, then close.
+    var peerClosed = false
+
+    init(fd: Int32, tag: UInt64, peer: PeerAddress, nowMs: Int64) {
+        self.fd = fd
+        self.tag = tag
+        self.peer = peer
+        self.lastProgressMs = nowMs
+        buffer.reserveCapacity(4096)
+    }
+}
+
+@available(*, unavailable)
+extension Connection: Sendable {}

@@ -1,0 +1,349 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: one epoll event loop thread: accept, read, parse, dispatch, write, time out.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import GateCore
+import SystemIO
+
+/// Everything a loop shares with its siblings (immutable or internally locked).
+struct LoopContext: Sendable {
+    let listener: Int32
+    let handler: any RequestHandler
+    let config: HTTPServerConfig
+    let limiter: ConnectionLimiter
+    let accessLog: AccessLog
+    let logger: Logger
+    let secure: Bool
+}
+
+/// Owns its connections and its epoll instance; runs on one `OSThread` and is never touched from another.
+final class EventLoop {
+    private static let listenerTag = UInt64.max
+    private static let wakeTag = UInt64.max - 1
+
+    private let ctx: LoopContext
+    private let epoll: Epoll
+    private let wake: EventFD
+    private let parser: RequestParser
+    private var connections: [Int32: Connection] = [:]
+    private var ready: [Connection] = []
+    private var nextGeneration: UInt64 = 1
+    private var stopping = false
+    private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+    private var cachedDateSecond: Int64 = -1
+    private var cachedDate = ""
+
+    init(ctx: LoopContext, wake: EventFD) throws(SystemError) {
+        self.ctx = ctx
+        self.wake = wake
+        self.epoll = try Epoll()
+        self.parser = RequestParser(limits: ctx.config.parseLimits)
+        try epoll.add(ctx.listener, [.readable, .exclusive], data: Self.listenerTag)
+        try epoll.add(wake.fd, .readable, data: Self.wakeTag)
+    }
+
+    func run() {
+        var lastSweep = Monotonic.milliseconds()
+        while !stopping {
+            epoll.wait(timeoutMs: ready.isEmpty ? 1000 : 0) { data, events in
+                switch data {
+                case Self.listenerTag: acceptAll()
+                case Self.wakeTag:
+                    wake.drain()
+                    stopping = true
+                default: onEvent(data, events)
+                }
+            }
+            if !ready.isEmpty {
+                let turn = ready
+                ready.removeAll(keepingCapacity: true)
+                for c in turn {
+                    c.inReadyList = false
+                    if connections[c.fd] === c { drive(c) }
+                }
+            }
+            let now = Monotonic.milliseconds()
+            if now - lastSweep >= 1000 {
+                lastSweep = now
+                sweep(now)
+            }
+        }
+        for c in Array(connections.values) { close(c, outcome: "shutdown") }
+        epoll.remove(ctx.listener)
+    }
+
+    // MARK: accept
+
+    private func acceptAll() {
+        while true {
+            let r: IOResult<(Int32, PeerAddress)>
+            do {
+                r = try Socket.accept(ctx.listener)
+            } catch {
+                // EMFILE/ENFILE/ECONNABORTED: nothing to accept now; the listener stays armed.
+                if error.errno != ECONNABORTED { ctx.logger.warning("accept failed: \(error)") }
+                return
+            }
+            guard case .processed(let (fd, peer)) = r else { return }
+            guard ctx.limiter.acquire(peer.bytes) else {
+                let busy = Array("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+                _ = try? busy.withUnsafeBytes { try Socket.send(fd, $0, more: false) }
+                Sys.close(fd)
+                continue
+            }
+            Socket.setNoDelay(fd)
+            let tag = nextGeneration << 32 | UInt64(UInt32(bitPattern: fd))
+            nextGeneration += 1
+            let c = Connection(fd: fd, tag: tag, peer: peer, nowMs: Monotonic.milliseconds())
+            do {
+                try epoll.add(fd, .readable, data: tag)
+            } catch {
+                ctx.limiter.release(peer.bytes)
+                Sys.close(fd)
+                continue
+            }
+            connections[fd] = c
+        }
+    }
+
+    // MARK: events
+
+    private func onEvent(_ tag: UInt64, _ events: EpollEvents) {
+        let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: tag))
+        // A stale event for a descriptor number that was closed and reused in this batch: ignore.
+        guard let c = connections[fd], c.tag == tag else { return }
+        switch c.state {
+        case .writing:
+            drive(c)
+        case .lingering:
+            if readAvailable(c, discard: true) != .open { close(c, outcome: nil) }
+        default:
+            switch readAvailable(c, discard: false) {
+            case .failed:
+                close(c, outcome: nil)
+                return
+            case .endOfInput:
+                // A half-close after a complete request still deserves its answer (then we close).
+                c.peerClosed = true
+            case .open:
+                break
+            }
+            drive(c)
+            if c.peerClosed, connections[c.fd] === c {
+                switch c.state {
+                case .idle, .readingHead, .readingBody: close(c, outcome: nil)
+                default: break
+                }
+            }
+        }
+    }
+
+    private enum ReadStatus { case open, endOfInput, failed }
+
+    /// Reads what is available without blocking.
+    private func readAvailable(_ c: Connection, discard: Bool) -> ReadStatus {
+        if c.peerClosed { return .endOfInput }
+        while true {
+            let r: IOResult<Int>
+            do {
+                r = try scratch.withUnsafeMutableBytes { try Socket.read(c.fd, into: $0) }
+            } catch {
+                return .failed
+            }
+            guard case .processed(let n) = r else { return .open }
+            if n == 0 { return .endOfInput }
+            c.lastProgressMs = Monotonic.milliseconds()
+            if !discard {
+                if c.buffer.isEmpty, case .idle = c.state { c.requestStartedMs = c.lastProgressMs }
+                c.buffer.append(contentsOf: scratch[0..<n])
+                // Enough to decide: the parser fails past its limits, a body past its length is the next request.
+                if c.buffer.count > ctx.config.parseLimits.maxHeaderBytes + ctx.config.maxBodyBytes { return .open }
+            }
+            if n < scratch.count { return .open }
+        }
+    }
+
+    // MARK: the request/response cycle
+
+    /// Advances the connection as far as it can go without waiting.
+    private func drive(_ c: Connection) {
+        while true {
+            switch c.state {
+            case .idle, .readingHead:
+                if c.buffer.isEmpty {
+                    c.state = .idle
+                    return
+                }
+                let result = c.buffer.withUnsafeBytes { parser.parse($0) }
+                switch result {
+                case .needMore:
+                    c.state = .readingHead
+                    return
+                case .failure(let e):
+                    let record = AccessRecord(
+                        startedMs: c.requestStartedMs, peer: c.peer, method: "-", path: "-", status: e.status,
+                        bytesSent: 0, outcome: "bad_request", note: e.reason)
+                    start(c, Response.text(e.status, StatusText.reason(e.status), close: true), record: record,
+                        version: .http11, isHead: false, keepAlive: false)
+                case .head(let head, let consumed):
+                    c.buffer.removeFirst(consumed)
+                    admit(c, head)
+                }
+            case .readingBody(let head, let needed):
+                guard c.buffer.count >= needed else { return }
+                let body = Array(c.buffer[0..<needed])
+                c.buffer.removeFirst(needed)
+                dispatch(c, head, body: body)
+            case .writing(var job, let record, let keepAlive):
+                let progress = job.advance(fd: c.fd, budget: ctx.config.writeChunkBytes)
+                if job.bodySent > 0 || job.headSent > 0 { c.lastProgressMs = Monotonic.milliseconds() }
+                switch progress {
+                case .finished:
+                    var rec = record
+                    rec.bytesSent = job.bodySent
+                    finish(c, rec, keepAlive: keepAlive)
+                    if case .lingering = c.state { return }
+                    if connections[c.fd] !== c { return }
+                case .blocked:
+                    c.state = .writing(job, record, keepAlive: keepAlive)
+                    setInterest(c, .writable)
+                    return
+                case .yielded:
+                    c.state = .writing(job, record, keepAlive: keepAlive)
+                    if !c.inReadyList {
+                        c.inReadyList = true
+                        ready.append(c)
+                    }
+                    return
+                case .failed(let why):
+                    var rec = record
+                    rec.bytesSent = job.bodySent
+                    rec.outcome = why
+                    ctx.accessLog.write(rec, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
+                    if why == "truncated" { ctx.logger.error("file truncated while sending to \(c.peer)") }
+                    close(c, outcome: nil)
+                    return
+                }
+            case .lingering:
+                return
+            }
+        }
+    }
+
+    /// Applies framing policy to a parsed head before any body is read.
+    private func admit(_ c: Connection, _ head: RequestHead) {
+        let isGetOrHead = head.method == "GET" || head.method == "HEAD"
+        func refuse(_ status: Int, _ why: String) {
+            let record = AccessRecord(
+                startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
+                path: ctx.handler.loggablePath(head.path), status: status, bytesSent: 0, outcome: "refused",
+                note: why)
+            start(c, Response.text(status, why, close: true), record: record, version: head.version,
+                isHead: head.method == "HEAD", keepAlive: false)
+        }
+        if head.contentLength > 0 && isGetOrHead {
+            // PROTOCOLS.md §2.2: a GET with a body is a smuggling vector; answer and close.
+            return refuse(400, "GET and HEAD requests take no body")
+        }
+        if head.contentLength > UInt64(ctx.config.maxBodyBytes) {
+            return refuse(413, "request body too large")
+        }
+        if head.contentLength == 0 {
+            return dispatch(c, head, body: [])
+        }
+        let needed = Int(head.contentLength)
+        if head.expectsContinue && c.buffer.count < needed {
+            let cont = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+            _ = try? cont.withUnsafeBytes { try Socket.send(c.fd, $0, more: false) }
+        }
+        c.state = .readingBody(head, needed: needed)
+    }
+
+    private func dispatch(_ c: Connection, _ head: RequestHead, body: [UInt8]) {
+        let request = Request(head: head, peer: c.peer, body: body, secure: ctx.secure)
+        let response = ctx.handler.respond(to: request)
+        c.requestsServed += 1
+        let keepAlive = head.keepAlive && !response.closeConnection && !stopping && !c.peerClosed
+            && c.requestsServed < ctx.config.maxRequestsPerConnection
+        let record = AccessRecord(
+            startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
+            path: ctx.handler.loggablePath(head.path), status: response.status, bytesSent: 0, outcome: "ok",
+            note: response.note)
+        start(c, response, record: record, version: head.version, isHead: head.method == "HEAD",
+            keepAlive: keepAlive)
+    }
+
+    private func start(
+        _ c: Connection, _ response: Response, record: AccessRecord, version: HTTPVersion, isHead: Bool,
+        keepAlive: Bool
+    ) {
+        let head = ResponseHeadWriter.serialize(response, version: version, date: httpDate(), keepAlive: keepAlive)
+        let job = WriteJob(head: head, pieces: isHead ? [] : response.body, file: isHead ? nil : response.file)
+        c.state = .writing(job, record, keepAlive: keepAlive)
+    }
+
+    private func finish(_ c: Connection, _ record: AccessRecord, keepAlive: Bool) {
+        ctx.accessLog.write(record, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
+        if keepAlive {
+            c.state = .idle
+            c.requestStartedMs = Monotonic.milliseconds()
+            setInterest(c, .readable)
+        } else {
+            Socket.shutdownWrite(c.fd)
+            c.buffer.removeAll()
+            c.state = .lingering(deadlineMs: Monotonic.milliseconds() + 2000)
+            setInterest(c, .readable)
+        }
+    }
+
+    private func setInterest(_ c: Connection, _ interest: EpollEvents) {
+        guard c.interest != interest else { return }
+        c.interest = interest
+        try? epoll.modify(c.fd, interest, data: c.tag)
+    }
+
+    private func close(_ c: Connection, outcome: String?) {
+        guard connections[c.fd] === c else { return }
+        if let outcome, case .writing(let job, var record, _) = c.state {
+            record.bytesSent = job.bodySent
+            record.outcome = outcome
+            ctx.accessLog.write(record, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
+        }
+        connections[c.fd] = nil
+        epoll.remove(c.fd)
+        Sys.close(c.fd)
+        c.state = .idle  // drops the response's file descriptor now
+        ctx.limiter.release(c.peer.bytes)
+    }
+
+    // MARK: timeouts
+
+    private func sweep(_ now: Int64) {
+        for c in Array(connections.values) {
+            switch c.state {
+            case .idle:
+                if now - c.lastProgressMs > ctx.config.idleTimeoutMs { close(c, outcome: nil) }
+            case .readingHead, .readingBody:
+                if now - c.requestStartedMs > ctx.config.headerTimeoutMs { close(c, outcome: nil) }
+            case .writing:
+                if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: "send_timeout") }
+            case .lingering(let deadline):
+                if now > deadline { close(c, outcome: nil) }
+            }
+        }
+    }
+
+    private func httpDate() -> String {
+        let now = SystemClock().now()
+        if now != cachedDateSecond {
+            cachedDateSecond = now
+            cachedDate = TimeFormat.httpDate(now)
+        }
+        return cachedDate
+    }
+}
+
+@available(*, unavailable)
+extension EventLoop: Sendable {}

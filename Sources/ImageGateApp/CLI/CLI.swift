@@ -1,0 +1,106 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the `imagegate` command tree and its help texts.
+//===----------------------------------------------------------------------===//
+import GateCore
+
+public enum ImageGateCLI {
+    public static let version = "0.1.0"
+
+    static let overview = """
+        imagegate \(version): an image download gateway for a private cloud.
+
+        Usage: imagegate <command> [options]
+
+        Commands:
+          serve                 Run the transfer server (HTTP) on the data directory.
+          image import          Copy a local image file into the catalog.
+          image list            List images.
+          image show ID         Show one image.
+          link mint ID          Mint a signed download link (default lifetime 24h).
+          key list              List token signing keys (never their secrets).
+          key rotate            Start signing with a new key; old links keep working until they expire.
+
+        Options every command takes:
+          --data-dir DIR        Data directory (default ./data, or data_dir in the config file).
+          --config FILE         Config file (see Config/imagegate.conf.example).
+          -h, --help            Help for a command: imagegate <command> --help
+
+        Exit codes: 0 success, 1 failure, 3 not found, 4 refused (wrong state or policy), 64 usage error.
+        """
+
+    /// Runs one command line (without the program name) and returns the exit code.
+    public static func run(_ args: [String]) -> Int32 {
+        guard let first = args.first else {
+            print(overview)
+            return ExitCode.usage
+        }
+        let rest = args.dropFirst()
+        do {
+            switch first {
+            case "-h", "--help", "help":
+                print(overview)
+                return ExitCode.success
+            case "--version", "version":
+                print("imagegate \(version)")
+                return ExitCode.success
+            case "serve":
+                return try ServeCommand.run(rest)
+            case "image":
+                return try ImageCommands.run(rest)
+            case "link":
+                return try LinkCommands.run(rest)
+            case "key":
+                return try KeyCommands.run(rest)
+            default:
+                throw GateError.usage("unknown command \(first)")
+            }
+        } catch {
+            printError(error)
+            if error.code == .usage { printError("run 'imagegate --help' for usage") }
+            return ExitCode.of(error)
+        }
+    }
+
+    /// Runs a subcommand group (`image`, `link`, `key`): picks the verb or prints the group's help.
+    static func group(
+        _ args: ArraySlice<String>, help: String, verbs: [String: (ArraySlice<String>) throws(GateError) -> Int32]
+    ) throws(GateError) -> Int32 {
+        guard let verb = args.first else {
+            print(help)
+            return ExitCode.usage
+        }
+        if verb == "--help" || verb == "-h" || verb == "help" {
+            print(help)
+            return ExitCode.success
+        }
+        guard let run = verbs[verb] else { throw GateError.usage("unknown subcommand \(verb)") }
+        return try run(args.dropFirst())
+    }
+}
+
+func printError(_ error: GateError) {
+    LineSinkStderr.write("imagegate: error: \(error.message)")
+}
+
+func printError(_ message: String) {
+    LineSinkStderr.write("imagegate: \(message)")
+}
+
+enum LineSinkStderr {
+    static func write(_ s: String) { LineSink.standardError.write(line: s) }
+}
+
+/// Settings from defaults, the config file (`--config` or `IMAGEGATE_CONFIG`), then `--data-dir`.
+func loadSettings(_ args: Arguments) throws(GateError) -> Settings {
+    var s = Settings()
+    let configPath = args.value("--config") ?? environment("IMAGEGATE_CONFIG")
+    if let configPath, !configPath.isEmpty {
+        guard let text = readTextFile(configPath) else {
+            throw GateError.usage("cannot read config file \(configPath)")
+        }
+        try s.apply(configText: text, source: configPath)
+    }
+    if let d = args.value("--data-dir") { s.dataDir = d }
+    guard !s.dataDir.isEmpty else { throw GateError.usage("data directory must not be empty") }
+    return s
+}

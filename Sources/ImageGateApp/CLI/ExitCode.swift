@@ -1,0 +1,25 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: process exit codes, one per kind of failure a script may want to tell apart.
+//===----------------------------------------------------------------------===//
+import GateCore
+
+public enum ExitCode {
+    public static let success: Int32 = 0
+    /// Anything that went wrong at run time (I/O, catalog, server).
+    public static let failure: Int32 = 1
+    /// The thing named does not exist (or is not visible to the caller).
+    public static let notFound: Int32 = 3
+    /// The request was understood but refused (wrong state, policy).
+    public static let refused: Int32 = 4
+    /// Bad command line or configuration (sysexits EX_USAGE).
+    public static let usage: Int32 = 64
+
+    static func of(_ error: GateError) -> Int32 {
+        switch error.code {
+        case .usage, .invalidRequest: usage
+        case .notFound: notFound
+        case .conflict, .forbiddenByPolicy, .permissionDenied, .tokenInvalid, .alreadyExists, .unsupported: refused
+        case .io, .internal: failure
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: `imagegate key list|rotate`.
+//===----------------------------------------------------------------------===//
+import DownloadTokens
+import GateCore
+
+enum KeyCommands {
+    static let help = """
+        Usage: imagegate key <subcommand> [--json]
+
+          list      List the token signing keys: id, state, created, verifies until. Secrets are never shown.
+          rotate    Make a new key the one that signs new links. The previous key keeps verifying the links it
+                    signed until the longest of them has expired (tokens.max_ttl), then it is dropped.
+                    A running server picks the change up by itself.
+
+        Common options: --data-dir DIR, --config FILE.
+        """
+
+    static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
+        try ImageGateCLI.group(args, help: help, verbs: ["list": list, "rotate": rotate])
+    }
+
+    static func list(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
+        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
+        if args.wantsHelp {
+            print(help)
+            return ExitCode.success
+        }
+        try args.noMorePositionals(than: 0)
+        let settings = try loadSettings(args)
+        let data = try DataDirectory.open(settings)
+        defer { data.close() }
+        print(describe(data.keys.keyring(), json: args.json, path: data.keys.keyFilePath))
+        return ExitCode.success
+    }
+
+    static func rotate(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
+        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
+        if args.wantsHelp {
+            print(help)
+            return ExitCode.success
+        }
+        try args.noMorePositionals(than: 0)
+        let settings = try loadSettings(args)
+        let data = try DataDirectory.open(settings)
+        defer { data.close() }
+        let ring = try data.keys.rotate(maxLifetime: settings.tokenMaxTTL)
+        if !args.json { print("new signing key \(kidText(ring.active.kid)) is active") }
+        print(describe(ring, json: args.json, path: data.keys.keyFilePath))
+        return ExitCode.success
+    }
+
+    static func kidText(_ kid: UInt32) -> String {
+        let h = String(kid, radix: 16)
+        return String(repeating: "0", count: 8 - h.count) + h
+    }
+
+    static func describe(_ ring: Keyring, json: Bool, path: String) -> String {
+        if json {
+            let keys: [[String: Any]] = ring.keys.map { k in
+                var o: [String: Any] = [
+                    "kid": kidText(k.kid), "state": k.state == .active ? "active" : "verify-only",
+                    "created_at": TimeFormat.rfc3339(k.createdAt),
+                ]
+                if let v = k.verifyUntil { o["verify_until"] = TimeFormat.rfc3339(v) }
+                return o
+            }
+            return jsonText(["key_file": path, "keys": keys])
+        }
+        var out = "key file: \(path)\n"
+        out += "KID       STATE        CREATED               VERIFIES UNTIL"
+        for k in ring.keys {
+            let state = k.state == .active ? "active     " : "verify-only"
+            out += "\n\(kidText(k.kid))  \(state)  \(TimeFormat.rfc3339(k.createdAt))  "
+            out += k.verifyUntil.map { TimeFormat.rfc3339($0) } ?? "-"
+        }
+        return out
+    }
+}
+
+import Foundation
+
+func jsonText(_ object: Any) -> String {
+    let data = (try? JSONSerialization.data(
+        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    return String(decoding: data, as: UTF8.self)
+}

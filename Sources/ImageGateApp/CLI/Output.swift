@@ -1,0 +1,63 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: CLI output: JSON for scripts, aligned tables for people.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import GateCore
+import ImageCatalog
+
+enum Output {
+    /// Pretty, key-sorted JSON on standard output.
+    static func json(_ object: Any) {
+        let data = (try? JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) {
+        var widths = header.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count)
+            }.joined(separator: "  ")
+        }
+        print(line(header))
+        for r in rows { print(line(r)) }
+    }
+
+    static func imageJSON(_ r: ImageRecord) -> [String: Any] {
+        var o: [String: Any] = [
+            "id": r.id.description, "tenant": r.tenant.description, "name": r.name, "remarks": r.remarks,
+            "file_name": r.fileName, "format": r.format.rawValue, "size": r.size, "sha256": r.sha256,
+            "status": r.status.rawValue, "generation": r.generation,
+            "created_at": TimeFormat.rfc3339(r.createdAt), "updated_at": TimeFormat.rfc3339(r.updatedAt),
+        ]
+        o["failure_reason"] = r.failureReason ?? NSNull()
+        o["finalized_at"] = r.finalizedAt.map { TimeFormat.rfc3339($0) } ?? NSNull()
+        return o
+    }
+
+    static func humanSize(_ n: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n)
+        var i = 0
+        while v >= 1024 && i < units.count - 1 {
+            v /= 1024
+            i += 1
+        }
+        return i == 0 ? "\(n) B" : String(format: "%.1f", v) + " " + units[i]
+    }
+}
+
+func environment(_ name: String) -> String? {
+    guard let v = getenv(name) else { return nil }
+    return String(cString: v)
+}
+
+func readTextFile(_ path: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    return String(data: data, encoding: .utf8)
+}

@@ -1,0 +1,71 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: from a presented token to the image it may download, for every protocol front.
+//===----------------------------------------------------------------------===//
+import DownloadTokens
+import GateCore
+import ImageCatalog
+
+/// A download the token allows: the claims and the catalog record they were checked against.
+struct AuthorizedDownload: Sendable {
+    let claims: TokenClaims
+    let image: ImageRecord
+}
+
+/// Verification steps 1-9 of shared/PROTOCOLS.md §3.3. Every failure is the same to the client; the
+/// precise reason comes back only for the log (never the token itself).
+struct DownloadAuthorizer: Sendable {
+    let codec: TokenCodec
+    let keys: TokenKeyStore
+    let store: any CatalogStore
+    let clock: any WallClock
+    let maxLifetime: Int64
+
+    enum Denial: Error, Sendable {
+        case token(TokenRejection)
+        case imageGone
+        case wrongTenant
+        case notAvailable
+        case staleGeneration
+        case revoked
+        case catalog
+
+        var logReason: String {
+            switch self {
+            case .token(let r): "token_\(r)"
+            case .imageGone: "image_not_found"
+            case .wrongTenant: "tenant_mismatch"
+            case .notAvailable: "image_not_available"
+            case .staleGeneration: "stale_generation"
+            case .revoked: "token_revoked"
+            case .catalog: "catalog_error"
+            }
+        }
+    }
+
+    func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+        let claims: TokenClaims
+        switch codec.verify(
+            String(token), keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto,
+            peer: peer)
+        {
+        case .failure(let r): return .failure(.token(r))
+        case .success(let c): claims = c
+        }
+        let record: ImageRecord?
+        do {
+            record = try store.image(claims.image)
+        } catch {
+            return .failure(.catalog)
+        }
+        guard let record else { return .failure(.imageGone) }
+        guard record.tenant == claims.tenant else { return .failure(.wrongTenant) }
+        guard record.status == .available else { return .failure(.notAvailable) }
+        guard record.generation == claims.generation else { return .failure(.staleGeneration) }
+        do {
+            if try store.isRevoked(serial: claims.serial) { return .failure(.revoked) }
+        } catch {
+            return .failure(.catalog)
+        }
+        return .success(AuthorizedDownload(claims: claims, image: record))
+    }
+}

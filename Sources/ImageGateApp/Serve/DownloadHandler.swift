@@ -1,0 +1,164 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: GET/HEAD of /d/<token>/<file name>: token check, validators, ranges, the file.
+//===----------------------------------------------------------------------===//
+import DownloadTokens
+import Foundation
+import GateCore
+import HTTPServer
+import ImageCatalog
+import SystemIO
+
+/// The HTTP download front. Decision order follows shared/PROTOCOLS.md §1.2: authorize, then
+/// preconditions, then Range (GET only, If-Range honoured), then stream from the blob with sendfile.
+struct DownloadHandler: RequestHandler {
+    let authorizer: DownloadAuthorizer
+    let blobs: BlobStore
+    let logger: Logger
+    let clock: any WallClock
+
+    /// The one answer for every token or lookup failure: no hint of which check failed (§3.3 step 10).
+    private static func notFound(_ note: String) -> Response {
+        var r = Response.text(404, "Not Found")
+        r.note = note
+        return r
+    }
+
+    func respond(to request: Request) -> Response {
+        let head = request.head
+        guard let segments = PathDecoder.segments(head.path) else {
+            var r = Response.text(400, "Bad Request: malformed path")
+            r.note = "bad_path"
+            return r
+        }
+        if segments == ["healthz"] {
+            return Response.text(200, "ok", headers: [("Cache-Control", "no-store")])
+        }
+        let token: Substring
+        if segments.count == 3 && segments[0] == "d" {
+            token = Substring(segments[1])
+        } else if segments.count == 3 && segments[0] == "i", let bearer = Self.bearer(head) {
+            // Scripted form: /i/<image-id>/<name> with Authorization: Bearer <token>; the id must match.
+            token = bearer
+        } else {
+            return Self.notFound("no_route")
+        }
+        guard head.method == "GET" || head.method == "HEAD" else {
+            var r = Response.text(405, "Method Not Allowed", headers: [("Allow", "GET, HEAD")])
+            r.note = "method"
+            return r
+        }
+        let required: ProtocolSet = request.secure ? .http : [.http, .httpPlain]
+        let download: AuthorizedDownload
+        switch authorizer.authorize(token: token, protocol: required, peer: request.peer.bytes) {
+        case .failure(let denial): return Self.notFound(denial.logReason)
+        case .success(let d): download = d
+        }
+        if segments[0] == "i" && segments[1] != download.image.id.description {
+            return Self.notFound("image_mismatch")
+        }
+        return serve(download.image, head)
+    }
+
+    private static func bearer(_ head: RequestHead) -> Substring? {
+        guard let v = head.header("authorization"), v.hasPrefix("Bearer ") else { return nil }
+        return Substring(v.dropFirst(7))
+    }
+
+    private func serve(_ image: ImageRecord, _ head: RequestHead) -> Response {
+        let file: OpenFile
+        do {
+            file = try OpenFile(path: blobs.path(for: image.id))
+        } catch {
+            logger.error("image \(image.id) is available but its blob cannot be opened: \(error)")
+            var r = Response.text(500, "Internal Server Error")
+            r.note = "blob_unreadable"
+            return r
+        }
+        guard file.size == image.size else {
+            logger.error("image \(image.id) blob is \(file.size) bytes, catalog says \(image.size)")
+            var r = Response.text(500, "Internal Server Error")
+            r.note = "blob_size_mismatch"
+            return r
+        }
+        let now = clock.now()
+        let lastModified = image.finalizedAt ?? image.updatedAt
+        let validators = Validators(etag: Self.etag(image), lastModified: lastModified, date: now)
+        var headers: [(String, String)] = [
+            ("Accept-Ranges", "bytes"),
+            ("ETag", validators.etag),
+            ("Last-Modified", TimeFormat.httpDate(lastModified)),
+            ("Cache-Control", "private, no-store"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        switch Preconditions.evaluate(
+            isGetOrHead: true, ifMatch: head.header("if-match"), ifNoneMatch: head.header("if-none-match"),
+            ifModifiedSince: head.header("if-modified-since"), ifUnmodifiedSince: head.header("if-unmodified-since"),
+            validators: validators)
+        {
+        case .notModified: return Response(status: 304, headers: headers)
+        case .preconditionFailed: return Response(status: 412, headers: headers)
+        case .proceed: break
+        }
+        if let digest = Self.base64Digest(image.sha256) {
+            // RFC 3230 Digest (aria2 verifies it) and RFC 9530 Repr-Digest.
+            headers.append(("Digest", "SHA-256=\(digest)"))
+            headers.append(("Repr-Digest", "sha-256=:\(digest):"))
+        }
+        let contentType = "application/octet-stream"
+        let entity: [(String, String)] = [
+            ("Content-Type", contentType),
+            ("Content-Disposition", "attachment; filename=\"\(image.fileName)\""),
+        ]
+        var decision = RangeDecision.full
+        if head.method == "GET", let range = head.header("range"),
+            Preconditions.ifRangeAllows(head.header("if-range"), validators: validators)
+        {
+            decision = RangeResolver.resolve(range, length: file.size)
+        }
+        switch decision {
+        case .full:
+            return Response(
+                status: 200, headers: headers + entity, body: file.size > 0 ? [.file(offset: 0, length: file.size)] : [],
+                file: file)
+        case .single(let first, let last):
+            return Response(
+                status: 206, headers: headers + entity + [("Content-Range", "bytes \(first)-\(last)/\(file.size)")],
+                body: [.file(offset: first, length: last - first + 1)], file: file)
+        case .multiple(let ranges):
+            let layout = MultipartLayout(
+                ranges: ranges, totalLength: file.size, partContentType: contentType,
+                boundary: Hex.encode(Array(validators.etag.utf8.suffix(8))) + String(now, radix: 16))
+            let pieces: [BodyPiece] = layout.pieces.map {
+                switch $0 {
+                case .bytes(let b): .bytes(b)
+                case .fileRange(let o, let l): .file(offset: o, length: l)
+                }
+            }
+            return Response(
+                status: 206, headers: headers + [("Content-Type", layout.contentType)], body: pieces, file: file)
+        case .unsatisfiable:
+            // Empty body (curl #1163: old curl appended error pages to resumed files).
+            return Response(status: 416, headers: headers + [("Content-Range", "bytes */\(file.size)")])
+        }
+    }
+
+    /// Strong, stable across restarts, and different whenever the bytes could differ (generation, digest).
+    static func etag(_ image: ImageRecord) -> String {
+        "\"\(image.id.raw.hex)-\(image.generation)-\(image.sha256.prefix(16))\""
+    }
+
+    static func base64Digest(_ hex: String) -> String? {
+        guard hex.utf8.count == 64, let bytes = Hex.decode(hex) else { return nil }
+        return Data(bytes).base64EncodedString()
+    }
+
+    /// `/d/<token>/name` → `/d/igt1.<kid>.<serial prefix>…/name`: enough to correlate with the mint record,
+    /// never enough to replay.
+    func loggablePath(_ path: String) -> String {
+        guard path.hasPrefix("/d/") else { return path }
+        let rest = path.dropFirst(3)
+        let end = rest.firstIndex(of: "/") ?? rest.endIndex
+        return "/d/" + TokenRedaction.redact(rest[..<end]) + rest[end...]
+    }
+}

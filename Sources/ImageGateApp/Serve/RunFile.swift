@@ -1,0 +1,46 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: <data_dir>/run/server.json, how CLI commands find the local running server.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import GateCore
+
+/// Written by `serve` once its listeners are bound, removed on clean stop. A stale file (dead pid) is ignored.
+struct RunFile: Codable, Sendable {
+    var pid: Int32
+    var http: String
+    var startedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case pid, http
+        case startedAt = "started_at"
+    }
+
+    func write(to path: String) throws(GateError) {
+        do {
+            let dir = (path as NSString).deletingLastPathComponent
+            try DataDirectory.makeDirectories(dir)
+            let data = try JSONEncoder().encode(self)
+            let tmp = path + ".tmp"
+            try data.write(to: URL(fileURLWithPath: tmp))
+            guard rename(tmp, path) == 0 else { throw GateError.io("cannot write \(path)") }
+        } catch let e as GateError {
+            throw e
+        } catch {
+            throw GateError.io("cannot write \(path): \(error)")
+        }
+    }
+
+    /// The running server's record, or nil when there is none (no file, or its process is gone).
+    static func read(_ path: String) -> RunFile? {
+        guard let data = FileManager.default.contents(atPath: path),
+            let rf = try? JSONDecoder().decode(RunFile.self, from: data)
+        else { return nil }
+        guard kill(rf.pid, 0) == 0 || errno == EPERM else { return nil }
+        return rf
+    }
+
+    static func remove(_ path: String) { unlink(path) }
+}

@@ -1,0 +1,43 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: plain pthreads for event loops and blocking work, never Swift's cooperative pool.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxShims
+
+/// A joinable OS thread running one closure. Event loops and blocking I/O live on these so that
+/// Swift's cooperative pool is never blocked (shared/STYLE.md §2.5).
+public final class OSThread: @unchecked Sendable {
+    // Safe to share: `handle` is written once before `spawn` returns and only read by `join`.
+    private var handle = pthread_t()
+
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> OSThread {
+        let t = OSThread()
+        let box = Unmanaged.passRetained(Box({
+            CLinuxShims_set_thread_name(name)
+            body()
+        })).toOpaque()
+        var attr = pthread_attr_t()
+        pthread_attr_init(&attr)
+        // Event loops need little stack; 1 MiB keeps virtual size modest with many threads.
+        pthread_attr_setstacksize(&attr, 1 << 20)
+        let rc = pthread_create(&t.handle, &attr, { arg in
+            let b = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+            b.body()
+            return nil
+        }, box)
+        pthread_attr_destroy(&attr)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        return t
+    }
+
+    public func join() {
+        pthread_join(handle, nil)
+    }
+}

@@ -1,0 +1,61 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: errno captured at the failing call, named after the call.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call: which call and the errno it left. Captured immediately after the call so no
+/// intervening code can change errno (NIO `System.swift` does the same).
+public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let call: String
+    public let errno: Int32
+
+    public init(_ call: String, errno: Int32) {
+        self.call = call
+        self.errno = errno
+    }
+
+    public var description: String { "\(call): \(String(cString: strerror(errno)))" }
+}
+
+/// Outcome of a non-blocking call: done (with a value) or would block.
+public enum IOResult<T: Sendable>: Sendable {
+    case processed(T)
+    case wouldBlock
+}
+
+public enum Sys {
+    /// Retries on EINTR, maps EAGAIN/EWOULDBLOCK to `.wouldBlock`, throws anything else.
+    @inline(__always)
+    static func nonBlocking<T: BinaryInteger & Sendable>(_ call: String, _ body: () -> T) throws(SystemError)
+        -> IOResult<T>
+    {
+        while true {
+            let r = body()
+            if r >= 0 { return .processed(r) }
+            let e = Glibc.errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
+            throw SystemError(call, errno: e)
+        }
+    }
+
+    /// Retries on EINTR, throws anything else.
+    @inline(__always)
+    static func blocking<T: BinaryInteger>(_ call: String, _ body: () -> T) throws(SystemError) -> T {
+        while true {
+            let r = body()
+            if r >= 0 { return r }
+            let e = Glibc.errno
+            if e == EINTR { continue }
+            throw SystemError(call, errno: e)
+        }
+    }
+
+    /// Closes a descriptor exactly once. On Linux the descriptor is gone even when close reports EINTR,
+    /// so EINTR must not be retried (a retry could close a descriptor another thread just got).
+    public static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+}

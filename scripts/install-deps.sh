@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ImageGate needs and that are missing, and nothing else.
+#   scripts/install-deps.sh          build + run dependencies
+#   scripts/install-deps.sh --test   plus the real clients the test suite drives
+#   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine for bench/
+set -euo pipefail
+
+build=(pkg-config libssl-dev libsqlite3-dev)
+test=(curl wget aria2 lftp openssl python3 python3-pip)
+bench=(nginx wrk hyperfine time curl)
+
+want=("${build[@]}")
+for arg in "$@"; do
+    case "$arg" in
+        --test) want+=("${test[@]}") ;;
+        --bench) want+=("${bench[@]}") ;;
+        *) echo "usage: $0 [--test] [--bench]" >&2; exit 64 ;;
+    esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null; then
+    echo "swift (6.x) is not on PATH: install the Swift toolchain for Debian 12 from swift.org first" >&2
+    exit 1
+fi

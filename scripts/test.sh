@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests (swift test) and integration tests that start the real server on
+# loopback ports chosen at run time and drive real clients (curl, wget, aria2c, lftp).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+
+echo "== build"
+swift build --build-tests
+echo "== unit tests (swift test)"
+swift test --skip-build 2>&1 | tee .build/unit-tests.log
+echo "== integration tests (real server, real clients)"
+IMAGEGATE_BIN="$PWD/.build/debug/imagegate" python3 -m pytest -q Tests/integration
