@@ -91,14 +91,18 @@ struct DownloadHandler: RequestHandler {
             ("Referrer-Policy", "no-referrer"),
             ("X-Content-Type-Options", "nosniff"),
         ]
-        switch Preconditions.evaluate(
-            isGetOrHead: true, ifMatch: head.header("if-match"), ifNoneMatch: head.header("if-none-match"),
-            ifModifiedSince: head.header("if-modified-since"), ifUnmodifiedSince: head.header("if-unmodified-since"),
-            validators: validators)
+        let conditions = ConditionalHeaders(
+            range: head.header("range"), ifRange: head.header("if-range"), ifMatch: head.header("if-match"),
+            ifNoneMatch: head.header("if-none-match"), ifModifiedSince: head.header("if-modified-since"),
+            ifUnmodifiedSince: head.header("if-unmodified-since"))
+        let decision: RangeDecision
+        switch ConditionalRequest.decide(
+            isGet: head.method == "GET", isHead: head.method == "HEAD", headers: conditions, validators: validators,
+            length: file.size)
         {
         case .notModified: return Response(status: 304, headers: headers)
         case .preconditionFailed: return Response(status: 412, headers: headers)
-        case .proceed: break
+        case .serve(let d): decision = d
         }
         if let digest = Self.base64Digest(image.sha256) {
             // RFC 3230 Digest (aria2 verifies it) and RFC 9530 Repr-Digest.
@@ -110,12 +114,6 @@ struct DownloadHandler: RequestHandler {
             ("Content-Type", contentType),
             ("Content-Disposition", "attachment; filename=\"\(image.fileName)\""),
         ]
-        var decision = RangeDecision.full
-        if head.method == "GET", let range = head.header("range"),
-            Preconditions.ifRangeAllows(head.header("if-range"), validators: validators)
-        {
-            decision = RangeResolver.resolve(range, length: file.size)
-        }
         switch decision {
         case .full:
             return Response(
@@ -128,7 +126,7 @@ struct DownloadHandler: RequestHandler {
         case .multiple(let ranges):
             let layout = MultipartLayout(
                 ranges: ranges, totalLength: file.size, partContentType: contentType,
-                boundary: Hex.encode(Array(validators.etag.utf8.suffix(8))) + String(now, radix: 16))
+                boundary: MultipartLayout.makeBoundary(UInt64.random(in: 0...UInt64.max)))
             let pieces: [BodyPiece] = layout.pieces.map {
                 switch $0 {
                 case .bytes(let b): .bytes(b)
