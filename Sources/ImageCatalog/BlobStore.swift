@@ -1,0 +1,90 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the blob store (image bytes on disk) with staging files and atomic finalize.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import CryptoPrimitives
+import GateCore
+
+/// Image bytes on the local file system:
+///
+///     <root>/blobs/<image-id>                  finished images (what downloads read)
+///     <root>/staging/<image-id>.<random hex>   imports in progress
+///
+/// Staging and blobs share one file system (both under `root`), so `rename` is atomic. Directories are
+/// created 0700 and files 0600: only the service account reads image bytes; everyone else goes
+/// through a token.
+public struct BlobStore: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public var blobDirectory: String { root + "/blobs" }
+    public var stagingDirectory: String { root + "/staging" }
+
+    public func path(for id: ImageID) -> String {
+        blobDirectory + "/" + id.description
+    }
+
+    /// Creates a new, empty staging file for `id`: `O_CREAT|O_EXCL` (never reuses or follows an
+    /// existing path), `O_CLOEXEC` (not leaked into child processes), mode 0600. The random suffix
+    /// keeps a retried attempt from colliding with a stale file of an earlier one.
+    public func createStaging(for id: ImageID) throws(GateError) -> (fd: Int32, path: String) {
+        try FileSystem.makeDirectories(stagingDirectory)
+        let path = stagingDirectory + "/" + id.description + "." + Hex.encode(Crypto.randomBytes(8))
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileSystem.error("cannot create staging file \(path)") }
+        return (fd, path)
+    }
+
+    /// Makes a staging file the image's blob, durably, in the only safe order:
+    /// `fsync(fd)` (bytes on disk) → `close` → `rename(staging, blob)` (atomic switch) → `fsync(blobs dir)`
+    /// (the new name on disk). Only after this returns may the catalog say `available`.
+    ///
+    /// Always consumes `fd` (closed on success and on failure). On failure the staging file, and the
+    /// blob if the rename already happened, are left for the caller (or recovery) to remove.
+    public func finalize(stagingPath: String, fd: Int32, id: ImageID) throws(GateError) {
+        guard fsync(fd) == 0 else {
+            let e = FileSystem.error("fsync of staging file failed")
+            close(fd)
+            throw e
+        }
+        // close can report a deferred write error (NFS); after a successful fsync it is informational.
+        guard close(fd) == 0 else { throw FileSystem.error("closing staging file failed") }
+        try FileSystem.makeDirectories(blobDirectory)
+        guard rename(stagingPath, path(for: id)) == 0 else {
+            throw FileSystem.error("cannot move staging file into the blob store")
+        }
+        try FileSystem.syncDirectory(blobDirectory)
+    }
+
+    /// Deletes an image's blob; a missing blob is fine (removal is idempotent).
+    public func remove(_ id: ImageID) {
+        unlink(path(for: id))
+    }
+
+    /// Deletes one staging file (idempotent).
+    public func removeStaging(_ path: String) {
+        unlink(path)
+    }
+
+    /// Full paths of every file in the staging directory.
+    public func stagingFiles() -> [String] {
+        FileSystem.directoryEntries(stagingDirectory).map { stagingDirectory + "/" + $0 }
+    }
+
+    /// The image id a staging path belongs to (`<image-id>.<random>`), nil for a foreign name.
+    public static func imageID(ofStagingPath path: String) -> ImageID? {
+        let name = FileSystem.lastComponent(of: path)
+        guard let dot = name.firstIndex(of: ".") else { return nil }
+        return ImageID(String(name[..<dot]))
+    }
+
+    /// Size of an image's blob, nil if it is missing (or not a regular file).
+    public func blobSize(_ id: ImageID) -> UInt64? {
+        FileSystem.regularFileSize(path(for: id))
+    }
+}

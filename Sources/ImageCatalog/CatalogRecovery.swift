@@ -1,0 +1,125 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: start-up crash recovery (interrupted imports, orphan staging files, damaged blobs).
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import GateCore
+
+/// What one recovery pass did, for the start-up log.
+public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
+    /// `uploading` rows whose owner is gone, now `failed` ("import interrupted").
+    public var interruptedImports = 0
+    /// Blobs deleted because their row never became available.
+    public var removedBlobs = 0
+    /// Staging files deleted because no live import owns them.
+    public var removedStagingFiles = 0
+    /// `available` rows whose blob is missing or has the wrong size, now `failed`.
+    public var damagedImages = 0
+
+    public init() {}
+
+    public var description: String {
+        "recovery: \(interruptedImports) interrupted imports failed, \(damagedImages) damaged images failed, "
+            + "\(removedBlobs) blobs and \(removedStagingFiles) staging files removed"
+    }
+}
+
+/// Repairs what a crash (or kill -9, or power loss) can leave behind. Run at server start; safe to run
+/// while a CLI import is in progress in another process (live leases are respected) and to run twice.
+public struct CatalogRecovery: Sendable {
+    public let store: any CatalogStore
+    public let blobs: BlobStore
+    public let clock: any WallClock
+
+    /// A lease whose heartbeat is older than this is dead even if its pid exists (pid reuse, hung process).
+    /// Importers refresh every 30 s, so this is 20 missed heartbeats.
+    public static let leaseTimeout: Int64 = 600
+
+    public static let interruptedReason = "import interrupted"
+    public static let damagedReason = "image bytes missing or damaged"
+
+    public init(store: any CatalogStore, blobs: BlobStore, clock: any WallClock) {
+        self.store = store
+        self.blobs = blobs
+        self.clock = clock
+    }
+
+    /// Rules, in order:
+    /// 1. `uploading` rows without a live lease (no lease, pid gone — `kill(pid, 0)` fails with ESRCH —
+    ///    or heartbeat older than 10 minutes) → `failed` ("import interrupted"); then their blob (renamed
+    ///    but never committed) and staging files are removed.
+    /// 2. Staging files with no live lease are removed.
+    /// 3. `available` rows whose blob is missing or has the wrong size → `failed`
+    ///    ("image bytes missing or damaged"), generation bumped so outstanding tokens die.
+    public func run() throws(GateError) -> RecoveryReport {
+        var report = RecoveryReport()
+        // Staging files are listed *before* leases are read: an importer writes its lease before it
+        // creates its staging file, so every file listed here has its lease visible below, and a
+        // concurrent import cannot lose its staging file to this sweep.
+        let staging = blobs.stagingFiles()
+        let now = clock.now()
+        var live = Set<ImageID>()
+        for (id, pid, heartbeat) in try store.leases()
+        where Self.isLeaseLive(pid: pid, heartbeat: heartbeat, now: now) {
+            live.insert(id)
+        }
+
+        for record in try store.images(tenant: nil) {
+            switch record.status {
+            case .uploading where !live.contains(record.id):
+                if try failInterrupted(record.id) {
+                    report.interruptedImports += 1
+                    if blobs.blobSize(record.id) != nil { report.removedBlobs += 1 }
+                    blobs.remove(record.id)
+                }
+            case .available:
+                if blobs.blobSize(record.id) != record.size, try failDamaged(record.id) {
+                    report.damagedImages += 1
+                }
+            default:
+                continue
+            }
+        }
+
+        for path in staging {
+            if let id = BlobStore.imageID(ofStagingPath: path), live.contains(id) { continue }
+            blobs.removeStaging(path)
+            report.removedStagingFiles += 1
+        }
+        return report
+    }
+
+    /// Marks an orphaned import failed; false if the row moved on meanwhile (its importer finished).
+    private func failInterrupted(_ id: ImageID) throws(GateError) -> Bool {
+        var changed = false
+        _ = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
+            guard r.status == .uploading else { return }
+            r.status = .failed
+            r.failureReason = Self.interruptedReason
+            changed = true
+        }
+        return changed
+    }
+
+    /// Re-checks the blob under the row's transaction so a concurrent re-import is not failed by mistake.
+    private func failDamaged(_ id: ImageID) throws(GateError) -> Bool {
+        var changed = false
+        _ = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
+            guard r.status == .available, blobs.blobSize(r.id) != r.size else { return }
+            r.status = .failed
+            r.failureReason = Self.damagedReason
+            r.generation &+= 1
+            changed = true
+        }
+        return changed
+    }
+
+    /// A lease is live if its heartbeat is recent and its process exists. EPERM means the pid exists
+    /// under another user: alive. Non-positive pids are never live (`kill(0, …)` would mean "my group").
+    public static func isLeaseLive(pid: Int32, heartbeat: Int64, now: Int64) -> Bool {
+        guard pid > 0, now - heartbeat <= leaseTimeout else { return false }
+        if kill(pid, 0) == 0 { return true }
+        return errno != ESRCH
+    }
+}

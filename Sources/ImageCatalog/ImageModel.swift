@@ -1,0 +1,146 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the catalog's value types (image records, statuses, formats, token issues).
+//===----------------------------------------------------------------------===//
+import CryptoPrimitives
+import GateCore
+
+/// Lifecycle of an image row. Only `available` images are ever served.
+///
+/// `making` (self-made images) and `deleting`/`deleted` (recycle bin) are reserved for later issues;
+/// the schema already accepts them so adding those flows needs no migration.
+public enum ImageStatus: String, Sendable, Codable, CaseIterable {
+    case making, uploading, available, failed, deleting, deleted
+
+    /// Statuses in which an import owns the row through a lease (see `CatalogStore.setLease`).
+    public var isInProgress: Bool { self == .making || self == .uploading }
+}
+
+/// The on-disk format of an image's bytes.
+public enum ImageFormat: String, Sendable, Codable, CaseIterable {
+    case qcow2, iso, raw
+
+    /// Extension of the download file name. Raw disks use `img`, the convention of cloud image sites.
+    public var fileExtension: String {
+        switch self {
+        case .qcow2: "qcow2"
+        case .iso: "iso"
+        case .raw: "img"
+        }
+    }
+
+    /// How many leading bytes `sniff` wants to see (ISO's primary volume descriptor sits at 0x8001).
+    public static let sniffLength = 64 * 1024
+
+    private static let qcow2Magic: [UInt8] = [0x51, 0x46, 0x49, 0xFB]  // "QFI\xFB"
+    private static let isoMagic: [UInt8] = Array("CD001".utf8)
+    private static let isoMagicOffset = 0x8001
+
+    /// Minimal magic sniffing of the first 64 KiB (qcow2 "QFI\xFB" at 0; ISO "CD001" at 0x8001; else raw).
+    /// Full inspection (PROTOCOLS §4.3: header validation, banned formats) comes in a later issue.
+    public static func sniff(_ head: [UInt8]) -> ImageFormat {
+        if head.count >= qcow2Magic.count, head[0..<qcow2Magic.count].elementsEqual(qcow2Magic) {
+            return .qcow2
+        }
+        let isoEnd = isoMagicOffset + isoMagic.count
+        if head.count >= isoEnd, head[isoMagicOffset..<isoEnd].elementsEqual(isoMagic) {
+            return .iso
+        }
+        return .raw
+    }
+}
+
+/// One image in the catalog. A plain value: stores copy it in and out, nobody shares it.
+public struct ImageRecord: Sendable, Equatable {
+    public var id: ImageID
+    public var tenant: TenantID
+    public var name: String
+    public var remarks: String
+    /// Download file name: the sanitized name plus the format's extension (see `downloadFileName`).
+    public var fileName: String
+    public var format: ImageFormat
+    public var size: UInt64
+    /// Lower-case hex SHA-256 of the bytes; "" until the import has finished.
+    public var sha256: String
+    public var status: ImageStatus
+    /// Bumped whenever the bytes a token refers to change or die (PROTOCOLS §3.5); part of the ETag.
+    public var generation: UInt32
+    public var failureReason: String?
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    /// When the bytes became available; the source of `Last-Modified`.
+    public var finalizedAt: Int64?
+
+    public init(
+        id: ImageID, tenant: TenantID, name: String, remarks: String = "", fileName: String, format: ImageFormat,
+        size: UInt64 = 0, sha256: String = "", status: ImageStatus, generation: UInt32 = 0,
+        failureReason: String? = nil, createdAt: Int64, updatedAt: Int64, finalizedAt: Int64? = nil
+    ) {
+        self.id = id
+        self.tenant = tenant
+        self.name = name
+        self.remarks = remarks
+        self.fileName = fileName
+        self.format = format
+        self.size = size
+        self.sha256 = sha256
+        self.status = status
+        self.generation = generation
+        self.failureReason = failureReason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.finalizedAt = finalizedAt
+    }
+
+    /// A fresh random resource id (16 bytes from the CSPRNG): ids are unguessable and never reused.
+    public static func newID() -> ImageID {
+        // 16 bytes always make an ID128; the force unwrap cannot fail.
+        ImageID(ID128(bytes: Crypto.randomBytes(16))!)
+    }
+}
+
+/// A record of one minted download token, kept so an operator can see and revoke what is outstanding.
+public struct TokenIssue: Sendable, Equatable {
+    public var serial: ID128
+    public var image: ImageID
+    public var tenant: TenantID
+    public var issuedAt: Int64
+    public var expiresAt: Int64
+    /// Bit set of the protocols the token allows (defined by DownloadTokens).
+    public var protocols: UInt16
+    /// Who minted it (API key id, "cli", ...); free text for audit.
+    public var minter: String
+
+    public init(
+        serial: ID128, image: ImageID, tenant: TenantID, issuedAt: Int64, expiresAt: Int64, protocols: UInt16,
+        minter: String
+    ) {
+        self.serial = serial
+        self.image = image
+        self.tenant = tenant
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.protocols = protocols
+        self.minter = minter
+    }
+}
+
+/// The owner of an in-progress import: a process id and its last heartbeat (Unix seconds).
+public struct ImportLease: Sendable, Equatable {
+    public var pid: Int32
+    public var heartbeat: Int64
+    public init(pid: Int32, heartbeat: Int64) {
+        self.pid = pid
+        self.heartbeat = heartbeat
+    }
+}
+
+/// Progress of one import, reported after every chunk.
+public struct ImportProgress: Sendable, Equatable {
+    public var bytes: UInt64
+    /// Size of the source when known (a local regular file: its `st_size` at open).
+    public var total: UInt64?
+    public init(bytes: UInt64, total: UInt64?) {
+        self.bytes = bytes
+        self.total = total
+    }
+}

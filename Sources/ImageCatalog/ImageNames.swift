@@ -1,0 +1,74 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: image name validation and download file name sanitizing.
+//===----------------------------------------------------------------------===//
+import GateCore
+
+extension ImageRecord {
+    /// Longest accepted image name, in characters (grapheme clusters), after trimming.
+    public static let maxNameLength = 255
+    /// Longest sanitized stem of a download file name, before the extension.
+    public static let maxFileStemLength = 200
+
+    /// Validates a user-supplied image name and returns it trimmed.
+    ///
+    /// Names are display text, not identifiers (ids identify; duplicates are fine), so any printable
+    /// Unicode is allowed. Control characters are refused because they corrupt terminals, logs and
+    /// `Content-Disposition` headers; line/paragraph separators for the same reason.
+    public static func validateName(_ raw: String) throws(GateError) -> String {
+        let name = trimmed(raw)
+        guard !name.isEmpty else { throw .invalid("image name must not be empty") }
+        guard name.count <= maxNameLength else {
+            throw .invalid("image name is longer than \(maxNameLength) characters")
+        }
+        for scalar in name.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator:
+                throw .invalid("image name must not contain control characters")
+            default:
+                continue
+            }
+        }
+        return name
+    }
+
+    /// The download file name for an image: the name with every character outside `[A-Za-z0-9._-]`
+    /// replaced by `_`, cut to 200 characters, never empty / "." / ".." (those become "image"), plus
+    /// "." + the format's extension unless the stem already ends with it (case-insensitively).
+    ///
+    /// Why so strict: the result goes into `Content-Disposition`, FTP/SFTP listings and users' shells;
+    /// a portable ASCII subset needs no quoting anywhere and cannot express a path.
+    public static func downloadFileName(name: String, format: ImageFormat) -> String {
+        var stem = ""
+        for ch in name {
+            if ch.isASCII, let a = ch.asciiValue, isFileNameByte(a) {
+                stem.append(ch)
+            } else {
+                stem.append("_")
+            }
+            if stem.utf8.count == maxFileStemLength { break }
+        }
+        if stem.isEmpty || stem == "." || stem == ".." { stem = "image" }
+        let suffix = "." + format.fileExtension
+        if stem.lowercased().hasSuffix(suffix) && stem.count > suffix.count { return stem }
+        return stem + suffix
+    }
+
+    private static func isFileNameByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// Trims Unicode white space (including newlines) at both ends without pulling in Foundation.
+    private static func trimmed(_ s: String) -> String {
+        let scalars = s.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}

@@ -1,0 +1,92 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the catalog schema as an append-only list of migrations (PRAGMA user_version).
+//===----------------------------------------------------------------------===//
+import GateCore
+
+/// Schema migrations. `PRAGMA user_version` holds how many have been applied.
+///
+/// Rules for later issues: never edit or reorder an entry once released; append a new one
+/// (`ALTER TABLE … ADD COLUMN …` with a default, `CREATE TABLE …`). Each entry runs in its own
+/// `BEGIN IMMEDIATE` transaction together with the version bump, so a crash mid-migration leaves the
+/// previous version intact, and two processes opening a fresh file at once cannot both apply it.
+enum CatalogSchema {
+    static let migrations: [String] = [
+        // 1: images, import leases, minted tokens, revoked serials.
+        """
+        CREATE TABLE images (
+            id             TEXT PRIMARY KEY NOT NULL,      -- img-<32 hex>
+            tenant         TEXT NOT NULL,                  -- ten-<32 hex>
+            name           TEXT NOT NULL,
+            remarks        TEXT NOT NULL DEFAULT '',
+            file_name      TEXT NOT NULL,
+            format         TEXT NOT NULL CHECK (format IN ('qcow2', 'iso', 'raw')),
+            size           INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+            sha256         TEXT NOT NULL DEFAULT '',
+            status         TEXT NOT NULL CHECK (status IN
+                               ('making', 'uploading', 'available', 'failed', 'deleting', 'deleted')),
+            generation     INTEGER NOT NULL DEFAULT 0,
+            failure_reason TEXT,
+            created_at     INTEGER NOT NULL,
+            updated_at     INTEGER NOT NULL,
+            finalized_at   INTEGER
+        );
+        CREATE INDEX images_by_created ON images (created_at, id);
+        CREATE INDEX images_by_tenant ON images (tenant, created_at, id);
+        CREATE INDEX images_by_status ON images (status);
+
+        -- Which process owns an in-progress import. Deleted with the image; cleared when the import ends.
+        CREATE TABLE import_leases (
+            image_id  TEXT PRIMARY KEY NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+            pid       INTEGER NOT NULL,
+            heartbeat INTEGER NOT NULL
+        );
+
+        -- Minted tokens, for audit and targeted revocation. No foreign key on purpose: the record of a
+        -- token must outlive a purged image row.
+        CREATE TABLE token_issues (
+            serial     TEXT PRIMARY KEY NOT NULL,          -- 32 hex
+            image_id   TEXT NOT NULL,
+            tenant     TEXT NOT NULL,
+            issued_at  INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            protocols  INTEGER NOT NULL,
+            minter     TEXT NOT NULL
+        );
+        CREATE INDEX token_issues_by_image ON token_issues (image_id);
+        CREATE INDEX token_issues_by_expiry ON token_issues (expires_at);
+
+        -- Serial deny-list (PROTOCOLS §3.5). Rows can go once the token itself has expired.
+        CREATE TABLE revoked_serials (
+            serial     TEXT PRIMARY KEY NOT NULL,          -- 32 hex
+            expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX revoked_serials_by_expiry ON revoked_serials (expires_at);
+        """
+    ]
+
+    /// Brings the database up to `migrations.count`. Safe to run from several processes at once.
+    static func migrate(_ db: SQLiteConnection) throws(GateError) {
+        let known = migrations.count
+        var version = try userVersion(db)
+        guard version <= known else {
+            throw .io("catalog schema version \(version) is newer than this program understands (\(known))")
+        }
+        while version < known {
+            try db.immediateTransaction { () throws(GateError) in
+                // Re-read under the write lock: another process may have migrated meanwhile.
+                let current = try userVersion(db)
+                guard current == version else { return }
+                try db.execute(migrations[version])
+                // PRAGMA takes no bound parameters; the value is our own integer, never user data.
+                try db.execute("PRAGMA user_version = \(version + 1)")
+            }
+            version = try userVersion(db)
+        }
+    }
+
+    static func userVersion(_ db: SQLiteConnection) throws(GateError) -> Int {
+        let stmt = try db.prepare("PRAGMA user_version")
+        guard try stmt.step() else { return 0 }
+        return Int(stmt.int64(0))
+    }
+}

@@ -1,0 +1,135 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: crash simulations for CatalogRecovery.
+//===----------------------------------------------------------------------===//
+import GateCore
+import Glibc
+import ImageCatalog
+import Testing
+
+@Suite struct RecoveryTests {
+    /// An `uploading` row as the importer inserts it, with the given lease owner.
+    func startImport(_ store: SQLiteCatalogStore, pid: Int32, heartbeat: Int64) throws -> ImageRecord {
+        let record = ImageRecord(
+            id: ImageRecord.newID(), tenant: .defaultTenant, name: "crashy", fileName: "crashy.img", format: .raw,
+            status: .uploading, createdAt: heartbeat, updatedAt: heartbeat)
+        try store.insert(record, lease: ImportLease(pid: pid, heartbeat: heartbeat))
+        return record
+    }
+
+    @Test func crashDuringCopyDeadPID() throws {
+        // (a) Crash while copying: row uploading, owner pid gone, staging file half-written.
+        let dir = TempDir()
+        let clock = ManualClock(10_000)
+        let store = try dir.openStore(clock: clock)
+        let record = try startImport(store, pid: deadPID, heartbeat: 10_000)
+        let staging = try dir.blobs.createStaging(for: record.id)
+        _ = [UInt8](repeating: 7, count: 100).withUnsafeBytes { write(staging.fd, $0.baseAddress, $0.count) }
+        close(staging.fd)
+
+        let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
+
+        #expect(report.interruptedImports == 1)
+        #expect(report.removedStagingFiles == 1)
+        let row = try #require(try store.image(record.id))
+        #expect(row.status == .failed && row.failureReason == "import interrupted")
+        #expect(dir.blobs.stagingFiles().isEmpty)
+        #expect(try store.leases().isEmpty)
+        // Idempotent: a second pass finds nothing.
+        #expect(try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run() == RecoveryReport())
+    }
+
+    @Test func crashBetweenRenameAndCommit() throws {
+        // (b) The pieces of finalize ran up to the rename, then the process died before the DB commit.
+        let dir = TempDir()
+        let clock = ManualClock(10_000)
+        let store = try dir.openStore(clock: clock)
+        let record = try startImport(store, pid: getpid(), heartbeat: 10_000)
+        let staging = try dir.blobs.createStaging(for: record.id)
+        _ = [UInt8](repeating: 1, count: 4096).withUnsafeBytes { write(staging.fd, $0.baseAddress, $0.count) }
+        try dir.blobs.finalize(stagingPath: staging.path, fd: staging.fd, id: record.id)
+        #expect(dir.blobs.blobSize(record.id) == 4096)
+
+        // Our pid is alive, so the lease only dies by age: 10 minutes without a heartbeat.
+        clock.advance(CatalogRecovery.leaseTimeout + 1)
+        let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
+
+        #expect(report.interruptedImports == 1 && report.removedBlobs == 1)
+        #expect(try store.image(record.id)?.status == .failed)
+        #expect(dir.blobs.blobSize(record.id) == nil)
+    }
+
+    @Test func liveImportIsLeftAlone() throws {
+        // A CLI import running in another (here: this) process while the server starts.
+        let dir = TempDir()
+        let clock = ManualClock(10_000)
+        let store = try dir.openStore(clock: clock)
+        let record = try startImport(store, pid: getpid(), heartbeat: 10_000)
+        let staging = try dir.blobs.createStaging(for: record.id)
+        defer { close(staging.fd) }
+        clock.advance(60)
+
+        let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
+
+        #expect(report == RecoveryReport())
+        #expect(try store.image(record.id)?.status == .uploading)
+        #expect(dir.blobs.stagingFiles() == [staging.path])
+    }
+
+    @Test func orphanStagingAndLeaselessRows() throws {
+        let dir = TempDir()
+        let clock = ManualClock(10_000)
+        let store = try dir.openStore(clock: clock)
+        // A row stuck in uploading with no lease at all has no owner.
+        let orphanRow = ImageRecord(
+            id: ImageRecord.newID(), tenant: .defaultTenant, name: "no lease", fileName: "x.img", format: .raw,
+            status: .uploading, createdAt: 1, updatedAt: 1)
+        try store.insert(orphanRow)
+        // Staging files of unknown images and with foreign names.
+        let stray = try dir.blobs.createStaging(for: ImageRecord.newID())
+        close(stray.fd)
+        let foreign = try dir.blobs.createStaging(for: ImageRecord.newID())
+        close(foreign.fd)
+        rename(foreign.path, dir.blobs.stagingDirectory + "/garbage")
+
+        let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
+
+        #expect(report.interruptedImports == 1 && report.removedStagingFiles == 2)
+        #expect(try store.image(orphanRow.id)?.status == .failed)
+        #expect(dir.blobs.stagingFiles().isEmpty)
+    }
+
+    @Test func damagedAvailableImages() throws {
+        // (c) available rows whose blob was truncated, deleted, or is intact.
+        let dir = TempDir()
+        let clock = ManualClock(1_700_000_000)
+        let store = try dir.openStore(clock: clock)
+        let importer = LocalImporter(store: store, blobs: dir.blobs, clock: clock)
+        let truncated = try importer.importFile(
+            path: dir.write("a", randomBytes(5000)), name: "truncated", tenant: .defaultTenant)
+        let deleted = try importer.importFile(
+            path: dir.write("b", randomBytes(5000)), name: "deleted", tenant: .defaultTenant)
+        let intact = try importer.importFile(
+            path: dir.write("c", randomBytes(5000)), name: "intact", tenant: .defaultTenant)
+        #expect(truncate(dir.blobs.path(for: truncated.id), 1000) == 0)
+        dir.blobs.remove(deleted.id)
+
+        let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
+
+        #expect(report.damagedImages == 2 && report.interruptedImports == 0)
+        for id in [truncated.id, deleted.id] {
+            let row = try #require(try store.image(id))
+            #expect(row.status == .failed && row.failureReason == "image bytes missing or damaged")
+            #expect(row.generation == 2)  // outstanding tokens die
+        }
+        #expect(try store.image(intact.id) == intact)
+    }
+
+    @Test func livenessRules() {
+        #expect(CatalogRecovery.isLeaseLive(pid: getpid(), heartbeat: 100, now: 100))
+        #expect(!CatalogRecovery.isLeaseLive(pid: getpid(), heartbeat: 100, now: 100 + 601))
+        #expect(!CatalogRecovery.isLeaseLive(pid: deadPID, heartbeat: 100, now: 100))
+        #expect(!CatalogRecovery.isLeaseLive(pid: 0, heartbeat: 100, now: 100))
+        #expect(!CatalogRecovery.isLeaseLive(pid: -1, heartbeat: 100, now: 100))
+        #expect(CatalogRecovery.isLeaseLive(pid: 1, heartbeat: 100, now: 100))  // init: EPERM or alive
+    }
+}
