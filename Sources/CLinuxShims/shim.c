@@ -5,6 +5,7 @@
 #include <sys/sendfile.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdio.h>
 
 int CLinuxShims_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -45,6 +46,9 @@ void CLinuxShims_set_thread_name(const char *name) {
     buf[15] = 0;
     pthread_setname_np(pthread_self(), buf);
 }
+
+void CLinuxShims_stdout_line_buffered(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+void CLinuxShims_stdout_flush(void) { fflush(stdout); }
 
 const uint32_t CLinuxShims_EPOLLIN = EPOLLIN;
 const uint32_t CLinuxShims_EPOLLOUT = EPOLLOUT;

@@ -6,5 +6,4 @@ import Glibc
 #endif
 import ImageGateApp
 
-setvbuf(stdout, nil, _IOLBF, 0)
 exit(ImageGateCLI.run(Array(CommandLine.arguments.dropFirst())))

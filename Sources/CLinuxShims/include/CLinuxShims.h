@@ -15,6 +15,9 @@ int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len);
 ssize_t CLinuxShims_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count);
 /// Names the calling thread (truncated to 15 bytes), so `top -H` and core dumps show which loop is which.
 void CLinuxShims_set_thread_name(const char *name);
+/// stdout line-buffered even into a pipe, so start-up lines reach a supervisor at once.
+void CLinuxShims_stdout_line_buffered(void);
+void CLinuxShims_stdout_flush(void);
 
 extern const uint32_t CLinuxShims_EPOLLIN;
 extern const uint32_t CLinuxShims_EPOLLOUT;

@@ -2,6 +2,7 @@
 // ImageGate: the `imagegate` command tree and its help texts.
 //===----------------------------------------------------------------------===//
 import GateCore
+import SystemIO
 
 public enum ImageGateCLI {
     public static let version = "0.1.0"
@@ -30,12 +31,13 @@ public enum ImageGateCLI {
 
     /// Runs one command line (without the program name) and returns the exit code.
     public static func run(_ args: [String]) -> Int32 {
+        StandardOutput.lineBuffered()
         guard let first = args.first else {
             print(overview)
             return ExitCode.usage
         }
         let rest = args.dropFirst()
-        do {
+        do throws(GateError) {
             switch first {
             case "-h", "--help", "help":
                 print(overview)

@@ -76,7 +76,7 @@ enum ServeCommand {
         print("token keys: \(absolutePath(data.keys.keyFilePath)) (active key \(KeyCommands.kidText(ring.active.kid)))")
         print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
         print("http: listening on http://\(bound)")
-        fflush(stdout)
+        StandardOutput.flush()
 
         while true {
             switch Signals.wait() {

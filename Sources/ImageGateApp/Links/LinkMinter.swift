@@ -6,6 +6,7 @@ import Foundation
 import DownloadTokens
 import GateCore
 import ImageCatalog
+import SystemIO
 
 struct MintedLink: Sendable {
     let imageID: ImageID

@@ -53,7 +53,7 @@ func absolutePath(_ path: String) -> String {
     if path.hasPrefix("/") { return path }
     var buf = [CChar](repeating: 0, count: 4096)
     guard getcwd(&buf, buf.count) != nil else { return path }
-    let cwd = String(cString: buf)
+    let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     let rel = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
     return rel == "." ? cwd : cwd + "/" + rel
 }
