@@ -35,7 +35,7 @@ class Server:
         self.data_dir = data_dir
         self.config = None
         if config_text is not None:
-            self.config = os.path.join(data_dir, "..", os.path.basename(data_dir) + ".conf")
+            self.config = data_dir.rstrip("/") + ".conf"
             with open(self.config, "w") as f:
                 f.write(config_text)
         self.proc = None
