@@ -19,6 +19,7 @@ let package = Package(
         // C libraries from Debian packages.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
         // Linux specials Glibc does not export to Swift (epoll, accept4, eventfd, sendfile).
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
 
@@ -36,10 +37,20 @@ let package = Package(
             swiftSettings: strictSettings),
         // HTTP/1.1: request parser, range and precondition logic, responses, event-loop server.
         .target(name: "HTTPServer", dependencies: ["GateCore", "SystemIO"], swiftSettings: strictSettings),
+        // TLS with OpenSSL: contexts (TLS 1.2/1.3, modern suites), certificates, self-signed generation, streams.
+        .target(name: "TLSSupport", dependencies: ["COpenSSL", "GateCore", "SystemIO"], swiftSettings: strictSettings),
+        // SSH transport (libssh 0.10) and a read-only SFTP v3 subsystem serving one image per token.
+        .target(name: "SFTPServer", dependencies: ["CLibSSH", "GateCore", "SystemIO"], swiftSettings: strictSettings),
+        // FTP/FTPS (explicit AUTH TLS) read-only front with passive data connections and REST.
+        .target(
+            name: "FTPServer", dependencies: ["GateCore", "SystemIO", "TLSSupport"], swiftSettings: strictSettings),
         // Composition root: configuration, CLI commands, wiring of catalog, tokens and listeners.
         .target(
             name: "ImageGateApp",
-            dependencies: ["GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "HTTPServer"],
+            dependencies: [
+                "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "HTTPServer", "TLSSupport",
+                "SFTPServer", "FTPServer",
+            ],
             swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
 
@@ -47,6 +58,9 @@ let package = Package(
         .testTarget(name: "DownloadTokensTests", dependencies: ["DownloadTokens", "CryptoPrimitives", "GateCore"]),
         .testTarget(name: "ImageCatalogTests", dependencies: ["ImageCatalog", "GateCore", "CryptoPrimitives"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "GateCore"]),
+        .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
+        .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO"]),
+        .testTarget(name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO"]),
         .testTarget(name: "ImageGateAppTests", dependencies: ["ImageGateApp", "ImageCatalog", "DownloadTokens", "GateCore"]),
     ]
 )

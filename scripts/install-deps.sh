@@ -5,8 +5,8 @@
 #   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine for bench/
 set -euo pipefail
 
-build=(pkg-config libssl-dev libsqlite3-dev)
-test=(curl wget aria2 lftp openssl python3 python3-pip)
+build=(pkg-config libssl-dev libsqlite3-dev libssh-dev)
+test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip)
 bench=(nginx wrk hyperfine time curl)
 
 want=("${build[@]}")
