@@ -1,13 +1,42 @@
-// ImageGate: OpenSSL headers as Swift sees them. Macros Swift cannot import get static inline wrappers here.
+// ImageGate: OpenSSL headers as Swift sees them. Macros and variadic functions Swift cannot import get
+// static inline wrappers here; nothing else lives in this file.
 #ifndef IMAGEGATE_COPENSSL_SHIM_H
 #define IMAGEGATE_COPENSSL_SHIM_H
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+static inline int COpenSSL_CTX_set_min_proto_version(SSL_CTX *c, int v) {
+    return (int)SSL_CTX_set_min_proto_version(c, v);
+}
+static inline int COpenSSL_CTX_set_max_proto_version(SSL_CTX *c, int v) {
+    return (int)SSL_CTX_set_max_proto_version(c, v);
+}
+/// No renegotiation, no compression, server cipher order, kernel TLS when the kernel offers it.
+static inline void COpenSSL_CTX_set_server_options(SSL_CTX *c) {
+    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE
+                               | SSL_OP_ENABLE_KTLS | SSL_OP_NO_TICKET);
+}
+/// Partial writes and moving buffers, so a non-blocking writer can retry with what is left.
+static inline void COpenSSL_CTX_set_nonblocking_modes(SSL_CTX *c) {
+    SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                            | SSL_MODE_RELEASE_BUFFERS);
+}
+static inline int COpenSSL_ktls_send_enabled(SSL *s) {
+    return BIO_get_ktls_send(SSL_get_wbio(s)) ? 1 : 0;
+}
+/// EVP_PKEY_Q_keygen is variadic, which Swift cannot call.
+static inline EVP_PKEY *COpenSSL_generate_p256(void) {
+    return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+}
+static inline int COpenSSL_TLS1_2_VERSION(void) { return TLS1_2_VERSION; }
+static inline int COpenSSL_TLS1_3_VERSION(void) { return TLS1_3_VERSION; }
 #endif
