@@ -36,7 +36,8 @@ let package = Package(
             name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives", "CSQLite"],
             swiftSettings: strictSettings),
         // HTTP/1.1: request parser, range and precondition logic, responses, event-loop server.
-        .target(name: "HTTPServer", dependencies: ["GateCore", "SystemIO"], swiftSettings: strictSettings),
+        .target(
+            name: "HTTPServer", dependencies: ["GateCore", "SystemIO", "TLSSupport"], swiftSettings: strictSettings),
         // TLS with OpenSSL: contexts (TLS 1.2/1.3, modern suites), certificates, self-signed generation, streams.
         .target(name: "TLSSupport", dependencies: ["COpenSSL", "GateCore", "SystemIO"], swiftSettings: strictSettings),
         // SSH transport (libssh 0.10) and a read-only SFTP v3 subsystem serving one image per token.

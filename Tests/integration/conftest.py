@@ -40,6 +40,7 @@ class Server:
                 f.write(config_text)
         self.proc = None
         self.port = None
+        self.tls_port = None
         self.lines = []
 
     def common(self):
@@ -50,7 +51,7 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--http", "127.0.0.1:0"] + self.common(),
+            [BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0"] + self.common(),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -58,9 +59,13 @@ class Server:
             if not line:
                 raise RuntimeError("server exited: " + self.proc.stderr.read())
             self.lines.append(line.rstrip("\n"))
-            m = re.match(r"http: listening on http://127\.0\.0\.1:(\d+)$", line.strip())
-            if m:
-                self.port = int(m.group(1))
+            m = re.match(r"(https?): listening on https?://127\.0\.0\.1:(\d+)$", line.strip())
+            if m and m.group(1) == "http":
+                self.port = int(m.group(2))
+            elif m:
+                self.tls_port = int(m.group(2))
+            # The HTTPS line comes last of the listeners this harness needs.
+            if self.port and self.tls_port:
                 return self
         raise RuntimeError("server did not report its port")
 
@@ -73,6 +78,11 @@ class Server:
     @property
     def base(self):
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self):
+        """The self-signed certificate the server generated (its own trust anchor)."""
+        return os.path.join(self.data_dir, "tls", "server.crt")
 
     def cli(self, *args, check=True):
         """Runs `imagegate <args> --data-dir D` and returns the CompletedProcess."""

@@ -8,6 +8,8 @@ import SystemIO
 /// buffered until its response is fully written.
 final class Connection {
     enum State {
+        /// TLS handshake in progress (HTTPS only).
+        case handshaking
         /// Waiting for the first byte of the next request (keep-alive idle).
         case idle
         /// Some bytes of a request head are buffered.
@@ -24,7 +26,8 @@ final class Connection {
     let fd: Int32
     let tag: UInt64
     let peer: PeerAddress
-    var state: State = .idle
+    let transport: any Transport
+    var state: State
     var buffer: [UInt8] = []
     var interest: EpollEvents = .readable
     var requestsServed = 0
@@ -36,10 +39,13 @@ final class Connection {
     /// The peer half-closed: answer what is buffered, then close.
     var peerClosed = false
 
-    init(fd: Int32, tag: UInt64, peer: PeerAddress, nowMs: Int64) {
+    init(fd: Int32, tag: UInt64, peer: PeerAddress, transport: any Transport, handshake: Bool, nowMs: Int64) {
         self.fd = fd
         self.tag = tag
         self.peer = peer
+        self.transport = transport
+        self.state = handshake ? .handshaking : .idle
+        self.requestStartedMs = nowMs
         self.lastProgressMs = nowMs
         buffer.reserveCapacity(4096)
     }

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import GateCore
 import SystemIO
+import TLSSupport
 
 /// Everything a loop shares with its siblings (immutable or internally locked).
 struct LoopContext: Sendable {
@@ -15,7 +16,11 @@ struct LoopContext: Sendable {
     let limiter: ConnectionLimiter
     let accessLog: AccessLog
     let logger: Logger
-    let secure: Bool
+    /// Present on an HTTPS listener; read at each accept, so a reload applies to new connections.
+    let tls: TLSContextHolder?
+    var secure: Bool { tls != nil }
+    /// Deadline for a TLS handshake (slow or silent TLS clients).
+    static let handshakeTimeoutMs: Int64 = 10_000
 }
 
 /// Owns its connections and its epoll instance; runs on one `OSThread` and is never touched from another.
@@ -96,7 +101,20 @@ final class EventLoop {
             Socket.setNoDelay(fd)
             let tag = nextGeneration << 32 | UInt64(UInt32(bitPattern: fd))
             nextGeneration += 1
-            let c = Connection(fd: fd, tag: tag, peer: peer, nowMs: Monotonic.milliseconds())
+            let transport: any Transport
+            if let tls = ctx.tls {
+                guard let session = try? TLSSession(context: tls.current, fd: fd) else {
+                    ctx.limiter.release(peer.bytes)
+                    Sys.close(fd)
+                    continue
+                }
+                transport = TLSTransport(session: session)
+            } else {
+                transport = PlainTransport(fd: fd)
+            }
+            let c = Connection(
+                fd: fd, tag: tag, peer: peer, transport: transport, handshake: ctx.tls != nil,
+                nowMs: Monotonic.milliseconds())
             do {
                 try epoll.add(fd, .readable, data: tag)
             } catch {
@@ -115,7 +133,7 @@ final class EventLoop {
         // A stale event for a descriptor number that was closed and reused in this batch: ignore.
         guard let c = connections[fd], c.tag == tag else { return }
         switch c.state {
-        case .writing:
+        case .handshaking, .writing:
             drive(c)
         case .lingering:
             if readAvailable(c, discard: true) != .open { close(c, outcome: nil) }
@@ -146,14 +164,14 @@ final class EventLoop {
     private func readAvailable(_ c: Connection, discard: Bool) -> ReadStatus {
         if c.peerClosed { return .endOfInput }
         while true {
-            let r: IOResult<Int>
-            do {
-                r = try scratch.withUnsafeMutableBytes { try Socket.read(c.fd, into: $0) }
-            } catch {
-                return .failed
+            let r = scratch.withUnsafeMutableBytes { c.transport.read(into: $0) }
+            let n: Int
+            switch r {
+            case .done(let got): n = got
+            case .wouldBlock: return .open
+            case .endOfInput: return .endOfInput
+            case .failed: return .failed
             }
-            guard case .processed(let n) = r else { return .open }
-            if n == 0 { return .endOfInput }
             c.lastProgressMs = Monotonic.milliseconds()
             if !discard {
                 if c.buffer.isEmpty, case .idle = c.state { c.requestStartedMs = c.lastProgressMs }
@@ -161,7 +179,9 @@ final class EventLoop {
                 // Enough to decide: the parser fails past its limits, a body past its length is the next request.
                 if c.buffer.count > ctx.config.parseLimits.maxHeaderBytes + ctx.config.maxBodyBytes { return .open }
             }
-            if n < scratch.count { return .open }
+            // A short plain read drained the socket (epoll reports the rest); TLS may hold decrypted
+            // records that epoll cannot see, so it reads until it would block.
+            if n < scratch.count && !ctx.secure { return .open }
         }
     }
 
@@ -171,6 +191,27 @@ final class EventLoop {
     private func drive(_ c: Connection) {
         while true {
             switch c.state {
+            case .handshaking:
+                switch c.transport.prepare() {
+                case .done:
+                    c.state = .idle
+                    c.requestStartedMs = Monotonic.milliseconds()
+                    setInterest(c, .readable)
+                    // Application data may have arrived with the final handshake flight.
+                    switch readAvailable(c, discard: false) {
+                    case .failed:
+                        close(c, outcome: nil)
+                        return
+                    case .endOfInput: c.peerClosed = true
+                    case .open: break
+                    }
+                case .wouldBlock(let needs):
+                    setInterest(c, needs)
+                    return
+                case .endOfInput, .failed:
+                    close(c, outcome: nil)
+                    return
+                }
             case .idle, .readingHead:
                 if c.buffer.isEmpty {
                     c.state = .idle
@@ -197,7 +238,7 @@ final class EventLoop {
                 c.buffer.removeFirst(needed)
                 dispatch(c, head, body: body)
             case .writing(var job, let record, let keepAlive):
-                let progress = job.advance(fd: c.fd, budget: ctx.config.writeChunkBytes)
+                let progress = job.advance(c.transport, budget: ctx.config.writeChunkBytes)
                 if job.bodySent > 0 || job.headSent > 0 { c.lastProgressMs = Monotonic.milliseconds() }
                 switch progress {
                 case .finished:
@@ -206,9 +247,9 @@ final class EventLoop {
                     finish(c, rec, keepAlive: keepAlive)
                     if case .lingering = c.state { return }
                     if connections[c.fd] !== c { return }
-                case .blocked:
+                case .blocked(let needs):
                     c.state = .writing(job, record, keepAlive: keepAlive)
-                    setInterest(c, .writable)
+                    setInterest(c, needs)
                     return
                 case .yielded:
                     c.state = .writing(job, record, keepAlive: keepAlive)
@@ -291,7 +332,7 @@ final class EventLoop {
             c.requestStartedMs = Monotonic.milliseconds()
             setInterest(c, .readable)
         } else {
-            Socket.shutdownWrite(c.fd)
+            c.transport.shutdownWrite(fd: c.fd)
             c.buffer.removeAll()
             c.state = .lingering(deadlineMs: Monotonic.milliseconds() + 2000)
             setInterest(c, .readable)
@@ -323,6 +364,8 @@ final class EventLoop {
     private func sweep(_ now: Int64) {
         for c in Array(connections.values) {
             switch c.state {
+            case .handshaking:
+                if now - c.requestStartedMs > LoopContext.handshakeTimeoutMs { close(c, outcome: nil) }
             case .idle:
                 if now - c.lastProgressMs > ctx.config.idleTimeoutMs { close(c, outcome: nil) }
             case .readingHead, .readingBody:

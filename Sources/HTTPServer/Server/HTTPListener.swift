@@ -6,6 +6,7 @@ import Glibc
 #endif
 import GateCore
 import SystemIO
+import TLSSupport
 
 /// One HTTP listener. All loops share the listening socket (EPOLLEXCLUSIVE wakes one of them per
 /// connection); each loop then owns the connections it accepted until they close.
@@ -21,14 +22,14 @@ public final class HTTPListener: Sendable {
     /// Binds and starts serving. Throws if the address cannot be bound.
     public static func start(
         address: ListenAddress, config: HTTPServerConfig, handler: any RequestHandler, accessLog: LineSink?,
-        logger: Logger, secure: Bool = false
+        logger: Logger, tls: TLSContextHolder? = nil
     ) throws(SystemError) -> HTTPListener {
         let fd = try Socket.listen(address)
         let loops = config.loops > 0 ? config.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let limiter = ConnectionLimiter(maxTotal: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer)
         let ctx = LoopContext(
             listener: fd, handler: handler, config: config, limiter: limiter,
-            accessLog: AccessLog(sink: accessLog, scheme: secure ? "https" : "http"), logger: logger, secure: secure)
+            accessLog: AccessLog(sink: accessLog, scheme: tls != nil ? "https" : "http"), logger: logger, tls: tls)
         var wakes: [EventFD] = []
         var threads: [OSThread] = []
         for i in 0..<loops {
@@ -36,7 +37,7 @@ public final class HTTPListener: Sendable {
             // Build the loop on its own thread: it is confined there for life.
             let loopCtx = ctx
             threads.append(
-                OSThread.spawn(name: "http-loop-\(i)") {
+                OSThread.spawn(name: "\(tls != nil ? "https" : "http")-loop-\(i)") {
                     do {
                         let loop = try EventLoop(ctx: loopCtx, wake: wake)
                         loop.run()

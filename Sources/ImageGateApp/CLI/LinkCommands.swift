@@ -11,9 +11,10 @@ enum LinkCommands {
           (--ttl 30m, 12h, 7d …; at most tokens.max_ttl). Anyone holding the link can download the
           image until it expires, so share it like a password.
 
-          Prints the URL and its expiry; with --json an object with one URL per enabled protocol
-          ("http") and "expires_at" (RFC 3339). Works from the data directory without a running server;
-          links point at the running server's address, or http.public_url when set.
+          Prints the URLs and the expiry; with --json an object with one URL per enabled protocol
+          ("https", and "http" when plain HTTP links are enabled: see http.plain_links) and "expires_at"
+          (RFC 3339). Works from the data directory without a running server; links point at the running
+          server's addresses, or http.public_url / https.public_url when set.
 
         Common options: --data-dir DIR, --config FILE.
         """
@@ -40,7 +41,7 @@ enum LinkCommands {
         let settings = try loadSettings(args)
         let data = try DataDirectory.open(settings)
         defer { data.close() }
-        let minter = LinkMinter(data: data, httpBase: LinkMinter.httpBase(settings))
+        let minter = LinkMinter(data: data, bases: LinkBases(settings))
         let link = try minter.mint(id, ttl: ttl, minter: "cli")
         if args.json {
             var o: [String: Any] = [

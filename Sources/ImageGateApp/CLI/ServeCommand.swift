@@ -9,24 +9,27 @@ import GateCore
 import HTTPServer
 import ImageCatalog
 import SystemIO
+import TLSSupport
 
 enum ServeCommand {
     static let help = """
-        Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT]
+        Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--https HOST:PORT]
 
           Run the transfer server. With no flags: data under ./data (SQLite catalog, blob store, keys),
-          signing keys generated on first start (mode 0600), HTTP on 127.0.0.1:8080.
-          Port 0 picks a free port; the line "http: listening on URL" says which.
+          signing keys and a self-signed TLS certificate generated on first start (private files mode 0600),
+          HTTP on 127.0.0.1:8080 and HTTPS on 127.0.0.1:8443.
+          Port 0 picks a free port; the lines "http: listening on URL" and "https: listening on URL" say which.
 
           --http HOST:PORT    HTTP listener address (overrides http.listen).
+          --https HOST:PORT   HTTPS listener address (overrides https.listen).
 
           SIGTERM or SIGINT stops cleanly: listeners and connections closed (clients resume with a
-          range request), catalog closed. SIGHUP reopens the access log.
+          range request), catalog closed. SIGHUP reopens the access log and reloads the TLS certificate.
           Every setting can also be given in the config file: see Config/imagegate.conf.example.
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--http"], flagOptions: [])
+        let args = try Arguments(raw, valueOptions: ["--http", "--https"], flagOptions: [])
         if args.wantsHelp {
             print(help)
             return ExitCode.success
@@ -36,6 +39,10 @@ enum ServeCommand {
         if let h = args.value("--http") {
             guard let a = ListenAddress(h) else { throw GateError.usage("--http: expected HOST:PORT, got \(h)") }
             settings.httpListen = a
+        }
+        if let h = args.value("--https") {
+            guard let a = ListenAddress(h) else { throw GateError.usage("--https: expected HOST:PORT, got \(h)") }
+            settings.httpsListen = a
         }
         Signals.takeOver()
         let data = try DataDirectory.open(settings)
@@ -65,17 +72,34 @@ enum ServeCommand {
         } catch {
             throw GateError.io("cannot listen on \(settings.httpListen): \(error)")
         }
+        let tls = TLSContextHolder(try loadTLSContext(settings))
+        let secureListener: HTTPListener
+        do {
+            secureListener = try HTTPListener.start(
+                address: settings.httpsListen, config: settings.http, handler: handler, accessLog: accessLog,
+                logger: logger, tls: tls)
+        } catch {
+            listener.stop()
+            throw GateError.io("cannot listen on \(settings.httpsListen): \(error)")
+        }
         var bound = settings.httpListen
         bound.port = listener.port
-        try RunFile(pid: getpid(), http: bound.description, startedAt: TimeFormat.rfc3339(data.clock.now()))
-            .write(to: settings.runFile)
+        var boundTLS = settings.httpsListen
+        boundTLS.port = secureListener.port
+        try RunFile(
+            pid: getpid(), http: bound.description, https: boundTLS.description,
+            startedAt: TimeFormat.rfc3339(data.clock.now())
+        ).write(to: settings.runFile)
 
         let ring = data.keys.keyring()
         print("imagegate \(ImageGateCLI.version) serving \(absolutePath(settings.dataDir))")
         print("catalog: \(absolutePath(settings.catalogPath))")
         print("token keys: \(absolutePath(data.keys.keyFilePath)) (active key \(KeyCommands.kidText(ring.active.kid)))")
         print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
+        print("tls certificate: \(absolutePath(tls.current.certificatePath)) (SHA-256 \(tls.current.fingerprint))")
+        print("plain http links: \(settings.plainLinksEnabled ? "enabled" : "disabled (https only)")")
         print("http: listening on http://\(bound)")
+        print("https: listening on https://\(boundTLS)")
         StandardOutput.flush()
 
         while true {
@@ -87,9 +111,17 @@ enum ServeCommand {
                 } catch {
                     logger.error("SIGHUP: \(error.message)")
                 }
+                do {
+                    let fresh = try loadTLSContext(settings)
+                    tls.replace(with: fresh)
+                    logger.info("SIGHUP: TLS certificate reloaded (SHA-256 \(fresh.fingerprint))")
+                } catch {
+                    logger.error("SIGHUP: keeping the current TLS certificate: \(error.message)")
+                }
             case .terminate:
                 logger.info("stopping")
                 listener.stop()
+                secureListener.stop()
                 RunFile.remove(settings.runFile)
                 logger.info("stopped")
                 return ExitCode.success

@@ -14,6 +14,15 @@ public struct Settings: Sendable {
     /// Base of minted HTTP links (`http://host:port`); empty means derived from the running listener.
     public var httpPublicURL = ""
     public var http = HTTPServerConfig()
+    public var httpsListen = ListenAddress(host: "127.0.0.1", port: 8443)
+    /// Base of minted HTTPS links (`https://host:port`); empty means derived from the running listener.
+    public var httpsPublicURL = ""
+    /// PEM certificate chain and key for HTTPS (and FTPS); empty means a self-signed pair in `<data_dir>/tls`.
+    public var tlsCertificate = ""
+    public var tlsPrivateKey = ""
+    /// Whether minted links also work over plain HTTP: `auto` (only while http.listen is a loopback
+    /// address), `true` or `false`.
+    public var plainHTTPLinks = "auto"
     public var tokenDefaultTTL: Int64 = 86_400
     public var tokenMaxTTL: Int64 = 7 * 86_400
     public var logLevel: Logger.Level = .info
@@ -25,6 +34,19 @@ public struct Settings: Sendable {
     public var catalogPath: String { dataDir + "/catalog.sqlite3" }
     public var keysDir: String { dataDir + "/keys" }
     public var runFile: String { dataDir + "/run/server.json" }
+    public var tlsDir: String { dataDir + "/tls" }
+
+    /// Plain HTTP links are opt-in: on by default only while the HTTP listener is reachable from this machine
+    /// alone, because a token crossing a network in clear text is a stolen download.
+    public var plainLinksEnabled: Bool {
+        switch plainHTTPLinks {
+        case "true": return true
+        case "false": return false
+        default:
+            let h = httpListen.host
+            return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+        }
+    }
     public var accessLogPath: String { accessLog.isEmpty ? dataDir + "/logs/access.log" : accessLog }
 }
 
@@ -66,6 +88,36 @@ struct SettingKey: Sendable {
                 throw GateError.usage("http.public_url: must start with http:// or https://")
             }
             s.httpPublicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
+        },
+        SettingKey(
+            name: "http.plain_links", defaultText: "auto",
+            help: "Links usable over plain HTTP: auto (only while http.listen is loopback), true or false."
+        ) { s, v throws(GateError) in
+            guard ["auto", "true", "false"].contains(v) else {
+                throw GateError.usage("http.plain_links: expected auto, true or false")
+            }
+            s.plainHTTPLinks = v
+        },
+        SettingKey(name: "https.listen", defaultText: "127.0.0.1:8443", help: "HOST:PORT of the HTTPS listener.") {
+            s, v throws(GateError) in
+            guard let a = ListenAddress(v) else { throw GateError.usage("https.listen: expected HOST:PORT, got \(v)") }
+            s.httpsListen = a
+        },
+        SettingKey(
+            name: "https.public_url", defaultText: "",
+            help: "Base URL put in minted HTTPS links (empty: the HTTPS listener's address)."
+        ) { s, v throws(GateError) in
+            guard v.isEmpty || v.hasPrefix("https://") else {
+                throw GateError.usage("https.public_url: must start with https://")
+            }
+            s.httpsPublicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
+        },
+        SettingKey(
+            name: "tls.certificate", defaultText: "",
+            help: "PEM certificate chain for HTTPS and FTPS (empty: self-signed, generated in <data_dir>/tls)."
+        ) { s, v throws(GateError) in s.tlsCertificate = v },
+        SettingKey(name: "tls.private_key", defaultText: "", help: "PEM private key of tls.certificate.") {
+            s, v throws(GateError) in s.tlsPrivateKey = v
         },
         SettingKey(name: "http.loops", defaultText: "0", help: "Event-loop threads (0: one per CPU).") {
             s, v throws(GateError) in s.http.loops = try count(v, "http.loops")
@@ -142,6 +194,9 @@ extension Settings {
             } catch {
                 throw GateError.usage("\(source):\(lineNumber): \(error.message)")
             }
+        }
+        if tlsCertificate.isEmpty != tlsPrivateKey.isEmpty {
+            throw GateError.usage("\(source): tls.certificate and tls.private_key go together")
         }
         if tokenDefaultTTL > tokenMaxTTL {
             throw GateError.usage("\(source): tokens.default_ttl is longer than tokens.max_ttl")

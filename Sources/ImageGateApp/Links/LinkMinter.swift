@@ -18,22 +18,30 @@ struct MintedLink: Sendable {
     let serial: ID128
 }
 
+/// Where links point, per protocol: the configured public URL, else the running server's listener (from its
+/// run file), else the configured listen address.
+struct LinkBases: Sendable {
+    var http: String
+    var https: String
+
+    init(_ settings: Settings) {
+        let run = RunFile.read(settings.runFile)
+        http = settings.httpPublicURL.isEmpty
+            ? "http://" + Self.reachable(run?.http ?? settings.httpListen.description) : settings.httpPublicURL
+        https = settings.httpsPublicURL.isEmpty
+            ? "https://" + Self.reachable(run?.https ?? settings.httpsListen.description) : settings.httpsPublicURL
+    }
+
+    /// A wildcard bind address is not something a client can connect to.
+    static func reachable(_ address: String) -> String {
+        address.replacingOccurrences(of: "0.0.0.0:", with: "127.0.0.1:").replacingOccurrences(
+            of: "[::]:", with: "[::1]:")
+    }
+}
+
 struct LinkMinter: Sendable {
     let data: DataDirectory
-    /// Where HTTP links point: `http://host:port`.
-    let httpBase: String
-
-    /// The base URL for HTTP links: the configured public URL, else the running server's listener,
-    /// else the configured listen address.
-    static func httpBase(_ settings: Settings) -> String {
-        if !settings.httpPublicURL.isEmpty { return settings.httpPublicURL }
-        var address = settings.httpListen.description
-        if let run = RunFile.read(settings.runFile) { address = run.http }
-        // A wildcard bind address is not something a client can connect to.
-        address = address.replacingOccurrences(of: "0.0.0.0:", with: "127.0.0.1:")
-            .replacingOccurrences(of: "[::]:", with: "[::1]:")
-        return "http://" + address
-    }
+    let bases: LinkBases
 
     func mint(_ id: ImageID, ttl requested: Int64?, minter: String) throws(GateError) -> MintedLink {
         let settings = data.settings
@@ -50,7 +58,8 @@ struct LinkMinter: Sendable {
         let now = data.clock.now()
         guard let serial = ID128(bytes: Crypto.randomBytes(16)) else { throw GateError.internal("random serial") }
         let keyring = data.keys.keyring()
-        let protocols: ProtocolSet = [.http, .httpPlain]
+        var protocols: ProtocolSet = [.http]
+        if settings.plainLinksEnabled { protocols.insert(.httpPlain) }
         let claims = TokenClaims(
             kid: keyring.active.kid, tenant: image.tenant, image: image.id, generation: image.generation,
             serial: serial, issuedAt: now, expiresAt: now + ttl, protocols: protocols, ipBinding: nil)
@@ -59,9 +68,11 @@ struct LinkMinter: Sendable {
             TokenIssue(
                 serial: serial, image: image.id, tenant: image.tenant, issuedAt: now, expiresAt: now + ttl,
                 protocols: protocols.rawValue, minter: minter))
-        let http = "\(httpBase)/d/\(token)/\(image.fileName)"
+        let path = "/d/\(token)/\(image.fileName)"
+        var urls = [("https", bases.https + path)]
+        if protocols.contains(.httpPlain) { urls.append(("http", bases.http + path)) }
         return MintedLink(
-            imageID: image.id, fileName: image.fileName, urls: [("http", http)], issuedAt: now, expiresAt: now + ttl,
+            imageID: image.id, fileName: image.fileName, urls: urls, issuedAt: now, expiresAt: now + ttl,
             serial: serial)
     }
 }

@@ -11,10 +11,11 @@ import GateCore
 struct RunFile: Codable, Sendable {
     var pid: Int32
     var http: String
+    var https: String?
     var startedAt: String
 
     enum CodingKeys: String, CodingKey {
-        case pid, http
+        case pid, http, https
         case startedAt = "started_at"
     }
 

@@ -1,0 +1,140 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the byte pipe under a connection: plain TCP (send/sendfile) or TLS (SSL_write, or
+// SSL_sendfile under kernel TLS). The response writer never knows which.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemIO
+import TLSSupport
+
+enum TransportResult {
+    case done(Int)
+    /// Try again when the socket is ready for `needs`.
+    case wouldBlock(needs: EpollEvents)
+    /// Orderly end of input.
+    case endOfInput
+    case failed(errno: Int32, String)
+}
+
+/// A connection's transport. Confined to the connection's loop thread.
+protocol Transport: AnyObject {
+    /// Completes any handshake; `.done(0)` when the transport is ready for data.
+    func prepare() -> TransportResult
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult
+    func send(_ buffer: UnsafeRawBufferPointer, more: Bool) -> TransportResult
+    /// Sends up to `count` bytes of `file` from `offset`; returns how many file bytes were taken, with
+    /// `sendfile` semantics: a retry after `.wouldBlock` continues at the new offset.
+    func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult
+    /// Ends the write side (TLS: close_notify first).
+    func shutdownWrite(fd: Int32)
+}
+
+/// Plain TCP: `recv`/`send` and zero-copy `sendfile`.
+final class PlainTransport: Transport {
+    let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+
+    func prepare() -> TransportResult { .done(0) }
+
+    private func map(_ body: () throws(SystemError) -> IOResult<Int>, needs: EpollEvents) -> TransportResult {
+        do {
+            switch try body() {
+            case .processed(let n): return .done(n)
+            case .wouldBlock: return .wouldBlock(needs: needs)
+            }
+        } catch {
+            return .failed(errno: error.errno, error.description)
+        }
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
+        let r = map({ () throws(SystemError) in try Socket.read(fd, into: buffer) }, needs: .readable)
+        if case .done(0) = r { return .endOfInput }
+        return r
+    }
+
+    func send(_ buffer: UnsafeRawBufferPointer, more: Bool) -> TransportResult {
+        map({ () throws(SystemError) in try Socket.send(fd, buffer, more: more) }, needs: .writable)
+    }
+
+    func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult {
+        var off = Int64(offset)
+        return map({ () throws(SystemError) in try Socket.sendfile(fd, file: file, offset: &off, count: count) },
+            needs: .writable)
+    }
+
+    func shutdownWrite(fd: Int32) { Socket.shutdownWrite(fd) }
+}
+
+/// TLS through OpenSSL. File bytes go through a bounded 128 KiB buffer (`pread` then `SSL_write`), or
+/// `SSL_sendfile` when the kernel does the TLS record layer (kTLS): file bytes never reach the TLS layer
+/// as a file region otherwise (the NIO `FileRegion` lesson, shared/STYLE.md §2.5).
+final class TLSTransport: Transport {
+    static let chunk = 128 * 1024
+    let session: TLSSession
+    /// File bytes read but not yet accepted by `SSL_write` (`buffer[pendingStart..<pendingEnd]`, which start
+    /// at file offset `pendingFileOffset`): a retried SSL_write must see the same bytes again.
+    private var buffer: [UInt8] = []
+    private var pendingStart = 0
+    private var pendingEnd = 0
+    private var pendingFileOffset: UInt64 = 0
+
+    init(session: TLSSession) { self.session = session }
+
+    private func map(_ n: Int, _ s: TLSStatus) -> TransportResult {
+        switch s {
+        case .ok: return .done(n)
+        case .wantRead: return .wouldBlock(needs: .readable)
+        case .wantWrite: return .wouldBlock(needs: .writable)
+        case .closed: return .endOfInput
+        case .failed(let why): return .failed(errno: ECONNRESET, why)
+        }
+    }
+
+    func prepare() -> TransportResult {
+        map(0, session.handshake())
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
+        let (n, s) = session.read(into: buffer)
+        return map(n, s)
+    }
+
+    func send(_ buffer: UnsafeRawBufferPointer, more: Bool) -> TransportResult {
+        let (n, s) = session.write(buffer)
+        return map(n, s)
+    }
+
+    func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult {
+        if pendingStart == pendingEnd && session.kernelSendEnabled {
+            let (n, s) = session.sendfile(fd: file, offset: Int64(offset), count: count)
+            return map(n, s)
+        }
+        if pendingStart == pendingEnd || pendingFileOffset != offset {
+            // Refill: the previous chunk was fully accepted (or the caller moved on to another range).
+            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: Self.chunk) }
+            let want = min(count, Self.chunk)
+            let got = buffer.withUnsafeMutableBytes { pread(file, $0.baseAddress, want, off_t(offset)) }
+            if got < 0 { return .failed(errno: errno, "pread: \(String(cString: strerror(errno)))") }
+            if got == 0 { return .done(0) }  // the writer treats 0 as a truncated file
+            pendingStart = 0
+            pendingEnd = got
+            pendingFileOffset = offset
+        }
+        let available = min(pendingEnd - pendingStart, count)
+        let (n, s) = buffer.withUnsafeBytes { b in
+            session.write(UnsafeRawBufferPointer(rebasing: b[pendingStart..<(pendingStart + available)]))
+        }
+        if s == .ok {
+            pendingStart += n
+            pendingFileOffset += UInt64(n)
+        }
+        return map(n, s)
+    }
+
+    func shutdownWrite(fd: Int32) {
+        session.shutdown()
+        Socket.shutdownWrite(fd)
+    }
+}
