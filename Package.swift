@@ -35,6 +35,13 @@ let package = Package(
         .target(
             name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives", "CSQLite"],
             swiftSettings: strictSettings),
+        // Who may do what: principals, tenants, sub-accounts, API keys, image lifecycle rules, recycle bin,
+        // VM references, audit log. The management API and the CLI call only this.
+        .target(
+            name: "ImageManagement", dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog"],
+            swiftSettings: strictSettings),
+        // Streaming format inspection of image bytes: qcow2 header rules, ISO 9660, refusal of VMDK/VHD/… .
+        .target(name: "ImageInspection", dependencies: ["GateCore"], swiftSettings: strictSettings),
         // HTTP/1.1: request parser, range and precondition logic, responses, event-loop server.
         .target(
             name: "HTTPServer", dependencies: ["GateCore", "SystemIO", "TLSSupport"], swiftSettings: strictSettings),
@@ -50,7 +57,7 @@ let package = Package(
             name: "ImageGateApp",
             dependencies: [
                 "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "HTTPServer", "TLSSupport",
-                "SFTPServer", "FTPServer",
+                "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection",
             ],
             swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
@@ -59,6 +66,8 @@ let package = Package(
         .testTarget(name: "DownloadTokensTests", dependencies: ["DownloadTokens", "CryptoPrimitives", "GateCore"]),
         .testTarget(name: "ImageCatalogTests", dependencies: ["ImageCatalog", "GateCore", "CryptoPrimitives"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "GateCore"]),
+        .testTarget(name: "ImageManagementTests", dependencies: ["ImageManagement", "ImageCatalog", "GateCore"]),
+        .testTarget(name: "ImageInspectionTests", dependencies: ["ImageInspection", "GateCore"]),
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO"]),
         .testTarget(name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO"]),
