@@ -3,13 +3,14 @@
 //===----------------------------------------------------------------------===//
 
 public enum Base64URL {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-    private static let reverse: [Int8] = {
+    @usableFromInline static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    @usableFromInline static let reverse: [Int8] = {
         var r = [Int8](repeating: -1, count: 256)
         for (i, c) in alphabet.enumerated() { r[Int(c)] = Int8(i) }
         return r
     }()
 
+    @inlinable
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
         var out = [UInt8]()
         out.reserveCapacity((bytes.count * 4 + 2) / 3)
@@ -29,6 +30,7 @@ public enum Base64URL {
 
     /// Strict decode: only `[A-Za-z0-9_-]`, no padding, length not ≡ 1 mod 4, unused trailing bits zero.
     /// Anything else is nil, so every byte string has exactly one accepted text form.
+    @inlinable
     public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
         let n = text.count
         guard n % 4 != 1 else { return nil }

@@ -279,7 +279,7 @@ final class EventLoop {
         func refuse(_ status: Int, _ why: String) {
             let record = AccessRecord(
                 startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
-                path: ctx.handler.loggablePath(head.path), status: status, bytesSent: 0, outcome: "refused",
+                path: head.path, status: status, bytesSent: 0, outcome: "refused",
                 note: why)
             start(c, Response.text(status, why, close: true), record: record, version: head.version,
                 isHead: head.method == "HEAD", keepAlive: false)
@@ -310,7 +310,7 @@ final class EventLoop {
             && c.requestsServed < ctx.config.maxRequestsPerConnection
         let record = AccessRecord(
             startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
-            path: ctx.handler.loggablePath(head.path), status: response.status, bytesSent: 0, outcome: "ok",
+            path: head.path, status: response.status, bytesSent: 0, outcome: "ok",
             note: response.note)
         start(c, response, record: record, version: head.version, isHead: head.method == "HEAD",
             keepAlive: keepAlive)

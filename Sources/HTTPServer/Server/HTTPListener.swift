@@ -29,7 +29,9 @@ public final class HTTPListener: Sendable {
         let limiter = ConnectionLimiter(maxTotal: config.maxConnections, maxPerPeer: config.maxConnectionsPerPeer)
         let ctx = LoopContext(
             listener: fd, handler: handler, config: config, limiter: limiter,
-            accessLog: AccessLog(sink: accessLog, scheme: tls != nil ? "https" : "http"), logger: logger, tls: tls)
+            accessLog: AccessLog(
+                sink: accessLog, scheme: tls != nil ? "https" : "http", redact: { handler.loggablePath($0) }),
+            logger: logger, tls: tls)
         var wakes: [EventFD] = []
         var threads: [OSThread] = []
         for i in 0..<loops {

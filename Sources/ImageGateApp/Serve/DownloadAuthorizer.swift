@@ -19,6 +19,7 @@ struct DownloadAuthorizer: Sendable {
     let store: any CatalogStore
     let clock: any WallClock
     let maxLifetime: Int64
+    let cache = AuthorizationCache()
 
     enum Denial: Error, Sendable {
         case token(TokenRejection)
@@ -43,6 +44,23 @@ struct DownloadAuthorizer: Sendable {
     }
 
     func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+        let nowMs = Monotonic.milliseconds()
+        let key = AuthorizationCache.key(token, proto)
+        if let hit = cache.lookup(key, nowMs: nowMs) {
+            // The cached verdict holds for this token and protocol; what can differ per request is the
+            // clock (expiry within the cache second) and the peer (IP-bound tokens).
+            if clock.now() > hit.claims.expiresAt + TokenCodec.expirySkew { return .failure(.token(.expired)) }
+            if let binding = hit.claims.ipBinding, !(peer.map(binding.contains) ?? false) {
+                return .failure(.token(.addressNotAllowed))
+            }
+            return .success(hit)
+        }
+        let result = verify(token: token, protocol: proto, peer: peer)
+        if case .success(let d) = result { cache.store(key, d, nowMs: nowMs) }
+        return result
+    }
+
+    private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
         let claims: TokenClaims
         switch codec.verify(
             String(token), keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto,
