@@ -19,6 +19,7 @@ let package = Package(
         // C libraries from Debian packages.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
         // Linux specials Glibc does not export to Swift (epoll, accept4, eventfd, sendfile).
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
@@ -57,7 +58,7 @@ let package = Package(
             name: "ImageGateApp",
             dependencies: [
                 "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "HTTPServer", "TLSSupport",
-                "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection",
+                "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter",
             ],
             swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),

@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine for bench/
 set -euo pipefail
 
-build=(pkg-config libssl-dev libsqlite3-dev libssh-dev)
+build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev)
 test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip)
 bench=(nginx wrk hyperfine time curl)
 

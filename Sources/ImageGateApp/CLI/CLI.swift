@@ -15,9 +15,13 @@ public enum ImageGateCLI {
         Commands:
           serve                 Run the transfer server (HTTP) on the data directory.
           image import          Copy a local image file into the catalog.
-          image list            List images.
+          image list            List images (filters, sorting, paging); also rename, remarks, tag, delete,
+                                recycle-bin, restore, destroy, vms, attach-vm, detach-vm, export.
           image show ID         Show one image.
-          link mint ID          Mint a signed download link (default lifetime 24h).
+          link mint ID          Mint a signed download link (default lifetime 24h); link revoke SERIAL.
+          tenant, account       Tenants and their sub-accounts (view or manage).
+          apikey                API keys for the management API (/api/v1): create, list, revoke, rotate.
+          audit list|verify     The audit log of changes and minted links.
           key list              List token signing keys (never their secrets).
           key rotate            Start signing with a new key; old links keep working until they expire.
 
@@ -53,6 +57,14 @@ public enum ImageGateCLI {
                 return try LinkCommands.run(rest)
             case "key":
                 return try KeyCommands.run(rest)
+            case "tenant":
+                return try AdminCommands.tenant(rest)
+            case "account":
+                return try AdminCommands.account(rest)
+            case "apikey":
+                return try AdminCommands.apiKey(rest)
+            case "audit":
+                return try AdminCommands.audit(rest)
             default:
                 throw GateError.usage("unknown command \(first)")
             }

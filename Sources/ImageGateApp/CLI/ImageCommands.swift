@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: `imagegate image import|list|show`.
 //===----------------------------------------------------------------------===//
+import Foundation
 import GateCore
 import ImageCatalog
 
@@ -11,16 +12,125 @@ enum ImageCommands {
           import --file PATH --name NAME [--json]
                 Copy a local image file into the catalog. The file is hashed (SHA-256) while it is copied
                 and becomes 'available' only once its bytes are safely on disk.
-          list [--json]
-                List the images in the catalog.
-          show ID [--json]
-                Show one image (ID is the resource id, img-…).
+          list [--status S[,S]] [--kind self_made|iso] [--system-type T] [--architecture A] [--tag T]
+               [--search TEXT] [--tenant ten-…] [--sort name|created_at|updated_at|size|status]
+               [--order asc|desc] [--offset N] [--limit N] [--json]
+                List images (the recycle bin is separate).
+          show ID                      One image with every field.
+          rename ID NAME               Change the name (any status).
+          remarks ID TEXT              Change the remarks (any status).
+          tag ID [TAG…]                Replace the tags (no TAG: remove all).
+          delete ID [ID…]              Move to the recycle bin (available or failed images not used by VMs).
+          recycle-bin [list options]   List deleted images.
+          restore ID                   Bring an image back from the recycle bin.
+          destroy ID                   Remove a deleted image and its bytes for good.
+          vms ID | attach-vm ID VM | detach-vm ID VM
+                                       The VMs created from an image (they block deletion).
+          export --output FILE [--format xlsx|csv] [list options]
+                                       The image list as an Excel workbook or CSV.
 
-        Common options: --data-dir DIR, --config FILE. These work with or without a running server.
+        Common options: --data-dir DIR, --config FILE, --json. These work with or without a running server.
         """
 
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
-        try ImageGateCLI.group(args, help: help, verbs: ["import": importImage, "list": list, "show": show])
+        var verbs: [String: (ArraySlice<String>) throws(GateError) -> Int32] = ["import": importImage]
+        for c in commands {
+            verbs[c.name] = { (a: ArraySlice<String>) throws(GateError) -> Int32 in try c.run(a, groupHelp: help) }
+        }
+        verbs["export"] = export
+        verbs["delete"] = { (a: ArraySlice<String>) throws(GateError) -> Int32 in try deleteCommand.run(a, groupHelp: help) }
+        return try ImageGateCLI.group(args, help: help, verbs: verbs)
+    }
+
+    static func id(_ a: Arguments, _ n: Int = 0) throws(GateError) -> String {
+        try parseImageID(try a.positional(n, "image ID")).description
+    }
+
+    static let commands: [APICommand] = [
+        APICommand(name: "list", usage: "image list [options]", valueOptions: listOptions, request: { a throws(GateError) in
+            try a.noMorePositionals(than: 0)
+            return ("GET", "/api/v1/images", listQuery(a), nil)
+        }, render: Render.imageTable),
+        APICommand(name: "recycle-bin", usage: "image recycle-bin [options]", valueOptions: listOptions, request: { a throws(GateError) in
+            try a.noMorePositionals(than: 0)
+            return ("GET", "/api/v1/recycle-bin", listQuery(a), nil)
+        }, render: Render.imageTable),
+        APICommand(name: "show", usage: "image show ID", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 1)
+            return ("GET", "/api/v1/images/\(try id(a))", [:], nil)
+        }, render: { Render.keyValues($0) }),
+        APICommand(name: "rename", usage: "image rename ID NAME", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 2)
+            return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["name": try a.positional(1, "new name")])
+        }, render: { print("renamed to \(Render.text(Render.object($0)["name"]))") }),
+        APICommand(name: "remarks", usage: "image remarks ID TEXT", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 2)
+            return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["remarks": try a.positional(1, "remarks text")])
+        }, render: { print("remarks: \(Render.text(Render.object($0)["remarks"]))") }),
+        APICommand(name: "tag", usage: "image tag ID [TAG…]", request: { a throws(GateError) in
+            let tags = Array(a.positionals.dropFirst())
+            return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["tags": tags])
+        }, render: { print("tags: \(Render.text(Render.object($0)["tags"]))") }),
+        APICommand(name: "restore", usage: "image restore ID", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 1)
+            return ("POST", "/api/v1/images/\(try id(a))/restore", [:], nil)
+        }, render: { print("restored; status \(Render.text(Render.object($0)["status"]))") }),
+        APICommand(name: "destroy", usage: "image destroy ID", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 1)
+            return ("POST", "/api/v1/images/\(try id(a))/destroy", [:], nil)
+        }, render: { print("destroyed \(Render.text(Render.object($0)["id"]))") }),
+        APICommand(name: "vms", usage: "image vms ID", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 1)
+            return ("GET", "/api/v1/images/\(try id(a))/vms", [:], nil)
+        }, render: Render.table([("VM", "vm_id"), ("SINCE", "created_at")])),
+        APICommand(name: "attach-vm", usage: "image attach-vm ID VM_ID", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 2)
+            return ("POST", "/api/v1/images/\(try id(a))/vms", [:], ["vm_id": try a.positional(1, "VM id")])
+        }, render: { print("VM \(Render.text(Render.object($0)["vm_id"])) recorded") }),
+        APICommand(name: "detach-vm", usage: "image detach-vm ID VM_ID", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 2)
+            let vm = try a.positional(1, "VM id")
+            return ("DELETE", "/api/v1/images/\(try id(a))/vms/\(LocalAPI.encode(vm))", [:], nil)
+        }, render: { _ in print("VM reference released") }),
+    ]
+
+    /// `image delete` takes one id (DELETE) or many (batch, one answer per id).
+    static let deleteCommand = APICommand(name: "delete", usage: "image delete ID [ID…]", request: { a throws(GateError) in
+        guard !a.positionals.isEmpty else { throw GateError.usage("missing image ID") }
+        if a.positionals.count == 1 { return ("DELETE", "/api/v1/images/\(try id(a))", [:], nil) }
+        return ("POST", "/api/v1/images/batch-delete", [:], ["ids": a.positionals])
+    }, render: { json in
+        let o = Render.object(json)
+        guard let results = o["results"] as? [[String: Any]] else {
+            print("moved to the recycle bin: \(Render.text(o["id"]))")
+            return
+        }
+        for r in results {
+            let ok = (r["ok"] as? Bool) ?? false
+            let why = ((r["error"] as? [String: Any])?["message"] as? String) ?? ""
+            print("\(Render.text(r["id"]))  \(ok ? "deleted" : "refused: " + why)")
+        }
+    })
+
+    static func export(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
+        let args = try Arguments(raw, valueOptions: listOptions.union(["--output", "--format"]), flagOptions: [])
+        if args.wantsHelp {
+            print(help)
+            return ExitCode.success
+        }
+        try args.noMorePositionals(than: 0)
+        let format = args.value("--format") ?? "xlsx"
+        guard format == "xlsx" || format == "csv" else { throw GateError.usage("--format must be xlsx or csv") }
+        let output = try args.required("--output")
+        let data = try DataDirectory.open(try loadSettings(args))
+        defer { data.close() }
+        let answer = try data.localAPI.call("GET", "/api/v1/export.\(format)", query: listQuery(args))
+        try answer.check()
+        guard FileManager.default.createFile(atPath: output, contents: Data(answer.raw)) else {
+            throw GateError.io("cannot write \(output)")
+        }
+        print("wrote \(output) (\(answer.raw.count) bytes)")
+        return ExitCode.success
     }
 
     static func importImage(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
@@ -40,60 +150,13 @@ enum ImageCommands {
             progress?.update(p.bytes, total: p.total)
         }
         progress?.done()
+        data.service.audit(
+            .localAdmin, action: "image.import", target: record.id.description, targetTenant: record.tenant,
+            source: "cli", outcome: "ok", detail: ["name": record.name, "size": String(record.size)])
         if args.json {
-            Output.json(Output.imageJSON(record))
+            Output.json(APIJSON.image(record))
         } else {
             print("imported \(record.id)  \(record.name)  \(Output.humanSize(record.size))  sha256 \(record.sha256)")
-        }
-        return ExitCode.success
-    }
-
-    static func list(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
-        if args.wantsHelp {
-            print(help)
-            return ExitCode.success
-        }
-        try args.noMorePositionals(than: 0)
-        let data = try DataDirectory.open(try loadSettings(args))
-        defer { data.close() }
-        let images = try data.store.images(tenant: nil)
-        if args.json {
-            Output.json(images.map(Output.imageJSON))
-        } else {
-            Output.table(
-                ["ID", "NAME", "STATUS", "FORMAT", "SIZE", "CREATED"],
-                images.map {
-                    [$0.id.description, $0.name, $0.status.rawValue, $0.format.rawValue, Output.humanSize($0.size),
-                     TimeFormat.rfc3339($0.createdAt)]
-                })
-        }
-        return ExitCode.success
-    }
-
-    static func show(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
-        if args.wantsHelp {
-            print(help)
-            return ExitCode.success
-        }
-        try args.noMorePositionals(than: 1)
-        let id = try parseImageID(try args.positional(0, "image ID"))
-        let data = try DataDirectory.open(try loadSettings(args))
-        defer { data.close() }
-        guard let r = try data.store.image(id) else { throw GateError.notFound("no image \(id)") }
-        if args.json {
-            Output.json(Output.imageJSON(r))
-        } else {
-            let rows: [(String, String)] = [
-                ("id", r.id.description), ("name", r.name), ("status", r.status.rawValue),
-                ("failure reason", r.failureReason ?? "-"), ("format", r.format.rawValue),
-                ("file name", r.fileName), ("size", "\(r.size) (\(Output.humanSize(r.size)))"),
-                ("sha256", r.sha256.isEmpty ? "-" : r.sha256), ("generation", "\(r.generation)"),
-                ("tenant", r.tenant.description), ("created", TimeFormat.rfc3339(r.createdAt)),
-                ("updated", TimeFormat.rfc3339(r.updatedAt)),
-            ]
-            for (k, v) in rows { print(k + ":" + String(repeating: " ", count: 16 - k.count) + v) }
         }
         return ExitCode.success
     }

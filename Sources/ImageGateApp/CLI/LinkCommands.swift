@@ -4,8 +4,17 @@
 import GateCore
 
 enum LinkCommands {
+    static let revoke = APICommand(name: "revoke", usage: "link revoke SERIAL", request: { a throws(GateError) in
+        try a.noMorePositionals(than: 1)
+        return ("DELETE", "/api/v1/links/\(LocalAPI.encode(try a.positional(0, "link serial")))", [:], nil)
+    }, render: { print("revoked link \(Render.text(Render.object($0)["serial"]))") })
+
     static let help = """
         Usage: imagegate link mint IMAGE_ID [--ttl DURATION] [--json]
+               imagegate link revoke SERIAL
+
+          revoke: the link with that serial (printed by mint --json, and in the audit log) stops working
+          for new requests within a second.
 
           Mint a signed download link for an available image. The link is valid for 24h by default
           (--ttl 30m, 12h, 7d …; at most tokens.max_ttl). Anyone holding the link can download the
@@ -20,7 +29,12 @@ enum LinkCommands {
         """
 
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
-        try ImageGateCLI.group(args, help: help, verbs: ["mint": mint])
+        try ImageGateCLI.group(
+            args, help: help,
+            verbs: [
+                "mint": mint,
+                "revoke": { (a: ArraySlice<String>) throws(GateError) -> Int32 in try revoke.run(a, groupHelp: help) },
+            ])
     }
 
     static func mint(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
@@ -42,14 +56,9 @@ enum LinkCommands {
         let data = try DataDirectory.open(settings)
         defer { data.close() }
         let minter = LinkMinter(data: data, bases: LinkBases(settings))
-        let link = try minter.mint(id, ttl: ttl, minter: "cli")
+        let link = try minter.mint(.localAdmin, id, ttl: ttl, source: "cli", service: data.service)
         if args.json {
-            var o: [String: Any] = [
-                "image_id": link.imageID.description, "file_name": link.fileName,
-                "expires_at": TimeFormat.rfc3339(link.expiresAt), "issued_at": TimeFormat.rfc3339(link.issuedAt),
-            ]
-            for (proto, url) in link.urls { o[proto] = url }
-            Output.json(o)
+            Output.json(APIJSON.link(link))
         } else {
             for (_, url) in link.urls { print(url) }
             print("expires \(TimeFormat.rfc3339(link.expiresAt)) (in \(DurationText.format(link.expiresAt - link.issuedAt)))")

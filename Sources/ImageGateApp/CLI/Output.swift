@@ -28,18 +28,6 @@ enum Output {
         for r in rows { print(line(r)) }
     }
 
-    static func imageJSON(_ r: ImageRecord) -> [String: Any] {
-        var o: [String: Any] = [
-            "id": r.id.description, "tenant": r.tenant.description, "name": r.name, "remarks": r.remarks,
-            "file_name": r.fileName, "format": r.format.rawValue, "size": r.size, "sha256": r.sha256,
-            "status": r.status.rawValue, "generation": r.generation,
-            "created_at": TimeFormat.rfc3339(r.createdAt), "updated_at": TimeFormat.rfc3339(r.updatedAt),
-        ]
-        o["failure_reason"] = r.failureReason ?? NSNull()
-        o["finalized_at"] = r.finalizedAt.map { TimeFormat.rfc3339($0) } ?? NSNull()
-        return o
-    }
-
     static func humanSize(_ n: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var v = Double(n)

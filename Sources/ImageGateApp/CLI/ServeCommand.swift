@@ -63,7 +63,11 @@ enum ServeCommand {
         let authorizer = DownloadAuthorizer(
             codec: TokenCodec(deploymentID: data.keys.deploymentID), keys: data.keys, store: data.store,
             clock: data.clock, maxLifetime: settings.tokenMaxTTL)
-        let handler = DownloadHandler(authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock)
+        let handler = RootHandler(
+            downloads: DownloadHandler(authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock),
+            api: ManagementAPI(
+                service: data.service, minter: LinkMinter(data: data, bases: LinkBases(settings)),
+                exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run")))
         let listener: HTTPListener
         do {
             listener = try HTTPListener.start(
@@ -102,6 +106,8 @@ enum ServeCommand {
         print("https: listening on https://\(boundTLS)")
         StandardOutput.flush()
 
+        let retention = RetentionSweeper.start(service: data.service, logger: logger)
+        defer { retention.stop() }
         while true {
             switch Signals.wait() {
             case .reload:

@@ -23,6 +23,8 @@ public struct Settings: Sendable {
     /// Whether minted links also work over plain HTTP: `auto` (only while http.listen is a loopback
     /// address), `true` or `false`.
     public var plainHTTPLinks = "auto"
+    /// How long deleted images stay in the recycle bin before they are destroyed.
+    public var recycleRetention: Int64 = 7 * 86_400
     public var tokenDefaultTTL: Int64 = 86_400
     public var tokenMaxTTL: Int64 = 7 * 86_400
     public var logLevel: Logger.Level = .info
@@ -144,6 +146,10 @@ struct SettingKey: Sendable {
         ) { s, v throws(GateError) in
             s.http.maxConnectionsPerPeer = try count(v, "http.max_connections_per_peer", min: 1)
         },
+        SettingKey(
+            name: "catalog.recycle_retention", defaultText: "7d",
+            help: "How long deleted images stay in the recycle bin before they are destroyed for good."
+        ) { s, v throws(GateError) in s.recycleRetention = try duration(v, "catalog.recycle_retention") },
         SettingKey(name: "tokens.default_ttl", defaultText: "24h", help: "Lifetime of a minted link.") {
             s, v throws(GateError) in s.tokenDefaultTTL = try duration(v, "tokens.default_ttl")
         },

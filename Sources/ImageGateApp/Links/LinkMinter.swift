@@ -6,6 +6,7 @@ import Foundation
 import DownloadTokens
 import GateCore
 import ImageCatalog
+import ImageManagement
 import SystemIO
 
 struct MintedLink: Sendable {
@@ -43,18 +44,19 @@ struct LinkMinter: Sendable {
     let data: DataDirectory
     let bases: LinkBases
 
-    func mint(_ id: ImageID, ttl requested: Int64?, minter: String) throws(GateError) -> MintedLink {
+    /// Mints a link for `id` on behalf of `principal`: the service checks the caller may read the image and
+    /// that it is available, and records the token (serial, minter, expiry) in the catalog and the audit log.
+    func mint(_ principal: Principal, _ id: ImageID, ttl requested: Int64?, source: String, service: ImageService)
+        throws(GateError) -> MintedLink
+    {
         let settings = data.settings
         let ttl = requested ?? settings.tokenDefaultTTL
-        guard ttl > 0 else { throw GateError.usage("--ttl must be positive") }
+        guard ttl > 0 else { throw GateError.invalid("ttl must be positive") }
         guard ttl <= settings.tokenMaxTTL else {
-            throw GateError.usage(
-                "--ttl \(DurationText.format(ttl)) is longer than tokens.max_ttl (\(DurationText.format(settings.tokenMaxTTL)))")
+            throw GateError.invalid(
+                "ttl \(DurationText.format(ttl)) is longer than tokens.max_ttl (\(DurationText.format(settings.tokenMaxTTL)))")
         }
-        guard let image = try data.store.image(id) else { throw GateError.notFound("no image \(id)") }
-        guard image.status == .available else {
-            throw GateError.conflict("image \(id) is \(image.status.rawValue); only available images can be downloaded")
-        }
+        let image = try service.authorizeMint(principal, id)
         let now = data.clock.now()
         guard let serial = ID128(bytes: Crypto.randomBytes(16)) else { throw GateError.internal("random serial") }
         let keyring = data.keys.keyring()
@@ -64,10 +66,12 @@ struct LinkMinter: Sendable {
             kid: keyring.active.kid, tenant: image.tenant, image: image.id, generation: image.generation,
             serial: serial, issuedAt: now, expiresAt: now + ttl, protocols: protocols, ipBinding: nil)
         let token = TokenCodec(deploymentID: data.keys.deploymentID).mint(claims, key: keyring.active)
-        try data.store.recordTokenIssue(
+        try service.recordMint(
+            principal,
             TokenIssue(
                 serial: serial, image: image.id, tenant: image.tenant, issuedAt: now, expiresAt: now + ttl,
-                protocols: protocols.rawValue, minter: minter))
+                protocols: protocols.rawValue, minter: principal.accountID),
+            source: source)
         let path = "/d/\(token)/\(image.fileName)"
         var urls = [("https", bases.https + path)]
         if protocols.contains(.httpPlain) { urls.append(("http", bases.http + path)) }

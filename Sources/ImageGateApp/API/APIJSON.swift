@@ -1,0 +1,91 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: how catalog objects look in the API and in `--json` CLI output (one encoder for both).
+//===----------------------------------------------------------------------===//
+import Foundation
+import GateCore
+import ImageCatalog
+import ImageManagement
+
+enum APIJSON {
+    static func image(_ r: ImageRecord) -> [String: Any] {
+        var o: [String: Any] = [
+            "id": r.id.description, "tenant": r.tenant.description, "name": r.name, "remarks": r.remarks,
+            "kind": r.kind.rawValue, "file_name": r.fileName, "format": r.format.rawValue, "size": r.size,
+            "virtual_size": r.virtualSize, "sha256": r.sha256, "status": r.status.rawValue,
+            "generation": r.generation, "encrypted": r.encrypted, "features": r.features,
+            "system_type": r.systemType, "os_release": r.osRelease, "platform": r.platform,
+            "os_version": r.osVersion, "architecture": r.architecture, "boot_mode": r.bootMode,
+            "project_group": r.projectGroup, "tags": r.tags, "vm_count": r.vmCount,
+            "created_at": TimeFormat.rfc3339(r.createdAt), "updated_at": TimeFormat.rfc3339(r.updatedAt),
+        ]
+        o["failure_reason"] = r.failureReason ?? NSNull()
+        o["finalized_at"] = r.finalizedAt.map { TimeFormat.rfc3339($0) } ?? NSNull()
+        o["deleted_at"] = r.deletedAt.map { TimeFormat.rfc3339($0) } ?? NSNull()
+        if r.status == .uploading || r.status == .making {
+            var p: [String: Any] = ["bytes": r.progressBytes]
+            p["total"] = r.progressTotal ?? NSNull()
+            p["rate"] = r.progressRate ?? NSNull()
+            if let total = r.progressTotal, let rate = r.progressRate, rate > 0, total >= r.progressBytes {
+                p["eta_seconds"] = Int((Double(total - r.progressBytes) / rate).rounded(.up))
+            } else {
+                p["eta_seconds"] = NSNull()
+            }
+            o["progress"] = p
+        }
+        return o
+    }
+
+    static func page(_ p: ImagePage) -> [String: Any] {
+        ["items": p.items.map(image), "total": p.total, "offset": p.offset, "limit": p.limit]
+    }
+
+    static func tenant(_ t: Tenant) -> [String: Any] {
+        ["id": t.id.description, "name": t.name, "created_at": TimeFormat.rfc3339(t.createdAt)]
+    }
+
+    static func account(_ a: Account) -> [String: Any] {
+        [
+            "id": a.id, "tenant": a.tenant?.description ?? NSNull(), "kind": a.kind.rawValue,
+            "permission": a.permission.rawValue, "name": a.name, "created_at": TimeFormat.rfc3339(a.createdAt),
+            "disabled": a.disabled,
+        ]
+    }
+
+    static func apiKey(_ k: APIKeyInfo) -> [String: Any] {
+        [
+            "key_id": k.keyID, "account_id": k.accountID, "created_at": TimeFormat.rfc3339(k.createdAt),
+            "last_used_at": k.lastUsedAt.map { TimeFormat.rfc3339($0) } ?? NSNull(),
+            "revoked_at": k.revokedAt.map { TimeFormat.rfc3339($0) } ?? NSNull(),
+            "expires_at": k.expiresAt.map { TimeFormat.rfc3339($0) } ?? NSNull(),
+        ]
+    }
+
+    static func principal(_ p: Principal) -> [String: Any] {
+        [
+            "account_id": p.accountID, "name": p.name, "kind": p.kind.rawValue,
+            "tenant": p.tenant?.description ?? NSNull(), "permission": p.permission.rawValue,
+        ]
+    }
+
+    static func vm(_ v: VMReference) -> [String: Any] {
+        ["vm_id": v.vmID, "image_id": v.imageID.description, "created_at": TimeFormat.rfc3339(v.createdAt)]
+    }
+
+    static func audit(_ e: AuditEvent) -> [String: Any] {
+        [
+            "seq": e.seq, "time": TimeFormat.rfc3339(e.time), "actor": e.actor,
+            "actor_tenant": e.actorTenant?.description ?? NSNull(), "action": e.action, "target": e.target,
+            "target_tenant": e.targetTenant?.description ?? NSNull(), "source": e.source, "outcome": e.outcome,
+            "detail": e.detail, "hash": e.hash,
+        ]
+    }
+
+    static func link(_ l: MintedLink) -> [String: Any] {
+        var o: [String: Any] = [
+            "image_id": l.imageID.description, "file_name": l.fileName, "serial": l.serial.hex,
+            "issued_at": TimeFormat.rfc3339(l.issuedAt), "expires_at": TimeFormat.rfc3339(l.expiresAt),
+        ]
+        for (proto, url) in l.urls { o[proto] = url }
+        return o
+    }
+}

@@ -1,0 +1,154 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: `imagegate tenant|account|apikey|audit`: tenants, sub-accounts, API keys and the audit log.
+//===----------------------------------------------------------------------===//
+import GateCore
+
+enum AdminCommands {
+    static let tenantHelp = """
+        Usage: imagegate tenant list | tenant create NAME
+          A tenant owns images; creating one also creates its owner account (give it an API key with
+          'imagegate apikey create --account ACCOUNT_ID').
+        """
+    static let accountHelp = """
+        Usage: imagegate account list [--tenant ten-…]
+               imagegate account create --name NAME --permission view|manage [--tenant ten-…]
+               imagegate account disable ACCOUNT_ID | account enable ACCOUNT_ID
+          Sub-accounts act inside their tenant with the permission it grants: view (list, show, download)
+          or manage (also rename, tag, delete, restore, VM references, links).
+        """
+    static let apiKeyHelp = """
+        Usage: imagegate apikey list [--account ACCOUNT_ID]
+               imagegate apikey create [--account ACCOUNT_ID] [--expires-in DURATION]
+               imagegate apikey revoke KEY_ID | apikey rotate KEY_ID
+          The secret (igk_…) is printed once at creation or rotation; only its hash is stored.
+        """
+    static let auditHelp = """
+        Usage: imagegate audit list [--tenant ten-…] [--after SEQ] [--limit N]
+               imagegate audit verify
+          Every change and every minted link: who, what, when, from where. 'verify' checks the hash chain.
+        """
+
+    static func wrap(_ c: APICommand, _ help: String) -> (ArraySlice<String>) throws(GateError) -> Int32 {
+        { (a: ArraySlice<String>) throws(GateError) -> Int32 in try c.run(a, groupHelp: help) }
+    }
+
+    static func tenant(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
+        try ImageGateCLI.group(
+            args, help: tenantHelp,
+            verbs: [
+                "list": wrap(APICommand(name: "list", usage: "tenant list", request: { _ throws(GateError) in
+                    ("GET", "/api/v1/tenants", [:], nil)
+                }, render: Render.table([("ID", "id"), ("NAME", "name"), ("CREATED", "created_at")])), tenantHelp),
+                "create": wrap(APICommand(name: "create", usage: "tenant create NAME", request: { a throws(GateError) in
+                    try a.noMorePositionals(than: 1)
+                    return ("POST", "/api/v1/tenants", [:], ["name": try a.positional(0, "tenant name")])
+                }, render: { json in
+                    let o = Render.object(json)
+                    print("tenant \(Render.text((o["tenant"] as? [String: Any])?["id"])) created; owner account "
+                        + Render.text((o["owner"] as? [String: Any])?["id"]))
+                }), tenantHelp),
+            ])
+    }
+
+    static func account(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
+        let table = Render.table([
+            ("ID", "id"), ("NAME", "name"), ("KIND", "kind"), ("PERMISSION", "permission"), ("TENANT", "tenant"),
+            ("DISABLED", "disabled"),
+        ])
+        func toggle(_ disabled: Bool) -> APICommand {
+            APICommand(name: disabled ? "disable" : "enable", usage: "account \(disabled ? "disable" : "enable") ID",
+                request: { a throws(GateError) in
+                    try a.noMorePositionals(than: 1)
+                    return ("PATCH", "/api/v1/accounts/\(LocalAPI.encode(try a.positional(0, "account id")))", [:],
+                        ["disabled": disabled])
+                }, render: { print("account \(Render.text(Render.object($0)["id"])) \(disabled ? "disabled" : "enabled")") })
+        }
+        return try ImageGateCLI.group(
+            args, help: accountHelp,
+            verbs: [
+                "list": wrap(APICommand(name: "list", usage: "account list", valueOptions: ["--tenant"],
+                    request: { a throws(GateError) in
+                        ("GET", "/api/v1/accounts", a.value("--tenant").map { ["tenant": $0] } ?? [:], nil)
+                    }, render: table), accountHelp),
+                "create": wrap(APICommand(name: "create", usage: "account create --name N --permission view|manage",
+                    valueOptions: ["--name", "--permission", "--tenant"], request: { a throws(GateError) in
+                        var body: [String: Any] = [
+                            "name": try a.required("--name"), "permission": try a.required("--permission"),
+                        ]
+                        if let t = a.value("--tenant") { body["tenant"] = t }
+                        return ("POST", "/api/v1/accounts", [:], body)
+                    }, render: { Render.keyValues($0) }), accountHelp),
+                "disable": wrap(toggle(true), accountHelp),
+                "enable": wrap(toggle(false), accountHelp),
+            ])
+    }
+
+    static func apiKey(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
+        let showSecret: (Any) -> Void = { json in
+            let o = Render.object(json)
+            print("API key \(Render.text(o["key_id"])) for account \(Render.text(o["account_id"]))")
+            print("secret (shown once, store it now): \(Render.text(o["secret"]))")
+        }
+        return try ImageGateCLI.group(
+            args, help: apiKeyHelp,
+            verbs: [
+                "list": wrap(APICommand(name: "list", usage: "apikey list", valueOptions: ["--account"],
+                    request: { a throws(GateError) in
+                        ("GET", "/api/v1/api-keys", a.value("--account").map { ["account_id": $0] } ?? [:], nil)
+                    }, render: Render.table([
+                        ("KEY", "key_id"), ("ACCOUNT", "account_id"), ("CREATED", "created_at"),
+                        ("LAST USED", "last_used_at"), ("REVOKED", "revoked_at"), ("EXPIRES", "expires_at"),
+                    ])), apiKeyHelp),
+                "create": wrap(APICommand(name: "create", usage: "apikey create", valueOptions: ["--account", "--expires-in"],
+                    request: { a throws(GateError) in
+                        var body: [String: Any] = [:]
+                        if let acc = a.value("--account") { body["account_id"] = acc }
+                        if let e = a.value("--expires-in") { body["expires_in"] = e }
+                        return ("POST", "/api/v1/api-keys", [:], body)
+                    }, render: showSecret), apiKeyHelp),
+                "revoke": wrap(APICommand(name: "revoke", usage: "apikey revoke KEY_ID", request: { a throws(GateError) in
+                    try a.noMorePositionals(than: 1)
+                    return ("DELETE", "/api/v1/api-keys/\(LocalAPI.encode(try a.positional(0, "key id")))", [:], nil)
+                }, render: { print("revoked \(Render.text(Render.object($0)["key_id"]))") }), apiKeyHelp),
+                "rotate": wrap(APICommand(name: "rotate", usage: "apikey rotate KEY_ID", request: { a throws(GateError) in
+                    try a.noMorePositionals(than: 1)
+                    return ("POST", "/api/v1/api-keys/\(LocalAPI.encode(try a.positional(0, "key id")))/rotate", [:], nil)
+                }, render: showSecret), apiKeyHelp),
+            ])
+    }
+
+    static func audit(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
+        try ImageGateCLI.group(
+            args, help: auditHelp,
+            verbs: [
+                "list": wrap(APICommand(name: "list", usage: "audit list", valueOptions: ["--tenant", "--after", "--limit"],
+                    request: { a throws(GateError) in
+                        var q: [String: String] = [:]
+                        if let t = a.value("--tenant") { q["tenant"] = t }
+                        if let s = a.value("--after") { q["after"] = s }
+                        if let l = a.value("--limit") { q["limit"] = l }
+                        return ("GET", "/api/v1/audit", q, nil)
+                    }, render: Render.table([
+                        ("SEQ", "seq"), ("TIME", "time"), ("ACTOR", "actor"), ("ACTION", "action"), ("TARGET", "target"),
+                        ("SOURCE", "source"), ("OUTCOME", "outcome"),
+                    ])), auditHelp),
+                "verify": verify,
+            ])
+    }
+
+    static func verify(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
+        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
+        if args.wantsHelp {
+            print(auditHelp)
+            return ExitCode.success
+        }
+        let data = try DataDirectory.open(try loadSettings(args))
+        defer { data.close() }
+        if let bad = try data.service.verifyAuditChain() {
+            printError("audit log damaged: the hash chain breaks at record \(bad)")
+            return ExitCode.failure
+        }
+        print("audit log intact")
+        return ExitCode.success
+    }
+}

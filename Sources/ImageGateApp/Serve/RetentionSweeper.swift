@@ -1,0 +1,44 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: destroys images whose recycle-bin retention has run out, once a minute, on its own thread.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import GateCore
+import ImageManagement
+import Synchronization
+import SystemIO
+
+final class RetentionSweeper: Sendable {
+    private let stopping = Mutex(false)
+    private let wake: EventFD
+    private let thread: Mutex<OSThread?> = Mutex(nil)
+
+    private init(wake: EventFD) { self.wake = wake }
+
+    static func start(service: ImageService, logger: Logger, intervalMs: Int32 = 60_000) -> RetentionSweeper {
+        let wake = try! EventFD()
+        let s = RetentionSweeper(wake: wake)
+        let t = OSThread.spawn(name: "retention") {
+            while !s.stopping.withLock({ $0 }) {
+                do {
+                    let purged = try service.purgeExpired()
+                    if !purged.isEmpty { logger.info("recycle bin: destroyed \(purged.count) expired image(s)") }
+                } catch {
+                    logger.error("recycle bin sweep failed: \(error.message)")
+                }
+                var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&pfd, 1, intervalMs)
+            }
+        }
+        s.thread.withLock { $0 = t }
+        return s
+    }
+
+    func stop() {
+        stopping.withLock { $0 = true }
+        wake.signal()
+        thread.withLock { $0?.join() }
+        wake.close()
+    }
+}
