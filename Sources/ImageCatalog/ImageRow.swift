@@ -117,7 +117,8 @@ enum ImageRow {
             projectGroup: stmt.string(23), tags: splitList(stmt.string(24)),
             virtualSize: UInt64(clamping: stmt.int64(25)), statusBeforeDelete: before,
             deletedAt: stmt.optionalInt64(27), vmCount: Int(stmt.int64(31)),
-            progressBytes: UInt64(clamping: stmt.int64(28)), progressTotal: stmt.optionalInt64(29).map { UInt64(clamping: $0) },
+            progressBytes: UInt64(clamping: stmt.int64(28)),
+            progressTotal: stmt.optionalInt64(29).map { UInt64(clamping: $0) },
             progressRate: stmt.optionalDouble(30))
     }
 

@@ -35,7 +35,8 @@ public enum APIKeySecret {
     }
 
     public static func isKeyID(_ text: String) -> Bool {
-        text.utf8.count == prefix.count + idHexLength && keyID(of: text + "_" + String(repeating: "A", count: 43)) != nil
+        text.utf8.count == prefix.count + idHexLength
+            && keyID(of: text + "_" + String(repeating: "A", count: randomLength)) != nil
     }
 
     /// What the catalog stores: lower-case hex SHA-256 of the secret's UTF-8 bytes.

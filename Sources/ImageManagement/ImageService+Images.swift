@@ -110,7 +110,8 @@ extension ImageService {
             }
         } catch where usedByVMs {
             let vms = (try? store.vmReferences(image: id).map(\.vmID)) ?? []
-            throw .conflict("image is used by \(vms.count) VM\(vms.count == 1 ? "" : "s"): \(vms.joined(separator: ", "))")
+            let noun = vms.count == 1 ? "VM" : "VMs"
+            throw .conflict("image is used by \(vms.count) \(noun): \(vms.joined(separator: ", "))")
         }
         let after = try finishDelete(id, now: now)
         record(p, "image.delete", target: id.description, targetTenant: after.tenant, source: source,
@@ -128,7 +129,9 @@ extension ImageService {
 
     /// Deletes each id independently; one answer per id, in order. More than 500 ids: every answer is
     /// `.invalidRequest` and nothing changes.
-    public func deleteImages(_ p: Principal, _ ids: [ImageID], source: String) -> [(ImageID, Result<ImageRecord, GateError>)] {
+    public func deleteImages(_ p: Principal, _ ids: [ImageID], source: String)
+        -> [(ImageID, Result<ImageRecord, GateError>)]
+    {
         guard ids.count <= Self.maxBatch else {
             let error = GateError.invalid("a batch holds at most \(Self.maxBatch) ids")
             return ids.map { ($0, .failure(error)) }

@@ -60,7 +60,9 @@ public enum TextRules {
             guard tag.first != " ", tag.last != " " else { throw .invalid("a tag must not start or end with a space") }
             for s in tag.unicodeScalars {
                 let ok = s.properties.isAlphabetic || ("0"..."9").contains(s) || " ._:-".unicodeScalars.contains(s)
-                guard ok, !isControl(s) else { throw .invalid("tag '\(tag)' has a character outside letters, digits, space and ._:-") }
+                guard ok, !isControl(s) else {
+                    throw .invalid("a tag may hold only letters, digits, space and ._:-")
+                }
             }
             out.append(tag)
         }
