@@ -83,6 +83,11 @@ public struct BlobStore: Sendable {
         return ImageID(String(name[..<dot]))
     }
 
+    /// Ids of every finished blob (names that are not image ids are skipped).
+    public func blobIDs() -> [ImageID] {
+        FileSystem.directoryEntries(blobDirectory).compactMap { ImageID($0) }
+    }
+
     /// Size of an image's blob, nil if it is missing (or not a regular file).
     public func blobSize(_ id: ImageID) -> UInt64? {
         FileSystem.regularFileSize(path(for: id))

@@ -51,6 +51,63 @@ public protocol CatalogStore: AnyObject, Sendable {
 
     /// Releases the connection. Later calls throw `.io("catalog is closed")`. Idempotent.
     func close()
+
+    // MARK: Management (migration 2). Authorization is the caller's job (ImageManagement); the store
+    // applies exactly the filters it is given.
+
+    /// Filtered, sorted, paged image list. `query.tenant` nil = all tenants; `statuses` nil = all but
+    /// `deleted`. Ties in the sort column break on id (same direction), so pages are stable.
+    func queryImages(_ query: ImageQuery) throws(GateError) -> ImagePage
+
+    /// Deletes an image row (and its lease and VM references) in one transaction, after `check` approved
+    /// the current record; returns the removed record. `.notFound` if absent. Token issues and audit
+    /// events are kept on purpose.
+    @discardableResult
+    func removeImage(_ id: ImageID, _ check: (ImageRecord) throws(GateError) -> Void) throws(GateError) -> ImageRecord
+
+    func tokenIssue(serial: ID128) throws(GateError) -> TokenIssue?
+
+    func insertTenant(_ tenant: Tenant) throws(GateError)
+    func tenant(_ id: TenantID) throws(GateError) -> Tenant?
+    /// Ordered by createdAt, then id.
+    func tenants() throws(GateError) -> [Tenant]
+
+    func insertAccount(_ account: Account) throws(GateError)
+    func account(_ id: String) throws(GateError) -> Account?
+    /// nil = every account (platform admins included). Ordered by createdAt, then id.
+    func accounts(tenant: TenantID?) throws(GateError) -> [Account]
+    /// Read-modify-write of an account; id, tenant, kind and createdAt are immutable.
+    func updateAccount(_ id: String, _ change: (inout Account) throws(GateError) -> Void) throws(GateError) -> Account
+
+    /// Stores a key's public part and the hex SHA-256 of its secret (never the secret).
+    func insertAPIKey(_ info: APIKeyInfo, secretHash: String) throws(GateError)
+    func apiKey(_ keyID: String) throws(GateError) -> (info: APIKeyInfo, secretHash: String)?
+    /// Filters are ANDed; nil = no filter. `tenant` matches the owning account's tenant.
+    func apiKeys(accountID: String?, tenant: TenantID?) throws(GateError) -> [APIKeyInfo]
+    /// Sets `revokedAt` unless already revoked; false when the key was already revoked. `.notFound` if absent.
+    @discardableResult
+    func revokeAPIKey(_ keyID: String, at time: Int64) throws(GateError) -> Bool
+    func markAPIKeyUsed(_ keyID: String, at time: Int64) throws(GateError)
+    /// Rotation in one transaction: revokes `keyID` (must exist and not be revoked, else `.conflict`) and
+    /// inserts the new key.
+    func replaceAPIKey(revoking keyID: String, at time: Int64, with info: APIKeyInfo, secretHash: String)
+        throws(GateError)
+
+    /// Adds a VM reference after `check` approved the image's current record, in one transaction.
+    /// `.notFound` without the image; `.alreadyExists` for a duplicate (image, vm) pair.
+    func addVMReference(_ ref: VMReference, _ check: (ImageRecord) throws(GateError) -> Void) throws(GateError)
+    /// false when there was no such reference.
+    func removeVMReference(image: ImageID, vmID: String) throws(GateError) -> Bool
+    /// Ordered by createdAt, then vm id.
+    func vmReferences(image: ImageID) throws(GateError) -> [VMReference]
+
+    /// Appends one event: numbers it (last seq + 1) and chains its hash to the previous event's, under the
+    /// write lock so concurrent writers (other processes too) cannot fork the chain.
+    @discardableResult
+    func appendAudit(_ draft: AuditDraft) throws(GateError) -> AuditEvent
+    /// Events with seq > afterSeq in seq order, at most `limit`. `tenant` nil = all; otherwise events whose
+    /// actor or target belongs to that tenant.
+    func auditEvents(tenant: TenantID?, afterSeq: Int64?, limit: Int) throws(GateError) -> [AuditEvent]
 }
 
 extension CatalogStore {

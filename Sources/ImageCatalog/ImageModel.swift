@@ -6,8 +6,8 @@ import GateCore
 
 /// Lifecycle of an image row. Only `available` images are ever served.
 ///
-/// `making` (self-made images) and `deleting`/`deleted` (recycle bin) are reserved for later issues;
-/// the schema already accepts them so adding those flows needs no migration.
+/// `making` is a self-made image being made from a VM; `deleting`/`deleted` are the recycle bin.
+/// Which transitions are legal is decided in one place: `ImageLifecycle` in ImageManagement.
 public enum ImageStatus: String, Sendable, Codable, CaseIterable {
     case making, uploading, available, failed, deleting, deleted
 
@@ -49,6 +49,12 @@ public enum ImageFormat: String, Sendable, Codable, CaseIterable {
     }
 }
 
+/// Where an image came from: made from a VM or imported as a disk (`selfMade`), or an ISO installer.
+public enum ImageKind: String, Sendable, Codable, CaseIterable {
+    case selfMade = "self_made"
+    case iso
+}
+
 /// One image in the catalog. A plain value: stores copy it in and out, nobody shares it.
 public struct ImageRecord: Sendable, Equatable {
     public var id: ImageID
@@ -70,10 +76,45 @@ public struct ImageRecord: Sendable, Equatable {
     /// When the bytes became available; the source of `Last-Modified`.
     public var finalizedAt: Int64?
 
+    // Descriptive fields a tenant sees in the image list (migration 2). Free text is validated by the
+    // management layer; the store keeps whatever it is given.
+    public var kind: ImageKind
+    public var encrypted: Bool
+    /// Any of "cloud-init", "qemu-ga", "hot-upgrade".
+    public var features: [String]
+    /// "Linux", "Windows", "Kylin", …
+    public var systemType: String
+    /// e.g. "CentOS 7.4 x86_64".
+    public var osRelease: String
+    public var platform: String
+    public var osVersion: String
+    /// "x86_64" or "aarch64".
+    public var architecture: String
+    /// "BIOS" or "UEFI".
+    public var bootMode: String
+    public var projectGroup: String
+    public var tags: [String]
+    public var virtualSize: UInt64
+    /// Recycle bin: the status to go back to on restore (`available` or `failed`), and when it was deleted.
+    public var statusBeforeDelete: ImageStatus?
+    public var deletedAt: Int64?
+    /// How many VMs were created from this image. Derived by the store from VM references on every read;
+    /// ignored on write.
+    public var vmCount: Int
+    /// Import progress (bytes so far, total when known, bytes per second).
+    public var progressBytes: UInt64
+    public var progressTotal: UInt64?
+    public var progressRate: Double?
+
     public init(
         id: ImageID, tenant: TenantID, name: String, remarks: String = "", fileName: String, format: ImageFormat,
         size: UInt64 = 0, sha256: String = "", status: ImageStatus, generation: UInt32 = 0,
-        failureReason: String? = nil, createdAt: Int64, updatedAt: Int64, finalizedAt: Int64? = nil
+        failureReason: String? = nil, createdAt: Int64, updatedAt: Int64, finalizedAt: Int64? = nil,
+        kind: ImageKind = .selfMade, encrypted: Bool = false, features: [String] = [], systemType: String = "",
+        osRelease: String = "", platform: String = "", osVersion: String = "", architecture: String = "",
+        bootMode: String = "", projectGroup: String = "", tags: [String] = [], virtualSize: UInt64 = 0,
+        statusBeforeDelete: ImageStatus? = nil, deletedAt: Int64? = nil, vmCount: Int = 0,
+        progressBytes: UInt64 = 0, progressTotal: UInt64? = nil, progressRate: Double? = nil
     ) {
         self.id = id
         self.tenant = tenant
@@ -89,6 +130,24 @@ public struct ImageRecord: Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.finalizedAt = finalizedAt
+        self.kind = kind
+        self.encrypted = encrypted
+        self.features = features
+        self.systemType = systemType
+        self.osRelease = osRelease
+        self.platform = platform
+        self.osVersion = osVersion
+        self.architecture = architecture
+        self.bootMode = bootMode
+        self.projectGroup = projectGroup
+        self.tags = tags
+        self.virtualSize = virtualSize
+        self.statusBeforeDelete = statusBeforeDelete
+        self.deletedAt = deletedAt
+        self.vmCount = vmCount
+        self.progressBytes = progressBytes
+        self.progressTotal = progressTotal
+        self.progressRate = progressRate
     }
 
     /// A fresh random resource id (16 bytes from the CSPRNG): ids are unguessable and never reused.

@@ -9,6 +9,9 @@ extension ImageRecord: Codable {
     enum CodingKeys: String, CodingKey {
         case id, tenant, name, remarks, fileName, format, size, sha256, status, generation, failureReason
         case createdAt, updatedAt, finalizedAt
+        case kind, encrypted, features, systemType, osRelease, platform, osVersion, architecture, bootMode
+        case projectGroup, tags, virtualSize, statusBeforeDelete, deletedAt, vmCount
+        case progressBytes, progressTotal, progressRate
     }
 
     public init(from decoder: any Decoder) throws {
@@ -33,7 +36,25 @@ extension ImageRecord: Codable {
             failureReason: try c.decodeIfPresent(String.self, forKey: .failureReason),
             createdAt: try c.decode(Int64.self, forKey: .createdAt),
             updatedAt: try c.decode(Int64.self, forKey: .updatedAt),
-            finalizedAt: try c.decodeIfPresent(Int64.self, forKey: .finalizedAt))
+            finalizedAt: try c.decodeIfPresent(Int64.self, forKey: .finalizedAt),
+            kind: try c.decodeIfPresent(ImageKind.self, forKey: .kind) ?? .selfMade,
+            encrypted: try c.decodeIfPresent(Bool.self, forKey: .encrypted) ?? false,
+            features: try c.decodeIfPresent([String].self, forKey: .features) ?? [],
+            systemType: try c.decodeIfPresent(String.self, forKey: .systemType) ?? "",
+            osRelease: try c.decodeIfPresent(String.self, forKey: .osRelease) ?? "",
+            platform: try c.decodeIfPresent(String.self, forKey: .platform) ?? "",
+            osVersion: try c.decodeIfPresent(String.self, forKey: .osVersion) ?? "",
+            architecture: try c.decodeIfPresent(String.self, forKey: .architecture) ?? "",
+            bootMode: try c.decodeIfPresent(String.self, forKey: .bootMode) ?? "",
+            projectGroup: try c.decodeIfPresent(String.self, forKey: .projectGroup) ?? "",
+            tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [],
+            virtualSize: try c.decodeIfPresent(UInt64.self, forKey: .virtualSize) ?? 0,
+            statusBeforeDelete: try c.decodeIfPresent(ImageStatus.self, forKey: .statusBeforeDelete),
+            deletedAt: try c.decodeIfPresent(Int64.self, forKey: .deletedAt),
+            vmCount: try c.decodeIfPresent(Int.self, forKey: .vmCount) ?? 0,
+            progressBytes: try c.decodeIfPresent(UInt64.self, forKey: .progressBytes) ?? 0,
+            progressTotal: try c.decodeIfPresent(UInt64.self, forKey: .progressTotal),
+            progressRate: try c.decodeIfPresent(Double.self, forKey: .progressRate))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -52,5 +73,23 @@ extension ImageRecord: Codable {
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
         try c.encodeIfPresent(finalizedAt, forKey: .finalizedAt)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(encrypted, forKey: .encrypted)
+        try c.encode(features, forKey: .features)
+        try c.encode(systemType, forKey: .systemType)
+        try c.encode(osRelease, forKey: .osRelease)
+        try c.encode(platform, forKey: .platform)
+        try c.encode(osVersion, forKey: .osVersion)
+        try c.encode(architecture, forKey: .architecture)
+        try c.encode(bootMode, forKey: .bootMode)
+        try c.encode(projectGroup, forKey: .projectGroup)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(virtualSize, forKey: .virtualSize)
+        try c.encodeIfPresent(statusBeforeDelete, forKey: .statusBeforeDelete)
+        try c.encodeIfPresent(deletedAt, forKey: .deletedAt)
+        try c.encode(vmCount, forKey: .vmCount)
+        try c.encode(progressBytes, forKey: .progressBytes)
+        try c.encodeIfPresent(progressTotal, forKey: .progressTotal)
+        try c.encodeIfPresent(progressRate, forKey: .progressRate)
     }
 }

@@ -5,8 +5,49 @@ import GateCore
 
 /// Column order shared by every `SELECT … FROM images` and the INSERT/UPDATE parameter numbers:
 /// ?1 id, ?2 tenant, ?3 name, ?4 remarks, ?5 file_name, ?6 format, ?7 size, ?8 sha256, ?9 status,
-/// ?10 generation, ?11 failure_reason, ?12 created_at, ?13 updated_at, ?14 finalized_at.
+/// ?10 generation, ?11 failure_reason, ?12 created_at, ?13 updated_at, ?14 finalized_at,
+/// ?15 kind, ?16 encrypted, ?17 features, ?18 system_type, ?19 os_release, ?20 platform, ?21 os_version,
+/// ?22 architecture, ?23 boot_mode, ?24 project_group, ?25 tags, ?26 virtual_size,
+/// ?27 status_before_delete, ?28 deleted_at, ?29 progress_bytes, ?30 progress_total, ?31 progress_rate.
+/// SELECTs add a 32nd, derived column: the number of VM references.
 enum ImageRow {
+    /// Constant SQL fragments; the only strings `prepare(composed:)` ever sees besides other constants.
+    static let columns = """
+        id, tenant, name, remarks, file_name, format, size, sha256, status, generation, failure_reason,
+        created_at, updated_at, finalized_at, kind, encrypted, features, system_type, os_release, platform,
+        os_version, architecture, boot_mode, project_group, tags, virtual_size, status_before_delete,
+        deleted_at, progress_bytes, progress_total, progress_rate
+        """
+    static let select = "SELECT " + columns
+        + ", (SELECT count(*) FROM vm_references v WHERE v.image_id = images.id) FROM images"
+    static let insert = "INSERT INTO images (" + columns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+        + "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
+    static let update = """
+        UPDATE images SET tenant = ?2, name = ?3, remarks = ?4, file_name = ?5, format = ?6,
+            size = ?7, sha256 = ?8, status = ?9, generation = ?10, failure_reason = ?11,
+            created_at = ?12, updated_at = ?13, finalized_at = ?14, kind = ?15, encrypted = ?16, features = ?17,
+            system_type = ?18, os_release = ?19, platform = ?20, os_version = ?21, architecture = ?22,
+            boot_mode = ?23, project_group = ?24, tags = ?25, virtual_size = ?26, status_before_delete = ?27,
+            deleted_at = ?28, progress_bytes = ?29, progress_total = ?30, progress_rate = ?31
+        WHERE id = ?1
+        """
+
+    /// Separator of list elements: U+001F (unit separator), a control character that validated tags and
+    /// features can never contain. Stored as `␟a␟b␟` so `instr(tags, '␟' || ?tag || '␟')` is an exact match.
+    static let separator: Character = "\u{1F}"
+
+    static func joinList(_ items: [String]) throws(GateError) -> String {
+        guard !items.isEmpty else { return "" }
+        for item in items where item.isEmpty || item.contains(separator) {
+            throw .invalid("list element '\(item)' is empty or contains U+001F")
+        }
+        return String(separator) + items.joined(separator: String(separator)) + String(separator)
+    }
+
+    static func splitList(_ text: String) -> [String] {
+        text.split(separator: separator, omittingEmptySubsequences: true).map(String.init)
+    }
+
     static func bind(_ r: ImageRecord, to stmt: SQLiteStatement) throws(GateError) {
         try stmt.bind(1, r.id.description)
         try stmt.bind(2, r.tenant.description)
@@ -15,8 +56,7 @@ enum ImageRow {
         try stmt.bind(5, r.fileName)
         try stmt.bind(6, r.format.rawValue)
         // SQLite (and PostgreSQL bigint) integers are signed 64-bit; 8 EiB is beyond any real image.
-        guard let size = Int64(exactly: r.size) else { throw .invalid("image size \(r.size) is too large") }
-        try stmt.bind(7, size)
+        try stmt.bind(7, try signed(r.size, "image size"))
         try stmt.bind(8, r.sha256)
         try stmt.bind(9, r.status.rawValue)
         try stmt.bind(10, Int64(r.generation))
@@ -24,6 +64,30 @@ enum ImageRow {
         try stmt.bind(12, r.createdAt)
         try stmt.bind(13, r.updatedAt)
         try stmt.bind(14, r.finalizedAt)
+        try stmt.bind(15, r.kind.rawValue)
+        try stmt.bind(16, Int64(r.encrypted ? 1 : 0))
+        try stmt.bind(17, try joinList(r.features))
+        try stmt.bind(18, r.systemType)
+        try stmt.bind(19, r.osRelease)
+        try stmt.bind(20, r.platform)
+        try stmt.bind(21, r.osVersion)
+        try stmt.bind(22, r.architecture)
+        try stmt.bind(23, r.bootMode)
+        try stmt.bind(24, r.projectGroup)
+        try stmt.bind(25, try joinList(r.tags))
+        try stmt.bind(26, try signed(r.virtualSize, "virtual size"))
+        try stmt.bind(27, r.statusBeforeDelete?.rawValue)
+        try stmt.bind(28, r.deletedAt)
+        try stmt.bind(29, try signed(r.progressBytes, "progress"))
+        if let total = r.progressTotal { try stmt.bind(30, try signed(total, "progress total")) } else {
+            try stmt.bindNull(30)
+        }
+        try stmt.bind(31, r.progressRate)
+    }
+
+    private static func signed(_ value: UInt64, _ what: String) throws(GateError) -> Int64 {
+        guard let v = Int64(exactly: value) else { throw .invalid("\(what) \(value) is too large") }
+        return v
     }
 
     static func decode(_ stmt: SQLiteStatement) throws(GateError) -> ImageRecord {
@@ -35,14 +99,30 @@ enum ImageRow {
         guard let format = ImageFormat(rawValue: formatText) else { throw damaged("format '\(formatText)'") }
         let statusText = stmt.string(8)
         guard let status = ImageStatus(rawValue: statusText) else { throw damaged("status '\(statusText)'") }
+        let kindText = stmt.string(14)
+        guard let kind = ImageKind(rawValue: kindText) else { throw damaged("kind '\(kindText)'") }
+        var before: ImageStatus?
+        if let text = stmt.optionalString(26) {
+            guard let s = ImageStatus(rawValue: text) else { throw damaged("status_before_delete '\(text)'") }
+            before = s
+        }
         return ImageRecord(
             id: id, tenant: tenant, name: stmt.string(2), remarks: stmt.string(3), fileName: stmt.string(4),
             format: format, size: UInt64(clamping: stmt.int64(6)), sha256: stmt.string(7), status: status,
             generation: UInt32(truncatingIfNeeded: stmt.int64(9)), failureReason: stmt.optionalString(10),
-            createdAt: stmt.int64(11), updatedAt: stmt.int64(12), finalizedAt: stmt.optionalInt64(13))
+            createdAt: stmt.int64(11), updatedAt: stmt.int64(12), finalizedAt: stmt.optionalInt64(13),
+            kind: kind, encrypted: stmt.int64(15) != 0, features: splitList(stmt.string(16)),
+            systemType: stmt.string(17), osRelease: stmt.string(18), platform: stmt.string(19),
+            osVersion: stmt.string(20), architecture: stmt.string(21), bootMode: stmt.string(22),
+            projectGroup: stmt.string(23), tags: splitList(stmt.string(24)),
+            virtualSize: UInt64(clamping: stmt.int64(25)), statusBeforeDelete: before,
+            deletedAt: stmt.optionalInt64(27), vmCount: Int(stmt.int64(31)),
+            progressBytes: UInt64(clamping: stmt.int64(28)),
+            progressTotal: stmt.optionalInt64(29).map { UInt64(clamping: $0) },
+            progressRate: stmt.optionalDouble(30))
     }
 
-    private static func damaged(_ what: String) -> GateError {
+    static func damaged(_ what: String) -> GateError {
         .io("catalog is damaged: bad \(what)")
     }
 }

@@ -80,6 +80,9 @@ public struct LocalImporter: Sendable {
                 r.size = copied.size
                 r.sha256 = copied.sha256
                 r.format = format
+                r.kind = format == .iso ? .iso : .selfMade
+                r.progressBytes = copied.size
+                r.progressTotal = copied.size
                 r.fileName = ImageRecord.downloadFileName(name: r.name, format: format)
                 r.generation &+= 1
                 r.failureReason = nil

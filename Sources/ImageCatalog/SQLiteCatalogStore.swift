@@ -74,12 +74,7 @@ public final class SQLiteCatalogStore: CatalogStore {
     public func insert(_ record: ImageRecord, lease: ImportLease?) throws(GateError) {
         try withConnection { db throws(GateError) in
             try db.immediateTransaction { () throws(GateError) in
-                let stmt = try db.prepare(
-                    """
-                    INSERT INTO images (id, tenant, name, remarks, file_name, format, size, sha256, status,
-                        generation, failure_reason, created_at, updated_at, finalized_at)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                    """)
+                let stmt = try db.prepare(composed: ImageRow.insert)
                 try ImageRow.bind(record, to: stmt)
                 try stmt.step()
                 if let lease {
@@ -97,20 +92,10 @@ public final class SQLiteCatalogStore: CatalogStore {
         try withConnection { db throws(GateError) in
             let stmt: SQLiteStatement
             if let tenant {
-                stmt = try db.prepare(
-                    """
-                    SELECT id, tenant, name, remarks, file_name, format, size, sha256, status, generation,
-                        failure_reason, created_at, updated_at, finalized_at
-                    FROM images WHERE tenant = ?1 ORDER BY created_at, id
-                    """)
+                stmt = try db.prepare(composed: ImageRow.select + " WHERE tenant = ?1 ORDER BY created_at, id")
                 try stmt.bind(1, tenant.description)
             } else {
-                stmt = try db.prepare(
-                    """
-                    SELECT id, tenant, name, remarks, file_name, format, size, sha256, status, generation,
-                        failure_reason, created_at, updated_at, finalized_at
-                    FROM images ORDER BY created_at, id
-                    """)
+                stmt = try db.prepare(composed: ImageRow.select + " ORDER BY created_at, id")
             }
             var out: [ImageRecord] = []
             while try stmt.step() { out.append(try ImageRow.decode(stmt)) }
@@ -128,15 +113,10 @@ public final class SQLiteCatalogStore: CatalogStore {
                 var record = before
                 try change(&record)
                 guard record.id == id else { throw .invalid("an image's id cannot change") }
+                record.vmCount = before.vmCount  // derived, never written
                 if record == before { return before }
                 record.updatedAt = now
-                let stmt = try db.prepare(
-                    """
-                    UPDATE images SET tenant = ?2, name = ?3, remarks = ?4, file_name = ?5, format = ?6,
-                        size = ?7, sha256 = ?8, status = ?9, generation = ?10, failure_reason = ?11,
-                        created_at = ?12, updated_at = ?13, finalized_at = ?14
-                    WHERE id = ?1
-                    """)
+                let stmt = try db.prepare(composed: ImageRow.update)
                 try ImageRow.bind(record, to: stmt)
                 try stmt.step()
                 if !record.status.isInProgress {
@@ -151,12 +131,7 @@ public final class SQLiteCatalogStore: CatalogStore {
     }
 
     static func fetch(_ db: SQLiteConnection, _ id: ImageID) throws(GateError) -> ImageRecord? {
-        let stmt = try db.prepare(
-            """
-            SELECT id, tenant, name, remarks, file_name, format, size, sha256, status, generation,
-                failure_reason, created_at, updated_at, finalized_at
-            FROM images WHERE id = ?1
-            """)
+        let stmt = try db.prepare(composed: ImageRow.select + " WHERE id = ?1")
         try stmt.bind(1, id.description)
         guard try stmt.step() else { return nil }
         return try ImageRow.decode(stmt)

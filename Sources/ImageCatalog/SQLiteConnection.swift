@@ -67,6 +67,19 @@ final class SQLiteConnection {
         return SQLiteStatement(stmt, connection: self)
     }
 
+    /// Like `prepare(_:)`, for SQL assembled only from compile-time constant fragments (column lists, a
+    /// sort column chosen from a whitelist enum). Values still go through `bind`; never pass user data here.
+    func prepare(composed sql: String) throws(GateError) -> SQLiteStatement {
+        let db = try handle()
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc, String(cString: sqlite3_errmsg(db))) }
+        return SQLiteStatement(stmt, connection: self)
+    }
+
+    /// Rows changed by the last INSERT/UPDATE/DELETE on this connection.
+    var changes: Int { db.map { Int(sqlite3_changes($0)) } ?? 0 }
+
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on any error.
     ///
     /// IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes can
@@ -144,11 +157,21 @@ final class SQLiteStatement {
         try bind(index, value)
     }
 
+    func bind(_ index: Int32, _ value: Double?) throws(GateError) {
+        guard let value else { return try bindNull(index) }
+        try check(sqlite3_bind_double(stmt, index, value), "bind")
+    }
+
     func bindNull(_ index: Int32) throws(GateError) {
         try check(sqlite3_bind_null(stmt, index), "bind")
     }
 
     // MARK: Stepping
+
+    /// Makes the statement ready to run again (bindings are replaced by the next `bind`).
+    func reset() throws(GateError) {
+        try check(sqlite3_reset(stmt), "reset")
+    }
 
     /// Advances the statement; true when a row is available.
     @discardableResult
@@ -168,6 +191,8 @@ final class SQLiteStatement {
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
 
     func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+
+    func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : sqlite3_column_double(stmt, column) }
 
     func string(_ column: Int32) -> String {
         // Read by byte count, not as a C string, so text containing NUL round-trips intact.

@@ -61,7 +61,92 @@ enum CatalogSchema {
             expires_at INTEGER NOT NULL
         );
         CREATE INDEX revoked_serials_by_expiry ON revoked_serials (expires_at);
+        """,
+        // 2: image list fields, recycle bin, import progress; tenants, accounts, API keys (hashes only),
+        // VM references, hash-chained audit log. Lists (features, tags) are stored as
+        // U+001F-separated text with a leading and trailing separator (see ImageRow.joinList).
         """
+        ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'self_made' CHECK (kind IN ('self_made', 'iso'));
+        ALTER TABLE images ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE images ADD COLUMN features TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN system_type TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN os_release TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN platform TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN os_version TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN architecture TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN boot_mode TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN project_group TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN virtual_size INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE images ADD COLUMN status_before_delete TEXT;
+        ALTER TABLE images ADD COLUMN deleted_at INTEGER;
+        ALTER TABLE images ADD COLUMN progress_bytes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE images ADD COLUMN progress_total INTEGER;
+        ALTER TABLE images ADD COLUMN progress_rate REAL;
+        UPDATE images SET kind = 'iso' WHERE format = 'iso';
+        CREATE INDEX images_by_tenant_status ON images (tenant, status);
+
+        CREATE TABLE tenants (
+            id         TEXT PRIMARY KEY NOT NULL,          -- ten-<32 hex>
+            name       TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE accounts (
+            id         TEXT PRIMARY KEY NOT NULL,          -- acc-<32 hex>
+            tenant     TEXT REFERENCES tenants (id),       -- NULL only for platform admins
+            kind       TEXT NOT NULL CHECK (kind IN ('platform_admin', 'tenant', 'sub_account')),
+            permission TEXT NOT NULL CHECK (permission IN ('view', 'manage')),
+            name       TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            disabled   INTEGER NOT NULL DEFAULT 0,
+            CHECK ((kind = 'platform_admin') = (tenant IS NULL))
+        );
+        CREATE INDEX accounts_by_tenant ON accounts (tenant);
+
+        -- Only SHA-256(secret) is stored; the secret is shown once at creation and never kept.
+        CREATE TABLE api_keys (
+            key_id       TEXT PRIMARY KEY NOT NULL,        -- igk_<12 hex>
+            account_id   TEXT NOT NULL REFERENCES accounts (id),
+            secret_hash  TEXT NOT NULL,                    -- 64 hex
+            created_at   INTEGER NOT NULL,
+            last_used_at INTEGER,
+            revoked_at   INTEGER,
+            expires_at   INTEGER
+        );
+        CREATE INDEX api_keys_by_account ON api_keys (account_id);
+
+        -- VMs created from an image; an image with references cannot be deleted.
+        CREATE TABLE vm_references (
+            image_id   TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+            vm_id      TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (image_id, vm_id)
+        );
+
+        -- Append-only, hash-chained: hash = sha256(prev_hash || canonical event). No foreign keys: the
+        -- history outlives destroyed images and accounts.
+        CREATE TABLE audit_events (
+            seq           INTEGER PRIMARY KEY NOT NULL,
+            time          INTEGER NOT NULL,
+            actor         TEXT NOT NULL,
+            actor_tenant  TEXT,
+            action        TEXT NOT NULL,
+            target        TEXT NOT NULL,
+            target_tenant TEXT,
+            source        TEXT NOT NULL,
+            outcome       TEXT NOT NULL,
+            detail        TEXT NOT NULL,                   -- canonical JSON object, keys sorted
+            prev_hash     TEXT NOT NULL,
+            hash          TEXT NOT NULL
+        );
+        CREATE INDEX audit_by_actor_tenant ON audit_events (actor_tenant, seq);
+        CREATE INDEX audit_by_target_tenant ON audit_events (target_tenant, seq);
+        CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+            BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+            BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        """,
     ]
 
     /// Brings the database up to `migrations.count`. Safe to run from several processes at once.

@@ -138,7 +138,7 @@ import Testing
         let again = try dir.openStore()
         again.close()
         #expect(try sqliteScalar(dir.catalogPath, "PRAGMA journal_mode") == "wal")
-        #expect(try sqliteScalar(dir.catalogPath, "PRAGMA user_version") == "1")
+        #expect(try sqliteScalar(dir.catalogPath, "PRAGMA user_version") == "2")
         #expect(fileMode(dir.catalogPath) == 0o600)
     }
 
