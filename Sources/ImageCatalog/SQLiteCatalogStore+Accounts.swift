@@ -27,7 +27,7 @@ extension SQLiteCatalogStore {
 
     public func tenants() throws(GateError) -> [Tenant] {
         try withConnection { db throws(GateError) in
-            let stmt = try db.prepare("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
+            let stmt = try db.prepare("SELECT id, name, created_at FROM tenants ORDER BY created_at, rowid")
             var out: [Tenant] = []
             while try stmt.step() { out.append(try Self.decodeTenant(stmt)) }
             return out
@@ -62,7 +62,7 @@ extension SQLiteCatalogStore {
             let stmt = try db.prepare(
                 """
                 SELECT id, tenant, kind, permission, name, created_at, disabled FROM accounts
-                WHERE ?1 IS NULL OR tenant = ?1 ORDER BY created_at, id
+                WHERE ?1 IS NULL OR tenant = ?1 ORDER BY created_at, rowid
                 """)
             try stmt.bind(1, tenant?.description)
             var out: [Account] = []
@@ -168,7 +168,7 @@ extension SQLiteCatalogStore {
                 SELECT k.key_id, k.account_id, k.created_at, k.last_used_at, k.revoked_at, k.expires_at
                 FROM api_keys k JOIN accounts a ON a.id = k.account_id
                 WHERE (?1 IS NULL OR k.account_id = ?1) AND (?2 IS NULL OR a.tenant = ?2)
-                ORDER BY k.created_at, k.key_id
+                ORDER BY k.created_at, k.rowid
                 """)
             try stmt.bind(1, accountID)
             try stmt.bind(2, tenant?.description)

@@ -50,7 +50,7 @@ def test_import_list_show_and_mint_json(tmp_path):
     assert rec["id"].startswith("img-") and len(rec["id"]) == 36
     assert rec["file_name"].endswith(".qcow2") and "/" not in rec["file_name"] and " " not in rec["file_name"]
     listed = json.loads(run([BIN, "image", "list", "--json", "--data-dir", d]).stdout)
-    assert [i["id"] for i in listed] == [rec["id"]]
+    assert [i["id"] for i in listed["items"]] == [rec["id"]] and listed["total"] == 1
     shown = json.loads(run([BIN, "image", "show", rec["id"], "--json", "--data-dir", d]).stdout)
     assert shown == rec
     table = run([BIN, "image", "list", "--data-dir", d]).stdout
@@ -70,7 +70,7 @@ def test_import_list_show_and_mint_json(tmp_path):
 
 def test_default_data_dir_is_dot_data(tmp_path):
     r = run([BIN, "image", "list", "--json"], cwd=str(tmp_path))
-    assert r.returncode == 0 and json.loads(r.stdout) == []
+    assert r.returncode == 0 and json.loads(r.stdout)["items"] == []
     assert os.path.isfile(tmp_path / "data" / "catalog.sqlite3")
     assert stat.S_IMODE(os.stat(tmp_path / "data" / "keys" / "token-keys.json").st_mode) == 0o600
 
@@ -115,12 +115,12 @@ def test_crash_during_import_never_leaves_available(workdir, big_file):
         time.sleep(0.02)
     p.send_signal(signal.SIGKILL)
     p.wait()
-    images = s.cli_json("image", "list")
+    images = s.cli_json("image", "list")["items"]
     assert len(images) == 1 and images[0]["status"] == "uploading"
     assert images[0]["status"] != "available"
     s.start()  # start-up recovery: the importer is dead, so the import failed; staging swept
     try:
-        images = s.cli_json("image", "list")
+        images = s.cli_json("image", "list")["items"]
         assert images[0]["status"] == "failed" and images[0]["failure_reason"]
         assert os.listdir(staging) == []
         blobs = os.path.join(d, "blobs")

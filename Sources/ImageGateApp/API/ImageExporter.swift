@@ -12,13 +12,13 @@ import ImageCatalog
 import ImageManagement
 
 /// The columns of the console's image list, in order, with how each cell is read from a record.
-struct ExportColumn {
-    enum Value {
+struct ExportColumn: Sendable {
+    enum Value: Sendable {
         case text(String)
         case number(Double)
     }
     let title: String
-    let value: (ImageRecord) -> Value
+    let value: @Sendable (ImageRecord) -> Value
 
     static let all: [ExportColumn] = [
         ExportColumn(title: "Name") { .text($0.name) },

@@ -5,6 +5,7 @@ import GateCore
 import HTTPServer
 import ImageCatalog
 import ImageManagement
+import SystemIO
 
 /// One API call after authentication: who, what, and from where (for the audit log).
 struct APICall {

@@ -2,6 +2,7 @@
 // ImageGate: `imagegate tenant|account|apikey|audit`: tenants, sub-accounts, API keys and the audit log.
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageManagement
 
 enum AdminCommands {
     static let tenantHelp = """
@@ -84,7 +85,7 @@ enum AdminCommands {
     }
 
     static func apiKey(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
-        let showSecret: (Any) -> Void = { json in
+        let showSecret: @Sendable (Any) -> Void = { json in
             let o = Render.object(json)
             print("API key \(Render.text(o["key_id"])) for account \(Render.text(o["account_id"]))")
             print("secret (shown once, store it now): \(Render.text(o["secret"]))")

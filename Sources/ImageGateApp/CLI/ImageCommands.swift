@@ -4,6 +4,7 @@
 import Foundation
 import GateCore
 import ImageCatalog
+import ImageManagement
 
 enum ImageCommands {
     static let help = """
@@ -33,12 +34,10 @@ enum ImageCommands {
         """
 
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
-        var verbs: [String: (ArraySlice<String>) throws(GateError) -> Int32] = ["import": importImage]
-        for c in commands {
-            verbs[c.name] = { (a: ArraySlice<String>) throws(GateError) -> Int32 in try c.run(a, groupHelp: help) }
-        }
-        verbs["export"] = export
-        verbs["delete"] = { (a: ArraySlice<String>) throws(GateError) -> Int32 in try deleteCommand.run(a, groupHelp: help) }
+        var verbs: [String: (ArraySlice<String>) throws(GateError) -> Int32] = [
+            "import": importImage, "export": export, "delete": AdminCommands.wrap(deleteCommand, help),
+        ]
+        for c in commands { verbs[c.name] = AdminCommands.wrap(c, help) }
         return try ImageGateCLI.group(args, help: help, verbs: verbs)
     }
 

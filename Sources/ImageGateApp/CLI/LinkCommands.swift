@@ -2,6 +2,7 @@
 // ImageGate: `imagegate link mint`.
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageManagement
 
 enum LinkCommands {
     static let revoke = APICommand(name: "revoke", usage: "link revoke SERIAL", request: { a throws(GateError) in
@@ -33,7 +34,7 @@ enum LinkCommands {
             args, help: help,
             verbs: [
                 "mint": mint,
-                "revoke": { (a: ArraySlice<String>) throws(GateError) -> Int32 in try revoke.run(a, groupHelp: help) },
+                "revoke": AdminCommands.wrap(revoke, help),
             ])
     }
 

@@ -6,15 +6,15 @@ import Foundation
 import GateCore
 
 /// One management subcommand: its options, how it builds the API call, and how it prints the answer.
-struct APICommand {
+struct APICommand: Sendable {
     let name: String
     let usage: String
     var valueOptions: Set<String> = []
     var flagOptions: Set<String> = []
     /// Builds (method, path, query, body) from the parsed arguments.
-    let request: (Arguments) throws(GateError) -> (String, String, [String: String], [String: Any]?)
+    let request: @Sendable (Arguments) throws(GateError) -> (String, String, [String: String], [String: Any]?)
     /// Prints a successful answer for people.
-    let render: (Any) -> Void
+    let render: @Sendable (Any) -> Void
 
     func run(_ raw: ArraySlice<String>, groupHelp: String) throws(GateError) -> Int32 {
         let args = try Arguments(raw, valueOptions: valueOptions, flagOptions: flagOptions.union(["--json"]))
@@ -51,7 +51,7 @@ enum Render {
         }
     }
 
-    static func imageTable(_ json: Any) {
+    @Sendable static func imageTable(_ json: Any) {
         let obj = object(json)
         let rows = items(json).map { o -> [String] in
             [text(o["id"]), text(o["name"]), text(o["status"]), text(o["kind"]), text(o["os_release"]),
@@ -72,7 +72,7 @@ enum Render {
         }
     }
 
-    static func table(_ columns: [(String, String)]) -> (Any) -> Void {
+    static func table(_ columns: [(String, String)]) -> @Sendable (Any) -> Void {
         { json in
             Output.table(columns.map { $0.0 }, items(json).map { o in columns.map { text(o[$0.1]) } })
         }

@@ -21,7 +21,7 @@ final class RetentionSweeper: Sendable {
         let s = RetentionSweeper(wake: wake)
         let t = OSThread.spawn(name: "retention") {
             while !s.stopping.withLock({ $0 }) {
-                do {
+                do throws(GateError) {
                     let purged = try service.purgeExpired()
                     if !purged.isEmpty { logger.info("recycle bin: destroyed \(purged.count) expired image(s)") }
                 } catch {
