@@ -56,7 +56,7 @@ enum LinkCommands {
         let settings = try loadSettings(args)
         let data = try DataDirectory.open(settings)
         defer { data.close() }
-        let minter = LinkMinter(data: data, bases: LinkBases(settings))
+        let minter = LinkMinter(data: data)
         let link = try minter.mint(.localAdmin, id, ttl: ttl, source: "cli", service: data.service)
         if args.json {
             Output.json(APIJSON.link(link))

@@ -66,7 +66,7 @@ enum ServeCommand {
         let handler = RootHandler(
             downloads: DownloadHandler(authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock),
             api: ManagementAPI(
-                service: data.service, minter: LinkMinter(data: data, bases: LinkBases(settings)),
+                service: data.service, minter: LinkMinter(data: data),
                 exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run")))
         let listener: HTTPListener
         do {

@@ -42,7 +42,9 @@ struct LinkBases: Sendable {
 
 struct LinkMinter: Sendable {
     let data: DataDirectory
-    let bases: LinkBases
+    /// Resolved at each mint: the server writes its bound ports to the run file only after its listeners
+    /// started, which is after this minter was built.
+    var bases: LinkBases { LinkBases(data.settings) }
 
     /// Mints a link for `id` on behalf of `principal`: the service checks the caller may read the image and
     /// that it is available, and records the token (serial, minter, expiry) in the catalog and the audit log.

@@ -32,7 +32,7 @@ final class DataDirectory: Sendable {
     var localAPI: LocalAPI {
         LocalAPI(
             api: ManagementAPI(
-                service: service, minter: LinkMinter(data: self, bases: LinkBases(settings)),
+                service: service, minter: LinkMinter(data: self),
                 exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run")))
     }
 
