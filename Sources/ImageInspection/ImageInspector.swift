@@ -148,7 +148,11 @@ public struct ImageInspector: Sendable {
             }
             return nil
         case (.iso, nil): return .notISO()
-        case (.qcow2, nil): return .kindMismatch(declared: declared, detected: "has no qcow2 header (raw data)")
+        case (.qcow2, nil):
+            // A fixed VHD lands here too: its only signature is in the footer, which arrives last.
+            return .kindMismatch(
+                declared: declared, detected: "has no qcow2 header (raw data?); convert the disk first: "
+                    + "qemu-img convert -f raw -O qcow2 disk.img disk.qcow2")
         case (_, let format?): return .kindMismatch(declared: declared, detected: format.containsPhrase)
         }
     }

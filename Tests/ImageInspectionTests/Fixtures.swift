@@ -194,18 +194,26 @@ enum Tool {
         ["/usr/bin/", "/usr/local/bin/", "/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + name) }
     }
 
-    /// Runs `argv` in `directory`, returning whether it exited 0.
-    @discardableResult
-    static func run(_ argv: [String], in directory: URL) throws -> Bool {
+    /// Runs `argv` in `directory`; throws with the tool's stderr when it fails.
+    static func run(_ argv: [String], in directory: URL) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = argv
         process.currentDirectoryURL = directory
+        let errors = Pipe()
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         try process.run()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return process.terminationStatus == 0
+        guard process.terminationStatus == 0 else {
+            throw ToolError(message: "\(argv.joined(separator: " ")): " + String(decoding: message, as: UTF8.self))
+        }
+    }
+
+    struct ToolError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
     }
 
     static func temporaryDirectory() throws -> URL {
