@@ -102,7 +102,8 @@ private let luks = [
     func xorriso() throws {
         let dir = try Tool.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("root"), withIntermediateDirectories: true)
+        let root = dir.appendingPathComponent("root")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try Data(repeating: 0x41, count: 300_000).write(to: dir.appendingPathComponent("root/file.bin"))
         try Tool.run(["xorriso", "-as", "mkisofs", "-quiet", "-V", "TEST", "-o", "t.iso", "root"], in: dir)
         let bytes = try Tool.read("t.iso", in: dir)
