@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev)
-test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip)
+test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip qemu-utils xorriso)
 bench=(nginx wrk hyperfine time curl)
 
 want=("${build[@]}")
