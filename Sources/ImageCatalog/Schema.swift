@@ -147,6 +147,24 @@ enum CatalogSchema {
         CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
             BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
         """,
+        // 3: import jobs: what an in-progress import reads from (a sealed URL, or a resumable upload), so a
+        // restart can resume it.
+        """
+        CREATE TABLE import_jobs (
+            image_id        TEXT PRIMARY KEY NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+            source          TEXT NOT NULL CHECK (source IN ('url', 'upload', 'vm')),
+            sealed_url      TEXT,                       -- hex of SecretBox(url): credentials never in clear
+            display_url     TEXT,                       -- the URL with credentials redacted
+            declared        TEXT NOT NULL CHECK (declared IN ('qcow2', 'iso', 'raw')),
+            expected_sha256 TEXT,
+            encrypted       INTEGER NOT NULL DEFAULT 0,
+            total_size      INTEGER,
+            validator       TEXT,                       -- source ETag / Last-Modified, for resumption
+            upload_id       TEXT UNIQUE,
+            expires_at      INTEGER,                    -- uploads: resumable until
+            created_at      INTEGER NOT NULL
+        );
+        """,
     ]
 
     /// Brings the database up to `migrations.count`. Safe to run from several processes at once.

@@ -73,7 +73,7 @@ public enum ImageLifecycle {
             r.statusBeforeDelete = nil
             r.deletedAt = nil
         case .cancelImport:
-            r.failureReason = "import cancelled"
+            r.failureReason = "cancelled"
         default:
             break
         }

@@ -46,9 +46,10 @@ import Testing
         let iso = sampleRecord()
         try store.insert(iso)
         store.close()
-        // Roll the file back to what migration 1 alone produced (one ISO row), then reopen.
+        // Roll the file back to what migration 1 alone produced (one ISO row), then reopen: 2 and 3 run again.
         try exec(dir.catalogPath, """
-            DROP TABLE audit_events; DROP TABLE vm_references; DROP TABLE api_keys; DROP TABLE accounts;
+            DROP TABLE import_jobs; DROP TABLE audit_events; DROP TABLE vm_references; DROP TABLE api_keys;
+            DROP TABLE accounts;
             DROP TABLE tenants; DROP INDEX images_by_tenant_status;
             CREATE TABLE old AS SELECT id, tenant, name, remarks, file_name, format, size, sha256, status, generation,
                 failure_reason, created_at, updated_at, finalized_at FROM images;

@@ -5,7 +5,7 @@ import CSQLite
 import Foundation
 import Glibc
 import GateCore
-import ImageCatalog
+@testable import ImageCatalog
 import Testing
 
 @Suite struct StoreTests {
@@ -138,7 +138,8 @@ import Testing
         let again = try dir.openStore()
         again.close()
         #expect(try sqliteScalar(dir.catalogPath, "PRAGMA journal_mode") == "wal")
-        #expect(try sqliteScalar(dir.catalogPath, "PRAGMA user_version") == "2")
+        #expect(try sqliteScalar(dir.catalogPath, "PRAGMA user_version") == String(CatalogSchema.migrations.count))
+        #expect(CatalogSchema.migrations.count == 3)
         #expect(fileMode(dir.catalogPath) == 0o600)
     }
 

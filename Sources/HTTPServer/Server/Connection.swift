@@ -16,6 +16,8 @@ final class Connection {
         case readingHead
         /// Head parsed, `needed` body bytes still to come.
         case readingBody(RequestHead, needed: Int)
+        /// A body streamed to the application's sink, `remaining` bytes still to come.
+        case streamingBody(RequestHead, any BodySink, remaining: UInt64)
         /// A response is being written.
         case writing(WriteJob, AccessRecord, keepAlive: Bool)
         /// Response done, write side shut: read and drop what the client still sends, then close, so a

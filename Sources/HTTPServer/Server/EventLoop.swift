@@ -151,7 +151,7 @@ final class EventLoop {
             drive(c)
             if c.peerClosed, connections[c.fd] === c {
                 switch c.state {
-                case .idle, .readingHead, .readingBody: close(c, outcome: nil)
+                case .idle, .readingHead, .readingBody, .streamingBody: close(c, outcome: nil)
                 default: break
                 }
             }
@@ -237,6 +237,18 @@ final class EventLoop {
                 let body = Array(c.buffer[0..<needed])
                 c.buffer.removeFirst(needed)
                 dispatch(c, head, body: body)
+            case .streamingBody(let head, let sink, let remaining):
+                if c.buffer.isEmpty && remaining > 0 { return }
+                let n = Int(min(UInt64(c.buffer.count), remaining))
+                let accepted = n == 0 ? true : c.buffer.withUnsafeBytes { sink.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                c.buffer.removeFirst(n)
+                let left = remaining - UInt64(n)
+                if accepted && left > 0 {
+                    c.state = .streamingBody(head, sink, remaining: left)
+                    return
+                }
+                // Done, or the sink refused: answer; a refusal leaves unread body bytes, so close after it.
+                respond(c, head, sink.complete(), forceClose: left > 0)
             case .writing(var job, let record, let keepAlive):
                 let progress = job.advance(c.transport, budget: ctx.config.writeChunkBytes)
                 if job.bodySent > 0 || job.headSent > 0 { c.lastProgressMs = Monotonic.milliseconds() }
@@ -288,6 +300,17 @@ final class EventLoop {
             // PROTOCOLS.md §2.2: a GET with a body is a smuggling vector; answer and close.
             return refuse(400, "GET and HEAD requests take no body")
         }
+        if !isGetOrHead {
+            switch ctx.handler.bodyHandling(for: head, peer: c.peer, secure: ctx.secure) {
+            case .buffer: break
+            case .refuse(let response):
+                return respond(c, head, response, forceClose: head.contentLength > 0)
+            case .stream(let sink):
+                if head.expectsContinue && head.contentLength > UInt64(c.buffer.count) { sendContinue(c) }
+                c.state = .streamingBody(head, sink, remaining: head.contentLength)
+                return
+            }
+        }
         if head.contentLength > UInt64(ctx.config.maxBodyBytes) {
             return refuse(413, "request body too large")
         }
@@ -295,18 +318,25 @@ final class EventLoop {
             return dispatch(c, head, body: [])
         }
         let needed = Int(head.contentLength)
-        if head.expectsContinue && c.buffer.count < needed {
-            let cont = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-            _ = try? cont.withUnsafeBytes { try Socket.send(c.fd, $0, more: false) }
-        }
+        if head.expectsContinue && c.buffer.count < needed { sendContinue(c) }
         c.state = .readingBody(head, needed: needed)
+    }
+
+    /// `100 Continue` (RFC 9110 §10.1.1), through the transport so it is encrypted on TLS. Best effort: the
+    /// socket buffer is empty at this point, so a 25-byte write does not block.
+    private func sendContinue(_ c: Connection) {
+        let cont = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+        _ = cont.withUnsafeBytes { c.transport.send($0, more: false) }
     }
 
     private func dispatch(_ c: Connection, _ head: RequestHead, body: [UInt8]) {
         let request = Request(head: head, peer: c.peer, body: body, secure: ctx.secure)
-        let response = ctx.handler.respond(to: request)
+        respond(c, head, ctx.handler.respond(to: request), forceClose: false)
+    }
+
+    private func respond(_ c: Connection, _ head: RequestHead, _ response: Response, forceClose: Bool) {
         c.requestsServed += 1
-        let keepAlive = head.keepAlive && !response.closeConnection && !stopping && !c.peerClosed
+        let keepAlive = head.keepAlive && !response.closeConnection && !stopping && !c.peerClosed && !forceClose
             && c.requestsServed < ctx.config.maxRequestsPerConnection
         let record = AccessRecord(
             startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
@@ -352,6 +382,7 @@ final class EventLoop {
             record.outcome = outcome
             ctx.accessLog.write(record, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
         }
+        if case .streamingBody(_, let sink, _) = c.state { sink.abandon() }
         connections[c.fd] = nil
         epoll.remove(c.fd)
         Sys.close(c.fd)
@@ -370,6 +401,9 @@ final class EventLoop {
                 if now - c.lastProgressMs > ctx.config.idleTimeoutMs { close(c, outcome: nil) }
             case .readingHead, .readingBody:
                 if now - c.requestStartedMs > ctx.config.headerTimeoutMs { close(c, outcome: nil) }
+            case .streamingBody:
+                // Uploads may take hours; what must not happen is a stall.
+                if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: nil) }
             case .writing:
                 if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: "send_timeout") }
             case .lingering(let deadline):
