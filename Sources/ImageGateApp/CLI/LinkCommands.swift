@@ -12,7 +12,8 @@ enum LinkCommands {
           image until it expires, so share it like a password.
 
           Prints the URL and its expiry; with --json an object with one URL per enabled protocol
-          ("http") and "expires_at" (RFC 3339). Works from the data directory without a running server;
+          ("http", "ftp"), "commands" (ready wget/curl/lftp command lines that resume over FTPS)
+          and "expires_at" (RFC 3339). Works from the data directory without a running server;
           links point at the running server's address, or http.public_url when set.
 
         Common options: --data-dir DIR, --config FILE.
@@ -48,6 +49,7 @@ enum LinkCommands {
                 "expires_at": TimeFormat.rfc3339(link.expiresAt), "issued_at": TimeFormat.rfc3339(link.issuedAt),
             ]
             for (proto, url) in link.urls { o[proto] = url }
+            if !link.commands.isEmpty { o["commands"] = Dictionary(uniqueKeysWithValues: link.commands) }
             Output.json(o)
         } else {
             for (_, url) in link.urls { print(url) }

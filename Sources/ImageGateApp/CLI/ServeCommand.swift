@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import DownloadTokens
+import FTPServer
 import GateCore
 import HTTPServer
 import ImageCatalog
@@ -12,13 +13,16 @@ import SystemIO
 
 enum ServeCommand {
     static let help = """
-        Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT]
+        Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--ftp HOST:PORT|off]
 
           Run the transfer server. With no flags: data under ./data (SQLite catalog, blob store, keys),
           signing keys generated on first start (mode 0600), HTTP on 127.0.0.1:8080.
           Port 0 picks a free port; the line "http: listening on URL" says which.
 
           --http HOST:PORT    HTTP listener address (overrides http.listen).
+          --ftp HOST:PORT     FTP/FTPS listener address (overrides ftp.listen; default 127.0.0.1:2121;
+                              "off" disables it). Explicit TLS (AUTH TLS) is required unless
+                              ftp.allow_plain = true; see Docs/ftp.md.
 
           SIGTERM or SIGINT stops cleanly: listeners and connections closed (clients resume with a
           range request), catalog closed. SIGHUP reopens the access log.
@@ -26,7 +30,7 @@ enum ServeCommand {
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--http"], flagOptions: [])
+        let args = try Arguments(raw, valueOptions: ["--http", "--ftp"], flagOptions: [])
         if args.wantsHelp {
             print(help)
             return ExitCode.success
@@ -36,6 +40,9 @@ enum ServeCommand {
         if let h = args.value("--http") {
             guard let a = ListenAddress(h) else { throw GateError.usage("--http: expected HOST:PORT, got \(h)") }
             settings.httpListen = a
+        }
+        if let f = args.value("--ftp") {
+            try settings.apply(configText: "ftp.listen = \(f)", source: "--ftp")
         }
         Signals.takeOver()
         let data = try DataDirectory.open(settings)
@@ -67,7 +74,18 @@ enum ServeCommand {
         }
         var bound = settings.httpListen
         bound.port = listener.port
-        try RunFile(pid: getpid(), http: bound.description, startedAt: TimeFormat.rfc3339(data.clock.now()))
+        // FTP/FTPS front (Serve/FTPFront.swift).
+        let ftp: (FTPListener, ListenAddress)?
+        do {
+            ftp = try FTPFront.start(
+                settings, authorizer: authorizer, blobs: data.blobs, clock: data.clock, accessLog: accessLog,
+                logger: logger)
+        } catch {
+            listener.stop()
+            throw error
+        }
+        try RunFile(pid: getpid(), http: bound.description, ftp: ftp?.1.description,
+                    startedAt: TimeFormat.rfc3339(data.clock.now()))
             .write(to: settings.runFile)
 
         let ring = data.keys.keyring()
@@ -76,6 +94,7 @@ enum ServeCommand {
         print("token keys: \(absolutePath(data.keys.keyFilePath)) (active key \(KeyCommands.kidText(ring.active.kid)))")
         print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
         print("http: listening on http://\(bound)")
+        if let ftp { print(FTPFront.banner(ftp.1, settings)) }
         StandardOutput.flush()
 
         while true {
@@ -90,6 +109,7 @@ enum ServeCommand {
             case .terminate:
                 logger.info("stopping")
                 listener.stop()
+                ftp?.0.stop()
                 RunFile.remove(settings.runFile)
                 logger.info("stopped")
                 return ExitCode.success

@@ -19,6 +19,11 @@ public struct Settings: Sendable {
     public var logLevel: Logger.Level = .info
     /// `""` = `<data_dir>/logs/access.log`; `-` = standard output; `off` = none.
     public var accessLog = ""
+    /// FTP/FTPS front (`ftp.*`, Config/Settings+FTP.swift).
+    public var ftp = FTPSettings()
+    /// TLS certificate and key for TLS listeners (`tls.*`); empty = self-signed in `<data_dir>/tls/`.
+    public var tlsCertificate = ""
+    public var tlsPrivateKey = ""
 
     public init() {}
 
@@ -113,7 +118,7 @@ struct SettingKey: Sendable {
             name: "log.access", defaultText: "",
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
-    ]
+    ] + SettingKey.ftp + SettingKey.tls
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

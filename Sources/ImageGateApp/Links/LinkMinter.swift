@@ -12,10 +12,12 @@ struct MintedLink: Sendable {
     let imageID: ImageID
     let fileName: String
     /// Protocol name (`http`, later `https`, `sftp`, `ftp`) → URL.
-    let urls: [(String, String)]
+    var urls: [(String, String)]
     let issuedAt: Int64
     let expiresAt: Int64
     let serial: ID128
+    /// Ready command lines (name → shell command), e.g. the FTP clients' resuming downloads.
+    var commands: [(String, String)] = []
 }
 
 struct LinkMinter: Sendable {
@@ -50,7 +52,8 @@ struct LinkMinter: Sendable {
         let now = data.clock.now()
         guard let serial = ID128(bytes: Crypto.randomBytes(16)) else { throw GateError.internal("random serial") }
         let keyring = data.keys.keyring()
-        let protocols: ProtocolSet = [.http, .httpPlain]
+        var protocols: ProtocolSet = [.http, .httpPlain]
+        protocols.formUnion(FTPLinks.protocols(settings))
         let claims = TokenClaims(
             kid: keyring.active.kid, tenant: image.tenant, image: image.id, generation: image.generation,
             serial: serial, issuedAt: now, expiresAt: now + ttl, protocols: protocols, ipBinding: nil)
@@ -60,8 +63,14 @@ struct LinkMinter: Sendable {
                 serial: serial, image: image.id, tenant: image.tenant, issuedAt: now, expiresAt: now + ttl,
                 protocols: protocols.rawValue, minter: minter))
         let http = "\(httpBase)/d/\(token)/\(image.fileName)"
-        return MintedLink(
+        var link = MintedLink(
             imageID: image.id, fileName: image.fileName, urls: [("http", http)], issuedAt: now, expiresAt: now + ttl,
             serial: serial)
+        if let ftpAddress = FTPLinks.address(settings) {
+            let ftp = FTPLinks.url(address: ftpAddress, user: image.id.description, token: token, fileName: image.fileName)
+            link.urls.append(("ftp", ftp))
+            link.commands += FTPLinks.commands(url: ftp, settings: settings).map { ("ftp_" + $0.0, $0.1) }
+        }
+        return link
     }
 }

@@ -11,10 +11,12 @@ import GateCore
 struct RunFile: Codable, Sendable {
     var pid: Int32
     var http: String
+    /// The FTP listener's bound address, when one runs.
+    var ftp: String? = nil
     var startedAt: String
 
     enum CodingKeys: String, CodingKey {
-        case pid, http
+        case pid, http, ftp
         case startedAt = "started_at"
     }
 
