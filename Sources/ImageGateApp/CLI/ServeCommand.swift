@@ -94,7 +94,7 @@ enum ServeCommand {
         print("token keys: \(absolutePath(data.keys.keyFilePath)) (active key \(KeyCommands.kidText(ring.active.kid)))")
         print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
         print("http: listening on http://\(bound)")
-        if let ftp { print(FTPFront.banner(ftp.1, settings)) }
+        print(ftp.map { FTPFront.banner($0.1, settings) } ?? "ftp: off")
         StandardOutput.flush()
 
         while true {
