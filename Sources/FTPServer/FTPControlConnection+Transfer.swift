@@ -34,7 +34,9 @@ extension FTPControlConnection {
                 finish(&record, FTPReply.from(GateError.io("blob")), outcome: "local_error")
                 return
             }
-            send(FTPReply(150, "Opening \(session.binary ? "BINARY" : "ASCII") mode data connection for \(f.name) (\(f.size) bytes)."))
+            // vsftpd's wording; curl and wget read "(N bytes)" when SIZE was not asked.
+            let mode = session.binary ? "BINARY" : "ASCII"
+            send(FTPReply(150, "Opening \(mode) mode data connection for \(f.name) (\(f.size) bytes)."))
         case .listing(let verb, _):
             record.method = verb
             send(FTPReply(150, "Here comes the directory listing."))
@@ -74,7 +76,8 @@ extension FTPControlConnection {
         switch t {
         case .file(let f, let offset):
             outcome = DataSender.sendFile(
-                data, file: fileFD, offset: offset, count: f.size - offset, config: ctx.config, watch: self, sent: &sent)
+                data, file: fileFD, offset: offset, count: f.size - offset, config: ctx.config, watch: self,
+                sent: &sent)
         case .listing(_, let bytes):
             outcome = DataSender.sendBytes(data, bytes, config: ctx.config, watch: self)
             if outcome == .complete { sent = UInt64(bytes.count) }

@@ -25,8 +25,11 @@ extension FTPSession {
                 return [.reply(FTPReply(200, "Switching to ASCII mode (bytes are still sent unmodified)."))]
             default: return [.reply(FTPReply(504, "Unsupported type."))]
             }
-        case "MODE": return [.reply(arg.uppercased() == "S" ? FTPReply(200, "Mode set to S.") : FTPReply(504, "Only mode S."))]
-        case "STRU": return [.reply(arg.uppercased() == "F" ? FTPReply(200, "Structure set to F.") : FTPReply(504, "Only structure F."))]
+        case "MODE":
+            return [.reply(arg.uppercased() == "S" ? FTPReply(200, "Mode set to S.") : FTPReply(504, "Only mode S."))]
+        case "STRU":
+            return [.reply(
+                arg.uppercased() == "F" ? FTPReply(200, "Structure set to F.") : FTPReply(504, "Only structure F."))]
         case "PWD", "XPWD": return [.reply(FTPReply(257, "\"/\" is the current directory."))]
         case "CWD", "XCWD":
             guard !arg.isEmpty else { return [.reply(.syntaxError)] }
@@ -39,14 +42,15 @@ extension FTPSession {
                 ? FTPReply(213, String(f.size)) : FTPReply(550, "Could not get file size."))]
         case "MDTM":
             return [.reply(FTPView.resolve(arg, name: f.name) == .file
-                ? FTPReply(213, TimeFormat.compact(f.modified)) : FTPReply(550, "Could not get file modification time."))]
+                ? FTPReply(213, TimeFormat.compact(f.modified)) : FTPReply(550, "Could not get modification time."))]
         case "REST": return rest(arg)
         case "RETR": return retr(arg, f)
         case "PASV", "EPSV": return passive(verb, arg)
         case "LIST", "NLST", "MLSD": return list(verb, arg, f)
         case "MLST":
             switch FTPView.resolve(arg, name: f.name) {
-            case .file: return [.reply(FTPReply(250, lines: ["Listing \(f.name)", " " + FTPView.facts(f) + " /" + f.name, "End"]))]
+            case .file:
+                return [.reply(FTPReply(250, lines: ["Listing \(f.name)", " \(FTPView.facts(f)) /\(f.name)", "End"]))]
             case .root: return [.reply(FTPReply(250, lines: ["Listing /", " " + FTPView.rootFacts + " /", "End"]))]
             case .none: return [.reply(.noSuchFile)]
             }
@@ -56,7 +60,8 @@ extension FTPSession {
         case "ALLO": return [.reply(FTPReply(202, "ALLO not needed."))]
         case "STAT":
             guard arg.isEmpty else { return [.reply(.notImplemented)] }
-            return [.reply(FTPReply(211, lines: ["ImageGate FTP status:", " Logged in, one file: \(f.name)", "End of status"]))]
+            return [.reply(FTPReply(
+                211, lines: ["ImageGate FTP status:", " Logged in, one file: \(f.name)", "End of status"]))]
         case "SITE": return [.reply(FTPReply(502, "SITE commands are not supported."))]
         default:
             if Self.writeVerbs.contains(verb) { return [.reply(.readOnly)] }

@@ -179,7 +179,9 @@ public struct FTPSession {
 
     private func opts(_ arg: String) -> [FTPEffect] {
         let up = arg.uppercased()
-        if up == "UTF8 ON" || up == "UTF8" || up == "UTF-8 ON" { return [.reply(FTPReply(200, "Always in UTF8 mode."))] }
+        if up == "UTF8 ON" || up == "UTF8" || up == "UTF-8 ON" {
+            return [.reply(FTPReply(200, "Always in UTF8 mode."))]
+        }
         if up.hasPrefix("MLST") { return [.reply(FTPReply(200, "MLST OPTS type;size;modify;perm;"))] }
         return [.reply(FTPReply(501, "Option not understood."))]
     }

@@ -4,6 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinuxShims
 import GateCore
 import SystemIO
 import TLSSupport
@@ -55,7 +56,9 @@ final class FTPStream {
                 let e = errno
                 if e == EINTR { continue }
                 if e == ECONNRESET { return 0 }
-                guard e == EAGAIN || e == EWOULDBLOCK else { throw GateError.io("read: \(String(cString: strerror(e)))") }
+                guard e == EAGAIN || e == EWOULDBLOCK else {
+                    throw GateError.io("read: \(String(cString: strerror(e)))")
+                }
                 if !wait(pollIn, deadlineMs) { return nil }
             }
         }

@@ -44,7 +44,9 @@ import Testing
         if path != "centos-7.qcow2/" { #expect(replies(r).map(\.code) == [550], "\(path)") }
     }
 
-    @Test("REST refusals", arguments: ["-1", "abc", "99999999999999999999", "", "+5", "1e3", " 5", "18446744073709551616"])
+    @Test("REST refusals", arguments: [
+        "-1", "abc", "99999999999999999999", "", "+5", "1e3", " 5", "18446744073709551616",
+    ])
     func restSyntax(arg: String) {
         var s = FTPSession.loggedIn()
         #expect(s.codes("REST " + arg) == [501])
@@ -132,7 +134,10 @@ import Testing
         #expect(s.codes("MLSD centos-7.qcow2") == [501])
         #expect(s.codes("LIST /etc") == [550])
         #expect(replies(s.send("MLST centos-7.qcow2"))[0].lines
-            == ["Listing centos-7.qcow2", " type=file;size=1000000;modify=20231114221320;perm=r; /centos-7.qcow2", "End"])
+            == [
+                "Listing centos-7.qcow2", " type=file;size=1000000;modify=20231114221320;perm=r; /centos-7.qcow2",
+                "End",
+            ])
         #expect(s.codes("MLST /") == [250])
         #expect(s.codes("MLST /etc/passwd") == [550])
     }
@@ -154,7 +159,8 @@ import Testing
     }
 
     @Test func passiveReplies() {
-        #expect(FTPReply.passive(ip: [127, 0, 0, 1], port: 50001).lines[0] == "Entering Passive Mode (127,0,0,1,195,81).")
+        #expect(
+            FTPReply.passive(ip: [127, 0, 0, 1], port: 50001).lines[0] == "Entering Passive Mode (127,0,0,1,195,81).")
         #expect(FTPReply.extendedPassive(port: 50001).lines[0] == "Entering Extended Passive Mode (|||50001|)")
     }
 }

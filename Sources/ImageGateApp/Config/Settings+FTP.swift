@@ -46,7 +46,9 @@ extension SettingKey {
                 s.ftp.listen = nil
                 return
             }
-            guard let a = ListenAddress(v) else { throw GateError.usage("ftp.listen: expected HOST:PORT or off, got \(v)") }
+            guard let a = ListenAddress(v) else {
+                throw GateError.usage("ftp.listen: expected HOST:PORT or off, got \(v)")
+            }
             s.ftp.listen = a
         },
         SettingKey(

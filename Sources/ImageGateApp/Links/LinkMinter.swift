@@ -67,7 +67,8 @@ struct LinkMinter: Sendable {
             imageID: image.id, fileName: image.fileName, urls: [("http", http)], issuedAt: now, expiresAt: now + ttl,
             serial: serial)
         if let ftpAddress = FTPLinks.address(settings) {
-            let ftp = FTPLinks.url(address: ftpAddress, user: image.id.description, token: token, fileName: image.fileName)
+            let ftp = FTPLinks.url(
+                address: ftpAddress, user: image.id.description, token: token, fileName: image.fileName)
             link.urls.append(("ftp", ftp))
             link.commands += FTPLinks.commands(url: ftp, settings: settings).map { ("ftp_" + $0.0, $0.1) }
         }
