@@ -110,14 +110,28 @@ def test_curl_ssl_reqd_interrupted_then_continue(server, big_image, big_file, ou
     assert new_retrs(server, before) == []
 
 
+def pget_progress(target):
+    """True once lftp's pget status file shows the first chunk moved (its `0.pos` is past 0)."""
+    try:
+        with open(target + ".lftp-pget-status") as f:
+            fields = dict(l.strip().split("=", 1) for l in f if "=" in l)
+        return int(fields.get("0.pos", "0")) > 0 and "3.limit" in fields
+    except (OSError, ValueError):
+        return False
+
+
 def lftp_interrupted(server, url, target, out_dir, settings, get):
-    p = subprocess.Popen(["lftp", "-c", f"{settings} set net:limit-total-rate 20M; {get} {url}"], cwd=out_dir,
+    # pget saves its chunk positions every 10 s by default; every second here, so the kill finds them saved.
+    p = subprocess.Popen(["lftp", "-c", f"{settings} set pget:save-status 1s; set net:limit-total-rate 20M; "
+                                        f"{get} {url}"], cwd=out_dir,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     try:
-        # lftp pget writes chunks at their offsets: watch the blocks written, not the length.
+        # lftp pget writes chunks at their offsets: watch the blocks written, not the length, and (pget) wait
+        # until the status file records progress of the first chunk.
         while time.time() < deadline:
-            if os.path.exists(target) and os.stat(target).st_blocks * 512 >= (24 << 20):
+            if os.path.exists(target) and os.stat(target).st_blocks * 512 >= (24 << 20) and (
+                    "pget" not in get or pget_progress(target)):
                 break
             assert p.poll() is None, "lftp finished before it could be interrupted"
             time.sleep(0.05)
@@ -152,16 +166,24 @@ def test_lftp_pget_four_over_plain_ftp_interrupted_then_continue(plain_server, b
     before = len(plain_server.access_log())
     lftp_interrupted(plain_server, url, target, out_dir, settings, "pget -n 4")
     assert os.path.exists(target + ".lftp-pget-status")
-    first = new_retrs(plain_server, before, "ftp")
-    time.sleep(0.5)
-    first = new_retrs(plain_server, before, "ftp")
-    assert len({r["offset"] for r in first}) >= 2, first  # several control connections, each REST + RETR
-    before = len(plain_server.access_log())
+    resumed_from = len(plain_server.access_log())
     r = run(["lftp", "-c", f"{settings} pget -c -n 4 {url}"], cwd=out_dir)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not os.path.exists(target + ".lftp-pget-status")
     assert sha256_file(target) == big_file[1]
-    assert all(x["proto"] == "ftp" for x in new_retrs(plain_server, before))
+    # Access lines are written when a transfer ends (the killed ones once the server notices): wait for them.
+    deadline = time.time() + 10
+    while True:
+        retrs = new_retrs(plain_server, before)
+        if len({x["offset"] for x in retrs}) >= 4 or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert all(x["proto"] == "ftp" for x in retrs)
+    assert len({x["offset"] for x in retrs}) >= 4, retrs  # several control connections, each REST + RETR
+    resumed = new_retrs(plain_server, resumed_from)
+    assert any(x["offset"] > 0 for x in resumed), resumed
+    assert all(x["outcome"] in ("complete", "aborted", "peer_closed") for x in resumed), [
+        (x["offset"], x["bytes"], x["outcome"], x["status"]) for x in resumed]
 
 
 def test_lftp_ftps_forced_pget_interrupted_then_continue(server, big_image, big_file, out_dir):
