@@ -41,6 +41,7 @@ class Server:
         self.proc = None
         self.port = None
         self.tls_port = None
+        self.ftp_port = None
         self.lines = []
 
     def common(self):
@@ -51,7 +52,8 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0"] + self.common(),
+            [BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp", "127.0.0.1:0"]
+            + self.common(),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -64,8 +66,11 @@ class Server:
                 self.port = int(m.group(2))
             elif m:
                 self.tls_port = int(m.group(2))
-            # The HTTPS line comes last of the listeners this harness needs.
-            if self.port and self.tls_port:
+            m = re.match(r"ftp: listening on ftp://127\.0\.0\.1:(\d+) ", line.strip())
+            if m:
+                self.ftp_port = int(m.group(1))
+            # Listener lines come in the order http, https, ftp ("ftp: off" when disabled).
+            if self.port and self.tls_port and (self.ftp_port or line.startswith("ftp: off")):
                 return self
         raise RuntimeError("server did not report its port")
 

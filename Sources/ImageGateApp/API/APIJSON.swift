@@ -86,6 +86,7 @@ enum APIJSON {
             "issued_at": TimeFormat.rfc3339(l.issuedAt), "expires_at": TimeFormat.rfc3339(l.expiresAt),
         ]
         for (proto, url) in l.urls { o[proto] = url }
+        if !l.commands.isEmpty { o["commands"] = Dictionary(uniqueKeysWithValues: l.commands) }
         return o
     }
 }

@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import DownloadTokens
+import FTPServer
 import GateCore
 import HTTPServer
 import ImageCatalog
@@ -14,6 +15,7 @@ import TLSSupport
 enum ServeCommand {
     static let help = """
         Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--https HOST:PORT]
+                               [--ftp HOST:PORT|off]
 
           Run the transfer server. With no flags: data under ./data (SQLite catalog, blob store, keys),
           signing keys and a self-signed TLS certificate generated on first start (private files mode 0600),
@@ -22,6 +24,9 @@ enum ServeCommand {
 
           --http HOST:PORT    HTTP listener address (overrides http.listen).
           --https HOST:PORT   HTTPS listener address (overrides https.listen).
+          --ftp HOST:PORT     FTP/FTPS listener address (overrides ftp.listen; default 127.0.0.1:2121;
+                              "off" disables it). Explicit TLS (AUTH TLS) is required unless
+                              ftp.allow_plain = true; see Docs/ftp.md.
 
           SIGTERM or SIGINT stops cleanly: listeners and connections closed (clients resume with a
           range request), catalog closed. SIGHUP reopens the access log and reloads the TLS certificate.
@@ -29,7 +34,7 @@ enum ServeCommand {
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--http", "--https"], flagOptions: [])
+        let args = try Arguments(raw, valueOptions: ["--http", "--https", "--ftp"], flagOptions: [])
         if args.wantsHelp {
             print(help)
             return ExitCode.success
@@ -43,6 +48,9 @@ enum ServeCommand {
         if let h = args.value("--https") {
             guard let a = ListenAddress(h) else { throw GateError.usage("--https: expected HOST:PORT, got \(h)") }
             settings.httpsListen = a
+        }
+        if let f = args.value("--ftp") {
+            try settings.apply(configText: "ftp.listen = \(f)", source: "--ftp")
         }
         Signals.takeOver()
         let data = try DataDirectory.open(settings)
@@ -90,8 +98,19 @@ enum ServeCommand {
         bound.port = listener.port
         var boundTLS = settings.httpsListen
         boundTLS.port = secureListener.port
+        // FTP/FTPS front (Serve/FTPFront.swift).
+        let ftp: (FTPListener, ListenAddress)?
+        do {
+            ftp = try FTPFront.start(
+                settings, authorizer: authorizer, blobs: data.blobs, clock: data.clock, accessLog: accessLog,
+                logger: logger)
+        } catch {
+            listener.stop()
+            secureListener.stop()
+            throw error
+        }
         try RunFile(
-            pid: getpid(), http: bound.description, https: boundTLS.description,
+            pid: getpid(), http: bound.description, https: boundTLS.description, ftp: ftp?.1.description,
             startedAt: TimeFormat.rfc3339(data.clock.now())
         ).write(to: settings.runFile)
 
@@ -104,6 +123,7 @@ enum ServeCommand {
         print("plain http links: \(settings.plainLinksEnabled ? "enabled" : "disabled (https only)")")
         print("http: listening on http://\(bound)")
         print("https: listening on https://\(boundTLS)")
+        print(ftp.map { FTPFront.banner($0.1, settings) } ?? "ftp: off")
         StandardOutput.flush()
 
         let retention = RetentionSweeper.start(service: data.service, logger: logger)
@@ -128,6 +148,7 @@ enum ServeCommand {
                 logger.info("stopping")
                 listener.stop()
                 secureListener.stop()
+                ftp?.0.stop()
                 RunFile.remove(settings.runFile)
                 logger.info("stopped")
                 return ExitCode.success

@@ -30,6 +30,8 @@ public struct Settings: Sendable {
     public var logLevel: Logger.Level = .info
     /// `""` = `<data_dir>/logs/access.log`; `-` = standard output; `off` = none.
     public var accessLog = ""
+    /// FTP/FTPS front (`ftp.*`, Config/Settings+FTP.swift).
+    public var ftp = FTPSettings()
 
     public init() {}
 
@@ -171,7 +173,7 @@ struct SettingKey: Sendable {
             name: "log.access", defaultText: "",
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
-    ]
+    ] + SettingKey.ftp
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

@@ -13,10 +13,12 @@ struct MintedLink: Sendable {
     let imageID: ImageID
     let fileName: String
     /// Protocol name (`http`, later `https`, `sftp`, `ftp`) → URL.
-    let urls: [(String, String)]
+    var urls: [(String, String)]
     let issuedAt: Int64
     let expiresAt: Int64
     let serial: ID128
+    /// Ready command lines (name → shell command), e.g. the FTP clients' resuming downloads.
+    var commands: [(String, String)] = []
 }
 
 /// Where links point, per protocol: the configured public URL, else the running server's listener (from its
@@ -64,6 +66,7 @@ struct LinkMinter: Sendable {
         let keyring = data.keys.keyring()
         var protocols: ProtocolSet = [.http]
         if settings.plainLinksEnabled { protocols.insert(.httpPlain) }
+        protocols.formUnion(FTPLinks.protocols(settings))
         let claims = TokenClaims(
             kid: keyring.active.kid, tenant: image.tenant, image: image.id, generation: image.generation,
             serial: serial, issuedAt: now, expiresAt: now + ttl, protocols: protocols, ipBinding: nil)
@@ -77,8 +80,15 @@ struct LinkMinter: Sendable {
         let path = "/d/\(token)/\(image.fileName)"
         var urls = [("https", bases.https + path)]
         if protocols.contains(.httpPlain) { urls.append(("http", bases.http + path)) }
-        return MintedLink(
+        var link = MintedLink(
             imageID: image.id, fileName: image.fileName, urls: urls, issuedAt: now, expiresAt: now + ttl,
             serial: serial)
+        if let ftpAddress = FTPLinks.address(settings) {
+            let ftp = FTPLinks.url(
+                address: ftpAddress, user: image.id.description, token: token, fileName: image.fileName)
+            link.urls.append(("ftp", ftp))
+            link.commands += FTPLinks.commands(url: ftp, settings: settings).map { ("ftp_" + $0.0, $0.1) }
+        }
+        return link
     }
 }

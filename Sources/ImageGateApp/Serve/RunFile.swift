@@ -12,10 +12,12 @@ struct RunFile: Codable, Sendable {
     var pid: Int32
     var http: String
     var https: String?
+    /// The FTP listener's bound address, when one runs.
+    var ftp: String? = nil
     var startedAt: String
 
     enum CodingKeys: String, CodingKey {
-        case pid, http, https
+        case pid, http, https, ftp
         case startedAt = "started_at"
     }
 

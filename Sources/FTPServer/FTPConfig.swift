@@ -1,0 +1,77 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: what the FTP front needs from the outside: its limits, the file a token opens, the policy.
+//===----------------------------------------------------------------------===//
+import GateCore
+import SystemIO
+
+/// The one file a login can see: the token's image, named as the catalog names its download.
+public struct FTPFile: Sendable, Equatable {
+    /// The visible name (`centos-7.qcow2`); the view's only entry.
+    public var name: String
+    /// Where the bytes are (the blob); never shown to the client.
+    public var path: String
+    public var size: UInt64
+    /// Unix seconds of the last change (MDTM, MLSD `modify=`, LIST date).
+    public var modified: Int64
+    /// A log-safe label of the token (`igt1.<kid>.<serial>…`): never the token itself.
+    public var logID: String
+    /// Opaque to FTP: what the policy needs to re-check the grant later (`stillValid`).
+    public var capKey: String
+
+    public init(name: String, path: String, size: UInt64, modified: Int64, logID: String, capKey: String) {
+        self.name = name
+        self.path = path
+        self.size = size
+        self.modified = modified
+        self.logID = logID
+        self.capKey = capKey
+    }
+}
+
+/// The outcome of `PASS <token>`.
+public enum FTPLogin: Sendable, Equatable {
+    case granted(FTPFile)
+    /// Refused. `reason` and `tokenLabel` are for the log only; the client always sees the same 530.
+    case denied(reason: String, tokenLabel: String)
+}
+
+/// Decides what a token opens. Catalog-agnostic: the composition root implements it with tokens and images.
+public protocol FTPAccessPolicy: Sendable {
+    /// Verifies `token` for FTP. `secure` is true when the control connection is TLS-protected (FTPS);
+    /// false means the token crossed the network in clear text.
+    func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin
+    /// Re-checks a grant before each transfer (image recycled, replaced or token revoked since login).
+    func stillValid(_ file: FTPFile) -> Bool
+}
+
+/// Limits and timeouts of one FTP listener (shared/PROTOCOLS.md §6.3).
+public struct FTPConfig: Sendable {
+    /// Passive data ports; nil picks an ephemeral port per PASV/EPSV.
+    public var passivePorts: ClosedRange<UInt16>? = nil
+    /// Plain FTP allowed: login without AUTH TLS, data without PROT P. Off by default: the password is the token.
+    public var allowPlain = false
+    /// A control connection with no command for this long is closed (421).
+    public var idleTimeoutMs: Int64 = 300_000
+    /// How long a passive listener waits for its data connection (RFC 2577 / "Pizza Thief": close after 30 s).
+    public var dataTimeoutMs: Int64 = 30_000
+    /// A transfer whose client accepts no byte for this long is aborted (426).
+    public var sendTimeoutMs: Int64 = 60_000
+    /// Control connections in all, and from one address.
+    public var maxSessions = 200
+    public var maxSessionsPerPeer = 32
+    /// Longest command line accepted: 512 (RFC 959 practice) plus room for a 256-byte token in PASS.
+    public var maxLineBytes = 768
+    /// Pause before each 530 after a failed PASS (slows guessing, constant for every reason).
+    public var loginFailureDelayMs: Int64 = 1_000
+    /// Failed logins on one control connection before it is closed.
+    public var maxLoginFailuresPerSession = 3
+    /// Failed logins from one address within `failureWindowSeconds` before new sessions are refused (421).
+    public var maxLoginFailuresPerPeer = 30
+    public var failureWindowSeconds: Int64 = 600
+    /// Bytes read from the image per TLS write (STYLE §2.5: 128 KiB like NIO and Hummingbird).
+    public var tlsChunkBytes = 128 * 1024
+    /// Bytes per sendfile call on plain data connections (nginx `sendfile_max_chunk`).
+    public var sendfileChunkBytes = 2 << 20
+
+    public init() {}
+}

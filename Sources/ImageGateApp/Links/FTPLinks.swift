@@ -1,0 +1,65 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the FTP form of a minted link and ready-to-run resuming commands (see Docs/ftp.md).
+//===----------------------------------------------------------------------===//
+import DownloadTokens
+import Foundation
+import GateCore
+import SystemIO
+
+/// Link form: `ftp://<image-id>:<token>@HOST:PORT/<file name>`, explicit TLS negotiated by the client.
+///
+/// Why `ftp://` and not `ftps://`: curl and lftp read `ftps://` as *implicit* TLS (TLS from the first byte,
+/// the port-990 style), which this server does not speak; wget reads it as explicit AUTH TLS. `ftp://` means
+/// the same thing to all three, and each upgrades with AUTH TLS when told to (curl `--ssl-reqd`, lftp by
+/// itself and strictly with `ftp:ssl-force`); wget needs the URL rewritten to `ftps://` — the commands
+/// below do that. The token sits in the password part: its characters (`A-Z a-z 0-9 . - _`) are all RFC 3986
+/// `unreserved`, so no percent-encoding is needed.
+enum FTPLinks {
+    /// The token bits an FTP link needs: FTPS always, plain FTP only where the administrator allows it.
+    static func protocols(_ settings: Settings) -> ProtocolSet {
+        guard settings.ftp.listen != nil else { return [] }
+        return settings.ftp.allowPlain ? [.ftps, .ftpPlain] : .ftps
+    }
+
+    /// `HOST:PORT` of the running FTP listener, else the configured one; nil when FTP is off.
+    static func address(_ settings: Settings) -> String? {
+        guard let configured = settings.ftp.listen else { return nil }
+        var address = configured.description
+        if let run = RunFile.read(settings.runFile) {
+            guard let ftp = run.ftp else { return nil }
+            address = ftp
+        }
+        // A wildcard bind address is not something a client can connect to.
+        return address.replacingOccurrences(of: "0.0.0.0:", with: "127.0.0.1:")
+            .replacingOccurrences(of: "[::]:", with: "[::1]:")
+    }
+
+    static func url(address: String, user: String, token: String, fileName: String) -> String {
+        "ftp://\(user):\(token)@\(address)/\(fileName)"
+    }
+
+    /// Commands that download into the current directory and resume a partial file when run again.
+    static func commands(url: String, settings: Settings) -> [(String, String)] {
+        let ftps = "ftps://" + url.dropFirst("ftp://".count)
+        // A configured certificate is presumably issued by a CA the clients trust; the self-signed one is not.
+        let cert = settings.tlsCertificate.isEmpty ? absolutePath(tlsCertificatePath(settings)) : nil
+        var wget = "wget -c"
+        var curl = "curl -C - --ssl-reqd -O"
+        var lftp = "set ftp:ssl-force true; set ftp:ssl-protect-data true; "
+        if let cert {
+            wget += " --ca-certificate=\(shellQuote(cert))"
+            curl += " --cacert \(shellQuote(cert))"
+            lftp = "set ssl:ca-file \"\(cert)\"; " + lftp
+        }
+        return [
+            ("wget", "\(wget) \(shellQuote(ftps))"),
+            ("curl", "\(curl) \(shellQuote(url))"),
+            ("lftp", "lftp -c \(shellQuote(lftp + "get -c " + url))"),
+            ("lftp_parallel", "lftp -c \(shellQuote(lftp + "pget -n 4 -c " + url))"),
+        ]
+    }
+
+    static func shellQuote(_ s: String) -> String {
+        "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,31 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: starting the FTP/FTPS listener for `serve` (kept apart from ServeCommand's other fronts).
+//===----------------------------------------------------------------------===//
+import FTPServer
+import GateCore
+import ImageCatalog
+import SystemIO
+
+enum FTPFront {
+    /// Starts the FTP listener unless `ftp.listen = off`. Returns it with the bound address for the run file.
+    static func start(
+        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: BlobStore, clock: any WallClock,
+        accessLog: LineSink?, logger: Logger
+    ) throws(GateError) -> (FTPListener, ListenAddress)? {
+        guard let address = settings.ftp.listen else { return nil }
+        let tls = try loadTLSContext(settings)
+        let policy = FTPPolicy(authorizer: authorizer, blobs: blobs, clock: clock)
+        let listener = try FTPListener.start(
+            address: address, config: settings.ftp.serverConfig, tls: tls, policy: policy, accessLog: accessLog,
+            logger: logger)
+        var bound = address
+        bound.port = listener.port
+        return (listener, bound)
+    }
+
+    /// The start-up line tests and operators read: `ftp: listening on ftp://HOST:PORT (explicit TLS required)`.
+    static func banner(_ bound: ListenAddress, _ settings: Settings) -> String {
+        "ftp: listening on ftp://\(bound) (\(settings.ftp.allowPlain ? "plain allowed" : "explicit TLS required"))"
+            + "; certificate \(absolutePath(tlsCertificatePath(settings)))"
+    }
+}

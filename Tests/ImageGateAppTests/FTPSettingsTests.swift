@@ -1,0 +1,50 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: ftp.* and tls.* settings, and the FTP link form.
+//===----------------------------------------------------------------------===//
+import DownloadTokens
+import GateCore
+@testable import ImageGateApp
+import Testing
+
+@Suite struct FTPSettingsTests {
+    @Test func defaultsAndValues() throws {
+        var s = Settings()
+        #expect(s.ftp.listen?.description == "127.0.0.1:2121" && s.ftp.passivePorts == nil && !s.ftp.allowPlain)
+        #expect(FTPLinks.protocols(s) == .ftps)
+        try s.apply(configText: """
+            ftp.listen = 0.0.0.0:21
+            ftp.passive_ports = 50000-50999
+            ftp.allow_plain = true
+            tls.certificate = /etc/ssl/gate.pem
+            tls.private_key = /etc/ssl/gate.key
+            """, source: "t")
+        #expect(s.ftp.listen?.port == 21 && s.ftp.passivePorts == 50000...50999 && s.ftp.allowPlain)
+        #expect(s.tlsCertificate == "/etc/ssl/gate.pem" && s.tlsPrivateKey == "/etc/ssl/gate.key")
+        #expect(FTPLinks.protocols(s) == [.ftps, .ftpPlain])
+        try s.apply(configText: "ftp.listen = off", source: "t")
+        #expect(s.ftp.listen == nil && FTPLinks.protocols(s) == [] && FTPLinks.address(s) == nil)
+    }
+
+    @Test("mistakes are usage errors", arguments: [
+        "ftp.listen = nowhere", "ftp.passive_ports = 80-90", "ftp.passive_ports = 50010-50000",
+        "ftp.passive_ports = 50000", "ftp.allow_plain = maybe",
+    ])
+    func refuses(line: String) {
+        var s = Settings()
+        #expect(throws: GateError.self) { try s.apply(configText: line, source: "f") }
+    }
+
+    @Test func linkFormAndCommands() {
+        var s = Settings()
+        s.dataDir = "/srv/gate"
+        let url = FTPLinks.url(address: "127.0.0.1:2121", user: "img-1", token: "igt1.a-b_c.d", fileName: "x.qcow2")
+        #expect(url == "ftp://img-1:igt1.a-b_c.d@127.0.0.1:2121/x.qcow2")
+        let c = Dictionary(uniqueKeysWithValues: FTPLinks.commands(url: url, settings: s))
+        #expect(c["wget"] == "wget -c --ca-certificate='/srv/gate/tls/server.crt' "
+            + "'ftps://img-1:igt1.a-b_c.d@127.0.0.1:2121/x.qcow2'")
+        #expect(c["curl"]?.hasPrefix("curl -C - --ssl-reqd -O --cacert '/srv/gate/tls/server.crt' 'ftp://") == true)
+        #expect(c["lftp"]?.contains("set ftp:ssl-force true; set ftp:ssl-protect-data true; get -c ftp://") == true)
+        s.tlsCertificate = "/etc/ssl/public.pem"
+        #expect(FTPLinks.commands(url: url, settings: s).allSatisfy { !$0.1.contains("ca") || !$0.1.contains(".pem") })
+    }
+}
