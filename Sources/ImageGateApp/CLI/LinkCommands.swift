@@ -12,7 +12,8 @@ enum LinkCommands {
           image until it expires, so share it like a password.
 
           Prints the URL and its expiry; with --json an object with one URL per enabled protocol
-          ("http") and "expires_at" (RFC 3339). Works from the data directory without a running server;
+          ("http", "sftp"), "sftp_commands" (ready resuming command lines for OpenSSH sftp, lftp and
+          curl) and "expires_at" (RFC 3339). Works from the data directory without a running server;
           links point at the running server's address, or http.public_url when set.
 
         Common options: --data-dir DIR, --config FILE.
@@ -48,6 +49,7 @@ enum LinkCommands {
                 "expires_at": TimeFormat.rfc3339(link.expiresAt), "issued_at": TimeFormat.rfc3339(link.issuedAt),
             ]
             for (proto, url) in link.urls { o[proto] = url }
+            if !link.sftpCommands.isEmpty { o["sftp_commands"] = link.sftpCommands }
             Output.json(o)
         } else {
             for (_, url) in link.urls { print(url) }

@@ -8,17 +8,19 @@ import DownloadTokens
 import GateCore
 import HTTPServer
 import ImageCatalog
+import SFTPServer
 import SystemIO
 
 enum ServeCommand {
     static let help = """
-        Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT]
+        Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--sftp HOST:PORT]
 
           Run the transfer server. With no flags: data under ./data (SQLite catalog, blob store, keys),
           signing keys generated on first start (mode 0600), HTTP on 127.0.0.1:8080.
           Port 0 picks a free port; the line "http: listening on URL" says which.
 
           --http HOST:PORT    HTTP listener address (overrides http.listen).
+          --sftp HOST:PORT    SFTP (SSH) listener address (overrides sftp.listen; default 127.0.0.1:2222).
 
           SIGTERM or SIGINT stops cleanly: listeners and connections closed (clients resume with a
           range request), catalog closed. SIGHUP reopens the access log.
@@ -26,7 +28,7 @@ enum ServeCommand {
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--http"], flagOptions: [])
+        let args = try Arguments(raw, valueOptions: ["--http", "--sftp"], flagOptions: [])
         if args.wantsHelp {
             print(help)
             return ExitCode.success
@@ -36,6 +38,10 @@ enum ServeCommand {
         if let h = args.value("--http") {
             guard let a = ListenAddress(h) else { throw GateError.usage("--http: expected HOST:PORT, got \(h)") }
             settings.httpListen = a
+        }
+        if let v = args.value("--sftp") {
+            guard let a = ListenAddress(v) else { throw GateError.usage("--sftp: expected HOST:PORT, got \(v)") }
+            settings.sftpListen = a
         }
         Signals.takeOver()
         let data = try DataDirectory.open(settings)
@@ -67,8 +73,19 @@ enum ServeCommand {
         }
         var bound = settings.httpListen
         bound.port = listener.port
-        try RunFile(pid: getpid(), http: bound.description, startedAt: TimeFormat.rfc3339(data.clock.now()))
-            .write(to: settings.runFile)
+        let sftp: SFTPListener
+        do {
+            sftp = try SFTPFront.start(
+                settings, authorizer: authorizer, blobs: data.blobs, accessLog: accessLog, logger: logger)
+        } catch {
+            listener.stop()
+            throw error
+        }
+        var sftpBound = settings.sftpListen
+        sftpBound.port = sftp.port
+        var run = RunFile(pid: getpid(), http: bound.description, startedAt: TimeFormat.rfc3339(data.clock.now()))
+        run.sftp = sftpBound.description
+        try run.write(to: settings.runFile)
 
         let ring = data.keys.keyring()
         print("imagegate \(ImageGateCLI.version) serving \(absolutePath(settings.dataDir))")
@@ -76,6 +93,7 @@ enum ServeCommand {
         print("token keys: \(absolutePath(data.keys.keyFilePath)) (active key \(KeyCommands.kidText(ring.active.kid)))")
         print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
         print("http: listening on http://\(bound)")
+        for line in SFTPFront.banner(sftp, bound: sftpBound) { print(line) }
         StandardOutput.flush()
 
         while true {
@@ -90,6 +108,7 @@ enum ServeCommand {
             case .terminate:
                 logger.info("stopping")
                 listener.stop()
+                sftp.stop()
                 RunFile.remove(settings.runFile)
                 logger.info("stopped")
                 return ExitCode.success

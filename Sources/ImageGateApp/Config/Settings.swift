@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 import HTTPServer
+import SFTPServer
 import SystemIO
 
 /// The resolved configuration: built-in defaults, then the config file, then command-line flags.
@@ -19,12 +20,16 @@ public struct Settings: Sendable {
     public var logLevel: Logger.Level = .info
     /// `""` = `<data_dir>/logs/access.log`; `-` = standard output; `off` = none.
     public var accessLog = ""
+    // SFTP front (keys in SFTPSettings.swift).
+    public var sftpListen = ListenAddress(host: "127.0.0.1", port: 2222)
+    public var sftp = SFTPConfig()
 
     public init() {}
 
     public var catalogPath: String { dataDir + "/catalog.sqlite3" }
     public var keysDir: String { dataDir + "/keys" }
     public var runFile: String { dataDir + "/run/server.json" }
+    public var sshHostKeyDir: String { dataDir + "/ssh" }
     public var accessLogPath: String { accessLog.isEmpty ? dataDir + "/logs/access.log" : accessLog }
 }
 
@@ -113,7 +118,7 @@ struct SettingKey: Sendable {
             name: "log.access", defaultText: "",
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
-    ]
+    ] + sftpKeys
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

@@ -6,22 +6,27 @@ import Foundation
 import DownloadTokens
 import GateCore
 import ImageCatalog
+import SFTPServer
 import SystemIO
 
 struct MintedLink: Sendable {
     let imageID: ImageID
     let fileName: String
     /// Protocol name (`http`, later `https`, `sftp`, `ftp`) → URL.
-    let urls: [(String, String)]
+    var urls: [(String, String)]
     let issuedAt: Int64
     let expiresAt: Int64
     let serial: ID128
+    /// Ready command lines for SFTP clients (`openssh`, `lftp`, `curl`), see SFTPLinks.
+    var sftpCommands: [String: String] = [:]
 }
 
 struct LinkMinter: Sendable {
     let data: DataDirectory
     /// Where HTTP links point: `http://host:port`.
     let httpBase: String
+    /// Where SFTP links point: `host:port`.
+    var sftpAddress: String? = nil
 
     /// The base URL for HTTP links: the configured public URL, else the running server's listener,
     /// else the configured listen address.
@@ -50,7 +55,7 @@ struct LinkMinter: Sendable {
         let now = data.clock.now()
         guard let serial = ID128(bytes: Crypto.randomBytes(16)) else { throw GateError.internal("random serial") }
         let keyring = data.keys.keyring()
-        let protocols: ProtocolSet = [.http, .httpPlain]
+        let protocols: ProtocolSet = [.http, .httpPlain, .sftp]
         let claims = TokenClaims(
             kid: keyring.active.kid, tenant: image.tenant, image: image.id, generation: image.generation,
             serial: serial, issuedAt: now, expiresAt: now + ttl, protocols: protocols, ipBinding: nil)
@@ -60,8 +65,14 @@ struct LinkMinter: Sendable {
                 serial: serial, image: image.id, tenant: image.tenant, issuedAt: now, expiresAt: now + ttl,
                 protocols: protocols.rawValue, minter: minter))
         let http = "\(httpBase)/d/\(token)/\(image.fileName)"
-        return MintedLink(
+        var link = MintedLink(
             imageID: image.id, fileName: image.fileName, urls: [("http", http)], issuedAt: now, expiresAt: now + ttl,
             serial: serial)
+        let sftpAddress = self.sftpAddress ?? SFTPLinks.address(settings)
+        let hostKeys = (try? SSHHostKeys.loadOrCreate(directory: settings.sshHostKeyDir)) ?? []
+        link.urls.append(("sftp", SFTPLinks.url(token: token, address: sftpAddress, fileName: image.fileName)))
+        link.sftpCommands = SFTPLinks.commands(
+            token: token, address: sftpAddress, fileName: image.fileName, hostKeys: hostKeys)
+        return link
     }
 }

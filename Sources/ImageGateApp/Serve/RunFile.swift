@@ -12,9 +12,11 @@ struct RunFile: Codable, Sendable {
     var pid: Int32
     var http: String
     var startedAt: String
+    /// The SFTP listener's bound address (absent in files written before the SFTP front existed).
+    var sftp: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case pid, http
+        case pid, http, sftp
         case startedAt = "started_at"
     }
 
