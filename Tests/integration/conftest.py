@@ -40,6 +40,7 @@ class Server:
                 f.write(config_text)
         self.proc = None
         self.port = None
+        self.sftp_port = None
         self.lines = []
 
     def common(self):
@@ -50,7 +51,7 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--http", "127.0.0.1:0"] + self.common(),
+            [BIN, "serve", "--http", "127.0.0.1:0", "--sftp", "127.0.0.1:0"] + self.common(),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -61,6 +62,11 @@ class Server:
             m = re.match(r"http: listening on http://127\.0\.0\.1:(\d+)$", line.strip())
             if m:
                 self.port = int(m.group(1))
+            m = re.match(r"sftp: listening on sftp://127\.0\.0\.1:(\d+)$", line.strip())
+            if m:
+                self.sftp_port = int(m.group(1))
+            # The SFTP front prints its host keys last (ed25519, then rsa).
+            if self.port and self.sftp_port and line.startswith("sftp host key: rsa"):
                 return self
         raise RuntimeError("server did not report its port")
 
