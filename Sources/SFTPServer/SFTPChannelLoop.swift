@@ -27,6 +27,8 @@ struct SFTPChannelLoop {
             session.bytesSent = processor.bytesSent
         }
         var nextCheck = Monotonic.milliseconds() + ctx.config.revalidateIntervalMs
+        // The idle deadline runs from the last request (or the last reply written), not from each 1 s poll.
+        control.arm(ctx.config.idleTimeoutMs, reason: "idle_timeout")
 
         while true {
             let now = Monotonic.milliseconds()
@@ -39,7 +41,6 @@ struct SFTPChannelLoop {
                 }
             }
             if control.cutReason != nil { return }
-            control.arm(ctx.config.idleTimeoutMs, reason: "idle_timeout")
             let n = ssh_channel_read_timeout(channel, inbuf, UInt32(chunk), 0, 1000)
             if n == SSH_ERROR {
                 session.outcome = "disconnected"
@@ -49,6 +50,7 @@ struct SFTPChannelLoop {
                 if ssh_channel_is_eof(channel) != 0 || ssh_channel_is_open(channel) == 0 { return }
                 continue
             }
+            control.arm(ctx.config.idleTimeoutMs, reason: "idle_timeout")
             framer.append(UnsafeRawBufferPointer(start: inbuf, count: Int(n)))
             do {
                 while let result = try framer.next({ processor.handle($0, into: out) }) {
@@ -93,6 +95,7 @@ struct SFTPChannelLoop {
                 control.arm(session.ctx.config.stallTimeoutMs, reason: "stall_timeout")
             }
         }
+        control.arm(session.ctx.config.idleTimeoutMs, reason: "idle_timeout")
         return true
     }
 }

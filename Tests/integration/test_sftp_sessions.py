@@ -150,3 +150,45 @@ def test_stop_ends_sessions_promptly(workdir, small_image, tmp_path):
         idle.close()
     finally:
         srv.stop()
+
+
+def test_login_idle_and_stall_timeouts_free_sessions(workdir, tmp_path):
+    """Deadlines cut sessions wherever libssh blocks: before key exchange, waiting for a request, and in a write
+    to a client that stopped reading (window closed)."""
+    import socket
+    srv = Server(os.path.join(workdir, "data-sftp-timeouts"),
+                 config_text="sftp.login_timeout = 2s\nsftp.idle_timeout = 2s\nsftp.stall_timeout = 2s\n").start()
+    try:
+        src = tmp_path / "src.img"
+        src.write_bytes(os.urandom(24 << 20))
+        img = srv.import_image(str(src), "timeouts")
+        tok, name = token_of(srv.mint(img["id"])), img["file_name"].encode()
+        silent = socket.create_connection(("127.0.0.1", srv.sftp_port))
+        idle = RawSFTP(srv, tok)
+        idle.send(pkt(1, struct.pack(">I", 3)))
+        assert idle.recv()[0] == 2
+        stall = RawSFTP(srv, tok)
+        stall.send(pkt(1, struct.pack(">I", 3)))
+        assert stall.recv()[0] == 2
+        stall.send(pkt(3, struct.pack(">I", 1) + s(b"/" + name) + struct.pack(">II", 1, 0)))
+        handle = stall.recv()[1][4:]
+        # 24 MiB requested and never read: far more than the SSH window and the pipes hold.
+        for i in range(96):
+            stall.send(pkt(5, struct.pack(">I", 10 + i) + handle + struct.pack(">QI", i * 261120, 261120)))
+        silent.settimeout(10)
+        t0 = time.time()
+        assert silent.recv(4096).startswith(b"SSH-2.0-")  # the banner, then nothing: cut at the login deadline
+        assert silent.recv(4096) == b""
+        assert time.time() - t0 < 8
+        idle.p.wait(timeout=10)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            outcomes = {l["outcome"] for l in srv.access_log() if l.get("proto") == "sftp"}
+            if {"login_timeout", "idle_timeout", "stall_timeout"} <= outcomes:
+                break
+            time.sleep(0.2)
+        assert {"login_timeout", "idle_timeout", "stall_timeout"} <= outcomes, outcomes
+        stall.p.kill()
+        silent.close()
+    finally:
+        srv.stop()
