@@ -4,7 +4,8 @@
 import GateCore
 import SystemIO
 
-/// `{"time":…,"proto":"sftp","peer":…,"user":<redacted token>,"path":…,"bytes":…,"duration_ms":…,"outcome":…}`.
+/// `{"time":…,"proto":"sftp","peer":…,"user":<redacted token>,"path":…,"bytes":…,"duration_ms":…,
+/// "outcome":…}`.
 /// The user field is always the policy's redacted label (or `-` before login): never a token.
 struct SFTPAccessLog: Sendable {
     let sink: LineSink?

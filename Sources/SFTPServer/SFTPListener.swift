@@ -162,7 +162,8 @@ private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping
                 continue
             }
             guard ssh_bind_accept_fd(bind.pointer, session, conn) == SSH_OK else {
-                ctx.logger.warning("sftp \(peer): \(String(cString: ssh_get_error(UnsafeMutableRawPointer(bind.pointer))))")
+                let why = String(cString: ssh_get_error(UnsafeMutableRawPointer(bind.pointer)))
+                ctx.logger.warning("sftp \(peer): \(why)")
                 ssh_free(session)
                 continue
             }

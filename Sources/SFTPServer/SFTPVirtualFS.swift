@@ -80,7 +80,9 @@ public struct SFTPVirtualFS: Sendable {
 
     /// Looks a path up, throwing the domain error the client sees as NO_SUCH_FILE.
     public func lookup(_ path: String) throws(GateError) -> SFTPNode {
-        guard let node = SFTPPath.resolve(path, fileName: file.name) else { throw GateError.notFound(SFTPStatus.noSuchFile.message) }
+        guard let node = SFTPPath.resolve(path, fileName: file.name) else {
+            throw GateError.notFound(SFTPStatus.noSuchFile.message)
+        }
         return node
     }
 

@@ -222,7 +222,7 @@ public final class SFTPReplyBuffer {
             count = 0
             return
         }
-        storage.copyMemory(from: storage.advanced(by: n), byteCount: count - n)
+        memmove(storage, storage.advanced(by: n), count - n)  // overlapping: memmove, not memcpy
         count -= n
     }
 }

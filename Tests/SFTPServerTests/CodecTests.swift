@@ -116,7 +116,9 @@ import Testing
 
     @Test func longNameLooksLikeLs() {
         let a = SFTPAttributes(size: 268_447_801, permissions: 0o100444, modified: 1_700_000_000)
-        #expect(SFTPVirtualFS.longName("disk.qcow2", a) == "-r--r--r--    1 0        0        268447801 Nov 14 22:13 disk.qcow2")
+        #expect(
+            SFTPVirtualFS.longName("disk.qcow2", a)
+                == "-r--r--r--    1 0        0        268447801 Nov 14 22:13 disk.qcow2")
         let d = SFTPAttributes(size: 0, permissions: 0o040555, modified: 1_700_000_000)
         #expect(SFTPVirtualFS.longName(".", d).hasPrefix("dr-xr-xr-x    1 0        0               0 Nov 14"))
     }

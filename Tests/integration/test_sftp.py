@@ -141,8 +141,8 @@ def test_refused_tokens_on_both_routes_and_valid_password_logins(server, small_i
         r = sftp_batch(server, t, ["ls"], str(tmp_path), extra=QUIET)
         assert r.returncode != 0, what
         answers.add(tuple(refusal(r)))
-        r = sftp_batch(server, "download", ["ls"], str(tmp_path), extra=QUIET + ["-o", "PreferredAuthentications=password"],
-                       password=t)
+        r = sftp_batch(server, "download", ["ls"], str(tmp_path),
+                       extra=QUIET + ["-o", "PreferredAuthentications=password"], password=t)
         assert r.returncode != 0, what
         answers.add(tuple(refusal(r)))
     # One uniform refusal, whatever was wrong and whichever route.

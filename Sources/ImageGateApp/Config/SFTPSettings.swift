@@ -28,11 +28,14 @@ extension SettingKey {
             name: "sftp.idle_timeout", defaultText: "5m", help: "Close a session that sends no request for this long."
         ) { s, v throws(GateError) in s.sftp.idleTimeoutMs = try duration(v, "sftp.idle_timeout") * 1000 },
         SettingKey(
-            name: "sftp.stall_timeout", defaultText: "60s", help: "Close a session whose client takes no data this long."
+            name: "sftp.stall_timeout", defaultText: "60s",
+            help: "Close a session whose client takes no data this long."
         ) { s, v throws(GateError) in s.sftp.stallTimeoutMs = try duration(v, "sftp.stall_timeout") * 1000 },
         SettingKey(
             name: "sftp.max_auth_failures", defaultText: "30",
             help: "Failed logins per client address per minute before all its logins are refused."
-        ) { s, v throws(GateError) in s.sftp.maxAuthFailuresPerMinute = try count(v, "sftp.max_auth_failures", min: 1) },
+        ) { s, v throws(GateError) in
+            s.sftp.maxAuthFailuresPerMinute = try count(v, "sftp.max_auth_failures", min: 1)
+        },
     ]
 }
