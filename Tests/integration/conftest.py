@@ -42,6 +42,7 @@ class Server:
         self.port = None
         self.tls_port = None
         self.ftp_port = None
+        self.sftp_port = None
         self.lines = []
 
     def common(self):
@@ -52,8 +53,8 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp", "127.0.0.1:0"]
-            + self.common(),
+            [BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp", "127.0.0.1:0",
+             "--sftp", "127.0.0.1:0"] + self.common(),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -69,8 +70,12 @@ class Server:
             m = re.match(r"ftp: listening on ftp://127\.0\.0\.1:(\d+) ", line.strip())
             if m:
                 self.ftp_port = int(m.group(1))
-            # Listener lines come in the order http, https, ftp ("ftp: off" when disabled).
-            if self.port and self.tls_port and (self.ftp_port or line.startswith("ftp: off")):
+            m = re.match(r"sftp: listening on sftp://127\.0\.0\.1:(\d+)$", line.strip())
+            if m:
+                self.sftp_port = int(m.group(1))
+            # Listener lines come in the order http, https, ftp ("ftp: off" when disabled), sftp, and the
+            # SFTP host keys last (ed25519, then rsa).
+            if self.port and self.tls_port and self.sftp_port and line.startswith("sftp host key: rsa"):
                 return self
         raise RuntimeError("server did not report its port")
 

@@ -116,7 +116,7 @@ def test_access_log_redacts_tokens(server, small_image):
     for i in range(0, len(tag) - 8):
         assert tag[i:i + 8] not in text
     assert payload[:40] not in text
-    mine = [e for e in entries if e["status"] == 206 and e["bytes"] == 10]
+    mine = [e for e in entries if e.get("status") == 206 and e["bytes"] == 10]
     assert mine, entries[-3:]
     e = mine[-1]
     assert e["path"].startswith("/d/igt1.") and e["path"].endswith("/" + name)

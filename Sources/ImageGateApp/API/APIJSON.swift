@@ -87,6 +87,7 @@ enum APIJSON {
         ]
         for (proto, url) in l.urls { o[proto] = url }
         if !l.commands.isEmpty { o["commands"] = Dictionary(uniqueKeysWithValues: l.commands) }
+        if !l.sftpCommands.isEmpty { o["sftp_commands"] = l.sftpCommands }
         return o
     }
 }

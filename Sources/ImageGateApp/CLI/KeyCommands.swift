@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: `imagegate key list|rotate`.
+// ImageGate: `imagegate key list|rotate|host`.
 //===----------------------------------------------------------------------===//
 import DownloadTokens
 import GateCore
@@ -12,12 +12,13 @@ enum KeyCommands {
           rotate    Make a new key the one that signs new links. The previous key keeps verifying the links it
                     signed until the longest of them has expired (tokens.max_ttl), then it is dropped.
                     A running server picks the change up by itself.
+          host      Show the SFTP server's SSH host keys (fingerprints and public keys), making them if missing.
 
         Common options: --data-dir DIR, --config FILE.
         """
 
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
-        try ImageGateCLI.group(args, help: help, verbs: ["list": list, "rotate": rotate])
+        try ImageGateCLI.group(args, help: help, verbs: ["list": list, "rotate": rotate, "host": SFTPHostKeyCommand.run])
     }
 
     static func list(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {

@@ -22,10 +22,11 @@ enum LinkCommands {
           image until it expires, so share it like a password.
 
           Prints the URLs and the expiry; with --json an object with one URL per enabled protocol
-          ("https"; "http" when plain HTTP links are enabled, see http.plain_links; "ftp"), "commands"
-          (ready wget/curl/lftp command lines that resume) and "expires_at" (RFC 3339). Works from the data
-          directory without a running server; links point at the running server's addresses, or
-          http.public_url / https.public_url when set.
+          ("https"; "http" when plain HTTP links are enabled, see http.plain_links; "ftp"; "sftp"),
+          "commands" (ready wget/curl/lftp command lines for FTP that resume), "sftp_commands" (the same for
+          OpenSSH sftp, lftp and curl) and "expires_at" (RFC 3339). Works from the data directory without a
+          running server; links point at the running server's addresses, or http.public_url /
+          https.public_url when set.
 
         Common options: --data-dir DIR, --config FILE.
         """

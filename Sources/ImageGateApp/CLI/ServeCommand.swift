@@ -9,13 +9,14 @@ import FTPServer
 import GateCore
 import HTTPServer
 import ImageCatalog
+import SFTPServer
 import SystemIO
 import TLSSupport
 
 enum ServeCommand {
     static let help = """
         Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--https HOST:PORT]
-                               [--ftp HOST:PORT|off]
+                               [--ftp HOST:PORT|off] [--sftp HOST:PORT]
 
           Run the transfer server. With no flags: data under ./data (SQLite catalog, blob store, keys),
           signing keys and a self-signed TLS certificate generated on first start (private files mode 0600),
@@ -27,6 +28,7 @@ enum ServeCommand {
           --ftp HOST:PORT     FTP/FTPS listener address (overrides ftp.listen; default 127.0.0.1:2121;
                               "off" disables it). Explicit TLS (AUTH TLS) is required unless
                               ftp.allow_plain = true; see Docs/ftp.md.
+          --sftp HOST:PORT    SFTP (SSH) listener address (overrides sftp.listen; default 127.0.0.1:2222).
 
           SIGTERM or SIGINT stops cleanly: listeners and connections closed (clients resume with a
           range request), catalog closed. SIGHUP reopens the access log and reloads the TLS certificate.
@@ -34,7 +36,7 @@ enum ServeCommand {
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--http", "--https", "--ftp"], flagOptions: [])
+        let args = try Arguments(raw, valueOptions: ["--http", "--https", "--ftp", "--sftp"], flagOptions: [])
         if args.wantsHelp {
             print(help)
             return ExitCode.success
@@ -51,6 +53,10 @@ enum ServeCommand {
         }
         if let f = args.value("--ftp") {
             try settings.apply(configText: "ftp.listen = \(f)", source: "--ftp")
+        }
+        if let v = args.value("--sftp") {
+            guard let a = ListenAddress(v) else { throw GateError.usage("--sftp: expected HOST:PORT, got \(v)") }
+            settings.sftpListen = a
         }
         Signals.takeOver()
         let data = try DataDirectory.open(settings)
@@ -109,10 +115,24 @@ enum ServeCommand {
             secureListener.stop()
             throw error
         }
-        try RunFile(
+        // SFTP front (Serve/SFTPPolicy.swift).
+        let sftp: SFTPListener
+        do {
+            sftp = try SFTPFront.start(
+                settings, authorizer: authorizer, blobs: data.blobs, accessLog: accessLog, logger: logger)
+        } catch {
+            listener.stop()
+            secureListener.stop()
+            ftp?.0.stop()
+            throw error
+        }
+        var sftpBound = settings.sftpListen
+        sftpBound.port = sftp.port
+        var run = RunFile(
             pid: getpid(), http: bound.description, https: boundTLS.description, ftp: ftp?.1.description,
-            startedAt: TimeFormat.rfc3339(data.clock.now())
-        ).write(to: settings.runFile)
+            startedAt: TimeFormat.rfc3339(data.clock.now()))
+        run.sftp = sftpBound.description
+        try run.write(to: settings.runFile)
 
         let ring = data.keys.keyring()
         print("imagegate \(ImageGateCLI.version) serving \(absolutePath(settings.dataDir))")
@@ -124,6 +144,7 @@ enum ServeCommand {
         print("http: listening on http://\(bound)")
         print("https: listening on https://\(boundTLS)")
         print(ftp.map { FTPFront.banner($0.1, settings) } ?? "ftp: off")
+        for line in SFTPFront.banner(sftp, bound: sftpBound) { print(line) }
         StandardOutput.flush()
 
         let retention = RetentionSweeper.start(service: data.service, logger: logger)
@@ -149,6 +170,7 @@ enum ServeCommand {
                 listener.stop()
                 secureListener.stop()
                 ftp?.0.stop()
+                sftp.stop()
                 RunFile.remove(settings.runFile)
                 logger.info("stopped")
                 return ExitCode.success

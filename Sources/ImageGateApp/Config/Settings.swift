@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 import HTTPServer
+import SFTPServer
 import SystemIO
 
 /// The resolved configuration: built-in defaults, then the config file, then command-line flags.
@@ -32,6 +33,9 @@ public struct Settings: Sendable {
     public var accessLog = ""
     /// FTP/FTPS front (`ftp.*`, Config/Settings+FTP.swift).
     public var ftp = FTPSettings()
+    // SFTP front (keys in SFTPSettings.swift).
+    public var sftpListen = ListenAddress(host: "127.0.0.1", port: 2222)
+    public var sftp = SFTPConfig()
 
     public init() {}
 
@@ -51,6 +55,7 @@ public struct Settings: Sendable {
             return h == "localhost" || h == "::1" || h.hasPrefix("127.")
         }
     }
+    public var sshHostKeyDir: String { dataDir + "/ssh" }
     public var accessLogPath: String { accessLog.isEmpty ? dataDir + "/logs/access.log" : accessLog }
 }
 
@@ -173,7 +178,7 @@ struct SettingKey: Sendable {
             name: "log.access", defaultText: "",
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
-    ] + SettingKey.ftp
+    ] + SettingKey.ftp + sftpKeys
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

@@ -7,6 +7,7 @@ import DownloadTokens
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SFTPServer
 import SystemIO
 
 struct MintedLink: Sendable {
@@ -19,6 +20,8 @@ struct MintedLink: Sendable {
     let serial: ID128
     /// Ready command lines (name → shell command), e.g. the FTP clients' resuming downloads.
     var commands: [(String, String)] = []
+    /// Ready command lines for SFTP clients (`openssh`, `lftp`, `curl`), see SFTPLinks.
+    var sftpCommands: [String: String] = [:]
 }
 
 /// Where links point, per protocol: the configured public URL, else the running server's listener (from its
@@ -47,6 +50,8 @@ struct LinkMinter: Sendable {
     /// Resolved at each mint: the server writes its bound ports to the run file only after its listeners
     /// started, which is after this minter was built.
     var bases: LinkBases { LinkBases(data.settings) }
+    /// Where SFTP links point: `host:port` (nil: from the run file or configuration).
+    var sftpAddress: String? = nil
 
     /// Mints a link for `id` on behalf of `principal`: the service checks the caller may read the image and
     /// that it is available, and records the token (serial, minter, expiry) in the catalog and the audit log.
@@ -64,7 +69,7 @@ struct LinkMinter: Sendable {
         let now = data.clock.now()
         guard let serial = ID128(bytes: Crypto.randomBytes(16)) else { throw GateError.internal("random serial") }
         let keyring = data.keys.keyring()
-        var protocols: ProtocolSet = [.http]
+        var protocols: ProtocolSet = [.http, .sftp]
         if settings.plainLinksEnabled { protocols.insert(.httpPlain) }
         protocols.formUnion(FTPLinks.protocols(settings))
         let claims = TokenClaims(
@@ -89,6 +94,11 @@ struct LinkMinter: Sendable {
             link.urls.append(("ftp", ftp))
             link.commands += FTPLinks.commands(url: ftp, settings: settings).map { ("ftp_" + $0.0, $0.1) }
         }
+        let sftpAddress = self.sftpAddress ?? SFTPLinks.address(settings)
+        let hostKeys = (try? SSHHostKeys.loadOrCreate(directory: settings.sshHostKeyDir)) ?? []
+        link.urls.append(("sftp", SFTPLinks.url(token: token, address: sftpAddress, fileName: image.fileName)))
+        link.sftpCommands = SFTPLinks.commands(
+            token: token, address: sftpAddress, fileName: image.fileName, hostKeys: hostKeys)
         return link
     }
 }

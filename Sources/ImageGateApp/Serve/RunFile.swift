@@ -15,9 +15,11 @@ struct RunFile: Codable, Sendable {
     /// The FTP listener's bound address, when one runs.
     var ftp: String? = nil
     var startedAt: String
+    /// The SFTP listener's bound address (absent in files written before the SFTP front existed).
+    var sftp: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case pid, http, https, ftp
+        case pid, http, https, ftp, sftp
         case startedAt = "started_at"
     }
 

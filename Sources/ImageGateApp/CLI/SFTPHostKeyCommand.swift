@@ -1,0 +1,30 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: `imagegate key host [--json]`: the SFTP server's SSH host keys.
+//===----------------------------------------------------------------------===//
+import GateCore
+import SFTPServer
+
+enum SFTPHostKeyCommand {
+    /// Prints `<kind> SHA256:… <path>` per key, or with --json the fingerprints, public keys (for a
+    /// `known_hosts` line) and paths. Keys are made on first use, exactly as `serve` would.
+    static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
+        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
+        if args.wantsHelp {
+            print(KeyCommands.help)
+            return ExitCode.success
+        }
+        try args.noMorePositionals(than: 0)
+        let settings = try loadSettings(args)
+        try DataDirectory.makeDirectories(settings.dataDir)
+        let keys = try SSHHostKeys.loadOrCreate(directory: settings.sshHostKeyDir)
+        if args.json {
+            let list: [[String: Any]] = keys.map {
+                ["type": $0.kind, "fingerprint": $0.fingerprint, "public_key": $0.publicKey, "path": $0.path]
+            }
+            print(jsonText(["host_keys": list]))
+        } else {
+            for k in keys { print("\(k.kind) \(k.fingerprint) \(k.path)") }
+        }
+        return ExitCode.success
+    }
+}

@@ -1,0 +1,66 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the SFTP front's access policy: download tokens checked against the catalog.
+//===----------------------------------------------------------------------===//
+import DownloadTokens
+import GateCore
+import ImageCatalog
+import SFTPServer
+import SystemIO
+
+/// Tokens are verified at login exactly as for HTTP (PROTOCOLS §3.3) but must carry the `sftp` bit.
+/// During a session the grant is re-checked against the catalog only: the image must still be available
+/// in the same generation and the token not revoked. Expiry is checked at login only, so a multi-GB
+/// transfer started in time is not cut when the link's lifetime ends.
+struct SFTPPolicy: SFTPAccessPolicy {
+    let authorizer: DownloadAuthorizer
+    let blobs: BlobStore
+    let logger: Logger
+
+    func authorize(token: String, peer: PeerAddress) -> SFTPFile? {
+        switch authorizer.authorize(token: Substring(token), protocol: .sftp, peer: peer.bytes) {
+        case .failure(let denial):
+            logger.debug("sftp \(peer): \(TokenRedaction.redact(token)) refused: \(denial.logReason)")
+            return nil
+        case .success(let d):
+            let image = d.image
+            return SFTPFile(
+                name: image.fileName, path: blobs.path(for: image.id), size: image.size,
+                modified: image.finalizedAt ?? image.updatedAt, logID: TokenRedaction.redact(token),
+                capKey: d.claims.serial.hex, grant: "\(image.id) \(image.generation) \(d.claims.serial.hex)")
+        }
+    }
+
+    func stillValid(_ file: SFTPFile) -> Bool {
+        let parts = file.grant.split(separator: " ")
+        guard parts.count == 3, let id = ImageID(String(parts[0])), let generation = UInt32(parts[1]),
+            let serial = ID128(hex: String(parts[2]))
+        else { return false }
+        do {
+            guard let image = try authorizer.store.image(id), image.status == .available,
+                image.generation == generation
+            else { return false }
+            return try !authorizer.store.isRevoked(serial: serial)
+        } catch {
+            // A catalog hiccup is not a reason to cut a transfer; the next check decides.
+            logger.warning("sftp: revalidation of \(file.logID) failed: \(error.message)")
+            return true
+        }
+    }
+}
+
+/// Starting the SFTP front from `serve`, kept here so ServeCommand only gains a few lines.
+enum SFTPFront {
+    static func start(
+        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: BlobStore, accessLog: LineSink?, logger: Logger
+    ) throws(GateError) -> SFTPListener {
+        let policy = SFTPPolicy(authorizer: authorizer, blobs: blobs, logger: logger)
+        return try SFTPListener.start(
+            address: settings.sftpListen, hostKeyDirectory: settings.sshHostKeyDir, config: settings.sftp,
+            policy: policy, accessLog: accessLog, logger: logger)
+    }
+
+    /// The lines `serve` prints: the listening URL, then one line per host key.
+    static func banner(_ listener: SFTPListener, bound: ListenAddress) -> [String] {
+        ["sftp: listening on sftp://\(bound)"] + listener.hostKeys.map { "sftp host key: \($0.kind) \($0.fingerprint)" }
+    }
+}

@@ -1,0 +1,183 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the SSH listener: accept, one thread per session, a watchdog for deadlines, clean stop.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibSSH
+import GateCore
+import Synchronization
+import SystemIO
+
+/// Everything session threads share. Immutable apart from the thread-safe registry and throttle.
+final class ListenerContext: Sendable {
+    let config: SFTPConfig
+    let policy: any SFTPAccessPolicy
+    let accessLog: SFTPAccessLog
+    let logger: Logger
+    let registry = SessionRegistry()
+    let throttle: AuthThrottle
+
+    init(config: SFTPConfig, policy: any SFTPAccessPolicy, accessLog: LineSink?, logger: Logger) {
+        self.config = config
+        self.policy = policy
+        self.accessLog = SFTPAccessLog(sink: accessLog)
+        self.logger = logger
+        throttle = AuthThrottle(limit: config.maxAuthFailuresPerMinute, delayMs: config.authFailureDelayMs)
+    }
+}
+
+/// Moves a libssh handle to the one thread that will own it. Safe because the sender never touches it again.
+private final class Handoff: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ p: OpaquePointer) { pointer = p }
+}
+
+/// The SFTP front: an SSH server offering only the `sftp` subsystem over libssh 0.10 (Docs/sftp.md).
+public final class SFTPListener: Sendable {
+    /// Algorithm lists, explicit and modern; aes*-ctr with hmac-sha2 stay for curl's libssh2 1.10, which has
+    /// neither GCM nor chacha20 (SFTP-NOTES §8). libssh adds the strict-kex marker (Terrapin) itself.
+    static let kex = "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+        + "ecdh-sha2-nistp521,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
+    static let ciphers = "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+        + "aes128-ctr,aes192-ctr,aes256-ctr"
+    static let macs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512"
+    static let hostKeyAlgorithms = "ssh-ed25519,rsa-sha2-512,rsa-sha2-256"
+
+    public let address: ListenAddress
+    /// The bound port (differs from `address.port` when that was 0).
+    public let port: UInt16
+    public let hostKeys: [SSHHostKey]
+    private let ctx: ListenerContext
+    private let listenFD: Int32
+    private let bind: Handoff
+    private let acceptThread: OSThread
+    private let stopping: StopFlag
+
+    /// `<kind> SHA256:…` for each host key, as printed at start-up.
+    public var hostKeyFingerprints: [String] { hostKeys.map { "\($0.kind) \($0.fingerprint)" } }
+    public var openSessions: Int { ctx.registry.count }
+
+    /// Loads (or makes) the host keys, binds and starts accepting.
+    public static func start(
+        address: ListenAddress, hostKeyDirectory: String, config: SFTPConfig, policy: any SFTPAccessPolicy,
+        accessLog: LineSink?, logger: Logger
+    ) throws(GateError) -> SFTPListener {
+        let keys = try SSHHostKeys.loadOrCreate(directory: hostKeyDirectory)
+        guard let bind = ssh_bind_new() else { throw GateError.internal("ssh_bind_new failed") }
+        var noConfig = false
+        // Do not read /etc/ssh/libssh_server_config: the policy is ours (SFTP-NOTES §2, bind gotchas).
+        var ok = ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &noConfig) == SSH_OK
+        for key in keys { ok = ok && ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY, key.path) == SSH_OK }
+        let lists: [(ssh_bind_options_e, String)] = [
+            (SSH_BIND_OPTIONS_KEY_EXCHANGE, kex), (SSH_BIND_OPTIONS_CIPHERS_C_S, ciphers),
+            (SSH_BIND_OPTIONS_CIPHERS_S_C, ciphers), (SSH_BIND_OPTIONS_HMAC_C_S, macs),
+            (SSH_BIND_OPTIONS_HMAC_S_C, macs), (SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, hostKeyAlgorithms),
+        ]
+        for (option, value) in lists { ok = ok && ssh_bind_options_set(bind, option, value) == SSH_OK }
+        guard ok else {
+            let why = String(cString: ssh_get_error(UnsafeMutableRawPointer(bind)))
+            ssh_bind_free(bind)
+            throw GateError.internal("SSH server options: \(why)")
+        }
+        // Our own socket (backlog, IPv6, port 0) handed to libssh per connection with ssh_bind_accept_fd.
+        let fd: Int32
+        do {
+            fd = try Socket.listen(address)
+        } catch {
+            ssh_bind_free(bind)
+            throw GateError.io("cannot listen on \(address): \(error)")
+        }
+        let ctx = ListenerContext(config: config, policy: policy, accessLog: accessLog, logger: logger)
+        let stopping = StopFlag()
+        let handoff = Handoff(bind)
+        let thread = OSThread.spawn(name: "sftp-accept") {
+            acceptLoop(fd: fd, bind: handoff, ctx: ctx, stopping: stopping)
+        }
+        return SFTPListener(
+            address: address, port: Socket.localPort(fd), hostKeys: keys, ctx: ctx, listenFD: fd, bind: handoff,
+            acceptThread: thread, stopping: stopping)
+    }
+
+    private init(
+        address: ListenAddress, port: UInt16, hostKeys: [SSHHostKey], ctx: ListenerContext, listenFD: Int32,
+        bind: Handoff, acceptThread: OSThread, stopping: StopFlag
+    ) {
+        self.address = address
+        self.port = port
+        self.hostKeys = hostKeys
+        self.ctx = ctx
+        self.listenFD = listenFD
+        self.bind = bind
+        self.acceptThread = acceptThread
+        self.stopping = stopping
+    }
+
+    /// Stops accepting, cuts every session (clients resume with `reget`), joins every thread. Bounded by the
+    /// longest pause a failed login sleeps (3 s) plus the time a session needs to notice its socket is gone.
+    public func stop() {
+        guard !stopping.flag.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        acceptThread.join()
+        let deadline = Monotonic.milliseconds() + 10_000
+        while true {
+            for s in ctx.registry.all() { s.cut("server_stop") }
+            ctx.registry.reap()
+            if ctx.registry.count == 0 || Monotonic.milliseconds() > deadline { break }
+            usleep(20_000)
+        }
+        ctx.registry.reap()
+        Sys.close(listenFD)
+        ssh_bind_free(bind.pointer)
+    }
+}
+
+final class StopFlag: Sendable {
+    let flag = Atomic(false)
+}
+
+/// The listener thread: accepts, enforces the session cap, hands each connection to a new session thread,
+/// and every 250 ms cuts sessions past their deadline and joins the threads of finished ones.
+private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping: StopFlag) {
+    var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    while !stopping.flag.load(ordering: .acquiring) {
+        pfd.revents = 0
+        let ready = poll(&pfd, 1, 250)
+        let now = Monotonic.milliseconds()
+        for s in ctx.registry.all() { s.checkDeadline(now: now) }
+        ctx.registry.reap()
+        guard ready > 0 else { continue }
+        while true {
+            guard case .processed(let (conn, peer))? = try? Socket.accept(fd) else { break }
+            guard ctx.registry.count < ctx.config.maxSessions else {
+                ctx.logger.warning("sftp \(peer): refused, \(ctx.config.maxSessions) sessions open")
+                ctx.accessLog.write(peer: peer, user: "-", path: "-", bytes: 0, durationMs: 0, outcome: "session_cap")
+                Sys.close(conn)
+                continue
+            }
+            // libssh's own accept yields a blocking socket; keep to what was measured (SFTP-NOTES §3).
+            _ = fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_NONBLOCK)
+            Socket.setNoDelay(conn)
+            guard let session = ssh_new() else {
+                Sys.close(conn)
+                continue
+            }
+            guard ssh_bind_accept_fd(bind.pointer, session, conn) == SSH_OK else {
+                let why = String(cString: ssh_get_error(UnsafeMutableRawPointer(bind.pointer)))
+                ctx.logger.warning("sftp \(peer): \(why)")
+                ssh_free(session)
+                continue
+            }
+            // Bounds libssh's own waits (key exchange, a closed window in ssh_channel_write); the watchdog
+            // deadlines above are the real limits.
+            var timeout = 10
+            ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout)
+            let control = ctx.registry.add(fd: conn, peer: peer)
+            let handoff = Handoff(session)
+            let thread = OSThread.spawn(name: "sftp-session") {
+                SSHSession(ctx: ctx, control: control, session: handoff.pointer).run()
+                ctx.registry.finish(control.id)
+            }
+            ctx.registry.attach(thread, to: control.id)
+        }
+    }
+}

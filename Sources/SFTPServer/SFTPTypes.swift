@@ -1,0 +1,68 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the SFTP front's public types: the served file, the access policy, the configuration.
+//===----------------------------------------------------------------------===//
+import GateCore
+import SystemIO
+
+/// The one file a session may read, as decided by the policy at login.
+public struct SFTPFile: Sendable, Equatable {
+    /// Name under `/` (the catalog file name).
+    public var name: String
+    /// Where the bytes are (the blob path); opened once at login.
+    public var path: String
+    public var size: UInt64
+    /// Modification time shown by `ls -l` and STAT (seconds since the epoch).
+    public var modified: Int64
+    /// The token as it may appear in logs (redacted).
+    public var logID: String
+    /// Key under which sessions are counted for the per-token cap (e.g. the token serial in hex).
+    public var capKey: String
+    /// Opaque data the policy needs to re-check the grant later; the server never interprets it.
+    public var grant: String
+
+    public init(
+        name: String, path: String, size: UInt64, modified: Int64, logID: String, capKey: String, grant: String = ""
+    ) {
+        self.name = name
+        self.path = path
+        self.size = size
+        self.modified = modified
+        self.logID = logID
+        self.capKey = capKey
+        self.grant = grant
+    }
+}
+
+/// Decides who may log in and for how long a session may go on. Called on session threads, so it must be
+/// thread-safe and may block (catalog lookups).
+public protocol SFTPAccessPolicy: Sendable {
+    /// The file `token` grants to `peer`, or nil. Every nil looks the same to the client.
+    func authorize(token: String, peer: PeerAddress) -> SFTPFile?
+    /// Re-checked every `SFTPConfig.revalidateIntervalMs` during a session: false (image deleted, token
+    /// revoked) ends the session.
+    func stillValid(_ file: SFTPFile) -> Bool
+}
+
+/// Limits and timeouts of the SFTP listener.
+public struct SFTPConfig: Sendable {
+    /// Sessions at once (one thread each); more connections are closed at once.
+    public var maxSessions = 64
+    /// Sessions at once per token (`lftp pget -n 8` needs 8).
+    public var maxSessionsPerToken = 32
+    /// From TCP accept to an open `sftp` subsystem (key exchange and authentication).
+    public var loginTimeoutMs: Int64 = 30_000
+    /// No request from the client while nothing is being sent.
+    public var idleTimeoutMs: Int64 = 300_000
+    /// A reply the client does not take (window closed) for this long.
+    public var stallTimeoutMs: Int64 = 60_000
+    /// How often a running session asks the policy whether its grant still holds.
+    public var revalidateIntervalMs: Int64 = 3_000
+    /// Failed logins per peer address within a minute before every further attempt is refused.
+    public var maxAuthFailuresPerMinute = 30
+    /// Pause after each failed login, times the peer's recent failures (capped at 3 s).
+    public var authFailureDelayMs: Int64 = 200
+    /// Coalesce replies up to this many bytes before writing to the channel (SFTP-NOTES §9: 64 KiB).
+    public var writeBatchBytes = 64 * 1024
+
+    public init() {}
+}

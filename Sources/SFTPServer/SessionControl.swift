@@ -1,0 +1,167 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: what the listener knows about each session: deadlines, the cut switch, caps, auth throttling.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import GateCore
+import Synchronization
+import SystemIO
+
+/// The part of a session other threads may touch. libssh blocks inside reads and writes (a stalled window,
+/// an idle client), and one session must never be used from two threads (libssh doc/threading.dox), so the
+/// only thing another thread does is `shutdown(2)` the socket: every blocked libssh call then fails and
+/// the session thread unwinds by itself (SFTP-NOTES §6, the verified watchdog workaround).
+final class SessionControl: Sendable {
+    struct State {
+        var fd: Int32
+        var closed = false
+        var deadlineMs: Int64 = .max
+        var deadlineReason = ""
+        var cutReason: String?
+    }
+
+    let id: Int
+    let peer: PeerAddress
+    private let state: Mutex<State>
+
+    init(id: Int, fd: Int32, peer: PeerAddress) {
+        self.id = id
+        self.peer = peer
+        state = Mutex(State(fd: fd))
+    }
+
+    /// Sets when the watchdog cuts the session and what the access log will say.
+    func arm(_ ms: Int64, reason: String) {
+        let at = Monotonic.milliseconds() + ms
+        state.withLock {
+            $0.deadlineMs = at
+            $0.deadlineReason = reason
+        }
+    }
+
+    var cutReason: String? { state.withLock { $0.cutReason } }
+
+    /// Ends the session from any thread: records why (first reason wins) and shuts the socket down.
+    func cut(_ reason: String) {
+        state.withLock {
+            if $0.cutReason == nil { $0.cutReason = reason }
+            // The fd is closed only by ssh_free on the session thread, after `markClosed`; checking `closed`
+            // under the lock means a recycled descriptor number is never shut down by mistake.
+            if !$0.closed { shutdown($0.fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Called by the watchdog: cuts the session if its deadline has passed.
+    func checkDeadline(now: Int64) {
+        let reason: String? = state.withLock { $0.deadlineMs <= now && $0.cutReason == nil ? $0.deadlineReason : nil }
+        if let reason { cut(reason) }
+    }
+
+    /// Called by the session thread just before libssh closes the descriptor.
+    func markClosed() { state.withLock { $0.closed = true } }
+}
+
+/// Live sessions, their threads, and the per-token counts.
+final class SessionRegistry: Sendable {
+    private struct State {
+        var sessions: [Int: SessionControl] = [:]
+        var threads: [Int: OSThread] = [:]
+        var finished: [Int] = []
+        var perToken: [String: Int] = [:]
+        var nextID = 1
+    }
+
+    private let state = Mutex(State())
+
+    var count: Int { state.withLock { $0.sessions.count } }
+
+    func add(fd: Int32, peer: PeerAddress) -> SessionControl {
+        state.withLock {
+            let c = SessionControl(id: $0.nextID, fd: fd, peer: peer)
+            $0.nextID += 1
+            $0.sessions[c.id] = c
+            return c
+        }
+    }
+
+    func attach(_ thread: OSThread, to id: Int) { state.withLock { $0.threads[id] = thread } }
+
+    /// The session thread's last act: its thread is joined later by the listener thread.
+    func finish(_ id: Int) {
+        state.withLock {
+            $0.sessions[id] = nil
+            $0.finished.append(id)
+        }
+    }
+
+    /// Joins the threads of sessions that have ended.
+    func reap() {
+        let done: [OSThread] = state.withLock { s in
+            let ids = s.finished.filter { s.threads[$0] != nil }
+            s.finished.removeAll { s.threads[$0] != nil }
+            return ids.compactMap { s.threads.removeValue(forKey: $0) }
+        }
+        for t in done { t.join() }
+    }
+
+    func all() -> [SessionControl] { state.withLock { Array($0.sessions.values) } }
+
+    /// Takes one of `limit` slots for a token; false if they are all in use.
+    func acquire(_ key: String, limit: Int) -> Bool {
+        state.withLock {
+            let n = $0.perToken[key, default: 0]
+            guard n < limit else { return false }
+            $0.perToken[key] = n + 1
+            return true
+        }
+    }
+
+    func release(_ key: String) {
+        state.withLock {
+            let n = $0.perToken[key, default: 1] - 1
+            $0.perToken[key] = n > 0 ? n : nil
+        }
+    }
+}
+
+/// Failed logins per peer address in a one-minute window. Each failure costs the session a growing pause
+/// (uniform: the same for every kind of bad token); past the limit every attempt from that address fails.
+final class AuthThrottle: Sendable {
+    private struct Entry {
+        var windowStart: Int64
+        var failures: Int
+    }
+
+    private let entries = Mutex([String: Entry]())
+    let limit: Int
+    let delayMs: Int64
+
+    init(limit: Int, delayMs: Int64) {
+        self.limit = limit
+        self.delayMs = delayMs
+    }
+
+    private func current(_ e: Entry?, _ now: Int64) -> Entry {
+        guard let e, now - e.windowStart < 60_000 else { return Entry(windowStart: now, failures: 0) }
+        return e
+    }
+
+    func isLocked(_ host: String) -> Bool {
+        let now = Monotonic.milliseconds()
+        return entries.withLock { current($0[host], now).failures >= limit }
+    }
+
+    /// Records a failure and returns how long to pause before answering.
+    func fail(_ host: String) -> Int64 {
+        let now = Monotonic.milliseconds()
+        let n: Int = entries.withLock { all in
+            var e = current(all[host], now)
+            e.failures += 1
+            all[host] = e
+            if all.count > 10_000 { all = all.filter { now - $0.value.windowStart < 60_000 } }
+            return e.failures
+        }
+        return min(3_000, delayMs * Int64(n))
+    }
+}
