@@ -47,6 +47,7 @@ enum APIReply {
 /// A JSON object body, read strictly: only known fields, each of the expected type.
 struct JSONBody {
     private let object: [String: Any]
+    var raw: [String: Any] { object }
 
     /// Parses `bytes` as a JSON object and refuses any field outside `allowed`.
     init(_ bytes: [UInt8], allowed: Set<String>) throws(GateError) {

@@ -73,6 +73,8 @@ struct ImageRoutes {
             return APIReply.json(200, APIJSON.image(try service.updateImage(c.principal, id, patch, source: c.source)))
         case ("DELETE", 2, _):
             return APIReply.json(200, APIJSON.image(try service.deleteImage(c.principal, id, source: c.source)))
+        case ("POST", 3, "cancel"):
+            return try ImportRoutes(api: api).cancel(c, id)
         case ("POST", 3, "restore"):
             return APIReply.json(200, APIJSON.image(try service.restoreImage(c.principal, id, source: c.source)))
         case ("POST", 3, "destroy"):

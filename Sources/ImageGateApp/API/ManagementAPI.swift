@@ -25,6 +25,8 @@ struct ManagementAPI: Sendable {
     let service: ImageService
     let minter: LinkMinter
     let exporter: ImageExporter
+    /// Present in the server (and the CLI's local API): creates and cancels imports.
+    var imports: ImportManager? = nil
 
     func respond(to request: Request) -> Response {
         guard let principal = authenticate(request) else { return APIError.unauthorized() }
@@ -56,6 +58,8 @@ struct ManagementAPI: Sendable {
         let s = c.segments
         switch (c.method, s.count, s.first) {
         case ("GET", 1, "me"): return APIReply.json(200, APIJSON.principal(c.principal))
+        case (_, _, "imports"): return try ImportRoutes(api: self).create(c)
+        case ("GET", 1, "os-matrix"): return ImportRoutes(api: self).matrix()
         case (_, _, "images"): return try ImageRoutes(api: self).route(c)
         case (_, _, "recycle-bin"): return try ImageRoutes(api: self).recycleBin(c)
         case (_, _, "links"): return try ImageRoutes(api: self).links(c)

@@ -25,6 +25,7 @@ enum ImageCommands {
           recycle-bin [list options]   List deleted images.
           restore ID                   Bring an image back from the recycle bin.
           destroy ID                   Remove a deleted image and its bytes for good.
+          os-matrix                    The operating systems imports may declare (imports.os_matrix).
           vms ID | attach-vm ID VM | detach-vm ID VM
                                        The VMs created from an image (they block deletion).
           export --output FILE [--format xlsx|csv] [list options]
@@ -78,6 +79,15 @@ enum ImageCommands {
             try a.noMorePositionals(than: 1)
             return ("POST", "/api/v1/images/\(try id(a))/destroy", [:], nil)
         }, render: { print("destroyed \(Render.text(Render.object($0)["id"]))") }),
+        APICommand(name: "os-matrix", usage: "image os-matrix", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 0)
+            return ("GET", "/api/v1/os-matrix", [:], nil)
+        }, render: { json in
+            for e in Render.object(json)["entries"] as? [[String: Any]] ?? [] {
+                print("\(Render.text(e["system_type"]))  \(Render.text(e["platform"]))  \(Render.text(e["architecture"])): "
+                    + Render.text(e["versions"]))
+            }
+        }),
         APICommand(name: "vms", usage: "image vms ID", request: { a throws(GateError) in
             try a.noMorePositionals(than: 1)
             return ("GET", "/api/v1/images/\(try id(a))/vms", [:], nil)

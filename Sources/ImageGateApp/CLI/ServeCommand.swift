@@ -63,6 +63,9 @@ enum ServeCommand {
         defer { data.close() }
         let logger = Logger(sink: .standardError, minimum: settings.logLevel)
 
+        // Imports this server can continue (unexpired uploads, URL fetches) are claimed before recovery fails the
+        // orphans.
+        let resumable = data.imports.adopt()
         let report = try CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock).run()
         logger.info("catalog recovery: \(report)")
 
@@ -79,9 +82,7 @@ enum ServeCommand {
             clock: data.clock, maxLifetime: settings.tokenMaxTTL)
         let handler = RootHandler(
             downloads: DownloadHandler(authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock),
-            api: ManagementAPI(
-                service: data.service, minter: LinkMinter(data: data),
-                exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run")))
+            api: data.managementAPI, uploads: TusHandler(imports: data.imports, service: data.service))
         let listener: HTTPListener
         do {
             listener = try HTTPListener.start(
@@ -147,7 +148,8 @@ enum ServeCommand {
         for line in SFTPFront.banner(sftp, bound: sftpBound) { print(line) }
         StandardOutput.flush()
 
-        let retention = RetentionSweeper.start(service: data.service, logger: logger)
+        data.imports.resume(resumable)
+        let retention = RetentionSweeper.start(service: data.service, imports: data.imports, logger: logger)
         defer { retention.stop() }
         while true {
             switch Signals.wait() {

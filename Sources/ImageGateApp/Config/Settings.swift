@@ -26,6 +26,8 @@ public struct Settings: Sendable {
     public var plainHTTPLinks = "auto"
     /// How long deleted images stay in the recycle bin before they are destroyed.
     public var recycleRetention: Int64 = 7 * 86_400
+    /// Imports (`imports.*`, Settings+Imports.swift).
+    var imports = ImportSettings()
     public var tokenDefaultTTL: Int64 = 86_400
     public var tokenMaxTTL: Int64 = 7 * 86_400
     public var logLevel: Logger.Level = .info
@@ -178,7 +180,7 @@ struct SettingKey: Sendable {
             name: "log.access", defaultText: "",
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
-    ] + SettingKey.ftp + sftpKeys
+    ] + SettingKey.ftp + sftpKeys + SettingKey.imports
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

@@ -167,6 +167,39 @@ final class ImportManager: Sendable {
         service.importProgress(id, bytes: bytes, total: total, rate: rate)
     }
 
+    // MARK: Restart
+
+    /// At start-up, before recovery: claims the imports this process can continue (uploads still within their
+    /// expiry, URL fetches, VM streams) by taking their leases; recovery then fails only true orphans.
+    /// Returns the URL jobs to restart once the server is up.
+    func adopt() -> [ImportJob] {
+        guard let jobs = try? store.importJobs() else { return [] }
+        let now = service.clock.now()
+        var fetches: [ImportJob] = []
+        for job in jobs {
+            guard let record = try? store.image(job.imageID), record.status == .uploading || record.status == .making
+            else {
+                try? store.deleteImportJob(image: job.imageID)
+                continue
+            }
+            switch job.source {
+            case .upload where (job.expiresAt ?? .max) < now: continue  // expired: recovery fails it
+            case .url: fetches.append(job)
+            default: break
+            }
+            try? store.setLease(job.imageID, pid: pid, heartbeat: now)
+        }
+        return fetches
+    }
+
+    /// Restarts the URL fetches `adopt` claimed, resuming from their staging files.
+    func resume(_ jobs: [ImportJob]) {
+        for job in jobs {
+            guard let record = try? store.image(job.imageID), record.status == .uploading else { continue }
+            startFetch(job, record: record, resume: true)
+        }
+    }
+
     // MARK: Uploads
 
     /// The live session for an upload id (rebuilt from the catalog after a restart), if it may still be used.

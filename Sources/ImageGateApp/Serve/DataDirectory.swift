@@ -5,7 +5,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CryptoPrimitives
 import DownloadTokens
+import Foundation
 import GateCore
 import ImageCatalog
 import ImageManagement
@@ -17,23 +19,51 @@ final class DataDirectory: Sendable {
     let keys: TokenKeyStore
     let clock: any WallClock
     let service: ImageService
+    let imports: ImportManager
 
     private init(settings: Settings, store: SQLiteCatalogStore, blobs: BlobStore, keys: TokenKeyStore,
-                 clock: any WallClock) {
+                 clock: any WallClock, secrets: SecretBox) {
         self.settings = settings
         self.store = store
         self.blobs = blobs
         self.keys = keys
         self.clock = clock
         self.service = ImageService(store: store, blobs: blobs, clock: clock, retention: settings.recycleRetention)
+        self.imports = ImportManager(
+            service: service, store: store, blobs: blobs, settings: settings.imports,
+            logger: Logger(sink: .standardError, minimum: settings.logLevel), secrets: secrets)
     }
 
-    /// The management API as the local CLI uses it (same code as the server's /api/v1).
-    var localAPI: LocalAPI {
-        LocalAPI(
-            api: ManagementAPI(
-                service: service, minter: LinkMinter(data: self),
-                exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run")))
+    /// The management API as the server and the local CLI use it (/api/v1).
+    var managementAPI: ManagementAPI {
+        ManagementAPI(
+            service: service, minter: LinkMinter(data: self),
+            exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run"), imports: imports)
+    }
+
+    var localAPI: LocalAPI { LocalAPI(api: managementAPI) }
+
+    /// The key that seals secrets kept in the catalog (source URLs with credentials): 32 random bytes,
+    /// created once, mode 0600, next to the token keys.
+    static func secretBox(_ path: String) throws(GateError) -> SecretBox {
+        if let text = readTextFile(path), let key = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let box = SecretBox(key: key)
+        {
+            return box
+        }
+        let key = Crypto.randomBytes(32)
+        do {
+            try writePrivateFile(path, Hex.encode(key) + "\n")
+        } catch {
+            // Another process created it first: use theirs.
+            if let text = readTextFile(path), let k = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                let box = SecretBox(key: k)
+            {
+                return box
+            }
+            throw error
+        }
+        return SecretBox(key: key)!
     }
 
     var adminKeyPath: String { settings.keysDir + "/admin-api-key" }
@@ -45,7 +75,7 @@ final class DataDirectory: Sendable {
         let keys = try TokenKeyStore.openOrCreate(directory: settings.keysDir, clock: clock)
         try makeDirectories(settings.dataDir + "/run")
         let data = DataDirectory(settings: settings, store: store, blobs: BlobStore(root: settings.dataDir), keys: keys,
-                                 clock: clock)
+                                 clock: clock, secrets: try secretBox(settings.keysDir + "/secrets.key"))
         // First use: the default tenant and a platform-admin account; its API key is written once, 0600,
         // for remote use of the API (the local CLI needs none: it acts on the data directory directly).
         let (_, secret) = try data.service.bootstrap()

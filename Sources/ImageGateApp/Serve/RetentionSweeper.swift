@@ -16,7 +16,9 @@ final class RetentionSweeper: Sendable {
 
     private init(wake: EventFD) { self.wake = wake }
 
-    static func start(service: ImageService, logger: Logger, intervalMs: Int32 = 60_000) -> RetentionSweeper {
+    static func start(service: ImageService, imports: ImportManager, logger: Logger, intervalMs: Int32 = 60_000)
+        -> RetentionSweeper
+    {
         let wake = try! EventFD()
         let s = RetentionSweeper(wake: wake)
         let t = OSThread.spawn(name: "retention") {
@@ -27,6 +29,7 @@ final class RetentionSweeper: Sendable {
                 } catch {
                     logger.error("recycle bin sweep failed: \(error.message)")
                 }
+                imports.sweepExpiredUploads()
                 var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&pfd, 1, intervalMs)
             }

@@ -1,0 +1,127 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: one tus PATCH streamed into an upload: offset check, in-line checks, chunk checksum.
+//===----------------------------------------------------------------------===//
+import CryptoPrimitives
+import Foundation
+import GateCore
+import HTTPServer
+
+/// tus checksum extension: `Upload-Checksum: <algorithm> <base64 digest>` over this PATCH's body.
+struct ChunkChecksum {
+    let algorithm: String
+    let expected: [UInt8]
+    init?(header: String) {
+        let parts = header.split(separator: " ")
+        guard parts.count == 2, ["sha1", "sha256", "md5"].contains(parts[0].lowercased()),
+            let d = Data(base64Encoded: String(parts[1]))
+        else { return nil }
+        algorithm = parts[0].lowercased()
+        expected = Array(d)
+    }
+}
+
+final class PatchSink: BodySink {
+    private let session: UploadSession
+    private let imports: ImportManager
+    private let startOffset: UInt64
+    private let digest: Digest?
+    private let checksum: ChunkChecksum?
+    private var received: UInt64 = 0
+    private var failure: String?
+
+    private init(session: UploadSession, imports: ImportManager, offset: UInt64, checksum: ChunkChecksum?) {
+        self.session = session
+        self.imports = imports
+        self.startOffset = offset
+        self.checksum = checksum
+        self.digest = checksum.map { Digest(algorithm: $0.algorithm) }
+    }
+
+    /// Checks the PATCH against the session before any body byte is read (tus: 409 on a wrong offset).
+    static func start(
+        session s: UploadSession, imports: ImportManager, offset: UInt64, length: UInt64, checksum: ChunkChecksum?
+    ) -> BodyHandling {
+        let refusal: Response? = s.withState { st in
+            if st.finished { return TusHandler.answer(404, "no such upload") }
+            if st.busy { return TusHandler.answer(409, "another PATCH to this upload is in progress") }
+            do throws(GateError) {
+                _ = try imports.sink(for: s, state: &st)
+            } catch {
+                return TusHandler.answer(APIError.status(error.code), error.message)
+            }
+            if offset != st.offset {
+                return TusHandler.answer(409, "Upload-Offset \(offset) does not match the upload's offset \(st.offset)",
+                                         [("Upload-Offset", String(st.offset))])
+            }
+            if offset + length > s.length {
+                return TusHandler.answer(413, "the body goes past Upload-Length \(s.length)")
+            }
+            st.busy = true
+            return nil
+        }
+        if let refusal { return .refuse(refusal) }
+        return .stream(PatchSink(session: s, imports: imports, offset: offset, checksum: checksum))
+    }
+
+    func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let f: String? = session.withState { st in
+            guard let sink = st.sink else { return "the upload was cancelled" }
+            if let failure = sink.write(bytes) { return failure.reason }
+            st.offset += UInt64(bytes.count)
+            received += UInt64(bytes.count)
+            imports.reportProgress(session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport)
+            return nil
+        }
+        digest?.update(bytes)
+        if let f {
+            failure = f
+            return false
+        }
+        return true
+    }
+
+    func complete() -> Response {
+        if let failure {
+            session.withState { $0.busy = false }
+            imports.fail(session.imageID, reason: failure)
+            return TusHandler.answer(400, "import failed: \(failure)")
+        }
+        if let checksum, let digest, digest.finish() != checksum.expected {
+            rollBack()
+            return TusHandler.answer(460, "Checksum Mismatch", [("Upload-Offset", String(startOffset))])
+        }
+        let (offset, done, sink): (UInt64, Bool, ImportSink?) = session.withState { st in
+            st.busy = false
+            let done = st.offset == session.length && !st.finished
+            var sink: ImportSink?
+            if done {
+                st.finished = true
+                sink = st.sink
+                st.sink = nil
+            }
+            return (st.offset, done, sink)
+        }
+        if done, let sink { imports.finalizeInBackground(sink, id: session.imageID) }
+        return TusHandler.answer(204, nil, [("Upload-Offset", String(offset))])
+    }
+
+    func abandon() {
+        // A chunk whose checksum cannot be verified (cut short) is not kept; without a checksum the bytes
+        // that arrived stay, and the client resumes from the offset HEAD reports.
+        if checksum != nil { rollBack() } else { session.withState { $0.busy = false } }
+    }
+
+    /// Drops this PATCH's bytes: the file is cut back and the sink rebuilt from it on the next PATCH.
+    private func rollBack() {
+        session.withState { st in
+            if let sink = st.sink, sink.truncateForRetry(to: startOffset) {
+                st.sink = nil  // reopened (re-hashed, re-inspected) from the file on the next PATCH
+                st.offset = startOffset
+            }
+            st.busy = false
+        }
+    }
+}
+
+@available(*, unavailable)
+extension PatchSink: Sendable {}
