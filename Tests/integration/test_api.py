@@ -994,7 +994,22 @@ def test_openapi_documents_exactly_the_served_routes(env):
             assert r.status == 200
         if p.startswith(("/d/", "/i/")):
             assert r.status == 404 and (m == "head" or r.body == b"Not Found\n")
-    # And a route that is not documented is not served.
-    for m, p in (("GET", "/api/v1/nothing"), ("GET", "/api/v1/images/x/y/z/w"), ("PUT", "/api/v1/tenants")):
+    # An undocumented method on a documented API path is 405 with an Allow header naming exactly the
+    # documented methods; a path that is not documented is 404 "no such API route".
+    api_paths = {p for p, _ in documented if p.startswith("/api/v1/")}
+    for p in sorted(api_paths):
+        url = p
+        for k, v in PLACEHOLDERS.items():
+            url = url.replace("{" + k + "}", v)
+        methods = {m for q, m in documented if q == p}
+        for m in sorted({"get", "post", "put", "patch", "delete"} - methods):
+            r = env.call(m.upper(), url, body={} if m in ("post", "put", "patch") else None)
+            assert r.status == 405 and r.code == "unsupported", (p, m, r)
+            assert {x.strip().lower() for x in r.headers["allow"].split(",")} == methods, (p, m, r.headers)
+    for m, p in (("GET", "/api/v1/nothing"), ("GET", f"/api/v1/images/{NO_IMAGE}/y/z/w"),
+                 ("POST", f"/api/v1/images/{NO_IMAGE}/frobnicate"), ("GET", "/api/v1/api-keys/k/rotate/x"),
+                 ("GET", "/api/v1"), ("GET", "/api/v2/images")):
         r = env.call(m, p)
-        assert r.status in (404, 405), (m, p, r)
+        assert r.status == 404, (m, p, r)
+        if p.startswith("/api/v1"):
+            assert r.message == "no such API route", (m, p, r)
