@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+# The management API tests read the .xlsx export (openpyxl) and Docs/openapi.yaml (PyYAML).
+python3 -c "import openpyxl, yaml, tusclient" >/dev/null 2>&1 || python3 -m pip install -q openpyxl pyyaml tuspy
 
 echo "== build"
 swift build --build-tests

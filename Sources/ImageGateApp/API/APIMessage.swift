@@ -20,7 +20,13 @@ enum APIError {
     }
 
     static func response(_ error: GateError) -> Response {
-        APIReply.json(status(error.code), ["error": ["code": error.code.rawValue, "message": error.message]])
+        var r = APIReply.json(status(error.code), ["error": ["code": error.code.rawValue, "message": error.message]])
+        // RFC 9110 §15.5.6: a 405 names the methods the resource supports.
+        if error.code == .unsupported, error.message.hasPrefix(ManagementAPI.notAllowedPrefix) {
+            let methods = error.message.dropFirst(ManagementAPI.notAllowedPrefix.count).dropLast()
+            r.headers.append(("Allow", String(methods)))
+        }
+        return r
     }
 
     static func unauthorized() -> Response {

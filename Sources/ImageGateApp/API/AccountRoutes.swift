@@ -61,7 +61,19 @@ struct AccountRoutes {
             o["secret"] = secret
             return APIReply.json(201, o)
         default:
+            if let allowed = Self.allowedMethods(s) { throw ManagementAPI.methodNotAllowed(allowed) }
             throw GateError.notFound("no such API route")
+        }
+    }
+
+    /// The methods a known path takes (for 405), nil for a path that is not a route.
+    static func allowedMethods(_ s: [String]) -> String? {
+        switch (s[0], s.count) {
+        case ("tenants", 1), ("accounts", 1), ("api-keys", 1): "GET, POST"
+        case ("accounts", 2): "PATCH"
+        case ("api-keys", 2): "DELETE"
+        case ("api-keys", 3) where s[2] == "rotate": "POST"
+        default: nil
         }
     }
 

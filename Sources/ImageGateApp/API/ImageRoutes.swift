@@ -100,6 +100,13 @@ struct ImageRoutes {
             }
             let link = try api.minter.mint(c.principal, id, ttl: ttl, source: c.source, service: service)
             return APIReply.json(201, APIJSON.link(link))
+        case (_, 2, _): throw ManagementAPI.methodNotAllowed("GET, PATCH, DELETE")
+        case (_, 3, "restore"), (_, 3, "destroy"), (_, 3, "links"), (_, 3, "cancel"):
+            throw ManagementAPI.methodNotAllowed("POST")
+        // PUT .../content streams (RootHandler.bodyHandling answers it before this table is reached).
+        case (_, 3, "content"): throw ManagementAPI.methodNotAllowed("PUT")
+        case (_, 3, "vms"): throw ManagementAPI.methodNotAllowed("GET, POST")
+        case (_, 4, "vms"): throw ManagementAPI.methodNotAllowed("DELETE")
         default:
             throw GateError.notFound("no such API route")
         }

@@ -58,8 +58,10 @@ struct ManagementAPI: Sendable {
         let s = c.segments
         switch (c.method, s.count, s.first) {
         case ("GET", 1, "me"): return APIReply.json(200, APIJSON.principal(c.principal))
+        case (_, 1, "me"): throw Self.methodNotAllowed("GET")
         case (_, _, "imports"): return try ImportRoutes(api: self).create(c)
         case ("GET", 1, "os-matrix"): return ImportRoutes(api: self).matrix()
+        case (_, 1, "os-matrix"): throw Self.methodNotAllowed("GET")
         case (_, _, "images"): return try ImageRoutes(api: self).route(c)
         case (_, _, "recycle-bin"): return try ImageRoutes(api: self).recycleBin(c)
         case (_, _, "links"): return try ImageRoutes(api: self).links(c)
@@ -70,8 +72,10 @@ struct ManagementAPI: Sendable {
         }
     }
 
+    static let notAllowedPrefix = "method not allowed here (allowed: "
+
     static func methodNotAllowed(_ allowed: String) -> GateError {
-        GateError(.unsupported, "method not allowed here (allowed: \(allowed))")
+        GateError(.unsupported, notAllowedPrefix + allowed + ")")
     }
 
     static func imageID(_ text: String) throws(GateError) -> ImageID {

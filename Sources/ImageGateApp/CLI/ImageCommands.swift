@@ -119,6 +119,15 @@ enum ImageCommands {
             let why = ((r["error"] as? [String: Any])?["message"] as? String) ?? ""
             print("\(Render.text(r["id"]))  \(ok ? "deleted" : "refused: " + why)")
         }
+    }, exitCode: { json in
+        // A batch is one 200 answer; the exit code reports its first refusal so scripts can tell (3 not found,
+        // 4 refused, as for a single delete).
+        let results = Render.object(json)["results"] as? [[String: Any]] ?? []
+        for r in results where (r["ok"] as? Bool) != true {
+            let code = ((r["error"] as? [String: Any])?["code"] as? String).flatMap(GateError.Code.init(rawValue:))
+            return ExitCode.of(GateError(code ?? .internal, ""))
+        }
+        return ExitCode.success
     })
 
     static func export(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {

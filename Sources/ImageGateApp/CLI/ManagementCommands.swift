@@ -15,6 +15,8 @@ struct APICommand: Sendable {
     let request: @Sendable (Arguments) throws(GateError) -> (String, String, [String: String], [String: Any]?)
     /// Prints a successful answer for people.
     let render: @Sendable (Any) -> Void
+    /// The exit code of a successful answer (a batch answer may carry per-item refusals).
+    var exitCode: @Sendable (Any) -> Int32 = { _ in ExitCode.success }
 
     func run(_ raw: ArraySlice<String>, groupHelp: String) throws(GateError) -> Int32 {
         let args = try Arguments(raw, valueOptions: valueOptions, flagOptions: flagOptions.union(["--json"]))
@@ -32,7 +34,7 @@ struct APICommand: Sendable {
         } else {
             render(answer.json)
         }
-        return ExitCode.success
+        return exitCode(answer.json)
     }
 }
 
