@@ -41,6 +41,16 @@ struct FetchTarget: Sendable, Equatable {
         guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw .badURL("URL must be printable ASCII without spaces (hosts in punycode): \(redacted)")
         }
+        // RFC 3986 §3.1 scheme, read before parsing so "data:…" or "mailto:…" (no authority, which libcurl
+        // would call malformed) is reported as the scheme being refused.
+        if let colon = text.firstIndex(of: ":") {
+            let lexicalScheme = text[..<colon].lowercased()
+            let valid = lexicalScheme.first?.isLetter == true
+                && lexicalScheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
+            if valid, !(implementedSchemes.contains(lexicalScheme) && policy.schemes.contains(lexicalScheme)) {
+                throw FetchFailure(code: "scheme_not_allowed", message: "scheme '\(lexicalScheme)' is not allowed: \(redacted)")
+            }
+        }
         let parsed = try CurlURL(text)
         let scheme = (parsed.get(CURLUPART_SCHEME) ?? "").lowercased()
         guard implementedSchemes.contains(scheme), policy.schemes.contains(scheme) else {

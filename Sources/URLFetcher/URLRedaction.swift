@@ -14,7 +14,10 @@ public enum URLRedaction {
     /// rejected URL can be logged safely.
     public static func redact(_ url: String) -> String {
         guard let parsed = try? CurlURL(url), let scheme = parsed.get(CURLUPART_SCHEME) else {
-            return lexical(url)
+            // Unparseable: mask passwords, then drop everything from the first '?' or '#' wherever it is.
+            let masked = lexical(url)
+            guard let cut = masked.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return masked }
+            return masked[..<cut] + (masked[cut] == "?" ? "?***" : "")
         }
         var out = scheme + "://"
         if let user = parsed.get(CURLUPART_USER) {
