@@ -29,6 +29,15 @@ final class CurlURL {
 
     deinit { curl_url_cleanup(handle) }
 
+    /// `reference` (absolute or relative, e.g. a Location header) resolved against `base`, or nil.
+    static func resolve(_ reference: String, against base: String) -> String? {
+        guard let url = try? CurlURL(base) else { return nil }
+        guard curl_url_set(url.handle, CURLUPART_URL, reference, CCurl_u_non_support_scheme()) == CURLUE_OK else {
+            return nil
+        }
+        return url.get(CURLUPART_URL)
+    }
+
     /// One part, or nil when absent. `decode` percent-decodes (user, password).
     func get(_ part: CURLUPart, decode: Bool = false, defaultPort: Bool = false) -> String? {
         var out: UnsafeMutablePointer<CChar>? = nil

@@ -12,14 +12,14 @@ enum HTTPResponseRules {
     static func judge(status: Int, headers: [String: String], context: TransferContext) {
         let offset = context.offset
         if redirectStatuses.contains(status) {
-            // libcurl resolves a relative Location against the request URL even with FOLLOWLOCATION off
-            // (CURLINFO_REDIRECT_URL); the hop is then re-validated by the caller like a new URL.
-            var location: UnsafeMutablePointer<CChar>? = nil
-            _ = CCurl_getinfo_string(context.easy, CURLINFO_REDIRECT_URL, &location)
-            if let location {
-                context.stop = .redirect(String(cString: location))
+            // A relative Location is resolved against this hop's URL by the same parser (RFC 3986 §5); the hop
+            // is then re-validated by URLFetch like a new URL.
+            if let location = headers["location"], !location.isEmpty,
+                let absolute = CurlURL.resolve(location, against: context.target.curlURL)
+            {
+                context.stop = .redirect(absolute)
             } else {
-                context.stop = .failure(httpStatus(status, context, "redirect without a Location"))
+                context.stop = .failure(httpStatus(status, context, "redirect without a usable Location"))
             }
             return
         }

@@ -206,7 +206,8 @@ final class TransferContext {
 
 extension Substring {
     func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        // "\r\n" is one Character (a grapheme cluster), distinct from "\r" and "\n".
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r\n" || $0 == "\r" || $0 == "\n" }
         return String(self.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
     }
 }

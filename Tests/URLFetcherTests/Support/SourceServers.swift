@@ -88,7 +88,8 @@ extension POSIXError {
 
 /// A Python (Debian's /usr/bin/python3) HTTP/1.1 server for resume behaviour nginx cannot be told to show:
 /// `drop` cuts the first response after `cut` bytes then serves Range/If-Range properly; `etag-change`
-/// also changes its ETag after the first request; `drop-always` cuts every response.
+/// also changes its ETag after the first request; `drop-always` cuts every response; `no-length` sends
+/// no Content-Length (the body ends when the connection closes).
 final class DroppingHTTPServer: @unchecked Sendable {
     let dir = TempDir()
     let server: ServerProcess
@@ -121,6 +122,12 @@ final class DroppingHTTPServer: @unchecked Sendable {
                 else:
                     self.send_response(200)
                 body = data[start:]
+                if mode == "no-length":
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.close_connection = True
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("ETag", etag)
                 self.end_headers()
