@@ -29,7 +29,13 @@ enum HostResolver {
     /// `0177.0.0.1`, `127.1`, `0x7f.1`); libcurl's URL parser normalises them the same way, so the address
     /// checked is the address libcurl would connect to, whatever spelling the URL used.
     static func pin(_ target: FetchTarget, policy: FetchPolicy) throws(FetchFailure) -> PinnedHost {
-        let addresses = try resolve(target.lookupName)
+        try validate(try resolve(target.lookupName), for: target, policy: policy)
+    }
+
+    /// The "refuse if any" rule over one resolution result.
+    static func validate(_ addresses: [[UInt8]], for target: FetchTarget, policy: FetchPolicy) throws(FetchFailure)
+        -> PinnedHost
+    {
         guard !addresses.isEmpty else {
             throw FetchFailure(code: "connect_failed", message: "\(target.lookupName) has no address")
         }
