@@ -48,13 +48,15 @@ struct FetchTarget: Sendable, Equatable {
             let valid = lexicalScheme.first?.isLetter == true
                 && lexicalScheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
             if valid, !(implementedSchemes.contains(lexicalScheme) && policy.schemes.contains(lexicalScheme)) {
-                throw FetchFailure(code: "scheme_not_allowed", message: "scheme '\(lexicalScheme)' is not allowed: \(redacted)")
+                throw FetchFailure(
+                    code: "scheme_not_allowed", message: "scheme '\(lexicalScheme)' is not allowed: \(redacted)")
             }
         }
         let parsed = try CurlURL(text)
         let scheme = (parsed.get(CURLUPART_SCHEME) ?? "").lowercased()
         guard implementedSchemes.contains(scheme), policy.schemes.contains(scheme) else {
-            throw FetchFailure(code: "scheme_not_allowed", message: "scheme '\(scheme)' is not allowed: \(redacted)")
+            throw FetchFailure(
+                code: "scheme_not_allowed", message: "scheme '\(scheme)' is not allowed: \(redacted)")
         }
         guard let rawHost = parsed.get(CURLUPART_HOST), !rawHost.isEmpty else {
             throw .badURL("URL has no host: \(redacted)")

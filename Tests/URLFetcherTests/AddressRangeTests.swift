@@ -13,7 +13,8 @@ import Testing
         #expect(AddressRange(cidr: "127.0.0.1")?.prefixLength == 32)
         #expect(AddressRange(cidr: "fd00:ec2::254")?.prefixLength == 128)
         #expect(AddressRange(cidr: "fc00::/7")?.description == "fc00::/7")
-        for bad in ["", "10/8", "0177.0.0.1/32", "2130706433", "10.0.0.0/33", "::/129", "1.2.3.4/-1", "x", "1.2.3.4/+8"] {
+        let bad = ["", "10/8", "0177.0.0.1/32", "2130706433", "10.0.0.0/33", "::/129", "1.2.3.4/-1", "x", "1.2.3.4/+8"]
+        for bad in bad {
             #expect(AddressRange(cidr: bad) == nil, "\(bad)")
         }
     }

@@ -66,7 +66,8 @@ final class Nginx: @unchecked Sendable {
 
     /// (Re)starts nginx on the same ports and waits until both listen.
     func start() throws {
-        server = try ServerProcess(Env.nginx, ["-p", dir.path, "-c", dir.path + "/nginx.conf", "-e", dir.path + "/e.log"])
+        let d = dir.path
+        server = try ServerProcess(Env.nginx, ["-p", d, "-c", d + "/nginx.conf", "-e", d + "/e.log"])
         guard Net.waitListening(httpPort), Net.waitListening(httpsPort) else {
             let log = (try? String(contentsOfFile: dir.path + "/error.log", encoding: .utf8)) ?? ""
             throw POSIXError(.ECONNREFUSED, log)
