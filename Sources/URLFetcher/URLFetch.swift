@@ -88,10 +88,10 @@ public final class URLFetch: Sendable {
         let deadline = policy.maxSeconds > 0 ? ContinuousClock.now + .seconds(policy.maxSeconds) : nil
         let timedOut = FetchFailure(code: "timeout", message: "import exceeded \(policy.maxSeconds) s")
         var start = first  // where an attempt begins: the original URL, then the last hop reached
-        while true {
+        attempts: while true {
             var hop = start
             var hops = 0
-            while true {
+            while true {  // one hop per iteration: a redirect continues here, a retry restarts `attempts`
                 if isCancelled { return .failure(.cancelled) }
                 let remaining = deadline.map { Self.milliseconds($0 - ContinuousClock.now) }
                 if let remaining, remaining <= 0 { return .failure(timedOut) }
@@ -143,8 +143,8 @@ public final class URLFetch: Sendable {
                     s.retries += 1
                     if let stop = backoff(retry: s.retries, deadline: deadline) { return .failure(stop) }
                     start = hop
+                    continue attempts
                 }
-                if case .failed = report.outcome { break }
             }
         }
     }
