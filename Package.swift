@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Linux specials Glibc does not export to Swift (epoll, accept4, eventfd, sendfile).
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
 
@@ -61,6 +62,8 @@ let package = Package(
                 "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter",
             ],
             swiftSettings: strictSettings),
+        // URL import transport: http, https and ftp through libcurl with the SSRF defences of PROTOCOLS §4.1.
+        .target(name: "URLFetcher", dependencies: ["CCurl", "GateCore"], swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
 
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
@@ -72,6 +75,7 @@ let package = Package(
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO"]),
         .testTarget(name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO"]),
+        .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
         .testTarget(name: "ImageGateAppTests", dependencies: ["ImageGateApp", "ImageCatalog", "DownloadTokens", "GateCore"]),
     ]
 )

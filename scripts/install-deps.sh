@@ -5,8 +5,8 @@
 #   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine, OpenSSH sshd + sftp-server for bench/
 set -euo pipefail
 
-build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev)
-test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip qemu-utils xorriso)
+build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev)
+test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip qemu-utils xorriso nginx python3-pyftpdlib)
 bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp)
 
 want=("${build[@]}")
