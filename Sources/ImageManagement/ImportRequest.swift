@@ -33,6 +33,9 @@ public struct ImportRequest: Sendable, Equatable {
     public var source: Source
     /// Platform admins may import into any tenant; everyone else imports into their own.
     public var tenant: TenantID?
+    /// The local CLI may import a file without saying what operating system it holds (all OS fields empty);
+    /// the API and the console always require them.
+    public var allowUnspecifiedOS = false
 
     public init(name: String, source: Source) {
         self.name = name
@@ -57,8 +60,11 @@ public struct ImportRequest: Sendable, Equatable {
                 throw GateError.invalid("a self-made image is qcow2 (or raw); ISO files are imported as kind iso")
             }
         }
-        try matrix.check(systemType: systemType, platform: platform, architecture: architecture, version: osVersion)
-        guard Self.bootModes.contains(bootMode) else { throw GateError.invalid("boot mode must be BIOS or UEFI") }
+        let unspecified = [systemType, platform, architecture, osVersion, bootMode].allSatisfy(\.isEmpty)
+        if !(unspecified && allowUnspecifiedOS) {
+            try matrix.check(systemType: systemType, platform: platform, architecture: architecture, version: osVersion)
+            guard Self.bootModes.contains(bootMode) else { throw GateError.invalid("boot mode must be BIOS or UEFI") }
+        }
         if let bad = features.first(where: { !Self.importFeatures.contains($0) }) {
             throw GateError.invalid("unknown agent \(JSONText.quote(bad)) (supported: cloud-init, qemu-ga)")
         }
@@ -94,6 +100,6 @@ public struct ImportRequest: Sendable, Equatable {
         return String(url[..<schemeEnd.upperBound]) + shown + String(authority[at...]) + String(rest[authorityEnd...])
     }
 
-    /// "CentOS 7.4 x86_64", as the image list shows it.
-    public var osRelease: String { "\(platform) \(osVersion) \(architecture)" }
+    /// "CentOS 7.4 x86_64", as the image list shows it ("" when unspecified).
+    public var osRelease: String { platform.isEmpty ? "" : "\(platform) \(osVersion) \(architecture)" }
 }

@@ -180,7 +180,7 @@ def test_link_mint_and_revoke(cli):
     fails(cli("link", "mint", i), 4, "image is deleted")
     events = cli.json("audit", "list", "--limit", "1000")["items"]
     assert [e["action"] for e in events if e["target"] in (i, serial)] == [
-        "image.import", "link.mint", "link.revoke", "link.revoke", "image.delete"]
+        "image.import", "image.import.finish", "link.mint", "link.revoke", "link.revoke", "image.delete"]
 
 
 def test_tenant_account_apikey_commands(cli, tmp_path):

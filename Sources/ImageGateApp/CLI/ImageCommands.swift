@@ -1,6 +1,9 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: `imagegate image import|list|show`.
 //===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import GateCore
 import ImageCatalog
@@ -10,9 +13,11 @@ enum ImageCommands {
     static let help = """
         Usage: imagegate image <subcommand> [options]
 
-          import --file PATH --name NAME [--json]
-                Copy a local image file into the catalog. The file is hashed (SHA-256) while it is copied
-                and becomes 'available' only once its bytes are safely on disk.
+          import (--file PATH | --url URL) --name NAME [metadata] [--json]
+                Import an image (see 'imagegate image import --help'): checked while it streams in,
+                'available' only once its bytes are safely on disk.
+          cancel ID                    Cancel an import in progress (the image becomes failed: cancelled).
+          watch ID                     Follow an import's progress until it ends.
           list [--status S[,S]] [--kind self_made|iso] [--system-type T] [--architecture A] [--tag T]
                [--search TEXT] [--tenant ten-…] [--sort name|created_at|updated_at|size|status]
                [--order asc|desc] [--offset N] [--limit N] [--json]
@@ -36,7 +41,8 @@ enum ImageCommands {
 
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
         var verbs: [String: (ArraySlice<String>) throws(GateError) -> Int32] = [
-            "import": importImage, "export": export, "delete": AdminCommands.wrap(deleteCommand, help),
+            "import": importImage, "export": export, "watch": watch,
+            "delete": AdminCommands.wrap(deleteCommand, help),
         ]
         for c in commands { verbs[c.name] = AdminCommands.wrap(c, help) }
         return try ImageGateCLI.group(args, help: help, verbs: verbs)
@@ -79,6 +85,10 @@ enum ImageCommands {
             try a.noMorePositionals(than: 1)
             return ("POST", "/api/v1/images/\(try id(a))/destroy", [:], nil)
         }, render: { print("destroyed \(Render.text(Render.object($0)["id"]))") }),
+        APICommand(name: "cancel", usage: "image cancel ID", request: { a throws(GateError) in
+            try a.noMorePositionals(than: 1)
+            return ("POST", "/api/v1/images/\(try id(a))/cancel", [:], nil)
+        }, render: { print("cancelled; status \(Render.text(Render.object($0)["status"]))") }),
         APICommand(name: "os-matrix", usage: "image os-matrix", request: { a throws(GateError) in
             try a.noMorePositionals(than: 0)
             return ("GET", "/api/v1/os-matrix", [:], nil)
@@ -130,6 +140,21 @@ enum ImageCommands {
         return ExitCode.success
     })
 
+    static func watch(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
+        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
+        if args.wantsHelp {
+            print(help)
+            return ExitCode.success
+        }
+        try args.noMorePositionals(than: 1)
+        let imageID = try parseImageID(try args.positional(0, "image ID"))
+        let data = try DataDirectory.open(try loadSettings(args))
+        defer { data.close() }
+        let r = try watchImport(data, imageID, quiet: args.json)
+        if args.json { Output.json(APIJSON.image(r)) } else { print("\(r.id) is \(r.status.rawValue)") }
+        return r.status == .failed ? ExitCode.refused : ExitCode.success
+    }
+
     static func export(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
         let args = try Arguments(raw, valueOptions: listOptions.union(["--output", "--format"]), flagOptions: [])
         if args.wantsHelp {
@@ -151,33 +176,130 @@ enum ImageCommands {
         return ExitCode.success
     }
 
+    static let importOptions: Set<String> = [
+        "--file", "--url", "--name", "--description", "--kind", "--format", "--system-type", "--platform",
+        "--os-version", "--architecture", "--boot-mode", "--features", "--tags", "--sha256", "--tenant",
+    ]
+
+    /// The import request from the command line. The file's own bytes decide kind and format when not given.
+    static func importRequest(_ args: Arguments, source: ImportRequest.Source, head: [UInt8]) throws(GateError)
+        -> ImportRequest
+    {
+        var r = ImportRequest(name: try args.required("--name"), source: source)
+        r.remarks = args.value("--description") ?? ""
+        let sniffed = ImageFormat.sniff(head)
+        if let k = args.value("--kind") {
+            guard let kind = ImageKind(rawValue: k) else { throw GateError.usage("--kind must be self_made or iso") }
+            r.kind = kind
+        } else {
+            r.kind = sniffed == .iso ? .iso : .selfMade
+        }
+        if let f = args.value("--format") {
+            guard let format = ImageFormat(rawValue: f) else { throw GateError.usage("--format must be qcow2, raw or iso") }
+            r.format = format
+        } else {
+            r.format = r.kind == .iso ? .iso : (head.isEmpty ? .qcow2 : (sniffed == .iso ? .raw : sniffed))
+        }
+        r.systemType = args.value("--system-type") ?? ""
+        r.platform = args.value("--platform") ?? ""
+        r.osVersion = args.value("--os-version") ?? ""
+        r.architecture = args.value("--architecture") ?? ""
+        r.bootMode = args.value("--boot-mode") ?? ""
+        r.features = (args.value("--features") ?? "").split(separator: ",").map(String.init)
+        r.tags = (args.value("--tags") ?? "").split(separator: ",").map(String.init)
+        r.expectedSHA256 = args.value("--sha256")
+        if let t = args.value("--tenant") {
+            guard let tenant = TenantID(t) else { throw GateError.usage("--tenant must be a tenant id (ten-…)") }
+            r.tenant = tenant
+        }
+        r.allowUnspecifiedOS = true
+        return r
+    }
+
     static func importImage(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--file", "--name"], flagOptions: ["--json"])
+        let args = try Arguments(raw, valueOptions: importOptions, flagOptions: ["--json", "--no-wait"])
         if args.wantsHelp {
-            print(help)
+            print(importHelp)
             return ExitCode.success
         }
         try args.noMorePositionals(than: 0)
-        let path = try args.required("--file")
-        let name = try args.required("--name")
+        let file = args.value("--file")
+        let url = args.value("--url")
+        guard (file == nil) != (url == nil) else { throw GateError.usage("give exactly one of --file PATH or --url URL") }
+        _ = try args.required("--name")
         let data = try DataDirectory.open(try loadSettings(args))
         defer { data.close() }
-        let importer = LocalImporter(store: data.store, blobs: data.blobs, clock: data.clock)
-        let progress = args.json ? nil : ProgressPrinter()
-        let record = try importer.importFile(path: path, name: name, tenant: .defaultTenant) { p in
-            progress?.update(p.bytes, total: p.total)
+        let record: ImageRecord
+        if let file {
+            let request = try importRequest(args, source: .upload(size: 1), head: headOf(file))
+            let progress = args.json ? nil : ProgressPrinter()
+            record = try data.imports.importLocalFile(.localAdmin, request, path: file) { done, total in
+                progress?.update(done, total: total)
+            }
+            progress?.done()
+        } else {
+            let request = try importRequest(args, source: .url(url!), head: [])
+            let (created, _) = try data.imports.create(.localAdmin, request, source: "cli")
+            if args.flags.contains("--no-wait") {
+                record = created
+            } else {
+                record = try watchImport(data, created.id, quiet: args.json)
+            }
         }
-        progress?.done()
-        data.service.audit(
-            .localAdmin, action: "image.import", target: record.id.description, targetTenant: record.tenant,
-            source: "cli", outcome: "ok", detail: ["name": record.name, "size": String(record.size)])
         if args.json {
             Output.json(APIJSON.image(record))
-        } else {
+        } else if record.status == .available {
             print("imported \(record.id)  \(record.name)  \(Output.humanSize(record.size))  sha256 \(record.sha256)")
+        } else {
+            print("import \(record.id) is \(record.status.rawValue)")
         }
-        return ExitCode.success
+        return record.status == .failed ? ExitCode.refused : ExitCode.success
     }
+
+    /// Polls an import until it ends, drawing progress; a failed import is an error with its reason.
+    static func watchImport(_ data: DataDirectory, _ id: ImageID, quiet: Bool) throws(GateError) -> ImageRecord {
+        let progress = quiet ? nil : ProgressPrinter()
+        while true {
+            guard let r = try data.store.image(id) else { throw GateError.notFound("no image \(id)") }
+            switch r.status {
+            case .uploading, .making:
+                progress?.update(r.progressBytes, total: r.progressTotal)
+                usleep(200_000)
+            default:
+                progress?.done()
+                if r.status == .failed { printError("import failed: \(r.failureReason ?? "unknown reason")") }
+                return r
+            }
+        }
+    }
+
+    static func headOf(_ path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: ImageFormat.sniffLength)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return n > 0 ? Array(buf[0..<n]) : []
+    }
+
+    static let importHelp = """
+        Usage: imagegate image import (--file PATH | --url URL) --name NAME [options] [--json]
+
+          Import an image. Every byte passes the checks on its way in (SHA-256, size caps, format inspection:
+          qcow2 header rules, ISO 9660, refusal of VMDK/VHD/VHDX/OVA/archives); the image becomes available
+          only when its bytes are safely on disk, and is failed with the reason otherwise.
+
+          --file PATH          A local file (on the server host).
+          --url URL            http, https or ftp (ftp://user:password@host:port/path), fetched by this process;
+                               waits and shows progress unless --no-wait.
+          --name NAME          Image name.          --description TEXT   Remarks.
+          --kind self_made|iso --format qcow2|raw|iso (default: what the file's bytes are)
+          --system-type Linux|Windows --platform CentOS|Ubuntu|Windows Server|Windows --os-version V
+          --architecture x86_64|aarch64 --boot-mode BIOS|UEFI   (checked against 'imagegate image os-matrix')
+          --features cloud-init,qemu-ga --tags a,b --sha256 HEX (expected digest) --tenant ten-…
+
+        Common options: --data-dir DIR, --config FILE.
+        """
 
     static func parseImageID(_ text: String) throws(GateError) -> ImageID {
         guard let id = ImageID(text) else {

@@ -41,6 +41,10 @@ extension SettingKey {
                 .filter { !$0.isEmpty }
         },
         SettingKey(
+            name: "imports.ca_file", defaultText: "",
+            help: "PEM trust anchors for https sources instead of the system bundle (a private CA)."
+        ) { s, v throws(GateError) in s.imports.caFile = v },
+        SettingKey(
             name: "imports.os_matrix", defaultText: "",
             help: "JSON file of supported system types, platforms, architectures and versions (empty: built-in)."
         ) { s, v throws(GateError) in

@@ -6,6 +6,7 @@
 import Glibc
 #endif
 import CryptoPrimitives
+import Dispatch
 import Foundation
 import GateCore
 import ImageCatalog
@@ -24,6 +25,8 @@ struct ImportSettings: Sendable {
     var uploadTTL: Int64 = 86_400
     /// Private address ranges URL imports may reach (an internal mirror); empty = none.
     var allowedPrivateRanges: [String] = []
+    /// Trust anchors for https sources instead of the system bundle (a private CA); empty = system CAs.
+    var caFile = ""
 }
 
 /// A running transfer that can be stopped.
@@ -41,6 +44,8 @@ final class ImportManager: Sendable {
     let pid: Int32 = getpid()
     private let uploads = Mutex<[String: UploadSession]>([:])
     private let active = Mutex<[ImageID: ActiveImport]>([:])
+    /// URL imports allowed to fetch at once.
+    let slots: DispatchSemaphore
 
     init(service: ImageService, store: SQLiteCatalogStore, blobs: BlobStore, settings: ImportSettings,
          logger: Logger, secrets: SecretBox) {
@@ -50,6 +55,7 @@ final class ImportManager: Sendable {
         self.settings = settings
         self.logger = logger
         self.secrets = secrets
+        self.slots = DispatchSemaphore(value: max(1, settings.maxConcurrent))
     }
 
     var lease: ImportLease { ImportLease(pid: pid, heartbeat: service.clock.now()) }

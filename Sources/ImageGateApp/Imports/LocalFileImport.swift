@@ -1,0 +1,86 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: `imagegate image import --file` on the server host: the same import pipeline as uploads
+// (job, staging sink, in-line checks, atomic finalize), fed from a local file.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import GateCore
+import ImageCatalog
+import ImageManagement
+
+extension ImportManager {
+    /// Imports `path` as `request` (its size taken from the file) and returns the available image, or throws
+    /// with the reason the import failed (the image is then `failed`).
+    func importLocalFile(
+        _ p: Principal, _ request: ImportRequest, path: String, progress: ((UInt64, UInt64) -> Void)?
+    ) throws(GateError) -> ImageRecord {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw errno == ENOENT ? GateError.notFound("no file \(path)") : GateError.io("cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw GateError.invalid("\(path) is not a regular file")
+        }
+        let size = UInt64(st.st_size)
+        guard size > 0 else { throw GateError.invalid("\(path) is empty") }
+        var req = request
+        req.source = .upload(size: size)
+        let (record, _) = try create(p, req, source: "cli")
+        let sink: ImportSink
+        do {
+            // Not resumable by anyone else: if this process dies, recovery fails the import.
+            if var job = try store.importJob(image: record.id) {
+                job.uploadID = nil
+                job.expiresAt = 0
+                try store.saveImportJob(job)
+            }
+            let cap = try service.remainingQuota(record.tenant, settings.quota, excluding: record.id)
+            let job = try store.importJob(image: record.id)
+            sink = try ImportSink.create(
+                record.id, blobs: blobs, declared: ImportManager.declared(record.format), encrypted: req.encrypted,
+                cap: cap, expectedSHA256: job?.expectedSHA256)
+        } catch {
+            fail(record.id, reason: error.message)
+            throw error
+        }
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        var last: (ms: Int64, bytes: UInt64) = (0, 0)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 {
+                let reason = "cannot read \(path): \(String(cString: strerror(errno)))"
+                sink.abandon()
+                fail(record.id, reason: reason)
+                throw GateError.io(reason)
+            }
+            if n == 0 { break }
+            if let f = buf.withUnsafeBytes({ sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
+                sink.abandon()
+                fail(record.id, reason: f.reason)
+                throw GateError(.unsupported, "import refused: \(f.reason)")
+            }
+            reportProgress(record.id, bytes: sink.bytes, total: size, last: &last)
+            progress?(sink.bytes, size)
+        }
+        guard sink.bytes == size else {
+            sink.abandon()
+            fail(record.id, reason: "the file changed size while it was read")
+            throw GateError.conflict("\(path) changed size while it was read")
+        }
+        switch sink.finish() {
+        case .failure(let f):
+            fail(record.id, reason: f.reason)
+            throw GateError(.unsupported, "import refused: \(f.reason)")
+        case .success(let b):
+            let done = try service.finishImport(
+                record.id, size: b.size, sha256: b.sha256, virtualSize: b.virtualSize, format: b.format,
+                encrypted: b.encrypted)
+            try? store.deleteImportJob(image: record.id)
+            return done
+        }
+    }
+}
