@@ -59,7 +59,7 @@ let package = Package(
             name: "ImageGateApp",
             dependencies: [
                 "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "HTTPServer", "TLSSupport",
-                "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher",
+                "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher", "CCurl",
             ],
             swiftSettings: strictSettings),
         // URL import transport: http, https and ftp through libcurl with the SSRF defences of PROTOCOLS §4.1.

@@ -384,3 +384,30 @@ def test_tenant_quota_enforced_at_the_first_byte_over(workdir):
         assert status == 403
     finally:
         s.stop()
+
+
+def test_cli_remote_import_and_commands(api, srv, tmp_path):
+    from conftest import BIN
+    path = str(tmp_path / "remote.raw")
+    digest = random_file(path, 20 * MiB + 5)
+    env = dict(os.environ, IMAGEGATE_API_KEY=api.key)
+    base = f"https://127.0.0.1:{srv.tls_port}"
+    r = subprocess.run([BIN, "image", "import", "--file", path, "--name", "via CLI", "--server", base,
+                        "--cacert", srv.ca_file, "--system-type", "Linux", "--platform", "Ubuntu",
+                        "--os-version", "18.04", "--architecture", "aarch64", "--boot-mode", "UEFI",
+                        "--sha256", digest, "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    img = json.loads(r.stdout)
+    assert img["status"] == "available" and img["sha256"] == digest and img["os_release"] == "Ubuntu 18.04 aarch64"
+    # The same CLI commands reach the remote server.
+    r = subprocess.run([BIN, "image", "show", img["id"], "--server", srv.base, "--json"], capture_output=True,
+                       text=True, env=env)
+    assert r.returncode == 0 and json.loads(r.stdout)["id"] == img["id"]
+    bad = dict(env, IMAGEGATE_API_KEY="igk_000000000000_" + "A" * 43)
+    r = subprocess.run([BIN, "image", "list", "--server", srv.base], capture_output=True, text=True, env=bad)
+    assert r.returncode == 4 and "API key" in r.stderr
+    # A remote import outside the OS matrix is refused before any byte moves.
+    r = subprocess.run([BIN, "image", "import", "--file", path, "--name", "bad os", "--server", srv.base,
+                        "--system-type", "Linux", "--platform", "Ubuntu", "--os-version", "12.04",
+                        "--architecture", "x86_64", "--boot-mode", "BIOS"], capture_output=True, text=True, env=env)
+    assert r.returncode == 64 and "versions supported" in r.stderr

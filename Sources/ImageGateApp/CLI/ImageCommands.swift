@@ -37,6 +37,8 @@ enum ImageCommands {
                                        The image list as an Excel workbook or CSV.
 
         Common options: --data-dir DIR, --config FILE, --json. These work with or without a running server.
+        Remote: --server URL (or IMAGEGATE_SERVER) with the API key in IMAGEGATE_API_KEY, and --cacert FILE
+        to trust a server's own certificate; 'image import --file' then uploads resumably (tus).
         """
 
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
@@ -165,9 +167,14 @@ enum ImageCommands {
         let format = args.value("--format") ?? "xlsx"
         guard format == "xlsx" || format == "csv" else { throw GateError.usage("--format must be xlsx or csv") }
         let output = try args.required("--output")
-        let data = try DataDirectory.open(try loadSettings(args))
-        defer { data.close() }
-        let answer = try data.localAPI.call("GET", "/api/v1/export.\(format)", query: listQuery(args))
+        let answer: APIAnswer
+        if let remote = try RemoteAPI.from(args) {
+            answer = try remote.call("GET", "/api/v1/export.\(format)", query: listQuery(args))
+        } else {
+            let data = try DataDirectory.open(try loadSettings(args))
+            defer { data.close() }
+            answer = try data.localAPI.call("GET", "/api/v1/export.\(format)", query: listQuery(args))
+        }
         try answer.check()
         guard FileManager.default.createFile(atPath: output, contents: Data(answer.raw)) else {
             throw GateError.io("cannot write \(output)")
@@ -227,6 +234,19 @@ enum ImageCommands {
         let url = args.value("--url")
         guard (file == nil) != (url == nil) else { throw GateError.usage("give exactly one of --file PATH or --url URL") }
         _ = try args.required("--name")
+        if let remote = try RemoteAPI.from(args) {
+            guard let file else { throw GateError.usage("--url imports on a remote server go through the API (POST /api/v1/imports)") }
+            var request = try importRequest(args, source: .upload(size: 1), head: headOf(file))
+            request.allowUnspecifiedOS = false
+            let final = try RemoteImport.run(remote, request, path: file, quiet: args.json)
+            if args.json {
+                Output.json(final)
+            } else {
+                print("import \(Render.text(final["id"])) is \(Render.text(final["status"]))"
+                    + ((final["failure_reason"] as? String).map { ": " + $0 } ?? ""))
+            }
+            return (final["status"] as? String) == "available" ? ExitCode.success : ExitCode.refused
+        }
         let data = try DataDirectory.open(try loadSettings(args))
         defer { data.close() }
         let record: ImageRecord

@@ -55,6 +55,14 @@ enum LinkCommands {
             }
             ttl = d
         }
+        if let remote = try RemoteAPI.from(args) {
+            var body: [String: Any] = [:]
+            if let ttl { body["ttl"] = "\(ttl)s" }
+            let answer = try remote.call("POST", "/api/v1/images/\(id)/links", body: body)
+            try answer.check()
+            print(String(decoding: answer.raw, as: UTF8.self))
+            return ExitCode.success
+        }
         let settings = try loadSettings(args)
         let data = try DataDirectory.open(settings)
         defer { data.close() }

@@ -25,9 +25,14 @@ struct APICommand: Sendable {
             return ExitCode.success
         }
         let (method, path, query, body) = try request(args)
-        let data = try DataDirectory.open(try loadSettings(args))
-        defer { data.close() }
-        let answer = try data.localAPI.call(method, path, query: query, body: body)
+        let answer: APIAnswer
+        if let remote = try RemoteAPI.from(args) {
+            answer = try remote.call(method, path, query: query, body: body)
+        } else {
+            let data = try DataDirectory.open(try loadSettings(args))
+            defer { data.close() }
+            answer = try data.localAPI.call(method, path, query: query, body: body)
+        }
         try answer.check()
         if args.json {
             print(String(decoding: answer.raw, as: UTF8.self))
