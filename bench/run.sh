@@ -19,7 +19,20 @@
 # `location /plain/`. Then measures (a) full 2 GiB downloads with curl, (b) 64 KiB random ranges
 # with wrk -t2 -c16, (c) RSS with 1,000 slow downloads, and writes the results section of
 # Docs/benchmarks.md (between the bench:results markers). Servers are killed by PID on exit.
+#
+# Other benchmarks (each refreshes its own results section of Docs/benchmarks.md; same knobs where they apply):
+#   bash bench/run.sh sftp          -> bench/sftp.py        ImageGate SFTP vs OpenSSH sshd + sftp-server
+#   bash bench/run.sh https-ftp     -> bench/https_ftp.py   ImageGate HTTPS vs nginx, plain FTP vs vsftpd
+#   bash bench/run.sh url-import    -> bench/url_import.py  ImageGate URL import vs curl -o FILE
 set -euo pipefail
+
+case "${1:-}" in
+    "") ;;
+    sftp) exec /usr/bin/python3 "$(dirname "$0")/sftp.py" ;;
+    https-ftp) exec /usr/bin/python3 "$(dirname "$0")/https_ftp.py" ;;
+    url-import) exec /usr/bin/python3 "$(dirname "$0")/url_import.py" ;;
+    *) echo "usage: $0 [sftp|https-ftp|url-import]" >&2; exit 64 ;;
+esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"

@@ -2,12 +2,12 @@
 # Installs the Debian 12 packages ImageGate needs and that are missing, and nothing else.
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   plus the real clients the test suite drives
-#   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine, OpenSSH sshd + sftp-server for bench/
+#   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine, OpenSSH sshd + sftp-server, lftp, vsftpd for bench/
 set -euo pipefail
 
 build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev)
 test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip qemu-utils xorriso nginx python3-pyftpdlib)
-bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp)
+bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp vsftpd)
 
 want=("${build[@]}")
 for arg in "$@"; do

@@ -1,0 +1,343 @@
+"""Shared plumbing for the protocol benchmarks (bench/sftp.py, bench/https_ftp.py, bench/url_import.py).
+
+Loopback only. Every server is started by us, in its own process group, recorded by PID and stopped on
+exit (SIGTERM, then SIGKILL of that group after 5 s), whatever the exit path (normal end, failure, Ctrl-C,
+SIGTERM). The temp dir is removed; logs of a failed run are copied to bench/out/last-failure-NAME/.
+One bench at a time: the same lock file as bench/run.sh.
+"""
+import fcntl
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench", "out")
+DOC = os.path.join(ROOT, "Docs", "benchmarks.md")
+BIN = os.path.join(ROOT, ".build", "release", "imagegate")
+HZ = os.sysconf("SC_CLK_TCK")
+GiB = 1 << 30
+
+
+class Failure(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def die(msg):
+    raise Failure(msg)
+
+
+def need(*tools):
+    for t in tools:
+        if shutil.which(t) is None and not os.access(t, os.X_OK):
+            die(f"{t} is missing: run scripts/install-deps.sh --bench")
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def stat_fields(pid):
+    """Fields of /proc/PID/stat after the command name: [0] is field 3 (state)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(") ", 1)[1].split()
+
+
+def cpu_ticks(pids, children=False):
+    """utime+stime (all threads) summed over pids; with children=True also cutime+cstime, i.e. every
+    descendant that has exited and been reaped (sshd's and vsftpd's per-connection processes)."""
+    total = 0
+    for p in pids:
+        try:
+            a = stat_fields(p)
+        except FileNotFoundError:
+            die(f"process {p} is gone")
+        total += int(a[11]) + int(a[12])
+        if children:
+            total += int(a[13]) + int(a[14])
+    return total
+
+
+def children_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def ksoftirqd_pids():
+    out = []
+    for d in glob.glob("/proc/[0-9]*/comm"):
+        try:
+            with open(d) as f:
+                if f.read().startswith("ksoftirqd/"):
+                    out.append(int(d.split("/")[2]))
+        except OSError:
+            pass
+    return out
+
+
+def run_client(argv, stdin_text=None, env=None, timeout=600):
+    """Runs a client to completion. Returns (rc, wall seconds, client CPU seconds incl. its reaped children,
+    stdout, stderr). CPU comes from wait4's rusage (the client and every descendant it waited for)."""
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+                         stdout=out, stderr=err, env=env, start_new_session=True)
+    if stdin_text is not None:
+        p.stdin.write(stdin_text.encode())
+        p.stdin.close()
+    deadline = t0 + timeout
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            os.killpg(p.pid, signal.SIGKILL)
+            os.wait4(p.pid, 0)
+            die(f"{argv[0]} did not finish within {timeout} s")
+        time.sleep(0.002)
+    wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    err.seek(0)
+    return p.returncode, wall, ru.ru_utime + ru.ru_stime, out.read().decode(errors="replace"), \
+        err.read().decode(errors="replace")
+
+
+class Bench:
+    """Context manager: lock, temp dir, started processes, cleanup."""
+
+    def __init__(self, name):
+        self.name = name
+        self.procs = []  # (label, Popen, log path or None)
+        os.makedirs(OUT, exist_ok=True)
+        self.lock = open(os.path.join(OUT, "run.lock"), "w")
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            die(f"another benchmark is running (lock {OUT}/run.lock)")
+        self.tmp = tempfile.mkdtemp(prefix=f"imagegate-{name}.", dir="/tmp")
+
+    def __enter__(self):
+        def on_signal(signum, frame):
+            raise KeyboardInterrupt(f"signal {signum}")
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        return self
+
+    def spawn(self, label, argv, logfile=None, stdout=None, **kw):
+        """Starts a server in its own process group; stdout/stderr to files in the temp dir."""
+        errf = open(logfile or os.path.join(self.tmp, f"{label}.stderr.log"), "ab")
+        outf = open(stdout, "ab") if stdout else errf
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=outf, stderr=errf, start_new_session=True, **kw)
+        self.procs.append((label, p))
+        return p
+
+    def alive(self, p, label):
+        if p.poll() is not None:
+            die(f"{label} (pid {p.pid}) exited with {p.returncode}: see {self.tmp}/{label}*.log")
+
+    def stop(self, p, grace=5.0):
+        if p.poll() is None:
+            try:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        # Whatever is left in the group we created for it (forked workers, per-connection children).
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def __exit__(self, etype, e, tb):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for label, p in reversed(self.procs):
+            self.stop(p)
+        failed = etype is not None
+        if failed:
+            dst = os.path.join(OUT, f"last-failure-{self.name}")
+            shutil.rmtree(dst, ignore_errors=True)
+            os.makedirs(dst, exist_ok=True)
+            for f in glob.glob(os.path.join(self.tmp, "*.log")) + glob.glob(os.path.join(self.tmp, "*.txt")):
+                shutil.copy(f, dst)
+            print(f"[bench] logs of the failed run: {dst}", file=sys.stderr)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if etype is Failure:
+            print(f"\n[bench] FAILED: {e}", file=sys.stderr)
+            sys.exit(1)
+        if etype is KeyboardInterrupt:
+            print(f"\n[bench] interrupted ({e})", file=sys.stderr)
+            sys.exit(130)
+        return False
+
+
+# ---------------------------------------------------------------- ImageGate
+
+def build():
+    if os.environ.get("BENCH_NO_BUILD"):
+        return
+    log("building release binary")
+    r = subprocess.run(["swift", "build", "-c", "release", "--product", "imagegate"], cwd=ROOT,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout.decode(errors="replace")[-3000:])
+        die("build failed")
+
+
+def cached_file(size):
+    """A random file of `size` bytes in bench/out/, made once from /dev/urandom and reused."""
+    name = f"bench-{size // GiB}GiB.bin" if size % GiB == 0 else f"bench-{size}.bin"
+    path = os.path.join(OUT, name)
+    if not os.path.exists(path) or os.path.getsize(path) != size:
+        log(f"creating {path} ({size} bytes from /dev/urandom, cached for later runs)")
+        subprocess.run(f"head -c {size} /dev/urandom > '{path}.part' && mv '{path}.part' '{path}'", shell=True,
+                       check=True)
+    return path
+
+
+def sha256_of(path):
+    r = subprocess.run(["sha256sum", path], stdout=subprocess.PIPE, check=True)
+    return r.stdout.split()[0].decode()
+
+
+def cached_sha256(path):
+    """sha256 of a cached source file, remembered beside it (keyed by size and mtime)."""
+    st = os.stat(path)
+    memo = f"{path}.sha256"
+    key = f"{st.st_size} {int(st.st_mtime)}"
+    if os.path.exists(memo):
+        k, _, v = open(memo).read().strip().rpartition(" ")
+        if k == key:
+            return v
+    v = sha256_of(path)
+    open(memo, "w").write(f"{key} {v}\n")
+    return v
+
+
+def import_file(conf, data, src, name="bench.bin"):
+    r = subprocess.run([BIN, "image", "import", "--file", src, "--name", name, "--json", "--config", conf,
+                        "--data-dir", data], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        die(f"import failed: {r.stdout.decode(errors='replace')[-2000:]}")
+    js = json.loads(r.stdout)
+    blob = os.path.join(data, "blobs", js["id"])
+    if os.path.getsize(blob) != os.path.getsize(src):
+        die(f"blob {blob} is not {os.path.getsize(src)} bytes")
+    subprocess.run(f"cat '{blob}' > /dev/null", shell=True, check=True)  # page cache warm
+    return js, blob
+
+
+def start_imagegate(bench, conf, data, listeners):
+    """listeners: e.g. ["http", "sftp"]. Returns (Popen, {"http": "http://127.0.0.1:P", ...})."""
+    argv = [BIN, "serve", "--config", conf, "--data-dir", data]
+    for name in listeners:
+        argv += [f"--{name}", "127.0.0.1:0"]
+    out = os.path.join(bench.tmp, "imagegate.out.txt")
+    p = bench.spawn("imagegate", argv, stdout=out)
+    found = {}
+    deadline = time.time() + 20
+    while time.time() < deadline and len(found) < len(listeners):
+        bench.alive(p, "imagegate")
+        for line in open(out).read().splitlines():
+            for name in listeners:
+                prefix = f"{name}: listening on "
+                if line.startswith(prefix):
+                    found[name] = line[len(prefix):].split()[0]
+        time.sleep(0.1)
+    if len(found) < len(listeners):
+        die(f"imagegate did not report {listeners} within 20 s (got {found})")
+    return p, found
+
+
+def mint(conf, data, image_id):
+    r = subprocess.run([BIN, "link", "mint", image_id, "--ttl", "2h", "--json", "--config", conf, "--data-dir", data],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        die(f"link mint failed: {r.stdout.decode(errors='replace')}")
+    return json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------- results
+
+def sh(cmd):
+    r = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return r.stdout.decode(errors="replace").strip()
+
+
+def machine():
+    cpu = sh("awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo")
+    mem = sh("awk '/^MemTotal/{printf \"%.1f GiB\", $2/1048576}' /proc/meminfo")
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
+        "commit": sh(f"git -C '{ROOT}' rev-parse --short HEAD")
+        + ("" if subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", "Sources", "Package.swift"])
+           .returncode == 0 else "+dirty"),
+        "machine": f"{os.cpu_count()} CPUs ({cpu}), {mem} RAM, Linux {os.uname().release}",
+        "load": open("/proc/loadavg").read().split()[:3],
+        "swift": sh("swift --version 2>/dev/null | head -1") or "unknown",
+    }
+
+
+def ratio(a, b):
+    return float("nan") if b == 0 else a / b
+
+
+def fmt_ratio(a, b):
+    return "n/a" if b == 0 else f"{a / b:.2f}x"
+
+
+def update_doc(marker, script, body):
+    """Replaces what is between <!-- bench:MARKER:begin … --> and <!-- bench:MARKER:end --> in Docs/benchmarks.md."""
+    begin = f"<!-- bench:{marker}:begin (written by {script}; edits here are overwritten) -->"
+    end = f"<!-- bench:{marker}:end -->"
+    text = open(DOC).read()
+    if begin not in text or end not in text:
+        text = text.rstrip("\n") + f"\n\n## Results: {marker}\n\n{begin}\n{end}\n"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    open(DOC, "w").write(f"{head}{begin}\n{body.rstrip()}\n{end}{tail}")
+
+
+def finish(marker, script, body):
+    path = os.path.join(OUT, f"results-{marker}.md")
+    open(path, "w").write(body)
+    print(body)
+    if not os.environ.get("BENCH_NO_DOC"):
+        update_doc(marker, script, body)
+        log(f"refreshed the {marker} results section of {DOC}")
