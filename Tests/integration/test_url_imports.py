@@ -30,7 +30,8 @@ class Nginx:
 daemon off; worker_processes 1; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
 events {{ worker_connections 64; }}
 http {{
-  access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
+  log_format ranges '$status $http_range $uri';
+  access_log {tmp}/access.log ranges; client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
   uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
   server {{
     listen 127.0.0.1:{self.port}; listen 127.0.0.1:{self.tls_port} ssl;
@@ -50,7 +51,10 @@ http {{
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen([NGINX, "-p", self.tmp, "-c", self.conf], stderr=subprocess.DEVNULL)
+        # Own process group: a SIGKILL must take the workers down with the master, or they would go on
+        # serving the transfer the test means to cut.
+        self.proc = subprocess.Popen([NGINX, "-p", self.tmp, "-c", self.conf], stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
@@ -62,8 +66,19 @@ http {{
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.send_signal(sig)
             self.proc.wait(timeout=10)
+        # Wait until the port is free again (workers gone).
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                time.sleep(0.05)
+            except OSError:
+                return
 
 
 @pytest.fixture(scope="module")
@@ -120,12 +135,18 @@ def test_source_killed_mid_transfer_is_resumed(importer, sources):
         if p.get("bytes", 0) > 4 * MiB:
             break
         time.sleep(0.1)
-    ng.stop(signal.SIGKILL)  # the source dies mid-transfer
-    time.sleep(0.5)
+    ng.stop(signal.SIGKILL)  # the source dies mid-transfer, workers included
+    cut_at = (importer.image(img["id"]).get("progress") or {}).get("bytes", 0)
+    assert cut_at < 24 * MiB
+    time.sleep(0.3)
     ng.start()
     done = importer.wait_status(img["id"], {"available", "failed"}, timeout=120)
     assert done["status"] == "available", done["failure_reason"]
     assert done["sha256"] == sources["digest"]
+    # The fetcher resumed with a Range request rather than starting over.
+    with open(os.path.join(ng.tmp, "access.log")) as f:
+        ranged = [l for l in f if l.startswith("206 bytes=") and "/slow/disk.raw" in l]
+    assert ranged, "no resumed (206 Range) request reached the source"
 
 
 def test_cancel_mid_import(importer, sources):
