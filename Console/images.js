@@ -44,7 +44,7 @@ export async function renderImages(main) {
   const selected = new Set();
   const tenants = can.admin() ? (await api("GET", "/api/v1/tenants")).items || [] : [];
   const tenantName = new Map(tenants.map((x) => [x.id, x.name]));
-  const tableBox = h("div", { class: "table-wrap", id: "image-table" }, h("p", {}, t("images.loading")));
+  const tableBox = h("div", { class: "table-wrap", id: "image-table", tabindex: "0", role: "region", "aria-label": t("images.title") }, h("p", {}, t("images.loading")));
   const pager = h("nav", { class: "pager", "aria-label": t("images.pageInfo", { page: p.page, pages: "…" }) });
   const batchButton = h("button", { id: "batch-delete", class: "danger", disabled: true,
     onclick: () => batchDelete(selected, lastItems, reload) }, t("images.deleteSelected", { count: 0 }));

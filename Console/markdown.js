@@ -43,7 +43,7 @@ export function render(source) {
     }
     let m = line.match(/^(#{1,4})\s+(.*)$/);
     if (m) {
-      const level = Math.min(m[1].length + 1, 5);  // the page's own h1 is the title
+      const level = Math.max(2, m[1].length);  // the page's own h1 is the title
       frag.append(h("h" + level, { id: slug(m[2]) }, inline(m[2])));
       i++;
       continue;

@@ -98,9 +98,17 @@ def shot(d, name):
     return path
 
 
+def attempt(cond):
+    """The condition's value, or False while the page is re-rendering (stale or missing elements)."""
+    try:
+        return cond()
+    except (WebDriverException, AttributeError, IndexError, TypeError, ValueError):
+        return False
+
+
 def wait(d, cond, timeout=30, what=""):
     try:
-        return WebDriverWait(d, timeout, poll_frequency=0.1).until(lambda _: cond())
+        return WebDriverWait(d, timeout, poll_frequency=0.1).until(lambda _: attempt(cond))
     except Exception:
         shot(d, "failure-" + (what or "wait").replace(" ", "-"))
         logs = d.get_log("browser") if hasattr(d, "get_log") else []
@@ -196,8 +204,10 @@ def test_import_with_dropped_connection_and_reload(browser, srv, admin, tmp_path
     assert done_before_reload < 6 * MiB, "the upload finished before it could be interrupted"
     d.refresh()
     wait(d, lambda: css(d, f'#uploads input[type=file][data-image="{img["id"]}"]'), what="pending upload")
-    server_offset = admin.image if False else None  # noqa: F841 (the server keeps what arrived)
-    assert row(d, img["id"]).find_elements(By.CSS_SELECTOR, ".op-resume, .op-cancel")
+    # The server kept what arrived, and the list offers to resume or cancel.
+    kept = admin.call("GET", f"/api/v1/images/{img['id']}")[1]["progress"]["bytes"]
+    assert kept > 0
+    wait(d, lambda: row(d, img["id"]) and row(d, img["id"]).find_elements(By.CSS_SELECTOR, ".op-resume"), what="resume button")
     shot(d, "07-upload-pending-after-reload")
     d.set_network_conditions(offline=False, latency=0, download_throughput=-1, upload_throughput=-1)
     d.execute_script("localStorage.removeItem('imagegate.upload.chunkBytes')")

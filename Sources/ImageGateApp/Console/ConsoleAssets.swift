@@ -524,7 +524,7 @@ export async function renderImages(main) {
   const selected = new Set();
   const tenants = can.admin() ? (await api("GET", "/api/v1/tenants")).items || [] : [];
   const tenantName = new Map(tenants.map((x) => [x.id, x.name]));
-  const tableBox = h("div", { class: "table-wrap", id: "image-table" }, h("p", {}, t("images.loading")));
+  const tableBox = h("div", { class: "table-wrap", id: "image-table", tabindex: "0", role: "region", "aria-label": t("images.title") }, h("p", {}, t("images.loading")));
   const pager = h("nav", { class: "pager", "aria-label": t("images.pageInfo", { page: p.page, pages: "…" }) });
   const batchButton = h("button", { id: "batch-delete", class: "danger", disabled: true,
     onclick: () => batchDelete(selected, lastItems, reload) }, t("images.deleteSelected", { count: 0 }));
@@ -992,7 +992,7 @@ export function render(source) {
     }
     let m = line.match(/^(#{1,4})\s+(.*)$/);
     if (m) {
-      const level = Math.min(m[1].length + 1, 5);  // the page's own h1 is the title
+      const level = Math.max(2, m[1].length);  // the page's own h1 is the title
       frag.append(h("h" + level, { id: slug(m[2]) }, inline(m[2])));
       i++;
       continue;
@@ -1358,11 +1358,11 @@ fieldset { border: 1px solid var(--line); border-radius: 4px; margin: .6em 0; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: var(--card); }
 caption { text-align: left; padding: .4em 0; color: var(--muted); }
-th, td { border-bottom: 1px solid var(--line); padding: .45em .6em; text-align: left; vertical-align: top; }
+th, td { border-bottom: 1px solid var(--line); padding: .4em .45em; text-align: left; vertical-align: top; }
 thead th { background: #e9ecf0; white-space: nowrap; }
 tbody th { font-weight: 400; }
 .image-name { display: block; font-weight: 600; }
-.resource-id { display: block; font-family: ui-monospace, monospace; font-size: .85em; color: var(--muted); }
+.resource-id { display: block; word-break: break-all; max-width: 16em; font-family: ui-monospace, monospace; font-size: .85em; color: var(--muted); }
 .remarks { display: block; font-size: .9em; color: var(--muted); }
 .tags { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .3em; }
 .tags li { background: #e6ecf5; border-radius: 3px; padding: 0 .4em; }
