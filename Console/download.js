@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { link } from "./app.js";
 import { h, clear, announce, uid } from "./dom.js";
-import { t, duration, dateTime } from "./i18n.js";
+import { t, clock, dateTime } from "./i18n.js";
 
 const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 
@@ -68,7 +68,7 @@ export async function renderDownload(main, id) {
     const tick = () => {
       const left = (expires - Date.now()) / 1000;
       if (left <= 0) { clearInterval(timer); countdown.textContent = t("download.expired"); countdown.classList.add("expired"); return; }
-      countdown.textContent = t("download.countdown", { left: duration(left) });
+      countdown.textContent = t("download.countdown", { left: clock(left) });
     };
     tick();
     timer = setInterval(() => { if (!document.body.contains(countdown)) clearInterval(timer); else tick(); }, 1000);
@@ -76,7 +76,6 @@ export async function renderDownload(main, id) {
     clear(result,
       h("h2", { tabindex: "-1", id: "addresses-heading" }, t("download.addresses")),
       h("p", { id: "expires-at" }, t("download.expires", { time: dateTime(l.expires_at) })), countdown,
-      h("p", { class: "notice" }, t("download.validity")),
       protos.map((p) => copyRow(t("download.protocol." + p), l[p], "url-" + p)),
       h("h2", {}, t("download.commands")),
       commands(l).map(([label, cmd]) => copyRow(label, cmd, "cmd")));
@@ -87,7 +86,7 @@ export async function renderDownload(main, id) {
     h("h1", {}, t("download.title")),
     h("p", {}, t("download.intro", { name: img.name })),
     img.status !== "available" ? h("p", { class: "notice error" }, t("download.notAvailable")) : null,
-    h("p", { class: "notice" }, t("download.validity")),
+    h("p", { class: "notice", id: "validity-note" }, t("download.validity")),
     h("div", { class: "buttons" }, generate, link("", t("op.back"), { class: "button" })),
     result));
   return t("download.title");

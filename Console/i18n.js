@@ -36,6 +36,13 @@ export function duration(seconds) {
   return parts.join(" ");
 }
 
+/** A ticking countdown: "23:59:58" (hours may exceed 24). */
+export function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const two = (n) => String(n).padStart(2, "0");
+  return `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
+}
+
 export function dateTime(iso) {
   if (!iso) return t("none");
   return new Date(iso).toLocaleString(lang);

@@ -325,7 +325,7 @@ export function confirmDialog(title, body, confirmLabel, cancelLabel, danger = t
 import { api } from "./api.js";
 import { link } from "./app.js";
 import { h, clear, announce, uid } from "./dom.js";
-import { t, duration, dateTime } from "./i18n.js";
+import { t, clock, dateTime } from "./i18n.js";
 
 const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 
@@ -390,7 +390,7 @@ export async function renderDownload(main, id) {
     const tick = () => {
       const left = (expires - Date.now()) / 1000;
       if (left <= 0) { clearInterval(timer); countdown.textContent = t("download.expired"); countdown.classList.add("expired"); return; }
-      countdown.textContent = t("download.countdown", { left: duration(left) });
+      countdown.textContent = t("download.countdown", { left: clock(left) });
     };
     tick();
     timer = setInterval(() => { if (!document.body.contains(countdown)) clearInterval(timer); else tick(); }, 1000);
@@ -398,7 +398,6 @@ export async function renderDownload(main, id) {
     clear(result,
       h("h2", { tabindex: "-1", id: "addresses-heading" }, t("download.addresses")),
       h("p", { id: "expires-at" }, t("download.expires", { time: dateTime(l.expires_at) })), countdown,
-      h("p", { class: "notice" }, t("download.validity")),
       protos.map((p) => copyRow(t("download.protocol." + p), l[p], "url-" + p)),
       h("h2", {}, t("download.commands")),
       commands(l).map(([label, cmd]) => copyRow(label, cmd, "cmd")));
@@ -409,7 +408,7 @@ export async function renderDownload(main, id) {
     h("h1", {}, t("download.title")),
     h("p", {}, t("download.intro", { name: img.name })),
     img.status !== "available" ? h("p", { class: "notice error" }, t("download.notAvailable")) : null,
-    h("p", { class: "notice" }, t("download.validity")),
+    h("p", { class: "notice", id: "validity-note" }, t("download.validity")),
     h("div", { class: "buttons" }, generate, link("", t("op.back"), { class: "button" })),
     result));
   return t("download.title");
@@ -469,6 +468,13 @@ export function duration(seconds) {
   if (m && !d) parts.push(t("time.m", { n: m }));
   if (!d && !h) parts.push(t("time.s", { n: s }));
   return parts.join(" ");
+}
+
+/** A ticking countdown: "23:59:58" (hours may exceed 24). */
+export function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const two = (n) => String(n).padStart(2, "0");
+  return `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
 }
 
 export function dateTime(iso) {
