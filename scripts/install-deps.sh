@@ -6,7 +6,8 @@
 set -euo pipefail
 
 build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev)
-test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip qemu-utils xorriso nginx python3-pyftpdlib)
+test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip qemu-utils xorriso nginx python3-pyftpdlib
+      chromium chromium-driver)  # the web console tests drive headless Chromium (Tests/integration/test_console.py)
 bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp vsftpd)
 
 want=("${build[@]}")

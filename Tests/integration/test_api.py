@@ -915,6 +915,7 @@ def test_audit_events_scoping_and_chain(env, tmp_path):
 # ImageExporter, and DownloadHandler (downloads and health).
 SERVED = {
     ("/api/v1/me", "get"),
+    ("/api/v1/session", "get"), ("/api/v1/session", "post"), ("/api/v1/session", "delete"),
     ("/api/v1/images", "get"),
     ("/api/v1/images/batch-delete", "post"),
     ("/api/v1/images/{image_id}", "get"), ("/api/v1/images/{image_id}", "patch"),

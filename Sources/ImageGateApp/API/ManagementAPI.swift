@@ -18,7 +18,7 @@ struct APICall {
     var method: String { request.head.method }
 }
 
-/// JSON over HTTP, authenticated with API keys (`Authorization: Bearer igk_…`). Every read and write goes
+/// JSON over HTTP, authenticated with API keys (`Authorization: Bearer igk_…`) or a console session cookie. Every read and write goes
 /// through `ImageService`, which scopes it to the caller's tenant; this type only translates.
 struct ManagementAPI: Sendable {
     static let prefix = "/api/v1/"
@@ -27,10 +27,18 @@ struct ManagementAPI: Sendable {
     let exporter: ImageExporter
     /// Present in the server (and the CLI's local API): creates and cancels imports.
     var imports: ImportManager? = nil
+    /// Present in the server: web console sessions (the `ig_session` cookie, Console/ConsoleSessions.swift).
+    var sessions: ConsoleSessions? = nil
 
     func respond(to request: Request) -> Response {
-        guard let principal = authenticate(request) else { return APIError.unauthorized() }
-        return respond(to: request, as: principal)
+        if let sessions, request.head.path == "/api/v1/session" {
+            return SessionRoutes(sessions: sessions).respond(to: request)
+        }
+        switch ConsoleAuth.authenticate(request.head, peer: request.peer, service: service, sessions: sessions) {
+        case .principal(let principal): return respond(to: request, as: principal)
+        case .absent: return APIError.unauthorized()
+        case .refused(let why): return APIError.response(GateError(.permissionDenied, why))
+        }
     }
 
     /// Answers a request for an already authenticated principal (the local CLI acts as `Principal.localAdmin`:
@@ -47,11 +55,6 @@ struct ManagementAPI: Sendable {
         } catch {
             return APIError.response(error)
         }
-    }
-
-    private func authenticate(_ request: Request) -> Principal? {
-        guard let v = request.head.header("authorization"), v.hasPrefix("Bearer ") else { return nil }
-        return service.authenticate(apiKey: String(v.dropFirst(7)), source: request.peer.host)
     }
 
     private func route(_ c: APICall) throws(GateError) -> Response {

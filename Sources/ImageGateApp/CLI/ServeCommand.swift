@@ -80,9 +80,16 @@ enum ServeCommand {
         let authorizer = DownloadAuthorizer(
             codec: TokenCodec(deploymentID: data.keys.deploymentID), keys: data.keys, store: data.store,
             clock: data.clock, maxLifetime: settings.tokenMaxTTL)
+        // The web console signs in with an API key and then uses a cookie for the API and tus uploads.
+        let sessions = ConsoleSessions(
+            settings: settings.console, service: data.service, retention: settings.recycleRetention, clock: data.clock)
+        var api = data.managementAPI
+        api.sessions = sessions
+        var uploads = TusHandler(imports: data.imports, service: data.service)
+        uploads.sessions = sessions
         let handler = RootHandler(
             downloads: DownloadHandler(authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock),
-            api: data.managementAPI, uploads: TusHandler(imports: data.imports, service: data.service))
+            api: api, uploads: uploads, console: ConsoleHandler())
         let listener: HTTPListener
         do {
             listener = try HTTPListener.start(

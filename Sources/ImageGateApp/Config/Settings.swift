@@ -28,6 +28,8 @@ public struct Settings: Sendable {
     public var recycleRetention: Int64 = 7 * 86_400
     /// Imports (`imports.*`, Settings+Imports.swift).
     var imports = ImportSettings()
+    /// The web console (`console.*`, Settings+Console.swift).
+    var console = ConsoleSettings()
     public var tokenDefaultTTL: Int64 = 86_400
     public var tokenMaxTTL: Int64 = 7 * 86_400
     public var logLevel: Logger.Level = .info
@@ -180,7 +182,7 @@ struct SettingKey: Sendable {
             name: "log.access", defaultText: "",
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
-    ] + SettingKey.ftp + sftpKeys + SettingKey.imports
+    ] + SettingKey.ftp + sftpKeys + SettingKey.imports + SettingKey.console
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

@@ -11,12 +11,14 @@ import SystemIO
 
 /// tus 1.0.0 (https://tus.io/protocols/resumable-upload): `OPTIONS` discovery, `POST` creation (for an import
 /// created through the API, named by `Upload-Metadata: image_id …`), `HEAD` offset, `PATCH` append,
-/// `DELETE` termination (= cancel the import). Authentication: the API key, as for /api/v1.
+/// `DELETE` termination (= cancel the import). Authentication: the API key or console cookie, as for /api/v1.
 struct TusHandler: Sendable {
     static let prefix = "/uploads"
     static let version = "1.0.0"
     let imports: ImportManager
     let service: ImageService
+    /// Console sessions: the page uploads with its cookie and CSRF token instead of an API key.
+    var sessions: ConsoleSessions? = nil
 
     static func tusHeaders(_ extra: [(String, String)] = []) -> [(String, String)] {
         [("Tus-Resumable", version), ("Cache-Control", "no-store")] + extra
@@ -29,8 +31,7 @@ struct TusHandler: Sendable {
     }
 
     private func principal(_ head: RequestHead, _ peer: PeerAddress) -> Principal? {
-        guard let v = head.header("authorization"), v.hasPrefix("Bearer ") else { return nil }
-        return service.authenticate(apiKey: String(v.dropFirst(7)), source: peer.host)
+        ConsoleAuth.principal(head, peer: peer, service: service, sessions: sessions)
     }
 
     /// The session named by the path, if the caller may write that image (else the same 404 either way).

@@ -1,5 +1,6 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: what a listener serves: the management API under /api/v1/, downloads everywhere else.
+// ImageGate: what a listener serves: the management API under /api/v1/, uploads, the console under
+// /console/, downloads everywhere else.
 //===----------------------------------------------------------------------===//
 import GateCore
 import HTTPServer
@@ -10,11 +11,16 @@ struct RootHandler: RequestHandler {
     let downloads: DownloadHandler
     let api: ManagementAPI
     let uploads: TusHandler?
+    /// The web console's pages under /console/ (Console/ConsoleHandler.swift).
+    var console: ConsoleHandler? = nil
 
     func respond(to request: Request) -> Response {
         let path = request.head.path
         if path.hasPrefix(ManagementAPI.prefix) || path == "/api/v1" {
             return api.respond(to: request)
+        }
+        if let console, path == ConsoleHandler.prefix || path.hasPrefix(ConsoleHandler.prefix + "/") {
+            return console.respond(to: request)
         }
         if let uploads, path == TusHandler.prefix || path.hasPrefix(TusHandler.prefix + "/") {
             return uploads.respond(to: request)

@@ -1,0 +1,93 @@
+// ImageGate console: the download wizard: mint a link, show each protocol's address with a copy button, the
+// expiry time with a live countdown, the 24-hour note, and ready commands (wget, curl, lftp, sftp) that resume.
+import { api } from "./api.js";
+import { link } from "./app.js";
+import { h, clear, announce, uid } from "./dom.js";
+import { t, clock, dateTime } from "./i18n.js";
+
+const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
+async function copy(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const ta = h("textarea", { class: "sr-only" }, text);
+    document.body.append(ta);
+    ta.select();
+    document.execCommand("copy");
+    ta.remove();
+  }
+  button.textContent = t("op.copied");
+  announce(t("op.copied"));
+  setTimeout(() => { button.textContent = t("op.copy"); }, 2000);
+}
+
+function copyRow(label, value, cls) {
+  const id = uid("addr");
+  const out = h("input", { id, readOnly: true, value, class: "mono " + cls, spellcheck: "false" });
+  const button = h("button", { type: "button", "aria-label": t("download.copyOf", { what: label }), onclick: () => copy(value, button) }, t("op.copy"));
+  return h("div", { class: "copy-row" }, h("label", { for: id }, label), h("div", { class: "copy-box" }, out, button));
+}
+
+/** The commands for one link, each resuming a broken transfer. */
+function commands(l) {
+  const out = [];
+  const http = l.https || l.http;
+  const file = l.file_name;
+  if (http) {
+    out.push(["wget (HTTPS)", `wget -c -O ${q(file)} ${q(http)}`]);
+    out.push(["curl (HTTPS)", `curl -fC - -o ${q(file)} ${q(http)}`]);
+    out.push(["lftp (HTTPS)", `lftp -c ${q(`get -c ${http} -o ${file}`)}`]);
+  }
+  for (const [k, v] of Object.entries(l.commands || {})) out.push([`${k.replace(/^ftp_/, "")} (FTP)`, v]);
+  for (const [k, v] of Object.entries(l.sftp_commands || {})) out.push([`${k === "openssh" ? "sftp" : k} (SFTP)`, v]);
+  return out;
+}
+
+let timer = null;
+
+export async function renderDownload(main, id) {
+  clearInterval(timer);
+  const img = await api("GET", `/api/v1/images/${encodeURIComponent(id)}`);
+  const result = h("div", { id: "download-result" });
+  const generate = h("button", { class: "primary", id: "generate-link", disabled: img.status !== "available", onclick: async () => {
+    generate.disabled = true;
+    try {
+      const l = await api("POST", `/api/v1/images/${img.id}/links`, {});
+      show(l);
+    } catch (e) {
+      clear(result, h("p", { role: "alert", class: "notice error" }, t("error.generic", { reason: e.message })));
+    }
+    generate.disabled = false;
+  } }, t("download.generate"));
+
+  function show(l) {
+    clearInterval(timer);
+    const expires = new Date(l.expires_at).getTime();
+    const countdown = h("p", { role: "timer", id: "countdown", class: "countdown" });
+    const tick = () => {
+      const left = (expires - Date.now()) / 1000;
+      if (left <= 0) { clearInterval(timer); countdown.textContent = t("download.expired"); countdown.classList.add("expired"); return; }
+      countdown.textContent = t("download.countdown", { left: clock(left) });
+    };
+    tick();
+    timer = setInterval(() => { if (!document.body.contains(countdown)) clearInterval(timer); else tick(); }, 1000);
+    const protos = ["https", "http", "ftp", "sftp"].filter((p) => l[p]);
+    clear(result,
+      h("h2", { tabindex: "-1", id: "addresses-heading" }, t("download.addresses")),
+      h("p", { id: "expires-at" }, t("download.expires", { time: dateTime(l.expires_at) })), countdown,
+      protos.map((p) => copyRow(t("download.protocol." + p), l[p], "url-" + p)),
+      h("h2", {}, t("download.commands")),
+      commands(l).map(([label, cmd]) => copyRow(label, cmd, "cmd")));
+    result.querySelector("h2").focus();
+  }
+
+  clear(main, h("section", { class: "card wizard" },
+    h("h1", {}, t("download.title")),
+    h("p", {}, t("download.intro", { name: img.name })),
+    img.status !== "available" ? h("p", { class: "notice error" }, t("download.notAvailable")) : null,
+    h("p", { class: "notice", id: "validity-note" }, t("download.validity")),
+    h("div", { class: "buttons" }, generate, link("", t("op.back"), { class: "button" })),
+    result));
+  return t("download.title");
+}

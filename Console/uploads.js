@@ -1,0 +1,98 @@
+// ImageGate console: the uploads tray: running local-file uploads (progress, rate, time left, retries) and
+// unfinished ones remembered from before a reload, each waiting for the user to select the same file again.
+import { h, clear, announce, uid } from "./dom.js";
+import { t, bytes, duration } from "./i18n.js";
+import { Upload, pendingUploads, rememberUpload, forgetUpload, sameFile } from "./tus.js";
+
+const active = new Map();  // image id → {upload, name, view}
+const listeners = new Set();
+
+/** Called (with the image id) whenever an upload finishes or fails, so the list can refresh. */
+export function onUploadChange(f) { listeners.add(f); return () => listeners.delete(f); }
+export function isUploading(imageID) { return active.has(imageID); }
+
+function progressView(name) {
+  const bar = h("progress", { max: 100, value: 0, "aria-label": t("upload.progress", { name }) });
+  const text = h("span", { class: "upload-text" });
+  const el = h("li", { class: "upload" }, h("strong", {}, name), bar, text);
+  return { el, bar, text };
+}
+
+function begin(imageID, url, file, name) {
+  const view = progressView(name);
+  const upload = new Upload(imageID, url, file, {
+    onProgress: ({ offset, size, rate, eta }) => {
+      view.bar.max = size;
+      view.bar.value = offset;
+      view.el.dataset.offset = String(offset);
+      view.el.dataset.state = "running";
+      view.text.textContent = [t("status.progress", { done: bytes(offset), total: bytes(size) }),
+        rate > 0 ? t("status.rate", { rate: bytes(rate) }) : null,
+        eta != null ? t("status.eta", { eta: duration(eta) }) : null].filter(Boolean).join(" · ");
+    },
+    onRetry: (seconds) => {
+      view.el.dataset.state = "retrying";
+      view.text.textContent = t("upload.retrying", { name, seconds });
+    },
+    onDone: () => { finish(imageID); announce(t("upload.done", { name })); },
+    onError: (reason) => {
+      finish(imageID);
+      announce(reason ? t("upload.failed", { name, reason }) : t("upload.gone", { name }), "error");
+    },
+  });
+  active.set(imageID, { upload, name, view });
+  renderUploads();
+  upload.run();
+}
+
+function finish(imageID) {
+  active.delete(imageID);
+  renderUploads();
+  for (const f of listeners) f(imageID);
+}
+
+/** Starts uploading `file` to a new import's tus URL. */
+export function startUpload(image, file) {
+  rememberUpload(image.id, { url: image.upload_url, name: file.name, size: file.size,
+    lastModified: file.lastModified, imageName: image.name });
+  begin(image.id, image.upload_url, file, image.name);
+}
+
+/** Stops sending (cancel upload: the server discards the bytes). */
+export function stopUpload(imageID) {
+  active.get(imageID)?.upload.stop();
+  active.delete(imageID);
+  forgetUpload(imageID);
+  renderUploads();
+}
+
+function pendingView(imageID, entry) {
+  const inputID = uid("resume");
+  const err = h("p", { class: "field-error", hidden: true, id: inputID + "-err" });
+  const input = h("input", { type: "file", id: inputID, "data-image": imageID, "aria-describedby": inputID + "-err",
+    onchange: () => {
+      const file = input.files[0];
+      if (!file) return;
+      if (!sameFile(entry, file)) {
+        err.hidden = false;
+        err.textContent = t("upload.wrongFile", { name: entry.name });
+        input.value = "";
+        return;
+      }
+      begin(imageID, entry.url, file, entry.imageName);
+    } });
+  return h("li", { class: "upload pending", "data-image": imageID },
+    h("p", {}, t("upload.pending", { name: entry.imageName, total: bytes(entry.size) })),
+    h("label", { for: inputID }, t("upload.pendingFile", { name: entry.name })), input, err,
+    h("button", { class: "link", onclick: () => { forgetUpload(imageID); renderUploads(); } }, t("upload.forget")));
+}
+
+/** Draws the tray (hidden when there is nothing to show). Running uploads keep their live elements. */
+export function renderUploads() {
+  const tray = document.getElementById("uploads");
+  if (!tray) return;
+  const pending = Object.entries(pendingUploads()).filter(([id]) => !active.has(id));
+  const items = [...[...active.values()].map((a) => a.view.el), ...pending.map(([id, e]) => pendingView(id, e))];
+  tray.hidden = items.length === 0;
+  clear(tray, h("h2", {}, t("upload.title")), h("ul", {}, items));
+}
