@@ -72,19 +72,14 @@ extension ImportManager {
             fail(record.id, reason: error.message)
             return
         }
-        var failure: ImportFailure?
         var last: (ms: Int64, bytes: UInt64) = (0, 0)
         var recordedTotal = job.totalSize
+        let resumeFrom = sink.bytes
+        let pipeline = PipelinedSink(sink)
         let result = fetch.run(
-            resumeFrom: sink.bytes, validator: staged == nil ? nil : job.validator,
+            resumeFrom: resumeFrom, validator: staged == nil ? nil : job.validator,
             expectedTotal: staged == nil ? nil : job.totalSize,
-            sink: { buffer in
-                if let f = sink.write(buffer) {
-                    failure = f
-                    return false
-                }
-                return true
-            },
+            sink: { buffer in pipeline.write(buffer) },
             progress: { [self] bytes, total in
                 if let total, recordedTotal != total {
                     // Remember the source's size for a resume after a restart.
@@ -95,6 +90,7 @@ extension ImportManager {
                 }
                 reportProgress(record.id, bytes: bytes, total: total, last: &last)
             })
+        let (_, failure) = pipeline.close()
         switch result {
         case .failure(let f):
             if f.code == "cancelled" {
@@ -104,6 +100,11 @@ extension ImportManager {
             sink.abandon()
             fail(record.id, reason: failure?.reason ?? "\(f.message) (\(fetch.redactedURL))")
         case .success(let fetched):
+            if let failure {
+                sink.abandon()
+                fail(record.id, reason: failure.reason)
+                return
+            }
             if let validator = fetched.validator {
                 var j = job
                 j.validator = validator
