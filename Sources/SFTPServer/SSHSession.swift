@@ -47,6 +47,12 @@ final class SSHSession {
     func run() {
         defer { finish() }
         control.arm(ctx.config.loginTimeoutMs, reason: "login_timeout")
+        // Before the key exchange, not after: libssh keeps parsing whatever the same read() brought in once
+        // NEWKEYS has arrived, inside ssh_handle_key_exchange. libssh2 (curl) sends NEWKEYS and its
+        // SERVICE_REQUEST back to back; when both land in one read, a session without callbacks yet parks
+        // the request on its internal message list (ssh_message_queue), nobody answers SERVICE_ACCEPT, and
+        // the client waits until the login timeout. With the callbacks in place every message is answered.
+        installCallbacks()
         guard ssh_handle_key_exchange(session) == SSH_OK else {
             outcome = control.cutReason ?? "kex_failed"
             ctx.logger.debug("sftp \(control.peer): key exchange failed: \(lastError)")
@@ -62,9 +68,10 @@ final class SSHSession {
 
     var lastError: String { String(cString: ssh_get_error(UnsafeMutableRawPointer(session))) }
 
-    /// Drives authentication, the channel open and the subsystem request through libssh's callbacks until
-    /// the `sftp` subsystem is open (SFTP-NOTES §6, threading model step 1).
-    private func login() -> Bool {
+    /// Hands libssh the server callbacks (auth, channel open) and the message callback, and sets the auth
+    /// methods. Must happen before `ssh_handle_key_exchange` (see `run`): a message that arrives with no
+    /// callback installed is queued for `ssh_message_get`, which we never call, and is never answered.
+    private func installCallbacks() {
         let me = Unmanaged.passUnretained(self).toOpaque()
         serverCallbacks.pointee.size = MemoryLayout<ssh_server_callbacks_struct>.size  // ssh_callbacks_init
         serverCallbacks.pointee.userdata = me
@@ -93,7 +100,12 @@ final class SSHSession {
             return s.handleMessage(session!, msg!)
         }, me)
         ssh_set_auth_methods(session, Int32(SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE))
+    }
 
+    /// Drives authentication, the channel open and the subsystem request through libssh's callbacks
+    /// (installed before the key exchange) until the `sftp` subsystem is open (SFTP-NOTES §6, threading
+    /// model step 1).
+    private func login() -> Bool {
         guard let event = ssh_event_new() else { return false }
         defer { ssh_event_free(event) }
         ssh_event_add_session(event, session)
