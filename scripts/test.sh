@@ -17,5 +17,6 @@ swift build --build-tests
 echo "== unit tests (swift test)"
 swift test --skip-build 2>&1 | tee .build/unit-tests.log
 echo "== integration tests (real server, real clients)"
+echo "console screenshots go to $PWD/Tests/integration/artifacts/console/"
+# Last, so the runner's own summary line ("N passed ...") closes the output.
 IMAGEGATE_BIN="$PWD/.build/debug/imagegate" python3 -m pytest -q Tests/integration
-echo "console screenshots: $PWD/Tests/integration/artifacts/console/"

@@ -13,8 +13,10 @@ public enum ImageGateCLI {
         Usage: imagegate <command> [options]
 
         Commands:
-          serve                 Run the transfer server (HTTP) on the data directory.
-          image import          Copy a local image file into the catalog.
+          serve                 Run the server: HTTP, HTTPS, FTP/FTPS and SFTP downloads, the management API
+                                (/api/v1), resumable uploads (/uploads) and the web console (/console/).
+          image import          Import an image from a file or a URL, checked while it streams in;
+                                image watch ID, image cancel ID, image os-matrix.
           image list            List images (filters, sorting, paging); also rename, remarks, tag, delete,
                                 recycle-bin, restore, destroy, vms, attach-vm, detach-vm, export.
           image show ID         Show one image.
@@ -24,10 +26,13 @@ public enum ImageGateCLI {
           audit list|verify     The audit log of changes and minted links.
           key list              List token signing keys (never their secrets).
           key rotate            Start signing with a new key; old links keep working until they expire.
+          key host              The SFTP server's host key fingerprints.
 
         Options every command takes:
           --data-dir DIR        Data directory (default ./data, or data_dir in the config file).
           --config FILE         Config file (see Config/imagegate.conf.example).
+          --server URL          A remote server instead of the data directory (API key in IMAGEGATE_API_KEY;
+                                --cacert FILE to trust its certificate).
           -h, --help            Help for a command: imagegate <command> --help
 
         Exit codes: 0 success, 1 failure, 3 not found, 4 refused (wrong state or policy), 64 usage error.
