@@ -11,15 +11,17 @@ import TLSSupport
 /// What every connection of one listener shares.
 final class FTPContext: Sendable {
     let config: FTPConfig
-    let tls: TLSContext?
+    /// The listener's current TLS context (a SIGHUP reload swaps it for new handshakes).
+    let tlsHolder: TLSContextHolder?
+    var tls: TLSContext? { tlsHolder?.current }
     let policy: any FTPAccessPolicy
     let accessLog: FTPAccessLog
     let logger: Logger
     let ledger: FailureLedger
 
-    init(config: FTPConfig, tls: TLSContext?, policy: any FTPAccessPolicy, accessLog: LineSink?, logger: Logger) {
+    init(config: FTPConfig, tls: TLSContextHolder?, policy: any FTPAccessPolicy, accessLog: LineSink?, logger: Logger) {
         self.config = config
-        self.tls = tls
+        self.tlsHolder = tls
         self.policy = policy
         self.accessLog = FTPAccessLog(sink: accessLog)
         self.logger = logger

@@ -28,6 +28,16 @@ public final class FTPListener: Sendable {
         address: ListenAddress, config: FTPConfig, tls: TLSContext?, policy: any FTPAccessPolicy,
         accessLog: LineSink?, logger: Logger
     ) throws(GateError) -> FTPListener {
+        try start(
+            address: address, config: config, tls: tls.map(TLSContextHolder.init), policy: policy, accessLog: accessLog,
+            logger: logger)
+    }
+
+    /// As above, with a replaceable context: new AUTH TLS handshakes use whatever the holder holds then.
+    public static func start(
+        address: ListenAddress, config: FTPConfig, tls: TLSContextHolder?, policy: any FTPAccessPolicy,
+        accessLog: LineSink?, logger: Logger
+    ) throws(GateError) -> FTPListener {
         guard tls != nil || config.allowPlain else {
             throw GateError.usage("FTP needs a TLS certificate unless plain FTP is allowed")
         }

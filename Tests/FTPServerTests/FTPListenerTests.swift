@@ -8,6 +8,7 @@ import Foundation
 import FTPServer
 import GateCore
 import SystemIO
+import TLSSupport
 import Testing
 
 /// A blocking test client on one control connection.
@@ -83,7 +84,7 @@ final class TestClient {
         config.maxSessionsPerPeer = maxPerPeer
         config.loginFailureDelayMs = 10
         let listener = try FTPListener.start(
-            address: ListenAddress(host: "127.0.0.1", port: 0), config: config, tls: nil,
+            address: ListenAddress(host: "127.0.0.1", port: 0), config: config, tls: TLSContext?.none,
             policy: FakePolicy(file: file), accessLog: nil, logger: Logger(minimum: .error))
         return (listener, file)
     }

@@ -113,8 +113,10 @@ def test_sighup_reloads_certificate(workdir, tmp_path):
     try:
         fp = lambda: run(["bash", "-c", f"openssl s_client -connect 127.0.0.1:{s.tls_port} </dev/null 2>/dev/null"
                           " | openssl x509 -noout -fingerprint -sha256"]).stdout.strip()
+        ftp_fp = lambda: run(["bash", "-c", f"openssl s_client -starttls ftp -connect 127.0.0.1:{s.ftp_port}"
+                              " </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"]).stdout.strip()
         before = fp()
-        assert before
+        assert before and ftp_fp() == before  # FTPS and HTTPS present the same certificate
         other = tmp_path / "other"
         assert run(["bash", CERTS, str(other)]).returncode == 0
         os.replace(other / "server.crt", os.path.join(s.data_dir, "tls", "server.crt"))
@@ -124,6 +126,7 @@ def test_sighup_reloads_certificate(workdir, tmp_path):
         while time.time() < deadline and fp() == before:
             time.sleep(0.2)
         assert fp() != before
+        assert ftp_fp() == fp()  # the reload reached the FTPS listener too
         assert s.proc.poll() is None
     finally:
         s.stop()

@@ -117,7 +117,7 @@ enum ServeCommand {
         do {
             ftp = try FTPFront.start(
                 settings, authorizer: authorizer, blobs: data.blobs, clock: data.clock, accessLog: accessLog,
-                logger: logger)
+                logger: logger, tls: tls)
         } catch {
             listener.stop()
             secureListener.stop()

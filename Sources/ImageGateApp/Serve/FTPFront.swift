@@ -5,15 +5,15 @@ import FTPServer
 import GateCore
 import ImageCatalog
 import SystemIO
+import TLSSupport
 
 enum FTPFront {
     /// Starts the FTP listener unless `ftp.listen = off`. Returns it with the bound address for the run file.
     static func start(
         _ settings: Settings, authorizer: DownloadAuthorizer, blobs: BlobStore, clock: any WallClock,
-        accessLog: LineSink?, logger: Logger
+        accessLog: LineSink?, logger: Logger, tls: TLSContextHolder
     ) throws(GateError) -> (FTPListener, ListenAddress)? {
         guard let address = settings.ftp.listen else { return nil }
-        let tls = try loadTLSContext(settings)
         let policy = FTPPolicy(authorizer: authorizer, blobs: blobs, clock: clock)
         let listener = try FTPListener.start(
             address: address, config: settings.ftp.serverConfig, tls: tls, policy: policy, accessLog: accessLog,
