@@ -1,5 +1,6 @@
 """Malformed and hostile requests (shared/PROTOCOLS.md §2.2): each gets a 4xx/5xx and a closed
 connection, and the server keeps serving the next client."""
+import os
 import socket
 import time
 
@@ -146,3 +147,31 @@ def test_client_abort_mid_body_logged_not_fatal(server, big_image):
     assert aborted and 0 < aborted[-1]["bytes"] < big_image["size"]
     assert raw_request(server.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").startswith(
         b"HTTP/1.1 200 ")
+
+
+def test_slow_reader_cut_by_send_timeout(workdir, big_file):
+    """PROTOCOLS.md §2.2 slow read: a client that asks for a big body and stops reading is closed after
+    http.send_timeout, its file handle freed, and the server keeps serving."""
+    s = Server(workdir + "/data-slowread", "http.send_timeout = 2s\n").start()
+    try:
+        rec = s.import_image(big_file[0], "slow read")
+        path = "/" + s.mint(rec["id"])["http"].split("/", 3)[3]
+        c = socket.create_connection(("127.0.0.1", s.port))
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.sendall(f"GET {path} HTTP/1.1\r\nHost: a\r\n\r\n".encode())
+        c.recv(1024)  # then read nothing more: the socket buffers fill and the server stalls
+        deadline = time.time() + 20
+        entry = None
+        while time.time() < deadline and entry is None:
+            time.sleep(0.5)
+            entry = next((e for e in s.access_log() if e.get("outcome") == "send_timeout"), None)
+        assert entry is not None, "no send_timeout in the access log"
+        assert 0 < entry["bytes"] < rec["size"]
+        fds = os.listdir(f"/proc/{s.proc.pid}/fd")
+        blob = os.path.join(s.data_dir, "blobs", rec["id"])
+        assert not any(os.path.realpath(f"/proc/{s.proc.pid}/fd/{fd}") == os.path.realpath(blob) for fd in fds)
+        c.close()
+        assert raw_request(s.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").startswith(
+            b"HTTP/1.1 200 ")
+    finally:
+        s.stop()
