@@ -25,7 +25,10 @@ extension ImageRecord {
             case .control, .lineSeparator, .paragraphSeparator:
                 throw .invalid("image name must not contain control characters")
             default:
-                continue
+                // Bidirectional overrides and isolates can make a name display as something it is not.
+                if (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
+                    throw .invalid("image name must not contain control characters")
+                }
             }
         }
         return name

@@ -23,15 +23,9 @@ public struct ImagePatch: Sendable, Equatable {
     /// The patch with every field checked and normalized (names trimmed, tags de-duplicated in order).
     public func validated() throws(GateError) -> ImagePatch {
         ImagePatch(
-            name: try name.map { (n) throws(GateError) in
-                let name = try ImageRecord.validateName(n)
-                // validateName refuses C0/C1 controls and line separators; bidirectional overrides count as
-                // control characters too (Docs/management.md, "Trojan Source").
-                guard !name.unicodeScalars.contains(where: TextRules.isControl) else {
-                    throw .invalid("image name must not contain control characters")
-                }
-                return name
-            },
+            // validateName refuses controls, separators and bidirectional overrides ("Trojan Source"), for
+            // imports and renames alike.
+            name: try name.map { (n) throws(GateError) in try ImageRecord.validateName(n) },
             remarks: try remarks.map { (r) throws(GateError) in try TextRules.remarks(r) },
             tags: try tags.map { (t) throws(GateError) in try TextRules.tags(t) },
             projectGroup: try projectGroup.map { (g) throws(GateError) in
