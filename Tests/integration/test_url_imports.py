@@ -252,3 +252,34 @@ def test_redirect_to_private_or_metadata_refused(strict, workdir, sources):
             assert done["status"] == "failed" and "not allowed" in done["failure_reason"].lower(), done
     finally:
         s.stop()
+
+
+def test_server_killed_mid_url_import_resumes_after_restart(workdir, sources):
+    conf = f"imports.allow_private = 127.0.0.0/8\n"
+    s = Server(os.path.join(workdir, "data-url-crash"), conf).start()
+    try:
+        api = API(s)
+        ng = sources["nginx"]
+        img = start_url_import(api, f"http://127.0.0.1:{ng.port}/slow/disk.raw", "crash mid import",
+                               sha256=sources["digest"])
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            p = api.image(img["id"]).get("progress") or {}
+            if p.get("bytes", 0) > 4 * MiB:
+                break
+            time.sleep(0.1)
+        s.stop(signal.SIGKILL)  # the importer dies with its staging file half written
+        with open(os.path.join(ng.tmp, "access.log")) as f:
+            seen = len(f.readlines())
+        staged = [n for n in os.listdir(os.path.join(s.data_dir, "staging")) if n.startswith(img["id"])]
+        assert staged, "the partial bytes should survive the crash for the resume"
+        s.start()
+        api = API(s)
+        done = api.wait_status(img["id"], {"available", "failed"}, timeout=120)
+        assert done["status"] == "available", done["failure_reason"]
+        assert done["sha256"] == sources["digest"]
+        with open(os.path.join(ng.tmp, "access.log")) as f:
+            after = f.readlines()[seen:]
+        assert any(l.startswith("206 bytes=") for l in after), "the restarted import should resume with Range"
+    finally:
+        s.stop()
