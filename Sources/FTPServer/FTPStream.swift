@@ -158,35 +158,7 @@ func setNonBlocking(_ fd: Int32) {
 
 /// The address a socket is bound to (the control connection's local IP for 227 and the passive bind).
 func localAddress(_ fd: Int32) -> PeerAddress? {
-    var ss = sockaddr_storage()
-    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    let rc = withUnsafeMutablePointer(to: &ss) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-    }
-    guard rc == 0 else { return nil }
-    let family = Int32(ss.ss_family)
-    return withUnsafePointer(to: &ss) { p -> PeerAddress? in
-        switch family {
-        case AF_INET:
-            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                let raw = withUnsafeBytes(of: sin.pointee.sin_addr.s_addr) { Array($0) }
-                return PeerAddress(
-                    host: raw.map(String.init).joined(separator: "."), port: UInt16(bigEndian: sin.pointee.sin_port),
-                    bytes: raw)
-            }
-        case AF_INET6:
-            return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
-                var addr = sin6.pointee.sin6_addr
-                var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-                inet_ntop(AF_INET6, &addr, &buf, socklen_t(buf.count))
-                let raw = withUnsafeBytes(of: sin6.pointee.sin6_addr) { Array($0) }
-                return normalized(PeerAddress(
-                    host: String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
-                    port: UInt16(bigEndian: sin6.pointee.sin6_port), bytes: raw))
-            }
-        default: return nil
-        }
-    }
+    Socket.localAddress(fd).map(normalized)
 }
 
 /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, a dual-stack listener's view of an IPv4 peer) as plain IPv4,

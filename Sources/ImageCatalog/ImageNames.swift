@@ -15,7 +15,7 @@ extension ImageRecord {
     /// Unicode is allowed. Control characters are refused because they corrupt terminals, logs and
     /// `Content-Disposition` headers; line/paragraph separators for the same reason.
     public static func validateName(_ raw: String) throws(GateError) -> String {
-        let name = trimmed(raw)
+        let name = raw.trimmingUnicodeWhitespace()
         guard !name.isEmpty else { throw .invalid("image name must not be empty") }
         guard name.count <= maxNameLength else {
             throw .invalid("image name is longer than \(maxNameLength) characters")
@@ -66,12 +66,4 @@ extension ImageRecord {
         }
     }
 
-    /// Trims Unicode white space (including newlines) at both ends without pulling in Foundation.
-    private static func trimmed(_ s: String) -> String {
-        let scalars = s.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
-        else { return "" }
-        return String(scalars[first...last])
-    }
 }

@@ -76,7 +76,7 @@ public enum TextRules {
     public static func label(_ raw: String, field: String, max: Int, allowEmpty: Bool = false) throws(GateError)
         -> String
     {
-        let text = trimmed(raw)
+        let text = raw.trimmingUnicodeWhitespace()
         guard allowEmpty || !text.isEmpty else { throw .invalid("\(field) must not be empty") }
         guard text.count <= max else { throw .invalid("\(field) is longer than \(max) characters") }
         guard !text.unicodeScalars.contains(where: isControl) else {
@@ -113,11 +113,4 @@ public enum TextRules {
         }
     }
 
-    private static func trimmed(_ s: String) -> String {
-        let scalars = s.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
-        else { return "" }
-        return String(scalars[first...last])
-    }
 }

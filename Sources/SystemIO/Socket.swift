@@ -105,6 +105,17 @@ public enum Socket {
         return fd
     }
 
+    /// The address a socket is bound to (`getsockname`), nil if the call fails.
+    public static func localAddress(_ fd: Int32) -> PeerAddress? {
+        var ss = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &ss) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard rc == 0, Int32(ss.ss_family) == AF_INET || Int32(ss.ss_family) == AF_INET6 else { return nil }
+        return PeerAddress.from(ss)
+    }
+
     public static func localPort(_ fd: Int32) -> UInt16 {
         var ss = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
