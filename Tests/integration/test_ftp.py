@@ -182,7 +182,8 @@ def test_lftp_pget_four_over_plain_ftp_interrupted_then_continue(plain_server, b
     assert len({x["offset"] for x in retrs}) >= 4, retrs  # several control connections, each REST + RETR
     resumed = new_retrs(plain_server, resumed_from)
     assert any(x["offset"] > 0 for x in resumed), resumed
-    assert all(x["outcome"] in ("complete", "aborted", "peer_closed") for x in resumed), [
+    # A transfer of the killed first run may be noticed (control_lost) and logged only after the resume began.
+    assert all(x["outcome"] in ("complete", "aborted", "peer_closed", "control_lost") for x in resumed), [
         (x["offset"], x["bytes"], x["outcome"], x["status"]) for x in resumed]
 
 
