@@ -42,6 +42,12 @@ public protocol FTPAccessPolicy: Sendable {
     func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin
     /// Re-checks a grant before each transfer (image recycled, replaced or token revoked since login).
     func stillValid(_ file: FTPFile) -> Bool
+    /// A logged-in control connection ended after its transfers sent `bytes` (for the audit log).
+    func sessionEnded(_ file: FTPFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress)
+}
+
+extension FTPAccessPolicy {
+    public func sessionEnded(_ file: FTPFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {}
 }
 
 /// Limits and timeouts of one FTP listener (shared/PROTOCOLS.md §6.3).

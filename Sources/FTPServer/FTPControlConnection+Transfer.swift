@@ -104,6 +104,8 @@ extension FTPControlConnection {
             record.status = 0
             record.outcome = "control_lost"
             ctx.accessLog.write(record)
+            sessionBytes += record.bytes
+            sessionTransfers += 1
             closing = true
         case .localError(let why):
             ctx.logger.error("ftp: \(peer): \(record.path): \(why)")
@@ -116,5 +118,7 @@ extension FTPControlConnection {
         record.status = reply.code
         record.outcome = outcome
         ctx.accessLog.write(record)
+        sessionBytes += record.bytes
+        sessionTransfers += 1
     }
 }

@@ -39,6 +39,9 @@ final class FTPControlConnection: ControlWatch {
     var inbuf: [UInt8] = []
     var passive: PassiveListener?
     var closing = false
+    /// Body bytes and transfers of this control connection, for the session's audit record.
+    var sessionBytes: UInt64 = 0
+    var sessionTransfers = 0
 
     var controlFD: Int32 { stream.fd }
     var proto: String { session.secureControl ? "ftps" : "ftp" }
@@ -59,7 +62,13 @@ final class FTPControlConnection: ControlWatch {
     }
 
     func run() {
-        defer { passive?.close() }
+        defer {
+            passive?.close()
+            if let file = session.file {
+                ctx.policy.sessionEnded(
+                    file, bytes: sessionBytes, transfers: sessionTransfers, secure: session.secureControl, peer: peer)
+            }
+        }
         guard send(.banner) else { return }
         while !closing {
             switch nextLine() {

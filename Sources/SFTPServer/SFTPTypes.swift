@@ -41,6 +41,12 @@ public protocol SFTPAccessPolicy: Sendable {
     /// Re-checked every `SFTPConfig.revalidateIntervalMs` during a session: false (image deleted, token
     /// revoked) ends the session.
     func stillValid(_ file: SFTPFile) -> Bool
+    /// A session that had logged in with `file` ended after sending `bytes` (for the audit log).
+    func sessionEnded(_ file: SFTPFile, bytes: UInt64, peer: PeerAddress, outcome: String)
+}
+
+extension SFTPAccessPolicy {
+    public func sessionEnded(_ file: SFTPFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
 }
 
 /// Limits and timeouts of the SFTP listener.

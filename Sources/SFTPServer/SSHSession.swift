@@ -240,6 +240,7 @@ final class SSHSession {
             peer: control.peer, user: userLog, path: file.map { "/" + $0.name } ?? "-", bytes: bytesSent,
             durationMs: Monotonic.milliseconds() - startMs, outcome: outcome)
         ctx.logger.debug("sftp \(control.peer): session ended (\(outcome), \(bytesSent) bytes)")
+        if let file { ctx.policy.sessionEnded(file, bytes: bytesSent, peer: control.peer, outcome: outcome) }
     }
 }
 

@@ -1,4 +1,5 @@
 """Download tokens against the real server: tampering, expiry, protocols, rotation, one uniform answer."""
+import json
 import os
 import time
 
@@ -122,3 +123,45 @@ def test_access_log_redacts_tokens(server, small_image):
     assert e["path"].startswith("/d/igt1.") and e["path"].endswith("/" + name)
     for k in ("time", "peer", "method", "status", "bytes", "duration_ms"):
         assert k in e
+
+
+def test_download_session_audited_once(server, small_image, tmp_path):
+    rec, data = small_image
+    url = server.mint(rec["id"])["http"]
+    token = url.split("/")[4]
+    r = run(["curl", "-sS", "-f", "-o", str(tmp_path / "x"), url])
+    assert r.returncode == 0
+    serial = Forge.parse(token)["serial"].hex()
+    deadline = time.time() + 10
+    mine = []
+    while time.time() < deadline and not mine:
+        events = server.cli_json("audit", "list", "--limit", "1000")["items"]
+        mine = [e for e in events if e["action"] == "download.session" and e["detail"].get("serial") == serial]
+        time.sleep(0.2)
+    assert len(mine) == 1, mine
+    e = mine[0]
+    assert e["target"] == rec["id"] and e["detail"]["bytes"] == str(len(data)) and e["detail"]["requests"] == "1"
+    assert e["source"].startswith("127.0.0.1:")
+    text = json.dumps(events)
+    assert token.split(".")[2][:20] not in text and token.split(".")[1][:40] not in text
+
+
+def test_sftp_and_ftps_sessions_audited(server, small_image, tmp_path):
+    rec, data = small_image
+    link = server.mint(rec["id"])
+    serial = Forge.parse(link["https"].split("/")[4])["serial"].hex()
+    pin = link["sftp_commands"]["curl"].split("--hostpubsha256 '", 1)[1].split("'", 1)[0]
+    assert run(["curl", "-sS", "--hostpubsha256", pin, "-o", str(tmp_path / "s"), link["sftp"]]).returncode == 0
+    assert run(["curl", "-sS", "--ssl-reqd", "--cacert", server.ca_file, "-o", str(tmp_path / "f"),
+                link["ftp"]]).returncode == 0
+    assert (tmp_path / "s").read_bytes() == data and (tmp_path / "f").read_bytes() == data
+    deadline = time.time() + 10
+    protos = {}
+    while time.time() < deadline and set(protos) != {"sftp", "ftps"}:
+        events = server.cli_json("audit", "list", "--limit", "1000")["items"]
+        protos = {e["detail"]["protocol"]: e for e in events
+                  if e["action"] == "download.session" and e["detail"].get("serial") == serial}
+        time.sleep(0.3)
+    assert set(protos) == {"sftp", "ftps"}, protos
+    for e in protos.values():
+        assert e["target"] == rec["id"] and e["detail"]["bytes"] == str(len(data))

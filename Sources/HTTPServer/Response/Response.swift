@@ -60,6 +60,9 @@ public struct Response {
     /// An outcome word for the access log when the handler wants to say more than the status
     /// (`token_rejected`, `not_found`, …). Never a secret.
     public var note: String?
+    /// Groups the requests of one download session (same link on the same connection): when the connection
+    /// ends, the handler gets one `sessionEnded` call per key with the requests and bytes. Never a secret.
+    public var sessionKey: String?
 
     public init(
         status: Int, headers: [(String, String)] = [], body: [BodyPiece] = [], file: OpenFile? = nil,

@@ -40,6 +40,8 @@ final class Connection {
     var inReadyList = false
     /// The peer half-closed: answer what is buffered, then close.
     var peerClosed = false
+    /// Download sessions seen on this connection (`Response.sessionKey`): requests and body bytes.
+    var sessions: [String: (requests: Int, bytes: UInt64)] = [:]
 
     init(fd: Int32, tag: UInt64, peer: PeerAddress, transport: any Transport, handshake: Bool, nowMs: Int64) {
         self.fd = fd

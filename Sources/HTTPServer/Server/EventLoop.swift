@@ -274,7 +274,7 @@ final class EventLoop {
                     var rec = record
                     rec.bytesSent = job.bodySent
                     rec.outcome = why
-                    ctx.accessLog.write(rec, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
+                    logged(c, rec)
                     if why == "truncated" { ctx.logger.error("file truncated while sending to \(c.peer)") }
                     close(c, outcome: nil)
                     return
@@ -341,7 +341,7 @@ final class EventLoop {
         let record = AccessRecord(
             startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
             path: head.path, status: response.status, bytesSent: 0, outcome: "ok",
-            note: response.note)
+            note: response.note, sessionKey: response.sessionKey)
         start(c, response, record: record, version: head.version, isHead: head.method == "HEAD",
             keepAlive: keepAlive)
     }
@@ -355,8 +355,17 @@ final class EventLoop {
         c.state = .writing(job, record, keepAlive: keepAlive)
     }
 
-    private func finish(_ c: Connection, _ record: AccessRecord, keepAlive: Bool) {
+    /// Writes the access line and counts the request toward its download session.
+    private func logged(_ c: Connection, _ record: AccessRecord) {
         ctx.accessLog.write(record, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
+        if let key = record.sessionKey {
+            let s = c.sessions[key, default: (0, 0)]
+            c.sessions[key] = (s.requests + 1, s.bytes + record.bytesSent)
+        }
+    }
+
+    private func finish(_ c: Connection, _ record: AccessRecord, keepAlive: Bool) {
+        logged(c, record)
         if keepAlive {
             c.state = .idle
             c.requestStartedMs = Monotonic.milliseconds()
@@ -380,9 +389,13 @@ final class EventLoop {
         if let outcome, case .writing(let job, var record, _) = c.state {
             record.bytesSent = job.bodySent
             record.outcome = outcome
-            ctx.accessLog.write(record, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
+            logged(c, record)
         }
         if case .streamingBody(_, let sink, _) = c.state { sink.abandon() }
+        for (key, s) in c.sessions {
+            ctx.handler.sessionEnded(key: key, requests: s.requests, bytes: s.bytes, peer: c.peer)
+        }
+        c.sessions = [:]
         connections[c.fd] = nil
         epoll.remove(c.fd)
         Sys.close(c.fd)

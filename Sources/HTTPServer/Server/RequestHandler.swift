@@ -47,8 +47,11 @@ public protocol RequestHandler: Sendable {
     func loggablePath(_ path: String) -> String
     /// Asked once a head with a body has been parsed, before any body byte is read.
     func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling
+    /// A connection ended: one call per download session key its responses carried.
+    func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress)
 }
 
 extension RequestHandler {
     public func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling { .buffer }
+    public func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress) {}
 }

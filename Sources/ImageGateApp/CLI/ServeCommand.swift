@@ -88,7 +88,9 @@ enum ServeCommand {
         var uploads = TusHandler(imports: data.imports, service: data.service)
         uploads.sessions = sessions
         let handler = RootHandler(
-            downloads: DownloadHandler(authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock),
+            downloads: DownloadHandler(
+                authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock,
+                audit: DownloadAudit.writer(data.service)),
             api: api, uploads: uploads, console: ConsoleHandler())
         let listener: HTTPListener
         do {
@@ -117,7 +119,7 @@ enum ServeCommand {
         do {
             ftp = try FTPFront.start(
                 settings, authorizer: authorizer, blobs: data.blobs, clock: data.clock, accessLog: accessLog,
-                logger: logger, tls: tls)
+                logger: logger, tls: tls, audit: DownloadAudit.writer(data.service))
         } catch {
             listener.stop()
             secureListener.stop()
@@ -127,7 +129,8 @@ enum ServeCommand {
         let sftp: SFTPListener
         do {
             sftp = try SFTPFront.start(
-                settings, authorizer: authorizer, blobs: data.blobs, accessLog: accessLog, logger: logger)
+                settings, authorizer: authorizer, blobs: data.blobs, accessLog: accessLog, logger: logger,
+                audit: DownloadAudit.writer(data.service))
         } catch {
             listener.stop()
             secureListener.stop()

@@ -17,6 +17,16 @@ struct DownloadHandler: RequestHandler {
     let logger: Logger
     let clock: any WallClock
     let headerCache = HeaderCache()
+    /// Writes a `download.session` audit record (action, target, tenant, source, detail).
+    var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
+
+    func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress) {
+        let parts = key.split(separator: " ").map(String.init)
+        guard parts.count == 4, let audit else { return }
+        audit("download.session", parts[1], TenantID(parts[2]), peer.description, [
+            "serial": parts[0], "protocol": parts[3], "requests": String(requests), "bytes": String(bytes),
+        ])
+    }
 
     /// The one answer for every token or lookup failure: no hint of which check failed (§3.3 step 10).
     private static func notFound(_ note: String) -> Response {
@@ -58,7 +68,13 @@ struct DownloadHandler: RequestHandler {
         if segments[0] == "i" && segments[1] != download.image.id.description {
             return Self.notFound("image_mismatch")
         }
-        return serve(download.image, head)
+        var response = serve(download.image, head)
+        // One audit record per link per connection when it ends (PROTOCOLS.md §7.3: aggregate downloads).
+        response.sessionKey = [
+            download.claims.serial.hex, download.image.id.description, download.image.tenant.description,
+            request.secure ? "https" : "http",
+        ].joined(separator: " ")
+        return response
     }
 
     private static func bearer(_ head: RequestHead) -> Substring? {

@@ -14,6 +14,18 @@ struct FTPPolicy: FTPAccessPolicy {
     let authorizer: DownloadAuthorizer
     let blobs: BlobStore
     let clock: any WallClock
+    var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
+
+    /// One `download.session` audit record per logged-in control connection (PROTOCOLS.md §7.3).
+    func sessionEnded(_ file: FTPFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {
+        let parts = file.capKey.split(separator: " ").map(String.init)
+        guard parts.count >= 3, let audit, let id = ImageID(parts[0]) else { return }
+        let tenant = (try? authorizer.store.image(id))?.tenant
+        audit("download.session", parts[0], tenant, peer.description, [
+            "serial": parts[2], "protocol": secure ? "ftps" : "ftp", "bytes": String(bytes),
+            "transfers": String(transfers),
+        ])
+    }
 
     func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin {
         let required: ProtocolSet = secure ? .ftps : [.ftps, .ftpPlain]

@@ -46,4 +46,8 @@ struct RootHandler: RequestHandler {
     }
 
     func loggablePath(_ path: String) -> String { downloads.loggablePath(path) }
+
+    func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress) {
+        downloads.sessionEnded(key: key, requests: requests, bytes: bytes, peer: peer)
+    }
 }

@@ -15,6 +15,17 @@ struct SFTPPolicy: SFTPAccessPolicy {
     let authorizer: DownloadAuthorizer
     let blobs: BlobStore
     let logger: Logger
+    var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
+
+    /// One `download.session` audit record per SFTP session (PROTOCOLS.md §7.3).
+    func sessionEnded(_ file: SFTPFile, bytes: UInt64, peer: PeerAddress, outcome: String) {
+        let parts = file.grant.split(separator: " ").map(String.init)
+        guard parts.count == 3, let audit, let id = ImageID(parts[0]) else { return }
+        let tenant = (try? authorizer.store.image(id))?.tenant
+        audit("download.session", parts[0], tenant, peer.description, [
+            "serial": parts[2], "protocol": "sftp", "bytes": String(bytes), "outcome": outcome,
+        ])
+    }
 
     func authorize(token: String, peer: PeerAddress) -> SFTPFile? {
         switch authorizer.authorize(token: Substring(token), protocol: .sftp, peer: peer.bytes) {
@@ -51,9 +62,10 @@ struct SFTPPolicy: SFTPAccessPolicy {
 /// Starting the SFTP front from `serve`, kept here so ServeCommand only gains a few lines.
 enum SFTPFront {
     static func start(
-        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: BlobStore, accessLog: LineSink?, logger: Logger
+        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: BlobStore, accessLog: LineSink?, logger: Logger,
+        audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
     ) throws(GateError) -> SFTPListener {
-        let policy = SFTPPolicy(authorizer: authorizer, blobs: blobs, logger: logger)
+        let policy = SFTPPolicy(authorizer: authorizer, blobs: blobs, logger: logger, audit: audit)
         return try SFTPListener.start(
             address: settings.sftpListen, hostKeyDirectory: settings.sshHostKeyDir, config: settings.sftp,
             policy: policy, accessLog: accessLog, logger: logger)
