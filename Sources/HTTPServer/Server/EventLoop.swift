@@ -386,21 +386,27 @@ final class EventLoop {
 
     private func close(_ c: Connection, outcome: String?) {
         guard connections[c.fd] === c else { return }
-        if let outcome, case .writing(let job, var record, _) = c.state {
+        // Release the socket and the response's file first, then log: whoever reads the log line may rely on
+        // the descriptors being gone.
+        var previous = c.state
+        c.state = .idle
+        connections[c.fd] = nil
+        epoll.remove(c.fd)
+        Sys.close(c.fd)
+        ctx.limiter.release(c.peer.bytes)
+        var cut: AccessRecord?
+        if let outcome, case .writing(let job, var record, _) = previous {
             record.bytesSent = job.bodySent
             record.outcome = outcome
-            logged(c, record)
+            cut = record
         }
-        if case .streamingBody(_, let sink, _) = c.state { sink.abandon() }
+        if case .streamingBody(_, let sink, _) = previous { sink.abandon() }
+        previous = .idle  // the last reference to the response's file: closed here
+        if let cut { logged(c, cut) }
         for (key, s) in c.sessions {
             ctx.handler.sessionEnded(key: key, requests: s.requests, bytes: s.bytes, peer: c.peer)
         }
         c.sessions = [:]
-        connections[c.fd] = nil
-        epoll.remove(c.fd)
-        Sys.close(c.fd)
-        c.state = .idle  // drops the response's file descriptor now
-        ctx.limiter.release(c.peer.bytes)
     }
 
     // MARK: timeouts
