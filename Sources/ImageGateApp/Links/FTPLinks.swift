@@ -29,9 +29,7 @@ enum FTPLinks {
             guard let ftp = run.ftp else { return nil }
             address = ftp
         }
-        // A wildcard bind address is not something a client can connect to.
-        return address.replacingOccurrences(of: "0.0.0.0:", with: "127.0.0.1:")
-            .replacingOccurrences(of: "[::]:", with: "[::1]:")
+        return LinkBases.reachable(address)
     }
 
     static func url(address: String, user: String, token: String, fileName: String) -> String {

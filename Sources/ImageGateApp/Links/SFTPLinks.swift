@@ -13,8 +13,7 @@ enum SFTPLinks {
     static func address(_ settings: Settings) -> String {
         var address = settings.sftpListen.description
         if let run = RunFile.read(settings.runFile), let s = run.sftp { address = s }
-        return address.replacingOccurrences(of: "0.0.0.0:", with: "127.0.0.1:")
-            .replacingOccurrences(of: "[::]:", with: "[::1]:")
+        return LinkBases.reachable(address)
     }
 
     static func url(token: String, address: String, fileName: String) -> String {
