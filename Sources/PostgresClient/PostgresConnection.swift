@@ -70,7 +70,7 @@ public final class PostgresConnection {
         conn = try Self.connect(url)
     }
 
-    private func handle() throws(PostgresError) -> OpaquePointer {
+    func handle() throws(PostgresError) -> OpaquePointer {
         guard let conn else { throw PostgresError(.connectionLost, "the connection is closed") }
         return conn
     }

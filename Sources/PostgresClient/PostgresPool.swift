@@ -114,6 +114,8 @@ public final class PostgresPool: Sendable {
             slot.connection.close()
             state.withLock { $0.open -= 1 }
         }
+        // Closed while this borrower waited for a permit: open nothing new.
+        guard !state.withLock({ $0.closed }) else { throw PostgresError(.poolClosed, "the catalog pool is closed") }
         let connection = try PostgresConnection(url: url)
         state.withLock { $0.open += 1 }
         return Slot(connection)
