@@ -65,14 +65,9 @@ extension PostgresConnection {
     /// Channel names are identifiers ImageGate chooses: lower-case letters, digits and underscores, so the
     /// unquoted name in LISTEN is the same string `pg_notify` takes.
     static func channelIdentifier(_ channel: String) throws(PostgresError) -> String {
-        let ok =
-            !channel.isEmpty && channel.utf8.count <= 63
-            && channel.utf8.allSatisfy {
-                ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
-                    || $0 == UInt8(ascii: "_")
-            }
-            && !(channel.utf8.first! >= UInt8(ascii: "0") && channel.utf8.first! <= UInt8(ascii: "9"))
-        guard ok else { throw .misuse("a notification channel must be a lower-case identifier") }
+        guard PostgresIdentifier.isPlain(channel) else {
+            throw .misuse("a notification channel must be a lower-case identifier")
+        }
         return channel
     }
 }

@@ -42,7 +42,9 @@ extension PostgresConnection {
             } catch {
                 // After a failed COMMIT the server has already ended the transaction; ROLLBACK then only warns.
                 if isConnected && isInTransaction { try? execute(script: "ROLLBACK") }
-                guard let pg = error as? PostgresError, pg.isTransactionConflict, attempt < attempts else { throw error }
+                guard let pg = error as? PostgresError, pg.isTransactionConflict, attempt < attempts else {
+                    throw error
+                }
                 Self.backOff(attempt: attempt)
                 attempt += 1
             }

@@ -38,12 +38,9 @@ public struct PostgresMigrator: Sendable {
         for (i, m) in migrations.enumerated() where m.version != i + 1 {
             throw .misuse("migration versions must be 1, 2, 3, …: position \(i + 1) has version \(m.version)")
         }
-        let identifier = table.utf8.allSatisfy {
-            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
-                || $0 == UInt8(ascii: "_")
+        guard PostgresIdentifier.isPlain(table) else {
+            throw .misuse("the migrations table name must be a lower-case SQL identifier")
         }
-        guard identifier, let first = table.utf8.first, !(first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9"))
-        else { throw .misuse("the migrations table name must be a lower-case SQL identifier") }
         self.migrations = migrations
         self.table = table
         self.lockKey = lockKey
@@ -81,7 +78,8 @@ public struct PostgresMigrator: Sendable {
                 try connection.transaction { _ in
                     try connection.execute(script: m.sql)
                     try connection.query(
-                        composed: "INSERT INTO \(table) (version, name) VALUES ($1, $2)", [.int(m.version), .text(m.name)])
+                        composed: "INSERT INTO \(table) (version, name) VALUES ($1, $2)",
+                        [.int(m.version), .text(m.name)])
                 }
                 done.append(m.version)
             }
@@ -90,7 +88,9 @@ public struct PostgresMigrator: Sendable {
     }
 
     /// The recorded versions in order, with their names.
-    public func appliedVersions(_ connection: PostgresConnection) throws(PostgresError) -> [(version: Int, name: String)] {
+    public func appliedVersions(
+        _ connection: PostgresConnection
+    ) throws(PostgresError) -> [(version: Int, name: String)] {
         let rows = try connection.query(composed: "SELECT version, name FROM \(table) ORDER BY version")
         var out: [(version: Int, name: String)] = []
         for (i, row) in rows.rows.enumerated() {

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: the catalog URL `postgres://USER:PASS@HOST:PORT/DB?sslmode=…`, parsed and printable without its password.
+// ImageGate: the catalog URL `postgres://USER:PASS@HOST:PORT/DB?sslmode=…`, parsed; printed without password.
 //===----------------------------------------------------------------------===//
 
 /// Where a PostgreSQL catalog lives, parsed from a URL (libpq's URI form, the subset ImageGate documents in
@@ -83,7 +83,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
             switch key {
             case "sslmode":
                 guard let m = SSLMode(rawValue: value) else {
-                    throw .invalidURL("sslmode must be one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                    let modes = SSLMode.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw .invalidURL("sslmode must be one of \(modes)")
                 }
                 sslMode = m
             case "connect_timeout":
@@ -92,8 +93,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
             case "application_name":
                 applicationName = value
             default:
-                throw .invalidURL(
-                    "unknown parameter \(PostgresURL.printable(key)) (known: \(Self.knownParameters.sorted().joined(separator: ", ")))")
+                let known = Self.knownParameters.sorted().joined(separator: ", ")
+                throw .invalidURL("unknown parameter \(PostgresURL.printable(key)) (known: \(known))")
             }
         }
         self.sslMode = sslMode

@@ -38,6 +38,18 @@ public enum PostgresValue: Sendable, Equatable {
     }
 }
 
+/// Names ImageGate puts into SQL text itself (a migrations table, a NOTIFY channel): lower-case letters, digits
+/// and underscores, not starting with a digit, at most 63 bytes (NAMEDATALEN - 1). Such a name needs no quoting
+/// and means the same unquoted as it does as a string.
+enum PostgresIdentifier {
+    static func isPlain(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 63, !isDigit(first) else { return false }
+        return name.utf8.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || isDigit($0) || $0 == 95 }
+    }
+
+    private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+}
+
 /// bytea's hex format: `\x` then two lower-case hex digits per byte.
 enum ByteaHex {
     private static let digits = Array("0123456789abcdef".utf8)

@@ -18,7 +18,10 @@ struct PostgresMigratorTests {
         PostgresMigration(version: 2, name: "tokens", sql: "CREATE TABLE tokens (serial text PRIMARY KEY)"),
         PostgresMigration(
             version: 3, name: "images.size",
-            sql: "ALTER TABLE images ADD COLUMN size int8 NOT NULL DEFAULT 0; CREATE INDEX images_size ON images (size)"),
+            sql: """
+                ALTER TABLE images ADD COLUMN size int8 NOT NULL DEFAULT 0;
+                CREATE INDEX images_size ON images (size)
+                """),
     ]
 
     @Test("four runners racing on an empty database: all succeed, each step is applied exactly once")
@@ -66,8 +69,9 @@ struct PostgresMigratorTests {
             }
             let migrator = try PostgresMigrator(migrations: Self.steps)
             #expect(try migrator.appliedVersions(c).map(\.version) == [1, 2])
-            let sizeColumn = "SELECT count(*) FROM information_schema.columns WHERE table_name = 'images' AND column_name = 'size'"
-            #expect(try c.query(composed: sizeColumn).single().int64(0) == 0, "step 3's first statement was rolled back")
+            let sizeColumn =
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = 'images' AND column_name = 'size'"
+            #expect(try c.query(composed: sizeColumn).single().int64(0) == 0, "step 3's first statement rolled back")
             #expect(try migrator.migrate(c) == [3])
             #expect(try c.query(composed: sizeColumn).single().int64(0) == 1)
             #expect(try c.tryAdvisoryLock(PostgresLockKey.migrations), "the lock is released after a failure too")

@@ -34,8 +34,10 @@ struct PostgresQueryTests {
         #expect(try empty.isNull(1))
 
         // A parameter the server types from context, and an untyped one with a cast.
-        let echo = try c.query("SELECT $1::bytea AS b, $2::int8 + 1 AS n, $3 AS t", [.bytes([1, 2]), .int(41), .text("")])
-        #expect(try echo.single().bytes("b") == [1, 2] && echo.single().int64("n") == 42 && echo.single().string("t") == "")
+        let echo = try c.query(
+            "SELECT $1::bytea AS b, $2::int8 + 1 AS n, $3 AS t", [.bytes([1, 2]), .int(41), .text("")]
+        ).single()
+        #expect(try echo.bytes("b") == [1, 2] && echo.int64("n") == 42 && echo.string("t") == "")
     }
 
     @Test("typed access refuses the wrong type, NULL as non-optional, a missing column")
@@ -47,7 +49,9 @@ struct PostgresQueryTests {
                         { _ = try row.bytes("t") }, { _ = try row.string("missing") }, { _ = try row.string(9) }] {
             #expect { try attempt() } throws: { ($0 as? PostgresError)?.kind == .typeMismatch }
         }
-        #expect { try c.query("SELECT 1 UNION SELECT 2").single() } throws: { ($0 as? PostgresError)?.kind == .typeMismatch }
+        #expect { try c.query("SELECT 1 UNION SELECT 2").single() } throws: {
+            ($0 as? PostgresError)?.kind == .typeMismatch
+        }
     }
 
     @Test("server errors carry their SQLSTATE, kind, constraint; the connection stays usable")

@@ -55,7 +55,9 @@ struct PostgresTransactionTests {
             _ = try? c.query(composed: "INSERT INTO \(table) VALUES (1, 0)")  // unique violation, ignored
         } } throws: { ($0 as? PostgresError)?.kind == .misuse }
         #expect(try counter(c, table) == 0)
-        #expect { try c.transaction { _ in try c.transaction { _ in } } } throws: { ($0 as? PostgresError)?.kind == .misuse }
+        #expect { try c.transaction { _ in try c.transaction { _ in } } } throws: {
+            ($0 as? PostgresError)?.kind == .misuse
+        }
     }
 
     /// Under SERIALIZABLE, `a` reads the row, then `b` commits a change to it: `a`'s update of that row must

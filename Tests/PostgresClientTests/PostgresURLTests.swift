@@ -9,7 +9,9 @@ import Testing
 @Suite struct PostgresURLTests {
     @Test("a full URL: user, decoded password, host, port, database, parameters")
     func fullURL() throws {
-        let url = try PostgresURL("postgres://gate:p%40ss%3Aw%2Fd@db.example:6432/catalog?sslmode=verify-full&connect_timeout=5&application_name=node%201")
+        let url = try PostgresURL(
+            "postgres://gate:p%40ss%3Aw%2Fd@db.example:6432/catalog"
+                + "?sslmode=verify-full&connect_timeout=5&application_name=node%201")
         #expect(url.user == "gate")
         #expect(url.password == "p@ss:w/d")
         #expect(url.host == "db.example" && url.port == 6432 && url.database == "catalog")
@@ -68,12 +70,14 @@ import Testing
 
     @Test("free text: every postgres URL loses its password, other text is untouched")
     func redactingFreeText() {
-        let line = "catalog.url = postgres://gate:hunter2@db:5432/cat and postgresql://x:y%40z@h/d, plain postgres://u@h/d"
+        let line =
+            "catalog.url = postgres://gate:hunter2@db:5432/cat and postgresql://x:y%40z@h/d, plain postgres://u@h/d"
         #expect(
             PostgresRedaction.redactingURLs(in: line)
                 == "catalog.url = postgres://gate:***@db:5432/cat and postgresql://x:***@h/d, plain postgres://u@h/d")
         #expect(PostgresRedaction.redactingURLs(in: "no url here") == "no url here")
-        #expect(PostgresRedaction.scrub("auth for hunter2 failed; hunter2", secret: "hunter2") == "auth for *** failed; ***")
+        let scrubbed = PostgresRedaction.scrub("auth for hunter2 failed; hunter2", secret: "hunter2")
+        #expect(scrubbed == "auth for *** failed; ***")
     }
 }
 
@@ -109,6 +113,7 @@ import Testing
         ])
     func sqlState(state: String, kind: PostgresError.Kind) {
         #expect(PostgresError.kind(forSQLState: state) == kind)
-        #expect(PostgresError(kind, "x").isTransactionConflict == (kind == .serializationFailure || kind == .deadlockDetected))
+        let conflict = kind == .serializationFailure || kind == .deadlockDetected
+        #expect(PostgresError(kind, "x").isTransactionConflict == conflict)
     }
 }

@@ -12,8 +12,10 @@ import Testing
 enum TestDatabase {
     static let urlText: String? = getenv("IMAGEGATE_TEST_PG_URL").map { String(cString: $0) }
     static var available: Bool { urlText.map { !$0.isEmpty } ?? false }
-    static let skipMessage: Comment =
-        "IMAGEGATE_TEST_PG_URL unset: run scripts/test.sh, or start a cluster with scripts/pg-cluster.sh start DIR and export its URL"
+    static let skipMessage: Comment = """
+        IMAGEGATE_TEST_PG_URL unset: run scripts/test.sh, or start a cluster with scripts/pg-cluster.sh start DIR \
+        and export its URL
+        """
 
     static var url: PostgresURL {
         // Only reached when `available`: a malformed URL is a broken test setup, worth a crash with the reason.
