@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Linux specials Glibc does not export to Swift (epoll, accept4, eventfd, sendfile).
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
 
@@ -64,6 +65,9 @@ let package = Package(
             swiftSettings: strictSettings),
         // URL import transport: http, https and ftp through libcurl with the SSRF defences of PROTOCOLS §4.1.
         .target(name: "URLFetcher", dependencies: ["CCurl", "GateCore"], swiftSettings: strictSettings),
+        // PostgreSQL client on libpq: URLs, parameterized queries, typed errors (SQLSTATE), transactions with
+        // retry, advisory locks, a bounded pool for dedicated threads, versioned migrations (Docs/deployment.md).
+        .target(name: "PostgresClient", dependencies: ["CLibPQ", "GateCore"], swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
 
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
@@ -76,6 +80,7 @@ let package = Package(
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO"]),
         .testTarget(name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO"]),
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
         .testTarget(name: "ImageGateAppTests", dependencies: ["ImageGateApp", "ImageCatalog", "DownloadTokens", "GateCore"]),
     ]
 )

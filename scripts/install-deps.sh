@@ -5,9 +5,10 @@
 #   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine, OpenSSH sshd + sftp-server, lftp, vsftpd for bench/
 set -euo pipefail
 
-build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev)
+build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev libpq-dev)
 test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip qemu-utils xorriso nginx python3-pyftpdlib
-      chromium chromium-driver)  # the web console tests drive headless Chromium (Tests/integration/test_console.py)
+      chromium chromium-driver  # the web console tests drive headless Chromium (Tests/integration/test_console.py)
+      postgresql haproxy)       # scripts/pg-cluster.sh and scripts/haproxy.sh start their own, never the services
 bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp vsftpd)
 
 want=("${build[@]}")

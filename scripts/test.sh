@@ -14,7 +14,13 @@ python3 scripts/embed-console.py --check
 
 echo "== build"
 swift build --build-tests
-echo "== unit tests (swift test)"
+# The PostgreSQL client tests need a real server: a private cluster in a temp dir (never the system service),
+# stopped and removed when this script exits however it exits.
+pg_dir=$(mktemp -d /tmp/imagegate-pg.XXXXXX)
+trap 'scripts/pg-cluster.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
+IMAGEGATE_TEST_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir")
+export IMAGEGATE_TEST_PG_URL
+echo "== unit tests (swift test; PostgreSQL at $(sed 's#://\([^:@]*\):[^@]*@#://\1:***@#' <<<"$IMAGEGATE_TEST_PG_URL"))"
 swift test --skip-build 2>&1 | tee .build/unit-tests.log
 echo "== integration tests (real server, real clients)"
 echo "console screenshots go to $PWD/Tests/integration/artifacts/console/"
