@@ -11,6 +11,7 @@ import GateCore
 ///
 ///     <root>/blobs/<image-id>                  finished images (what downloads read)
 ///     <root>/staging/<image-id>.<random hex>   imports in progress
+///     <root>/quarantine/<image-id>.<time>      blobs found without a catalog row (never deleted by us)
 ///
 /// Staging and blobs share one file system (both under `root`), so `rename` is atomic. Directories are
 /// created 0700 and files 0600: only the service account reads image bytes; everyone else goes
@@ -91,5 +92,30 @@ public struct BlobStore: Sendable {
     /// Size of an image's blob, nil if it is missing (or not a regular file).
     public func blobSize(_ id: ImageID) -> UInt64? {
         FileSystem.regularFileSize(path(for: id))
+    }
+
+    /// Where blobs without a catalog row go instead of being deleted (Docs/recovery.md): an orphan may be
+    /// the only copy of an image whose row was lost, so only an operator decides to delete it.
+    public var quarantineDirectory: String { root + "/quarantine" }
+
+    /// Last modification time (Unix seconds) of an image's blob, nil if it is missing.
+    public func blobModifiedAt(_ id: ImageID) -> Int64? {
+        var st = stat()
+        guard lstat(path(for: id), &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int64(st.st_mtim.tv_sec)
+    }
+
+    /// Moves an image's blob to `quarantine/<image-id>.<now>` (same file system, so an atomic rename),
+    /// durably (both directories synced), and returns the new path. The timestamp keeps a second
+    /// quarantine of the same id from replacing the first.
+    public func quarantine(_ id: ImageID, now: Int64) throws(GateError) -> String {
+        try FileSystem.makeDirectories(quarantineDirectory)
+        let target = quarantineDirectory + "/" + id.description + "." + String(now)
+        // link + unlink instead of rename: rename would silently replace an existing quarantined file.
+        guard link(path(for: id), target) == 0 else { throw FileSystem.error("cannot quarantine blob \(id)") }
+        try FileSystem.syncDirectory(quarantineDirectory)
+        guard unlink(path(for: id)) == 0 else { throw FileSystem.error("cannot remove quarantined blob \(id)") }
+        try FileSystem.syncDirectory(blobDirectory)
+        return target
     }
 }

@@ -172,21 +172,19 @@ extension ImageService {
         let removed = try store.removeImage(id) { (r: ImageRecord) throws(GateError) in
             _ = try ImageLifecycle.next(r.status, .destroy)
         }
-        // Row first, bytes second: a crash in between leaves an orphan blob that `purgeExpired` sweeps,
-        // never a row pointing at missing bytes.
+        // Row first, bytes second: a crash in between leaves an orphan blob that `OrphanBlobSweep` moves to
+        // quarantine, never a row pointing at missing bytes.
         blobs.remove(id)
         record(p, "image.destroy", target: id.description, targetTenant: removed.tenant, source: source,
             detail: ["name": removed.name, "sha256": removed.sha256])
     }
 
     /// Retention: destroys (as `Principal.system`, action "image.purge") every image deleted at least
-    /// `retention` seconds ago. Also finishes deletes a crash left in `deleting` and removes blobs whose row
-    /// no longer exists (a crash between a destroy's two steps). Returns the purged ids.
+    /// `retention` seconds ago. Also finishes deletes a crash left in `deleting`. Blobs whose row no longer
+    /// exists are not this method's business: `OrphanBlobSweep` quarantines them, a few at a time, because a
+    /// lost catalog makes every blob look like one. Returns the purged ids.
     public func purgeExpired() throws(GateError) -> [ImageID] {
         let now = clock.now()
-        // Blobs are listed before rows are read: a row is always inserted before its bytes exist, so a
-        // listed blob without a row afterwards really is orphaned.
-        let blobIDs = blobs.blobIDs()
         var purged: [ImageID] = []
         for r in try store.images(tenant: nil) {
             if r.status == .deleting { _ = try? finishDelete(r.id, now: now) }
@@ -204,8 +202,6 @@ extension ImageService {
                 continue
             }
         }
-        let rows = Set(try store.images(tenant: nil).map(\.id))
-        for id in blobIDs where !rows.contains(id) { blobs.remove(id) }
         return purged
     }
 }

@@ -889,6 +889,9 @@ def test_audit_events_scoping_and_chain(env, tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "audit log intact", r.stderr
     copy = tmp_path / "copy"
     copy.mkdir()
+    # A copy of a data directory: the catalog and its key files (without them, a catalog holding links is
+    # refused: Docs/recovery.md).
+    shutil.copytree(os.path.join(env.data, "keys"), copy / "keys")
     src = sqlite3.connect(os.path.join(env.data, "catalog.sqlite3"), timeout=10)
     dst = sqlite3.connect(str(copy / "catalog.sqlite3"))
     src.backup(dst)

@@ -1,6 +1,9 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: `imagegate key list|rotate|host`.
 //===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
 import DownloadTokens
 import GateCore
 
@@ -12,6 +15,9 @@ enum KeyCommands {
           rotate    Make a new key the one that signs new links. The previous key keeps verifying the links it
                     signed until the longest of them has expired (tokens.max_ttl), then it is dropped.
                     A running server picks the change up by itself.
+                    --recreate-missing: only when keys/token-keys.json or keys/deployment-id is lost and
+                    there is no backup: make new ones (every link minted before stops working, for good).
+                    Without it, every command refuses to run while they are missing (Docs/recovery.md).
           host      Show the SFTP server's SSH host keys (fingerprints and public keys), making them if missing.
 
         Common options: --data-dir DIR, --config FILE.
@@ -36,18 +42,34 @@ enum KeyCommands {
     }
 
     static func rotate(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
+        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json", "--recreate-missing"])
         if args.wantsHelp {
             print(help)
             return ExitCode.success
         }
         try args.noMorePositionals(than: 0)
         let settings = try loadSettings(args)
+        if args.flags.contains("--recreate-missing") { return try recreateMissing(settings, json: args.json) }
         let data = try DataDirectory.open(settings)
         defer { data.close() }
         let ring = try data.keys.rotate(maxLifetime: settings.tokenMaxTTL)
         if !args.json { print("new signing key \(kidText(ring.active.kid)) is active") }
         print(describe(ring, json: args.json, path: data.keys.keyFilePath))
+        return ExitCode.success
+    }
+
+    /// `key rotate --recreate-missing`: the deliberate, logged way past the missing-key-file refusal.
+    static func recreateMissing(_ settings: Settings, json: Bool) throws(GateError) -> Int32 {
+        let missing = [TokenKeyStore.keyFileName, TokenKeyStore.deploymentIDFileName].filter {
+            access(settings.keysDir + "/" + $0, F_OK) != 0
+        }
+        let data = try DataDirectory.open(settings, recreateMissingKeys: true)
+        defer { data.close() }
+        for name in missing {
+            printError("warning: made a new \(absolutePath(settings.keysDir + "/" + name)); every link minted before it "
+                + "no longer works")
+        }
+        print(describe(data.keys.keyring(), json: json, path: data.keys.keyFilePath))
         return ExitCode.success
     }
 

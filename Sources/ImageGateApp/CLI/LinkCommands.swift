@@ -26,7 +26,8 @@ enum LinkCommands {
           "commands" (ready wget/curl/lftp command lines for FTP that resume), "sftp_commands" (the same for
           OpenSSH sftp, lftp and curl) and "expires_at" (RFC 3339). Works from the data directory without a
           running server; links point at the running server's addresses, or http.public_url /
-          https.public_url when set.
+          https.public_url when set. With no server running the addresses come from the configuration, and a
+          warning on standard error says so.
 
         Common options: --data-dir DIR, --config FILE.
         """
@@ -38,6 +39,20 @@ enum LinkCommands {
                 "mint": mint,
                 "revoke": AdminCommands.wrap(revoke, help),
             ])
+    }
+
+    /// Without a running server (no live run file) the link's addresses come from the configuration, whose
+    /// ports may not be the ones a server will listen on (port 0, --http flags): say so on standard error.
+    static func configuredAddressWarning(_ settings: Settings) -> String? {
+        guard RunFile.read(settings.runFile) == nil else { return nil }
+        var configured: [String] = []
+        if settings.httpsPublicURL.isEmpty { configured.append("https \(settings.httpsListen)") }
+        if settings.plainLinksEnabled && settings.httpPublicURL.isEmpty { configured.append("http \(settings.httpListen)") }
+        if let ftp = settings.ftp.listen { configured.append("ftp \(ftp)") }
+        configured.append("sftp \(settings.sftpListen)")
+        return "warning: no server is running (no \(absolutePath(settings.runFile))): the link's addresses come from "
+            + "the configuration (\(configured.joined(separator: ", "))) and may not be where a server listens; "
+            + "start the server first, or set http.public_url / https.public_url"
     }
 
     static func mint(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
@@ -68,6 +83,7 @@ enum LinkCommands {
         defer { data.close() }
         let minter = LinkMinter(data: data)
         let link = try minter.mint(.localAdmin, id, ttl: ttl, source: "cli", service: data.service)
+        if let warning = configuredAddressWarning(settings) { printError(warning) }
         if args.json {
             Output.json(APIJSON.link(link))
         } else {

@@ -30,6 +30,11 @@ enum ServeCommand {
                               ftp.allow_plain = true; see Docs/ftp.md.
           --sftp HOST:PORT    SFTP (SSH) listener address (overrides sftp.listen; default 127.0.0.1:2222).
 
+          Refuses to start, naming the file, when the catalog is missing, empty or damaged (SQLite
+          quick_check) in a data directory already in use, or key files are missing while links exist: see
+          Docs/recovery.md. HTTP answers 503 (Retry-After: 1) until the run file with the bound addresses
+          is written; blobs without a catalog row are moved to <data_dir>/quarantine, never deleted.
+
           SIGTERM or SIGINT stops cleanly: listeners and connections closed (clients resume with a
           range request), catalog closed. SIGHUP reopens the access log and reloads the TLS certificate.
           Every setting can also be given in the config file: see Config/imagegate.conf.example.
@@ -68,6 +73,9 @@ enum ServeCommand {
         let resumable = data.imports.adopt()
         let report = try CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock).run()
         logger.info("catalog recovery: \(report)")
+        // Blobs without a row: quarantined (a few, once old enough) or reported, never deleted.
+        let orphans = OrphanBlobJanitor(data: data, logger: logger)
+        orphans.run()
 
         try DataDirectory.makeDirectories(settings.dataDir + "/logs")
         let accessLog: LineSink?
@@ -87,11 +95,12 @@ enum ServeCommand {
         api.sessions = sessions
         var uploads = TusHandler(imports: data.imports, service: data.service)
         uploads.sessions = sessions
+        let gate = StartupGate()
         let handler = RootHandler(
             downloads: DownloadHandler(
                 authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock,
                 audit: DownloadAudit.writer(data.service)),
-            api: api, uploads: uploads, console: ConsoleHandler())
+            api: api, uploads: uploads, console: ConsoleHandler(), gate: gate)
         let listener: HTTPListener
         do {
             listener = try HTTPListener.start(
@@ -144,6 +153,8 @@ enum ServeCommand {
             startedAt: TimeFormat.rfc3339(data.clock.now()))
         run.sftp = sftpBound.description
         try run.write(to: settings.runFile)
+        // Only now may HTTP (and so /healthz) answer: a script that waited for it mints links with these ports.
+        gate.open()
 
         let ring = data.keys.keyring()
         print("imagegate \(ImageGateCLI.version) serving \(absolutePath(settings.dataDir))")
@@ -159,7 +170,8 @@ enum ServeCommand {
         StandardOutput.flush()
 
         data.imports.resume(resumable)
-        let retention = RetentionSweeper.start(service: data.service, imports: data.imports, logger: logger)
+        let retention = RetentionSweeper.start(
+            service: data.service, imports: data.imports, orphans: orphans, logger: logger)
         defer { retention.stop() }
         while true {
             switch Signals.wait() {

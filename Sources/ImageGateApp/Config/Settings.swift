@@ -26,6 +26,8 @@ public struct Settings: Sendable {
     public var plainHTTPLinks = "auto"
     /// How long deleted images stay in the recycle bin before they are destroyed.
     public var recycleRetention: Int64 = 7 * 86_400
+    /// Start-up integrity check and orphan-blob quarantine (`catalog.*`, Settings+Catalog.swift).
+    var catalogGuards = CatalogGuardSettings()
     /// Imports (`imports.*`, Settings+Imports.swift).
     var imports = ImportSettings()
     /// The web console (`console.*`, Settings+Console.swift).
@@ -182,7 +184,7 @@ struct SettingKey: Sendable {
             name: "log.access", defaultText: "",
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
-    ] + SettingKey.ftp + sftpKeys + SettingKey.imports + SettingKey.console
+    ] + SettingKey.catalogGuards + SettingKey.ftp + sftpKeys + SettingKey.imports + SettingKey.console
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

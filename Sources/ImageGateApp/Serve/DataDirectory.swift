@@ -44,34 +44,53 @@ final class DataDirectory: Sendable {
     var localAPI: LocalAPI { LocalAPI(api: managementAPI) }
 
     /// The key that seals secrets kept in the catalog (source URLs with credentials): 32 random bytes,
-    /// created once, mode 0600, next to the token keys.
+    /// created once, mode 0600, next to the token keys. A file that exists but does not hold such a key is
+    /// an error that says so; it is never replaced (imports in progress may need the key it held).
     static func secretBox(_ path: String) throws(GateError) -> SecretBox {
-        if let text = readTextFile(path), let key = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-            let box = SecretBox(key: key)
-        {
-            return box
-        }
+        if let box = try readSecretBox(path) { return box }
         let key = Crypto.randomBytes(32)
         do {
             try writePrivateFile(path, Hex.encode(key) + "\n")
         } catch {
             // Another process created it first: use theirs.
-            if let text = readTextFile(path), let k = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                let box = SecretBox(key: k)
-            {
-                return box
-            }
+            if let box = try readSecretBox(path) { return box }
             throw error
         }
         return SecretBox(key: key)!
     }
 
+    /// The key in `path`, nil if there is no such file; a file that is not 64 hex digits is refused by name.
+    private static func readSecretBox(_ path: String) throws(GateError) -> SecretBox? {
+        var st = stat()
+        if lstat(path, &st) != 0 && errno == ENOENT { return nil }
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw GateError.io("cannot read \(absolutePath(path))")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let key = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), let box = SecretBox(key: key)
+        else {
+            throw GateError.io(
+                "\(absolutePath(path)) is damaged: it must hold one key of 64 hex digits. It seals the source URLs "
+                    + "of URL imports in progress: restore it from a backup, or, if no URL import is in progress, "
+                    + "delete it and a new key is made (see \(StartupGuards.recoveryDoc)).")
+        }
+        return box
+    }
+
     var adminKeyPath: String { settings.keysDir + "/admin-api-key" }
 
-    /// Opens (creating on first use, mode 0700) the data directory.
-    static func open(_ settings: Settings, clock: any WallClock = SystemClock()) throws(GateError) -> DataDirectory {
+    /// Opens (creating on first use, mode 0700) the data directory. Refuses, naming the file, when the
+    /// catalog is missing or empty in a directory already in use, when the catalog fails SQLite's
+    /// quick_check, or when key files are missing while the catalog holds images or links (StartupGuards).
+    /// `recreateMissingKeys` is `key rotate --recreate-missing`.
+    static func open(_ settings: Settings, clock: any WallClock = SystemClock(), recreateMissingKeys: Bool = false)
+        throws(GateError) -> DataDirectory
+    {
         try makeDirectories(settings.dataDir)
+        try StartupGuards.requireCatalog(settings)
         let store = try SQLiteCatalogStore.open(path: settings.catalogPath, clock: clock)
+        try StartupGuards.requireSoundCatalog(settings, store: store)
+        try StartupGuards.requireKeyFiles(settings, store: store, allowRecreate: recreateMissingKeys)
         let keys = try TokenKeyStore.openOrCreate(directory: settings.keysDir, clock: clock)
         try makeDirectories(settings.dataDir + "/run")
         let data = DataDirectory(settings: settings, store: store, blobs: BlobStore(root: settings.dataDir), keys: keys,
@@ -83,14 +102,25 @@ final class DataDirectory: Sendable {
         return data
     }
 
-    /// Creates `path` with mode 0600 and the given text (never overwrites).
+    /// Creates `path` with mode 0600 and the given text (never overwrites). The text is written and synced
+    /// under a temporary name first and then linked into place, so another process never reads the file
+    /// half-written (and so never mistakes a key being created for a damaged one).
     static func writePrivateFile(_ path: String, _ text: String) throws(GateError) {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw GateError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(fd) }
-        var bytes = Array(text.utf8)
-        guard bytes.withUnsafeMutableBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0
-        else { throw GateError.io("cannot write \(path)") }
+        let temp = path + ".tmp-" + Hex.encode(Crypto.randomBytes(6))
+        let fd = Glibc.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw GateError.io("cannot create \(temp): \(String(cString: strerror(errno)))") }
+        defer { unlink(temp) }
+        do {
+            defer { Glibc.close(fd) }
+            var bytes = Array(text.utf8)
+            guard bytes.withUnsafeMutableBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count,
+                fsync(fd) == 0
+            else { throw GateError.io("cannot write \(temp)") }
+        }
+        // link(2) fails with EEXIST instead of replacing an existing file, unlike rename(2).
+        guard link(temp, path) == 0 else {
+            throw GateError.io("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// `mkdir -p` with mode 0700 for the directories ImageGate creates.

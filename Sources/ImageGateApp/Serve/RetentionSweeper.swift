@@ -1,5 +1,6 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: destroys images whose recycle-bin retention has run out, once a minute, on its own thread.
+// ImageGate: destroys images whose recycle-bin retention has run out, once a minute, on its own thread
+// (and, on the same tick, quarantines orphan blobs: OrphanBlobJanitor).
 //===----------------------------------------------------------------------===//
 #if canImport(Glibc)
 import Glibc
@@ -16,9 +17,10 @@ final class RetentionSweeper: Sendable {
 
     private init(wake: EventFD) { self.wake = wake }
 
-    static func start(service: ImageService, imports: ImportManager, logger: Logger, intervalMs: Int32 = 60_000)
-        -> RetentionSweeper
-    {
+    static func start(
+        service: ImageService, imports: ImportManager, orphans: OrphanBlobJanitor, logger: Logger,
+        intervalMs: Int32 = 60_000
+    ) -> RetentionSweeper {
         let wake = try! EventFD()
         let s = RetentionSweeper(wake: wake)
         let t = OSThread.spawn(name: "retention") {
@@ -29,6 +31,7 @@ final class RetentionSweeper: Sendable {
                 } catch {
                     logger.error("recycle bin sweep failed: \(error.message)")
                 }
+                orphans.run()
                 imports.sweepExpiredUploads()
                 var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&pfd, 1, intervalMs)

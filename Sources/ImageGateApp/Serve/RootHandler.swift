@@ -13,8 +13,11 @@ struct RootHandler: RequestHandler {
     let uploads: TusHandler?
     /// The web console's pages under /console/ (Console/ConsoleHandler.swift).
     var console: ConsoleHandler? = nil
+    /// Closed (503 for everything) until `serve` has written its run file (StartupGate.swift).
+    var gate: StartupGate? = nil
 
     func respond(to request: Request) -> Response {
+        if let gate, !gate.isOpen { return StartupGate.startingResponse }
         let path = request.head.path
         if path.hasPrefix(ManagementAPI.prefix) || path == "/api/v1" {
             return api.respond(to: request)
@@ -30,6 +33,7 @@ struct RootHandler: RequestHandler {
 
     /// Upload bodies (tus PATCH, VM disk content) stream to disk; everything else is small and buffered.
     func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling {
+        if let gate, !gate.isOpen { return .refuse(StartupGate.startingResponse) }
         if let uploads, head.path.hasPrefix(TusHandler.prefix + "/") {
             return uploads.bodyHandling(for: head, peer: peer, secure: secure)
         }

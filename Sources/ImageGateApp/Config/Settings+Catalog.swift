@@ -1,0 +1,36 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the catalog.* safety settings (start-up integrity check, orphan-blob quarantine).
+//===----------------------------------------------------------------------===//
+import GateCore
+
+/// How carefully the catalog is treated at start and by the orphan-blob sweep (Docs/recovery.md).
+struct CatalogGuardSettings: Sendable {
+    /// Run SQLite's `PRAGMA quick_check` whenever the data directory is opened; refuse to go on if it fails.
+    var quickCheck = true
+    /// A blob without a catalog row is only quarantined once it is at least this old (seconds, by mtime).
+    var orphanGrace: Int64 = 3600
+    /// More orphans than this at once: the sweep moves none and reports them (the catalog is likely wrong).
+    var orphanSweepLimit = 5
+}
+
+extension SettingKey {
+    static let catalogGuards: [SettingKey] = [
+        SettingKey(
+            name: "catalog.quick_check", defaultText: "true",
+            help: "Check the catalog's structure (SQLite quick_check) when opening it; false skips it (huge catalogs)."
+        ) { s, v throws(GateError) in
+            guard v == "true" || v == "false" else { throw GateError.usage("catalog.quick_check: expected true or false") }
+            s.catalogGuards.quickCheck = v == "true"
+        },
+        SettingKey(
+            name: "catalog.orphan_grace", defaultText: "1h",
+            help: "A blob with no catalog row is moved to <data_dir>/quarantine once it is this old."
+        ) { s, v throws(GateError) in s.catalogGuards.orphanGrace = try duration(v, "catalog.orphan_grace") },
+        SettingKey(
+            name: "catalog.orphan_sweep_limit", defaultText: "5",
+            help: "More orphan blobs than this at once: none is moved, the server reports them instead."
+        ) { s, v throws(GateError) in
+            s.catalogGuards.orphanSweepLimit = try count(v, "catalog.orphan_sweep_limit")
+        },
+    ]
+}
