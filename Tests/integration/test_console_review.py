@@ -146,9 +146,16 @@ def test_encrypted_image_declared_in_the_wizard_and_the_cli(browser, srv, admin,
     assert r.returncode == 4, r
     reason = admin.by_name("luks undeclared")[0]["failure_reason"]
     assert "--encrypted" in reason and '"encrypted": true' in reason and "wizard" in reason, reason
-    # The CLI flag.
+    # The CLI flag, on the server host and against a remote server.
     done = srv.cli_json("image", "import", "--file", path, "--name", "luks by cli", "--encrypted")
     assert done["status"] == "available" and done["encrypted"] is True, done
+    from conftest import BIN
+    r = subprocess.run([BIN, "image", "import", "--file", path, "--name", "luks remote", "--encrypted", "--json",
+                        "--server", srv.base, "--system-type", "Linux", "--platform", "CentOS", "--os-version", "7.9",
+                        "--architecture", "x86_64", "--boot-mode", "BIOS"], capture_output=True, text=True,
+                       env=dict(os.environ, IMAGEGATE_API_KEY=admin.key), timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["encrypted"] is True
     # The wizard's box.
     d.get(srv.base + "/console/import")
     wait(d, lambda: css(d, "#import-form"), what="import wizard")
