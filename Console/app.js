@@ -1,6 +1,6 @@
 // ImageGate console: start-up, the page shell (header, navigation, sign-in), and the client-side router.
 import { api, currentSession, signIn, signOut, setUnauthorizedHandler } from "./api.js";
-import { h, clear, field, setError, announce } from "./dom.js";
+import { h, clear, field, setError, announce, clearAnnouncement } from "./dom.js";
 import { t } from "./i18n.js";
 import { renderImages } from "./images.js";
 import { renderRecycleBin } from "./recycle.js";
@@ -24,6 +24,7 @@ export const can = {
 export function navigate(path, { replace = false } = {}) {
   const url = path.startsWith("/") ? path : BASE + path;
   if (replace) history.replaceState(null, "", url); else history.pushState(null, "", url);
+  clearAnnouncement();
   route();
 }
 
@@ -38,7 +39,8 @@ export function link(path, text, attrs = {}) {
 }
 
 function roleName(p) {
-  return p.kind === "sub_account" ? t(`role.sub_account.${p.permission}`) : t(`role.${p.kind}`);
+  if (p.kind === "sub_account") return p.permission === "manage" ? t("role.sub_account.manage") : t("role.sub_account.view");
+  return p.kind === "platform_admin" ? t("role.platform_admin") : t("role.tenant_owner");
 }
 
 function renderHeader() {
@@ -126,7 +128,7 @@ export function showError(e) {
 async function start() {
   document.documentElement.lang = (await import("./i18n.js")).language;
   setUnauthorizedHandler(() => { if (state.session) renderSignIn(t("signin.expired")); });
-  window.addEventListener("popstate", route);
+  window.addEventListener("popstate", () => { clearAnnouncement(); route(); });
   try { state.session = await currentSession(); } catch { state.session = null; }
   await route();
 }

@@ -28,13 +28,22 @@ export function clear(el, ...children) {
   return el;
 }
 
-/** Says `message` to screen readers (and shows it in the status line). */
+let pending = null;
+/** Says `message` to screen readers (and shows it in the status line) until the next page. */
 export function announce(message, kind = "info") {
   const el = document.getElementById("status-line");
   if (!el) return;
+  clearTimeout(pending);
   el.dataset.kind = kind;
   el.textContent = "";
-  setTimeout(() => { el.textContent = message; }, 30);
+  pending = setTimeout(() => { el.textContent = message; }, 30);
+}
+
+/** Empties the status line (on navigation: a result belongs to the page it happened on). */
+export function clearAnnouncement() {
+  clearTimeout(pending);
+  const el = document.getElementById("status-line");
+  if (el) el.textContent = "";
 }
 
 let nextID = 0;

@@ -1,9 +1,13 @@
 // ImageGate console: the download wizard: mint a link, show each protocol's address with a copy button, the
-// expiry time with a live countdown, the 24-hour note, and ready commands (wget, curl, lftp, sftp) that resume.
+// expiry time (with its time zone) and a live countdown, the link's real lifetime (tokens.default_ttl before
+// one is minted), and ready commands (wget, curl, lftp, sftp) that resume.
 import { api } from "./api.js";
-import { link } from "./app.js";
+import { link, state } from "./app.js";
 import { h, clear, announce, uid } from "./dom.js";
-import { t, clock, dateTime } from "./i18n.js";
+import { t, tn, clock, dateTime, duration } from "./i18n.js";
+
+/** A link's lifetime as people say it: "24 hours" (up to two days of whole hours), else "7 days", "30 minutes". */
+const lifetime = (s) => (s % 3600 === 0 && s <= 48 * 3600 ? tn("time.h", s / 3600) : duration(s));
 
 const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 
@@ -39,8 +43,15 @@ function commands(l) {
     out.push(["curl (HTTPS)", `curl -fC - -o ${q(file)} ${q(http)}`]);
     out.push(["lftp (HTTPS)", `lftp -c ${q(`get -c ${http} -o ${file}`)}`]);
   }
-  for (const [k, v] of Object.entries(l.commands || {})) out.push([`${k.replace(/^ftp_/, "")} (FTP)`, v]);
-  for (const [k, v] of Object.entries(l.sftp_commands || {})) out.push([`${k === "openssh" ? "sftp" : k} (SFTP)`, v]);
+  // The API's command keys (lftp_parallel, openssh) are names for programs, not for people.
+  const tool = (key) => {
+    const k = key.replace(/^ftp_/, "");
+    const s = t(`download.cmd.${k}`);
+    return s === `download.cmd.${k}` ? k : s;
+  };
+  const label = (k, protocol) => t("download.command", { tool: tool(k), protocol });
+  for (const [k, v] of Object.entries(l.commands || {})) out.push([label(k, t("download.protocol.ftps")), v]);
+  for (const [k, v] of Object.entries(l.sftp_commands || {})) out.push([label(k, t("download.protocol.sftp")), v]);
   return out;
 }
 
@@ -61,6 +72,9 @@ export async function renderDownload(main, id) {
     generate.disabled = false;
   } }, t("download.generate"));
 
+  const note = h("p", { class: "notice", id: "validity-note" },
+    t("download.validity", { lifetime: lifetime(state.session.console.link_ttl_seconds) }));
+
   function show(l) {
     clearInterval(timer);
     const expires = new Date(l.expires_at).getTime();
@@ -73,6 +87,8 @@ export async function renderDownload(main, id) {
     tick();
     timer = setInterval(() => { if (!document.body.contains(countdown)) clearInterval(timer); else tick(); }, 1000);
     const protos = ["https", "http", "ftp", "sftp"].filter((p) => l[p]);
+    const seconds = (new Date(l.expires_at).getTime() - new Date(l.issued_at).getTime()) / 1000;
+    note.textContent = t("download.validityMinted", { lifetime: lifetime(seconds), time: dateTime(l.expires_at) });
     clear(result,
       h("h2", { tabindex: "-1", id: "addresses-heading" }, t("download.addresses")),
       h("p", { id: "expires-at" }, t("download.expires", { time: dateTime(l.expires_at) })), countdown,
@@ -86,7 +102,7 @@ export async function renderDownload(main, id) {
     h("h1", {}, t("download.title")),
     h("p", {}, t("download.intro", { name: img.name })),
     img.status !== "available" ? h("p", { class: "notice error" }, t("download.notAvailable")) : null,
-    h("p", { class: "notice", id: "validity-note" }, t("download.validity")),
+    note,
     h("div", { class: "buttons" }, generate, link("", t("op.back"), { class: "button" })),
     result));
   return t("download.title");

@@ -14,6 +14,14 @@ export function t(key, params = {}) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
 }
 
+const plurals = new Intl.PluralRules(lang);
+/** The plural form of `key` for `count` ("key.one", "key.other", … as the language's rules choose), with
+ *  `{count}` filled in: "1 image", "2 images". */
+export function tn(key, count, params = {}) {
+  const form = `${key}.${plurals.select(count)}`;
+  return t((table[form] ?? en[form]) ? form : `${key}.other`, { count, ...params });
+}
+
 export function bytes(n) {
   if (n == null) return t("none");
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -29,10 +37,10 @@ export function duration(seconds) {
   const h = Math.floor(s / 3600); s -= h * 3600;
   const m = Math.floor(s / 60); s -= m * 60;
   const parts = [];
-  if (d) parts.push(t("time.d", { n: d }));
-  if (h) parts.push(t("time.h", { n: h }));
-  if (m && !d) parts.push(t("time.m", { n: m }));
-  if (!d && !h) parts.push(t("time.s", { n: s }));
+  if (d) parts.push(tn("time.d", d));
+  if (h) parts.push(tn("time.h", h));
+  if (m && !d) parts.push(tn("time.m", m));
+  if (!d && !h && (s || !m)) parts.push(tn("time.s", s));
   return parts.join(" ");
 }
 
@@ -43,7 +51,13 @@ export function clock(seconds) {
   return `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
 }
 
+/** Date and time in the browser's time zone, which is named ("… GMT+8", "… UTC"): a bare time is ambiguous. */
 export function dateTime(iso) {
   if (!iso) return t("none");
-  return new Date(iso).toLocaleString(lang);
+  return new Date(iso).toLocaleString(lang, { dateStyle: "medium", timeStyle: "long" });
+}
+
+/** Time of day with its time zone ("14:03:07 UTC"), for today's events. */
+export function timeOfDay(iso) {
+  return new Date(iso).toLocaleTimeString(lang, { timeStyle: "long" });
 }

@@ -3,9 +3,10 @@
 import { api, query } from "./api.js";
 import { state, can, link, navigate, showError, BASE } from "./app.js";
 import { h, clear, announce, confirmDialog, uid } from "./dom.js";
-import { t, bytes, duration } from "./i18n.js";
-import { onUploadChange, stopUpload, renderUploads } from "./uploads.js";
+import { t, tn, bytes, duration, timeOfDay } from "./i18n.js";
+import { onUploadChange, stopUpload, renderUploads, isUploading } from "./uploads.js";
 import { pendingUploads } from "./tus.js";
+import { editForm } from "./editimage.js";
 
 const STATUSES = ["making", "uploading", "available", "failed", "deleting"];
 const SORTS = ["created_at", "updated_at", "name", "size", "status"];
@@ -85,7 +86,7 @@ export async function renderImages(main) {
     const head = h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c === "" ? all : t(c))));
     const rows = page.items.map((img) => row(img, cols));
     clear(tableBox, h("table", { class: "images" },
-      h("caption", {}, t("images.caption", { count: page.total })),
+      h("caption", {}, tn("images.caption", page.total)),
       h("thead", {}, head),
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length }, t("images.empty"))))));
   }
@@ -124,27 +125,7 @@ export async function renderImages(main) {
 
   function startEdit(img, tr) {
     editing = true;
-    const box = tr.querySelector(".name-cell");
-    const nameID = uid("name");
-    const remarksID = uid("remarks");
-    const name = h("input", { id: nameID, value: img.name, required: true, maxlength: 255 });
-    const remarks = h("textarea", { id: remarksID, rows: 2, maxlength: 1024 }, img.remarks);
-    const err = h("p", { class: "field-error", role: "alert" });
-    const done = () => { editing = false; reload(); };
-    const form = h("form", { class: "inline-edit", "aria-label": t("edit.title", { name: img.name }), onsubmit: async (e) => {
-      e.preventDefault();
-      try {
-        const r = await api("PATCH", `/api/v1/images/${img.id}`, { name: name.value.trim(), remarks: remarks.value });
-        announce(t("edit.saved", { name: r.name }));
-        done();
-      } catch (x) { err.textContent = x.message; name.focus(); }
-    } }, h("label", { for: nameID }, t("edit.name")), name, h("label", { for: remarksID }, t("edit.remarks")), remarks, err,
-      h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, t("op.save")),
-        h("button", { type: "button", onclick: done }, t("op.cancel"))));
-    form.addEventListener("keydown", (e) => { if (e.key === "Escape") done(); });
-    clear(box, form);
-    name.focus();
-    name.select();
+    editForm(img, tr.querySelector(".name-cell"), () => { editing = false; reload(); });
   }
 
   function operations(img) {
@@ -153,12 +134,14 @@ export async function renderImages(main) {
     const avail = img.status === "available";
     if (avail && manage) ops.push(link(`images/${img.id}/create-vm`, t("op.createVM"), { class: "button op-create-vm" }));
     if (avail) ops.push(link(`images/${img.id}/download`, t("op.download"), { class: "button op-download" }));
-    if (manage && img.status === "uploading" && pendingUploads()[img.id]) {
+    // "Resume" only for an upload this browser knows but is not sending (after a reload): a running one needs nothing.
+    if (manage && img.status === "uploading" && pendingUploads()[img.id] && !isUploading(img.id)) {
       ops.push(h("button", { class: "op-resume", onclick: () => document.querySelector(`#uploads input[data-image="${img.id}"]`)?.focus() }, t("op.resume")));
     }
     if (manage && img.status === "uploading") ops.push(h("button", { class: "op-cancel", onclick: () => cancelUpload(img) }, t("op.cancelUpload")));
     if (manage) ops.push(h("button", { class: "op-edit", onclick: (e) => startEdit(img, e.target.closest("tr")) }, t("op.edit")));
-    if (manage && img.status !== "deleting") ops.push(h("button", { class: "danger op-delete", onclick: () => deleteOne(img) }, t("op.delete")));
+    // Only available and failed images can be deleted (the server refuses the rest): no button that can only fail.
+    if (manage && (avail || img.status === "failed")) ops.push(h("button", { class: "danger op-delete", onclick: () => deleteOne(img) }, t("op.delete")));
     return h("div", { class: "ops", role: "group", "aria-label": t("op.operationsFor", { name: img.name }) }, ops);
   }
 
@@ -256,10 +239,13 @@ function statusCell(img) {
   }
   if (img.progress && (img.status === "uploading" || img.status === "making")) {
     const pr = img.progress;
+    // A stalled transfer has no rate or ETA (the server withdraws them); say since when nothing arrived.
+    const stalled = pr.stalled_since ? t("status.stalled", { time: timeOfDay(pr.stalled_since),
+      for: duration((Date.now() - new Date(pr.stalled_since).getTime()) / 1000) }) : null;
     const parts = [pr.total ? t("status.progress", { done: bytes(pr.bytes), total: bytes(pr.total) }) : bytes(pr.bytes),
-      pr.rate ? t("status.rate", { rate: bytes(pr.rate) }) : null,
-      pr.eta_seconds != null ? t("status.eta", { eta: duration(pr.eta_seconds) }) : null].filter(Boolean);
-    return h("div", { class: "progress-cell" }, h("span", { class: "badge " + img.status }, label),
+      !stalled && pr.rate ? t("status.rate", { rate: bytes(pr.rate) }) : null,
+      !stalled && pr.eta_seconds != null ? t("status.eta", { eta: duration(pr.eta_seconds) }) : null, stalled].filter(Boolean);
+    return h("div", { class: "progress-cell" + (stalled ? " stalled" : "") }, h("span", { class: "badge " + img.status }, label),
       h("progress", { max: pr.total || 1, value: pr.total ? pr.bytes : 0, "aria-label": label }),
       h("span", { class: "progress-text" }, parts.join(" · ")));
   }
@@ -269,7 +255,7 @@ function statusCell(img) {
 async function batchDelete(selected, items, reload) {
   const chosen = items.filter((i) => selected.has(i.id));
   if (!chosen.length) return;
-  const ok = await confirmDialog(t("delete.batchTitle", { count: chosen.length }),
+  const ok = await confirmDialog(tn("delete.batchTitle", chosen.length),
     [h("p", {}, t("delete.batchConfirm")), h("ul", {}, chosen.map((i) => h("li", {}, i.name)))], t("op.delete"), t("op.cancel"));
   if (!ok) return;
   let answer;

@@ -1,12 +1,11 @@
 // ImageGate console: the import wizard. Fields of the user guide, checked in the page (the server checks
 // them again); the version list offers only what GET /api/v1/os-matrix allows for platform and architecture.
 import { api } from "./api.js";
-import { navigate, BASE } from "./app.js";
+import { navigate, link, can, BASE } from "./app.js";
 import { h, clear, field, setError, announce, uid } from "./dom.js";
 import { t } from "./i18n.js";
 import { startUpload } from "./uploads.js";
-
-const TAG = /^[\p{L}\p{N} ._:-]{1,64}$/u;
+import { TAG, parseTags } from "./editimage.js";
 
 function radios(name, legend, options, value, onchange) {
   return h("fieldset", { class: "radios" }, h("legend", {}, legend), options.map(([v, label]) => {
@@ -23,6 +22,13 @@ function options(select, values, keep = true) {
 }
 
 export async function renderImport(main) {
+  if (!can.manage()) {
+    // A view-only account may not import: say so instead of a form the server would refuse.
+    clear(main, h("section", { class: "card wizard" }, h("h1", {}, t("import.title")),
+      h("p", { class: "notice", id: "import-view-only" }, t("import.viewOnly")),
+      h("div", { class: "buttons" }, link("", t("op.back"), { class: "button" }))));
+    return t("import.title");
+  }
   const matrix = (await api("GET", "/api/v1/os-matrix")).entries;
   const uniq = (xs) => [...new Set(xs)];
   let kind = new URLSearchParams(location.search).get("kind") === "iso" ? "iso" : "self_made";
@@ -50,6 +56,10 @@ export async function renderImport(main) {
       const id = uid("feat");
       return h("span", {}, h("input", { type: "checkbox", id, name: "features", value: v }), h("label", { for: id }, v));
     }));
+  // Declaring encryption is what lets a LUKS-encrypted QCOW2 through the server's checks.
+  const encrypted = h("input", { type: "checkbox", id: "imp-encrypted", name: "encrypted", "aria-describedby": "imp-encrypted-help" });
+  const encryptedWrap = h("div", { class: "check-field" }, h("span", {}, encrypted, h("label", { for: "imp-encrypted" }, t("import.encrypted"))),
+    h("p", { class: "help", id: "imp-encrypted-help" }, t("import.encryptedHelp")));
 
   const refine = () => {
     const st = f.systemType.input.value;
@@ -68,13 +78,27 @@ export async function renderImport(main) {
     if (file && kind === "self_made") f.format.input.value = /\.(qcow2?|img\.qcow2)$/i.test(file.name) ? "qcow2" : "raw";
   });
 
+  const summary = h("div", { role: "alert", class: "notice error", hidden: true, id: "import-errors" });
+  /** The summary stays only while some field is still marked. */
+  const refreshSummary = () => {
+    if (!Object.values(f).some((fld) => fld.input.getAttribute("aria-invalid") === "true")) summary.hidden = true;
+  };
   const showFor = () => {
     f.file.wrap.hidden = method !== "file";
     f.url.wrap.hidden = method !== "url";
     f.format.wrap.hidden = kind !== "self_made";
     features.hidden = kind !== "self_made";
+    encryptedWrap.hidden = kind !== "self_made";
+    // A field that no longer applies keeps no error.
+    for (const fld of [f.file, f.url, f.format]) if (fld.wrap.hidden) setError(fld, "");
+    refreshSummary();
   };
-  const summary = h("div", { role: "alert", class: "notice error", hidden: true, id: "import-errors" });
+  // A message goes as soon as its field is changed: it is checked again on submit.
+  for (const fld of Object.values(f)) {
+    const clearIt = () => { if (fld.input.getAttribute("aria-invalid") === "true") { setError(fld, ""); refreshSummary(); } };
+    fld.input.addEventListener("input", clearIt);
+    fld.input.addEventListener("change", clearIt);
+  }
 
   function validate() {
     const errors = [];
@@ -89,7 +113,7 @@ export async function renderImport(main) {
       else if ((kind === "iso") !== /\.iso$/i.test(file.name)) bad(f.file, t("import.err.kindFile"));
     } else if (!/^(https?|ftp):\/\/[^\s/]+/i.test(f.url.input.value.trim())) bad(f.url, t("import.err.url"));
     for (const k of ["systemType", "architecture", "bootMode", "platform", "version"]) if (!f[k].input.value) bad(f[k], t("import.err.required"));
-    const tags = f.tags.input.value.split(",").map((s) => s.trim()).filter(Boolean);
+    const tags = parseTags(f.tags.input.value);
     if (tags.length > 20 || !tags.every((x) => TAG.test(x))) bad(f.tags, t("import.err.tags"));
     summary.hidden = errors.length === 0;
     summary.textContent = errors.length ? t("import.errors") : "";
@@ -109,14 +133,15 @@ export async function renderImport(main) {
       architecture: f.architecture.input.value, boot_mode: f.bootMode.input.value, platform: f.platform.input.value,
       os_version: f.version.input.value, tags,
       features: kind === "self_made" ? [...features.querySelectorAll("input:checked")].map((x) => x.value) : [],
+      encrypted: kind === "self_made" && encrypted.checked,
       source: method === "file" ? { upload: { size: file.size } } : { url: f.url.input.value.trim() },
     };
     submit.disabled = true;
     try {
       const img = await api("POST", "/api/v1/imports", body);
       if (method === "file") startUpload(img, file);
-      announce(t("import.started", { name: img.name }));
       navigate(BASE + (kind === "iso" ? "?tab=iso" : ""));
+      announce(t("import.started", { name: img.name }));
     } catch (x) {
       submit.disabled = false;
       summary.hidden = false;
@@ -132,7 +157,7 @@ export async function renderImport(main) {
       (e) => { method = e.target.value; showFor(); }),
     f.file.wrap, f.url.wrap, f.format.wrap,
     f.systemType.wrap, f.architecture.wrap, f.bootMode.wrap, f.platform.wrap, f.version.wrap,
-    features, f.tags.wrap,
+    features, encryptedWrap, f.tags.wrap,
     h("div", { class: "buttons" }, submit, h("a", { href: BASE, class: "button", onclick: (e) => { e.preventDefault(); history.back(); } }, t("op.cancel"))));
   summary.tabIndex = -1;
   showFor();

@@ -57,7 +57,8 @@ export class Upload {
   progress(offset) {
     const now = performance.now();
     this.samples.push([now, offset]);
-    while (this.samples.length > 2 && now - this.samples[0][0] > 5000) this.samples.shift();
+    // The rate over the last 10 s of confirmed chunks (as the server computes its own).
+    while (this.samples.length > 2 && now - this.samples[0][0] > 10000) this.samples.shift();
     const [t0, o0] = this.samples[0];
     const rate = now > t0 ? ((offset - o0) * 1000) / (now - t0) : 0;
     const size = this.file.size;

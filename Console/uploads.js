@@ -1,8 +1,11 @@
 // ImageGate console: the uploads tray: running local-file uploads (progress, rate, time left, retries) and
 // unfinished ones remembered from before a reload, each waiting for the user to select the same file again.
+// While an upload runs, leaving the page asks first (beforeunload): the browser would drop the upload.
 import { h, clear, announce, uid } from "./dom.js";
-import { t, bytes, duration } from "./i18n.js";
-import { Upload, pendingUploads, rememberUpload, forgetUpload, sameFile } from "./tus.js";
+import { t, bytes, duration, timeOfDay } from "./i18n.js";
+import { Upload, pendingUploads, rememberUpload, forgetUpload, sameFile, chunkBytes } from "./tus.js";
+
+const chunkSize = (size, offset) => Math.min(chunkBytes(), size - offset);
 
 const active = new Map();  // image id → {upload, name, view}
 const listeners = new Set();
@@ -10,6 +13,22 @@ const listeners = new Set();
 /** Called (with the image id) whenever an upload finishes or fails, so the list can refresh. */
 export function onUploadChange(f) { listeners.add(f); return () => listeners.delete(f); }
 export function isUploading(imageID) { return active.has(imageID); }
+
+window.addEventListener("beforeunload", (e) => {
+  if (active.size === 0) return;
+  e.preventDefault();
+  e.returnValue = "";  // older browsers need a value to ask
+});
+
+/** No confirmed bytes for this long (and for three chunks' time at the recent rate): the upload is stalled.
+ *  The page learns of bytes only when a whole chunk is confirmed, so a slow link's long chunks are allowed for. */
+const STALL_MS = 10000;
+let ticker = null;
+function tick() {
+  const now = Date.now();
+  for (const a of active.values()) a.view.refresh(now);
+  if (active.size === 0) { clearInterval(ticker); ticker = null; }
+}
 
 function progressView(name) {
   const bar = h("progress", { max: 100, value: 0, "aria-label": t("upload.progress", { name }) });
@@ -20,19 +39,32 @@ function progressView(name) {
 
 function begin(imageID, url, file, name) {
   const view = progressView(name);
+  let last = null;  // the latest progress: {offset, size, rate, eta, at: when the offset last moved}
+  view.refresh = (now) => {
+    if (!last || view.el.dataset.state === "retrying") return;
+    const { offset, size, rate, eta, at } = last;
+    const limit = Math.max(STALL_MS, rate > 0 ? (3 * chunkSize(size, offset) * 1000) / rate : 0);
+    const stalled = offset < size && now - at >= limit;
+    view.el.dataset.state = stalled ? "stalled" : "running";
+    view.text.textContent = [t("status.progress", { done: bytes(offset), total: bytes(size) }),
+      !stalled && rate > 0 ? t("status.rate", { rate: bytes(rate) }) : null,
+      !stalled && eta != null ? t("status.eta", { eta: duration(eta) }) : null,
+      stalled ? t("upload.stalled", { name, time: timeOfDay(new Date(at).toISOString()), for: duration((now - at) / 1000) }) : null,
+    ].filter(Boolean).join(" · ");
+  };
   const upload = new Upload(imageID, url, file, {
     onProgress: ({ offset, size, rate, eta }) => {
       view.bar.max = size;
       view.bar.value = offset;
       view.el.dataset.offset = String(offset);
       view.el.dataset.state = "running";
-      view.text.textContent = [t("status.progress", { done: bytes(offset), total: bytes(size) }),
-        rate > 0 ? t("status.rate", { rate: bytes(rate) }) : null,
-        eta != null ? t("status.eta", { eta: duration(eta) }) : null].filter(Boolean).join(" · ");
+      if (!last || offset !== last.offset) last = { offset, size, rate, eta, at: Date.now() };
+      else Object.assign(last, { rate, eta });
+      view.refresh(Date.now());
     },
     onRetry: (seconds) => {
       view.el.dataset.state = "retrying";
-      view.text.textContent = t("upload.retrying", { name, seconds });
+      view.text.textContent = t("upload.retrying", { name, wait: duration(seconds) });
     },
     onDone: () => { finish(imageID); announce(t("upload.done", { name })); },
     onError: (reason) => {
@@ -42,6 +74,7 @@ function begin(imageID, url, file, name) {
   });
   active.set(imageID, { upload, name, view });
   renderUploads();
+  ticker ??= setInterval(tick, 1000);
   upload.run();
 }
 

@@ -105,6 +105,9 @@ public struct ImageRecord: Sendable, Equatable {
     public var progressBytes: UInt64
     public var progressTotal: UInt64?
     public var progressRate: Double?
+    /// When `progressBytes` last grew (Unix seconds): a transfer with no new bytes for a while is stalled,
+    /// and its last rate says nothing about the present.
+    public var progressAt: Int64?
 
     public init(
         id: ImageID, tenant: TenantID, name: String, remarks: String = "", fileName: String, format: ImageFormat,
@@ -114,7 +117,8 @@ public struct ImageRecord: Sendable, Equatable {
         osRelease: String = "", platform: String = "", osVersion: String = "", architecture: String = "",
         bootMode: String = "", projectGroup: String = "", tags: [String] = [], virtualSize: UInt64 = 0,
         statusBeforeDelete: ImageStatus? = nil, deletedAt: Int64? = nil, vmCount: Int = 0,
-        progressBytes: UInt64 = 0, progressTotal: UInt64? = nil, progressRate: Double? = nil
+        progressBytes: UInt64 = 0, progressTotal: UInt64? = nil, progressRate: Double? = nil,
+        progressAt: Int64? = nil
     ) {
         self.id = id
         self.tenant = tenant
@@ -148,6 +152,7 @@ public struct ImageRecord: Sendable, Equatable {
         self.progressBytes = progressBytes
         self.progressTotal = progressTotal
         self.progressRate = progressRate
+        self.progressAt = progressAt
     }
 
     /// A fresh random resource id (16 bytes from the CSPRNG): ids are unguessable and never reused.

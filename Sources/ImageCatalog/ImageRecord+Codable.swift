@@ -11,7 +11,7 @@ extension ImageRecord: Codable {
         case createdAt, updatedAt, finalizedAt
         case kind, encrypted, features, systemType, osRelease, platform, osVersion, architecture, bootMode
         case projectGroup, tags, virtualSize, statusBeforeDelete, deletedAt, vmCount
-        case progressBytes, progressTotal, progressRate
+        case progressBytes, progressTotal, progressRate, progressAt
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,7 +54,8 @@ extension ImageRecord: Codable {
             vmCount: try c.decodeIfPresent(Int.self, forKey: .vmCount) ?? 0,
             progressBytes: try c.decodeIfPresent(UInt64.self, forKey: .progressBytes) ?? 0,
             progressTotal: try c.decodeIfPresent(UInt64.self, forKey: .progressTotal),
-            progressRate: try c.decodeIfPresent(Double.self, forKey: .progressRate))
+            progressRate: try c.decodeIfPresent(Double.self, forKey: .progressRate),
+            progressAt: try c.decodeIfPresent(Int64.self, forKey: .progressAt))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -91,5 +92,6 @@ extension ImageRecord: Codable {
         try c.encode(progressBytes, forKey: .progressBytes)
         try c.encodeIfPresent(progressTotal, forKey: .progressTotal)
         try c.encodeIfPresent(progressRate, forKey: .progressRate)
+        try c.encodeIfPresent(progressAt, forKey: .progressAt)
     }
 }

@@ -8,27 +8,28 @@ import GateCore
 /// ?10 generation, ?11 failure_reason, ?12 created_at, ?13 updated_at, ?14 finalized_at,
 /// ?15 kind, ?16 encrypted, ?17 features, ?18 system_type, ?19 os_release, ?20 platform, ?21 os_version,
 /// ?22 architecture, ?23 boot_mode, ?24 project_group, ?25 tags, ?26 virtual_size,
-/// ?27 status_before_delete, ?28 deleted_at, ?29 progress_bytes, ?30 progress_total, ?31 progress_rate.
-/// SELECTs add a 32nd, derived column: the number of VM references.
+/// ?27 status_before_delete, ?28 deleted_at, ?29 progress_bytes, ?30 progress_total, ?31 progress_rate,
+/// ?32 progress_at. SELECTs add a 33rd, derived column: the number of VM references.
 enum ImageRow {
     /// Constant SQL fragments; the only strings `prepare(composed:)` ever sees besides other constants.
     static let columns = """
         id, tenant, name, remarks, file_name, format, size, sha256, status, generation, failure_reason,
         created_at, updated_at, finalized_at, kind, encrypted, features, system_type, os_release, platform,
         os_version, architecture, boot_mode, project_group, tags, virtual_size, status_before_delete,
-        deleted_at, progress_bytes, progress_total, progress_rate
+        deleted_at, progress_bytes, progress_total, progress_rate, progress_at
         """
     static let select = "SELECT " + columns
         + ", (SELECT count(*) FROM vm_references v WHERE v.image_id = images.id) FROM images"
     static let insert = "INSERT INTO images (" + columns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-        + "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
+        + "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)"
     static let update = """
         UPDATE images SET tenant = ?2, name = ?3, remarks = ?4, file_name = ?5, format = ?6,
             size = ?7, sha256 = ?8, status = ?9, generation = ?10, failure_reason = ?11,
             created_at = ?12, updated_at = ?13, finalized_at = ?14, kind = ?15, encrypted = ?16, features = ?17,
             system_type = ?18, os_release = ?19, platform = ?20, os_version = ?21, architecture = ?22,
             boot_mode = ?23, project_group = ?24, tags = ?25, virtual_size = ?26, status_before_delete = ?27,
-            deleted_at = ?28, progress_bytes = ?29, progress_total = ?30, progress_rate = ?31
+            deleted_at = ?28, progress_bytes = ?29, progress_total = ?30, progress_rate = ?31,
+            progress_at = ?32
         WHERE id = ?1
         """
 
@@ -83,6 +84,7 @@ enum ImageRow {
             try stmt.bindNull(30)
         }
         try stmt.bind(31, r.progressRate)
+        try stmt.bind(32, r.progressAt)
     }
 
     private static func signed(_ value: UInt64, _ what: String) throws(GateError) -> Int64 {
@@ -116,10 +118,10 @@ enum ImageRow {
             osVersion: stmt.string(20), architecture: stmt.string(21), bootMode: stmt.string(22),
             projectGroup: stmt.string(23), tags: splitList(stmt.string(24)),
             virtualSize: UInt64(clamping: stmt.int64(25)), statusBeforeDelete: before,
-            deletedAt: stmt.optionalInt64(27), vmCount: Int(stmt.int64(31)),
+            deletedAt: stmt.optionalInt64(27), vmCount: Int(stmt.int64(32)),
             progressBytes: UInt64(clamping: stmt.int64(28)),
             progressTotal: stmt.optionalInt64(29).map { UInt64(clamping: $0) },
-            progressRate: stmt.optionalDouble(30))
+            progressRate: stmt.optionalDouble(30), progressAt: stmt.optionalInt64(31))
     }
 
     static func damaged(_ what: String) -> GateError {

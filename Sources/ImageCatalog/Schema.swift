@@ -165,6 +165,10 @@ enum CatalogSchema {
             created_at      INTEGER NOT NULL
         );
         """,
+        // 4: when an import's bytes last moved, so a stalled transfer's rate and ETA can age out.
+        """
+        ALTER TABLE images ADD COLUMN progress_at INTEGER;
+        """,
     ]
 
     /// Brings the database up to `migrations.count`. Safe to run from several processes at once.

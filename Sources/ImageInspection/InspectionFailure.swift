@@ -29,6 +29,15 @@ extension InspectionFailure {
         InspectionFailure(code: code, message: message)
     }
 
+    /// A LUKS-encrypted qcow2 that was not declared encrypted: says how to declare it on every path.
+    @inline(never) static func undeclaredEncryption(_ what: String) -> InspectionFailure {
+        InspectionFailure(
+            code: "qcow2_encrypted",
+            message: "\(what) but was not declared encrypted; to import it, declare it encrypted: "
+                + "'imagegate image import --encrypted', the \"Encrypted image (LUKS)\" box of the console's "
+                + "import wizard, or \"encrypted\": true in POST /api/v1/imports")
+    }
+
     /// A header field that no well-formed qcow2 has; names the field so `qemu-img check` output can be compared.
     @inline(never) static func qcow2Corrupt(_ detail: String) -> InspectionFailure {
         InspectionFailure(code: "qcow2_corrupt", message: "qcow2 header is invalid: \(detail)")

@@ -91,9 +91,7 @@ struct QCOW2ExtensionWalker: Sendable {
             return .externalDataFile("the header names an external data file (extension 0x44415441)")
         case Self.fullDiskEncryption:
             guard allowEncrypted else {
-                return .qcow2(
-                    "qcow2_encrypted",
-                    "qcow2 image carries a full-disk-encryption header (0x0537be77) but was not declared encrypted")
+                return .undeclaredEncryption("qcow2 image carries a full-disk-encryption header (0x0537be77)")
             }
             guard header.cryptMethod == 2, length == 16, encryptionHeader == nil else {
                 return .qcow2Corrupt("full-disk-encryption extension without LUKS crypt_method or of bad length")

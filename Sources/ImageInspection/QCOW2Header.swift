@@ -134,8 +134,7 @@ struct QCOW2Header: Sendable, Equatable {
                     + "it with LUKS (qemu-img convert … -o encrypt.format=luks) or decrypt it")
         case 2 where limits.allowEncrypted: return nil
         case 2:
-            return .qcow2(
-                "qcow2_encrypted", "qcow2 image is encrypted (crypt_method 2, LUKS) but was not declared encrypted")
+            return .undeclaredEncryption("qcow2 image is encrypted (crypt_method 2, LUKS)")
         default: return .qcow2Corrupt("unknown crypt_method \(cryptMethod)")
         }
     }

@@ -80,10 +80,13 @@ extension ImageService {
         return limits.min()
     }
 
-    /// Records progress (no audit event; callers throttle to about once a second).
+    /// Records progress (no audit event; callers throttle to about once a second). `progressAt` moves only
+    /// when the byte count does, so readers can tell a stalled transfer from a slow one.
     public func importProgress(_ id: ImageID, bytes: UInt64, total: UInt64?, rate: Double?) {
+        let now = clock.now()
         _ = try? store.update(id) { (r: inout ImageRecord) throws(GateError) in
             guard r.status == .uploading || r.status == .making else { return }
+            if bytes != r.progressBytes || r.progressAt == nil { r.progressAt = now }
             r.progressBytes = bytes
             if let total { r.progressTotal = total }
             r.progressRate = rate

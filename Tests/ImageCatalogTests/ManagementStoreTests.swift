@@ -28,6 +28,7 @@ import Testing
         r.progressBytes = 10
         r.progressTotal = 20
         r.progressRate = 1.5
+        r.progressAt = 1_700_000_000
         try store.insert(r)
         #expect(try store.image(r.id) == r)
         try store.addVMReference(VMReference(vmID: "vm1", imageID: r.id, createdAt: 1)) { _ throws(GateError) in }

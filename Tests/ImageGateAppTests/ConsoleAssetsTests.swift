@@ -58,6 +58,13 @@ import Testing
                 let known = keys.contains(key)
                 #expect(known, "\(name): t(\"\(key)\") has no string in strings.en.js")
             }
+            // Plural strings: tn("key", n) needs at least "key.other" (and "key.one" in English).
+            let plural = try NSRegularExpression(pattern: #"\btn\("([a-zA-Z0-9_.]+)","#)
+            for m in plural.matches(in: js, range: NSRange(js.startIndex..., in: js)) {
+                let key = String(js[Range(m.range(at: 1), in: js)!])
+                #expect(keys.contains(key + ".other") && keys.contains(key + ".one"),
+                    "\(name): tn(\"\(key)\") has no \(key).one/.other in strings.en.js")
+            }
         }
     }
 }

@@ -149,6 +149,14 @@ let headerCases: [HeaderCase] = [
         image = QCOW2Image()
         image.size = 1 << 63
         #expect(inspect(image.bytes(), as: .qcow2).failureMessage.contains("virtual size too large"))
+        // An undeclared LUKS image: the refusal says how to declare it (CLI, console, API).
+        image = QCOW2Image()
+        image.cryptMethod = 2
+        let luks = inspect(image.bytes(), as: .qcow2).failureMessage
+        #expect(luks.contains("--encrypted") && luks.contains("\"encrypted\": true") && luks.contains("wizard"))
+        image = QCOW2Image()
+        image.extensions = [luksExtension]
+        #expect(inspect(image.bytes(), as: .qcow2).failureMessage.contains("--encrypted"))
     }
 
     @Test("virtual size cap comes from the limits")

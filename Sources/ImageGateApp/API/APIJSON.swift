@@ -7,7 +7,8 @@ import ImageCatalog
 import ImageManagement
 
 enum APIJSON {
-    static func image(_ r: ImageRecord) -> [String: Any] {
+    /// `now` (Unix seconds) decides whether an import's progress is stalled (`ImportProgressJSON`).
+    static func image(_ r: ImageRecord, now: Int64 = SystemClock().now()) -> [String: Any] {
         var o: [String: Any] = [
             "id": r.id.description, "tenant": r.tenant.description, "name": r.name, "remarks": r.remarks,
             "kind": r.kind.rawValue, "file_name": r.fileName, "format": r.format.rawValue, "size": r.size,
@@ -22,21 +23,13 @@ enum APIJSON {
         o["finalized_at"] = r.finalizedAt.map { TimeFormat.rfc3339($0) } ?? NSNull()
         o["deleted_at"] = r.deletedAt.map { TimeFormat.rfc3339($0) } ?? NSNull()
         if r.status == .uploading || r.status == .making {
-            var p: [String: Any] = ["bytes": r.progressBytes]
-            p["total"] = r.progressTotal ?? NSNull()
-            p["rate"] = r.progressRate ?? NSNull()
-            if let total = r.progressTotal, let rate = r.progressRate, rate > 0, total >= r.progressBytes {
-                p["eta_seconds"] = Int((Double(total - r.progressBytes) / rate).rounded(.up))
-            } else {
-                p["eta_seconds"] = NSNull()
-            }
-            o["progress"] = p
+            o["progress"] = ImportProgressJSON.json(r, now: now)
         }
         return o
     }
 
     static func page(_ p: ImagePage) -> [String: Any] {
-        ["items": p.items.map(image), "total": p.total, "offset": p.offset, "limit": p.limit]
+        ["items": p.items.map { image($0) }, "total": p.total, "offset": p.offset, "limit": p.limit]
     }
 
     static func tenant(_ t: Tenant) -> [String: Any] {

@@ -215,6 +215,7 @@ enum ImageCommands {
         r.features = (args.value("--features") ?? "").split(separator: ",").map(String.init)
         r.tags = (args.value("--tags") ?? "").split(separator: ",").map(String.init)
         r.expectedSHA256 = args.value("--sha256")
+        r.encrypted = args.flags.contains("--encrypted")
         if let t = args.value("--tenant") {
             guard let tenant = TenantID(t) else { throw GateError.usage("--tenant must be a tenant id (ten-…)") }
             r.tenant = tenant
@@ -224,7 +225,7 @@ enum ImageCommands {
     }
 
     static func importImage(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: importOptions, flagOptions: ["--json", "--no-wait"])
+        let args = try Arguments(raw, valueOptions: importOptions, flagOptions: ["--json", "--no-wait", "--encrypted"])
         if args.wantsHelp {
             print(importHelp)
             return ExitCode.success
@@ -317,6 +318,8 @@ enum ImageCommands {
           --system-type Linux|Windows --platform CentOS|Ubuntu|Windows Server|Windows --os-version V
           --architecture x86_64|aarch64 --boot-mode BIOS|UEFI   (checked against 'imagegate image os-matrix')
           --features cloud-init,qemu-ga --tags a,b --sha256 HEX (expected digest) --tenant ten-…
+          --encrypted          The image is a LUKS-encrypted qcow2 (refused unless declared; the key stays
+                               the owner's: VMs made from it cannot change it).
 
         Common options: --data-dir DIR, --config FILE.
         """

@@ -33,6 +33,7 @@ enum RemoteImport {
             "features": request.features, "tags": request.tags, "source": ["upload": ["size": size]],
         ]
         if let sha = request.expectedSHA256 { body["sha256"] = sha }
+        if request.encrypted { body["encrypted"] = true }
         if let t = request.tenant { body["tenant"] = t.description }
         let created = try remote.call("POST", "/api/v1/imports", body: body)
         try created.check()

@@ -90,7 +90,8 @@ enum ServeCommand {
             clock: data.clock, maxLifetime: settings.tokenMaxTTL)
         // The web console signs in with an API key and then uses a cookie for the API and tus uploads.
         let sessions = ConsoleSessions(
-            settings: settings.console, service: data.service, retention: settings.recycleRetention, clock: data.clock)
+            settings: settings.console, service: data.service, retention: settings.recycleRetention,
+            linkTTL: settings.tokenDefaultTTL, clock: data.clock)
         var api = data.managementAPI
         api.sessions = sessions
         var uploads = TusHandler(imports: data.imports, service: data.service)

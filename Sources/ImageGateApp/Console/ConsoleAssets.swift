@@ -73,7 +73,7 @@ export function query(params) {
         "app.js": #####"""
 // ImageGate console: start-up, the page shell (header, navigation, sign-in), and the client-side router.
 import { api, currentSession, signIn, signOut, setUnauthorizedHandler } from "./api.js";
-import { h, clear, field, setError, announce } from "./dom.js";
+import { h, clear, field, setError, announce, clearAnnouncement } from "./dom.js";
 import { t } from "./i18n.js";
 import { renderImages } from "./images.js";
 import { renderRecycleBin } from "./recycle.js";
@@ -97,6 +97,7 @@ export const can = {
 export function navigate(path, { replace = false } = {}) {
   const url = path.startsWith("/") ? path : BASE + path;
   if (replace) history.replaceState(null, "", url); else history.pushState(null, "", url);
+  clearAnnouncement();
   route();
 }
 
@@ -111,7 +112,8 @@ export function link(path, text, attrs = {}) {
 }
 
 function roleName(p) {
-  return p.kind === "sub_account" ? t(`role.sub_account.${p.permission}`) : t(`role.${p.kind}`);
+  if (p.kind === "sub_account") return p.permission === "manage" ? t("role.sub_account.manage") : t("role.sub_account.view");
+  return p.kind === "platform_admin" ? t("role.platform_admin") : t("role.tenant_owner");
 }
 
 function renderHeader() {
@@ -199,7 +201,7 @@ export function showError(e) {
 async function start() {
   document.documentElement.lang = (await import("./i18n.js")).language;
   setUnauthorizedHandler(() => { if (state.session) renderSignIn(t("signin.expired")); });
-  window.addEventListener("popstate", route);
+  window.addEventListener("popstate", () => { clearAnnouncement(); route(); });
   try { state.session = await currentSession(); } catch { state.session = null; }
   await route();
 }
@@ -271,13 +273,22 @@ export function clear(el, ...children) {
   return el;
 }
 
-/** Says `message` to screen readers (and shows it in the status line). */
+let pending = null;
+/** Says `message` to screen readers (and shows it in the status line) until the next page. */
 export function announce(message, kind = "info") {
   const el = document.getElementById("status-line");
   if (!el) return;
+  clearTimeout(pending);
   el.dataset.kind = kind;
   el.textContent = "";
-  setTimeout(() => { el.textContent = message; }, 30);
+  pending = setTimeout(() => { el.textContent = message; }, 30);
+}
+
+/** Empties the status line (on navigation: a result belongs to the page it happened on). */
+export function clearAnnouncement() {
+  clearTimeout(pending);
+  const el = document.getElementById("status-line");
+  if (el) el.textContent = "";
 }
 
 let nextID = 0;
@@ -321,11 +332,15 @@ export function confirmDialog(title, body, confirmLabel, cancelLabel, danger = t
 """#####,
         "download.js": #####"""
 // ImageGate console: the download wizard: mint a link, show each protocol's address with a copy button, the
-// expiry time with a live countdown, the 24-hour note, and ready commands (wget, curl, lftp, sftp) that resume.
+// expiry time (with its time zone) and a live countdown, the link's real lifetime (tokens.default_ttl before
+// one is minted), and ready commands (wget, curl, lftp, sftp) that resume.
 import { api } from "./api.js";
-import { link } from "./app.js";
+import { link, state } from "./app.js";
 import { h, clear, announce, uid } from "./dom.js";
-import { t, clock, dateTime } from "./i18n.js";
+import { t, tn, clock, dateTime, duration } from "./i18n.js";
+
+/** A link's lifetime as people say it: "24 hours" (up to two days of whole hours), else "7 days", "30 minutes". */
+const lifetime = (s) => (s % 3600 === 0 && s <= 48 * 3600 ? tn("time.h", s / 3600) : duration(s));
 
 const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 
@@ -361,8 +376,15 @@ function commands(l) {
     out.push(["curl (HTTPS)", `curl -fC - -o ${q(file)} ${q(http)}`]);
     out.push(["lftp (HTTPS)", `lftp -c ${q(`get -c ${http} -o ${file}`)}`]);
   }
-  for (const [k, v] of Object.entries(l.commands || {})) out.push([`${k.replace(/^ftp_/, "")} (FTP)`, v]);
-  for (const [k, v] of Object.entries(l.sftp_commands || {})) out.push([`${k === "openssh" ? "sftp" : k} (SFTP)`, v]);
+  // The API's command keys (lftp_parallel, openssh) are names for programs, not for people.
+  const tool = (key) => {
+    const k = key.replace(/^ftp_/, "");
+    const s = t(`download.cmd.${k}`);
+    return s === `download.cmd.${k}` ? k : s;
+  };
+  const label = (k, protocol) => t("download.command", { tool: tool(k), protocol });
+  for (const [k, v] of Object.entries(l.commands || {})) out.push([label(k, t("download.protocol.ftps")), v]);
+  for (const [k, v] of Object.entries(l.sftp_commands || {})) out.push([label(k, t("download.protocol.sftp")), v]);
   return out;
 }
 
@@ -383,6 +405,9 @@ export async function renderDownload(main, id) {
     generate.disabled = false;
   } }, t("download.generate"));
 
+  const note = h("p", { class: "notice", id: "validity-note" },
+    t("download.validity", { lifetime: lifetime(state.session.console.link_ttl_seconds) }));
+
   function show(l) {
     clearInterval(timer);
     const expires = new Date(l.expires_at).getTime();
@@ -395,6 +420,8 @@ export async function renderDownload(main, id) {
     tick();
     timer = setInterval(() => { if (!document.body.contains(countdown)) clearInterval(timer); else tick(); }, 1000);
     const protos = ["https", "http", "ftp", "sftp"].filter((p) => l[p]);
+    const seconds = (new Date(l.expires_at).getTime() - new Date(l.issued_at).getTime()) / 1000;
+    note.textContent = t("download.validityMinted", { lifetime: lifetime(seconds), time: dateTime(l.expires_at) });
     clear(result,
       h("h2", { tabindex: "-1", id: "addresses-heading" }, t("download.addresses")),
       h("p", { id: "expires-at" }, t("download.expires", { time: dateTime(l.expires_at) })), countdown,
@@ -408,10 +435,67 @@ export async function renderDownload(main, id) {
     h("h1", {}, t("download.title")),
     h("p", {}, t("download.intro", { name: img.name })),
     img.status !== "available" ? h("p", { class: "notice error" }, t("download.notAvailable")) : null,
-    h("p", { class: "notice", id: "validity-note" }, t("download.validity")),
+    note,
     h("div", { class: "buttons" }, generate, link("", t("op.back"), { class: "button" })),
     result));
   return t("download.title");
+}
+
+"""#####,
+        "editimage.js": #####"""
+// ImageGate console: inline editing of an image's name, remarks, project group and tags, in any status (the
+// user guide: names and remarks can be changed in any state), from the image list and from the recycle bin.
+import { api } from "./api.js";
+import { h, clear, announce, uid } from "./dom.js";
+import { t } from "./i18n.js";
+
+/** A tag the server accepts: letters, digits, spaces and . _ : -, at most 64 characters. */
+export const TAG = /^[\p{L}\p{N} ._:-]{1,64}$/u;
+export const parseTags = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
+
+/** Replaces `box`'s content with the edit form; `done()` runs after saving or cancelling. Only changed fields
+ *  are sent, so a rename in the recycle bin does not touch the tags. */
+export function editForm(img, box, done) {
+  const input = (id, label, el, help) => {
+    const helpEl = help ? h("p", { class: "help", id: id + "-help" }, help) : null;
+    if (helpEl) el.setAttribute("aria-describedby", helpEl.id);
+    return [h("label", { for: id }, label), el, helpEl];
+  };
+  const ids = { name: uid("name"), remarks: uid("remarks"), group: uid("group"), tags: uid("tags") };
+  const name = h("input", { id: ids.name, class: "edit-name", value: img.name, required: true, maxlength: 255 });
+  const remarks = h("textarea", { id: ids.remarks, class: "edit-remarks", rows: 2, maxlength: 1024 }, img.remarks || "");
+  const group = h("input", { id: ids.group, class: "edit-group", value: img.project_group || "", maxlength: 128 });
+  const tags = h("input", { id: ids.tags, class: "edit-tags", value: (img.tags || []).join(", ") });
+  const err = h("p", { class: "field-error", role: "alert" });
+  const form = h("form", { class: "inline-edit", "aria-label": t("edit.title", { name: img.name }), onsubmit: async (e) => {
+    e.preventDefault();
+    const list = parseTags(tags.value);
+    if (list.length > 20 || !list.every((x) => TAG.test(x))) {
+      err.textContent = t("import.err.tags");
+      tags.setAttribute("aria-invalid", "true");
+      tags.focus();
+      return;
+    }
+    const body = {};
+    if (name.value.trim() !== img.name) body.name = name.value.trim();
+    if (remarks.value !== (img.remarks || "")) body.remarks = remarks.value;
+    if (group.value.trim() !== (img.project_group || "")) body.project_group = group.value.trim();
+    if (JSON.stringify(list) !== JSON.stringify(img.tags || [])) body.tags = list;
+    if (Object.keys(body).length === 0) { done(); return; }
+    try {
+      const r = await api("PATCH", `/api/v1/images/${img.id}`, body);
+      announce(t("edit.saved", { name: r.name }));
+      done();
+    } catch (x) { err.textContent = x.message; name.focus(); }
+  } },
+    input(ids.name, t("edit.name"), name), input(ids.remarks, t("edit.remarks"), remarks),
+    input(ids.group, t("edit.projectGroup"), group), input(ids.tags, t("edit.tags"), tags, t("edit.tagsHelp")), err,
+    h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, t("op.save")),
+      h("button", { type: "button", onclick: done }, t("op.cancel"))));
+  form.addEventListener("keydown", (e) => { if (e.key === "Escape") done(); });
+  clear(box, form);
+  name.focus();
+  name.select();
 }
 
 """#####,
@@ -448,6 +532,14 @@ export function t(key, params = {}) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
 }
 
+const plurals = new Intl.PluralRules(lang);
+/** The plural form of `key` for `count` ("key.one", "key.other", … as the language's rules choose), with
+ *  `{count}` filled in: "1 image", "2 images". */
+export function tn(key, count, params = {}) {
+  const form = `${key}.${plurals.select(count)}`;
+  return t((table[form] ?? en[form]) ? form : `${key}.other`, { count, ...params });
+}
+
 export function bytes(n) {
   if (n == null) return t("none");
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -463,10 +555,10 @@ export function duration(seconds) {
   const h = Math.floor(s / 3600); s -= h * 3600;
   const m = Math.floor(s / 60); s -= m * 60;
   const parts = [];
-  if (d) parts.push(t("time.d", { n: d }));
-  if (h) parts.push(t("time.h", { n: h }));
-  if (m && !d) parts.push(t("time.m", { n: m }));
-  if (!d && !h) parts.push(t("time.s", { n: s }));
+  if (d) parts.push(tn("time.d", d));
+  if (h) parts.push(tn("time.h", h));
+  if (m && !d) parts.push(tn("time.m", m));
+  if (!d && !h && (s || !m)) parts.push(tn("time.s", s));
   return parts.join(" ");
 }
 
@@ -477,9 +569,15 @@ export function clock(seconds) {
   return `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
 }
 
+/** Date and time in the browser's time zone, which is named ("… GMT+8", "… UTC"): a bare time is ambiguous. */
 export function dateTime(iso) {
   if (!iso) return t("none");
-  return new Date(iso).toLocaleString(lang);
+  return new Date(iso).toLocaleString(lang, { dateStyle: "medium", timeStyle: "long" });
+}
+
+/** Time of day with its time zone ("14:03:07 UTC"), for today's events. */
+export function timeOfDay(iso) {
+  return new Date(iso).toLocaleTimeString(lang, { timeStyle: "long" });
 }
 
 """#####,
@@ -489,9 +587,10 @@ export function dateTime(iso) {
 import { api, query } from "./api.js";
 import { state, can, link, navigate, showError, BASE } from "./app.js";
 import { h, clear, announce, confirmDialog, uid } from "./dom.js";
-import { t, bytes, duration } from "./i18n.js";
-import { onUploadChange, stopUpload, renderUploads } from "./uploads.js";
+import { t, tn, bytes, duration, timeOfDay } from "./i18n.js";
+import { onUploadChange, stopUpload, renderUploads, isUploading } from "./uploads.js";
 import { pendingUploads } from "./tus.js";
+import { editForm } from "./editimage.js";
 
 const STATUSES = ["making", "uploading", "available", "failed", "deleting"];
 const SORTS = ["created_at", "updated_at", "name", "size", "status"];
@@ -571,7 +670,7 @@ export async function renderImages(main) {
     const head = h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c === "" ? all : t(c))));
     const rows = page.items.map((img) => row(img, cols));
     clear(tableBox, h("table", { class: "images" },
-      h("caption", {}, t("images.caption", { count: page.total })),
+      h("caption", {}, tn("images.caption", page.total)),
       h("thead", {}, head),
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length }, t("images.empty"))))));
   }
@@ -610,27 +709,7 @@ export async function renderImages(main) {
 
   function startEdit(img, tr) {
     editing = true;
-    const box = tr.querySelector(".name-cell");
-    const nameID = uid("name");
-    const remarksID = uid("remarks");
-    const name = h("input", { id: nameID, value: img.name, required: true, maxlength: 255 });
-    const remarks = h("textarea", { id: remarksID, rows: 2, maxlength: 1024 }, img.remarks);
-    const err = h("p", { class: "field-error", role: "alert" });
-    const done = () => { editing = false; reload(); };
-    const form = h("form", { class: "inline-edit", "aria-label": t("edit.title", { name: img.name }), onsubmit: async (e) => {
-      e.preventDefault();
-      try {
-        const r = await api("PATCH", `/api/v1/images/${img.id}`, { name: name.value.trim(), remarks: remarks.value });
-        announce(t("edit.saved", { name: r.name }));
-        done();
-      } catch (x) { err.textContent = x.message; name.focus(); }
-    } }, h("label", { for: nameID }, t("edit.name")), name, h("label", { for: remarksID }, t("edit.remarks")), remarks, err,
-      h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, t("op.save")),
-        h("button", { type: "button", onclick: done }, t("op.cancel"))));
-    form.addEventListener("keydown", (e) => { if (e.key === "Escape") done(); });
-    clear(box, form);
-    name.focus();
-    name.select();
+    editForm(img, tr.querySelector(".name-cell"), () => { editing = false; reload(); });
   }
 
   function operations(img) {
@@ -639,12 +718,14 @@ export async function renderImages(main) {
     const avail = img.status === "available";
     if (avail && manage) ops.push(link(`images/${img.id}/create-vm`, t("op.createVM"), { class: "button op-create-vm" }));
     if (avail) ops.push(link(`images/${img.id}/download`, t("op.download"), { class: "button op-download" }));
-    if (manage && img.status === "uploading" && pendingUploads()[img.id]) {
+    // "Resume" only for an upload this browser knows but is not sending (after a reload): a running one needs nothing.
+    if (manage && img.status === "uploading" && pendingUploads()[img.id] && !isUploading(img.id)) {
       ops.push(h("button", { class: "op-resume", onclick: () => document.querySelector(`#uploads input[data-image="${img.id}"]`)?.focus() }, t("op.resume")));
     }
     if (manage && img.status === "uploading") ops.push(h("button", { class: "op-cancel", onclick: () => cancelUpload(img) }, t("op.cancelUpload")));
     if (manage) ops.push(h("button", { class: "op-edit", onclick: (e) => startEdit(img, e.target.closest("tr")) }, t("op.edit")));
-    if (manage && img.status !== "deleting") ops.push(h("button", { class: "danger op-delete", onclick: () => deleteOne(img) }, t("op.delete")));
+    // Only available and failed images can be deleted (the server refuses the rest): no button that can only fail.
+    if (manage && (avail || img.status === "failed")) ops.push(h("button", { class: "danger op-delete", onclick: () => deleteOne(img) }, t("op.delete")));
     return h("div", { class: "ops", role: "group", "aria-label": t("op.operationsFor", { name: img.name }) }, ops);
   }
 
@@ -742,10 +823,13 @@ function statusCell(img) {
   }
   if (img.progress && (img.status === "uploading" || img.status === "making")) {
     const pr = img.progress;
+    // A stalled transfer has no rate or ETA (the server withdraws them); say since when nothing arrived.
+    const stalled = pr.stalled_since ? t("status.stalled", { time: timeOfDay(pr.stalled_since),
+      for: duration((Date.now() - new Date(pr.stalled_since).getTime()) / 1000) }) : null;
     const parts = [pr.total ? t("status.progress", { done: bytes(pr.bytes), total: bytes(pr.total) }) : bytes(pr.bytes),
-      pr.rate ? t("status.rate", { rate: bytes(pr.rate) }) : null,
-      pr.eta_seconds != null ? t("status.eta", { eta: duration(pr.eta_seconds) }) : null].filter(Boolean);
-    return h("div", { class: "progress-cell" }, h("span", { class: "badge " + img.status }, label),
+      !stalled && pr.rate ? t("status.rate", { rate: bytes(pr.rate) }) : null,
+      !stalled && pr.eta_seconds != null ? t("status.eta", { eta: duration(pr.eta_seconds) }) : null, stalled].filter(Boolean);
+    return h("div", { class: "progress-cell" + (stalled ? " stalled" : "") }, h("span", { class: "badge " + img.status }, label),
       h("progress", { max: pr.total || 1, value: pr.total ? pr.bytes : 0, "aria-label": label }),
       h("span", { class: "progress-text" }, parts.join(" · ")));
   }
@@ -755,7 +839,7 @@ function statusCell(img) {
 async function batchDelete(selected, items, reload) {
   const chosen = items.filter((i) => selected.has(i.id));
   if (!chosen.length) return;
-  const ok = await confirmDialog(t("delete.batchTitle", { count: chosen.length }),
+  const ok = await confirmDialog(tn("delete.batchTitle", chosen.length),
     [h("p", {}, t("delete.batchConfirm")), h("ul", {}, chosen.map((i) => h("li", {}, i.name)))], t("op.delete"), t("op.cancel"));
   if (!ok) return;
   let answer;
@@ -790,12 +874,11 @@ async function exportList(p) {
 // ImageGate console: the import wizard. Fields of the user guide, checked in the page (the server checks
 // them again); the version list offers only what GET /api/v1/os-matrix allows for platform and architecture.
 import { api } from "./api.js";
-import { navigate, BASE } from "./app.js";
+import { navigate, link, can, BASE } from "./app.js";
 import { h, clear, field, setError, announce, uid } from "./dom.js";
 import { t } from "./i18n.js";
 import { startUpload } from "./uploads.js";
-
-const TAG = /^[\p{L}\p{N} ._:-]{1,64}$/u;
+import { TAG, parseTags } from "./editimage.js";
 
 function radios(name, legend, options, value, onchange) {
   return h("fieldset", { class: "radios" }, h("legend", {}, legend), options.map(([v, label]) => {
@@ -812,6 +895,13 @@ function options(select, values, keep = true) {
 }
 
 export async function renderImport(main) {
+  if (!can.manage()) {
+    // A view-only account may not import: say so instead of a form the server would refuse.
+    clear(main, h("section", { class: "card wizard" }, h("h1", {}, t("import.title")),
+      h("p", { class: "notice", id: "import-view-only" }, t("import.viewOnly")),
+      h("div", { class: "buttons" }, link("", t("op.back"), { class: "button" }))));
+    return t("import.title");
+  }
   const matrix = (await api("GET", "/api/v1/os-matrix")).entries;
   const uniq = (xs) => [...new Set(xs)];
   let kind = new URLSearchParams(location.search).get("kind") === "iso" ? "iso" : "self_made";
@@ -839,6 +929,10 @@ export async function renderImport(main) {
       const id = uid("feat");
       return h("span", {}, h("input", { type: "checkbox", id, name: "features", value: v }), h("label", { for: id }, v));
     }));
+  // Declaring encryption is what lets a LUKS-encrypted QCOW2 through the server's checks.
+  const encrypted = h("input", { type: "checkbox", id: "imp-encrypted", name: "encrypted", "aria-describedby": "imp-encrypted-help" });
+  const encryptedWrap = h("div", { class: "check-field" }, h("span", {}, encrypted, h("label", { for: "imp-encrypted" }, t("import.encrypted"))),
+    h("p", { class: "help", id: "imp-encrypted-help" }, t("import.encryptedHelp")));
 
   const refine = () => {
     const st = f.systemType.input.value;
@@ -857,13 +951,27 @@ export async function renderImport(main) {
     if (file && kind === "self_made") f.format.input.value = /\.(qcow2?|img\.qcow2)$/i.test(file.name) ? "qcow2" : "raw";
   });
 
+  const summary = h("div", { role: "alert", class: "notice error", hidden: true, id: "import-errors" });
+  /** The summary stays only while some field is still marked. */
+  const refreshSummary = () => {
+    if (!Object.values(f).some((fld) => fld.input.getAttribute("aria-invalid") === "true")) summary.hidden = true;
+  };
   const showFor = () => {
     f.file.wrap.hidden = method !== "file";
     f.url.wrap.hidden = method !== "url";
     f.format.wrap.hidden = kind !== "self_made";
     features.hidden = kind !== "self_made";
+    encryptedWrap.hidden = kind !== "self_made";
+    // A field that no longer applies keeps no error.
+    for (const fld of [f.file, f.url, f.format]) if (fld.wrap.hidden) setError(fld, "");
+    refreshSummary();
   };
-  const summary = h("div", { role: "alert", class: "notice error", hidden: true, id: "import-errors" });
+  // A message goes as soon as its field is changed: it is checked again on submit.
+  for (const fld of Object.values(f)) {
+    const clearIt = () => { if (fld.input.getAttribute("aria-invalid") === "true") { setError(fld, ""); refreshSummary(); } };
+    fld.input.addEventListener("input", clearIt);
+    fld.input.addEventListener("change", clearIt);
+  }
 
   function validate() {
     const errors = [];
@@ -878,7 +986,7 @@ export async function renderImport(main) {
       else if ((kind === "iso") !== /\.iso$/i.test(file.name)) bad(f.file, t("import.err.kindFile"));
     } else if (!/^(https?|ftp):\/\/[^\s/]+/i.test(f.url.input.value.trim())) bad(f.url, t("import.err.url"));
     for (const k of ["systemType", "architecture", "bootMode", "platform", "version"]) if (!f[k].input.value) bad(f[k], t("import.err.required"));
-    const tags = f.tags.input.value.split(",").map((s) => s.trim()).filter(Boolean);
+    const tags = parseTags(f.tags.input.value);
     if (tags.length > 20 || !tags.every((x) => TAG.test(x))) bad(f.tags, t("import.err.tags"));
     summary.hidden = errors.length === 0;
     summary.textContent = errors.length ? t("import.errors") : "";
@@ -898,14 +1006,15 @@ export async function renderImport(main) {
       architecture: f.architecture.input.value, boot_mode: f.bootMode.input.value, platform: f.platform.input.value,
       os_version: f.version.input.value, tags,
       features: kind === "self_made" ? [...features.querySelectorAll("input:checked")].map((x) => x.value) : [],
+      encrypted: kind === "self_made" && encrypted.checked,
       source: method === "file" ? { upload: { size: file.size } } : { url: f.url.input.value.trim() },
     };
     submit.disabled = true;
     try {
       const img = await api("POST", "/api/v1/imports", body);
       if (method === "file") startUpload(img, file);
-      announce(t("import.started", { name: img.name }));
       navigate(BASE + (kind === "iso" ? "?tab=iso" : ""));
+      announce(t("import.started", { name: img.name }));
     } catch (x) {
       submit.disabled = false;
       summary.hidden = false;
@@ -921,7 +1030,7 @@ export async function renderImport(main) {
       (e) => { method = e.target.value; showFor(); }),
     f.file.wrap, f.url.wrap, f.format.wrap,
     f.systemType.wrap, f.architecture.wrap, f.bootMode.wrap, f.platform.wrap, f.version.wrap,
-    features, f.tags.wrap,
+    features, encryptedWrap, f.tags.wrap,
     h("div", { class: "buttons" }, submit, h("a", { href: BASE, class: "button", onclick: (e) => { e.preventDefault(); history.back(); } }, t("op.cancel"))));
   summary.tabIndex = -1;
   showFor();
@@ -1045,31 +1154,41 @@ export function render(source) {
 """#####,
         "recycle.js": #####"""
 // ImageGate console: the recycle bin: deleted images with the time they are destroyed automatically;
-// restore (manage) and destroy (tenant owners and platform administrators).
+// edit (name, remarks, project group, tags: any status), restore (manage) and destroy (tenant owners and
+// platform administrators).
 import { api, query } from "./api.js";
 import { state, can, showError } from "./app.js";
 import { h, clear, announce, confirmDialog } from "./dom.js";
-import { t, bytes, duration, dateTime } from "./i18n.js";
+import { t, tn, bytes, duration, dateTime } from "./i18n.js";
+import { editForm } from "./editimage.js";
 
 export async function renderRecycleBin(main) {
   const retention = state.session.console.recycle_retention_seconds;
   const box = h("div", { class: "table-wrap", id: "recycle-table" });
+  let editing = false;
   async function reload() {
+    if (editing) return;
     const page = await api("GET", "/api/v1/recycle-bin" + query({ limit: 200 }));
     const cols = ["col.name", "col.size", "col.deletedAt", "col.purgeAt", "col.operations"];
     const rows = page.items.map((img) => {
       const purge = img.deleted_at ? new Date(new Date(img.deleted_at).getTime() + retention * 1000).toISOString() : null;
       const ops = [];
+      const nameCell = h("div", { class: "name-cell" }, h("span", { class: "image-name" }, img.name),
+        h("span", { class: "resource-id" }, img.id), img.remarks ? h("span", { class: "remarks" }, img.remarks) : null);
+      if (can.manage()) ops.push(h("button", { class: "op-edit", onclick: () => {
+        editing = true;
+        editForm(img, nameCell, () => { editing = false; reload(); });
+      } }, t("op.edit")));
       if (can.manage()) ops.push(h("button", { class: "op-restore", onclick: () => act(img, "restore") }, t("op.restore")));
       if (can.destroy()) ops.push(h("button", { class: "danger op-destroy", onclick: () => act(img, "destroy") }, t("op.destroy")));
       return h("tr", { "data-id": img.id },
-        h("th", { scope: "row", "data-label": t("col.name") }, h("span", { class: "image-name" }, img.name), h("span", { class: "resource-id" }, img.id)),
+        h("th", { scope: "row", "data-label": t("col.name") }, nameCell),
         h("td", { "data-label": t("col.size") }, bytes(img.size)),
         h("td", { "data-label": t("col.deletedAt") }, dateTime(img.deleted_at)),
         h("td", { "data-label": t("col.purgeAt") }, dateTime(purge)),
         h("td", { "data-label": t("col.operations") }, h("div", { class: "ops", role: "group", "aria-label": t("op.operationsFor", { name: img.name }) }, ops)));
     });
-    clear(box, h("table", {}, h("caption", {}, t("images.caption", { count: page.total })),
+    clear(box, h("table", {}, h("caption", {}, tn("images.caption", page.total)),
       h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))),
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length }, t("recycle.empty"))))));
   }
@@ -1141,7 +1260,8 @@ export default {
   "images.sort.name": "Name",
   "images.sort.size": "Size",
   "images.sort.status": "Status",
-  "images.caption": "{count} images",
+  "images.caption.one": "{count} image",
+  "images.caption.other": "{count} images",
   "images.empty": "No images match.",
   "images.loading": "Loading…",
   "images.pageInfo": "Page {page} of {pages}",
@@ -1175,6 +1295,7 @@ export default {
   "status.progress": "{done} of {total}",
   "status.rate": "{rate}/s",
   "status.eta": "about {eta} left",
+  "status.stalled": "stalled since {time}: no bytes for {for}",
   "yes": "Yes",
   "no": "No",
   "none": "—",
@@ -1198,12 +1319,16 @@ export default {
 
   "edit.name": "Name",
   "edit.remarks": "Remarks",
+  "edit.projectGroup": "Project group",
+  "edit.tags": "Tags",
+  "edit.tagsHelp": "Comma-separated, up to 20.",
   "edit.saved": "Saved {name}.",
   "edit.title": "Edit {name}",
 
   "delete.title": "Delete image",
   "delete.confirm": "Delete {name}? It moves to the recycle bin, where it can be restored for {retention}.",
-  "delete.batchTitle": "Delete {count} images",
+  "delete.batchTitle.one": "Delete {count} image",
+  "delete.batchTitle.other": "Delete {count} images",
   "delete.batchConfirm": "Delete these images? They move to the recycle bin.",
   "delete.refused": "{name} was not deleted: {reason}",
   "delete.done": "{name} was moved to the recycle bin.",
@@ -1246,6 +1371,9 @@ export default {
   "import.features": "Agent support",
   "import.tags": "Tags",
   "import.tagsHelp": "Comma-separated, up to 20.",
+  "import.encrypted": "Encrypted image (LUKS)",
+  "import.encryptedHelp": "Tick this for a LUKS-encrypted QCOW2 image; an encrypted image that is not declared is refused. Virtual machines created from it keep its key: it cannot be changed there.",
+  "import.viewOnly": "Your account (view only) cannot import images. Ask your tenant owner for an account with manage permission.",
   "import.choose": "Choose…",
   "import.submit": "Import",
   "import.started": "Import of {name} started.",
@@ -1260,7 +1388,8 @@ export default {
 
   "upload.title": "Uploads",
   "upload.progress": "Uploading {name}",
-  "upload.retrying": "Connection lost; retrying {name} in {seconds} s…",
+  "upload.retrying": "Connection lost; retrying {name} in {wait}…",
+  "upload.stalled": "Stalled since {time}: no part of {name} was confirmed for {for}.",
   "upload.done": "Upload of {name} finished; the image is being checked.",
   "upload.failed": "Upload of {name} failed: {reason}",
   "upload.pending": "Unfinished upload of {name} ({total}). Select the same file to continue.",
@@ -1272,7 +1401,8 @@ export default {
   "download.title": "Download image",
   "download.intro": "Generate a download address for {name}. Every protocol resumes interrupted transfers.",
   "download.generate": "Generate download address",
-  "download.validity": "The download address is valid for 24 hours. Finish the download within that time; after it expires, generate a new address here.",
+  "download.validity": "A download address is valid for {lifetime}. Finish the download within that time; after it expires, generate a new address here.",
+  "download.validityMinted": "This download address is valid for {lifetime}, until {time}. After it expires, generate a new address here.",
   "download.expires": "Expires at {time}",
   "download.countdown": "Time left: {left}",
   "download.expired": "This address has expired. Generate a new one.",
@@ -1285,6 +1415,12 @@ export default {
   "download.protocol.sftp": "SFTP",
   "download.notAvailable": "Only available images can be downloaded.",
   "download.copyOf": "Copy {what}",
+  "download.command": "{tool} ({protocol})",
+  "download.cmd.wget": "wget",
+  "download.cmd.curl": "curl",
+  "download.cmd.lftp": "lftp",
+  "download.cmd.lftp_parallel": "lftp, 4 connections in parallel",
+  "download.cmd.openssh": "OpenSSH sftp",
 
   "vm.title": "Create VM from image",
   "vm.intro": "Virtual machines are created on the platform's VM creation page with {name} preselected.",
@@ -1302,7 +1438,10 @@ export default {
   "error.forbidden": "You may not do this: {reason}",
   "notFound": "There is no such page.",
   "unit.B": "B", "unit.KiB": "KiB", "unit.MiB": "MiB", "unit.GiB": "GiB", "unit.TiB": "TiB",
-  "time.d": "{n} d", "time.h": "{n} h", "time.m": "{n} min", "time.s": "{n} s",
+  "time.d.one": "{count} day", "time.d.other": "{count} days",
+  "time.h.one": "{count} hour", "time.h.other": "{count} hours",
+  "time.m.one": "{count} minute", "time.m.other": "{count} minutes",
+  "time.s.one": "{count} second", "time.s.other": "{count} seconds",
 };
 
 """#####,
@@ -1315,6 +1454,8 @@ export default {
   font-size: 15px; line-height: 1.45; color: var(--fg); background: var(--bg);
 }
 body { margin: 0; }
+/* `hidden` must win over every display rule below (.field is display: flex): a field that does not apply is gone. */
+[hidden] { display: none !important; }
 *:focus-visible { outline: 3px solid #f2a900; outline-offset: 2px; }
 .skip { position: absolute; left: -9999px; top: 0; background: var(--card); padding: .5em 1em; z-index: 10; }
 .skip:focus { left: .5em; }
@@ -1352,6 +1493,8 @@ input[aria-invalid="true"], select[aria-invalid="true"] { border: 2px solid var(
 .field-error { margin: 0; color: var(--danger); font-weight: 600; }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: .6em 0; }
 .radios span, .checks span { margin-right: 1.2em; white-space: nowrap; }
+.check-field { margin: .6em 0; }
+.check-field label { font-weight: 600; margin-left: .3em; }
 .notice { background: #eef4fb; border-left: 4px solid var(--accent); padding: .5em .8em; }
 .notice.error, .refusal { background: #fdeeee; border-left: 4px solid var(--danger); padding: .5em .8em; }
 .status-line { margin: 0; padding: 0 1.2em; min-height: 1.6em; }
@@ -1373,7 +1516,12 @@ tbody th { font-weight: 400; }
 .tags { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .3em; }
 .tags li { background: #e6ecf5; border-radius: 3px; padding: 0 .4em; }
 .ops { display: flex; flex-wrap: wrap; gap: .3em; }
-.ops .button, .ops button { padding: .2em .6em; min-height: 2em; font-size: .92em; }
+.ops .button, .ops button { padding: .2em .6em; min-height: 2em; font-size: .92em; white-space: nowrap; }
+/* The list's eleven columns fit 1280 px: headers wrap ("Operating / system") and the table is a little
+   smaller, so the operations column is never cut off or scrolled out of sight. */
+table.images { font-size: .94em; }
+table.images thead th { white-space: normal; }
+table.images td.c-operations { min-width: 6.5em; }
 .badge { display: inline-block; padding: 0 .5em; border-radius: 3px; font-weight: 600; background: #e9ecf0; }
 .badge.available { background: #e1f2e5; color: var(--ok); }
 .badge.failed { background: #fdeeee; color: var(--danger); cursor: help; }
@@ -1385,6 +1533,7 @@ tbody th { font-weight: 400; }
   white-space: normal; background: #1b1f24; color: #fff; padding: .4em .6em; border-radius: 4px; font-weight: 400;
 }
 .progress-cell { display: flex; flex-direction: column; gap: .2em; min-width: 10em; }
+.progress-cell .badge { align-self: flex-start; }
 progress { width: 100%; max-width: 16em; height: 1em; }
 .progress-text, .upload-text { font-size: .85em; color: var(--muted); }
 .inline-edit { display: flex; flex-direction: column; gap: .3em; min-width: 14em; }
@@ -1392,7 +1541,8 @@ progress { width: 100%; max-width: 16em; height: 1em; }
 .uploads h2 { font-size: 1em; margin: .4em 0; }
 .uploads ul { list-style: none; margin: 0; padding: 0; }
 .upload { display: flex; flex-wrap: wrap; gap: .3em 1em; align-items: center; padding: .3em 0; }
-.upload[data-state="retrying"] .upload-text { color: var(--warn); font-weight: 600; }
+.upload[data-state="retrying"] .upload-text, .upload[data-state="stalled"] .upload-text,
+.progress-cell.stalled .progress-text { color: var(--warn); font-weight: 600; }
 .pager { display: flex; flex-wrap: wrap; gap: .5em; align-items: center; margin-top: .8em; }
 .copy-row { margin: .5em 0; }
 .copy-row label { display: block; font-weight: 600; }
@@ -1484,7 +1634,8 @@ export class Upload {
   progress(offset) {
     const now = performance.now();
     this.samples.push([now, offset]);
-    while (this.samples.length > 2 && now - this.samples[0][0] > 5000) this.samples.shift();
+    // The rate over the last 10 s of confirmed chunks (as the server computes its own).
+    while (this.samples.length > 2 && now - this.samples[0][0] > 10000) this.samples.shift();
     const [t0, o0] = this.samples[0];
     const rate = now > t0 ? ((offset - o0) * 1000) / (now - t0) : 0;
     const size = this.file.size;
@@ -1534,9 +1685,12 @@ export class Upload {
         "uploads.js": #####"""
 // ImageGate console: the uploads tray: running local-file uploads (progress, rate, time left, retries) and
 // unfinished ones remembered from before a reload, each waiting for the user to select the same file again.
+// While an upload runs, leaving the page asks first (beforeunload): the browser would drop the upload.
 import { h, clear, announce, uid } from "./dom.js";
-import { t, bytes, duration } from "./i18n.js";
-import { Upload, pendingUploads, rememberUpload, forgetUpload, sameFile } from "./tus.js";
+import { t, bytes, duration, timeOfDay } from "./i18n.js";
+import { Upload, pendingUploads, rememberUpload, forgetUpload, sameFile, chunkBytes } from "./tus.js";
+
+const chunkSize = (size, offset) => Math.min(chunkBytes(), size - offset);
 
 const active = new Map();  // image id → {upload, name, view}
 const listeners = new Set();
@@ -1544,6 +1698,22 @@ const listeners = new Set();
 /** Called (with the image id) whenever an upload finishes or fails, so the list can refresh. */
 export function onUploadChange(f) { listeners.add(f); return () => listeners.delete(f); }
 export function isUploading(imageID) { return active.has(imageID); }
+
+window.addEventListener("beforeunload", (e) => {
+  if (active.size === 0) return;
+  e.preventDefault();
+  e.returnValue = "";  // older browsers need a value to ask
+});
+
+/** No confirmed bytes for this long (and for three chunks' time at the recent rate): the upload is stalled.
+ *  The page learns of bytes only when a whole chunk is confirmed, so a slow link's long chunks are allowed for. */
+const STALL_MS = 10000;
+let ticker = null;
+function tick() {
+  const now = Date.now();
+  for (const a of active.values()) a.view.refresh(now);
+  if (active.size === 0) { clearInterval(ticker); ticker = null; }
+}
 
 function progressView(name) {
   const bar = h("progress", { max: 100, value: 0, "aria-label": t("upload.progress", { name }) });
@@ -1554,19 +1724,32 @@ function progressView(name) {
 
 function begin(imageID, url, file, name) {
   const view = progressView(name);
+  let last = null;  // the latest progress: {offset, size, rate, eta, at: when the offset last moved}
+  view.refresh = (now) => {
+    if (!last || view.el.dataset.state === "retrying") return;
+    const { offset, size, rate, eta, at } = last;
+    const limit = Math.max(STALL_MS, rate > 0 ? (3 * chunkSize(size, offset) * 1000) / rate : 0);
+    const stalled = offset < size && now - at >= limit;
+    view.el.dataset.state = stalled ? "stalled" : "running";
+    view.text.textContent = [t("status.progress", { done: bytes(offset), total: bytes(size) }),
+      !stalled && rate > 0 ? t("status.rate", { rate: bytes(rate) }) : null,
+      !stalled && eta != null ? t("status.eta", { eta: duration(eta) }) : null,
+      stalled ? t("upload.stalled", { name, time: timeOfDay(new Date(at).toISOString()), for: duration((now - at) / 1000) }) : null,
+    ].filter(Boolean).join(" · ");
+  };
   const upload = new Upload(imageID, url, file, {
     onProgress: ({ offset, size, rate, eta }) => {
       view.bar.max = size;
       view.bar.value = offset;
       view.el.dataset.offset = String(offset);
       view.el.dataset.state = "running";
-      view.text.textContent = [t("status.progress", { done: bytes(offset), total: bytes(size) }),
-        rate > 0 ? t("status.rate", { rate: bytes(rate) }) : null,
-        eta != null ? t("status.eta", { eta: duration(eta) }) : null].filter(Boolean).join(" · ");
+      if (!last || offset !== last.offset) last = { offset, size, rate, eta, at: Date.now() };
+      else Object.assign(last, { rate, eta });
+      view.refresh(Date.now());
     },
     onRetry: (seconds) => {
       view.el.dataset.state = "retrying";
-      view.text.textContent = t("upload.retrying", { name, seconds });
+      view.text.textContent = t("upload.retrying", { name, wait: duration(seconds) });
     },
     onDone: () => { finish(imageID); announce(t("upload.done", { name })); },
     onError: (reason) => {
@@ -1576,6 +1759,7 @@ function begin(imageID, url, file, name) {
   });
   active.set(imageID, { upload, name, view });
   renderUploads();
+  ticker ??= setInterval(tick, 1000);
   upload.run();
 }
 

@@ -38,13 +38,16 @@ final class ConsoleSessions: Sendable {
     let settings: ConsoleSettings
     let service: ImageService
     let retention: Int64
+    /// The lifetime of a link minted without a ttl (`tokens.default_ttl`): the download page states it.
+    let linkTTL: Int64
     private let clock: any WallClock
     private let table = Mutex<[String: Session]>([:])
 
-    init(settings: ConsoleSettings, service: ImageService, retention: Int64, clock: any WallClock) {
+    init(settings: ConsoleSettings, service: ImageService, retention: Int64, linkTTL: Int64, clock: any WallClock) {
         self.settings = settings
         self.service = service
         self.retention = retention
+        self.linkTTL = linkTTL
         self.clock = clock
     }
 

@@ -81,6 +81,7 @@ struct SessionRoutes {
             "idle_timeout_seconds": sessions.settings.sessionTimeout,
             "console": [
                 "vm_create_url": sessions.settings.vmCreateURL, "recycle_retention_seconds": sessions.retention,
+                "link_ttl_seconds": sessions.linkTTL,
             ] as [String: Any],
         ]
     }

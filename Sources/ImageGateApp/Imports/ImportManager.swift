@@ -164,12 +164,13 @@ final class ImportManager: Sendable {
 
     // MARK: Progress
 
-    /// Writes progress to the catalog at most once a second, with the rate over that second.
-    func reportProgress(_ id: ImageID, bytes: UInt64, total: UInt64?, last: inout (ms: Int64, bytes: UInt64)) {
+    /// Writes progress to the catalog at most once a second, with the rate over the last seconds
+    /// (`ProgressWindow`). `flush` writes at once: at the end of a PATCH, so a client that stops between
+    /// chunks leaves the catalog with every byte it sent, not those of the last whole second.
+    func reportProgress(_ id: ImageID, bytes: UInt64, total: UInt64?, last: inout ProgressWindow, flush: Bool = false) {
         let now = Monotonic.milliseconds()
-        guard now - last.ms >= 1000 || (total != nil && bytes == total) else { return }
-        let rate = last.ms == 0 ? nil : Double(bytes &- last.bytes) * 1000 / Double(max(1, now - last.ms))
-        last = (now, bytes)
+        guard last.due(now, final: flush || (total != nil && bytes == total)) else { return }
+        let rate = last.add(now, bytes: bytes)
         service.importProgress(id, bytes: bytes, total: total, rate: rate)
     }
 

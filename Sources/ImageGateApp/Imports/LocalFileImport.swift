@@ -47,7 +47,7 @@ extension ImportManager {
             throw error
         }
         var buf = [UInt8](repeating: 0, count: 1 << 20)
-        var last: (ms: Int64, bytes: UInt64) = (0, 0)
+        var last = ProgressWindow()
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }

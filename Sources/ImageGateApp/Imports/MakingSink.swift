@@ -14,7 +14,7 @@ final class MakingSink: BodySink {
     private let record: ImageRecord
     private var sink: ImportSink?
     private var failure: String?
-    private var last: (ms: Int64, bytes: UInt64) = (0, 0)
+    private var last = ProgressWindow()
     private let total: UInt64
 
     private init(imports: ImportManager, record: ImageRecord, sink: ImportSink, total: UInt64) {

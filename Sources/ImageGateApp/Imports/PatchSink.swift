@@ -92,6 +92,7 @@ final class PatchSink: BodySink {
         }
         let (offset, done, sink): (UInt64, Bool, ImportSink?) = session.withState { st in
             st.busy = false
+            imports.reportProgress(session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport, flush: true)
             let done = st.offset == session.length && !st.finished
             var sink: ImportSink?
             if done {

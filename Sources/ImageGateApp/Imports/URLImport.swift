@@ -72,7 +72,7 @@ extension ImportManager {
             fail(record.id, reason: error.message)
             return
         }
-        var last: (ms: Int64, bytes: UInt64) = (0, 0)
+        var last = ProgressWindow()
         var recordedTotal = job.totalSize
         let resumeFrom = sink.bytes
         let pipeline = PipelinedSink(sink)

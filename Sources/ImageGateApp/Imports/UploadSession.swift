@@ -14,8 +14,8 @@ final class UploadSession: @unchecked Sendable {
         var offset: UInt64
         var busy = false
         var finished = false
-        /// Progress bookkeeping: the last (time ms, bytes) pair written to the catalog.
-        var lastReport: (ms: Int64, bytes: UInt64) = (0, 0)
+        /// Progress bookkeeping: the recent (time, bytes) samples written to the catalog.
+        var lastReport = ProgressWindow()
     }
 
     let uploadID: String
