@@ -183,16 +183,6 @@ public struct TokenIssue: Sendable, Equatable {
     }
 }
 
-/// The owner of an in-progress import: a process id and its last heartbeat (Unix seconds).
-public struct ImportLease: Sendable, Equatable {
-    public var pid: Int32
-    public var heartbeat: Int64
-    public init(pid: Int32, heartbeat: Int64) {
-        self.pid = pid
-        self.heartbeat = heartbeat
-    }
-}
-
 /// Progress of one import, reported after every chunk.
 public struct ImportProgress: Sendable, Equatable {
     public var bytes: UInt64

@@ -29,7 +29,6 @@ final class RetentionSweeper: Sendable {
                 } catch {
                     logger.error("recycle bin sweep failed: \(error.message)")
                 }
-                imports.sweepExpiredUploads()
                 var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&pfd, 1, intervalMs)
             }
