@@ -133,5 +133,7 @@ import Testing
         let lease = try #require(try store.leases().first?.1)
         // The old rule's grace (10 minutes since the heartbeat) carries over; the holder has no node or run.
         #expect(lease.holder == LeaseHolder(node: "", pid: 4242, run: "") && lease.expiresAt == 700)
+        let issue = try #require(try store.tokenIssue(serial: ID128(hex: "0123456789abcdef0123456789abcdef")!))
+        #expect(issue.fileName == nil && issue.minter == "cli")
     }
 }
