@@ -12,7 +12,26 @@ import ImageInspection
 
 /// Why an import stopped, in words a tenant can act on (`failure_reason`).
 struct ImportFailure: Error, Sendable {
+    /// Whose fault: the bytes (a refusal), or the server's storage (nothing wrong with the bytes).
+    enum Cause: Sendable {
+        case refused
+        /// ENOSPC or EDQUOT: the server has no room for the image.
+        case storageFull
+        /// Any other write error (EIO, …).
+        case storage
+    }
+
     let reason: String
+    var cause: Cause = .refused
+
+    /// A failed write of the staging file, with `errno` as its cause.
+    static func write(errno code: Int32) -> ImportFailure {
+        let full = code == ENOSPC || code == EDQUOT
+        return ImportFailure(
+            reason: (full ? "the server ran out of disk space: " : "")
+                + "cannot write the image: \(String(cString: strerror(code)))",
+            cause: full ? .storageFull : .storage)
+    }
 }
 
 /// What a finished import proved about its bytes.
@@ -110,7 +129,7 @@ final class ImportSink {
             let n = Glibc.write(fd, buffer.baseAddress! + off, buffer.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
-                return ImportFailure(reason: "cannot write the image: \(String(cString: strerror(errno)))")
+                return .write(errno: errno)
             }
             off += n
         }
