@@ -101,6 +101,8 @@ extension ImageService {
             r.sha256 = sha256
             r.virtualSize = virtualSize
             r.format = format
+            // Declared and detected always agree, except for an import that left its format to the bytes.
+            r.kind = format == .iso ? .iso : .selfMade
             r.encrypted = encrypted
             r.fileName = ImageRecord.downloadFileName(name: r.name, format: format)
             r.generation &+= 1

@@ -84,7 +84,8 @@ final class ImportManager: Sendable {
         let now = service.clock.now()
         var job = ImportJob(
             imageID: record.id, source: .upload, declared: record.format.rawValue,
-            expectedSHA256: request.expectedSHA256, encrypted: request.encrypted, createdAt: now)
+            expectedSHA256: request.expectedSHA256, encrypted: request.encrypted, createdAt: now,
+            detectFormat: request.detectFormat)
         switch request.source {
         case .upload(let size):
             job.totalSize = size
@@ -227,11 +228,13 @@ final class ImportManager: Sendable {
         let sink: ImportSink
         if let path = blobs.stagingFiles().first(where: { BlobStore.imageID(ofStagingPath: $0) == s.imageID }) {
             sink = try ImportSink.reopen(
-                s.imageID, path: path, blobs: blobs, declared: declared, encrypted: s.job.encrypted, cap: cap,
+                s.imageID, path: path, blobs: blobs, declared: declared,
+                detection: s.job.detectFormat, encrypted: s.job.encrypted, cap: cap,
                 expectedSHA256: s.job.expectedSHA256)
         } else {
             sink = try ImportSink.create(
-                s.imageID, blobs: blobs, declared: declared, encrypted: s.job.encrypted, cap: cap,
+                s.imageID, blobs: blobs, declared: declared,
+                detection: s.job.detectFormat, encrypted: s.job.encrypted, cap: cap,
                 expectedSHA256: s.job.expectedSHA256)
         }
         state.sink = sink
