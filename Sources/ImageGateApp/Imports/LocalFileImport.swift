@@ -57,7 +57,9 @@ extension ImportManager {
             if let f = buf.withUnsafeBytes({ sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
                 sink.abandon()
                 fail(record.id, reason: f.reason)
-                throw GateError(.unsupported, "import refused: \(f.reason)")
+                // A full disk is the server's trouble, not a refusal of the file.
+                throw f.cause == .refused
+                    ? GateError(.unsupported, "import refused: \(f.reason)") : GateError.io("import failed: \(f.reason)")
             }
             reportProgress(record.id, bytes: sink.bytes, total: size, last: &last)
             progress?(sink.bytes, size)
