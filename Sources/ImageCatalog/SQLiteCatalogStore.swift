@@ -153,7 +153,8 @@ public final class SQLiteCatalogStore: CatalogStore {
             try db.immediateTransaction { () throws(GateError) -> Bool in
                 guard let record = try Self.fetch(db, id) else { throw .notFound("no image \(id)") }
                 guard record.status.isInProgress else { return false }
-                let stmt = try db.prepare(composed: "SELECT \(Self.leaseColumns) FROM import_leases WHERE image_id = ?1")
+                let stmt = try db.prepare(
+                    composed: "SELECT \(Self.leaseColumns) FROM import_leases WHERE image_id = ?1")
                 try stmt.bind(1, id.description)
                 if try stmt.step(), held(Self.decodeLease(stmt)) { return false }
                 try Self.upsertLease(db, id, lease)

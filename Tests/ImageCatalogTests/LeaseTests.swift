@@ -129,7 +129,8 @@ import Testing
                 """)
         }
         let store = try dir.openStore()
-        #expect(try CatalogSchema.userVersion(SQLiteConnection(path: dir.catalogPath)) == CatalogSchema.migrations.count)
+        let version = try CatalogSchema.userVersion(SQLiteConnection(path: dir.catalogPath))
+        #expect(version == CatalogSchema.migrations.count)
         let lease = try #require(try store.leases().first?.1)
         // The old rule's grace (10 minutes since the heartbeat) carries over; the holder has no node or run.
         #expect(lease.holder == LeaseHolder(node: "", pid: 4242, run: "") && lease.expiresAt == 700)

@@ -13,7 +13,8 @@ import Testing
         let record = ImageRecord(
             id: ImageRecord.newID(), tenant: .defaultTenant, name: "crashy", fileName: "crashy.img", format: .raw,
             status: .uploading, createdAt: heartbeat, updatedAt: heartbeat)
-        let holder = pid == getpid() ? LeaseHolder.current : LeaseHolder(node: LeaseHolder.localNode, pid: pid, run: "r")
+        let holder =
+            pid == getpid() ? LeaseHolder.current : LeaseHolder(node: LeaseHolder.localNode, pid: pid, run: "r")
         try store.insert(record, lease: ImportLease(holder: holder, heartbeat: heartbeat))
         return record
     }

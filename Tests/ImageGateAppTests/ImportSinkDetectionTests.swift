@@ -62,11 +62,13 @@ import Testing
 
     @Test func aFileShorterThanTheSniffWindowIsDecidedAtTheEnd() throws {
         let scratch = try Scratch()
-        let imported = try run(Crypto.randomBytes(5000), declared: .qcow2, detection: .any, chunk: 777, in: scratch).get()
+        let bytes = Crypto.randomBytes(5000)
+        let imported = try run(bytes, declared: .qcow2, detection: .any, chunk: 777, in: scratch).get()
         #expect(imported.format == .raw && imported.size == 5000)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-img"), "needs qemu-img (qemu-utils)"))
+    @Test(.enabled(
+        if: FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-img"), "needs qemu-img (qemu-utils)"))
     func qcow2ContentIsDetectedAsQcow2() throws {
         let scratch = try Scratch()
         let path = scratch.url.path + "/disk.qcow2"

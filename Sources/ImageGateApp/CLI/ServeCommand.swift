@@ -161,7 +161,8 @@ enum ServeCommand {
         data.imports.resume(resumable)
         let retention = RetentionSweeper.start(service: data.service, imports: data.imports, logger: logger)
         defer { retention.stop() }
-        let importSweep = ImportSweep.start(data.imports, intervalSeconds: settings.imports.sweepInterval, logger: logger)
+        let importSweep = ImportSweep.start(
+            data.imports, intervalSeconds: settings.imports.sweepInterval, logger: logger)
         defer { importSweep.stop() }
         while true {
             switch Signals.wait() {

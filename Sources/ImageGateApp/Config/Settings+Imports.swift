@@ -24,7 +24,8 @@ extension SettingKey {
         },
         SettingKey(
             name: "imports.sweep_interval", defaultText: "60s",
-            help: "How often the server fails uploads past imports.upload_ttl and takes over imports whose process stopped."
+            help: "How often the server fails uploads past imports.upload_ttl and takes over imports whose "
+                + "process stopped."
         ) { s, v throws(GateError) in s.imports.sweepInterval = try duration(v, "imports.sweep_interval") },
         SettingKey(name: "imports.max_bytes", defaultText: "0", help: "Largest single import (0: no limit).") {
             s, v throws(GateError) in s.imports.quota.maxImportBytes = try bytes(v, "imports.max_bytes")

@@ -58,11 +58,14 @@ extension ImportManager {
         }
     }
 
+    /// A tus upload past `imports.upload_ttl`.
+    static func isExpiredUpload(_ job: ImportJob, now: Int64) -> Bool {
+        job.source == .upload && job.uploadID != nil && (job.expiresAt ?? .max) < now
+    }
+
     /// Why an import nobody can continue failed.
     static func stoppedReason(_ job: ImportJob?, now: Int64) -> String {
-        if let job, job.source == .upload, job.uploadID != nil, (job.expiresAt ?? .max) < now {
-            return Self.uploadExpiredReason
-        }
+        if let job, isExpiredUpload(job, now: now) { return Self.uploadExpiredReason }
         return ImportLease.stoppedReason
     }
 
@@ -119,7 +122,7 @@ extension ImportManager {
         for id in ids {
             let job = jobOf[id]
             if let lease = leaseOf[id], lease.holder == .current {
-                if let job, job.source == .upload, job.uploadID != nil, (job.expiresAt ?? .max) < now {
+                if let job, Self.isExpiredUpload(job, now: now) {
                     fail(id, reason: Self.uploadExpiredReason)
                     failed += 1
                 }
@@ -128,7 +131,9 @@ extension ImportManager {
             if let lease = leaseOf[id], lease.isLive(now: now) { continue }
             guard claim(id, now: now) else {
                 // Not in progress any more (it ended between the two reads): its job has nothing left to do.
-                if let job, let r = try? store.image(id), !r.status.isInProgress { try? store.deleteImportJob(image: job.imageID) }
+                if job != nil, let r = try? store.image(id), !r.status.isInProgress {
+                    try? store.deleteImportJob(image: id)
+                }
                 continue
             }
             let holder = leaseOf[id].map { " (holder \($0.holder))" } ?? ""
@@ -153,7 +158,8 @@ enum ImportSweep {
     static func start(_ imports: ImportManager, intervalSeconds: Int64, logger: Logger) -> PeriodicThread {
         PeriodicThread.start(name: "import-sweep", intervalMs: Int32(clamping: intervalSeconds * 1000)) {
             let seen = imports.sweepImports()
-            logger.debug("import sweep: \(seen.inProgress) in progress, \(seen.takenOver) taken over, \(seen.failed) failed")
+            logger.debug(
+                "import sweep: \(seen.inProgress) in progress, \(seen.takenOver) taken over, \(seen.failed) failed")
         }
     }
 }

@@ -59,7 +59,8 @@ extension ImportManager {
                 fail(record.id, reason: f.reason)
                 // A full disk is the server's trouble, not a refusal of the file.
                 throw f.cause == .refused
-                    ? GateError(.unsupported, "import refused: \(f.reason)") : GateError.io("import failed: \(f.reason)")
+                    ? GateError(.unsupported, "import refused: \(f.reason)")
+                    : GateError.io("import failed: \(f.reason)")
             }
             reportProgress(record.id, bytes: sink.bytes, total: size, last: &last)
             progress?(sink.bytes, size)
