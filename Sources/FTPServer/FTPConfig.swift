@@ -6,8 +6,11 @@ import SystemIO
 
 /// The one file a login can see: the token's image, named as the catalog names its download.
 public struct FTPFile: Sendable, Equatable {
-    /// The visible name (`centos-7.qcow2`); the view's only entry.
+    /// The visible name (`centos-7.qcow2`), as the link was minted; the view's only entry.
     public var name: String
+    /// Other names the file answers to: the image's current name when it was renamed after the link was
+    /// minted. Never listed.
+    public var otherNames: [String]
     /// Where the bytes are (the blob); never shown to the client.
     public var path: String
     public var size: UInt64
@@ -18,8 +21,12 @@ public struct FTPFile: Sendable, Equatable {
     /// Opaque to FTP: what the policy needs to re-check the grant later (`stillValid`).
     public var capKey: String
 
-    public init(name: String, path: String, size: UInt64, modified: Int64, logID: String, capKey: String) {
+    public init(
+        name: String, path: String, size: UInt64, modified: Int64, logID: String, capKey: String,
+        otherNames: [String] = []
+    ) {
         self.name = name
+        self.otherNames = otherNames
         self.path = path
         self.size = size
         self.modified = modified

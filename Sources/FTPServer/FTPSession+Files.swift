@@ -33,22 +33,22 @@ extension FTPSession {
         case "PWD", "XPWD": return [.reply(FTPReply(257, "\"/\" is the current directory."))]
         case "CWD", "XCWD":
             guard !arg.isEmpty else { return [.reply(.syntaxError)] }
-            return [.reply(FTPView.resolve(arg, name: f.name, allowParent: true) == .root
+            return [.reply(FTPView.resolve(arg, file: f, allowParent: true) == .root
                 ? FTPReply(250, "Directory successfully changed.") : FTPReply(550, "Failed to change directory."))]
         case "CDUP", "XCUP": return [.reply(FTPReply(250, "Directory successfully changed."))]
         case "SIZE":
             // RFC 3659 §4: the byte count of the file as it would be transferred (TYPE makes no difference here).
-            return [.reply(FTPView.resolve(arg, name: f.name) == .file
+            return [.reply(FTPView.resolve(arg, file: f) == .file
                 ? FTPReply(213, String(f.size)) : FTPReply(550, "Could not get file size."))]
         case "MDTM":
-            return [.reply(FTPView.resolve(arg, name: f.name) == .file
+            return [.reply(FTPView.resolve(arg, file: f) == .file
                 ? FTPReply(213, TimeFormat.compact(f.modified)) : FTPReply(550, "Could not get modification time."))]
         case "REST": return rest(arg)
         case "RETR": return retr(arg, f)
         case "PASV", "EPSV": return passive(verb, arg)
         case "LIST", "NLST", "MLSD": return list(verb, arg, f)
         case "MLST":
-            switch FTPView.resolve(arg, name: f.name) {
+            switch FTPView.resolve(arg, file: f) {
             case .file:
                 return [.reply(FTPReply(250, lines: ["Listing \(f.name)", " \(FTPView.facts(f)) /\(f.name)", "End"]))]
             case .root: return [.reply(FTPReply(250, lines: ["Listing /", " " + FTPView.rootFacts + " /", "End"]))]
@@ -90,7 +90,7 @@ extension FTPSession {
     private mutating func retr(_ arg: String, _ f: FTPFile) -> [FTPEffect] {
         let offset = restOffset ?? 0
         restOffset = nil  // RFC 3659 §5.3: a REST applies to the next transfer only.
-        guard FTPView.resolve(arg, name: f.name) == .file else { return [.reply(.noSuchFile)] }
+        guard FTPView.resolve(arg, file: f) == .file else { return [.reply(.noSuchFile)] }
         if let r = dataReady() { return [.reply(r)] }
         guard policy.stillValid(f) else { return [.reply(.linkInvalid)] }
         guard offset <= f.size else {
@@ -101,7 +101,7 @@ extension FTPSession {
     }
 
     private mutating func list(_ verb: String, _ arg: String, _ f: FTPFile) -> [FTPEffect] {
-        let path = FTPView.resolve(FTPView.stripListOptions(arg), name: f.name)
+        let path = FTPView.resolve(FTPView.stripListOptions(arg), file: f)
         if path == .none { return [.reply(.noSuchFile)] }
         // RFC 3659 §7.1: MLSD names a directory; on a file it is 501.
         if verb == "MLSD" && path == .file { return [.reply(FTPReply(501, "MLSD needs a directory."))] }

@@ -33,6 +33,17 @@ public enum FTPView {
         return .none
     }
 
+    /// `resolve` against the file's name and then its other names (a renamed image keeps the name its link
+    /// was minted with).
+    public static func resolve(_ argument: String, file: FTPFile, allowParent: Bool = false) -> FTPPath {
+        let path = resolve(argument, name: file.name, allowParent: allowParent)
+        guard path == .none else { return path }
+        for other in file.otherNames where resolve(argument, name: other, allowParent: allowParent) == .file {
+            return .file
+        }
+        return .none
+    }
+
     /// LIST's argument may start with `ls` options (`LIST -la`, `LIST -a /`): they are ignored (§6.3).
     public static func stripListOptions(_ argument: String) -> String {
         var rest = Substring(argument)

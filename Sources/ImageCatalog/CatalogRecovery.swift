@@ -8,7 +8,7 @@ import GateCore
 
 /// What one recovery pass did, for the start-up log.
 public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
-    /// `uploading` rows whose owner is gone, now `failed` ("import interrupted").
+    /// `uploading` rows whose owner is gone, now `failed` ("the importing process stopped").
     public var interruptedImports = 0
     /// Blobs deleted because their row never became available.
     public var removedBlobs = 0
@@ -32,11 +32,7 @@ public struct CatalogRecovery: Sendable {
     public let blobs: BlobStore
     public let clock: any WallClock
 
-    /// A lease whose heartbeat is older than this is dead even if its pid exists (pid reuse, hung process).
-    /// Importers refresh every 30 s, so this is 20 missed heartbeats.
-    public static let leaseTimeout: Int64 = 600
-
-    public static let interruptedReason = "import interrupted"
+    public static let interruptedReason = ImportLease.stoppedReason
     public static let damagedReason = "image bytes missing or damaged"
 
     public init(store: any CatalogStore, blobs: BlobStore, clock: any WallClock) {
@@ -46,9 +42,10 @@ public struct CatalogRecovery: Sendable {
     }
 
     /// Rules, in order:
-    /// 1. `uploading` rows without a live lease (no lease, pid gone — `kill(pid, 0)` fails with ESRCH —
-    ///    or heartbeat older than 10 minutes) → `failed` ("import interrupted"); then their blob (renamed
-    ///    but never committed) and staging files are removed.
+    /// 1. `uploading` rows without a live lease (no lease, lease expired, or its holder's process gone on
+    ///    this host: `ImportLease.isLive`) → `failed` ("the importing process stopped"); then their blob
+    ///    (renamed but never committed) and staging files are removed. Run after the server claimed the
+    ///    imports it can continue (ImportManager.adopt), so this fails only imports nobody can finish.
     /// 2. Staging files with no live lease are removed.
     /// 3. `available` rows whose blob is missing or has the wrong size → `failed`
     ///    ("image bytes missing or damaged"), generation bumped so outstanding tokens die.
@@ -60,10 +57,7 @@ public struct CatalogRecovery: Sendable {
         let staging = blobs.stagingFiles()
         let now = clock.now()
         var live = Set<ImageID>()
-        for (id, pid, heartbeat) in try store.leases()
-        where Self.isLeaseLive(pid: pid, heartbeat: heartbeat, now: now) {
-            live.insert(id)
-        }
+        for (id, lease) in try store.leases() where lease.isLive(now: now) { live.insert(id) }
 
         for record in try store.images(tenant: nil) {
             switch record.status {
@@ -90,8 +84,15 @@ public struct CatalogRecovery: Sendable {
         return report
     }
 
-    /// Marks an orphaned import failed; false if the row moved on meanwhile (its importer finished).
+    /// Marks an orphaned import failed; false if the row moved on meanwhile (its importer finished) or its
+    /// lease is live after all (an import that started after the leases were read). Taking the lease over
+    /// first is what makes this safe against such a newcomer: the claim and the liveness check are one
+    /// transaction.
     private func failInterrupted(_ id: ImageID) throws(GateError) -> Bool {
+        let now = clock.now()
+        guard try store.claimLease(id, ImportLease(heartbeat: now), unless: { $0.isLive(now: now) }) else {
+            return false
+        }
         var changed = false
         _ = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
             guard r.status == .uploading else { return }
@@ -113,13 +114,5 @@ public struct CatalogRecovery: Sendable {
             changed = true
         }
         return changed
-    }
-
-    /// A lease is live if its heartbeat is recent and its process exists. EPERM means the pid exists
-    /// under another user: alive. Non-positive pids are never live (`kill(0, …)` would mean "my group").
-    public static func isLeaseLive(pid: Int32, heartbeat: Int64, now: Int64) -> Bool {
-        guard pid > 0, now - heartbeat <= leaseTimeout else { return false }
-        if kill(pid, 0) == 0 { return true }
-        return errno != ESRCH
     }
 }

@@ -43,11 +43,21 @@ public protocol CatalogStore: AnyObject, Sendable {
     /// Entries whose tokens have long expired are pruned so the list stays bounded.
     func revoke(serial: ID128, expiresAt: Int64) throws(GateError)
 
-    /// Import leases: which process owns an in-progress import (pid + heartbeat), for crash recovery.
-    /// Creates or refreshes the lease; throws notFound if the image row does not exist.
-    func setLease(_ id: ImageID, pid: Int32, heartbeat: Int64) throws(GateError)
+    /// Import leases: which process on which node owns an in-progress import, until when (ImportLease).
+    /// Creates or replaces the lease; throws notFound if the image row does not exist.
+    func setLease(_ id: ImageID, _ lease: ImportLease) throws(GateError)
 
-    func leases() throws(GateError) -> [(ImageID, pid: Int32, heartbeat: Int64)]
+    /// Takes an in-progress import over, in one transaction: the lease becomes `lease` unless the current
+    /// one is still `held` (then false; also false when the image is no longer in progress). Two processes
+    /// claiming the same dead lease at once: exactly one gets true. notFound if the image row does not exist.
+    func claimLease(_ id: ImageID, _ lease: ImportLease, unless held: (ImportLease) -> Bool) throws(GateError) -> Bool
+
+    /// The holder's heartbeat: every lease `holder` holds gets this heartbeat and expiry, in one statement.
+    /// Returns how many leases it holds.
+    @discardableResult
+    func renewLeases(of holder: LeaseHolder, heartbeat: Int64, expiresAt: Int64) throws(GateError) -> Int
+
+    func leases() throws(GateError) -> [(ImageID, ImportLease)]
 
     /// Releases the connection. Later calls throw `.io("catalog is closed")`. Idempotent.
     func close()

@@ -173,10 +173,14 @@ public struct TokenIssue: Sendable, Equatable {
     public var protocols: UInt16
     /// Who minted it (API key id, "cli", ...); free text for audit.
     public var minter: String
+    /// The file name the link was minted with (the last segment of its URLs). It names the image for the
+    /// link's whole life, whatever the image is renamed to meanwhile. nil for links minted before the
+    /// catalog recorded it (migration 4).
+    public var fileName: String?
 
     public init(
         serial: ID128, image: ImageID, tenant: TenantID, issuedAt: Int64, expiresAt: Int64, protocols: UInt16,
-        minter: String
+        minter: String, fileName: String? = nil
     ) {
         self.serial = serial
         self.image = image
@@ -185,16 +189,7 @@ public struct TokenIssue: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.protocols = protocols
         self.minter = minter
-    }
-}
-
-/// The owner of an in-progress import: a process id and its last heartbeat (Unix seconds).
-public struct ImportLease: Sendable, Equatable {
-    public var pid: Int32
-    public var heartbeat: Int64
-    public init(pid: Int32, heartbeat: Int64) {
-        self.pid = pid
-        self.heartbeat = heartbeat
+        self.fileName = fileName
     }
 }
 

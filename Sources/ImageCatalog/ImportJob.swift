@@ -3,6 +3,19 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 
+/// How an import whose format was not declared learns it from its first bytes (`ImageFormat.sniff` of the
+/// first 64 KiB, the same rule as for a local file): `any` takes the kind from the bytes too (an ISO 9660
+/// file is an ISO image); `selfMade` picks qcow2 or raw (an ISO 9660 file is then a raw disk).
+public enum FormatDetection: String, Sendable {
+    case any
+    case selfMade = "self_made"
+
+    /// The format bytes that sniff as `sniffed` are imported as.
+    public func format(sniffed: ImageFormat) -> ImageFormat {
+        self == .selfMade && sniffed == .iso ? .raw : sniffed
+    }
+}
+
 /// One import in progress. Deleted (with its image row's lease) when the import ends.
 public struct ImportJob: Sendable, Equatable {
     public enum Source: String, Sendable { case url, upload, vm }
@@ -21,11 +34,13 @@ public struct ImportJob: Sendable, Equatable {
     public var uploadID: String?
     public var expiresAt: Int64?
     public var createdAt: Int64
+    /// Set when the format is left to the bytes; `declared` is then only a placeholder.
+    public var detectFormat: FormatDetection?
 
     public init(
         imageID: ImageID, source: Source, sealedURL: String? = nil, displayURL: String? = nil, declared: String,
         expectedSHA256: String? = nil, encrypted: Bool = false, totalSize: UInt64? = nil, validator: String? = nil,
-        uploadID: String? = nil, expiresAt: Int64? = nil, createdAt: Int64
+        uploadID: String? = nil, expiresAt: Int64? = nil, createdAt: Int64, detectFormat: FormatDetection? = nil
     ) {
         self.imageID = imageID
         self.source = source
@@ -39,21 +54,23 @@ public struct ImportJob: Sendable, Equatable {
         self.uploadID = uploadID
         self.expiresAt = expiresAt
         self.createdAt = createdAt
+        self.detectFormat = detectFormat
     }
 }
 
 extension SQLiteCatalogStore {
     private static let jobColumns =
         "image_id, source, sealed_url, display_url, declared, expected_sha256, encrypted, total_size, validator, "
-        + "upload_id, expires_at, created_at"
+        + "upload_id, expires_at, created_at, detect_format"
 
     public func saveImportJob(_ job: ImportJob) throws(GateError) {
         try withConnection { db throws(GateError) in
             let stmt = try db.prepare(
                 """
                 INSERT OR REPLACE INTO import_jobs (image_id, source, sealed_url, display_url, declared,
-                    expected_sha256, encrypted, total_size, validator, upload_id, expires_at, created_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                    expected_sha256, encrypted, total_size, validator, upload_id, expires_at, created_at,
+                    detect_format)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                 """)
             try stmt.bind(1, job.imageID.description)
             try stmt.bind(2, job.source.rawValue)
@@ -67,6 +84,7 @@ extension SQLiteCatalogStore {
             try stmt.bind(10, job.uploadID)
             try stmt.bind(11, job.expiresAt)
             try stmt.bind(12, job.createdAt)
+            try stmt.bind(13, job.detectFormat?.rawValue)
             try stmt.step()
         }
     }
@@ -112,6 +130,7 @@ extension SQLiteCatalogStore {
             imageID: id, source: source, sealedURL: s.optionalString(2), displayURL: s.optionalString(3),
             declared: s.string(4), expectedSHA256: s.optionalString(5), encrypted: s.int64(6) != 0,
             totalSize: s.optionalInt64(7).map { UInt64(max(0, $0)) }, validator: s.optionalString(8),
-            uploadID: s.optionalString(9), expiresAt: s.optionalInt64(10), createdAt: s.int64(11))
+            uploadID: s.optionalString(9), expiresAt: s.optionalInt64(10), createdAt: s.int64(11),
+            detectFormat: s.optionalString(12).flatMap(FormatDetection.init(rawValue:)))
     }
 }

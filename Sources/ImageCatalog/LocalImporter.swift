@@ -21,7 +21,7 @@ public struct LocalImporter: Sendable {
     /// Read size: large enough to stream at disk speed, small enough to keep memory flat.
     static let chunkSize = 1 << 20
     /// How often (wall-clock seconds) a long import refreshes its lease heartbeat.
-    static let heartbeatInterval: Int64 = 30
+    static let heartbeatInterval = ImportLease.heartbeatInterval
 
     public init(store: any CatalogStore, blobs: BlobStore, clock: any WallClock) {
         self.store = store
@@ -32,7 +32,7 @@ public struct LocalImporter: Sendable {
     /// Imports the regular file at `path` as a new image named `name` (trimmed; 1–255 characters, no
     /// control characters; duplicates allowed) owned by `tenant`.
     ///
-    /// Inserts an `uploading` row with a lease for this pid, streams the file (1 MiB reads, SHA-256
+    /// Inserts an `uploading` row with a lease held by this process, streams the file (1 MiB reads, SHA-256
     /// in-line, written to a staging file), sniffs the format from the first 64 KiB, then
     /// `BlobStore.finalize` (fsync, rename, fsync dir) and only then one transaction: status available,
     /// size, sha256, format, generation += 1, finalizedAt.
@@ -48,12 +48,11 @@ public struct LocalImporter: Sendable {
         defer { close(source.fd) }
 
         let now = clock.now()
-        let pid = getpid()
         let record = ImageRecord(
             id: ImageRecord.newID(), tenant: tenant, name: name,
             fileName: ImageRecord.downloadFileName(name: name, format: .raw), format: .raw,
             status: .uploading, createdAt: now, updatedAt: now)
-        try store.insert(record, lease: ImportLease(pid: pid, heartbeat: now))
+        try store.insert(record, lease: ImportLease(heartbeat: now))
 
         var stagingPath: String?
         do throws(GateError) {
@@ -61,7 +60,7 @@ public struct LocalImporter: Sendable {
             stagingPath = staging.path
             let copied: CopyResult
             do throws(GateError) {
-                copied = try copy(source, to: staging.fd, id: record.id, pid: pid, progress: progress)
+                copied = try copy(source, to: staging.fd, progress: progress)
             } catch {
                 close(staging.fd)
                 throw error
@@ -114,7 +113,7 @@ public struct LocalImporter: Sendable {
     }
 
     private func copy(
-        _ source: SourceFile, to out: Int32, id: ImageID, pid: Int32, progress: ((ImportProgress) -> Void)?
+        _ source: SourceFile, to out: Int32, progress: ((ImportProgress) -> Void)?
     ) throws(GateError) -> CopyResult {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -137,7 +136,7 @@ public struct LocalImporter: Sendable {
             let now = clock.now()
             if now - lastHeartbeat >= Self.heartbeatInterval {
                 // A missed heartbeat is not worth failing a long copy for; the next one may succeed.
-                try? store.setLease(id, pid: pid, heartbeat: now)
+                try? store.renewLeases(of: .current, heartbeat: now, expiresAt: now + ImportLease.lifetime)
                 lastHeartbeat = now
             }
         }

@@ -85,7 +85,7 @@ extension SQLiteCatalogStore {
         try withConnection { db throws(GateError) in
             let stmt = try db.prepare(
                 """
-                SELECT image_id, tenant, issued_at, expires_at, protocols, minter FROM token_issues
+                SELECT image_id, tenant, issued_at, expires_at, protocols, minter, file_name FROM token_issues
                 WHERE serial = ?1
                 """)
             try stmt.bind(1, serial.hex)
@@ -95,7 +95,8 @@ extension SQLiteCatalogStore {
             }
             return TokenIssue(
                 serial: serial, image: image, tenant: tenant, issuedAt: stmt.int64(2), expiresAt: stmt.int64(3),
-                protocols: UInt16(truncatingIfNeeded: stmt.int64(4)), minter: stmt.string(5))
+                protocols: UInt16(truncatingIfNeeded: stmt.int64(4)), minter: stmt.string(5),
+                fileName: stmt.optionalString(6))
         }
     }
 

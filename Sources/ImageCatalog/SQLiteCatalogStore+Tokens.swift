@@ -8,8 +8,9 @@ extension SQLiteCatalogStore {
         try withConnection { db throws(GateError) in
             let stmt = try db.prepare(
                 """
-                INSERT INTO token_issues (serial, image_id, tenant, issued_at, expires_at, protocols, minter)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                INSERT INTO token_issues (serial, image_id, tenant, issued_at, expires_at, protocols, minter,
+                    file_name)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                 """)
             try stmt.bind(1, issue.serial.hex)
             try stmt.bind(2, issue.image.description)
@@ -18,6 +19,7 @@ extension SQLiteCatalogStore {
             try stmt.bind(5, issue.expiresAt)
             try stmt.bind(6, Int64(issue.protocols))
             try stmt.bind(7, issue.minter)
+            try stmt.bind(8, issue.fileName)
             try stmt.step()
         }
     }

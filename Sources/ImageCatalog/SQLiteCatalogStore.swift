@@ -77,9 +77,7 @@ public final class SQLiteCatalogStore: CatalogStore {
                 let stmt = try db.prepare(composed: ImageRow.insert)
                 try ImageRow.bind(record, to: stmt)
                 try stmt.step()
-                if let lease {
-                    try Self.upsertLease(db, record.id, pid: lease.pid, heartbeat: lease.heartbeat)
-                }
+                if let lease { try Self.upsertLease(db, record.id, lease) }
             }
         }
     }
@@ -139,37 +137,82 @@ public final class SQLiteCatalogStore: CatalogStore {
 
     // MARK: Leases
 
-    public func setLease(_ id: ImageID, pid: Int32, heartbeat: Int64) throws(GateError) {
+    public func setLease(_ id: ImageID, _ lease: ImportLease) throws(GateError) {
         try withConnection { db throws(GateError) in
             try db.immediateTransaction { () throws(GateError) in
                 guard try Self.fetch(db, id) != nil else { throw .notFound("no image \(id)") }
-                try Self.upsertLease(db, id, pid: pid, heartbeat: heartbeat)
+                try Self.upsertLease(db, id, lease)
             }
         }
     }
 
-    private static func upsertLease(_ db: SQLiteConnection, _ id: ImageID, pid: Int32, heartbeat: Int64)
-        throws(GateError)
+    public func claimLease(_ id: ImageID, _ lease: ImportLease, unless held: (ImportLease) -> Bool)
+        throws(GateError) -> Bool
     {
+        try withConnection { db throws(GateError) in
+            try db.immediateTransaction { () throws(GateError) -> Bool in
+                guard let record = try Self.fetch(db, id) else { throw .notFound("no image \(id)") }
+                guard record.status.isInProgress else { return false }
+                let stmt = try db.prepare(
+                    composed: "SELECT \(Self.leaseColumns) FROM import_leases WHERE image_id = ?1")
+                try stmt.bind(1, id.description)
+                if try stmt.step(), held(Self.decodeLease(stmt)) { return false }
+                try Self.upsertLease(db, id, lease)
+                return true
+            }
+        }
+    }
+
+    @discardableResult
+    public func renewLeases(of holder: LeaseHolder, heartbeat: Int64, expiresAt: Int64) throws(GateError) -> Int {
+        try withConnection { db throws(GateError) in
+            let stmt = try db.prepare(
+                "UPDATE import_leases SET heartbeat = ?1, expires_at = ?2 WHERE node = ?3 AND pid = ?4 AND run = ?5")
+            try stmt.bind(1, heartbeat)
+            try stmt.bind(2, expiresAt)
+            try stmt.bind(3, holder.node)
+            try stmt.bind(4, Int64(holder.pid))
+            try stmt.bind(5, holder.run)
+            try stmt.step()
+            return db.changes
+        }
+    }
+
+    private static func upsertLease(_ db: SQLiteConnection, _ id: ImageID, _ lease: ImportLease) throws(GateError) {
         let stmt = try db.prepare(
             """
-            INSERT INTO import_leases (image_id, pid, heartbeat) VALUES (?1, ?2, ?3)
-            ON CONFLICT (image_id) DO UPDATE SET pid = excluded.pid, heartbeat = excluded.heartbeat
+            INSERT INTO import_leases (image_id, pid, heartbeat, node, run, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            ON CONFLICT (image_id) DO UPDATE SET pid = excluded.pid, heartbeat = excluded.heartbeat,
+                node = excluded.node, run = excluded.run, expires_at = excluded.expires_at
             """)
         try stmt.bind(1, id.description)
-        try stmt.bind(2, Int64(pid))
-        try stmt.bind(3, heartbeat)
+        try stmt.bind(2, Int64(lease.holder.pid))
+        try stmt.bind(3, lease.heartbeat)
+        try stmt.bind(4, lease.holder.node)
+        try stmt.bind(5, lease.holder.run)
+        try stmt.bind(6, lease.expiresAt)
         try stmt.step()
     }
 
-    public func leases() throws(GateError) -> [(ImageID, pid: Int32, heartbeat: Int64)] {
+    private static let leaseColumns = "node, pid, run, heartbeat, expires_at"
+
+    private static func decodeLease(_ stmt: SQLiteStatement, from column: Int32 = 0) -> ImportLease {
+        ImportLease(
+            holder: LeaseHolder(
+                node: stmt.string(column), pid: Int32(truncatingIfNeeded: stmt.int64(column + 1)),
+                run: stmt.string(column + 2)),
+            heartbeat: stmt.int64(column + 3), expiresAt: stmt.int64(column + 4))
+    }
+
+    public func leases() throws(GateError) -> [(ImageID, ImportLease)] {
         try withConnection { db throws(GateError) in
-            let stmt = try db.prepare("SELECT image_id, pid, heartbeat FROM import_leases ORDER BY image_id")
-            var out: [(ImageID, pid: Int32, heartbeat: Int64)] = []
+            let stmt = try db.prepare(
+                composed: "SELECT image_id, \(Self.leaseColumns) FROM import_leases ORDER BY image_id")
+            var out: [(ImageID, ImportLease)] = []
             while try stmt.step() {
                 let text = stmt.string(0)
                 guard let id = ImageID(text) else { throw .io("catalog is damaged: bad lease image id '\(text)'") }
-                out.append((id, pid: Int32(truncatingIfNeeded: stmt.int64(1)), heartbeat: stmt.int64(2)))
+                out.append((id, Self.decodeLease(stmt, from: 1)))
             }
             return out
         }

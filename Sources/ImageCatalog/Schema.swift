@@ -169,6 +169,19 @@ enum CatalogSchema {
         """
         ALTER TABLE images ADD COLUMN progress_at INTEGER;
         """,
+        // 5: leases name their holder (node, pid, run) and expire 30 s after the last heartbeat (leases
+        // written before keep the old 10-minute grace); a minted link remembers the file name it was minted
+        // with, so a rename does not break it; an import may leave its format to the bytes.
+        """
+        ALTER TABLE import_leases ADD COLUMN node TEXT NOT NULL DEFAULT '';
+        ALTER TABLE import_leases ADD COLUMN run TEXT NOT NULL DEFAULT '';
+        ALTER TABLE import_leases ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+        UPDATE import_leases SET expires_at = heartbeat + 600;
+        CREATE INDEX import_leases_by_holder ON import_leases (node, pid, run);
+        ALTER TABLE token_issues ADD COLUMN file_name TEXT;    -- NULL for links minted before
+        ALTER TABLE import_jobs ADD COLUMN detect_format TEXT  -- NULL: the declared format stands
+            CHECK (detect_format IN ('any', 'self_made'));
+        """,
     ]
 
     /// Brings the database up to `migrations.count`. Safe to run from several processes at once.

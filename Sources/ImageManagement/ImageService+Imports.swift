@@ -104,6 +104,8 @@ extension ImageService {
             r.sha256 = sha256
             r.virtualSize = virtualSize
             r.format = format
+            // Declared and detected always agree, except for an import that left its format to the bytes.
+            r.kind = format == .iso ? .iso : .selfMade
             r.encrypted = encrypted
             r.fileName = ImageRecord.downloadFileName(name: r.name, format: format)
             r.generation &+= 1
@@ -118,16 +120,29 @@ extension ImageService {
     }
 
     /// The import failed for `reason` (shown to the tenant): the image is `failed`, deletable and re-importable.
-    public func failImport(_ id: ImageID, reason: String) {
+    /// Returns false only when the catalog could not be written (full, busy) and the caller should retry;
+    /// an import that already ended (or whose image is gone) is done with: true.
+    @discardableResult
+    public func failImport(_ id: ImageID, reason: String) -> Bool {
         let now = clock.now()
-        guard let r = try? store.update(id, { (r: inout ImageRecord) throws(GateError) in
-            guard r.status == .uploading || r.status == .making else { return }
-            try ImageLifecycle.apply(r.status == .making ? .failMaking : .failImport, to: &r, now: now)
-            r.failureReason = reason
-            r.progressRate = nil
-        }) else { return }
-        audit(.system, action: "image.import.fail", target: id.description, targetTenant: r.tenant, source: "importer",
-            outcome: "error", detail: ["reason": reason])
+        var changed = false
+        let r: ImageRecord
+        do {
+            r = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
+                guard r.status == .uploading || r.status == .making else { return }
+                try ImageLifecycle.apply(r.status == .making ? .failMaking : .failImport, to: &r, now: now)
+                r.failureReason = reason
+                r.progressRate = nil
+                changed = true
+            }
+        } catch {
+            return error.code != .io
+        }
+        if changed {
+            audit(.system, action: "image.import.fail", target: id.description, targetTenant: r.tenant,
+                source: "importer", outcome: "error", detail: ["reason": reason])
+        }
+        return true
     }
 
     /// "Cancel upload": the image becomes `failed` with reason `cancelled`. The caller stops the transfer and

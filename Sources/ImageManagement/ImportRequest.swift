@@ -21,6 +21,9 @@ public struct ImportRequest: Sendable, Equatable {
     public var kind: ImageKind = .selfMade
     /// `qcow2` or `raw` for self-made images; ISO images are `iso`.
     public var format: ImageFormat = .qcow2
+    /// Set when the format is left to the bytes (`image import --url` without `--format`): `format` is then a
+    /// placeholder, and the import takes the format (and with `.any` the kind) its first 64 KiB sniff as.
+    public var detectFormat: FormatDetection?
     public var systemType = ""
     public var architecture = ""
     public var bootMode = ""

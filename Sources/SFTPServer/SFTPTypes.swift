@@ -6,8 +6,11 @@ import SystemIO
 
 /// The one file a session may read, as decided by the policy at login.
 public struct SFTPFile: Sendable, Equatable {
-    /// Name under `/` (the catalog file name).
+    /// Name under `/`: the file name the link was minted with (listings show it).
     public var name: String
+    /// Other names the file answers to under `/`: the image's current name when it was renamed after the
+    /// link was minted. Never listed.
+    public var otherNames: [String]
     /// Where the bytes are (the blob path); opened once at login.
     public var path: String
     public var size: UInt64
@@ -21,9 +24,11 @@ public struct SFTPFile: Sendable, Equatable {
     public var grant: String
 
     public init(
-        name: String, path: String, size: UInt64, modified: Int64, logID: String, capKey: String, grant: String = ""
+        name: String, path: String, size: UInt64, modified: Int64, logID: String, capKey: String, grant: String = "",
+        otherNames: [String] = []
     ) {
         self.name = name
+        self.otherNames = otherNames
         self.path = path
         self.size = size
         self.modified = modified

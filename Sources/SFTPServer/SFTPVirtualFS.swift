@@ -51,11 +51,13 @@ public enum SFTPPath {
         return "/" + parts.joined(separator: "/")
     }
 
-    /// The node a client path names, or nil. `fileName` is the single file directly under `/`.
-    public static func resolve(_ path: String, fileName: String) -> SFTPNode? {
+    /// The node a client path names, or nil. `fileName` is the single file directly under `/`; it also
+    /// answers to `otherNames` (a renamed image keeps the name its link was minted with).
+    public static func resolve(_ path: String, fileName: String, otherNames: [String] = []) -> SFTPNode? {
         let n = normalize(path)
         if n == "/" { return .root }
         if n == "/" + fileName { return .file }
+        if otherNames.contains(where: { n == "/" + $0 }) { return .file }
         return nil
     }
 }
@@ -80,7 +82,7 @@ public struct SFTPVirtualFS: Sendable {
 
     /// Looks a path up, throwing the domain error the client sees as NO_SUCH_FILE.
     public func lookup(_ path: String) throws(GateError) -> SFTPNode {
-        guard let node = SFTPPath.resolve(path, fileName: file.name) else {
+        guard let node = SFTPPath.resolve(path, fileName: file.name, otherNames: file.otherNames) else {
             throw GateError.notFound(SFTPStatus.noSuchFile.message)
         }
         return node

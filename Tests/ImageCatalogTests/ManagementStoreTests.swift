@@ -47,8 +47,11 @@ import Testing
         let iso = sampleRecord()
         try store.insert(iso)
         store.close()
-        // Roll the file back to what migration 1 alone produced (one ISO row), then reopen: 2 and 3 run again.
+        // Roll the file back to what migration 1 alone produced (one ISO row), then reopen: 2, 3 and 4 run again.
         try exec(dir.catalogPath, """
+            DROP INDEX import_leases_by_holder; ALTER TABLE import_leases DROP COLUMN node;
+            ALTER TABLE import_leases DROP COLUMN run; ALTER TABLE import_leases DROP COLUMN expires_at;
+            ALTER TABLE token_issues DROP COLUMN file_name;
             DROP TABLE import_jobs; DROP TABLE audit_events; DROP TABLE vm_references; DROP TABLE api_keys;
             DROP TABLE accounts;
             DROP TABLE tenants; DROP INDEX images_by_tenant_status;

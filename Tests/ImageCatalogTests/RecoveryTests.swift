@@ -7,12 +7,15 @@ import ImageCatalog
 import Testing
 
 @Suite struct RecoveryTests {
-    /// An `uploading` row as the importer inserts it, with the given lease owner.
+    /// An `uploading` row as the importer inserts it, with a lease held by `pid` on this host (this very
+    /// process when `pid` is ours).
     func startImport(_ store: SQLiteCatalogStore, pid: Int32, heartbeat: Int64) throws -> ImageRecord {
         let record = ImageRecord(
             id: ImageRecord.newID(), tenant: .defaultTenant, name: "crashy", fileName: "crashy.img", format: .raw,
             status: .uploading, createdAt: heartbeat, updatedAt: heartbeat)
-        try store.insert(record, lease: ImportLease(pid: pid, heartbeat: heartbeat))
+        let holder =
+            pid == getpid() ? LeaseHolder.current : LeaseHolder(node: LeaseHolder.localNode, pid: pid, run: "r")
+        try store.insert(record, lease: ImportLease(holder: holder, heartbeat: heartbeat))
         return record
     }
 
@@ -31,7 +34,7 @@ import Testing
         #expect(report.interruptedImports == 1)
         #expect(report.removedStagingFiles == 1)
         let row = try #require(try store.image(record.id))
-        #expect(row.status == .failed && row.failureReason == "import interrupted")
+        #expect(row.status == .failed && row.failureReason == "the importing process stopped")
         #expect(dir.blobs.stagingFiles().isEmpty)
         #expect(try store.leases().isEmpty)
         // Idempotent: a second pass finds nothing.
@@ -49,8 +52,8 @@ import Testing
         try dir.blobs.finalize(stagingPath: staging.path, fd: staging.fd, id: record.id)
         #expect(dir.blobs.blobSize(record.id) == 4096)
 
-        // Our pid is alive, so the lease only dies by age: 10 minutes without a heartbeat.
-        clock.advance(CatalogRecovery.leaseTimeout + 1)
+        // Our process is alive, so the lease only dies by age: 30 s without a heartbeat.
+        clock.advance(ImportLease.lifetime + 1)
         let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
 
         #expect(report.interruptedImports == 1 && report.removedBlobs == 1)
@@ -66,7 +69,7 @@ import Testing
         let record = try startImport(store, pid: getpid(), heartbeat: 10_000)
         let staging = try dir.blobs.createStaging(for: record.id)
         defer { close(staging.fd) }
-        clock.advance(60)
+        clock.advance(ImportLease.lifetime)
 
         let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
 
@@ -122,14 +125,5 @@ import Testing
             #expect(row.generation == 2)  // outstanding tokens die
         }
         #expect(try store.image(intact.id) == intact)
-    }
-
-    @Test func livenessRules() {
-        #expect(CatalogRecovery.isLeaseLive(pid: getpid(), heartbeat: 100, now: 100))
-        #expect(!CatalogRecovery.isLeaseLive(pid: getpid(), heartbeat: 100, now: 100 + 601))
-        #expect(!CatalogRecovery.isLeaseLive(pid: deadPID, heartbeat: 100, now: 100))
-        #expect(!CatalogRecovery.isLeaseLive(pid: 0, heartbeat: 100, now: 100))
-        #expect(!CatalogRecovery.isLeaseLive(pid: -1, heartbeat: 100, now: 100))
-        #expect(CatalogRecovery.isLeaseLive(pid: 1, heartbeat: 100, now: 100))  // init: EPERM or alive
     }
 }

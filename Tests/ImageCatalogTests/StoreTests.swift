@@ -101,13 +101,16 @@ import Testing
         let dir = TempDir()
         let store = try dir.openStore()
         let record = sampleRecord(status: .uploading)
-        try store.insert(record, lease: ImportLease(pid: 42, heartbeat: 10))
+        let first = ImportLease(holder: LeaseHolder(node: "n1", pid: 42, run: "r1"), heartbeat: 10)
+        try store.insert(record, lease: first)
         var leases = try store.leases()
-        #expect(leases.count == 1 && leases[0].0 == record.id && leases[0].pid == 42 && leases[0].heartbeat == 10)
-        try store.setLease(record.id, pid: 43, heartbeat: 20)
+        #expect(leases.count == 1 && leases[0].0 == record.id && leases[0].1 == first)
+        #expect(first.expiresAt == 10 + ImportLease.lifetime)
+        let second = ImportLease(holder: LeaseHolder(node: "n2", pid: 43, run: "r2"), heartbeat: 20)
+        try store.setLease(record.id, second)
         leases = try store.leases()
-        #expect(leases.count == 1 && leases[0].pid == 43 && leases[0].heartbeat == 20)
-        let missing = #expect(throws: GateError.self) { try store.setLease(ImageRecord.newID(), pid: 1, heartbeat: 1) }
+        #expect(leases.count == 1 && leases[0].1 == second)
+        let missing = #expect(throws: GateError.self) { try store.setLease(ImageRecord.newID(), second) }
         #expect(missing?.code == .notFound)
         // Leaving the in-progress statuses releases the lease in the same transaction.
         _ = try store.update(record.id) { r throws(GateError) in r.status = .failed }
@@ -139,7 +142,7 @@ import Testing
         again.close()
         #expect(try sqliteScalar(dir.catalogPath, "PRAGMA journal_mode") == "wal")
         #expect(try sqliteScalar(dir.catalogPath, "PRAGMA user_version") == String(CatalogSchema.migrations.count))
-        #expect(CatalogSchema.migrations.count == 4)
+        #expect(CatalogSchema.migrations.count == 5)
         #expect(fileMode(dir.catalogPath) == 0o600)
     }
 

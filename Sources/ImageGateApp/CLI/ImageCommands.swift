@@ -204,8 +204,13 @@ enum ImageCommands {
         if let f = args.value("--format") {
             guard let format = ImageFormat(rawValue: f) else { throw GateError.usage("--format must be qcow2, raw or iso") }
             r.format = format
+        } else if case .url = source {
+            // A URL's bytes are not at hand yet: the import sniffs its first 64 KiB as they arrive, by the same
+            // rule as a local file's (ImportSink); `format` is a placeholder until then.
+            r.format = r.kind == .iso ? .iso : .raw
+            if r.kind != .iso { r.detectFormat = args.value("--kind") == nil ? .any : .selfMade }
         } else {
-            r.format = r.kind == .iso ? .iso : (head.isEmpty ? .qcow2 : (sniffed == .iso ? .raw : sniffed))
+            r.format = r.kind == .iso ? .iso : (sniffed == .iso ? .raw : sniffed)
         }
         r.systemType = args.value("--system-type") ?? ""
         r.platform = args.value("--platform") ?? ""
@@ -314,7 +319,7 @@ enum ImageCommands {
           --url URL            http, https or ftp (ftp://user:password@host:port/path), fetched by this process;
                                waits and shows progress unless --no-wait.
           --name NAME          Image name.          --description TEXT   Remarks.
-          --kind self_made|iso --format qcow2|raw|iso (default: what the file's bytes are)
+          --kind self_made|iso --format qcow2|raw|iso (default: what the bytes are; for --url, the first 64 KiB)
           --system-type Linux|Windows --platform CentOS|Ubuntu|Windows Server|Windows --os-version V
           --architecture x86_64|aarch64 --boot-mode BIOS|UEFI   (checked against 'imagegate image os-matrix')
           --features cloud-init,qemu-ga --tags a,b --sha256 HEX (expected digest) --tenant ten-…

@@ -68,8 +68,8 @@ enum ServeCommand {
         defer { data.close() }
         let logger = Logger(sink: .standardError, minimum: settings.logLevel)
 
-        // Imports this server can continue (unexpired uploads, URL fetches) are claimed before recovery fails the
-        // orphans.
+        // Imports this server can continue (unexpired uploads, URL fetches) and whose holder stopped are claimed
+        // before recovery fails the orphans; imports whose holder is alive (a CLI import) are left alone.
         let resumable = data.imports.adopt()
         let report = try CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock).run()
         logger.info("catalog recovery: \(report)")
@@ -174,6 +174,9 @@ enum ServeCommand {
         let retention = RetentionSweeper.start(
             service: data.service, imports: data.imports, orphans: orphans, logger: logger)
         defer { retention.stop() }
+        let importSweep = ImportSweep.start(
+            data.imports, intervalSeconds: settings.imports.sweepInterval, logger: logger)
+        defer { importSweep.stop() }
         while true {
             switch Signals.wait() {
             case .reload:

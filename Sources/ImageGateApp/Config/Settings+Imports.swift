@@ -22,6 +22,11 @@ extension SettingKey {
         SettingKey(name: "imports.upload_ttl", defaultText: "24h", help: "How long an upload stays resumable.") {
             s, v throws(GateError) in s.imports.uploadTTL = try duration(v, "imports.upload_ttl")
         },
+        SettingKey(
+            name: "imports.sweep_interval", defaultText: "60s",
+            help: "How often the server fails uploads past imports.upload_ttl and takes over imports whose "
+                + "process stopped."
+        ) { s, v throws(GateError) in s.imports.sweepInterval = try duration(v, "imports.sweep_interval") },
         SettingKey(name: "imports.max_bytes", defaultText: "0", help: "Largest single import (0: no limit).") {
             s, v throws(GateError) in s.imports.quota.maxImportBytes = try bytes(v, "imports.max_bytes")
         },

@@ -27,6 +27,8 @@ struct ImportSettings: Sendable {
     var allowedPrivateRanges: [String] = []
     /// Trust anchors for https sources instead of the system bundle (a private CA); empty = system CAs.
     var caFile = ""
+    /// How often (seconds) the server looks for imports whose process stopped and uploads past their TTL.
+    var sweepInterval: Int64 = 60
 }
 
 /// A running transfer that can be stopped.
@@ -41,11 +43,14 @@ final class ImportManager: Sendable {
     let settings: ImportSettings
     let logger: Logger
     let secrets: SecretBox
-    let pid: Int32 = getpid()
     private let uploads = Mutex<[String: UploadSession]>([:])
     private let active = Mutex<[ImageID: ActiveImport]>([:])
     /// URL imports allowed to fetch at once.
     let slots: DispatchSemaphore
+    /// Renews this process's import leases (started with the first lease it takes).
+    let heartbeat = Mutex<PeriodicThread?>(nil)
+    /// Whether the last heartbeat failed, so trouble is logged once and not every 5 s.
+    let heartbeatFailing = Mutex(false)
 
     init(service: ImageService, store: SQLiteCatalogStore, blobs: BlobStore, settings: ImportSettings,
          logger: Logger, secrets: SecretBox) {
@@ -58,8 +63,6 @@ final class ImportManager: Sendable {
         self.slots = DispatchSemaphore(value: max(1, settings.maxConcurrent))
     }
 
-    var lease: ImportLease { ImportLease(pid: pid, heartbeat: service.clock.now()) }
-
     static func declared(_ format: ImageFormat) -> DeclaredKind {
         switch format {
         case .qcow2: .qcow2
@@ -70,22 +73,26 @@ final class ImportManager: Sendable {
 
     // MARK: Creating
 
-    /// Creates the image (`uploading`/`making`) and its job. Uploads answer with their tus URL path; URL
-    /// imports start fetching (or queue).
-    func create(_ p: Principal, _ request: ImportRequest, source: String) throws(GateError)
+    /// Creates the image (`uploading`/`making`), held by this process's lease, and its job. Uploads answer
+    /// with their tus URL path; URL imports start fetching (or queue). A `localFile` upload is fed by this
+    /// process alone (`image import --file`): it gets no tus URL and no expiry, and nobody else can resume it.
+    func create(_ p: Principal, _ request: ImportRequest, source: String, localFile: Bool = false) throws(GateError)
         -> (ImageRecord, uploadPath: String?)
     {
         let record = try service.createImport(
-            p, request, matrix: settings.matrix, quota: settings.quota, lease: lease, source: source)
+            p, request, matrix: settings.matrix, quota: settings.quota, lease: newLease(), source: source)
         let now = service.clock.now()
         var job = ImportJob(
             imageID: record.id, source: .upload, declared: record.format.rawValue,
-            expectedSHA256: request.expectedSHA256, encrypted: request.encrypted, createdAt: now)
+            expectedSHA256: request.expectedSHA256, encrypted: request.encrypted, createdAt: now,
+            detectFormat: request.detectFormat)
         switch request.source {
         case .upload(let size):
             job.totalSize = size
-            job.uploadID = Hex.encode(Crypto.randomBytes(16))
-            job.expiresAt = now + settings.uploadTTL
+            if !localFile {
+                job.uploadID = Hex.encode(Crypto.randomBytes(16))
+                job.expiresAt = now + settings.uploadTTL
+            }
         case .url(let url):
             job.source = .url
             job.sealedURL = Hex.encode(secrets.seal(Array(url.utf8)))
@@ -109,10 +116,12 @@ final class ImportManager: Sendable {
     func cancel(_ p: Principal, _ id: ImageID, source: String) throws(GateError) -> ImageRecord {
         let record = try service.cancelImport(p, id, source: source)
         stopTransfer(id)
+        try? store.deleteImportJob(image: id)
         return record
     }
 
-    /// Stops whatever moves bytes for `id` and removes its job and staging files.
+    /// Stops whatever moves bytes for `id` and removes its staging files (the job stays: it goes once the
+    /// outcome is recorded).
     func stopTransfer(_ id: ImageID) {
         if let a = active.withLock({ $0.removeValue(forKey: id) }) { a.cancel() }
         let session = uploads.withLock { map in
@@ -125,16 +134,36 @@ final class ImportManager: Sendable {
             st.sink = nil
             st.finished = true
         }
-        try? store.deleteImportJob(image: id)
         for path in blobs.stagingFiles() where BlobStore.imageID(ofStagingPath: path) == id { blobs.removeStaging(path) }
     }
 
-    /// Fails the import for `reason` (removing partial bytes).
+    /// Fails the import for `reason`. The partial bytes go first: when the disk is full (the likely reason
+    /// an import failed), the catalog shares it and can record the failure only once they are freed. The
+    /// job goes last, once the failure is recorded, so a crash in between still finds the import.
     func fail(_ id: ImageID, reason: String) {
-        service.failImport(id, reason: reason)
         stopTransfer(id)
         logger.info("import \(id) failed: \(reason)")
+        if service.failImport(id, reason: reason) {
+            try? store.deleteImportJob(image: id)
+            return
+        }
+        // The catalog could not be written (full, busy): retry from a thread of its own, so the caller (an
+        // event loop, for a tus PATCH) never waits. Until it succeeds the lease stays ours and the image
+        // shows `uploading`; a restart records the failure as "the importing process stopped".
+        _ = OSThread.spawn(name: "import-fail") { [self] in
+            for _ in 0..<Self.failureRetries {
+                usleep(Self.failureRetryDelayUs)
+                if service.failImport(id, reason: reason) {
+                    try? store.deleteImportJob(image: id)
+                    return
+                }
+            }
+            logger.error("import \(id): could not record its failure (\(reason)) in the catalog")
+        }
     }
+
+    static let failureRetries = 60
+    static let failureRetryDelayUs: UInt32 = 500_000
 
     /// Finalizes a complete sink on its own thread (fsync of a multi-GB file must not stall an event loop);
     /// the image stays `uploading` until the bytes are durable and then becomes `available` (or `failed`).
@@ -174,39 +203,6 @@ final class ImportManager: Sendable {
         service.importProgress(id, bytes: bytes, total: total, rate: rate)
     }
 
-    // MARK: Restart
-
-    /// At start-up, before recovery: claims the imports this process can continue (uploads still within their
-    /// expiry, URL fetches, VM streams) by taking their leases; recovery then fails only true orphans.
-    /// Returns the URL jobs to restart once the server is up.
-    func adopt() -> [ImportJob] {
-        guard let jobs = try? store.importJobs() else { return [] }
-        let now = service.clock.now()
-        var fetches: [ImportJob] = []
-        for job in jobs {
-            guard let record = try? store.image(job.imageID), record.status == .uploading || record.status == .making
-            else {
-                try? store.deleteImportJob(image: job.imageID)
-                continue
-            }
-            switch job.source {
-            case .upload where (job.expiresAt ?? .max) < now: continue  // expired: recovery fails it
-            case .url: fetches.append(job)
-            default: break
-            }
-            try? store.setLease(job.imageID, pid: pid, heartbeat: now)
-        }
-        return fetches
-    }
-
-    /// Restarts the URL fetches `adopt` claimed, resuming from their staging files.
-    func resume(_ jobs: [ImportJob]) {
-        for job in jobs {
-            guard let record = try? store.image(job.imageID), record.status == .uploading else { continue }
-            startFetch(job, record: record, resume: true)
-        }
-    }
-
     // MARK: Uploads
 
     /// The live session for an upload id (rebuilt from the catalog after a restart), if it may still be used.
@@ -233,25 +229,18 @@ final class ImportManager: Sendable {
         let sink: ImportSink
         if let path = blobs.stagingFiles().first(where: { BlobStore.imageID(ofStagingPath: $0) == s.imageID }) {
             sink = try ImportSink.reopen(
-                s.imageID, path: path, blobs: blobs, declared: declared, encrypted: s.job.encrypted, cap: cap,
+                s.imageID, path: path, blobs: blobs, declared: declared,
+                detection: s.job.detectFormat, encrypted: s.job.encrypted, cap: cap,
                 expectedSHA256: s.job.expectedSHA256)
         } else {
             sink = try ImportSink.create(
-                s.imageID, blobs: blobs, declared: declared, encrypted: s.job.encrypted, cap: cap,
+                s.imageID, blobs: blobs, declared: declared,
+                detection: s.job.detectFormat, encrypted: s.job.encrypted, cap: cap,
                 expectedSHA256: s.job.expectedSHA256)
         }
         state.sink = sink
         state.offset = sink.bytes
         return sink
-    }
-
-    /// Upload sessions past their expiry: the import fails ("upload expired").
-    func sweepExpiredUploads() {
-        let now = service.clock.now()
-        guard let jobs = try? store.importJobs() else { return }
-        for job in jobs where job.source == .upload && (job.expiresAt ?? .max) < now {
-            fail(job.imageID, reason: "upload expired before it was complete")
-        }
     }
 
     func register(_ id: ImageID, cancel: @escaping @Sendable () -> Void) {

@@ -12,7 +12,26 @@ import ImageInspection
 
 /// Why an import stopped, in words a tenant can act on (`failure_reason`).
 struct ImportFailure: Error, Sendable {
+    /// Whose fault: the bytes (a refusal), or the server's storage (nothing wrong with the bytes).
+    enum Cause: Sendable {
+        case refused
+        /// ENOSPC or EDQUOT: the server has no room for the image.
+        case storageFull
+        /// Any other write error (EIO, …).
+        case storage
+    }
+
     let reason: String
+    var cause: Cause = .refused
+
+    /// A failed write of the staging file, with `errno` as its cause.
+    static func write(errno code: Int32) -> ImportFailure {
+        let full = code == ENOSPC || code == EDQUOT
+        return ImportFailure(
+            reason: (full ? "the server ran out of disk space: " : "")
+                + "cannot write the image: \(String(cString: strerror(code)))",
+            cause: full ? .storageFull : .storage)
+    }
 }
 
 /// What a finished import proved about its bytes.
@@ -31,8 +50,11 @@ final class ImportSink {
     private let blobs: BlobStore
     private var fd: Int32
     private var hasher = SHA256Hasher()
-    private var inspector: ImageInspector
-    private let declared: DeclaredKind
+    /// nil while the format is still to be detected from the first 64 KiB (`detection`).
+    private var inspector: ImageInspector?
+    private let detection: FormatDetection?
+    /// The first bytes, kept only until the format is detected.
+    private var pendingHead: [UInt8] = []
     private let limits: InspectionLimits
     private let cap: UInt64?
     private let expectedSHA256: String?
@@ -40,41 +62,43 @@ final class ImportSink {
     private var closed = false
 
     private init(
-        imageID: ImageID, blobs: BlobStore, fd: Int32, path: String, declared: DeclaredKind, encrypted: Bool,
-        cap: UInt64?, expectedSHA256: String?
+        imageID: ImageID, blobs: BlobStore, fd: Int32, path: String, declared: DeclaredKind,
+        detection: FormatDetection?, encrypted: Bool, cap: UInt64?, expectedSHA256: String?
     ) {
         self.imageID = imageID
         self.blobs = blobs
         self.fd = fd
         self.stagingPath = path
-        self.declared = declared
+        self.detection = detection
         self.limits = InspectionLimits(maxVirtualSize: 16 << 40, allowEncrypted: encrypted)
-        self.inspector = ImageInspector(declared: declared, limits: limits)
+        self.inspector = detection == nil ? ImageInspector(declared: declared, limits: limits) : nil
         self.cap = cap
         self.expectedSHA256 = expectedSHA256
     }
 
-    /// A new, empty staging file (`O_EXCL`, 0600) for `id`.
+    /// A new, empty staging file (`O_EXCL`, 0600) for `id`. With `detection`, `declared` is ignored and the
+    /// format is what the first 64 KiB sniff as.
     static func create(
-        _ id: ImageID, blobs: BlobStore, declared: DeclaredKind, encrypted: Bool, cap: UInt64?, expectedSHA256: String?
+        _ id: ImageID, blobs: BlobStore, declared: DeclaredKind, detection: FormatDetection? = nil, encrypted: Bool,
+        cap: UInt64?, expectedSHA256: String?
     ) throws(GateError) -> ImportSink {
         let (fd, path) = try blobs.createStaging(for: id)
         return ImportSink(
-            imageID: id, blobs: blobs, fd: fd, path: path, declared: declared, encrypted: encrypted, cap: cap,
-            expectedSHA256: expectedSHA256)
+            imageID: id, blobs: blobs, fd: fd, path: path, declared: declared, detection: detection,
+            encrypted: encrypted, cap: cap, expectedSHA256: expectedSHA256)
     }
 
     /// Continues an earlier attempt's staging file (after a restart, or a resumed URL fetch): its bytes are
     /// read back through the hash and the inspector, so the checks still cover every byte.
     static func reopen(
-        _ id: ImageID, path: String, blobs: BlobStore, declared: DeclaredKind, encrypted: Bool, cap: UInt64?,
-        expectedSHA256: String?
+        _ id: ImageID, path: String, blobs: BlobStore, declared: DeclaredKind, detection: FormatDetection? = nil,
+        encrypted: Bool, cap: UInt64?, expectedSHA256: String?
     ) throws(GateError) -> ImportSink {
         let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw GateError.io("cannot reopen staging file: \(String(cString: strerror(errno)))") }
         let sink = ImportSink(
-            imageID: id, blobs: blobs, fd: fd, path: path, declared: declared, encrypted: encrypted, cap: cap,
-            expectedSHA256: expectedSHA256)
+            imageID: id, blobs: blobs, fd: fd, path: path, declared: declared, detection: detection,
+            encrypted: encrypted, cap: cap, expectedSHA256: expectedSHA256)
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         var offset: Int64 = 0
         while true {
@@ -96,10 +120,35 @@ final class ImportSink {
         if let cap, bytes + UInt64(buffer.count) > cap {
             return ImportFailure(reason: "the image is larger than the allowed \(cap) bytes (quota or import limit)")
         }
-        if let f = inspector.feed(buffer) { return ImportFailure(reason: f.message) }
+        if let f = inspect(buffer) { return f }
         hasher.update(buffer)
         bytes += UInt64(buffer.count)
         return nil
+    }
+
+    /// Feeds the inspector; while the format is still to be detected, the first 64 KiB are held back until
+    /// they decide it (the same sniffing as `image import --file`), then fed in order.
+    private func inspect(_ buffer: UnsafeRawBufferPointer) -> ImportFailure? {
+        var rest = buffer[...]
+        if inspector == nil {
+            let take = min(rest.count, ImageFormat.sniffLength - pendingHead.count)
+            pendingHead.append(contentsOf: rest.prefix(take))
+            rest = rest.dropFirst(take)
+            guard pendingHead.count == ImageFormat.sniffLength else { return nil }
+            if let f = decideFormat() { return f }
+        }
+        guard !rest.isEmpty else { return nil }
+        return inspector!.feed(UnsafeRawBufferPointer(rebasing: rest)).map { ImportFailure(reason: $0.message) }
+    }
+
+    /// Sniffs the held-back head, starts the inspector for that format and feeds it the head.
+    private func decideFormat() -> ImportFailure? {
+        let format = (detection ?? .any).format(sniffed: ImageFormat.sniff(pendingHead))
+        var decided = ImageInspector(declared: ImportManager.declared(format), limits: limits)
+        let failure = pendingHead.withUnsafeBytes { decided.feed($0) }
+        inspector = decided
+        pendingHead = []
+        return failure.map { ImportFailure(reason: $0.message) }
     }
 
     /// Checks and appends `buffer`. A failure means the import must stop; nothing of `buffer` is kept.
@@ -110,7 +159,7 @@ final class ImportSink {
             let n = Glibc.write(fd, buffer.baseAddress! + off, buffer.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
-                return ImportFailure(reason: "cannot write the image: \(String(cString: strerror(errno)))")
+                return .write(errno: errno)
             }
             off += n
         }
@@ -120,7 +169,12 @@ final class ImportSink {
     /// Final checks (format at end of stream, expected SHA-256), then the atomic finalize: fsync, rename into
     /// the blob store, fsync of the directory. Consumes the sink.
     func finish() -> Result<ImportedBytes, ImportFailure> {
-        switch inspector.finish(totalSize: bytes) {
+        // Shorter than 64 KiB: the format is decided from what there is.
+        if inspector == nil, let f = decideFormat() {
+            abandon()
+            return .failure(f)
+        }
+        switch inspector!.finish(totalSize: bytes) {
         case .failure(let f):
             abandon()
             return .failure(ImportFailure(reason: f.message))

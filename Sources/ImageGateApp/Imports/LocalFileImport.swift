@@ -28,15 +28,11 @@ extension ImportManager {
         guard size > 0 else { throw GateError.invalid("\(path) is empty") }
         var req = request
         req.source = .upload(size: size)
-        let (record, _) = try create(p, req, source: "cli")
+        // Held by this process's lease (renewed every 5 s by its heartbeat thread) and resumable by nobody
+        // else: if this process stops, the server's sweep or recovery fails the import with that reason.
+        let (record, _) = try create(p, req, source: "cli", localFile: true)
         let sink: ImportSink
         do {
-            // Not resumable by anyone else: if this process dies, recovery fails the import.
-            if var job = try store.importJob(image: record.id) {
-                job.uploadID = nil
-                job.expiresAt = 0
-                try store.saveImportJob(job)
-            }
             let cap = try service.remainingQuota(record.tenant, settings.quota, excluding: record.id)
             let job = try store.importJob(image: record.id)
             sink = try ImportSink.create(
@@ -61,7 +57,10 @@ extension ImportManager {
             if let f = buf.withUnsafeBytes({ sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
                 sink.abandon()
                 fail(record.id, reason: f.reason)
-                throw GateError(.unsupported, "import refused: \(f.reason)")
+                // A full disk is the server's trouble, not a refusal of the file.
+                throw f.cause == .refused
+                    ? GateError(.unsupported, "import refused: \(f.reason)")
+                    : GateError.io("import failed: \(f.reason)")
             }
             reportProgress(record.id, bytes: sink.bytes, total: size, last: &last)
             progress?(sink.bytes, size)

@@ -13,7 +13,7 @@ final class MakingSink: BodySink {
     private let imports: ImportManager
     private let record: ImageRecord
     private var sink: ImportSink?
-    private var failure: String?
+    private var failure: ImportFailure?
     private var last = ProgressWindow()
     private let total: UInt64
 
@@ -54,7 +54,7 @@ final class MakingSink: BodySink {
     func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let sink else { return false }
         if let f = sink.write(bytes) {
-            failure = f.reason
+            failure = f
             return false
         }
         imports.reportProgress(record.id, bytes: sink.bytes, total: total, last: &last)
@@ -66,8 +66,17 @@ final class MakingSink: BodySink {
         self.sink = nil
         if let failure {
             sink.abandon()
-            imports.fail(record.id, reason: failure)
-            return APIError.response(.invalid("image refused: \(failure)"))
+            imports.fail(record.id, reason: failure.reason)
+            switch failure.cause {
+            case .refused: return APIError.response(.invalid("image refused: \(failure.reason)"))
+            case .storageFull, .storage:
+                // The server's fault, not the bytes' (PatchSink.status): 507 for a full disk, else 500.
+                let status = PatchSink.status(failure.cause)
+                return APIReply.json(status, ["error": [
+                    "code": failure.cause == .storageFull ? "insufficient_storage" : GateError.Code.io.rawValue,
+                    "message": "import failed: \(failure.reason)",
+                ]])
+            }
         }
         let bytes = sink.bytes
         imports.finalizeInBackground(sink, id: record.id)

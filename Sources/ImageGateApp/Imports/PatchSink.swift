@@ -27,7 +27,7 @@ final class PatchSink: BodySink {
     private let digest: Digest?
     private let checksum: ChunkChecksum?
     private var received: UInt64 = 0
-    private var failure: String?
+    private var failure: ImportFailure?
 
     private init(session: UploadSession, imports: ImportManager, offset: UInt64, checksum: ChunkChecksum?) {
         self.session = session
@@ -64,9 +64,9 @@ final class PatchSink: BodySink {
     }
 
     func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let f: String? = session.withState { st in
-            guard let sink = st.sink else { return "the upload was cancelled" }
-            if let failure = sink.write(bytes) { return failure.reason }
+        let f: ImportFailure? = session.withState { st in
+            guard let sink = st.sink else { return ImportFailure(reason: "the upload was cancelled") }
+            if let failure = sink.write(bytes) { return failure }
             st.offset += UInt64(bytes.count)
             received += UInt64(bytes.count)
             imports.reportProgress(session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport)
@@ -83,8 +83,9 @@ final class PatchSink: BodySink {
     func complete() -> Response {
         if let failure {
             session.withState { $0.busy = false }
-            imports.fail(session.imageID, reason: failure)
-            return TusHandler.answer(400, "import failed: \(failure)")
+            // Partial bytes are removed first, then the failure is recorded (ImportManager.fail).
+            imports.fail(session.imageID, reason: failure.reason)
+            return TusHandler.answer(Self.status(failure.cause), "import failed: \(failure.reason)")
         }
         if let checksum, let digest, digest.finish() != checksum.expected {
             rollBack()
@@ -104,6 +105,17 @@ final class PatchSink: BodySink {
         }
         if done, let sink { imports.finalizeInBackground(sink, id: session.imageID) }
         return TusHandler.answer(204, nil, [("Upload-Offset", String(offset))])
+    }
+
+    /// A refusal is the client's bytes (400); a full disk is the server's (RFC 4918 §11.5: 507 Insufficient
+    /// Storage, the status tus servers use for it); any other write error is 500. None of them is resumable:
+    /// the import is failed and its partial bytes are gone.
+    static func status(_ cause: ImportFailure.Cause) -> Int {
+        switch cause {
+        case .refused: 400
+        case .storageFull: 507
+        case .storage: 500
+        }
     }
 
     func abandon() {

@@ -61,11 +61,13 @@ extension ImportManager {
         do {
             if let staged {
                 sink = try ImportSink.reopen(
-                    record.id, path: staged, blobs: blobs, declared: declared, encrypted: job.encrypted, cap: cap,
+                    record.id, path: staged, blobs: blobs, declared: declared,
+                    detection: job.detectFormat, encrypted: job.encrypted, cap: cap,
                     expectedSHA256: job.expectedSHA256)
             } else {
                 sink = try ImportSink.create(
-                    record.id, blobs: blobs, declared: declared, encrypted: job.encrypted, cap: cap,
+                    record.id, blobs: blobs, declared: declared,
+                    detection: job.detectFormat, encrypted: job.encrypted, cap: cap,
                     expectedSHA256: job.expectedSHA256)
             }
         } catch {

@@ -80,7 +80,7 @@ struct LinkMinter: Sendable {
             principal,
             TokenIssue(
                 serial: serial, image: image.id, tenant: image.tenant, issuedAt: now, expiresAt: now + ttl,
-                protocols: protocols.rawValue, minter: principal.accountID),
+                protocols: protocols.rawValue, minter: principal.accountID, fileName: image.fileName),
             source: source)
         let path = "/d/\(token)/\(image.fileName)"
         var urls = [("https", bases.https + path)]

@@ -134,7 +134,10 @@ final class DataDirectory: Sendable {
         }
     }
 
-    func close() { store.close() }
+    func close() {
+        imports.stopHeartbeat()  // the lease heartbeat stops before the catalog closes under it
+        store.close()
+    }
 }
 
 /// Absolute form of a path, for start-up messages.

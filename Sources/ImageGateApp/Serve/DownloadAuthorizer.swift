@@ -87,3 +87,17 @@ struct DownloadAuthorizer: Sendable {
         return .success(AuthorizedDownload(claims: claims, image: record))
     }
 }
+
+extension DownloadAuthorizer {
+    /// The names a session's one file answers to: the name the link was minted with (its URL's last
+    /// segment), which stays valid for the link's whole life, and the image's current name when a rename
+    /// made it differ. Links minted before the catalog recorded names (or a catalog hiccup here) fall back
+    /// to the current name. One indexed lookup per login; HTTP ignores the name segment and needs none.
+    func fileNames(_ d: AuthorizedDownload) -> (minted: String, others: [String]) {
+        let current = d.image.fileName
+        guard let minted = (try? store.tokenIssue(serial: d.claims.serial))??.fileName, minted != current else {
+            return (current, [])
+        }
+        return (minted, [current])
+    }
+}

@@ -35,9 +35,11 @@ struct FTPPolicy: FTPAccessPolicy {
         case .success(let d):
             let image = d.image
             let capKey = "\(image.id) \(image.generation) \(d.claims.serial.hex) \(d.claims.expiresAt)"
+            let names = authorizer.fileNames(d)
             return .granted(FTPFile(
-                name: image.fileName, path: blobs.path(for: image.id), size: image.size,
-                modified: image.finalizedAt ?? image.updatedAt, logID: label, capKey: capKey))
+                name: names.minted, path: blobs.path(for: image.id), size: image.size,
+                modified: image.finalizedAt ?? image.updatedAt, logID: label, capKey: capKey,
+                otherNames: names.others))
         }
     }
 

@@ -32,7 +32,6 @@ final class RetentionSweeper: Sendable {
                     logger.error("recycle bin sweep failed: \(error.message)")
                 }
                 orphans.run()
-                imports.sweepExpiredUploads()
                 var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&pfd, 1, intervalMs)
             }

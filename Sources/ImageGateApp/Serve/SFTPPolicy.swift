@@ -34,10 +34,12 @@ struct SFTPPolicy: SFTPAccessPolicy {
             return nil
         case .success(let d):
             let image = d.image
+            let names = authorizer.fileNames(d)
             return SFTPFile(
-                name: image.fileName, path: blobs.path(for: image.id), size: image.size,
+                name: names.minted, path: blobs.path(for: image.id), size: image.size,
                 modified: image.finalizedAt ?? image.updatedAt, logID: TokenRedaction.redact(token),
-                capKey: d.claims.serial.hex, grant: "\(image.id) \(image.generation) \(d.claims.serial.hex)")
+                capKey: d.claims.serial.hex, grant: "\(image.id) \(image.generation) \(d.claims.serial.hex)",
+                otherNames: names.others)
         }
     }
 
