@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev libpq-dev)
-test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip qemu-utils xorriso nginx python3-pyftpdlib
+test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip python3-venv qemu-utils xorriso nginx python3-pyftpdlib
       chromium chromium-driver  # the web console tests drive headless Chromium (Tests/integration/test_console.py)
       postgresql haproxy)       # scripts/pg-cluster.sh and scripts/haproxy.sh start their own, never the services
 bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp vsftpd)

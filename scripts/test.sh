@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests (swift test) and integration tests that start the real server on
-# loopback ports chosen at run time and drive real clients (curl, wget, aria2c, lftp).
+# The test suite: unit tests (swift test) and integration tests that start the real server on loopback ports
+# chosen at run time and drive real clients (curl, wget, aria2c, lftp, sftp, Chromium).
+#   scripts/test.sh           everything: what CI runs (.ci/run)
+#   scripts/test.sh --quick   unit tests plus the integration tests not marked slow: a few minutes, for use
+#                             before every commit (Docs/testing.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+quick=0
+case "${1:-}" in
+    "") ;;
+    --quick) quick=1 ;;
+    *) echo "usage: $0 [--quick]" >&2; exit 64 ;;
+esac
 scripts/install-deps.sh --test
-python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
-# The management API tests read the .xlsx export (openpyxl) and Docs/openapi.yaml (PyYAML).
-python3 -c "import openpyxl, yaml, tusclient" >/dev/null 2>&1 || python3 -m pip install -q openpyxl pyyaml tuspy
-# The web console tests drive Debian's chromium through Selenium (no browser download: the system driver).
-python3 -c "import selenium" >/dev/null 2>&1 || python3 -m pip install -q selenium
+# Python test packages live in a virtual environment (.build/venv), never in the system interpreter.
+python=$(scripts/test-venv.sh)
 # The console's files are compiled into the binary: the generated Swift file must match Console/.
-python3 scripts/embed-console.py --check
+"$python" scripts/embed-console.py --check
 
 echo "== build"
 swift build --build-tests
@@ -24,5 +30,7 @@ echo "== unit tests (swift test; PostgreSQL at $(sed 's#://\([^:@]*\):[^@]*@#://
 swift test --skip-build 2>&1 | tee .build/unit-tests.log
 echo "== integration tests (real server, real clients)"
 echo "console screenshots go to $PWD/Tests/integration/artifacts/console/"
+selection=()
+((quick)) && selection=(-m "not slow")
 # Last, so the runner's own summary line ("N passed ...") closes the output.
-IMAGEGATE_BIN="$PWD/.build/debug/imagegate" python3 -m pytest -q Tests/integration
+IMAGEGATE_BIN="$PWD/.build/debug/imagegate" "$python" -m pytest -q --durations=15 "${selection[@]}" Tests/integration

@@ -118,6 +118,11 @@ class Server:
             return [json.loads(l) for l in f if l.strip()]
 
 
+def pytest_configure(config):
+    # `scripts/test.sh --quick` deselects these (-m "not slow"); the full run (CI) includes them.
+    config.addinivalue_line("markers", "slow: long-running test, left out of scripts/test.sh --quick")
+
+
 @pytest.fixture(scope="session")
 def workdir():
     d = tempfile.mkdtemp(prefix="imagegate-it-")

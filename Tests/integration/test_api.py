@@ -260,6 +260,7 @@ def uploading_image(env, big_file):
     return items[0]["id"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", list(LC_TABLE))
 def test_every_status_transition(env, status, request):
     table = LC_TABLE[status]
@@ -325,6 +326,7 @@ def expected(who, tenant_of, target, op):
     return 403
 
 
+@pytest.mark.slow
 def test_authorization_matrix(env):
     imgs = {env.A: env.image(env.A, "A's image"), env.B: env.image(env.B, "B's image")}
     viewer = {env.A: env.accounts["viewA"], env.B: env.accounts["viewB"]}
@@ -826,6 +828,7 @@ def test_api_key_lifecycle(env):
 # ---------------------------------------------------------------------------------------------------------
 # Audit log.
 
+@pytest.mark.slow
 def test_audit_events_scoping_and_chain(env, tmp_path):
     owner = env.keys["ownerA"]
     oid = env.accounts["ownerA"]

@@ -35,6 +35,7 @@ def out_dir(tmp_path):
     return str(tmp_path)
 
 
+@pytest.mark.slow
 def test_wget_interrupted_then_continue(server, big_image, big_file, out_dir):
     url = server.mint(big_image["id"])["http"]
     name = big_image["file_name"]
@@ -52,6 +53,7 @@ def test_wget_interrupted_then_continue(server, big_image, big_file, out_dir):
     assert sha256_file(target) == big_file[1]
 
 
+@pytest.mark.slow
 def test_curl_interrupted_then_continue(server, big_image, big_file, out_dir):
     url = server.mint(big_image["id"])["http"]
     target = os.path.join(out_dir, big_image["file_name"])
@@ -71,6 +73,7 @@ def test_curl_interrupted_then_continue(server, big_image, big_file, out_dir):
     assert sha256_file(target) == big_file[1]
 
 
+@pytest.mark.slow
 def test_aria2c_four_connections_interrupted_then_continue(server, big_image, big_file, out_dir):
     url = server.mint(big_image["id"])["http"]
     target = os.path.join(out_dir, big_image["file_name"])

@@ -157,6 +157,7 @@ def test_sign_in_and_list(browser, srv, admin):
     shot(d, "02-images-empty")
 
 
+@pytest.mark.slow
 def test_import_with_dropped_connection_and_reload(browser, srv, admin, tmp_path):
     d = browser
     path = str(tmp_path / "console-disk.raw")

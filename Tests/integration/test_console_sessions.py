@@ -126,6 +126,7 @@ def test_sign_out_and_bad_sign_ins(srv, key):
     assert call(srv, "PUT", "/api/v1/session", {})[0] == 405
 
 
+@pytest.mark.slow
 def test_idle_expiry_and_revoked_key(srv, key):
     _, pair, _ = sign_in(srv, key)
     cookie = {"Cookie": pair}

@@ -56,6 +56,7 @@ def test_ftp_banner_and_minted_link(server, big_image):
     assert "ftps://" in link["commands"]["ftp_wget"] and "--ssl-reqd" in link["commands"]["ftp_curl"]
 
 
+@pytest.mark.slow
 def test_wget_ftps_explicit_interrupted_then_continue(server, big_image, big_file, out_dir):
     url = server.mint(big_image["id"])["ftp"].replace("ftp://", "ftps://", 1)
     target = os.path.join(out_dir, big_image["file_name"])
@@ -71,6 +72,7 @@ def test_wget_ftps_explicit_interrupted_then_continue(server, big_image, big_fil
     assert retrs[-1]["data_tls"] in ("resumed", "full_handshake")
 
 
+@pytest.mark.slow
 def test_wget_plain_ftp_interrupted_then_continue(plain_server, big_file, out_dir):
     rec = plain_server.big
     url = plain_server.mint(rec["id"])["ftp"]
@@ -90,6 +92,7 @@ def test_wget_plain_ftp_interrupted_then_continue(plain_server, big_file, out_di
     assert sha256_file(target) == big_file[1]
 
 
+@pytest.mark.slow
 def test_curl_ssl_reqd_interrupted_then_continue(server, big_image, big_file, out_dir):
     url = server.mint(big_image["id"])["ftp"]
     target = os.path.join(out_dir, big_image["file_name"])
@@ -158,6 +161,7 @@ def test_lftp_get_negotiates_tls_interrupted_then_continue(server, big_image, bi
     assert retrs[-1]["offset"] > 0 and retrs[-1]["outcome"] == "complete"
 
 
+@pytest.mark.slow
 def test_lftp_pget_four_over_plain_ftp_interrupted_then_continue(plain_server, big_file, out_dir):
     rec = plain_server.big
     url = plain_server.mint(rec["id"])["ftp"]
@@ -187,6 +191,7 @@ def test_lftp_pget_four_over_plain_ftp_interrupted_then_continue(plain_server, b
         (x["offset"], x["bytes"], x["outcome"], x["status"]) for x in resumed]
 
 
+@pytest.mark.slow
 def test_lftp_ftps_forced_pget_interrupted_then_continue(server, big_image, big_file, out_dir):
     url = server.mint(big_image["id"])["ftp"]
     target = os.path.join(out_dir, big_image["file_name"])

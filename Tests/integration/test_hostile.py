@@ -81,6 +81,7 @@ def test_one_leading_empty_line_accepted(server):
     assert answer.startswith(b"HTTP/1.1 200 ")
 
 
+@pytest.mark.slow
 def test_keepalive_request_cap(workdir):
     s = Server(workdir + "/data-cap", "http.max_requests_per_connection = 3\n").start()
     try:
@@ -93,6 +94,7 @@ def test_keepalive_request_cap(workdir):
         s.stop()
 
 
+@pytest.mark.slow
 def test_slowloris_header_deadline_and_idle_timeout(workdir):
     s = Server(workdir + "/data-slow", "http.header_timeout = 2s\nhttp.idle_timeout = 2s\n").start()
     try:
@@ -149,6 +151,7 @@ def test_client_abort_mid_body_logged_not_fatal(server, big_image):
         b"HTTP/1.1 200 ")
 
 
+@pytest.mark.slow
 def test_slow_reader_cut_by_send_timeout(workdir, big_file):
     """PROTOCOLS.md §2.2 slow read: a client that asks for a big body and stops reading is closed after
     http.send_timeout, its file handle freed, and the server keeps serving."""

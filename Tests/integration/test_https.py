@@ -30,6 +30,7 @@ def tls_server(workdir, dev_ca, big_file):
     s.stop()
 
 
+@pytest.mark.slow
 def test_wget_https_interrupted_then_continue(tls_server, dev_ca, big_file, tmp_path):
     url = tls_server.mint(tls_server.big["id"])["https"]
     assert url.startswith(f"https://127.0.0.1:{tls_server.tls_port}/d/igt1.")
@@ -43,6 +44,7 @@ def test_wget_https_interrupted_then_continue(tls_server, dev_ca, big_file, tmp_
     assert sha256_file(str(target)) == big_file[1]
 
 
+@pytest.mark.slow
 def test_curl_https_interrupted_then_continue(tls_server, dev_ca, big_file, tmp_path):
     url = tls_server.mint(tls_server.big["id"])["https"]
     target = tmp_path / tls_server.big["file_name"]
@@ -55,6 +57,7 @@ def test_curl_https_interrupted_then_continue(tls_server, dev_ca, big_file, tmp_
     assert sha256_file(str(target)) == big_file[1]
 
 
+@pytest.mark.slow
 def test_aria2c_https_four_connections_interrupted_then_continue(tls_server, dev_ca, big_file, tmp_path):
     url = tls_server.mint(tls_server.big["id"])["https"]
     target = tmp_path / tls_server.big["file_name"]
@@ -108,6 +111,7 @@ def test_plain_bytes_on_tls_port_do_not_hurt(tls_server, dev_ca):
     assert r.stdout.strip() == "ok"
 
 
+@pytest.mark.slow
 def test_sighup_reloads_certificate(workdir, tmp_path):
     s = Server(os.path.join(workdir, "data-reload")).start()
     try:

@@ -140,6 +140,7 @@ def tuspy(api, url, path, rate=0.0):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_upload_interrupted_twice_then_completed(api, srv, tmp_path):
     size = 48 * MiB + 123
     path = str(tmp_path / "disk.raw")
@@ -338,6 +339,7 @@ def test_image_made_from_a_vm(api, tmp_path):
     assert done["status"] == "available" and done["sha256"] == hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.slow
 def test_upload_survives_server_restarts(workdir, tmp_path):
     s = Server(os.path.join(workdir, "data-imports-restart")).start()
     try:

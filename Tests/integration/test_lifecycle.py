@@ -8,6 +8,8 @@ import stat
 import subprocess
 import time
 
+import pytest
+
 from conftest import BIN, Server, run, sha256_file
 
 
@@ -39,6 +41,7 @@ def test_usage_errors_and_exit_codes(tmp_path):
     assert r.returncode == 64 and "unknown setting" in r.stderr
 
 
+@pytest.mark.slow
 def test_import_list_show_and_mint_json(tmp_path):
     d = str(tmp_path / "d")
     src = tmp_path / "My Disk (v2).img"
@@ -75,6 +78,7 @@ def test_default_data_dir_is_dot_data(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "data" / "keys" / "token-keys.json").st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_sigterm_mid_transfer_then_resume_after_restart(workdir, big_file, tmp_path):
     s = Server(workdir + "/data-term").start()
     try:

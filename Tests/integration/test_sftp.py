@@ -8,6 +8,8 @@ import struct
 import subprocess
 import time
 
+import pytest
+
 from conftest import Server, run, sha256_file
 from test_clients_resume import start_and_kill
 from tokenforge import Forge, b64u, unb64u
@@ -41,6 +43,7 @@ def lftp(server, script, cwd, timeout=300):
     return run(["lftp", "-c", f"set sftp:connect-program '{connect}'; {script}"], cwd=cwd, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_openssh_get_with_forced_rekey_and_listing(server, big_image, big_file, tmp_path):
     tok, name = token_of(server.mint(big_image["id"])), big_image["file_name"]
     r = sftp_batch(server, tok, ["pwd", "ls -l", f"get {name}"], str(tmp_path), extra=["-v", "-o", "RekeyLimit=32M"])
@@ -58,6 +61,7 @@ def test_openssh_get_with_forced_rekey_and_listing(server, big_image, big_file, 
     assert mine[-1]["user"].startswith("igt1.") and tok not in str(mine[-1])
 
 
+@pytest.mark.slow
 def test_openssh_killed_then_reget(server, big_image, big_file, tmp_path):
     tok, name = token_of(server.mint(big_image["id"])), big_image["file_name"]
     (tmp_path / "b1").write_text(f"get {name}\n")
@@ -69,6 +73,7 @@ def test_openssh_killed_then_reget(server, big_image, big_file, tmp_path):
     assert sha256_file(tmp_path / name) == big_file[1]
 
 
+@pytest.mark.slow
 def test_lftp_get_c_after_kill_and_pget(server, big_image, big_file, tmp_path):
     tok, name = token_of(server.mint(big_image["id"])), big_image["file_name"]
     url = f"sftp://{tok}:@127.0.0.1:{server.sftp_port}/{name}"
@@ -87,6 +92,7 @@ def test_lftp_get_c_after_kill_and_pget(server, big_image, big_file, tmp_path):
     assert len([l for l in server.access_log() if l.get("proto") == "sftp"]) - before >= 4
 
 
+@pytest.mark.slow
 def test_curl_killed_then_resumed(server, big_image, big_file, tmp_path):
     link = server.mint(big_image["id"])
     name = big_image["file_name"]
@@ -105,6 +111,7 @@ def test_curl_killed_then_resumed(server, big_image, big_file, tmp_path):
     assert r.returncode != 0 and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_curl_logins_never_stall(server, small_image, tmp_path):
     """Regression: libssh2 sends NEWKEYS and its SERVICE_REQUEST back to back. When one read() brought both,
     libssh parsed the request inside ssh_handle_key_exchange, before the session had its callbacks, queued
@@ -141,6 +148,7 @@ def test_printed_command_lines_work(server, small_image, tmp_path):
         assert (out / rec["file_name"]).read_bytes() == data, client
 
 
+@pytest.mark.slow
 def test_refused_tokens_on_both_routes_and_valid_password_logins(server, small_image, tmp_path):
     rec, data = small_image
     tok = token_of(server.mint(rec["id"]))

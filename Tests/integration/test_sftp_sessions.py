@@ -7,6 +7,8 @@ import struct
 import subprocess
 import time
 
+import pytest
+
 from conftest import Server, run
 from test_sftp import QUIET, SSH_OPTS, sftp_batch, token_of
 from tokenforge import Forge
@@ -94,6 +96,7 @@ def revoke(server, token):
     db.close()
 
 
+@pytest.mark.slow
 def test_revocation_ends_a_running_transfer_and_access_log(server, big_image, tmp_path):
     tok, name = token_of(server.mint(big_image["id"])), big_image["file_name"]
     (tmp_path / "b").write_text(f"get {name}\n")
@@ -152,6 +155,7 @@ def test_stop_ends_sessions_promptly(workdir, small_image, tmp_path):
         srv.stop()
 
 
+@pytest.mark.slow
 def test_login_idle_and_stall_timeouts_free_sessions(workdir, tmp_path):
     """Deadlines cut sessions wherever libssh blocks: before key exchange, waiting for a request, and in a write
     to a client that stopped reading (window closed)."""

@@ -125,6 +125,7 @@ def test_http_https_and_redirect_chain(importer, sources):
         assert done["sha256"] == sources["digest"] and done["size"] == 24 * MiB + 7
 
 
+@pytest.mark.slow
 def test_source_killed_mid_transfer_is_resumed(importer, sources):
     ng = sources["nginx"]
     img = start_url_import(importer, f"http://127.0.0.1:{ng.port}/slow/disk.raw", "resumed",
@@ -254,6 +255,7 @@ def test_redirect_to_private_or_metadata_refused(strict, workdir, sources):
         s.stop()
 
 
+@pytest.mark.slow
 def test_server_killed_mid_url_import_resumes_after_restart(workdir, sources):
     conf = f"imports.allow_private = 127.0.0.0/8\n"
     s = Server(os.path.join(workdir, "data-url-crash"), conf).start()
