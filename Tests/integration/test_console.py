@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import Server, sha256_file
+from conftest import OS_ARGS, Server, sha256_file
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -385,7 +385,7 @@ def test_view_only_sub_account(browser, srv, admin, tmp_path):
     assert status == 201, key
     p = str(tmp_path / "acme-disk")
     random_file(p, 1 * MiB)
-    img = srv.cli_json("image", "import", "--file", p, "--name", "acme image", "--tenant", tenant)
+    img = srv.cli_json("image", "import", "--file", p, "--name", "acme image", "--tenant", tenant, *OS_ARGS)
     css(d, "#sign-out")[0].click()
     wait(d, lambda: css(d, "#api-key"), what="signed out")
     sign_in(d, srv, key["secret"])
