@@ -71,12 +71,15 @@ final class ImportManager: Sendable {
     // MARK: Creating
 
     /// Creates the image (`uploading`/`making`) and its job. Uploads answer with their tus URL path; URL
-    /// imports start fetching (or queue).
-    func create(_ p: Principal, _ request: ImportRequest, source: String) throws(GateError)
+    /// imports start fetching (or queue) in this process, or with `fetchHere` false are left unclaimed for
+    /// the running server to pick up (URLImportPickup), since this process is about to exit.
+    func create(_ p: Principal, _ request: ImportRequest, source: String, fetchHere: Bool = true) throws(GateError)
         -> (ImageRecord, uploadPath: String?)
     {
+        if case .url(let url) = request.source { try checkSourceURL(url) }
         let record = try service.createImport(
-            p, request, matrix: settings.matrix, quota: settings.quota, lease: lease, source: source)
+            p, request, matrix: settings.matrix, quota: settings.quota,
+            lease: fetchHere ? lease : URLImportPickup.unclaimed(now: service.clock.now()), source: source)
         let now = service.clock.now()
         var job = ImportJob(
             imageID: record.id, source: .upload, declared: record.format.rawValue,
@@ -99,7 +102,7 @@ final class ImportManager: Sendable {
             service.failImport(record.id, reason: "could not record the import: \(error.message)")
             throw error
         }
-        if case .url = request.source { startFetch(job, record: record, resume: false) }
+        if case .url = request.source, fetchHere { startFetch(job, record: record, resume: false) }
         return (record, job.uploadID.map { "/uploads/\($0)" })
     }
 
