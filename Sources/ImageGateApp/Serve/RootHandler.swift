@@ -13,6 +13,8 @@ struct RootHandler: RequestHandler {
     let uploads: TusHandler?
     /// The web console's pages under /console/ (Console/ConsoleHandler.swift).
     var console: ConsoleHandler? = nil
+    /// The certificate the download commands fetch and pin, at /ca.crt and /ca.sha256.
+    var caCertificate: CACertificateRoute? = nil
 
     func respond(to request: Request) -> Response {
         let path = request.head.path
@@ -21,6 +23,9 @@ struct RootHandler: RequestHandler {
         }
         if let console, path == ConsoleHandler.prefix || path.hasPrefix(ConsoleHandler.prefix + "/") {
             return console.respond(to: request)
+        }
+        if let caCertificate, CACertificateRoute.handles(path) {
+            return caCertificate.respond(to: request)
         }
         if let uploads, path == TusHandler.prefix || path.hasPrefix(TusHandler.prefix + "/") {
             return uploads.respond(to: request)
