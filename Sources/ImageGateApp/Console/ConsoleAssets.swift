@@ -327,8 +327,6 @@ import { link } from "./app.js";
 import { h, clear, announce, uid } from "./dom.js";
 import { t, clock, dateTime } from "./i18n.js";
 
-const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
-
 async function copy(text, button) {
   try {
     await navigator.clipboard.writeText(text);
@@ -353,15 +351,12 @@ function copyRow(label, value, cls) {
 
 /** The commands for one link, each resuming a broken transfer. */
 function commands(l) {
+  // The server's own commands: with its self-signed certificate each first fetches /ca.crt and checks it.
   const out = [];
-  const http = l.https || l.http;
-  const file = l.file_name;
-  if (http) {
-    out.push(["wget (HTTPS)", `wget -c -O ${q(file)} ${q(http)}`]);
-    out.push(["curl (HTTPS)", `curl -fC - -o ${q(file)} ${q(http)}`]);
-    out.push(["lftp (HTTPS)", `lftp -c ${q(`get -c ${http} -o ${file}`)}`]);
+  for (const [k, v] of Object.entries(l.commands || {})) {
+    const [proto, client] = k.startsWith("https_") ? ["HTTPS", k.slice(6)] : ["FTP", k.replace(/^ftp_/, "")];
+    out.push([`${client} (${proto})`, v]);
   }
-  for (const [k, v] of Object.entries(l.commands || {})) out.push([`${k.replace(/^ftp_/, "")} (FTP)`, v]);
   for (const [k, v] of Object.entries(l.sftp_commands || {})) out.push([`${k === "openssh" ? "sftp" : k} (SFTP)`, v]);
   return out;
 }
@@ -399,6 +394,9 @@ export async function renderDownload(main, id) {
       h("h2", { tabindex: "-1", id: "addresses-heading" }, t("download.addresses")),
       h("p", { id: "expires-at" }, t("download.expires", { time: dateTime(l.expires_at) })), countdown,
       protos.map((p) => copyRow(t("download.protocol." + p), l[p], "url-" + p)),
+      l.ca_certificate ? h("p", { id: "ca-certificate" }, t("download.caCertificate"), " ",
+        h("a", { href: "/ca.crt", download: "imagegate-ca.crt" }, "/ca.crt"), " (SHA-256 ",
+        h("code", {}, l.ca_sha256), ")") : null,
       h("h2", {}, t("download.commands")),
       commands(l).map(([label, cmd]) => copyRow(label, cmd, "cmd")));
     result.querySelector("h2").focus();
@@ -1278,6 +1276,7 @@ export default {
   "download.expired": "This address has expired. Generate a new one.",
   "download.addresses": "Download addresses",
   "download.commands": "Commands that resume",
+  "download.caCertificate": "This server's certificate is its own: the commands below fetch it and check its fingerprint first. To trust it in another program:",
   "download.protocol.http": "HTTP",
   "download.protocol.https": "HTTPS",
   "download.protocol.ftp": "FTP",
