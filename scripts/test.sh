@@ -7,6 +7,9 @@ scripts/install-deps.sh --test
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
 # The management API tests read the .xlsx export (openpyxl) and Docs/openapi.yaml (PyYAML).
 python3 -c "import openpyxl, yaml, tusclient" >/dev/null 2>&1 || python3 -m pip install -q openpyxl pyyaml tuspy
+# Docs/openapi.yaml is checked against the server with schemathesis (Tests/integration/test_schemathesis.py;
+# its configuration there is in the 4.x format).
+python3 -c "import schemathesis" >/dev/null 2>&1 || python3 -m pip install -q "schemathesis>=4,<5"
 # The web console tests drive Debian's chromium through Selenium (no browser download: the system driver).
 python3 -c "import selenium" >/dev/null 2>&1 || python3 -m pip install -q selenium
 # The console's files are compiled into the binary: the generated Swift file must match Console/.

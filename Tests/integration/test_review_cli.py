@@ -269,3 +269,13 @@ def test_ca_certificate_served_and_printed_commands_work(srv, tmp_path):
     r = subprocess.run(cmds["https_curl"].replace(digest, "0" * 64), shell=True, cwd=d, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode != 0 and not (d / rec["file_name"]).exists()
+
+
+# Item 26: PATCH /images/{id} needs a body (the document says required); `{}` changes nothing.
+def test_patch_image_without_body_is_400(srv, tmp_path):
+    rec, _ = small_image(srv, tmp_path)
+    key = admin_key(srv)
+    status, js = api(srv, "PATCH", f"/api/v1/images/{rec['id']}", key)
+    assert status == 400 and "body is required" in js["error"]["message"], js
+    status, js = api(srv, "PATCH", f"/api/v1/images/{rec['id']}", key, {})
+    assert status == 200 and js["name"] == rec["name"], js
