@@ -31,7 +31,7 @@ def test_usage_errors_and_exit_codes(tmp_path):
     assert r.returncode == 3 and "no image" in r.stderr
     assert run([BIN, "image", "show", "not-an-id", "--data-dir", d]).returncode == 64
     assert run([BIN, "link", "mint", "img-" + "0" * 32, "--ttl", "soon", "--data-dir", d]).returncode == 64
-    r = run([BIN, "image", "import", "--file", str(tmp_path / "missing"), "--name", "x", "--data-dir", d])
+    r = run([BIN, "image", "import", "--file", str(tmp_path / "missing"), "--name", "x", "--data-dir", d, *OS_ARGS])
     assert r.returncode != 0 and "missing" in r.stderr
     bad_conf = tmp_path / "bad.conf"
     bad_conf.write_text("http.listen = 127.0.0.1:8080\nhttp.lisen = 1\n")
