@@ -11,9 +11,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -279,3 +281,30 @@ def test_patch_image_without_body_is_400(srv, tmp_path):
     assert status == 400 and "body is required" in js["error"]["message"], js
     status, js = api(srv, "PATCH", f"/api/v1/images/{rec['id']}", key, {})
     assert status == 200 and js["name"] == rec["name"], js
+
+
+# Item 4: after SIGHUP reloads a new certificate, /ca.crt serves it and new links pin it.
+def test_reloaded_certificate_is_served_and_pinned(tmp_path):
+    s = Server(str(tmp_path / "data")).start()
+    try:
+        rec, _ = small_image(s, tmp_path)
+        old = s.mint(rec["id"])["ca_sha256"]
+        tls = os.path.join(s.data_dir, "tls")
+        for name in os.listdir(tls):
+            os.unlink(os.path.join(tls, name))  # a fresh self-signed pair is made on reload
+        s.proc.send_signal(signal.SIGHUP)
+        new = old
+        for _ in range(100):  # the reload is asynchronous: poll, do not time it
+            new = json.load(open(os.path.join(s.data_dir, "run", "server.json")))["links"]["ca_sha256"]
+            if new != old:
+                break
+            time.sleep(0.1)
+        assert new != old
+        with open(s.ca_file, "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == new
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        c.request("GET", "/ca.sha256")
+        assert c.getresponse().read().decode().split()[0] == new
+        assert s.mint(rec["id"])["ca_sha256"] == new
+    finally:
+        s.stop()

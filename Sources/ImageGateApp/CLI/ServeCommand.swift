@@ -186,6 +186,13 @@ enum ServeCommand {
                     let fresh = try loadTLSContext(settings)
                     tls.replace(with: fresh)
                     caRoute.replace(with: CACertificate.read(settings))
+                    // Links minted from now on pin the certificate now served.
+                    run.links = LinkPolicy.of(settings)
+                    do {
+                        try run.write(to: settings.runFile)
+                    } catch {
+                        logger.error("SIGHUP: cannot rewrite the run file: \(error.message)")
+                    }
                     logger.info("SIGHUP: TLS certificate reloaded (SHA-256 \(fresh.fingerprint))")
                 } catch {
                     logger.error("SIGHUP: keeping the current TLS certificate: \(error.message)")
