@@ -68,7 +68,8 @@ struct ImageRoutes {
         case ("PATCH", 2, _):
             // The body is required (Docs/openapi.yaml); `{}` is the way to change nothing.
             guard !c.request.body.isEmpty else {
-                throw GateError.invalid("the request body is required: a JSON object (name, remarks, tags, project_group)")
+                throw GateError.invalid(
+                    "the request body is required: a JSON object (name, remarks, tags, project_group)")
             }
             let body = try JSONBody(c.request.body, allowed: ["name", "remarks", "tags", "project_group"])
             let patch = ImagePatch(

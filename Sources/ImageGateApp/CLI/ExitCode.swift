@@ -19,7 +19,9 @@ public enum ExitCode {
         switch error.code {
         case .usage: usage
         case .notFound: notFound
-        case .invalidRequest, .conflict, .forbiddenByPolicy, .permissionDenied, .tokenInvalid, .alreadyExists, .unsupported: refused
+        case .invalidRequest, .conflict, .forbiddenByPolicy, .permissionDenied, .tokenInvalid, .alreadyExists,
+            .unsupported:
+            refused
         case .io, .internal: failure
         }
     }

@@ -59,7 +59,8 @@ struct ImportWatch {
         let server = RunFile.read(data.settings.runFile)
         let pid = try data.store.leases().first { $0.0 == id }?.pid ?? 0
         if URLImportPickup.isAlive(pid) {
-            return pid == server?.pid ? "the server (pid \(pid)) is moving its bytes" : "process \(pid) is moving its bytes"
+            return pid == server?.pid
+                ? "the server (pid \(pid)) is moving its bytes" : "process \(pid) is moving its bytes"
         }
         if let server {
             return "no process holds it yet; the running server (pid \(server.pid)) picks URL imports up within "

@@ -21,8 +21,9 @@ enum LinkCommands {
           (--ttl 30m, 12h, 7d …; at most tokens.max_ttl). Anyone holding the link can download the
           image until it expires, so share it like a password.
 
-          Prints one labelled URL per protocol, the serial and the expiry; with --json an object with one URL per enabled protocol
-          ("https"; "http" when plain HTTP links are enabled, see http.plain_links; "ftp"; "sftp"),
+          Prints one labelled URL per protocol, the serial and the expiry; with --json an object with one URL
+          per enabled protocol ("https"; "http" when plain HTTP links are enabled, see http.plain_links; "ftp";
+          "sftp"),
           "commands" (ready command lines that resume: https_wget, https_curl, https_aria2c, ftp_wget,
           ftp_curl, ftp_lftp, ftp_lftp_parallel), "sftp_commands" (OpenSSH sftp, lftp and curl), "serial",
           "expires_at" (RFC 3339), and with the self-signed certificate "ca_certificate" and "ca_sha256": each
@@ -94,7 +95,8 @@ enum LinkCommands {
         rows.append(["serial:", Render.text(o["serial"])])
         rows.append(["expires:", Render.text(o["expires_at"])])
         if let ca = o["ca_certificate"] as? String {
-            rows.append(["certificate:", "\(ca) (sha256 \(Render.text(o["ca_sha256"])); the commands in --json fetch and check it)"])
+            let digest = Render.text(o["ca_sha256"])
+            rows.append(["certificate:", "\(ca) (sha256 \(digest); the commands in --json fetch and check it)"])
         }
         let width = rows.map { $0[0].count }.max() ?? 0
         for r in rows { print(r[0] + String(repeating: " ", count: width - r[0].count + 1) + r[1]) }

@@ -8,7 +8,8 @@ enum SFTPHostKeyCommand {
     /// Prints `<kind> SHA256:… <path>` per key, or with --json the fingerprints, public keys (for a
     /// `known_hosts` line) and paths. Keys are made on first use, exactly as `serve` would.
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(raw, flagOptions: ["--json"], maxPositionals: 0, help: KeyCommands.help)
+        guard let args = try CommandPrelude.parse(
+            raw, flagOptions: ["--json"], maxPositionals: 0, help: KeyCommands.help)
         else { return ExitCode.success }
         let settings = try loadSettings(args)
         try DataDirectory.makeDirectories(settings.dataDir)

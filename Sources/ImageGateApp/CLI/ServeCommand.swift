@@ -158,8 +158,9 @@ enum ServeCommand {
         let httpsBase = settings.httpsPublicURL.isEmpty
             ? "https://" + LinkBases.reachable(boundTLS.description) : settings.httpsPublicURL
         print("web console: \(httpsBase)\(ConsoleHandler.prefix)/ (sign in with an API key)")
+        let keyAbsent = readTextFile(data.adminKeyPath) == nil
         print("admin API key: \(absolutePath(data.adminKeyPath))"
-            + (readTextFile(data.adminKeyPath) == nil ? " (absent: written once at first start; 'imagegate apikey create' makes another)" : ""))
+            + (keyAbsent ? " (absent: written once at first start; 'imagegate apikey create' makes another)" : ""))
         print("CA certificate for downloaders: \(CACertificate.path) on the http and https listeners")
         print("http: listening on http://\(bound)")
         print("https: listening on https://\(boundTLS)")
