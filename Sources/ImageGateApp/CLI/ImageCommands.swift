@@ -319,12 +319,14 @@ enum ImageCommands {
           only when its bytes are safely on disk, and is failed with the reason otherwise.
 
           --file PATH          A local file (on the server host).
-          --url URL            http, https or ftp (ftp://user:password@host:port/path), fetched by this process;
-                               waits and shows progress unless --no-wait.
+          --url URL            http, https or ftp (ftp://user:password@host:port/path), fetched by this process
+                               while it waits and shows progress; with --no-wait the running server fetches
+                               it (follow it with 'image watch ID').
           --name NAME          Image name.          --description TEXT   Remarks.
           --kind self_made|iso --format qcow2|raw|iso (default: what the file's bytes are)
           --system-type Linux|Windows --platform CentOS|Ubuntu|Windows Server|Windows --os-version V
-          --architecture x86_64|aarch64 --boot-mode BIOS|UEFI   (checked against 'imagegate image os-matrix')
+          --architecture x86_64|aarch64 --boot-mode BIOS|UEFI   (required, as on the API and the console;
+                               checked against 'imagegate image os-matrix')
           --features cloud-init,qemu-ga --tags a,b --sha256 HEX (expected digest) --tenant ten-…
 
         Common options: --data-dir DIR, --config FILE.
