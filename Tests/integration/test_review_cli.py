@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import ssl
 import subprocess
 import threading
@@ -308,3 +309,71 @@ def test_reloaded_certificate_is_served_and_pinned(tmp_path):
         assert s.mint(rec["id"])["ca_sha256"] == new
     finally:
         s.stop()
+
+
+class _SlowRangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves `data` slowly (so a test can act mid-transfer), honouring `Range: bytes=N-`."""
+    data = b""
+
+    def do_GET(self):
+        start, status = 0, 200
+        m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        if m:
+            start, status = int(m.group(1)), 206
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(self.data) - start))
+        self.send_header("ETag", '"v1"')
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{len(self.data) - 1}/{len(self.data)}")
+        self.end_headers()
+        try:
+            for i in range(start, len(self.data), 64 * 1024):
+                self.wfile.write(self.data[i:i + 64 * 1024])
+                time.sleep(0.04)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def _lease_pid(data_dir, image_id):
+    db = sqlite3.connect(f"file:{os.path.join(data_dir, 'catalog.sqlite3')}?mode=ro", uri=True, timeout=10)
+    try:
+        row = db.execute("SELECT pid FROM import_leases WHERE image_id = ?", (image_id,)).fetchone()
+        return row[0] if row else None
+    finally:
+        db.close()
+
+
+# Item 1: the server never takes a URL import a live CLI is fetching, and takes it over (resuming) when the
+# CLI dies: one import is never fetched by two processes.
+def test_server_leaves_a_live_cli_fetch_alone_and_takes_over_when_it_dies(srv):
+    data = os.urandom(12 * 1024 * 1024 + 11)
+    handler = type("H", (_SlowRangeHandler,), {"data": data})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/disk.raw"
+        cli = subprocess.Popen([BIN, "image", "import", "--url", url, "--name", "cli fetch", "--format", "raw",
+                                "--json", *OS_ARGS] + srv.common(), stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+        image_id, seen = None, 0
+        for _ in range(600):  # until the CLI has fetched a part; bounded, not timed
+            items = srv.cli_json("image", "list", "--search", "cli fetch")["items"]
+            if items:
+                image_id = items[0]["id"]
+                assert _lease_pid(srv.data_dir, image_id) == cli.pid  # never the server's while the CLI lives
+                seen += 1
+                if srv.cli_json("image", "show", image_id).get("progress", {}).get("bytes", 0) >= 2 << 20 and seen > 3:
+                    break
+            time.sleep(0.1)
+        assert image_id and cli.poll() is None, "the CLI finished before the test could interrupt it"
+        cli.kill()
+        cli.wait()
+        r = srv.cli("image", "watch", image_id, "--timeout", "2m", "--json")
+        done = json.loads(r.stdout)
+        assert done["status"] == "available", done
+        assert done["sha256"] == hashlib.sha256(data).hexdigest() and done["size"] == len(data)
+    finally:
+        httpd.shutdown()
