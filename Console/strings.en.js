@@ -199,6 +199,7 @@ export default {
   "download.expired": "This address has expired. Generate a new one.",
   "download.addresses": "Download addresses",
   "download.commands": "Commands that resume",
+  "download.caCertificate": "This server's certificate is its own: the commands below fetch it and check its fingerprint first. To trust it in another program:",
   "download.protocol.http": "HTTP",
   "download.protocol.https": "HTTPS",
   "download.protocol.ftp": "FTP",

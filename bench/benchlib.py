@@ -252,7 +252,8 @@ def cached_sha256(path):
 
 def import_file(conf, data, src, name="bench.bin"):
     r = subprocess.run([BIN, "image", "import", "--file", src, "--name", name, "--json", "--config", conf,
-                        "--data-dir", data], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                        "--data-dir", data, "--system-type", "Linux", "--platform", "CentOS", "--os-version", "7.9",
+                        "--architecture", "x86_64", "--boot-mode", "BIOS"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode != 0:
         die(f"import failed: {r.stdout.decode(errors='replace')[-2000:]}")
     js = json.loads(r.stdout)

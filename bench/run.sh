@@ -162,7 +162,8 @@ log.access = off
 EOF
 
 log "importing the file into a fresh data dir"
-"$BIN" image import --file "$SRC" --name bench.bin --json --config "$CONF" --data-dir "$DATA" >"$TMP/import.txt" \
+"$BIN" image import --file "$SRC" --name bench.bin --json --config "$CONF" --data-dir "$DATA" \
+    --system-type Linux --platform CentOS --os-version 7.9 --architecture x86_64 --boot-mode BIOS >"$TMP/import.txt" \
     || die "import failed: $(cat "$TMP/import.txt")"
 IMAGE_ID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/import.txt")
 BLOB="$DATA/blobs/$IMAGE_ID"

@@ -78,13 +78,15 @@ extension ImageService {
     }
 
     /// Puts a minted link's serial on the deny-list. The serial must belong to a link of a tenant the
-    /// caller sees (else `.notFound`); view-only sub-accounts may not revoke.
+    /// caller sees (else `.notFound`); view-only sub-accounts may revoke only the links they minted themselves.
     public func revokeLink(_ p: Principal, serial: ID128, source: String) throws(GateError) {
         guard let issue = try store.tokenIssue(serial: serial), p.sees(issue.tenant) else {
             throw .notFound("no link \(serial.hex)")
         }
-        try require(p, .manageLinks, action: "link.revoke", target: serial.hex, targetTenant: issue.tenant,
-            source: source)
+        if issue.minter != p.accountID {
+            try require(p, .manageLinks, action: "link.revoke", target: serial.hex, targetTenant: issue.tenant,
+                source: source)
+        }
         try store.revoke(serial: serial, expiresAt: issue.expiresAt)
         record(p, "link.revoke", target: serial.hex, targetTenant: issue.tenant, source: source,
             detail: ["image": issue.image.description])

@@ -164,7 +164,7 @@ public final class ImageService: Sendable {
         guard !p.may(capability) else { return }
         audit(p, action: action, target: target, targetTenant: targetTenant, source: source, outcome: "denied",
             detail: ["reason": "role lacks \(capability.rawValue)"])
-        throw GateError(.permissionDenied, "\(p.name) may not \(action.replacingDots())")
+        throw GateError(.permissionDenied, Refusal.message(p, action))
     }
 
     func denied(_ p: Principal, action: String, target: String, targetTenant: TenantID?, source: String, _ why: String)
@@ -172,11 +172,34 @@ public final class ImageService: Sendable {
     {
         audit(p, action: action, target: target, targetTenant: targetTenant, source: source, outcome: "denied",
             detail: ["reason": why])
-        return GateError(.permissionDenied, "\(p.name) may not \(action.replacingDots())")
+        return GateError(.permissionDenied, Refusal.message(p, action))
     }
 }
 
-extension String {
-    /// "image.delete" → "image delete", for messages.
-    fileprivate func replacingDots() -> String { String(map { $0 == "." ? " " : $0 }) }
+/// Refusals in plain words: "your account (view only) may not delete images" rather than an audit action name.
+enum Refusal {
+    /// What each audited action is, in the words of the sentence "may not …".
+    static let actions: [String: String] = [
+        "image.import": "import images", "image.update": "change images", "image.delete": "delete images",
+        "image.restore": "restore images", "image.destroy": "destroy images for good",
+        "image.cancel": "cancel imports", "link.mint": "make download links",
+        "link.revoke": "revoke download links made by others", "vm.attach": "record VMs on images",
+        "vm.detach": "release VM references", "tenant.create": "create tenants",
+        "account.create": "create accounts", "account.list": "list accounts", "account.update": "change accounts",
+        "apikey.create": "create API keys", "apikey.list": "list these API keys",
+        "apikey.revoke": "revoke API keys", "apikey.rotate": "rotate this API key", "audit.read": "read the audit log",
+    ]
+
+    /// The caller's role as the console names it.
+    static func role(_ p: Principal) -> String {
+        switch p.kind {
+        case .platformAdmin: "administrator"
+        case .tenantOwner: "tenant owner"
+        case .subAccount: p.permission == .manage ? "manage" : "view only"
+        }
+    }
+
+    static func message(_ p: Principal, _ action: String) -> String {
+        "your account (\(role(p))) may not \(actions[action] ?? String(action.map { $0 == "." ? " " : $0 }))"
+    }
 }

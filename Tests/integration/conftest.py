@@ -15,6 +15,9 @@ import pytest
 
 BIN = os.environ.get("IMAGEGATE_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", ".build", "debug", "imagegate")
+# The operating system every import declares (the same rule on the CLI, the API and the console).
+OS_ARGS = ["--system-type", "Linux", "--platform", "CentOS", "--os-version", "7.9", "--architecture", "x86_64",
+           "--boot-mode", "BIOS"]
 BIG_SIZE = 256 * 1024 * 1024 + 12345  # ≥ 256 MiB and deliberately not a multiple of any chunk size
 
 
@@ -105,7 +108,7 @@ class Server:
         return json.loads(self.cli(*args, "--json").stdout)
 
     def import_image(self, path, name):
-        return self.cli_json("image", "import", "--file", path, "--name", name)
+        return self.cli_json("image", "import", "--file", path, "--name", name, *OS_ARGS)
 
     def mint(self, image_id, *extra):
         return self.cli_json("link", "mint", image_id, *extra)

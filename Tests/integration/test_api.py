@@ -21,7 +21,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, Server, parse_response, run
+from conftest import BIN, OS_ARGS, Server, parse_response, run
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 NO_IMAGE = "img-" + "0" * 32
@@ -243,7 +243,7 @@ def uploading_image(env, big_file):
     """An image left `uploading` by an import killed half way (the server only fails it at its next start)."""
     staging = os.path.join(env.data, "staging")
     before = set(os.listdir(staging)) if os.path.isdir(staging) else set()
-    p = subprocess.Popen([BIN, "image", "import", "--file", big_file[0], "--name", "killed import",
+    p = subprocess.Popen([BIN, "image", "import", "--file", big_file[0], "--name", "killed import", *OS_ARGS,
                           "--data-dir", env.data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 30
     while time.time() < deadline:

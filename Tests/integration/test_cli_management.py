@@ -1,5 +1,6 @@
 """The management CLI (`imagegate image|link|tenant|account|apikey|audit …`) as a script sees it: the built
-binary, its output, and its exit codes (0 ok, 3 not found, 4 refused/conflict, 64 usage)."""
+binary, its output, and its exit codes (0 ok, 3 not found, 4 refused: a conflict, a policy or a value the rules
+refuse, 64 usage: a malformed command line)."""
 import csv
 import io
 import json
@@ -8,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import BIN, Server, run
+from conftest import BIN, OS_ARGS, Server, run
 
 NO_IMAGE = "img-" + "0" * 32
 
@@ -28,7 +29,7 @@ def cli(tmp_path):
     def image(name="img"):
         p = tmp_path / f"{name}-{os.urandom(4).hex()}.img"
         p.write_bytes(os.urandom(2048))
-        return js("image", "import", "--file", str(p), "--name", name)["id"]
+        return js("image", "import", "--file", str(p), "--name", name, *OS_ARGS)["id"]
 
     ig.json = js
     ig.image = image
@@ -83,10 +84,10 @@ def test_image_rename_remarks_tag(cli):
     fails(cli("image", "rename", "not-an-id", "n"), 64, "is not an image id")
     fails(cli("image", "rename", i), 64, "missing new name")
     fails(cli("image", "rename", i, "a", "b"), 64, "unexpected argument b")
-    fails(cli("image", "rename", i, ""), 64, "image name must not be empty")
-    fails(cli("image", "rename", i, "bad\x07name"), 64, "control characters")
-    fails(cli("image", "remarks", i, "r" * 1025), 64, "longer than 1024")
-    fails(cli("image", "tag", i, "bad/tag"), 64, "a tag may hold only")
+    fails(cli("image", "rename", i, ""), 4, "image name must not be empty")
+    fails(cli("image", "rename", i, "bad\x07name"), 4, "control characters")
+    fails(cli("image", "remarks", i, "r" * 1025), 4, "longer than 1024")
+    fails(cli("image", "tag", i, "bad/tag"), 4, "a tag may hold only")
     fails(cli("image", "rename", i, "n", "--bogus"), 64, "unknown option --bogus")
     assert cli.json("image", "show", i)["name"] == "x'; DROP TABLE images;--"
 
@@ -162,7 +163,7 @@ def test_export_files(cli, tmp_path):
     assert rows[1][:2] == ["'=cmd()", a] and len(rows) == 2
     fails(cli("image", "export", "--output", xlsx, "--format", "pdf"), 64, "--format must be xlsx or csv")
     fails(cli("image", "export"), 64, "missing --output")
-    fails(cli("image", "export", "--output", xlsx, "--sort", "bogus"), 64, "sort must be one of")
+    fails(cli("image", "export", "--output", xlsx, "--sort", "bogus"), 4, "sort must be one of")
     fails(cli("image", "export", "--output", str(tmp_path / "no" / "such" / "dir.xlsx")), 1, "cannot write")
 
 
@@ -188,19 +189,19 @@ def test_tenant_account_apikey_commands(cli, tmp_path):
     tenant, owner = re.search(r"(ten-\S+) created; owner account (acc-\S+)", r.stdout).groups()
     r = ok(cli("tenant", "list"), "Acme")
     assert "default" in r.stdout and tenant in r.stdout
-    fails(cli("tenant", "create", ""), 64, "tenant name must not be empty")
+    fails(cli("tenant", "create", ""), 4, "tenant name must not be empty")
     fails(cli("tenant", "create"), 64, "missing tenant name")
     fails(cli("tenant", "create", "a", "b"), 64, "unexpected argument b")
 
     r = ok(cli("account", "create", "--name", "ops", "--permission", "manage", "--tenant", tenant))
     acc = re.search(r"^id:\s+(acc-\S+)$", r.stdout, re.M).group(1)
     assert re.search(r"^permission:\s+manage$", r.stdout, re.M)
-    fails(cli("account", "create", "--name", "x", "--permission", "root", "--tenant", tenant), 64,
+    fails(cli("account", "create", "--name", "x", "--permission", "root", "--tenant", tenant), 4,
           "permission must be view or manage")
-    fails(cli("account", "create", "--name", "x", "--permission", "view"), 64, "tenant is required")
+    fails(cli("account", "create", "--name", "x", "--permission", "view"), 4, "tenant is required")
     fails(cli("account", "create", "--name", "x", "--permission", "view", "--tenant", "ten-" + "0" * 32), 3,
           "no tenant")
-    fails(cli("account", "create", "--name", "x", "--permission", "view", "--tenant", "acme"), 64)
+    fails(cli("account", "create", "--name", "x", "--permission", "view", "--tenant", "acme"), 4)
     fails(cli("account", "create", "--permission", "view", "--tenant", tenant), 64, "missing --name")
     r = ok(cli("account", "list", "--tenant", tenant))
     assert acc in r.stdout and owner in r.stdout and "sub_account" in r.stdout
@@ -225,7 +226,7 @@ def test_tenant_account_apikey_commands(cli, tmp_path):
     ok(cli("apikey", "revoke", new_secret[:16]), rf"^revoked {new_secret[:16]}$")
     fails(cli("apikey", "revoke", "igk_" + "0" * 12), 3, "no API key")
     fails(cli("apikey", "create", "--account", "acc-nobody"), 3, "no account")
-    fails(cli("apikey", "create", "--account", acc, "--expires-in", "never"), 64, "expires_in must be a duration")
+    fails(cli("apikey", "create", "--account", acc, "--expires-in", "never"), 4, "expires_in must be a duration")
     fails(cli("apikey", "revoke"), 64, "missing key id")
     # The secrets printed are not in the catalog.
     with open(os.path.join(cli.dir, "catalog.sqlite3"), "rb") as f:
@@ -247,9 +248,9 @@ def test_audit_list_and_verify(cli):
     after = cli.json("audit", "list", "--after", str(events[-2]["seq"]))["items"]
     assert [e["seq"] for e in after] == [events[-1]["seq"]]
     assert len(cli.json("audit", "list", "--limit", "1")["items"]) == 1
-    fails(cli("audit", "list", "--limit", "x"), 64, "limit must be")
-    fails(cli("audit", "list", "--after", "x"), 64, "after must be")
-    fails(cli("audit", "list", "--tenant", "nope"), 64, "tenant must be a tenant id")
+    fails(cli("audit", "list", "--limit", "x"), 4, "limit must be")
+    fails(cli("audit", "list", "--after", "x"), 4, "after must be")
+    fails(cli("audit", "list", "--tenant", "nope"), 4, "tenant must be a tenant id")
     ok(cli("audit", "verify"), r"^audit log intact$")
     # Tamper (the append-only trigger must be dropped first; the CLI runs no migration that restores it).
     import sqlite3

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import Server, sha256_file
+from conftest import OS_ARGS, Server, sha256_file
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -239,8 +239,17 @@ def test_download_address_fetched_with_curl(browser, srv, admin, tmp_path):
     assert t0.startswith("Time left: 23:59:")
     wait(d, lambda: css(d, "#countdown")[0].text != t0, 5, "countdown ticking")  # a live countdown
     commands = [e.get_attribute("value") for e in css(d, "input.cmd")]
-    assert any(c.startswith("wget -c") for c in commands) and any("curl -fC -" in c for c in commands)
-    assert any(c.startswith("lftp") for c in commands) and any(c.startswith("sftp ") for c in commands)
+    assert any("wget -c" in c for c in commands) and any("curl -fC -" in c for c in commands)
+    assert any("lftp -c" in c for c in commands) and any(c.startswith("sftp ") for c in commands)
+    # The self-signed certificate: linked from the page, and fetched and checked by every TLS command.
+    assert css(d, "#ca-certificate a")[0].get_attribute("href") == srv.base + "/ca.crt"
+    pinned = [c for c in commands if "imagegate-ca.crt" in c]
+    assert pinned and all("sha256sum -c" in c for c in pinned)
+    assert not any(srv.data_dir in c for c in commands)
+    curl = next(c for c in commands if "curl -fC -" in c and "https://" in c)
+    r = subprocess.run(curl, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(str(tmp_path / img["file_name"])) == img["sha256"]
     shot(d, "09-download-wizard")
     out = str(tmp_path / "fetched")
     r = subprocess.run(["curl", "-sSf", "--cacert", srv.ca_file, "-o", out, https], capture_output=True, text=True)
@@ -386,7 +395,7 @@ def test_view_only_sub_account(browser, srv, admin, tmp_path):
     assert status == 201, key
     p = str(tmp_path / "acme-disk")
     random_file(p, 1 * MiB)
-    img = srv.cli_json("image", "import", "--file", p, "--name", "acme image", "--tenant", tenant)
+    img = srv.cli_json("image", "import", "--file", p, "--name", "acme image", "--tenant", tenant, *OS_ARGS)
     css(d, "#sign-out")[0].click()
     wait(d, lambda: css(d, "#api-key"), what="signed out")
     sign_in(d, srv, key["secret"])

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from conftest import Server
+from conftest import OS_ARGS, Server
 from test_console import API, ARTIFACTS, CHROMIUM, DRIVER, MiB, css, random_file, row, shot, sign_in, wait
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -142,12 +142,12 @@ def test_encrypted_image_declared_in_the_wizard_and_the_cli(browser, srv, admin,
     path = str(tmp_path / "secret.qcow2")
     make_luks(path)
     # Not declared: refused, and the reason says how to declare it.
-    r = srv.cli("image", "import", "--file", path, "--name", "luks undeclared", check=False)
+    r = srv.cli("image", "import", "--file", path, "--name", "luks undeclared", *OS_ARGS, check=False)
     assert r.returncode == 4, r
     reason = admin.by_name("luks undeclared")[0]["failure_reason"]
     assert "--encrypted" in reason and '"encrypted": true' in reason and "wizard" in reason, reason
     # The CLI flag, on the server host and against a remote server.
-    done = srv.cli_json("image", "import", "--file", path, "--name", "luks by cli", "--encrypted")
+    done = srv.cli_json("image", "import", "--file", path, "--name", "luks by cli", "--encrypted", *OS_ARGS)
     assert done["status"] == "available" and done["encrypted"] is True, done
     from conftest import BIN
     r = subprocess.run([BIN, "image", "import", "--file", path, "--name", "luks remote", "--encrypted", "--json",
@@ -276,7 +276,7 @@ def test_list_fits_1280_px(browser, srv, admin, tmp_path):
     random_file(p, 1 * MiB)
     img = srv.cli_json("image", "import", "--file", p, "--name", "A rather long image name for the widest row",
                        "--description", "remarks that go on for a while to make the name cell tall",
-                       "--tags", "production,database,east-region", "--features", "cloud-init,qemu-ga")
+                       "--tags", "production,database,east-region", "--features", "cloud-init,qemu-ga", *OS_ARGS)
     admin.call("PATCH", f"/api/v1/images/{img['id']}", {"project_group": "infrastructure-team"})
     assert d.get_window_size()["width"] == 1280
     d.get(srv.base + "/console/")
@@ -296,7 +296,7 @@ def test_role_names_plurals_and_durations(browser, srv, admin, tmp_path):
     assert status == 201, key
     p = str(tmp_path / "one.raw")
     random_file(p, 1 * MiB)
-    srv.cli_json("image", "import", "--file", p, "--name", "the only one", "--tenant", t["tenant"]["id"])
+    srv.cli_json("image", "import", "--file", p, "--name", "the only one", "--tenant", t["tenant"]["id"], *OS_ARGS)
     css(d, "#sign-out")[0].click()
     wait(d, lambda: css(d, "#api-key"), what="signed out")
     sign_in(d, srv, key["secret"])

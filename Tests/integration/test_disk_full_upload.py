@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from conftest import Server
+from conftest import OS_ARGS, Server
 from test_imports import API, MiB
 
 TMPFS_SIZE = 24 * MiB
@@ -84,7 +84,7 @@ def test_vm_content_and_cli_file_on_a_full_disk(small_disk, tmp_path):
 
         big = tmp_path / "big.img"
         big.write_bytes(os.urandom(48 * MiB))
-        r = s.cli("image", "import", "--file", str(big), "--name", "file on a full disk", check=False)
+        r = s.cli("image", "import", "--file", str(big), "--name", "file on a full disk", *OS_ARGS, check=False)
         assert r.returncode == 1, r.stderr
         assert "import failed: the server ran out of disk space" in r.stderr and "refused" not in r.stderr
         failed = [i for i in json.loads(s.cli("image", "list", "--json").stdout)["items"]

@@ -412,4 +412,4 @@ def test_cli_remote_import_and_commands(api, srv, tmp_path):
     r = subprocess.run([BIN, "image", "import", "--file", path, "--name", "bad os", "--server", srv.base,
                         "--system-type", "Linux", "--platform", "Ubuntu", "--os-version", "12.04",
                         "--architecture", "x86_64", "--boot-mode", "BIOS"], capture_output=True, text=True, env=env)
-    assert r.returncode == 64 and "versions supported" in r.stderr
+    assert r.returncode == 4 and "versions supported" in r.stderr

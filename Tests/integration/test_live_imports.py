@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Server
+from conftest import BIN, OS_ARGS, Server
 
 # A sweep every second, and its debug line in the log, so a test can tell that sweeps ran.
 CONF = "imports.sweep_interval = 1s\nlog.level = debug\n"
@@ -85,7 +85,7 @@ class Throttle:
 
 
 def start_cli_import(server, path, name):
-    return subprocess.Popen([BIN, "image", "import", "--file", path, "--name", name, "--json"] + server.common(),
+    return subprocess.Popen([BIN, "image", "import", "--file", path, "--name", name, "--json", *OS_ARGS] + server.common(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

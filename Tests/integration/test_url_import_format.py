@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from conftest import Server, sha256_file
+from conftest import OS_ARGS, Server, sha256_file
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def data(workdir):
 
 
 def url_import(data, url, name, *extra):
-    r = data.cli("image", "import", "--url", url, "--name", name, "--json", *extra, check=False)
+    r = data.cli("image", "import", "--url", url, "--name", name, "--json", *OS_ARGS, *extra, check=False)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -66,6 +66,6 @@ def test_qcow2_content_without_format_is_imported_as_qcow2(data, source):
 def test_a_declared_format_is_still_checked(data, source):
     _, base = source
     r = data.cli("image", "import", "--url", base + "/disk.raw", "--name", "declared wrong", "--format", "qcow2",
-                 "--json", check=False)
+                 "--json", *OS_ARGS, check=False)
     assert r.returncode != 0
     assert json.loads(r.stdout)["status"] == "failed"

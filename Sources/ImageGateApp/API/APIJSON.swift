@@ -81,6 +81,10 @@ enum APIJSON {
         for (proto, url) in l.urls { o[proto] = url }
         if !l.commands.isEmpty { o["commands"] = Dictionary(uniqueKeysWithValues: l.commands) }
         if !l.sftpCommands.isEmpty { o["sftp_commands"] = l.sftpCommands }
+        if let pin = l.caPin {
+            o["ca_certificate"] = pin.url
+            o["ca_sha256"] = pin.sha256
+        }
         return o
     }
 }

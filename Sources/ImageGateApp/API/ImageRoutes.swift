@@ -66,6 +66,11 @@ struct ImageRoutes {
         case ("GET", 2, _):
             return APIReply.json(200, APIJSON.image(try service.image(c.principal, id)))
         case ("PATCH", 2, _):
+            // The body is required (Docs/openapi.yaml); `{}` is the way to change nothing.
+            guard !c.request.body.isEmpty else {
+                throw GateError.invalid(
+                    "the request body is required: a JSON object (name, remarks, tags, project_group)")
+            }
             let body = try JSONBody(c.request.body, allowed: ["name", "remarks", "tags", "project_group"])
             let patch = ImagePatch(
                 name: try body.string("name"), remarks: try body.string("remarks"), tags: try body.strings("tags"),

@@ -138,14 +138,12 @@ enum AdminCommands {
     }
 
     static func verify(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
-        if args.wantsHelp {
-            print(auditHelp)
-            return ExitCode.success
+        guard let args = try CommandPrelude.parse(raw, flagOptions: ["--json"], maxPositionals: 0, help: auditHelp)
+        else { return ExitCode.success }
+        let broken = try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
+            try data.service.verifyAuditChain()
         }
-        let data = try DataDirectory.open(try loadSettings(args))
-        defer { data.close() }
-        if let bad = try data.service.verifyAuditChain() {
+        if let bad = broken {
             printError("audit log damaged: the hash chain breaks at record \(bad)")
             return ExitCode.failure
         }

@@ -9,16 +9,19 @@ public enum ExitCode {
     public static let failure: Int32 = 1
     /// The thing named does not exist (or is not visible to the caller).
     public static let notFound: Int32 = 3
-    /// The request was understood but refused (wrong state, policy).
+    /// The request was understood but refused (wrong state, policy, a value the rules do not allow).
     public static let refused: Int32 = 4
-    /// Bad command line or configuration (sysexits EX_USAGE).
+    /// The command line itself is malformed (unknown option, missing or extra argument, an id that is not
+    /// one) or the configuration is (sysexits EX_USAGE). What the server's rules refuse is `refused`.
     public static let usage: Int32 = 64
 
     static func of(_ error: GateError) -> Int32 {
         switch error.code {
-        case .usage, .invalidRequest: usage
+        case .usage: usage
         case .notFound: notFound
-        case .conflict, .forbiddenByPolicy, .permissionDenied, .tokenInvalid, .alreadyExists, .unsupported: refused
+        case .invalidRequest, .conflict, .forbiddenByPolicy, .permissionDenied, .tokenInvalid, .alreadyExists,
+            .unsupported:
+            refused
         case .io, .internal: failure
         }
     }

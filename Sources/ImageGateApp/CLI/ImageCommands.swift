@@ -17,7 +17,8 @@ enum ImageCommands {
                 Import an image (see 'imagegate image import --help'): checked while it streams in,
                 'available' only once its bytes are safely on disk.
           cancel ID                    Cancel an import in progress (the image becomes failed: cancelled).
-          watch ID                     Follow an import's progress until it ends.
+          watch ID [--timeout D]       Follow an import's progress until it ends; gives up after D (default 10m)
+                                       without progress, 0 = never.
           list [--status S[,S]] [--kind self_made|iso] [--system-type T] [--architecture A] [--tag T]
                [--search TEXT] [--tenant ten-…] [--sort name|created_at|updated_at|size|status]
                [--order asc|desc] [--offset N] [--limit N] [--json]
@@ -143,27 +144,28 @@ enum ImageCommands {
     })
 
     static func watch(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
-        if args.wantsHelp {
-            print(help)
-            return ExitCode.success
-        }
-        try args.noMorePositionals(than: 1)
+        guard let args = try CommandPrelude.parse(
+            raw, valueOptions: ["--timeout"], flagOptions: ["--json"], maxPositionals: 1, help: help)
+        else { return ExitCode.success }
         let imageID = try parseImageID(try args.positional(0, "image ID"))
-        let data = try DataDirectory.open(try loadSettings(args))
-        defer { data.close() }
-        let r = try watchImport(data, imageID, quiet: args.json)
+        var timeout = ImportWatch.defaultTimeout
+        if let t = args.value("--timeout") {
+            guard let d = t == "0" ? 0 : DurationText.parse(t), d >= 0 else {
+                throw GateError.usage("--timeout: expected a duration like 30s, 10m or 1h (0: wait for ever)")
+            }
+            timeout = d
+        }
+        let r = try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
+            try ImportWatch(data: data, id: imageID, quiet: args.json, stallTimeout: timeout).run()
+        }
         if args.json { Output.json(APIJSON.image(r)) } else { print("\(r.id) is \(r.status.rawValue)") }
         return r.status == .failed ? ExitCode.refused : ExitCode.success
     }
 
     static func export(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: listOptions.union(["--output", "--format"]), flagOptions: [])
-        if args.wantsHelp {
-            print(help)
-            return ExitCode.success
-        }
-        try args.noMorePositionals(than: 0)
+        guard let args = try CommandPrelude.parse(
+            raw, valueOptions: listOptions.union(["--output", "--format"]), maxPositionals: 0, help: help)
+        else { return ExitCode.success }
         let format = args.value("--format") ?? "xlsx"
         guard format == "xlsx" || format == "csv" else { throw GateError.usage("--format must be xlsx or csv") }
         let output = try args.required("--output")
@@ -171,9 +173,9 @@ enum ImageCommands {
         if let remote = try RemoteAPI.from(args) {
             answer = try remote.call("GET", "/api/v1/export.\(format)", query: listQuery(args))
         } else {
-            let data = try DataDirectory.open(try loadSettings(args))
-            defer { data.close() }
-            answer = try data.localAPI.call("GET", "/api/v1/export.\(format)", query: listQuery(args))
+            answer = try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
+                try data.localAPI.call("GET", "/api/v1/export.\(format)", query: listQuery(args))
+            }
         }
         try answer.check()
         guard FileManager.default.createFile(atPath: output, contents: Data(answer.raw)) else {
@@ -225,25 +227,27 @@ enum ImageCommands {
             guard let tenant = TenantID(t) else { throw GateError.usage("--tenant must be a tenant id (ten-…)") }
             r.tenant = tenant
         }
-        r.allowUnspecifiedOS = true
+        // The same rule as the API and the console: the operating system is part of every import.
+        if [r.systemType, r.platform, r.architecture, r.osVersion, r.bootMode].allSatisfy(\.isEmpty) {
+            throw GateError.usage(
+                "the operating system is required: --system-type, --platform, --os-version, --architecture and "
+                    + "--boot-mode (the choices: 'imagegate image os-matrix')")
+        }
         return r
     }
 
     static func importImage(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: importOptions, flagOptions: ["--json", "--no-wait", "--encrypted"])
-        if args.wantsHelp {
-            print(importHelp)
-            return ExitCode.success
-        }
-        try args.noMorePositionals(than: 0)
+        guard let args = try CommandPrelude.parse(
+            raw, valueOptions: importOptions, flagOptions: ["--json", "--no-wait", "--encrypted"], maxPositionals: 0,
+            help: importHelp)
+        else { return ExitCode.success }
         let file = args.value("--file")
         let url = args.value("--url")
         guard (file == nil) != (url == nil) else { throw GateError.usage("give exactly one of --file PATH or --url URL") }
         _ = try args.required("--name")
         if let remote = try RemoteAPI.from(args) {
             guard let file else { throw GateError.usage("--url imports on a remote server go through the API (POST /api/v1/imports)") }
-            var request = try importRequest(args, source: .upload(size: 1), head: headOf(file))
-            request.allowUnspecifiedOS = false
+            let request = try importRequest(args, source: .upload(size: 1), head: headOf(file))
             let final = try RemoteImport.run(remote, request, path: file, quiet: args.json)
             if args.json {
                 Output.json(final)
@@ -253,24 +257,8 @@ enum ImageCommands {
             }
             return (final["status"] as? String) == "available" ? ExitCode.success : ExitCode.refused
         }
-        let data = try DataDirectory.open(try loadSettings(args))
-        defer { data.close() }
-        let record: ImageRecord
-        if let file {
-            let request = try importRequest(args, source: .upload(size: 1), head: headOf(file))
-            let progress = args.json ? nil : ProgressPrinter()
-            record = try data.imports.importLocalFile(.localAdmin, request, path: file) { done, total in
-                progress?.update(done, total: total)
-            }
-            progress?.done()
-        } else {
-            let request = try importRequest(args, source: .url(url!), head: [])
-            let (created, _) = try data.imports.create(.localAdmin, request, source: "cli")
-            if args.flags.contains("--no-wait") {
-                record = created
-            } else {
-                record = try watchImport(data, created.id, quiet: args.json)
-            }
+        let record = try CommandPrelude.withDataDirectory(args) { data throws(GateError) -> ImageRecord in
+            try importLocally(data, args, file: file, url: url)
         }
         if args.json {
             Output.json(APIJSON.image(record))
@@ -282,21 +270,42 @@ enum ImageCommands {
         return record.status == .failed ? ExitCode.refused : ExitCode.success
     }
 
-    /// Polls an import until it ends, drawing progress; a failed import is an error with its reason.
-    static func watchImport(_ data: DataDirectory, _ id: ImageID, quiet: Bool) throws(GateError) -> ImageRecord {
-        let progress = quiet ? nil : ProgressPrinter()
-        while true {
-            guard let r = try data.store.image(id) else { throw GateError.notFound("no image \(id)") }
-            switch r.status {
-            case .uploading, .making:
-                progress?.update(r.progressBytes, total: r.progressTotal)
-                usleep(200_000)
-            default:
-                progress?.done()
-                if r.status == .failed { printError("import failed: \(r.failureReason ?? "unknown reason")") }
-                return r
+    /// A local import: a file copied in by this process, or a URL fetched by this process while it waits, or,
+    /// with --no-wait, left for the running server to fetch (this process exits at once).
+    static func importLocally(_ data: DataDirectory, _ args: Arguments, file: String?, url: String?)
+        throws(GateError) -> ImageRecord
+    {
+        let record: ImageRecord
+        if let file {
+            let request = try importRequest(args, source: .upload(size: 1), head: headOf(file))
+            let progress = args.json ? nil : ProgressPrinter()
+            record = try data.imports.importLocalFile(.localAdmin, request, path: file) { done, total in
+                progress?.update(done, total: total)
+            }
+            progress?.done()
+        } else {
+            let request = try importRequest(args, source: .url(url!), head: [])
+            let noWait = args.flags.contains("--no-wait")
+            let (created, _) = try data.imports.create(.localAdmin, request, source: "cli", fetchHere: !noWait)
+            if noWait {
+                record = created
+                if let server = RunFile.read(data.settings.runFile) {
+                    printError("the running server (pid \(server.pid)) fetches \(created.id); follow it with "
+                        + "'imagegate image watch \(created.id)'")
+                } else {
+                    printError("no server is running on \(data.settings.dataDir): \(created.id) is fetched when "
+                        + "'imagegate serve' starts")
+                }
+            } else {
+                record = try watchImport(data, created.id, quiet: args.json)
             }
         }
+        return record
+    }
+
+    /// Follows an import this process runs until it ends (no stall limit: the transfer has its own timeouts).
+    static func watchImport(_ data: DataDirectory, _ id: ImageID, quiet: Bool) throws(GateError) -> ImageRecord {
+        try ImportWatch(data: data, id: id, quiet: quiet, stallTimeout: 0, announce: false).run()
     }
 
     static func headOf(_ path: String) -> [UInt8] {
@@ -316,12 +325,14 @@ enum ImageCommands {
           only when its bytes are safely on disk, and is failed with the reason otherwise.
 
           --file PATH          A local file (on the server host).
-          --url URL            http, https or ftp (ftp://user:password@host:port/path), fetched by this process;
-                               waits and shows progress unless --no-wait.
+          --url URL            http, https or ftp (ftp://user:password@host:port/path), fetched by this process
+                               while it waits and shows progress; with --no-wait the running server fetches
+                               it (follow it with 'image watch ID').
           --name NAME          Image name.          --description TEXT   Remarks.
           --kind self_made|iso --format qcow2|raw|iso (default: what the bytes are; for --url, the first 64 KiB)
           --system-type Linux|Windows --platform CentOS|Ubuntu|Windows Server|Windows --os-version V
-          --architecture x86_64|aarch64 --boot-mode BIOS|UEFI   (checked against 'imagegate image os-matrix')
+          --architecture x86_64|aarch64 --boot-mode BIOS|UEFI   (required, as on the API and the console;
+                               checked against 'imagegate image os-matrix')
           --features cloud-init,qemu-ga --tags a,b --sha256 HEX (expected digest) --tenant ten-…
           --encrypted          The image is a LUKS-encrypted qcow2 (refused unless declared; the key stays
                                the owner's: VMs made from it cannot change it).

@@ -28,33 +28,25 @@ enum KeyCommands {
     }
 
     static func list(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
-        if args.wantsHelp {
-            print(help)
-            return ExitCode.success
+        guard let args = try CommandPrelude.parse(raw, flagOptions: ["--json"], maxPositionals: 0, help: help)
+        else { return ExitCode.success }
+        try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
+            print(describe(data.keys.keyring(), json: args.json, path: data.keys.keyFilePath))
         }
-        try args.noMorePositionals(than: 0)
-        let settings = try loadSettings(args)
-        let data = try DataDirectory.open(settings)
-        defer { data.close() }
-        print(describe(data.keys.keyring(), json: args.json, path: data.keys.keyFilePath))
         return ExitCode.success
     }
 
     static func rotate(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json", "--recreate-missing"])
-        if args.wantsHelp {
-            print(help)
-            return ExitCode.success
+        guard let args = try CommandPrelude.parse(
+            raw, flagOptions: ["--json", "--recreate-missing"], maxPositionals: 0, help: help)
+        else { return ExitCode.success }
+        // The settings come first: --recreate-missing must name the files before the guards refuse to open.
+        if args.flags.contains("--recreate-missing") { return try recreateMissing(try loadSettings(args), json: args.json) }
+        try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
+            let ring = try data.keys.rotate(maxLifetime: data.settings.tokenMaxTTL)
+            if !args.json { print("new signing key \(kidText(ring.active.kid)) is active") }
+            print(describe(ring, json: args.json, path: data.keys.keyFilePath))
         }
-        try args.noMorePositionals(than: 0)
-        let settings = try loadSettings(args)
-        if args.flags.contains("--recreate-missing") { return try recreateMissing(settings, json: args.json) }
-        let data = try DataDirectory.open(settings)
-        defer { data.close() }
-        let ring = try data.keys.rotate(maxLifetime: settings.tokenMaxTTL)
-        if !args.json { print("new signing key \(kidText(ring.active.kid)) is active") }
-        print(describe(ring, json: args.json, path: data.keys.keyFilePath))
         return ExitCode.success
     }
 

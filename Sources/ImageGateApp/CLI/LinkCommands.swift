@@ -21,12 +21,16 @@ enum LinkCommands {
           (--ttl 30m, 12h, 7d …; at most tokens.max_ttl). Anyone holding the link can download the
           image until it expires, so share it like a password.
 
-          Prints the URLs and the expiry; with --json an object with one URL per enabled protocol
-          ("https"; "http" when plain HTTP links are enabled, see http.plain_links; "ftp"; "sftp"),
-          "commands" (ready wget/curl/lftp command lines for FTP that resume), "sftp_commands" (the same for
-          OpenSSH sftp, lftp and curl) and "expires_at" (RFC 3339). Works from the data directory without a
-          running server; links point at the running server's addresses, or http.public_url /
-          https.public_url when set. With no server running the addresses come from the configuration, and a
+          Prints one labelled URL per protocol, the serial and the expiry; with --json an object with one URL
+          per enabled protocol ("https"; "http" when plain HTTP links are enabled, see http.plain_links; "ftp";
+          "sftp"),
+          "commands" (ready command lines that resume: https_wget, https_curl, https_aria2c, ftp_wget,
+          ftp_curl, ftp_lftp, ftp_lftp_parallel), "sftp_commands" (OpenSSH sftp, lftp and curl), "serial",
+          "expires_at" (RFC 3339), and with the self-signed certificate "ca_certificate" and "ca_sha256": each
+          TLS command first fetches that certificate and checks its digest. What the token may do (plain HTTP,
+          plain FTP) follows the running server's policy; without a running server, this configuration's (a
+          warning says so). Links point at the running server's addresses, or http.public_url /
+          https.public_url when set; with no server running the addresses come from the configuration, and a
           warning on standard error says so.
 
         Common options: --data-dir DIR, --config FILE.
@@ -52,16 +56,14 @@ enum LinkCommands {
         configured.append("sftp \(settings.sftpListen)")
         return "warning: no server is running (no \(absolutePath(settings.runFile))): the link's addresses come from "
             + "the configuration (\(configured.joined(separator: ", "))) and may not be where a server listens; "
-            + "start the server first, or set http.public_url / https.public_url"
+            + "start the server first, or set http.public_url / https.public_url; what the link may do follows this "
+            + "configuration's link policy (http.plain_links, ftp.*)"
     }
 
     static func mint(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--ttl"], flagOptions: ["--json"])
-        if args.wantsHelp {
-            print(help)
-            return ExitCode.success
-        }
-        try args.noMorePositionals(than: 1)
+        guard let args = try CommandPrelude.parse(
+            raw, valueOptions: ["--ttl"], flagOptions: ["--json"], maxPositionals: 1, help: help)
+        else { return ExitCode.success }
         let id = try ImageCommands.parseImageID(try args.positional(0, "image ID"))
         var ttl: Int64?
         if let t = args.value("--ttl") {
@@ -70,26 +72,52 @@ enum LinkCommands {
             }
             ttl = d
         }
+        let link: [String: Any]
         if let remote = try RemoteAPI.from(args) {
             var body: [String: Any] = [:]
             if let ttl { body["ttl"] = "\(ttl)s" }
             let answer = try remote.call("POST", "/api/v1/images/\(id)/links", body: body)
             try answer.check()
-            print(String(decoding: answer.raw, as: UTF8.self))
-            return ExitCode.success
-        }
-        let settings = try loadSettings(args)
-        let data = try DataDirectory.open(settings)
-        defer { data.close() }
-        let minter = LinkMinter(data: data)
-        let link = try minter.mint(.localAdmin, id, ttl: ttl, source: "cli", service: data.service)
-        if let warning = configuredAddressWarning(settings) { printError(warning) }
-        if args.json {
-            Output.json(APIJSON.link(link))
+            if args.json {
+                print(String(decoding: answer.raw, as: UTF8.self))
+                return ExitCode.success
+            }
+            link = Render.object(answer.json)
         } else {
-            for (_, url) in link.urls { print(url) }
-            print("expires \(TimeFormat.rfc3339(link.expiresAt)) (in \(DurationText.format(link.expiresAt - link.issuedAt)))")
+            let (minted, warning) = try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
+                (try LinkMinter(data: data).mint(.localAdmin, id, ttl: ttl, source: "cli", service: data.service),
+                 configuredAddressWarning(data.settings))
+            }
+            if let warning {
+                printError(warning)
+            } else if !minted.policyFromServer {
+                printError("no server is running: the link follows this configuration's link policy "
+                    + "(http.plain_links, ftp.*); mint while the server runs, or with its --config")
+            }
+            link = APIJSON.link(minted)
+            if args.json {
+                Output.json(link)
+                return ExitCode.success
+            }
         }
+        printLink(link)
         return ExitCode.success
+    }
+
+    /// The human form of a minted link, the same for a local and a remote mint: one labelled line per
+    /// protocol, the serial (for `link revoke`), the expiry, and where to get the certificate to trust.
+    static func printLink(_ o: [String: Any]) {
+        var rows: [[String]] = []
+        for (proto, label) in [("https", "HTTPS"), ("http", "HTTP"), ("ftp", "FTP"), ("sftp", "SFTP")] {
+            if let url = o[proto] as? String { rows.append([label + ":", url]) }
+        }
+        rows.append(["serial:", Render.text(o["serial"])])
+        rows.append(["expires:", Render.text(o["expires_at"])])
+        if let ca = o["ca_certificate"] as? String {
+            let digest = Render.text(o["ca_sha256"])
+            rows.append(["certificate:", "\(ca) (sha256 \(digest); the commands in --json fetch and check it)"])
+        }
+        let width = rows.map { $0[0].count }.max() ?? 0
+        for r in rows { print(r[0] + String(repeating: " ", count: width - r[0].count + 1) + r[1]) }
     }
 }

@@ -19,19 +19,18 @@ struct APICommand: Sendable {
     var exitCode: @Sendable (Any) -> Int32 = { _ in ExitCode.success }
 
     func run(_ raw: ArraySlice<String>, groupHelp: String) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: valueOptions, flagOptions: flagOptions.union(["--json"]))
-        if args.wantsHelp {
-            print("Usage: imagegate \(usage)\n\n" + groupHelp)
-            return ExitCode.success
-        }
+        guard let args = try CommandPrelude.parse(
+            raw, valueOptions: valueOptions, flagOptions: flagOptions.union(["--json"]), maxPositionals: nil,
+            help: "Usage: imagegate \(usage)\n\n" + groupHelp)
+        else { return ExitCode.success }
         let (method, path, query, body) = try request(args)
         let answer: APIAnswer
         if let remote = try RemoteAPI.from(args) {
             answer = try remote.call(method, path, query: query, body: body)
         } else {
-            let data = try DataDirectory.open(try loadSettings(args))
-            defer { data.close() }
-            answer = try data.localAPI.call(method, path, query: query, body: body)
+            answer = try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
+                try data.localAPI.call(method, path, query: query, body: body)
+            }
         }
         try answer.check()
         if args.json {

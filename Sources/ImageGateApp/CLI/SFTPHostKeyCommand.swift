@@ -8,12 +8,9 @@ enum SFTPHostKeyCommand {
     /// Prints `<kind> SHA256:… <path>` per key, or with --json the fingerprints, public keys (for a
     /// `known_hosts` line) and paths. Keys are made on first use, exactly as `serve` would.
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: [], flagOptions: ["--json"])
-        if args.wantsHelp {
-            print(KeyCommands.help)
-            return ExitCode.success
-        }
-        try args.noMorePositionals(than: 0)
+        guard let args = try CommandPrelude.parse(
+            raw, flagOptions: ["--json"], maxPositionals: 0, help: KeyCommands.help)
+        else { return ExitCode.success }
         let settings = try loadSettings(args)
         try DataDirectory.makeDirectories(settings.dataDir)
         let keys = try SSHHostKeys.loadOrCreate(directory: settings.sshHostKeyDir)

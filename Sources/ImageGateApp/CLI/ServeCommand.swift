@@ -41,12 +41,9 @@ enum ServeCommand {
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--http", "--https", "--ftp", "--sftp"], flagOptions: [])
-        if args.wantsHelp {
-            print(help)
-            return ExitCode.success
-        }
-        try args.noMorePositionals(than: 0)
+        guard let args = try CommandPrelude.parse(
+            raw, valueOptions: ["--http", "--https", "--ftp", "--sftp"], maxPositionals: 0, help: help)
+        else { return ExitCode.success }
         var settings = try loadSettings(args)
         if let h = args.value("--http") {
             guard let a = ListenAddress(h) else { throw GateError.usage("--http: expected HOST:PORT, got \(h)") }
@@ -97,11 +94,14 @@ enum ServeCommand {
         var uploads = TusHandler(imports: data.imports, service: data.service)
         uploads.sessions = sessions
         let gate = StartupGate()
-        let handler = RootHandler(
+        // Filled once the TLS context exists (the self-signed certificate is created with it).
+        let caRoute = CACertificateRoute(nil)
+        var handler = RootHandler(
             downloads: DownloadHandler(
                 authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock,
                 audit: DownloadAudit.writer(data.service)),
             api: api, uploads: uploads, console: ConsoleHandler(), gate: gate)
+        handler.caCertificate = caRoute
         let listener: HTTPListener
         do {
             listener = try HTTPListener.start(
@@ -111,6 +111,7 @@ enum ServeCommand {
             throw GateError.io("cannot listen on \(settings.httpListen): \(error)")
         }
         let tls = TLSContextHolder(try loadTLSContext(settings))
+        caRoute.replace(with: CACertificate.read(settings))
         let secureListener: HTTPListener
         do {
             secureListener = try HTTPListener.start(
@@ -153,6 +154,8 @@ enum ServeCommand {
             pid: getpid(), http: bound.description, https: boundTLS.description, ftp: ftp?.1.description,
             startedAt: TimeFormat.rfc3339(data.clock.now()))
         run.sftp = sftpBound.description
+        // Every process that mints links for this server (its API, a local `link mint`) follows this policy.
+        run.links = LinkPolicy.of(settings)
         try run.write(to: settings.runFile)
         // Only now may HTTP (and so /healthz) answer: a script that waited for it mints links with these ports.
         gate.open()
@@ -164,6 +167,13 @@ enum ServeCommand {
         print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
         print("tls certificate: \(absolutePath(tls.current.certificatePath)) (SHA-256 \(tls.current.fingerprint))")
         print("plain http links: \(settings.plainLinksEnabled ? "enabled" : "disabled (https only)")")
+        let httpsBase = settings.httpsPublicURL.isEmpty
+            ? "https://" + LinkBases.reachable(boundTLS.description) : settings.httpsPublicURL
+        print("web console: \(httpsBase)\(ConsoleHandler.prefix)/ (sign in with an API key)")
+        let keyAbsent = readTextFile(data.adminKeyPath) == nil
+        print("admin API key: \(absolutePath(data.adminKeyPath))"
+            + (keyAbsent ? " (absent: written once at first start; 'imagegate apikey create' makes another)" : ""))
+        print("CA certificate for downloaders: \(CACertificate.path) on the http and https listeners")
         print("http: listening on http://\(bound)")
         print("https: listening on https://\(boundTLS)")
         print(ftp.map { FTPFront.banner($0.1, settings) } ?? "ftp: off")
@@ -171,6 +181,9 @@ enum ServeCommand {
         StandardOutput.flush()
 
         data.imports.resume(resumable)
+        // URL imports created for this server to fetch (`image import --url --no-wait`), picked up at once.
+        let pickup = URLImportPickup.start(imports: data.imports, logger: logger)
+        defer { pickup.stop() }
         let retention = RetentionSweeper.start(
             service: data.service, imports: data.imports, orphans: orphans, logger: logger)
         defer { retention.stop() }
@@ -189,6 +202,14 @@ enum ServeCommand {
                 do {
                     let fresh = try loadTLSContext(settings)
                     tls.replace(with: fresh)
+                    caRoute.replace(with: CACertificate.read(settings))
+                    // Links minted from now on pin the certificate now served.
+                    run.links = LinkPolicy.of(settings)
+                    do {
+                        try run.write(to: settings.runFile)
+                    } catch {
+                        logger.error("SIGHUP: cannot rewrite the run file: \(error.message)")
+                    }
                     logger.info("SIGHUP: TLS certificate reloaded (SHA-256 \(fresh.fingerprint))")
                 } catch {
                     logger.error("SIGHUP: keeping the current TLS certificate: \(error.message)")

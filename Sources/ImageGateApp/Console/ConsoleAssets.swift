@@ -342,8 +342,6 @@ import { t, tn, clock, dateTime, duration } from "./i18n.js";
 /** A link's lifetime as people say it: "24 hours" (up to two days of whole hours), else "7 days", "30 minutes". */
 const lifetime = (s) => (s % 3600 === 0 && s <= 48 * 3600 ? tn("time.h", s / 3600) : duration(s));
 
-const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
-
 async function copy(text, button) {
   try {
     await navigator.clipboard.writeText(text);
@@ -368,22 +366,19 @@ function copyRow(label, value, cls) {
 
 /** The commands for one link, each resuming a broken transfer. */
 function commands(l) {
+  // The server's own commands: with its self-signed certificate each first fetches /ca.crt and checks it.
+  // The API's command keys (https_wget, ftp_lftp_parallel, openssh) are names for programs, not for people.
   const out = [];
-  const http = l.https || l.http;
-  const file = l.file_name;
-  if (http) {
-    out.push(["wget (HTTPS)", `wget -c -O ${q(file)} ${q(http)}`]);
-    out.push(["curl (HTTPS)", `curl -fC - -o ${q(file)} ${q(http)}`]);
-    out.push(["lftp (HTTPS)", `lftp -c ${q(`get -c ${http} -o ${file}`)}`]);
-  }
-  // The API's command keys (lftp_parallel, openssh) are names for programs, not for people.
   const tool = (key) => {
-    const k = key.replace(/^ftp_/, "");
-    const s = t(`download.cmd.${k}`);
-    return s === `download.cmd.${k}` ? k : s;
+    const s = t(`download.cmd.${key}`);
+    return s === `download.cmd.${key}` ? key : s;
   };
   const label = (k, protocol) => t("download.command", { tool: tool(k), protocol });
-  for (const [k, v] of Object.entries(l.commands || {})) out.push([label(k, t("download.protocol.ftps")), v]);
+  for (const [k, v] of Object.entries(l.commands || {})) {
+    const https = k.startsWith("https_");
+    const name = https ? k.slice("https_".length) : k.replace(/^ftp_/, "");
+    out.push([label(name, t(https ? "download.protocol.https" : "download.protocol.ftps")), v]);
+  }
   for (const [k, v] of Object.entries(l.sftp_commands || {})) out.push([label(k, t("download.protocol.sftp")), v]);
   return out;
 }
@@ -426,6 +421,9 @@ export async function renderDownload(main, id) {
       h("h2", { tabindex: "-1", id: "addresses-heading" }, t("download.addresses")),
       h("p", { id: "expires-at" }, t("download.expires", { time: dateTime(l.expires_at) })), countdown,
       protos.map((p) => copyRow(t("download.protocol." + p), l[p], "url-" + p)),
+      l.ca_certificate ? h("p", { id: "ca-certificate" }, t("download.caCertificate"), " ",
+        h("a", { href: "/ca.crt", download: "imagegate-ca.crt" }, "/ca.crt"), " (SHA-256 ",
+        h("code", {}, l.ca_sha256), ")") : null,
       h("h2", {}, t("download.commands")),
       commands(l).map(([label, cmd]) => copyRow(label, cmd, "cmd")));
     result.querySelector("h2").focus();
@@ -1408,6 +1406,7 @@ export default {
   "download.expired": "This address has expired. Generate a new one.",
   "download.addresses": "Download addresses",
   "download.commands": "Commands that resume",
+  "download.caCertificate": "This server's certificate is its own: the commands below fetch it and check its fingerprint first. To trust it in another program:",
   "download.protocol.http": "HTTP",
   "download.protocol.https": "HTTPS",
   "download.protocol.ftp": "FTP",

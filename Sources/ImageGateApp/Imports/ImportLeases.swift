@@ -73,7 +73,7 @@ extension ImportManager {
 
     /// Takes `id` over when its lease is not live (expired, its process gone, or no lease at all); false when
     /// it is live or the import ended meanwhile. The check and the claim are one catalog transaction.
-    private func claim(_ id: ImageID, now: Int64) -> Bool {
+    func claim(_ id: ImageID, now: Int64) -> Bool {
         (try? store.claimLease(id, ImportLease(heartbeat: now), unless: { $0.isLive(now: now) })) == true
     }
 

@@ -74,13 +74,19 @@ final class ImportManager: Sendable {
     // MARK: Creating
 
     /// Creates the image (`uploading`/`making`), held by this process's lease, and its job. Uploads answer
-    /// with their tus URL path; URL imports start fetching (or queue). A `localFile` upload is fed by this
-    /// process alone (`image import --file`): it gets no tus URL and no expiry, and nobody else can resume it.
-    func create(_ p: Principal, _ request: ImportRequest, source: String, localFile: Bool = false) throws(GateError)
+    /// with their tus URL path; URL imports start fetching (or queue) in this process, or with `fetchHere`
+    /// false are left unclaimed for the running server to pick up (URLImportPickup), since this process is
+    /// about to exit. A `localFile` upload is fed by this process alone (`image import --file`): it gets no tus
+    /// URL and no expiry, and nobody else can resume it.
+    func create(
+        _ p: Principal, _ request: ImportRequest, source: String, localFile: Bool = false, fetchHere: Bool = true
+    ) throws(GateError)
         -> (ImageRecord, uploadPath: String?)
     {
+        if case .url(let url) = request.source { try checkSourceURL(url) }
         let record = try service.createImport(
-            p, request, matrix: settings.matrix, quota: settings.quota, lease: newLease(), source: source)
+            p, request, matrix: settings.matrix, quota: settings.quota,
+            lease: fetchHere ? newLease() : URLImportPickup.unclaimed(now: service.clock.now()), source: source)
         let now = service.clock.now()
         var job = ImportJob(
             imageID: record.id, source: .upload, declared: record.format.rawValue,
@@ -106,7 +112,7 @@ final class ImportManager: Sendable {
             service.failImport(record.id, reason: "could not record the import: \(error.message)")
             throw error
         }
-        if case .url = request.source { startFetch(job, record: record, resume: false) }
+        if case .url = request.source, fetchHere { startFetch(job, record: record, resume: false) }
         return (record, job.uploadID.map { "/uploads/\($0)" })
     }
 

@@ -81,7 +81,12 @@ struct TusHandler: Sendable {
             return Self.answer(400, "Upload-Length required (deferred length is not supported)")
         }
         let meta = Self.metadata(head.header("upload-metadata") ?? "")
-        guard let idText = meta["image_id"], let id = ImageID(idText),
+        // A request without the import's id is malformed (400); one naming an import the caller cannot
+        // write is the uniform 404.
+        guard let idText = meta["image_id"] else {
+            return Self.answer(400, "Upload-Metadata image_id required (the id from POST /api/v1/imports, base64)")
+        }
+        guard let id = ImageID(idText),
             let job = try? imports.store.importJob(image: id), let uploadID = job.uploadID,
             let s = imports.uploadSession(uploadID), (try? service.image(p, id)) != nil, p.may(.manageImages)
         else {

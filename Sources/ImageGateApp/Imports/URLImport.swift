@@ -100,7 +100,7 @@ extension ImportManager {
                 return
             }
             sink.abandon()
-            fail(record.id, reason: failure?.reason ?? "\(f.message) (\(fetch.redactedURL))")
+            fail(record.id, reason: failure?.reason ?? Self.reason(f.message, url: fetch.redactedURL))
         case .success(let fetched):
             if let failure {
                 sink.abandon()
@@ -128,5 +128,10 @@ extension ImportManager {
                 }
             }
         }
+    }
+
+    /// A failure reason names the source once: most fetcher messages already end with the (redacted) URL.
+    static func reason(_ message: String, url: String) -> String {
+        message.contains(url) ? message : "\(message) (\(url))"
     }
 }

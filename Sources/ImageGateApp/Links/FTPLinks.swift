@@ -15,12 +15,6 @@ import SystemIO
 /// below do that. The token sits in the password part: its characters (`A-Z a-z 0-9 . - _`) are all RFC 3986
 /// `unreserved`, so no percent-encoding is needed.
 enum FTPLinks {
-    /// The token bits an FTP link needs: FTPS always, plain FTP only where the administrator allows it.
-    static func protocols(_ settings: Settings) -> ProtocolSet {
-        guard settings.ftp.listen != nil else { return [] }
-        return settings.ftp.allowPlain ? [.ftps, .ftpPlain] : .ftps
-    }
-
     /// `HOST:PORT` of the running FTP listener, else the configured one; nil when FTP is off.
     static func address(_ settings: Settings) -> String? {
         guard let configured = settings.ftp.listen else { return nil }
@@ -36,24 +30,26 @@ enum FTPLinks {
         "ftp://\(user):\(token)@\(address)/\(fileName)"
     }
 
-    /// Commands that download into the current directory and resume a partial file when run again.
-    static func commands(url: String, settings: Settings) -> [(String, String)] {
+    /// Commands that download into the current directory and resume a partial file when run again. With a
+    /// pin each first fetches and checks the served certificate (never a path on the server's disk).
+    static func commands(url: String, pin: CertificatePin?) -> [(String, String)] {
         let ftps = "ftps://" + url.dropFirst("ftp://".count)
-        // A configured certificate is presumably issued by a CA the clients trust; the self-signed one is not.
-        let cert = settings.tlsCertificate.isEmpty ? absolutePath(tlsCertificatePath(settings)) : nil
         var wget = "wget -c"
         var curl = "curl -C - --ssl-reqd -O"
         var lftp = "set ftp:ssl-force true; set ftp:ssl-protect-data true; "
-        if let cert {
-            wget += " --ca-certificate=\(shellQuote(cert))"
-            curl += " --cacert \(shellQuote(cert))"
-            lftp = "set ssl:ca-file \"\(cert)\"; " + lftp
+        var fetchWget = "", fetchCurl = ""
+        if let pin {
+            wget += " --ca-certificate=\(pin.file)"
+            curl += " --cacert \(pin.file)"
+            lftp = "set ssl:ca-file \(pin.file); " + lftp
+            fetchWget = pin.fetch(with: "wget")
+            fetchCurl = pin.fetch(with: "curl")
         }
         return [
-            ("wget", "\(wget) \(shellQuote(ftps))"),
-            ("curl", "\(curl) \(shellQuote(url))"),
-            ("lftp", "lftp -c \(shellQuote(lftp + "get -c " + url))"),
-            ("lftp_parallel", "lftp -c \(shellQuote(lftp + "pget -n 4 -c " + url))"),
+            ("wget", "\(fetchWget)\(wget) \(shellQuote(ftps))"),
+            ("curl", "\(fetchCurl)\(curl) \(shellQuote(url))"),
+            ("lftp", "\(fetchCurl)lftp -c \(shellQuote(lftp + "get -c " + url))"),
+            ("lftp_parallel", "\(fetchCurl)lftp -c \(shellQuote(lftp + "pget -n 4 -c " + url))"),
         ]
     }
 

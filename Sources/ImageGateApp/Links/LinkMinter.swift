@@ -22,6 +22,10 @@ struct MintedLink: Sendable {
     var commands: [(String, String)] = []
     /// Ready command lines for SFTP clients (`openssh`, `lftp`, `curl`), see SFTPLinks.
     var sftpCommands: [String: String] = [:]
+    /// The certificate to fetch and pin (nil: the configured certificate is trusted through the system CAs).
+    var caPin: CertificatePin? = nil
+    /// Whether the link follows a running server's policy (false: no server ran, the minting configuration's).
+    var policyFromServer = true
 }
 
 /// Where links point, per protocol: the configured public URL, else the running server's listener (from its
@@ -69,9 +73,9 @@ struct LinkMinter: Sendable {
         let now = data.clock.now()
         guard let serial = ID128(bytes: Crypto.randomBytes(16)) else { throw GateError.internal("random serial") }
         let keyring = data.keys.keyring()
-        var protocols: ProtocolSet = [.http, .sftp]
-        if settings.plainLinksEnabled { protocols.insert(.httpPlain) }
-        protocols.formUnion(FTPLinks.protocols(settings))
+        // What the token may do is the running server's policy (LinkPolicy), whoever mints.
+        let (policy, fromServer) = LinkPolicy.effective(settings)
+        let protocols = policy.protocols
         let claims = TokenClaims(
             kid: keyring.active.kid, tenant: image.tenant, image: image.id, generation: image.generation,
             serial: serial, issuedAt: now, expiresAt: now + ttl, protocols: protocols, ipBinding: nil)
@@ -83,16 +87,20 @@ struct LinkMinter: Sendable {
                 protocols: protocols.rawValue, minter: principal.accountID, fileName: image.fileName),
             source: source)
         let path = "/d/\(token)/\(image.fileName)"
+        let bases = self.bases
         var urls = [("https", bases.https + path)]
         if protocols.contains(.httpPlain) { urls.append(("http", bases.http + path)) }
         var link = MintedLink(
             imageID: image.id, fileName: image.fileName, urls: urls, issuedAt: now, expiresAt: now + ttl,
             serial: serial)
-        if let ftpAddress = FTPLinks.address(settings) {
+        link.policyFromServer = fromServer
+        link.caPin = policy.caSHA256.map { CertificatePin(url: bases.http + CACertificate.path, sha256: $0) }
+        link.commands = HTTPSLinks.commands(url: bases.https + path, pin: link.caPin)
+        if policy.ftp, let ftpAddress = FTPLinks.address(settings) {
             let ftp = FTPLinks.url(
                 address: ftpAddress, user: image.id.description, token: token, fileName: image.fileName)
             link.urls.append(("ftp", ftp))
-            link.commands += FTPLinks.commands(url: ftp, settings: settings).map { ("ftp_" + $0.0, $0.1) }
+            link.commands += FTPLinks.commands(url: ftp, pin: link.caPin).map { ("ftp_" + $0.0, $0.1) }
         }
         let sftpAddress = self.sftpAddress ?? SFTPLinks.address(settings)
         let hostKeys = (try? SSHHostKeys.loadOrCreate(directory: settings.sshHostKeyDir)) ?? []

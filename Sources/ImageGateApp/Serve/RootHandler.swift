@@ -15,6 +15,8 @@ struct RootHandler: RequestHandler {
     var console: ConsoleHandler? = nil
     /// Closed (503 for everything) until `serve` has written its run file (StartupGate.swift).
     var gate: StartupGate? = nil
+    /// The certificate the download commands fetch and pin, at /ca.crt and /ca.sha256.
+    var caCertificate: CACertificateRoute? = nil
 
     func respond(to request: Request) -> Response {
         if let gate, !gate.isOpen { return StartupGate.startingResponse }
@@ -24,6 +26,9 @@ struct RootHandler: RequestHandler {
         }
         if let console, path == ConsoleHandler.prefix || path.hasPrefix(ConsoleHandler.prefix + "/") {
             return console.respond(to: request)
+        }
+        if let caCertificate, CACertificateRoute.handles(path) {
+            return caCertificate.respond(to: request)
         }
         if let uploads, path == TusHandler.prefix || path.hasPrefix(TusHandler.prefix + "/") {
             return uploads.respond(to: request)

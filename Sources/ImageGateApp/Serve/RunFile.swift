@@ -17,9 +17,11 @@ struct RunFile: Codable, Sendable {
     var startedAt: String
     /// The SFTP listener's bound address (absent in files written before the SFTP front existed).
     var sftp: String? = nil
+    /// The server's link policy: what the tokens it will accept may do (see LinkPolicy).
+    var links: LinkPolicy? = nil
 
     enum CodingKeys: String, CodingKey {
-        case pid, http, https, ftp, sftp
+        case pid, http, https, ftp, sftp, links
         case startedAt = "started_at"
     }
 
