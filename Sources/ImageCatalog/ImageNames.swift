@@ -17,10 +17,15 @@ extension ImageRecord {
     public static func validateName(_ raw: String) throws(GateError) -> String {
         let name = raw.trimmingUnicodeWhitespace()
         guard !name.isEmpty else { throw .invalid("image name must not be empty") }
-        guard name.count <= maxNameLength else {
-            throw .invalid("image name is longer than \(maxNameLength) characters")
+        // Bytes and combining-mark runs as well as characters (TextBounds).
+        if let why = TextBounds.problem(name, field: "image name", maxCharacters: maxNameLength) {
+            throw .invalid(why)
         }
         for scalar in name.unicodeScalars {
+            if TextBounds.isInvisibleInName(scalar) {
+                throw .invalid(
+                    "image name must not contain invisible or direction-changing characters (U+\(hex(scalar)))")
+            }
             switch scalar.properties.generalCategory {
             case .control, .lineSeparator, .paragraphSeparator:
                 throw .invalid("image name must not contain control characters")
@@ -54,6 +59,11 @@ extension ImageRecord {
         let suffix = "." + format.fileExtension
         if stem.lowercased().hasSuffix(suffix) && stem.count > suffix.count { return stem }
         return stem + suffix
+    }
+
+    private static func hex(_ s: Unicode.Scalar) -> String {
+        let h = String(s.value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - h.count)) + h
     }
 
     private static func isFileNameByte(_ b: UInt8) -> Bool {
