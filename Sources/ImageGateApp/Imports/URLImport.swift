@@ -98,6 +98,7 @@ extension ImportManager {
                 return
             }
             sink.abandon()
+            if let detail = f.logDetail { logger.warning("import \(record.id): \(f.message): \(detail)") }
             fail(record.id, reason: failure?.reason ?? "\(f.message) (\(fetch.redactedURL))")
         case .success(let fetched):
             if let failure {
