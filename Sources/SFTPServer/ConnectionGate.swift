@@ -10,6 +10,8 @@ import Synchronization
 /// - *sessions*: logged in with a token. Capped per address and by `maxSessions`.
 /// New connections per address also pass a token bucket (`connectionsPerSecond`, burst twice that) before
 /// the server spends a key exchange on them (the DHEat pattern: many cheap connects, each costing a DH).
+/// A connection that logs in gives its rate slot back: the rate binds connections that never present a valid
+/// token, not scripts that log in many times a second with one.
 final class ConnectionGate: Sendable {
     enum Refusal: String, Error {
         case rateLimited = "rate_limited"
@@ -76,6 +78,7 @@ final class ConnectionGate: Sendable {
             guard s.sessions < limits.maxSessions else { return .sessionsTotal }
             a.unauthenticated -= 1
             a.sessions += 1
+            a.tokens = min(burst, a.tokens + 1)
             s.unauthenticated -= 1
             s.sessions += 1
             s.addresses[host] = a

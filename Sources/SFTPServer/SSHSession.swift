@@ -50,8 +50,13 @@ final class SSHSession {
     /// The whole session; returns when it has ended and everything it held is released.
     func run() {
         defer { finish() }
-        // The pre-auth deadline: a connection that does not finish its key exchange soon is cut.
-        control.arm(min(ctx.config.kexTimeoutMs, ctx.config.loginTimeoutMs), reason: "kex_timeout")
+        // The pre-auth deadline: a connection that does not finish its key exchange soon is cut (named after
+        // whichever deadline is the earlier one).
+        if ctx.config.kexTimeoutMs < ctx.config.loginTimeoutMs {
+            control.arm(ctx.config.kexTimeoutMs, reason: "kex_timeout")
+        } else {
+            control.arm(ctx.config.loginTimeoutMs, reason: "login_timeout")
+        }
         // Before the key exchange, not after: libssh keeps parsing whatever the same read() brought in once
         // NEWKEYS has arrived, inside ssh_handle_key_exchange. libssh2 (curl) sends NEWKEYS and its
         // SERVICE_REQUEST back to back; when both land in one read, a session without callbacks yet parks
