@@ -22,10 +22,6 @@ extension ImageRecord {
             throw .invalid(why)
         }
         for scalar in name.unicodeScalars {
-            if TextBounds.isInvisibleInName(scalar) {
-                throw .invalid(
-                    "image name must not contain invisible or direction-changing characters (U+\(hex(scalar)))")
-            }
             switch scalar.properties.generalCategory {
             case .control, .lineSeparator, .paragraphSeparator:
                 throw .invalid("image name must not contain control characters")
@@ -34,6 +30,11 @@ extension ImageRecord {
                 if (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
                     throw .invalid("image name must not contain control characters")
                 }
+            }
+            // Zero-width characters and bidirectional marks: two names that look alike must be alike.
+            if TextBounds.isInvisibleInName(scalar) {
+                throw .invalid(
+                    "image name must not contain invisible or direction-changing characters (U+\(hex(scalar)))")
             }
         }
         return name
