@@ -179,3 +179,15 @@ def test_ssh_audit_finds_no_failures(workdir):
         assert "DHEat" not in out, out
     finally:
         srv.stop()
+
+
+def test_openssh_df_reports_the_virtual_file_system(server, small_image, tmp_path):
+    """#11.25: OpenSSH `df` (statvfs@openssh.com) works and shows the one file, nothing free."""
+    rec, _ = small_image
+    tok = token_of(server.mint(rec["id"]))
+    r = sftp_batch(server, tok, ["df", "df -i"], str(tmp_path))
+    assert r.returncode == 0, r.stderr[-800:]
+    lines = [l.split() for l in r.stdout.splitlines() if l.strip() and l.split()[0].isdigit()]
+    # df: Size Used Avail (Root) %Capacity in KiB: 1000 bytes = one 4 KiB block; df -i: 1 inode, 0 free.
+    assert lines[0][:3] == ["4", "4", "0"], r.stdout
+    assert lines[1][:3] == ["1", "1", "0"], r.stdout
