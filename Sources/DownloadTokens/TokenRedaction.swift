@@ -28,59 +28,73 @@ public enum TokenRedaction {
     /// `/console/<token>`) and whatever front logged it, no replayable token reaches a log (Docs/tokens.md).
     public static func redactTokens(in line: String) -> String {
         let bytes = Array(line.utf8)
-        guard let first = markerStart(bytes, from: 0) else { return line }
+        guard var start = markerStart(bytes, from: 0) else { return line }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var copied = 0
-        var at: Int? = first
-        while let start = at {
+        while true {
             out += bytes[copied..<start]
             let (end, text) = tokenRun(bytes, from: start)
             // Already a label (`igt1.<kid>.<serial head>…`, `igt1.?…`) or too short to be worth anything:
             // left alone, so redacting twice changes nothing.
-            let ellipsis: [UInt8] = [0xE2, 0x80, 0xA6]
-            let isLabel = bytes[end...].starts(with: ellipsis) || bytes[end...].starts(with: [UInt8(ascii: "?")] + ellipsis)
-            out += isLabel || text.utf8.count < 5 + 16 ? Array(bytes[start..<end]) : Array(redact(text).utf8)
+            if isLabelEnd(bytes, end) || text.utf8.count < TokenCodec.prefix.utf8.count + 16 {
+                out += bytes[start..<end]
+            } else {
+                out += Array(redact(text).utf8)
+            }
             copied = end
-            at = markerStart(bytes, from: end)
+            guard let next = markerStart(bytes, from: end) else { break }
+            start = next
         }
         out += bytes[copied...]
         return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let ellipsis: [UInt8] = [0xE2, 0x80, 0xA6]
+
+    private static func isLabelEnd(_ b: [UInt8], _ end: Int) -> Bool {
+        b[end...].starts(with: ellipsis) || b[end...].starts(with: [UInt8(ascii: "?")] + ellipsis)
+    }
+
+    private static func lower(_ byte: UInt8) -> UInt8 { byte | 0x20 }
+
+    /// `%2E` / `%2e` at `i`.
+    private static func isEncodedDot(_ b: [UInt8], _ i: Int) -> Bool {
+        i + 2 < b.count && b[i] == UInt8(ascii: "%") && b[i + 1] == UInt8(ascii: "2") && lower(b[i + 2]) == 0x65
     }
 
     /// Where the next `igt1.` / `igt1%2e` (case-insensitive) starts.
     private static func markerStart(_ b: [UInt8], from: Int) -> Int? {
         var i = from
         while i + 5 <= b.count {
-            if b[i] | 0x20 == UInt8(ascii: "i"), b[i + 1] | 0x20 == UInt8(ascii: "g"), b[i + 2] | 0x20 == UInt8(ascii: "t"),
-                b[i + 3] == UInt8(ascii: "1"),
-                b[i + 4] == UInt8(ascii: ".")
-                    || (i + 7 <= b.count && b[i + 4] == UInt8(ascii: "%") && b[i + 5] == UInt8(ascii: "2")
-                        && b[i + 6] | 0x20 == UInt8(ascii: "e"))
-            {
-                return i
-            }
+            let head = lower(b[i]) == 0x69 && lower(b[i + 1]) == 0x67 && lower(b[i + 2]) == 0x74
+                && b[i + 3] == UInt8(ascii: "1")
+            if head && (b[i + 4] == UInt8(ascii: ".") || isEncodedDot(b, i + 4)) { return i }
             i += 1
         }
         return nil
     }
 
-    /// The token starting at `start`: the marker, then base64url characters, dots and `%2E`s. Returns the
-    /// end and the text in canonical form (`igt1.` prefix, `%2E` as `.`) so a valid token gets its usual label.
+    /// base64url characters and the dot: what a token is made of.
+    private static func isTokenByte(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (lower(c) >= 0x61 && lower(c) <= 0x7A) || c == 0x2D || c == 0x5F || c == 0x2E
+    }
+
+    /// The token starting at `start`: the marker, then token bytes and `%2E`s. Returns the end and the text in
+    /// canonical form (`igt1.` prefix, `%2E` as `.`) so a valid token gets its usual label.
     private static func tokenRun(_ b: [UInt8], from start: Int) -> (Int, Substring) {
         var i = start + (b[start + 4] == UInt8(ascii: ".") ? 5 : 7)
-        var text = "igt1."
+        var text = TokenCodec.prefix
         while i < b.count {
-            let c = b[i]
-            if c == UInt8(ascii: "%"), i + 2 < b.count, b[i + 1] == UInt8(ascii: "2"), b[i + 2] | 0x20 == UInt8(ascii: "e") {
+            if isEncodedDot(b, i) {
                 text += "."
                 i += 3
-                continue
+            } else if isTokenByte(b[i]) {
+                text.unicodeScalars.append(Unicode.Scalar(b[i]))
+                i += 1
+            } else {
+                break
             }
-            guard (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || c == 0x2D || c == 0x5F || c == 0x2E
-            else { break }
-            text.unicodeScalars.append(Unicode.Scalar(c))
-            i += 1
         }
         return (i, text[...])
     }

@@ -64,7 +64,9 @@ final class ConnectionGate: Sendable {
             guard s.unauthenticated < limits.maxUnauthenticated else { return .unauthenticatedTotal }
             a.unauthenticated += 1
             s.unauthenticated += 1
-            if s.addresses.count > 10_000 { s.addresses = s.addresses.filter { $0.value.unauthenticated + $0.value.sessions > 0 } }
+            if s.addresses.count > 10_000 {
+                s.addresses = s.addresses.filter { $0.value.unauthenticated + $0.value.sessions > 0 }
+            }
             return nil
         }
     }

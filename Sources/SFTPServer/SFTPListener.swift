@@ -136,8 +136,8 @@ final class StopFlag: Sendable {
     let flag = Atomic(false)
 }
 
-/// The listener thread: accepts, enforces the per-address rate and the pre-auth caps, hands each connection to a new session thread,
-/// and every 250 ms cuts sessions past their deadline and joins the threads of finished ones.
+/// The listener thread: accepts, enforces the per-address rate and the pre-auth caps (`ConnectionGate`), hands
+/// each connection to a new session thread, and every 250 ms cuts sessions past their deadline and joins the threads of finished ones.
 private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping: StopFlag) {
     var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     while !stopping.flag.load(ordering: .acquiring) {
@@ -152,7 +152,8 @@ private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping
             // Before a single byte is sent: a refused connection costs no banner and no key exchange.
             if let refusal = ctx.gate.admit(peer.host) {
                 ctx.logger.debug("sftp \(peer): refused at accept (\(refusal.rawValue))")
-                ctx.accessLog.write(peer: peer, user: "-", path: "-", bytes: 0, durationMs: 0, outcome: refusal.rawValue)
+                ctx.accessLog.write(
+                    peer: peer, user: "-", path: "-", bytes: 0, durationMs: 0, outcome: refusal.rawValue)
                 Sys.close(conn)
                 continue
             }

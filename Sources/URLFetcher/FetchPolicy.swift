@@ -66,7 +66,8 @@ public struct FetchFailure: Error, Sendable, Equatable, CustomStringConvertible 
     static func badURL(_ why: String) -> FetchFailure { FetchFailure(code: "bad_url", message: why) }
     /// The tenant sees only "destination not allowed"; which address and which rule go to `logDetail`.
     static func refused(_ why: String) -> FetchFailure {
-        FetchFailure(code: "destination_not_allowed", message: "destination not allowed; nothing was fetched", logDetail: why)
+        FetchFailure(
+            code: "destination_not_allowed", message: "destination not allowed; nothing was fetched", logDetail: why)
     }
     static func sourceChanged(_ why: String) -> FetchFailure { FetchFailure(code: "source_changed", message: why) }
     static let cancelled = FetchFailure(code: "cancelled", message: "import cancelled")
