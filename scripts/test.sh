@@ -9,8 +9,6 @@ python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
 python3 -c "import openpyxl, yaml, tusclient" >/dev/null 2>&1 || python3 -m pip install -q openpyxl pyyaml tuspy
 # The web console tests drive Debian's chromium through Selenium (no browser download: the system driver).
 python3 -c "import selenium" >/dev/null 2>&1 || python3 -m pip install -q selenium
-# The SFTP algorithm audit (Tests/integration/test_sftp_security.py) runs ssh-audit against the server.
-command -v ssh-audit >/dev/null 2>&1 || python3 -m pip install -q ssh-audit
 # The console's files are compiled into the binary: the generated Swift file must match Console/.
 python3 scripts/embed-console.py --check
 
