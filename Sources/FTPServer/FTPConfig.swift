@@ -65,6 +65,9 @@ public struct FTPConfig: Sendable {
     public var allowPlain = false
     /// A control connection with no command for this long is closed (421).
     public var idleTimeoutMs: Int64 = 300_000
+    /// A control connection that has not logged in this long after connecting is closed (421): connections
+    /// that never log in do not hold a slot for the whole idle timeout (Docs/ftp.md).
+    public var loginTimeoutMs: Int64 = 30_000
     /// How long a passive listener waits for its data connection (RFC 2577 / "Pizza Thief": close after 30 s).
     public var dataTimeoutMs: Int64 = 30_000
     /// A transfer whose client accepts no byte for this long is aborted (426).

@@ -42,6 +42,8 @@ final class FTPControlConnection: ControlWatch {
     /// Body bytes and transfers of this control connection, for the session's audit record.
     var sessionBytes: UInt64 = 0
     var sessionTransfers = 0
+    /// Until a login succeeds, the connection must log in by this time (`FTPConfig.loginTimeoutMs`).
+    let loginDeadlineMs: Int64
 
     var controlFD: Int32 { stream.fd }
     var proto: String { session.secureControl ? "ftps" : "ftp" }
@@ -52,6 +54,7 @@ final class FTPControlConnection: ControlWatch {
         self.peer = normalized(peer)
         self.local = localAddress(fd) ?? PeerAddress(host: "127.0.0.1", port: 0, bytes: [127, 0, 0, 1])
         self.session = FTPSession(config: ctx.config, policy: ctx.policy, peer: self.peer, tlsAvailable: ctx.tls != nil)
+        self.loginDeadlineMs = Monotonic.milliseconds() + ctx.config.loginTimeoutMs
     }
 
     enum LineRead {
@@ -59,6 +62,7 @@ final class FTPControlConnection: ControlWatch {
         case tooLong
         case closed
         case idle
+        case loginTimeout
     }
 
     func run() {
@@ -75,6 +79,10 @@ final class FTPControlConnection: ControlWatch {
             case .closed: return
             case .idle:
                 _ = send(.timeout)
+                return
+            case .loginTimeout:
+                ctx.logger.debug("ftp: \(peer): no login within \(ctx.config.loginTimeoutMs) ms; closing")
+                _ = send(.loginTimeout)
                 return
             case .tooLong:
                 ctx.logger.warning("ftp: \(peer): command line over \(ctx.config.maxLineBytes) bytes; closing")
@@ -95,9 +103,12 @@ final class FTPControlConnection: ControlWatch {
         let idleDeadline = Monotonic.milliseconds() + ctx.config.idleTimeoutMs
         var scratch = [UInt8](repeating: 0, count: 17 * 1024)
         while true {
+            // Checked before every command too: chatter (USER, NOOP…) does not extend the login deadline.
+            if !session.loggedIn && Monotonic.milliseconds() >= loginDeadlineMs { return .loginTimeout }
             if let l = takeLine() { return l.count > ctx.config.maxLineBytes ? .tooLong : .line(l) }
             if inbuf.count > ctx.config.maxLineBytes { return .tooLong }
             var deadline = idleDeadline
+            if !session.loggedIn { deadline = min(deadline, loginDeadlineMs) }
             if let p = passive { deadline = min(deadline, p.openedMs + ctx.config.dataTimeoutMs) }
             let n: Int?
             do {
@@ -115,6 +126,7 @@ final class FTPControlConnection: ControlWatch {
                     session.passiveOpen = false
                     continue
                 }
+                if !session.loggedIn && Monotonic.milliseconds() >= loginDeadlineMs { return .loginTimeout }
                 return .idle
             }
             if n == 0 { return .closed }

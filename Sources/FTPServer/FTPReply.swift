@@ -66,6 +66,7 @@ public struct FTPReply: Sendable, Equatable, CustomStringConvertible {
     static let protectData = FTPReply(522, "Data connections must be encrypted: send PBSZ 0 and PROT P first.")
     static let goodbye = FTPReply(221, "Goodbye.")
     static let timeout = FTPReply(421, "Timeout: closing control connection.")
+    static let loginTimeout = FTPReply(421, "Login time exceeded: closing control connection.")
     static let transferComplete = FTPReply(226, "Transfer complete.")
     static let transferAborted = FTPReply(426, "Connection closed; transfer aborted.")
     static let noDataConnection = FTPReply(425, "Can't open data connection.")

@@ -12,11 +12,16 @@ public final class LineSink: Sendable {
     private let fd: Mutex<Int32>
     private let ownsDescriptor: Bool
     private let path: String?
+    /// Applied to every line before it is written (the server's token redaction, Docs/tokens.md).
+    private let filter: (@Sendable (String) -> String)?
 
-    public init(fd: Int32, ownsDescriptor: Bool = false, path: String? = nil) {
+    public init(
+        fd: Int32, ownsDescriptor: Bool = false, path: String? = nil, filter: (@Sendable (String) -> String)? = nil
+    ) {
         self.fd = Mutex(fd)
         self.ownsDescriptor = ownsDescriptor
         self.path = path
+        self.filter = filter
     }
 
     private static func openAppending(_ path: String) throws(GateError) -> Int32 {
@@ -26,8 +31,10 @@ public final class LineSink: Sendable {
     }
 
     /// Opens (creating, mode 0640) a log file for appending.
-    public static func appending(path: String) throws(GateError) -> LineSink {
-        LineSink(fd: try openAppending(path), ownsDescriptor: true, path: path)
+    public static func appending(path: String, filter: (@Sendable (String) -> String)? = nil) throws(GateError)
+        -> LineSink
+    {
+        LineSink(fd: try openAppending(path), ownsDescriptor: true, path: path, filter: filter)
     }
 
     /// Reopens a file sink at its path (after logrotate moved the old file away). No-op for other sinks.
@@ -46,7 +53,7 @@ public final class LineSink: Sendable {
     public static let standardOutput = LineSink(fd: 1)
 
     public func write(line: String) {
-        var bytes = Array(line.utf8)
+        var bytes = Array((filter?(line) ?? line).utf8)
         bytes.append(10)
         fd.withLock { fd in
             bytes.withUnsafeBytes { buf in

@@ -17,8 +17,9 @@ extension ImageRecord {
     public static func validateName(_ raw: String) throws(GateError) -> String {
         let name = raw.trimmingUnicodeWhitespace()
         guard !name.isEmpty else { throw .invalid("image name must not be empty") }
-        guard name.count <= maxNameLength else {
-            throw .invalid("image name is longer than \(maxNameLength) characters")
+        // Bytes and combining-mark runs as well as characters (TextBounds).
+        if let why = TextBounds.problem(name, field: "image name", maxCharacters: maxNameLength) {
+            throw .invalid(why)
         }
         for scalar in name.unicodeScalars {
             switch scalar.properties.generalCategory {
@@ -29,6 +30,11 @@ extension ImageRecord {
                 if (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
                     throw .invalid("image name must not contain control characters")
                 }
+            }
+            // Zero-width characters and bidirectional marks: two names that look alike must be alike.
+            if TextBounds.isInvisibleInName(scalar) {
+                throw .invalid(
+                    "image name must not contain invisible or direction-changing characters (U+\(hex(scalar)))")
             }
         }
         return name
@@ -54,6 +60,11 @@ extension ImageRecord {
         let suffix = "." + format.fileExtension
         if stem.lowercased().hasSuffix(suffix) && stem.count > suffix.count { return stem }
         return stem + suffix
+    }
+
+    private static func hex(_ s: Unicode.Scalar) -> String {
+        let h = String(s.value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - h.count)) + h
     }
 
     private static func isFileNameByte(_ b: UInt8) -> Bool {

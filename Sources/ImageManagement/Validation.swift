@@ -42,10 +42,11 @@ public enum TextRules {
     public static let maxTagLength = 64
     public static let maxSearch = 256
 
-    /// Remarks: at most 1024 characters; no control characters except line feed.
+    /// Remarks: at most 1024 characters and 4096 bytes, no long combining-mark runs (`TextBounds`); no
+    /// control characters except line feed, no bidirectional controls.
     public static func remarks(_ text: String) throws(GateError) -> String {
-        guard text.count <= maxRemarks else { throw .invalid("remarks are longer than \(maxRemarks) characters") }
-        for s in text.unicodeScalars where s != "\n" && isControl(s) {
+        if let why = TextBounds.problem(text, field: "remarks", maxCharacters: maxRemarks) { throw .invalid(why) }
+        for s in text.unicodeScalars where s != "\n" && (isControl(s) || TextBounds.isBidiControl(s)) {
             throw .invalid("remarks must not contain control characters")
         }
         return text
@@ -56,13 +57,14 @@ public enum TextRules {
     public static func tags(_ tags: [String]) throws(GateError) -> [String] {
         var out: [String] = []
         for tag in tags where !out.contains(tag) {
+            if let why = TextBounds.problem(tag, field: "a tag", maxCharacters: maxTagLength) { throw .invalid(why) }
             guard (1...maxTagLength).contains(tag.count) else {
                 throw .invalid("a tag must be 1 to \(maxTagLength) characters long")
             }
             guard tag.first != " ", tag.last != " " else { throw .invalid("a tag must not start or end with a space") }
             for s in tag.unicodeScalars {
                 let ok = s.properties.isAlphabetic || ("0"..."9").contains(s) || " ._:-".unicodeScalars.contains(s)
-                guard ok, !isControl(s) else {
+                guard ok, !isControl(s), !TextBounds.isInvisibleInName(s) else {
                     throw .invalid("a tag may hold only letters, digits, space and ._:-")
                 }
             }
@@ -72,15 +74,19 @@ public enum TextRules {
         return out
     }
 
-    /// A short label (tenant, account, project group): trimmed, at most `max` characters, no control characters.
+    /// A short label (tenant, account, project group, search text): trimmed, at most `max` characters and
+    /// 4 × `max` bytes, no long combining-mark runs, no control, invisible or direction-changing characters.
     public static func label(_ raw: String, field: String, max: Int, allowEmpty: Bool = false) throws(GateError)
         -> String
     {
         let text = raw.trimmingUnicodeWhitespace()
         guard allowEmpty || !text.isEmpty else { throw .invalid("\(field) must not be empty") }
-        guard text.count <= max else { throw .invalid("\(field) is longer than \(max) characters") }
+        if let why = TextBounds.problem(text, field: field, maxCharacters: max) { throw .invalid(why) }
         guard !text.unicodeScalars.contains(where: isControl) else {
             throw .invalid("\(field) must not contain control characters")
+        }
+        guard !text.unicodeScalars.contains(where: TextBounds.isInvisibleInName) else {
+            throw .invalid("\(field) must not contain invisible or direction-changing characters")
         }
         return text
     }

@@ -17,6 +17,7 @@ final class ListenerContext: Sendable {
     let logger: Logger
     let registry = SessionRegistry()
     let throttle: AuthThrottle
+    let gate: ConnectionGate
 
     init(config: SFTPConfig, policy: any SFTPAccessPolicy, accessLog: LineSink?, logger: Logger) {
         self.config = config
@@ -24,6 +25,12 @@ final class ListenerContext: Sendable {
         self.accessLog = SFTPAccessLog(sink: accessLog)
         self.logger = logger
         throttle = AuthThrottle(limit: config.maxAuthFailuresPerMinute, delayMs: config.authFailureDelayMs)
+        gate = ConnectionGate(
+            ConnectionGate.Limits(
+                maxSessions: config.maxSessions, maxSessionsPerAddress: config.maxSessionsPerAddress,
+                maxUnauthenticated: config.maxUnauthenticated,
+                maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+                connectionsPerSecond: config.connectionsPerSecondPerAddress))
     }
 }
 
@@ -35,15 +42,6 @@ private final class Handoff: @unchecked Sendable {
 
 /// The SFTP front: an SSH server offering only the `sftp` subsystem over libssh 0.10 (Docs/sftp.md).
 public final class SFTPListener: Sendable {
-    /// Algorithm lists, explicit and modern; aes*-ctr with hmac-sha2 stay for curl's libssh2 1.10, which has
-    /// neither GCM nor chacha20 (SFTP-NOTES §8). libssh adds the strict-kex marker (Terrapin) itself.
-    static let kex = "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
-        + "ecdh-sha2-nistp521,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
-    static let ciphers = "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
-        + "aes128-ctr,aes192-ctr,aes256-ctr"
-    static let macs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512"
-    static let hostKeyAlgorithms = "ssh-ed25519,rsa-sha2-512,rsa-sha2-256"
-
     public let address: ListenAddress
     /// The bound port (differs from `address.port` when that was 0).
     public let port: UInt16
@@ -69,10 +67,13 @@ public final class SFTPListener: Sendable {
         // Do not read /etc/ssh/libssh_server_config: the policy is ours (SFTP-NOTES §2, bind gotchas).
         var ok = ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &noConfig) == SSH_OK
         for key in keys { ok = ok && ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY, key.path) == SSH_OK }
+        // Explicit lists (Docs/sftp.md "Transport"); libssh adds the strict-kex marker (Terrapin) itself.
+        let set = config.algorithms
         let lists: [(ssh_bind_options_e, String)] = [
-            (SSH_BIND_OPTIONS_KEY_EXCHANGE, kex), (SSH_BIND_OPTIONS_CIPHERS_C_S, ciphers),
-            (SSH_BIND_OPTIONS_CIPHERS_S_C, ciphers), (SSH_BIND_OPTIONS_HMAC_C_S, macs),
-            (SSH_BIND_OPTIONS_HMAC_S_C, macs), (SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, hostKeyAlgorithms),
+            (SSH_BIND_OPTIONS_KEY_EXCHANGE, set.kex), (SSH_BIND_OPTIONS_CIPHERS_C_S, set.ciphers),
+            (SSH_BIND_OPTIONS_CIPHERS_S_C, set.ciphers), (SSH_BIND_OPTIONS_HMAC_C_S, set.macs),
+            (SSH_BIND_OPTIONS_HMAC_S_C, set.macs),
+            (SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, SSHAlgorithmSet.hostKeyAlgorithms),
         ]
         for (option, value) in lists { ok = ok && ssh_bind_options_set(bind, option, value) == SSH_OK }
         guard ok else {
@@ -135,8 +136,8 @@ final class StopFlag: Sendable {
     let flag = Atomic(false)
 }
 
-/// The listener thread: accepts, enforces the session cap, hands each connection to a new session thread,
-/// and every 250 ms cuts sessions past their deadline and joins the threads of finished ones.
+/// The listener thread: accepts, enforces the per-address rate and the pre-auth caps (`ConnectionGate`), hands
+/// each connection to a new session thread, and every 250 ms cuts sessions past their deadline and joins the threads of finished ones.
 private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping: StopFlag) {
     var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     while !stopping.flag.load(ordering: .acquiring) {
@@ -148,9 +149,11 @@ private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping
         guard ready > 0 else { continue }
         while true {
             guard case .processed(let (conn, peer))? = try? Socket.accept(fd) else { break }
-            guard ctx.registry.count < ctx.config.maxSessions else {
-                ctx.logger.warning("sftp \(peer): refused, \(ctx.config.maxSessions) sessions open")
-                ctx.accessLog.write(peer: peer, user: "-", path: "-", bytes: 0, durationMs: 0, outcome: "session_cap")
+            // Before a single byte is sent: a refused connection costs no banner and no key exchange.
+            if let refusal = ctx.gate.admit(peer.host) {
+                ctx.logger.debug("sftp \(peer): refused at accept (\(refusal.rawValue))")
+                ctx.accessLog.write(
+                    peer: peer, user: "-", path: "-", bytes: 0, durationMs: 0, outcome: refusal.rawValue)
                 Sys.close(conn)
                 continue
             }
@@ -158,12 +161,19 @@ private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping
             _ = fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_NONBLOCK)
             Socket.setNoDelay(conn)
             guard let session = ssh_new() else {
+                ctx.gate.release(peer.host, promoted: false)
                 Sys.close(conn)
                 continue
             }
+            // Compression is a session option (the bind has none), set before the accept copies the bind's
+            // lists: only `none` unless sftp.compression (`zlib@openssh.com` is delayed until after login).
+            let compression = ctx.config.compression ? "none,zlib@openssh.com" : "none"
+            ssh_options_set(session, SSH_OPTIONS_COMPRESSION_C_S, compression)
+            ssh_options_set(session, SSH_OPTIONS_COMPRESSION_S_C, compression)
             guard ssh_bind_accept_fd(bind.pointer, session, conn) == SSH_OK else {
                 let why = String(cString: ssh_get_error(UnsafeMutableRawPointer(bind.pointer)))
                 ctx.logger.warning("sftp \(peer): \(why)")
+                ctx.gate.release(peer.host, promoted: false)
                 ssh_free(session)
                 continue
             }

@@ -123,15 +123,15 @@ public final class SFTPProcessor {
             _ = try fs.lookup(try r.string())
             throw GateError.invalid("Not a symbolic link")
         case SFTPType.extended:
-            try extended(try r.string(), id, out)
+            try extended(try r.string(), &r, id, out)
         default:
             throw GateError(.unsupported, SFTPStatus.opUnsupported.message)
         }
     }
 
-    /// OpenSSH extensions ([ossh] PROTOCOL §4). Only `limits@openssh.com` is advertised and implemented;
-    /// write extensions a client might try anyway are refused as writes.
-    private func extended(_ name: String, _ id: UInt32, _ out: SFTPReplyBuffer) throws(GateError) {
+    /// OpenSSH extensions ([ossh] PROTOCOL §4). `limits@openssh.com` and `statvfs@openssh.com` are
+    /// advertised and implemented; write extensions a client might try anyway are refused as writes.
+    private func extended(_ name: String, _ r: inout SFTPReader, _ id: UInt32, _ out: SFTPReplyBuffer) throws {
         switch name {
         case "limits@openssh.com":
             let p = out.beginPacket(SFTPType.extendedReply)
@@ -141,12 +141,28 @@ public final class SFTPProcessor {
             out.u64(32768)  // max-write-length: never used (writes are refused), 0 would confuse uploads' sizing
             out.u64(UInt64(SFTPWireLimits.maxHandles))
             out.endPacket(p)
+        case "statvfs@openssh.com":
+            // `df` in OpenSSH sftp. The path must exist in the virtual tree; the answer describes that tree.
+            _ = try fs.lookup(try r.string())
+            statvfs(out, id)
         case "posix-rename@openssh.com", "hardlink@openssh.com", "fsync@openssh.com", "lsetstat@openssh.com",
             "copy-data":
             throw GateError(.forbiddenByPolicy, SFTPStatus.permissionDenied.message)
         default:
             throw GateError(.unsupported, SFTPStatus.opUnsupported.message)
         }
+    }
+
+    /// The statvfs reply ([ossh] PROTOCOL §4.4) for the virtual tree, never the host's file system (that would
+    /// tell every link holder how full the server's disk is): 4 KiB blocks holding the one file, nothing
+    /// free, one inode, read-only and nosuid, names up to 255 bytes.
+    private func statvfs(_ out: SFTPReplyBuffer, _ id: UInt32) {
+        let block: UInt64 = 4096
+        let p = out.beginPacket(SFTPType.extendedReply)
+        out.u32(id)
+        let fields: [UInt64] = [block, block, (fs.file.size + block - 1) / block, 0, 0, 1, 0, 0, 0, 0x1 | 0x2, 255]
+        for v in fields { out.u64(v) }
+        out.endPacket(p)
     }
 
     /// READ: `min(length, maxRead)` bytes `pread` straight into the reply; EOF at or past the end (draft-02 §6.4).
@@ -197,6 +213,8 @@ public final class SFTPProcessor {
         // Advertise only what is implemented (PROTOCOLS §5.4); OpenSSH then uses 255 KiB reads.
         out.string("limits@openssh.com")
         out.string("1")
+        out.string("statvfs@openssh.com")
+        out.string("2")
         out.endPacket(p)
     }
 

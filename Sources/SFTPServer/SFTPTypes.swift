@@ -56,8 +56,22 @@ extension SFTPAccessPolicy {
 
 /// Limits and timeouts of the SFTP listener.
 public struct SFTPConfig: Sendable {
-    /// Sessions at once (one thread each); more connections are closed at once.
+    /// Logged-in sessions at once (one thread each); a login past it is refused with a message.
     public var maxSessions = 64
+    /// Logged-in sessions at once from one client address.
+    public var maxSessionsPerAddress = 48
+    /// Connections still in key exchange or login, in total and per client address; counted apart from
+    /// sessions so that connections that never log in cannot fill `maxSessions` (more are closed at accept).
+    public var maxUnauthenticated = 64
+    public var maxUnauthenticatedPerAddress = 10
+    /// New connections per second from one address (burst twice that); more are closed before the banner.
+    public var connectionsPerSecondPerAddress = 8
+    /// From TCP accept to the end of the key exchange (the pre-auth deadline for silent connections).
+    public var kexTimeoutMs: Int64 = 10_000
+    /// Which algorithm set the server offers (Docs/sftp.md "Transport").
+    public var algorithms: SSHAlgorithmSet = .modern
+    /// Offer zlib compression (off: only `none`; compression costs far more server CPU than it saves here).
+    public var compression = false
     /// Sessions at once per token (`lftp pget -n 8` needs 8).
     public var maxSessionsPerToken = 32
     /// From TCP accept to an open `sftp` subsystem (key exchange and authentication).
@@ -76,4 +90,32 @@ public struct SFTPConfig: Sendable {
     public var writeBatchBytes = 64 * 1024
 
     public init() {}
+}
+
+/// The SSH algorithm lists the server offers; `modern` is the default (Docs/sftp.md "Transport").
+public enum SSHAlgorithmSet: String, Sendable, CaseIterable {
+    /// Only curve25519 and 4096/8192-bit DH key exchange, AEAD ciphers and AES-CTR, encrypt-then-MAC MACs.
+    case strict
+    /// `strict` plus hmac-sha2-256/512 without ETM: libssh2 before 1.11 (curl on Debian 12) has no ETM MAC.
+    case modern
+    /// `modern` plus the NIST-curve ECDH and 2048-bit DH key exchanges, for old clients only.
+    case legacy
+
+    public var kex: String {
+        let base = "curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,"
+            + "diffie-hellman-group18-sha512"
+        return self == .legacy
+            ? base + ",ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group14-sha256" : base
+    }
+
+    public var ciphers: String {
+        "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr"
+    }
+
+    public var macs: String {
+        let etm = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
+        return self == .strict ? etm : etm + ",hmac-sha2-256,hmac-sha2-512"
+    }
+
+    public static let hostKeyAlgorithms = "ssh-ed25519,rsa-sha2-512,rsa-sha2-256"
 }

@@ -23,6 +23,10 @@ final class SSHSession {
     var channel: ssh_channel?
     var subsystemReady = false
     var failures = 0
+    /// Set when a valid token was refused for a limit: the client is told why and the connection ends
+    /// (never counted as a failed login, Docs/sftp.md "Authentication").
+    var refusal: String?
+    var promoted = false
     var userLog = "-"
     var outcome = "auth_failed"
     var bytesSent: UInt64 = 0
@@ -46,7 +50,13 @@ final class SSHSession {
     /// The whole session; returns when it has ended and everything it held is released.
     func run() {
         defer { finish() }
-        control.arm(ctx.config.loginTimeoutMs, reason: "login_timeout")
+        // The pre-auth deadline: a connection that does not finish its key exchange soon is cut (named after
+        // whichever deadline is the earlier one).
+        if ctx.config.kexTimeoutMs < ctx.config.loginTimeoutMs {
+            control.arm(ctx.config.kexTimeoutMs, reason: "kex_timeout")
+        } else {
+            control.arm(ctx.config.loginTimeoutMs, reason: "login_timeout")
+        }
         // Before the key exchange, not after: libssh keeps parsing whatever the same read() brought in once
         // NEWKEYS has arrived, inside ssh_handle_key_exchange. libssh2 (curl) sends NEWKEYS and its
         // SERVICE_REQUEST back to back; when both land in one read, a session without callbacks yet parks
@@ -58,6 +68,7 @@ final class SSHSession {
             ctx.logger.debug("sftp \(control.peer): key exchange failed: \(lastError)")
             return
         }
+        control.arm(ctx.config.loginTimeoutMs - (Monotonic.milliseconds() - startMs), reason: "login_timeout")
         guard login() else {
             if let r = control.cutReason { outcome = r }
             return
@@ -113,6 +124,11 @@ final class SSHSession {
         while !subsystemReady {
             if ssh_event_dopoll(event, 200) == SSH_ERROR { return false }
             if control.cutReason != nil { return false }
+            if let refusal {
+                // Sent as the SSH DISCONNECT reason by ssh_disconnect in `finish`; OpenSSH prints it.
+                ssh_session_set_disconnect_message(session, refusal)
+                return false
+            }
             let status = ssh_get_status(session)
             if status & (SSH_CLOSED | SSH_CLOSED_ERROR) != 0 { return false }
             if failures >= 6 {
@@ -127,7 +143,7 @@ final class SSHSession {
     /// The one place a presented token is checked. Failures are uniform (same reply, growing delay) and
     /// counted per peer address; the per-token cap is checked only for a valid token.
     func tryToken(_ token: String, user: UnsafePointer<CChar>?, route: String) -> Bool {
-        guard file == nil else { return false }
+        guard file == nil, refusal == nil else { return false }
         let host = control.peer.host
         let granted = ctx.throttle.isLocked(host) ? nil : ctx.policy.authorize(token: token, peer: control.peer)
         guard let granted else {
@@ -140,8 +156,35 @@ final class SSHSession {
         guard ctx.registry.acquire(granted.capKey, limit: ctx.config.maxSessionsPerToken) else {
             ctx.logger.info("sftp \(control.peer): \(granted.logID) has \(ctx.config.maxSessionsPerToken) sessions")
             outcome = "token_session_cap"
+            refuse("session limit reached: \(ctx.config.maxSessionsPerToken) sessions with this link are open")
             return false
         }
+        if let capped = ctx.gate.promote(control.peer.host) {
+            ctx.registry.release(granted.capKey)
+            ctx.logger.info("sftp \(control.peer): login refused (\(capped.rawValue))")
+            outcome = capped.rawValue
+            refuse(
+                capped == .sessionsPerAddress
+                    ? "session limit reached: \(ctx.config.maxSessionsPerAddress) sessions from your address are open"
+                    : "session limit reached: the server has \(ctx.config.maxSessions) sessions open, try again later")
+            return false
+        }
+        promoted = true
+        return adopt(granted)
+    }
+
+    /// Refuses a valid token for a limit: the reason goes out at once as a userauth banner (OpenSSH prints it
+    /// before its "Permission denied", even when the client gives up right after this refusal) and again as
+    /// the DISCONNECT message when `login` ends the connection.
+    private func refuse(_ reason: String) {
+        refusal = reason
+        guard let banner = ssh_string_from_char(reason + "\r\n") else { return }
+        ssh_send_issue_banner(session, banner)
+        ssh_string_free(banner)
+    }
+
+    /// Opens the granted blob and makes the session its own.
+    private func adopt(_ granted: SFTPFile) -> Bool {
         let fd = open(granted.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             ctx.registry.release(granted.capKey)
@@ -235,6 +278,7 @@ final class SSHSession {
         ssh_free(session)
         if blobFD >= 0 { close(blobFD) }
         if let capKey { ctx.registry.release(capKey) }
+        ctx.gate.release(control.peer.host, promoted: promoted)
         let outcome = control.cutReason ?? self.outcome
         ctx.accessLog.write(
             peer: control.peer, user: userLog, path: file.map { "/" + $0.name } ?? "-", bytes: bytesSent,

@@ -89,7 +89,7 @@ enum CurlTransfer {
             return .completed
         }
         if let refused = context.refusedAddress {
-            return .failed(.refused("destination not allowed at connect time: \(refused)"), transient: false)
+            return .failed(.refused("at connect time: \(refused) (\(context.target.redacted))"), transient: false)
         }
         let detail = errorText.isEmpty ? String(cString: curl_easy_strerror(rc)) : errorText
         let message = URLRedaction.scrub(detail, secrets: context.target.secrets) + " (\(context.target.redacted))"

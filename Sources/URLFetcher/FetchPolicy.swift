@@ -51,16 +51,24 @@ public struct FetchPolicy: Sendable {
 public struct FetchFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public let code: String
     public let message: String
+    /// For the server log only, never for the tenant: e.g. the address a refused name resolved to (telling a
+    /// tenant which internal address a name has would map the network for them, issue #11 item 20).
+    public let logDetail: String?
 
-    public init(code: String, message: String) {
+    public init(code: String, message: String, logDetail: String? = nil) {
         self.code = code
         self.message = message
+        self.logDetail = logDetail
     }
 
     public var description: String { "\(code): \(message)" }
 
     static func badURL(_ why: String) -> FetchFailure { FetchFailure(code: "bad_url", message: why) }
-    static func refused(_ why: String) -> FetchFailure { FetchFailure(code: "destination_not_allowed", message: why) }
+    /// The tenant sees only "destination not allowed"; which address and which rule go to `logDetail`.
+    static func refused(_ why: String) -> FetchFailure {
+        FetchFailure(
+            code: "destination_not_allowed", message: "destination not allowed; nothing was fetched", logDetail: why)
+    }
     static func sourceChanged(_ why: String) -> FetchFailure { FetchFailure(code: "source_changed", message: why) }
     static let cancelled = FetchFailure(code: "cancelled", message: "import cancelled")
     static let aborted = FetchFailure(code: "aborted", message: "the receiver stopped the transfer")

@@ -41,7 +41,7 @@ enum HostResolver {
         }
         for address in addresses {
             if let why = DestinationCheck.refusal(for: address, policy: policy) {
-                throw .refused("destination not allowed: \(target.redacted) (\(why)); nothing was fetched")
+                throw .refused("\(target.redacted): \(why)")
             }
         }
         return PinnedHost(addresses: addresses)

@@ -60,7 +60,7 @@ import Testing
         ("readlink", Req(SFTPType.readlink).u32(1).str(f), .badMessage),
         ("posix-rename", Req(SFTPType.extended).u32(1).str("posix-rename@openssh.com").str(f).str("/b"),
          .permissionDenied),
-        ("statvfs (not advertised)", Req(SFTPType.extended).u32(1).str("statvfs@openssh.com").str("/"), .opUnsupported),
+        ("statvfs of a missing path", Req(SFTPType.extended).u32(1).str("statvfs@openssh.com").str("/etc"), .noSuchFile),
         ("unknown type 99", Req(99).u32(1).str("x"), .opUnsupported),
         ("read bad handle", Req(SFTPType.read).u32(1).bytes([9, 9, 9, 9]).u64(0).u32(10), .badMessage),
         ("read 300-byte handle", Req(SFTPType.read).u32(1).bytes(.init(repeating: 1, count: 300)).u64(0).u32(10),

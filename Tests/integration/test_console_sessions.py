@@ -119,7 +119,7 @@ def test_sign_out_and_bad_sign_ins(srv, key):
     assert call(srv, "POST", "/api/v1/session", {"api_key": key, "extra": 1})[0] == 400
     # Login CSRF: a form post (text/plain) and another site's Origin are refused.
     assert call(srv, "POST", "/api/v1/session", json.dumps({"api_key": key}).encode(),
-                headers={"Content-Type": "text/plain"})[0] == 400
+                headers={"Content-Type": "text/plain"})[0] == 415
     assert call(srv, "POST", "/api/v1/session", {"api_key": key}, headers={"Origin": "https://evil.example"})[0] == 403
     assert call(srv, "POST", "/api/v1/session", {"api_key": key},
                 headers={"Origin": f"http://127.0.0.1:{srv.port}"})[0] == 200

@@ -133,7 +133,7 @@ def test_http10_closes_and_keepalive_on_request(server, small_image):
     p = path_of(server.mint(rec["id"])["http"])
     raw = raw_request(server.port, f"GET {p} HTTP/1.0\r\n\r\n".encode())
     s, h, b, rest = parse_response(raw)
-    assert raw.startswith(b"HTTP/1.0 200")
+    assert raw.startswith(b"HTTP/1.1 200")
     assert s == 200 and b == data and h.get("connection") == "close" and rest == b""
     assert "transfer-encoding" not in h
 

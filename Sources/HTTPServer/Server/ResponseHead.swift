@@ -12,7 +12,9 @@ enum ResponseHeadWriter {
     static func serialize(
         _ response: Response, version: HTTPVersion, date: String, keepAlive: Bool
     ) -> [UInt8] {
-        var out = version == .http10 ? "HTTP/1.0 " : "HTTP/1.1 "
+        // Always HTTP/1.1, also to an HTTP/1.0 request: the status line names the server's version
+        // (RFC 9110 §6.2, RFC 9112 §2.3); framing below still follows the request's version.
+        var out = "HTTP/1.1 "
         out += "\(response.status) \(StatusText.reason(response.status))\r\n"
         out += "Date: \(date)\r\n"
         for (name, value) in response.headers where isSafe(name) && isSafe(value) {

@@ -86,14 +86,23 @@ struct ImageExporter: Sendable {
             ], body: [.bytes(bytes)])
     }
 
-    /// RFC 4180 CSV. Cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading
-    /// apostrophe (OWASP CSV injection).
+    /// RFC 4180 CSV. Cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV
+    /// injection): the first Unicode scalar is a tab or CR, or the first scalar after leading white space is
+    /// =, +, -, @ or their full-width forms. Scalars, not characters: "=" followed by a combining mark is
+    /// one grapheme that is not "=", yet a spreadsheet still reads a formula.
+    static func formulaLike(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first else { return false }
+        if first == "\t" || first == "\r" { return true }
+        guard let lead = s.unicodeScalars.first(where: { !$0.properties.isWhitespace }) else { return false }
+        return "=+-@\u{FF1D}\u{FF0B}\u{FF0D}\u{FF20}".unicodeScalars.contains(lead)
+    }
+
     static func csv(_ images: [ImageRecord]) -> String {
         func cell(_ v: ExportColumn.Value) -> String {
             switch v {
             case .number(let n): return String(UInt64(n))
             case .text(var s):
-                if let f = s.first, "=+-@\t\r".contains(f) { s = "'" + s }
+                if formulaLike(s) { s = "'" + s }
                 if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
                     s = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
                 }

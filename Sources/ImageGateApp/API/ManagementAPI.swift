@@ -31,6 +31,7 @@ struct ManagementAPI: Sendable {
     var sessions: ConsoleSessions? = nil
 
     func respond(to request: Request) -> Response {
+        if let refusal = RequestShape.refusal(request) { return refusal }
         if let sessions, request.head.path == "/api/v1/session" {
             return SessionRoutes(sessions: sessions).respond(to: request)
         }

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: `imagegate key list|rotate|host`.
+// ImageGate: `imagegate key list|rotate|retire|host`.
 //===----------------------------------------------------------------------===//
 #if canImport(Glibc)
 import Glibc
@@ -18,13 +18,19 @@ enum KeyCommands {
                     --recreate-missing: only when keys/token-keys.json or keys/deployment-id is lost and
                     there is no backup: make new ones (every link minted before stops working, for good).
                     Without it, every command refuses to run while they are missing (Docs/recovery.md).
+          retire KID
+                    Remove a verify-only key at once (a leaked key): every link it signed stops working on every
+                    protocol, and FTP and SFTP sessions opened with those links are ended within seconds.
+                    The active key cannot be retired: rotate first.
           host      Show the SFTP server's SSH host keys (fingerprints and public keys), making them if missing.
 
         Common options: --data-dir DIR, --config FILE.
         """
 
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
-        try ImageGateCLI.group(args, help: help, verbs: ["list": list, "rotate": rotate, "host": SFTPHostKeyCommand.run])
+        try ImageGateCLI.group(args, help: help, verbs: [
+            "list": list, "rotate": rotate, "retire": retire, "host": SFTPHostKeyCommand.run,
+        ])
     }
 
     static func list(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
@@ -62,6 +68,20 @@ enum KeyCommands {
                 + "no longer works")
         }
         print(describe(data.keys.keyring(), json: json, path: data.keys.keyFilePath))
+        return ExitCode.success
+    }
+
+    static func retire(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
+        guard let args = try CommandPrelude.parse(raw, flagOptions: ["--json"], maxPositionals: 1, help: help)
+        else { return ExitCode.success }
+        guard let text = args.positionals.first, text.utf8.count == 8, let kid = UInt32(text, radix: 16) else {
+            throw GateError.usage("key retire: expected the key id as 8 hex digits (see 'imagegate key list')")
+        }
+        try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
+            let ring = try data.keys.retire(kid: kid)
+            if !args.json { print("signing key \(kidText(kid)) retired: every link it signed is now invalid") }
+            print(describe(ring, json: args.json, path: data.keys.keyFilePath))
+        }
         return ExitCode.success
     }
 

@@ -63,7 +63,8 @@ enum ServeCommand {
         Signals.takeOver()
         let data = try DataDirectory.open(settings)
         defer { data.close() }
-        let logger = Logger(sink: .standardError, minimum: settings.logLevel)
+        // Every line the server logs passes the token redaction, whatever path or front it came from.
+        let logger = Logger(sink: LineSink(fd: 2, filter: TokenRedaction.redactTokens(in:)), minimum: settings.logLevel)
 
         // Imports this server can continue (unexpired uploads, URL fetches) and whose holder stopped are claimed
         // before recovery fails the orphans; imports whose holder is alive (a CLI import) are left alone.
@@ -78,8 +79,9 @@ enum ServeCommand {
         let accessLog: LineSink?
         switch settings.accessLog {
         case "off": accessLog = nil
-        case "-": accessLog = .standardOutput
-        default: accessLog = try LineSink.appending(path: settings.accessLogPath)
+        case "-": accessLog = LineSink(fd: 1, filter: TokenRedaction.redactTokens(in:))
+        default:
+            accessLog = try LineSink.appending(path: settings.accessLogPath, filter: TokenRedaction.redactTokens(in:))
         }
 
         let authorizer = DownloadAuthorizer(

@@ -32,6 +32,53 @@ extension SettingKey {
             help: "Close a session whose client takes no data this long."
         ) { s, v throws(GateError) in s.sftp.stallTimeoutMs = try duration(v, "sftp.stall_timeout") * 1000 },
         SettingKey(
+            name: "sftp.max_sessions_per_address", defaultText: "48",
+            help: "Logged-in SFTP sessions at once from one client address."
+        ) { s, v throws(GateError) in
+            s.sftp.maxSessionsPerAddress = try count(v, "sftp.max_sessions_per_address", min: 1)
+        },
+        SettingKey(
+            name: "sftp.max_unauthenticated", defaultText: "64",
+            help: "Connections still in key exchange or login at once (counted apart from sessions)."
+        ) { s, v throws(GateError) in
+            s.sftp.maxUnauthenticated = try count(v, "sftp.max_unauthenticated", min: 1)
+        },
+        SettingKey(
+            name: "sftp.max_unauthenticated_per_address", defaultText: "10",
+            help: "Connections still in key exchange or login at once from one client address."
+        ) { s, v throws(GateError) in
+            s.sftp.maxUnauthenticatedPerAddress = try count(v, "sftp.max_unauthenticated_per_address", min: 1)
+        },
+        SettingKey(
+            name: "sftp.connections_per_second", defaultText: "8",
+            help: "New connections per second from one client address (bursts of twice that); more are closed."
+        ) { s, v throws(GateError) in
+            s.sftp.connectionsPerSecondPerAddress = try count(v, "sftp.connections_per_second", min: 1)
+        },
+        SettingKey(
+            name: "sftp.kex_timeout", defaultText: "10s",
+            help: "From connect to the end of the key exchange (the pre-auth deadline)."
+        ) { s, v throws(GateError) in s.sftp.kexTimeoutMs = try duration(v, "sftp.kex_timeout") * 1000 },
+        SettingKey(
+            name: "sftp.algorithms", defaultText: "modern",
+            help: "SSH algorithm set: strict (ETM MACs only), modern, or legacy (adds NIST ECDH and DH group 14)."
+        ) { s, v throws(GateError) in
+            guard let set = SSHAlgorithmSet(rawValue: v) else {
+                throw GateError.usage("sftp.algorithms: expected strict, modern or legacy, got \(JSONText.quote(v))")
+            }
+            s.sftp.algorithms = set
+        },
+        SettingKey(
+            name: "sftp.compression", defaultText: "false",
+            help: "Offer zlib compression (true or false); off, the server offers only none."
+        ) { s, v throws(GateError) in
+            switch v {
+            case "true", "yes", "on": s.sftp.compression = true
+            case "false", "no", "off": s.sftp.compression = false
+            default: throw GateError.usage("sftp.compression: expected true or false")
+            }
+        },
+        SettingKey(
             name: "sftp.max_auth_failures", defaultText: "30",
             help: "Failed logins per client address per minute before all its logins are refused."
         ) { s, v throws(GateError) in

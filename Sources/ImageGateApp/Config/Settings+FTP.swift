@@ -13,6 +13,8 @@ public struct FTPSettings: Sendable {
     public var passivePorts: ClosedRange<UInt16>? = nil
     /// Plain FTP (no AUTH TLS): the token crosses the network in clear text. Off by default.
     public var allowPlain = false
+    /// Connect → successful PASS, else 421 and close.
+    public var loginTimeoutMs: Int64 = 30_000
 
     public init() {}
 
@@ -20,6 +22,7 @@ public struct FTPSettings: Sendable {
         var c = FTPConfig()
         c.passivePorts = passivePorts
         c.allowPlain = allowPlain
+        c.loginTimeoutMs = loginTimeoutMs
         return c
     }
 
@@ -55,6 +58,10 @@ extension SettingKey {
             name: "ftp.passive_ports", defaultText: "",
             help: "Passive data port range LOW-HIGH, e.g. 50000-50999 (empty: an ephemeral port each time)."
         ) { s, v throws(GateError) in s.ftp.passivePorts = try FTPSettings.parsePorts(v) },
+        SettingKey(
+            name: "ftp.login_timeout", defaultText: "30s",
+            help: "From connect to a successful login; a control connection that has not logged in by then is closed."
+        ) { s, v throws(GateError) in s.ftp.loginTimeoutMs = try duration(v, "ftp.login_timeout") * 1000 },
         SettingKey(
             name: "ftp.allow_plain", defaultText: "false",
             help: "Allow FTP without TLS (the token travels in clear text): true or false."

@@ -44,6 +44,9 @@ final class ImportManager: Sendable {
     let logger: Logger
     let secrets: SecretBox
     private let uploads = Mutex<[String: UploadSession]>([:])
+    /// Uploads completed since start, upload id → (image, length): a tus HEAD for one answers with the final
+    /// offset, so a client that lost the last PATCH reply can confirm completion. Bounded; lost on restart.
+    private let completedUploads = Mutex<[String: (ImageID, UInt64)]>([:])
     private let active = Mutex<[ImageID: ActiveImport]>([:])
     /// URL imports allowed to fetch at once.
     let slots: DispatchSemaphore
@@ -184,7 +187,15 @@ final class ImportManager: Sendable {
                         id, size: b.size, sha256: b.sha256, virtualSize: b.virtualSize, format: b.format,
                         encrypted: b.encrypted)
                     try? store.deleteImportJob(image: id)
-                    uploads.withLock { map in map = map.filter { $0.value.imageID != id } }
+                    let done = uploads.withLock { map in
+                        let gone = map.filter { $0.value.imageID == id }
+                        map = map.filter { $0.value.imageID != id }
+                        return gone
+                    }
+                    completedUploads.withLock { c in
+                        if c.count >= 4096 { c.removeAll(keepingCapacity: true) }
+                        for (uploadID, s) in done { c[uploadID] = (id, s.length) }
+                    }
                     logger.info("import \(id) available: \(b.size) bytes, sha256 \(b.sha256)")
                 } catch {
                     // Cancelled or failed meanwhile: the bytes must not stay.
@@ -226,6 +237,9 @@ final class ImportManager: Sendable {
             return session
         }
     }
+
+    /// The image and length of an upload that completed since start (see `completedUploads`).
+    func completedUpload(_ uploadID: String) -> (ImageID, UInt64)? { completedUploads.withLock { $0[uploadID] } }
 
     /// The sink of a session, created or reopened from its staging file.
     func sink(for s: UploadSession, state: inout UploadSession.State) throws(GateError) -> ImportSink {

@@ -34,6 +34,15 @@ struct TusHandler: Sendable {
         ConsoleAuth.principal(head, peer: peer, service: service, sessions: sessions)
     }
 
+    /// The length of a completed upload named by the path, if the caller may see its image and it is available.
+    private func completedLength(_ head: RequestHead, _ p: Principal) -> UInt64? {
+        guard let segs = PathDecoder.segments(head.path), segs.count == 2, segs[0] == "uploads",
+            let (id, length) = imports.completedUpload(segs[1]),
+            let image = try? service.image(p, id), image.status == .available
+        else { return nil }
+        return length
+    }
+
     /// The session named by the path, if the caller may write that image (else the same 404 either way).
     private func session(_ head: RequestHead, _ p: Principal) -> UploadSession? {
         guard let segs = PathDecoder.segments(head.path), segs.count == 2, segs[0] == "uploads",
@@ -50,6 +59,7 @@ struct TusHandler: Sendable {
                 ("Tus-Checksum-Algorithm", "sha1,sha256,md5"),
             ])
         }
+        if head.headers("authorization").count > 1 { return Self.answer(400, RequestShape.twoAuthorizations) }
         guard head.header("tus-resumable") == Self.version else {
             return Self.answer(412, "Tus-Resumable: \(Self.version) required", [("Tus-Version", Self.version)])
         }
@@ -59,7 +69,13 @@ struct TusHandler: Sendable {
         switch head.method {
         case "POST": return create(head, p)
         case "HEAD":
-            guard let s = session(head, p) else { return Self.answer(404, "no such upload") }
+            guard let s = session(head, p) else {
+                // Completed: the final offset, so a client that lost the last PATCH reply sees it is done.
+                if let length = completedLength(head, p) {
+                    return Self.answer(200, nil, [("Upload-Offset", String(length)), ("Upload-Length", String(length))])
+                }
+                return Self.answer(404, "no such upload")
+            }
             let offset = s.withState { $0.offset }
             return Self.answer(200, nil, [("Upload-Offset", String(offset)), ("Upload-Length", String(s.length))])
         case "DELETE":

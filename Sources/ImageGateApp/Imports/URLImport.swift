@@ -100,6 +100,7 @@ extension ImportManager {
                 return
             }
             sink.abandon()
+            if let detail = f.logDetail { logger.warning("import \(record.id): \(f.message): \(detail)") }
             fail(record.id, reason: failure?.reason ?? Self.reason(f.message, url: fetch.redactedURL))
         case .success(let fetched):
             if let failure {

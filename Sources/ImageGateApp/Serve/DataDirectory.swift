@@ -31,7 +31,9 @@ final class DataDirectory: Sendable {
         self.service = ImageService(store: store, blobs: blobs, clock: clock, retention: settings.recycleRetention)
         self.imports = ImportManager(
             service: service, store: store, blobs: blobs, settings: settings.imports,
-            logger: Logger(sink: .standardError, minimum: settings.logLevel), secrets: secrets)
+            // Filtered like serve's own log: an import URL may be another ImageGate link with a token in it.
+            logger: Logger(sink: LineSink(fd: 2, filter: TokenRedaction.redactTokens(in:)), minimum: settings.logLevel),
+            secrets: secrets)
     }
 
     /// The management API as the server and the local CLI use it (/api/v1).

@@ -50,6 +50,7 @@ struct DownloadAuthorizer: Sendable {
             // The cached verdict holds for this token and protocol; what can differ per request is the
             // clock (expiry within the cache second) and the peer (IP-bound tokens).
             if clock.now() > hit.claims.expiresAt + TokenCodec.expirySkew { return .failure(.token(.expired)) }
+            if !signingKeyExists(hit.claims.kid) { return .failure(.token(.unknownKey)) }
             if let binding = hit.claims.ipBinding, !(peer.map(binding.contains) ?? false) {
                 return .failure(.token(.addressNotAllowed))
             }
@@ -59,6 +60,10 @@ struct DownloadAuthorizer: Sendable {
         if case .success(let d) = result { cache.store(key, d, nowMs: nowMs) }
         return result
     }
+
+    /// The key that signed a token can still verify (not retired, removed or past `verify_until`). Every
+    /// front re-checks this for sessions already open (`imagegate key retire`, Docs/tokens.md).
+    func signingKeyExists(_ kid: UInt32) -> Bool { keys.keyring().key(kid, now: clock.now()) != nil }
 
     private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
         let claims: TokenClaims

@@ -37,12 +37,15 @@ struct DownloadHandler: RequestHandler {
 
     func respond(to request: Request) -> Response {
         let head = request.head
-        guard let segments = PathDecoder.segments(head.path) else {
-            var r = Response.text(400, "Bad Request: malformed path")
-            r.note = "bad_path"
-            return r
-        }
+        // A path that cannot name a download (trailing or double slash, dot segments, bad escapes) gets the
+        // same 404 as any other miss (Docs/http-parsing.md): `rclone lsl` probes `<link>/` and expects 404.
+        guard let segments = PathDecoder.segments(head.path) else { return Self.notFound("bad_path") }
         if segments == ["healthz"] {
+            guard head.method == "GET" || head.method == "HEAD" else {
+                var r = Response.text(405, "Method Not Allowed", headers: [("Allow", "GET, HEAD")])
+                r.note = "method"
+                return r
+            }
             return Response.text(200, "ok", headers: [("Cache-Control", "no-store")])
         }
         let token: Substring

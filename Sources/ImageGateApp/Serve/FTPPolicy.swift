@@ -34,7 +34,8 @@ struct FTPPolicy: FTPAccessPolicy {
         case .failure(let denial): return .denied(reason: denial.logReason, tokenLabel: label)
         case .success(let d):
             let image = d.image
-            let capKey = "\(image.id) \(image.generation) \(d.claims.serial.hex) \(d.claims.expiresAt)"
+            let capKey =
+                "\(image.id) \(image.generation) \(d.claims.serial.hex) \(d.claims.expiresAt) \(d.claims.kid)"
             let names = authorizer.fileNames(d)
             return .granted(FTPFile(
                 name: names.minted, path: blobs.path(for: image.id), size: image.size,
@@ -44,13 +45,15 @@ struct FTPPolicy: FTPAccessPolicy {
     }
 
     /// Image still available in the same generation, token not revoked and not expired (60 s leeway as in
-    /// §3.3 step 5). A transfer already running is never cut; this gates the next RETR.
+    /// §3.3 step 5), its signing key still in the keyring (`key retire`). A transfer already running is never
+    /// cut; this gates the next RETR, and a failed check ends the control connection.
     func stillValid(_ file: FTPFile) -> Bool {
         let parts = file.capKey.split(separator: " ")
-        guard parts.count == 4, let id = ImageID(String(parts[0])), let generation = UInt32(parts[1]),
-            let serial = ID128(hex: String(parts[2])), let expiresAt = Int64(parts[3])
+        guard parts.count == 5, let id = ImageID(String(parts[0])), let generation = UInt32(parts[1]),
+            let serial = ID128(hex: String(parts[2])), let expiresAt = Int64(parts[3]), let kid = UInt32(parts[4])
         else { return false }
         guard clock.now() <= expiresAt + 60 else { return false }
+        guard authorizer.signingKeyExists(kid) else { return false }
         guard let image = try? authorizer.store.image(id), image.status == .available,
             image.generation == generation
         else { return false }

@@ -20,7 +20,7 @@ struct SFTPPolicy: SFTPAccessPolicy {
     /// One `download.session` audit record per SFTP session (PROTOCOLS.md §7.3).
     func sessionEnded(_ file: SFTPFile, bytes: UInt64, peer: PeerAddress, outcome: String) {
         let parts = file.grant.split(separator: " ").map(String.init)
-        guard parts.count == 3, let audit, let id = ImageID(parts[0]) else { return }
+        guard parts.count == 4, let audit, let id = ImageID(parts[0]) else { return }
         let tenant = (try? authorizer.store.image(id))?.tenant
         audit("download.session", parts[0], tenant, peer.description, [
             "serial": parts[2], "protocol": "sftp", "bytes": String(bytes), "outcome": outcome,
@@ -38,16 +38,19 @@ struct SFTPPolicy: SFTPAccessPolicy {
             return SFTPFile(
                 name: names.minted, path: blobs.path(for: image.id), size: image.size,
                 modified: image.finalizedAt ?? image.updatedAt, logID: TokenRedaction.redact(token),
-                capKey: d.claims.serial.hex, grant: "\(image.id) \(image.generation) \(d.claims.serial.hex)",
+                capKey: d.claims.serial.hex,
+                grant: "\(image.id) \(image.generation) \(d.claims.serial.hex) \(d.claims.kid)",
                 otherNames: names.others)
         }
     }
 
     func stillValid(_ file: SFTPFile) -> Bool {
         let parts = file.grant.split(separator: " ")
-        guard parts.count == 3, let id = ImageID(String(parts[0])), let generation = UInt32(parts[1]),
-            let serial = ID128(hex: String(parts[2]))
+        guard parts.count == 4, let id = ImageID(String(parts[0])), let generation = UInt32(parts[1]),
+            let serial = ID128(hex: String(parts[2])), let kid = UInt32(parts[3])
         else { return false }
+        // A retired or removed signing key ends every session its tokens opened (`imagegate key retire`).
+        guard authorizer.signingKeyExists(kid) else { return false }
         do {
             guard let image = try authorizer.store.image(id), image.status == .available,
                 image.generation == generation
