@@ -111,6 +111,7 @@ extension ImageService {
         }
         audit(.system, action: "image.import.finish", target: id.description, targetTenant: r.tenant, source: "importer",
             outcome: "ok", detail: ["size": String(size), "sha256": sha256])
+        countImportEnd(id, result: "ok", bytes: size)
         return r
     }
 
@@ -125,6 +126,7 @@ extension ImageService {
         }) else { return }
         audit(.system, action: "image.import.fail", target: id.description, targetTenant: r.tenant, source: "importer",
             outcome: "error", detail: ["reason": reason])
+        countImportEnd(id, result: "failed")
     }
 
     /// "Cancel upload": the image becomes `failed` with reason `cancelled`. The caller stops the transfer and
@@ -144,6 +146,7 @@ extension ImageService {
             r.progressRate = nil
         }
         record(p, "image.cancel", target: id.description, targetTenant: after.tenant, source: source)
+        countImportEnd(id, result: "cancelled")
         return after
     }
 }

@@ -16,7 +16,7 @@ import TLSSupport
 enum ServeCommand {
     static let help = """
         Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--https HOST:PORT]
-                               [--ftp HOST:PORT|off] [--sftp HOST:PORT]
+                               [--ftp HOST:PORT|off] [--sftp HOST:PORT] [--metrics HOST:PORT|off]
 
           Run the transfer server. With no flags: data under ./data (SQLite catalog, blob store, keys),
           signing keys and a self-signed TLS certificate generated on first start (private files mode 0600),
@@ -29,14 +29,18 @@ enum ServeCommand {
                               "off" disables it). Explicit TLS (AUTH TLS) is required unless
                               ftp.allow_plain = true; see Docs/ftp.md.
           --sftp HOST:PORT    SFTP (SSH) listener address (overrides sftp.listen; default 127.0.0.1:2222).
+          --metrics HOST:PORT Prometheus /metrics, /healthz and /readyz (overrides metrics.listen; default
+                              127.0.0.1:9464; "off" disables it). See Docs/operations.md.
 
+          Under systemd (Type=notify) READY=1 is sent once every listener is bound; WATCHDOG=1 follows each
+          health round when the unit sets WatchdogSec.
           SIGTERM or SIGINT stops cleanly: listeners and connections closed (clients resume with a
           range request), catalog closed. SIGHUP reopens the access log and reloads the TLS certificate.
           Every setting can also be given in the config file: see Config/imagegate.conf.example.
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        let args = try Arguments(raw, valueOptions: ["--http", "--https", "--ftp", "--sftp"], flagOptions: [])
+        let args = try Arguments(raw, valueOptions: ["--http", "--https", "--ftp", "--sftp", "--metrics"], flagOptions: [])
         if args.wantsHelp {
             print(help)
             return ExitCode.success
@@ -53,6 +57,9 @@ enum ServeCommand {
         }
         if let f = args.value("--ftp") {
             try settings.apply(configText: "ftp.listen = \(f)", source: "--ftp")
+        }
+        if let m = args.value("--metrics") {
+            try settings.apply(configText: "metrics.listen = \(m)", source: "--metrics")
         }
         if let v = args.value("--sftp") {
             guard let a = ListenAddress(v) else { throw GateError.usage("--sftp: expected HOST:PORT, got \(v)") }
@@ -87,11 +94,15 @@ enum ServeCommand {
         api.sessions = sessions
         var uploads = TusHandler(imports: data.imports, service: data.service)
         uploads.sessions = sessions
+        // Readiness and metrics (Operations/): the gauges read the listeners once they exist.
+        let health = HealthMonitor(catalog: data.store, blobDirectory: data.blobs.blobDirectory)
+        let live = LiveListeners()
+        let operations = OperationsEndpoints(health: health, catalog: data.store, listenerGauges: live.gauges)
         let handler = RootHandler(
             downloads: DownloadHandler(
                 authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock,
                 audit: DownloadAudit.writer(data.service)),
-            api: api, uploads: uploads, console: ConsoleHandler())
+            api: api, uploads: uploads, console: ConsoleHandler(), operations: operations)
         let listener: HTTPListener
         do {
             listener = try HTTPListener.start(
@@ -139,6 +150,21 @@ enum ServeCommand {
         }
         var sftpBound = settings.sftpListen
         sftpBound.port = sftp.port
+        live.set(http: listener, https: secureListener, ftp: ftp?.0, sftp: sftp)
+        let metrics: MetricsListener?
+        do {
+            metrics = try settings.metricsListen.map { (a: ListenAddress) throws(SystemError) in
+                try MetricsListener.start(address: a, logger: logger, answer: operations.answer)
+            }
+        } catch {
+            listener.stop()
+            secureListener.stop()
+            ftp?.0.stop()
+            sftp.stop()
+            throw GateError.io("cannot listen on \(settings.metricsListen.map(\.description) ?? "-"): \(error)")
+        }
+        var metricsBound = settings.metricsListen
+        if let m = metrics { metricsBound?.port = m.port }
         var run = RunFile(
             pid: getpid(), http: bound.description, https: boundTLS.description, ftp: ftp?.1.description,
             startedAt: TimeFormat.rfc3339(data.clock.now()))
@@ -155,9 +181,16 @@ enum ServeCommand {
         print("http: listening on http://\(bound)")
         print("https: listening on https://\(boundTLS)")
         print(ftp.map { FTPFront.banner($0.1, settings) } ?? "ftp: off")
+        print(metricsBound.map { "metrics: listening on http://\($0) (/metrics, /healthz, /readyz)" } ?? "metrics: off")
         for line in SFTPFront.banner(sftp, bound: sftpBound) { print(line) }
         StandardOutput.flush()
 
+        // Every listener is bound: ready for systemd (Type=notify) and for /readyz.
+        health.setListenersUp(true)
+        let watchdog = ServiceNotify.watchdogMicroseconds() != nil
+        health.start(tick: { if watchdog { ServiceNotify.send("WATCHDOG=1") } })
+        defer { health.stop() }
+        ServiceNotify.send("READY=1\nSTATUS=serving")
         data.imports.resume(resumable)
         let retention = RetentionSweeper.start(service: data.service, imports: data.imports, logger: logger)
         defer { retention.stop() }
@@ -179,10 +212,13 @@ enum ServeCommand {
                 }
             case .terminate:
                 logger.info("stopping")
+                ServiceNotify.send("STOPPING=1")
+                health.setListenersUp(false)
                 listener.stop()
                 secureListener.stop()
                 ftp?.0.stop()
                 sftp.stop()
+                metrics?.stop()
                 RunFile.remove(settings.runFile)
                 logger.info("stopped")
                 return ExitCode.success

@@ -13,9 +13,15 @@ struct RootHandler: RequestHandler {
     let uploads: TusHandler?
     /// The web console's pages under /console/ (Console/ConsoleHandler.swift).
     var console: ConsoleHandler? = nil
+    /// /readyz for balancer checks (Operations/OperationsEndpoints.swift); /healthz is the download front's.
+    var operations: OperationsEndpoints? = nil
 
     func respond(to request: Request) -> Response {
         let path = request.head.path
+        if path == "/readyz", let operations {
+            let r = operations.readyz()
+            return Response.text(r.status, r.body, headers: [("Cache-Control", "no-store")])
+        }
         if path.hasPrefix(ManagementAPI.prefix) || path == "/api/v1" {
             return api.respond(to: request)
         }
@@ -25,7 +31,10 @@ struct RootHandler: RequestHandler {
         if let uploads, path == TusHandler.prefix || path.hasPrefix(TusHandler.prefix + "/") {
             return uploads.respond(to: request)
         }
-        return downloads.respond(to: request)
+        let response = downloads.respond(to: request)
+        // Paired with the access line's count (HTTPMetrics): the difference is imagegate_downloads_active.
+        if response.sessionKey != nil { Metrics.add(HTTPMetrics.downloadsStarted(scheme: request.secure ? "https" : "http")) }
+        return response
     }
 
     /// Upload bodies (tus PATCH, VM disk content) stream to disk; everything else is small and buffered.
