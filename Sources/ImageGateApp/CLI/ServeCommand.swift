@@ -77,6 +77,8 @@ enum ServeCommand {
         logger.info("catalog recovery: \(report)")
 
         try DataDirectory.makeDirectories(settings.dataDir + "/logs")
+        // /readyz checks the blob directory; it exists from the start, not only after the first import.
+        try DataDirectory.makeDirectories(data.blobs.blobDirectory)
         let accessLog: LineSink?
         switch settings.accessLog {
         case "off": accessLog = nil
