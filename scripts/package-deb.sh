@@ -37,10 +37,12 @@ cat >"$root/usr/share/doc/imagegate/copyright" <<'TXT'
 ImageGate: an image download gateway. See README.md for the project and its licence.
 TXT
 
-# Shared libraries the binary links (OpenSSL, SQLite, libssh, libcurl, libpq, libxlsxwriter, glibc), as the
-# Debian packages that provide them.
-depends=$(ldd "$bin" | awk '/=> \//{print $3}' | while read -r lib; do
-    dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null || true
+# The shared libraries the binary names itself (DT_NEEDED: OpenSSL, SQLite, libssh, libcurl, libxlsxwriter,
+# zlib, glibc, libstdc++), as the Debian packages that provide them; their own dependencies follow from those.
+depends=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | while read -r soname; do
+    lib=$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64/ {print $NF; exit}')
+    [ -n "$lib" ] || { echo "cannot resolve $soname" >&2; exit 1; }
+    dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib"
 done | cut -d: -f1 | sort -u | paste -sd, - | sed 's/,/, /g')
 
 cat >"$root/DEBIAN/control" <<TXT

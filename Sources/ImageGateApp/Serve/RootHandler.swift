@@ -20,7 +20,8 @@ struct RootHandler: RequestHandler {
         let path = request.head.path
         if path == "/readyz", let operations {
             let r = operations.readyz()
-            return Response.text(r.status, r.body, headers: [("Cache-Control", "no-store")])
+            // Response.text ends the body with its own line feed.
+            return Response.text(r.status, String(r.body.dropLast()), headers: [("Cache-Control", "no-store")])
         }
         if path.hasPrefix(ManagementAPI.prefix) || path == "/api/v1" {
             return api.respond(to: request)
