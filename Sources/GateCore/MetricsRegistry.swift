@@ -86,6 +86,10 @@ private let shardKey: pthread_key_t = {
 /// Where every module counts. Bumps go to the calling thread's shard; `Metrics.snapshot()` sums them.
 public enum Metrics {
     static let shards = MetricShards()
+    private static let enabled = Atomic<Bool>(true)
+
+    /// With no metrics listener (`metrics.listen = off`) nothing is counted: each bump is one relaxed load.
+    public static func setEnabled(_ on: Bool) { enabled.store(on, ordering: .relaxed) }
 
     private static var current: MetricShard {
         if let raw = pthread_getspecific(shardKey) {
@@ -99,11 +103,13 @@ public enum Metrics {
 
     /// Adds `amount` to a counter series.
     public static func add(_ series: MetricSeries, _ amount: Double = 1) {
+        guard enabled.load(ordering: .relaxed) else { return }
         current.values.withLock { $0[series, default: 0] += amount }
     }
 
     /// Adds to several series under one lock (an access line bumps bytes and requests together).
     public static func add(_ pairs: (MetricSeries, Double)...) {
+        guard enabled.load(ordering: .relaxed) else { return }
         current.values.withLock { v in
             for (s, a) in pairs { v[s, default: 0] += a }
         }
@@ -111,6 +117,7 @@ public enum Metrics {
 
     /// Records one observation of a histogram family (`_bucket{le}`, `_sum`, `_count`).
     public static func observe(_ histogram: MetricHistogram, _ value: Double) {
+        guard enabled.load(ordering: .relaxed) else { return }
         current.values.withLock { v in
             for (le, series) in histogram.bucketSeries where value <= le { v[series, default: 0] += 1 }
             v[histogram.infSeries, default: 0] += 1

@@ -65,6 +65,8 @@ enum ServeCommand {
             guard let a = ListenAddress(v) else { throw GateError.usage("--sftp: expected HOST:PORT, got \(v)") }
             settings.sftpListen = a
         }
+        // Nobody can read counters without the metrics listener: then the fronts do not count at all.
+        Metrics.setEnabled(settings.metricsListen != nil)
         Signals.takeOver()
         let data = try DataDirectory.open(settings)
         defer { data.close() }
