@@ -219,3 +219,26 @@ def test_metrics_listener_off_and_version_line(tmp_path):
     r = run([BIN, "--version"])
     assert re.fullmatch(r"imagegate \d+\.\d+\.\d+ \((unknown commit|[0-9a-f]{12}(-dirty)?)\)\n", r.stdout), r.stdout
     assert run([BIN, "serve", "--metrics", "nonsense"]).returncode == 64
+
+
+def test_ftps_and_sftp_transfers_are_counted(ops_server, tmp_path):
+    rec, _ = image_of(ops_server, tmp_path, 200_000)
+    link = ops_server.mint(rec["id"])
+    cert = os.path.join(ops_server.data_dir, "tls", "server.crt")
+    r = run(["curl", "-sS", "--ssl-reqd", "--cacert", cert, "-o", str(tmp_path / "a"), link["ftp"]])
+    assert r.returncode == 0, r.stderr
+    pin = link["sftp_commands"]["curl"].split("--hostpubsha256 '", 1)[1].split("'", 1)[0]
+    r = run(["curl", "-sS", "--hostpubsha256", pin, "-o", str(tmp_path / "b"), link["sftp"]])
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a").stat().st_size == (tmp_path / "b").stat().st_size == 200_000
+
+    def counted():
+        # The SFTP session's line is written when the session ends, just after curl has its bytes.
+        text = get(ops_server.metrics_port, "/metrics")[1]
+        return text if sample(text, "imagegate_bytes_sent_total", protocol="sftp") == 200_000 else None
+    text = wait_for(counted, "the SFTP session to end")
+    assert sample(text, "imagegate_bytes_sent_total", protocol="ftps") == 200_000
+    assert sample(text, "imagegate_bytes_sent_total", protocol="ftp") == 0
+    assert sample(text, "imagegate_download_sessions_total", protocol="ftps", outcome="complete") == 1
+    sftp_sessions = [l for l in text.splitlines() if l.startswith('imagegate_download_sessions_total{protocol="sftp"')]
+    assert sum(float(l.rpartition(" ")[2]) for l in sftp_sessions) == 1, sftp_sessions
