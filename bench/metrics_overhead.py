@@ -85,7 +85,8 @@ def run(b):
     conf = f"{b.tmp}/imagegate.conf"
     data = f"{b.tmp}/data"
     with open(conf, "w") as f:
-        f.write(f"data_dir = {data}\nhttp.loops = 2\nlog.level = warn\nlog.access = off\n")
+        f.write(f"data_dir = {data}\nhttp.loops = 2\nlog.level = warn\nlog.access = off\n"
+                "https.listen = 127.0.0.1:0\nftp.listen = off\nsftp.listen = 127.0.0.1:0\n")
     js, _ = import_file(conf, data, src)
     on, off = [], []
     for i in range(ROUNDS):
@@ -93,7 +94,8 @@ def run(b):
         on.append(measure(b, conf, data, js["id"], True))
         log(f"round {i + 1}/{ROUNDS}: metrics off")
         off.append(measure(b, conf, data, js["id"], False))
-    body = (f"Machine: {machine()}\n\n"
+    m = machine()
+    body = (f"{m['date']}, commit {m['commit']}, {m['machine']}, load {' '.join(m['load'])}, {m['swift']}\n\n"
             f"64 KiB random ranges, wrk -t2 -c16 -d{SECONDS}s, {ROUNDS} rounds alternating, median requests/s:\n\n"
             "| metrics listener | requests/s | ratio |\n|---|---:|---:|\n"
             f"| on (scraped every 1 s) | {median(on):.0f} | {fmt_ratio(median(on), median(off))} |\n"
