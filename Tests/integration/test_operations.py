@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -242,3 +243,19 @@ def test_ftps_and_sftp_transfers_are_counted(ops_server, tmp_path):
     assert sample(text, "imagegate_download_sessions_total", protocol="ftps", outcome="complete") == 1
     sftp_sessions = [l for l in text.splitlines() if l.startswith('imagegate_download_sessions_total{protocol="sftp"')]
     assert sum(float(l.rpartition(" ")[2]) for l in sftp_sessions) == 1, sftp_sessions
+
+
+def test_sighup_reopens_the_access_log_as_logrotate_expects(ops_server, tmp_path):
+    """Config/imagegate.logrotate renames the log and sends SIGHUP (no copytruncate): lines after the signal go
+    to a fresh file at the configured path, nothing more to the renamed one."""
+    _, url = image_of(ops_server, tmp_path, 1000)
+    log = os.path.join(ops_server.data_dir, "logs", "access.log")
+    assert run(["curl", "-sf", "-o", "/dev/null", url]).returncode == 0
+    wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, "the first access line")
+    os.rename(log, log + ".1")
+    ops_server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: os.path.exists(log), "the access log to be reopened")
+    rotated = open(log + ".1").read()
+    assert run(["curl", "-sf", "-o", "/dev/null", "-r", "0-9", url]).returncode == 0
+    wait_for(lambda: '"status":206' in open(log).read(), "the line after SIGHUP")
+    assert open(log + ".1").read() == rotated
