@@ -264,11 +264,12 @@ def import_file(conf, data, src, name="bench.bin"):
     return js, blob
 
 
-def start_imagegate(bench, conf, data, listeners):
-    """listeners: e.g. ["http", "sftp"]. Returns (Popen, {"http": "http://127.0.0.1:P", ...})."""
+def start_imagegate(bench, conf, data, listeners, extra=()):
+    """listeners: e.g. ["http", "sftp"]; extra: more serve flags. Returns (Popen, {"http": "http://127.0.0.1:P", ...})."""
     argv = [BIN, "serve", "--config", conf, "--data-dir", data]
     for name in listeners:
         argv += [f"--{name}", "127.0.0.1:0"]
+    argv += list(extra)
     out = os.path.join(bench.tmp, "imagegate.out.txt")
     p = bench.spawn("imagegate", argv, stdout=out)
     found = {}

@@ -24,6 +24,7 @@
 #   bash bench/run.sh sftp          -> bench/sftp.py        ImageGate SFTP vs OpenSSH sshd + sftp-server
 #   bash bench/run.sh https-ftp     -> bench/https_ftp.py   ImageGate HTTPS vs nginx, plain FTP vs vsftpd
 #   bash bench/run.sh url-import    -> bench/url_import.py  ImageGate URL import vs curl -o FILE
+#   bash bench/run.sh metrics       -> bench/metrics_overhead.py  64 KiB ranges, metrics listener on vs off
 set -euo pipefail
 
 case "${1:-}" in
@@ -31,7 +32,8 @@ case "${1:-}" in
     sftp) exec /usr/bin/python3 "$(dirname "$0")/sftp.py" ;;
     https-ftp) exec /usr/bin/python3 "$(dirname "$0")/https_ftp.py" ;;
     url-import) exec /usr/bin/python3 "$(dirname "$0")/url_import.py" ;;
-    *) echo "usage: $0 [sftp|https-ftp|url-import]" >&2; exit 64 ;;
+    metrics) exec /usr/bin/python3 "$(dirname "$0")/metrics_overhead.py" ;;
+    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics]" >&2; exit 64 ;;
 esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

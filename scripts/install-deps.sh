@@ -5,10 +5,12 @@
 #   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine, OpenSSH sshd + sftp-server, lftp, vsftpd for bench/
 set -euo pipefail
 
-build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev libpq-dev)
+build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev libpq-dev
+       binutils)  # readelf and strip for scripts/package-deb.sh
 test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip python3-venv qemu-utils xorriso nginx python3-pyftpdlib
       chromium chromium-driver  # the web console tests drive headless Chromium (Tests/integration/test_console.py)
-      postgresql haproxy)       # scripts/pg-cluster.sh and scripts/haproxy.sh start their own, never the services
+      postgresql haproxy        # scripts/pg-cluster.sh and scripts/haproxy.sh start their own, never the services
+      prometheus systemd)       # promtool and a loopback Prometheus; systemd-analyze verify (test_operations/package)
 bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp vsftpd)
 
 want=("${build[@]}")

@@ -25,6 +25,7 @@ struct FTPAccessLog: Sendable {
     let sink: LineSink?
 
     func write(_ r: FTPAccessRecord) {
+        if r.method == "RETR" { ImageGateMetrics.transferEnded(protocol: r.proto, outcome: r.outcome, bytes: r.bytes) }
         guard let sink else { return }
         var line = "{\"time\":\"\(TimeFormat.rfc3339(SystemClock().now()))\",\"proto\":\"\(r.proto)\""
         line += ",\"peer\":\(JSONText.quote(r.peer.description)),\"method\":\(JSONText.quote(r.method))"

@@ -61,9 +61,12 @@ public final class SQLiteCatalogStore: CatalogStore {
         }
     }
 
-    /// Runs `body` with the connection under the lock.
+    /// Runs `body` with the connection under the lock; the time it took (lock wait included) goes to
+    /// `imagegate_catalog_seconds`.
     func withConnection<T: Sendable>(_ body: (SQLiteConnection) throws(GateError) -> T) throws(GateError) -> T {
-        try connection.withLock { (conn: inout SQLiteConnection?) throws(GateError) -> T in
+        let started = Monotonic.nanoseconds()
+        defer { ImageGateMetrics.catalogCall(seconds: Double(Monotonic.nanoseconds() - started) / 1e9) }
+        return try connection.withLock { (conn: inout SQLiteConnection?) throws(GateError) -> T in
             guard let db = conn else { throw .io("catalog is closed") }
             return try body(db)
         }

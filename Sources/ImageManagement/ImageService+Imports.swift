@@ -116,6 +116,7 @@ extension ImageService {
         }
         audit(.system, action: "image.import.finish", target: id.description, targetTenant: r.tenant, source: "importer",
             outcome: "ok", detail: ["size": String(size), "sha256": sha256])
+        countImportEnd(id, result: "ok", bytes: size)
         return r
     }
 
@@ -141,6 +142,7 @@ extension ImageService {
         if changed {
             audit(.system, action: "image.import.fail", target: id.description, targetTenant: r.tenant,
                 source: "importer", outcome: "error", detail: ["reason": reason])
+            countImportEnd(id, result: "failed")
         }
         return true
     }
@@ -162,6 +164,7 @@ extension ImageService {
             r.progressRate = nil
         }
         record(p, "image.cancel", target: id.description, targetTenant: after.tenant, source: source)
+        countImportEnd(id, result: "cancelled")
         return after
     }
 }

@@ -11,6 +11,7 @@ struct SFTPAccessLog: Sendable {
     let sink: LineSink?
 
     func write(peer: PeerAddress, user: String, path: String, bytes: UInt64, durationMs: Int64, outcome: String) {
+        ImageGateMetrics.transferEnded(protocol: "sftp", outcome: outcome, bytes: bytes)
         guard let sink else { return }
         var line = "{\"time\":\"\(TimeFormat.rfc3339(SystemClock().now()))\",\"proto\":\"sftp\""
         line += ",\"peer\":\(JSONText.quote(peer.description)),\"user\":\(JSONText.quote(user))"

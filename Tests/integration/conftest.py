@@ -46,6 +46,7 @@ class Server:
         self.tls_port = None
         self.ftp_port = None
         self.sftp_port = None
+        self.metrics_port = None
         self.lines = []
 
     def common(self):
@@ -57,7 +58,7 @@ class Server:
     def start(self):
         self.proc = subprocess.Popen(
             [BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp", "127.0.0.1:0",
-             "--sftp", "127.0.0.1:0"] + self.common(),
+             "--sftp", "127.0.0.1:0", "--metrics", "127.0.0.1:0"] + self.common(),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -73,6 +74,9 @@ class Server:
             m = re.match(r"ftp: listening on ftp://127\.0\.0\.1:(\d+) ", line.strip())
             if m:
                 self.ftp_port = int(m.group(1))
+            m = re.match(r"metrics: listening on http://127\.0\.0\.1:(\d+) ", line.strip())
+            if m:
+                self.metrics_port = int(m.group(1))
             m = re.match(r"sftp: listening on sftp://127\.0\.0\.1:(\d+)$", line.strip())
             if m:
                 self.sftp_port = int(m.group(1))

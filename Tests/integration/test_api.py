@@ -948,6 +948,7 @@ SERVED = {
     ("/d/{token}/{file_name}", "get"), ("/d/{token}/{file_name}", "head"),
     ("/i/{image_id}/{file_name}", "get"), ("/i/{image_id}/{file_name}", "head"),
     ("/healthz", "get"), ("/healthz", "head"),
+    ("/readyz", "get"), ("/readyz", "head"),
 }
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 PLACEHOLDERS = {"image_id": NO_IMAGE, "vm_id": "vm-none", "serial": "0" * 32, "account_id": "acc-" + "0" * 32,

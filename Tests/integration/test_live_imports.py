@@ -27,7 +27,7 @@ class LoggedServer(Server):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp", "off",
-                 "--sftp", "127.0.0.1:0"] + self.common(), stdout=subprocess.PIPE, stderr=log, text=True)
+                 "--sftp", "127.0.0.1:0", "--metrics", "off"] + self.common(), stdout=subprocess.PIPE, stderr=log, text=True)
         deadline = time.time() + 60
         while time.time() < deadline:
             line = self.proc.stdout.readline()

@@ -46,7 +46,7 @@ def serve_until_ready_or_exit(d, config=None):
     stderr) after it reported every listener and was stopped with SIGTERM."""
     err_path = d.rstrip("/") + f".serve-{time.time_ns()}.err"
     args = [BIN, "serve", "--data-dir", d, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp",
-            "127.0.0.1:0", "--sftp", "127.0.0.1:0"] + (["--config", config] if config else [])
+            "127.0.0.1:0", "--sftp", "127.0.0.1:0", "--metrics", "off"] + (["--config", config] if config else [])
     with open(err_path, "w") as err:
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
     lines = []
@@ -251,7 +251,7 @@ def test_run_file_exists_when_healthz_first_answers_200(tmp_path):
     run_file = os.path.join(d, "run", "server.json")
     p = subprocess.Popen(
         [BIN, "serve", "--data-dir", d, "--http", f"127.0.0.1:{port}", "--https", "127.0.0.1:0", "--ftp",
-         "127.0.0.1:0", "--sftp", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+         "127.0.0.1:0", "--sftp", "127.0.0.1:0", "--metrics", "off"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         deadline = time.time() + 300  # a first start on a busy machine makes an RSA host key
         while True:

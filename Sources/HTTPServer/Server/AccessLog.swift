@@ -25,6 +25,7 @@ struct AccessLog: Sendable {
     let redact: @Sendable (String) -> String
 
     func write(_ r: AccessRecord, nowMs: Int64, wallNow: Int64) {
+        HTTPMetrics.count(r, scheme: scheme)
         guard let sink else { return }
         var line = "{\"time\":\"\(TimeFormat.rfc3339(wallNow))\",\"proto\":\"\(scheme)\""
         line += ",\"peer\":\(JSONText.quote(r.peer.description)),\"method\":\(JSONText.quote(r.method))"

@@ -52,7 +52,7 @@ public enum ImageGateCLI {
                 print(overview)
                 return ExitCode.success
             case "--version", "version":
-                print("imagegate \(version)")
+                print("imagegate \(version) (\(BuildInfo.commit))")
                 return ExitCode.success
             case "serve":
                 return try ServeCommand.run(rest)

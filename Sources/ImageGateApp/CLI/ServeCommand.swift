@@ -16,7 +16,7 @@ import TLSSupport
 enum ServeCommand {
     static let help = """
         Usage: imagegate serve [--config FILE] [--data-dir DIR] [--http HOST:PORT] [--https HOST:PORT]
-                               [--ftp HOST:PORT|off] [--sftp HOST:PORT]
+                               [--ftp HOST:PORT|off] [--sftp HOST:PORT] [--metrics HOST:PORT|off]
 
           Run the transfer server. With no flags: data under ./data (SQLite catalog, blob store, keys),
           signing keys and a self-signed TLS certificate generated on first start (private files mode 0600),
@@ -29,11 +29,16 @@ enum ServeCommand {
                               "off" disables it). Explicit TLS (AUTH TLS) is required unless
                               ftp.allow_plain = true; see Docs/ftp.md.
           --sftp HOST:PORT    SFTP (SSH) listener address (overrides sftp.listen; default 127.0.0.1:2222).
+          --metrics HOST:PORT Prometheus /metrics, /healthz and /readyz (overrides metrics.listen; default
+                              127.0.0.1:9464; "off" disables it). See Docs/operations.md.
 
           Refuses to start, naming the file, when the catalog is missing, empty or damaged (SQLite
           quick_check) in a data directory already in use, or key files are missing while links exist: see
           Docs/recovery.md. HTTP answers 503 (Retry-After: 1) until the run file with the bound addresses
           is written; blobs without a catalog row are moved to <data_dir>/quarantine, never deleted.
+
+          Under systemd (Type=notify) READY=1 is sent once every listener is bound; WATCHDOG=1 follows each
+          health round when the unit sets WatchdogSec.
 
           SIGTERM or SIGINT stops cleanly: listeners and connections closed (clients resume with a
           range request), catalog closed. SIGHUP reopens the access log and reloads the TLS certificate.
@@ -42,7 +47,7 @@ enum ServeCommand {
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
         guard let args = try CommandPrelude.parse(
-            raw, valueOptions: ["--http", "--https", "--ftp", "--sftp"], maxPositionals: 0, help: help)
+            raw, valueOptions: ["--http", "--https", "--ftp", "--sftp", "--metrics"], maxPositionals: 0, help: help)
         else { return ExitCode.success }
         var settings = try loadSettings(args)
         if let h = args.value("--http") {
@@ -56,10 +61,15 @@ enum ServeCommand {
         if let f = args.value("--ftp") {
             try settings.apply(configText: "ftp.listen = \(f)", source: "--ftp")
         }
+        if let m = args.value("--metrics") {
+            try settings.apply(configText: "metrics.listen = \(m)", source: "--metrics")
+        }
         if let v = args.value("--sftp") {
             guard let a = ListenAddress(v) else { throw GateError.usage("--sftp: expected HOST:PORT, got \(v)") }
             settings.sftpListen = a
         }
+        // Nobody can read counters without the metrics listener: then the fronts do not count at all.
+        Metrics.setEnabled(settings.metricsListen != nil)
         Signals.takeOver()
         let data = try DataDirectory.open(settings)
         defer { data.close() }
@@ -76,6 +86,8 @@ enum ServeCommand {
         orphans.run()
 
         try DataDirectory.makeDirectories(settings.dataDir + "/logs")
+        // /readyz checks the blob directory; it exists from the start, not only after the first import.
+        try DataDirectory.makeDirectories(data.blobs.blobDirectory)
         let accessLog: LineSink?
         switch settings.accessLog {
         case "off": accessLog = nil
@@ -98,11 +110,15 @@ enum ServeCommand {
         let gate = StartupGate()
         // Filled once the TLS context exists (the self-signed certificate is created with it).
         let caRoute = CACertificateRoute(nil)
+        // Readiness and metrics (Operations/): the gauges read the listeners once they exist.
+        let health = HealthMonitor(catalog: data.store, blobDirectory: data.blobs.blobDirectory)
+        let live = LiveListeners()
+        let operations = OperationsEndpoints(health: health, catalog: data.store, listenerGauges: live.gauges)
         var handler = RootHandler(
             downloads: DownloadHandler(
                 authorizer: authorizer, blobs: data.blobs, logger: logger, clock: data.clock,
                 audit: DownloadAudit.writer(data.service)),
-            api: api, uploads: uploads, console: ConsoleHandler(), gate: gate)
+            api: api, uploads: uploads, console: ConsoleHandler(), gate: gate, operations: operations)
         handler.caCertificate = caRoute
         let listener: HTTPListener
         do {
@@ -152,6 +168,21 @@ enum ServeCommand {
         }
         var sftpBound = settings.sftpListen
         sftpBound.port = sftp.port
+        live.set(http: listener, https: secureListener, ftp: ftp?.0, sftp: sftp)
+        let metrics: MetricsListener?
+        do {
+            metrics = try settings.metricsListen.map { (a: ListenAddress) throws(SystemError) in
+                try MetricsListener.start(address: a, logger: logger, answer: operations.answer)
+            }
+        } catch {
+            listener.stop()
+            secureListener.stop()
+            ftp?.0.stop()
+            sftp.stop()
+            throw GateError.io("cannot listen on \(settings.metricsListen.map(\.description) ?? "-"): \(error)")
+        }
+        var metricsBound = settings.metricsListen
+        if let m = metrics { metricsBound?.port = m.port }
         var run = RunFile(
             pid: getpid(), http: bound.description, https: boundTLS.description, ftp: ftp?.1.description,
             startedAt: TimeFormat.rfc3339(data.clock.now()))
@@ -179,9 +210,16 @@ enum ServeCommand {
         print("http: listening on http://\(bound)")
         print("https: listening on https://\(boundTLS)")
         print(ftp.map { FTPFront.banner($0.1, settings) } ?? "ftp: off")
+        print(metricsBound.map { "metrics: listening on http://\($0) (/metrics, /healthz, /readyz)" } ?? "metrics: off")
         for line in SFTPFront.banner(sftp, bound: sftpBound) { print(line) }
         StandardOutput.flush()
 
+        // Every listener is bound: ready for systemd (Type=notify) and for /readyz.
+        health.setListenersUp(true)
+        let watchdog = ServiceNotify.watchdogMicroseconds() != nil
+        health.start(tick: { if watchdog { ServiceNotify.send("WATCHDOG=1") } })
+        defer { health.stop() }
+        ServiceNotify.send("READY=1\nSTATUS=serving")
         data.imports.resume(resumable)
         // URL imports created for this server to fetch (`image import --url --no-wait`), picked up at once.
         let pickup = URLImportPickup.start(imports: data.imports, logger: logger)
@@ -218,10 +256,13 @@ enum ServeCommand {
                 }
             case .terminate:
                 logger.info("stopping")
+                ServiceNotify.send("STOPPING=1")
+                health.setListenersUp(false)
                 listener.stop()
                 secureListener.stop()
                 ftp?.0.stop()
                 sftp.stop()
+                metrics?.stop()
                 RunFile.remove(settings.runFile)
                 logger.info("stopped")
                 return ExitCode.success

@@ -41,6 +41,8 @@ public struct Settings: Sendable {
     public var ftp = FTPSettings()
     // SFTP front (keys in SFTPSettings.swift).
     public var sftpListen = ListenAddress(host: "127.0.0.1", port: 2222)
+    /// The metrics and health listener (`metrics.listen`, Settings+Metrics.swift); nil = off.
+    public var metricsListen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9464)
     public var sftp = SFTPConfig()
 
     public init() {}
@@ -185,6 +187,7 @@ struct SettingKey: Sendable {
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
     ] + SettingKey.catalogGuards + SettingKey.ftp + sftpKeys + SettingKey.imports + SettingKey.console
+        + SettingKey.metrics
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

@@ -43,10 +43,25 @@ struct DownloadAuthorizer: Sendable {
         }
     }
 
+    /// Counts the verdict (`imagegate_token_rejections_total` by the access log's reason) around `decide`.
     func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+        let result = decide(token: token, protocol: proto, peer: peer)
+        if case .failure(let denial) = result { Metrics.add(Self.rejectionSeries(denial.logReason)) }
+        return result
+    }
+
+    static let cacheHits = MetricSeries("imagegate_authorization_cache_hits_total")
+    static let cacheMisses = MetricSeries("imagegate_authorization_cache_misses_total")
+    static func rejectionSeries(_ reason: String) -> MetricSeries {
+        MetricSeries("imagegate_token_rejections_total", [("reason", reason)])
+    }
+
+    private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
         let nowMs = Monotonic.milliseconds()
         let key = AuthorizationCache.key(token, proto)
-        if let hit = cache.lookup(key, nowMs: nowMs) {
+        let cached = cache.lookup(key, nowMs: nowMs)
+        Metrics.add(cached == nil ? Self.cacheMisses : Self.cacheHits)
+        if let hit = cached {
             // The cached verdict holds for this token and protocol; what can differ per request is the
             // clock (expiry within the cache second) and the peer (IP-bound tokens).
             if clock.now() > hit.claims.expiresAt + TokenCodec.expirySkew { return .failure(.token(.expired)) }

@@ -17,10 +17,17 @@ struct RootHandler: RequestHandler {
     var gate: StartupGate? = nil
     /// The certificate the download commands fetch and pin, at /ca.crt and /ca.sha256.
     var caCertificate: CACertificateRoute? = nil
+    /// /readyz for balancer checks (Operations/OperationsEndpoints.swift); /healthz is the download front's.
+    var operations: OperationsEndpoints? = nil
 
     func respond(to request: Request) -> Response {
         if let gate, !gate.isOpen { return StartupGate.startingResponse }
         let path = request.head.path
+        if path == "/readyz", let operations {
+            let r = operations.readyz()
+            // Response.text ends the body with its own line feed.
+            return Response.text(r.status, String(r.body.dropLast()), headers: [("Cache-Control", "no-store")])
+        }
         if path.hasPrefix(ManagementAPI.prefix) || path == "/api/v1" {
             return api.respond(to: request)
         }
@@ -33,7 +40,10 @@ struct RootHandler: RequestHandler {
         if let uploads, path == TusHandler.prefix || path.hasPrefix(TusHandler.prefix + "/") {
             return uploads.respond(to: request)
         }
-        return downloads.respond(to: request)
+        let response = downloads.respond(to: request)
+        // Paired with the access line's count (HTTPMetrics): the difference is imagegate_downloads_active.
+        if response.sessionKey != nil { Metrics.add(HTTPMetrics.downloadsStarted(scheme: request.secure ? "https" : "http")) }
+        return response
     }
 
     /// Upload bodies (tus PATCH, VM disk content) stream to disk; everything else is small and buffered.
