@@ -11,6 +11,8 @@ public enum ExitCode {
     public static let notFound: Int32 = 3
     /// The request was understood but refused (wrong state, policy).
     public static let refused: Int32 = 4
+    /// `image verify` found an image whose stored bytes are missing or not the recorded ones.
+    public static let corrupt: Int32 = 5
     /// Bad command line or configuration (sysexits EX_USAGE).
     public static let usage: Int32 = 64
 

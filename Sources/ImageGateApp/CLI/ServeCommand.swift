@@ -161,6 +161,10 @@ enum ServeCommand {
         data.imports.resume(resumable)
         let retention = RetentionSweeper.start(service: data.service, imports: data.imports, logger: logger)
         defer { retention.stop() }
+        let scrub = BlobScrubber.start(
+            service: data.service, bytesPerSecond: settings.imports.verifyRate,
+            intervalSeconds: settings.imports.verifyInterval, logger: logger)
+        defer { scrub?.stop() }
         while true {
             switch Signals.wait() {
             case .reload:

@@ -27,6 +27,10 @@ struct ImportSettings: Sendable {
     var allowedPrivateRanges: [String] = []
     /// Trust anchors for https sources instead of the system bundle (a private CA); empty = system CAs.
     var caFile = ""
+    /// Seconds between background scrubs of every available image's bytes (0: off).
+    var verifyInterval: Int64 = 0
+    /// Bytes per second the scrub and `image verify` read at most (0: no limit).
+    var verifyRate: UInt64 = 64 << 20
 }
 
 /// A running transfer that can be stopped.
