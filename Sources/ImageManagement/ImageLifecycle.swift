@@ -10,6 +10,8 @@ public enum ImageLifecycle {
     public enum Operation: String, Sendable, CaseIterable {
         case rename, editRemarks, editTags, delete, finishDelete, restore, destroy, download, attachVM
         case startImport, finishImport, failImport, cancelImport, startMaking, finishMaking, failMaking
+        /// `image verify` or the background scrub found the stored bytes are not the recorded ones.
+        case failVerify
 
         /// Words for "cannot <verb> an image that is <status>".
         public var verb: String {
@@ -30,6 +32,7 @@ public enum ImageLifecycle {
             case .startMaking: "start making"
             case .finishMaking: "finish making"
             case .failMaking: "fail the making of"
+            case .failVerify: "mark as corrupt"
             }
         }
 
@@ -56,6 +59,8 @@ public enum ImageLifecycle {
         case (.startMaking, .failed): return .making
         case (.finishImport, .uploading), (.finishMaking, .making): return .available
         case (.failImport, .uploading), (.cancelImport, .uploading), (.failMaking, .making): return .failed
+        // Bytes that no longer match their digest must not be served; the image can be deleted or re-imported.
+        case (.failVerify, .available): return .failed
         default: throw .conflict("cannot \(op.verb) an image that is \(status.rawValue)")
         }
     }

@@ -28,6 +28,7 @@ import Testing
         t[.startMaking] = [.failed: .making]
         t[.finishMaking] = [.making: .available]
         t[.failMaking] = [.making: .failed]
+        t[.failVerify] = [.available: .failed]
         return t
     }()
 

@@ -11,6 +11,8 @@ public enum ExitCode {
     public static let notFound: Int32 = 3
     /// The request was understood but refused (wrong state, policy, a value the rules do not allow).
     public static let refused: Int32 = 4
+    /// `image verify` found an image whose stored bytes are missing or not the recorded ones.
+    public static let corrupt: Int32 = 5
     /// The command line itself is malformed (unknown option, missing or extra argument, an id that is not
     /// one) or the configuration is (sysexits EX_USAGE). What the server's rules refuse is `refused`.
     public static let usage: Int32 = 64

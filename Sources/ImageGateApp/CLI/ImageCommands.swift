@@ -31,6 +31,9 @@ enum ImageCommands {
           recycle-bin [list options]   List deleted images.
           restore ID                   Bring an image back from the recycle bin.
           destroy ID                   Remove a deleted image and its bytes for good.
+          verify (ID… | --all) [--rate BYTES] [--json]
+                                       Re-hash stored bytes against the catalog; corrupt images become
+                                       failed (see 'imagegate image verify --help'; exit 5 if any).
           os-matrix                    The operating systems imports may declare (imports.os_matrix).
           vms ID | attach-vm ID VM | detach-vm ID VM
                                        The VMs created from an image (they block deletion).
@@ -45,7 +48,7 @@ enum ImageCommands {
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
         var verbs: [String: (ArraySlice<String>) throws(GateError) -> Int32] = [
             "import": importImage, "export": export, "watch": watch,
-            "delete": AdminCommands.wrap(deleteCommand, help),
+            "delete": AdminCommands.wrap(deleteCommand, help), "verify": VerifyCommand.run,
         ]
         for c in commands { verbs[c.name] = AdminCommands.wrap(c, help) }
         return try ImageGateCLI.group(args, help: help, verbs: verbs)

@@ -230,6 +230,10 @@ enum ServeCommand {
         let importSweep = ImportSweep.start(
             data.imports, intervalSeconds: settings.imports.sweepInterval, logger: logger)
         defer { importSweep.stop() }
+        let scrub = BlobScrubber.start(
+            service: data.service, bytesPerSecond: settings.imports.verifyRate,
+            intervalSeconds: settings.imports.verifyInterval, logger: logger)
+        defer { scrub?.stop() }
         while true {
             switch Signals.wait() {
             case .reload:

@@ -55,5 +55,15 @@ extension SettingKey {
         ) { s, v throws(GateError) in
             s.imports.matrix = v.isEmpty ? OSMatrix.builtIn : try OSMatrix.load(path: v)
         },
+        SettingKey(
+            name: "imports.verify_interval", defaultText: "off",
+            help: "Re-hash every available image's bytes in the background this often, e.g. 7d (off: never)."
+        ) { s, v throws(GateError) in
+            s.imports.verifyInterval = v == "off" || v == "0" ? 0 : try duration(v, "imports.verify_interval")
+        },
+        SettingKey(
+            name: "imports.verify_rate", defaultText: "64MiB",
+            help: "Bytes per second the background scrub and 'image verify' read at most (0: no limit)."
+        ) { s, v throws(GateError) in s.imports.verifyRate = try bytes(v, "imports.verify_rate") },
     ]
 }

@@ -29,6 +29,10 @@ struct ImportSettings: Sendable {
     var caFile = ""
     /// How often (seconds) the server looks for imports whose process stopped and uploads past their TTL.
     var sweepInterval: Int64 = 60
+    /// Seconds between background scrubs of every available image's bytes (0: off).
+    var verifyInterval: Int64 = 0
+    /// Bytes per second the scrub and `image verify` read at most (0: no limit).
+    var verifyRate: UInt64 = 64 << 20
 }
 
 /// A running transfer that can be stopped.

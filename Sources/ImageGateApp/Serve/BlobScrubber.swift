@@ -1,0 +1,91 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the background scrub: every `imports.verify_interval`, re-hash each available image's bytes.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import GateCore
+import ImageCatalog
+import ImageManagement
+import Synchronization
+import SystemIO
+
+/// Runs on a thread of its own (never the cooperative pool, never an event loop: hashing blocks on the disk for
+/// minutes). One image at a time, at `imports.verify_rate` bytes per second; each result is logged, and a corrupt
+/// image is failed through `ImageService.verifyImage` (audited), after which the authorizer refuses its links
+/// once their one-second authorization cache entry has run out. A pass starts one interval after start-up and
+/// one interval after the previous pass ended, so a slow pass never overlaps the next.
+final class BlobScrubber: Sendable {
+    private let stopping = Mutex(false)
+    private let wake: EventFD
+    private let thread: Mutex<OSThread?> = Mutex(nil)
+
+    private init(wake: EventFD) { self.wake = wake }
+
+    /// nil when `intervalSeconds` is 0 (the scrub is off).
+    static func start(service: ImageService, bytesPerSecond: UInt64, intervalSeconds: Int64, logger: Logger)
+        -> BlobScrubber?
+    {
+        guard intervalSeconds > 0 else { return nil }
+        let verifier = BlobVerifier(blobs: service.blobs, bytesPerSecond: bytesPerSecond)
+        let s = BlobScrubber(wake: try! EventFD())
+        let intervalMs = Int32(clamping: intervalSeconds * 1000)
+        logger.info("blob scrub: every \(DurationText.format(intervalSeconds)) at \(verifier.bytesPerSecond) bytes/s")
+        let t = OSThread.spawn(name: "scrub") {
+            while s.sleep(intervalMs) {
+                s.pass(service: service, verifier: verifier, logger: logger)
+            }
+        }
+        s.thread.withLock { $0 = t }
+        return s
+    }
+
+    /// Waits `ms` or until `stop`; false when stopping.
+    private func sleep(_ ms: Int32) -> Bool {
+        var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&pfd, 1, ms)
+        return !stopping.withLock { $0 }
+    }
+
+    private func pass(service: ImageService, verifier: BlobVerifier, logger: Logger) {
+        let images: [ImageRecord]
+        do {
+            images = try service.verifiableImages()
+        } catch {
+            logger.error("blob scrub: cannot list images: \(error.message)")
+            return
+        }
+        var corrupt = 0
+        for image in images {
+            if stopping.withLock({ $0 }) { return }
+            let result: BlobCheck
+            do {
+                result = try service.verifyImage(
+                    image, verifier: verifier, source: "scrub", shouldStop: { self.stopping.withLock { $0 } })
+            } catch {
+                logger.error("blob scrub: \(image.id): cannot record the result: \(error.message)")
+                continue
+            }
+            switch result {
+            case .intact:
+                logger.info("blob scrub: \(image.id) intact (\(image.size) bytes)")
+            case .missing, .wrongSize, .wrongDigest:
+                corrupt += 1
+                logger.error("blob scrub: \(image.id) \(VerifyCommand.label(result)): \(result.reason(expected: image)); "
+                    + "the image is now failed")
+            case .unreadable, .superseded:
+                logger.warning("blob scrub: \(image.id) \(VerifyCommand.label(result)): \(result.reason(expected: image))")
+            case .interrupted:
+                return
+            }
+        }
+        logger.info("blob scrub: pass done, \(images.count) image(s) checked, \(corrupt) corrupt or missing")
+    }
+
+    func stop() {
+        stopping.withLock { $0 = true }
+        wake.signal()
+        thread.withLock { $0?.join() }
+        wake.close()
+    }
+}
