@@ -205,9 +205,11 @@ final class EventLoop {
                 // Enough to decide: the parser fails past its limits, a body past its length is the next request.
                 if c.buffer.count > ctx.config.parseLimits.maxHeaderBytes + ctx.config.maxBodyBytes { return .open }
             }
-            // A short plain read drained the socket (epoll reports the rest); TLS may hold decrypted
-            // records that epoll cannot see, so it reads until it would block.
-            if n < scratch.count && !ctx.secure { return .open }
+            // A short read drained the socket (epoll reports the rest). TLS returns one record per read: one
+            // shorter than the 16 KiB maximum ends what the peer sent in one go (a request head) unless
+            // OpenSSL still holds received bytes epoll cannot see. Full records (uploads) read on to EAGAIN.
+            let short = ctx.secure ? n < 16 * 1024 : n < scratch.count
+            if short && !c.transport.hasBufferedInput { return .open }
         }
     }
 

@@ -28,6 +28,9 @@ protocol Transport: AnyObject {
     func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult
     /// Ends the write side (TLS: close_notify first).
     func shutdownWrite(fd: Int32)
+    /// Input already taken from the socket but not yet returned by `read` (TLS records): epoll will not
+    /// report it, so the reader must keep reading while this is true.
+    var hasBufferedInput: Bool { get }
 }
 
 /// Plain TCP: `recv`/`send` and zero-copy `sendfile`.
@@ -65,6 +68,8 @@ final class PlainTransport: Transport {
     }
 
     func shutdownWrite(fd: Int32) { Socket.shutdownWrite(fd) }
+
+    var hasBufferedInput: Bool { false }
 }
 
 /// TLS through OpenSSL. File bytes go through a bounded 128 KiB buffer (`pread` then `SSL_write`), or
@@ -90,7 +95,11 @@ final class TLSTransport: Transport {
     /// A head held back by `send(_:more: true)`, not yet in `buffer`.
     private var held: [UInt8] = []
 
-    init(session: TLSSession) { self.session = session }
+    init(session: TLSSession) {
+        self.session = session
+        // The event loop asks `hasBufferedInput` before it waits for epoll, so read-ahead is safe here.
+        session.enableReadAhead()
+    }
 
     private func map(_ n: Int, _ s: TLSStatus) -> TransportResult {
         switch s {
@@ -105,6 +114,8 @@ final class TLSTransport: Transport {
     func prepare() -> TransportResult {
         map(0, session.handshake())
     }
+
+    var hasBufferedInput: Bool { session.hasBufferedInput }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
         let (n, s) = session.read(into: buffer)
