@@ -122,14 +122,18 @@ struct DownloadHandler: RequestHandler {
         case .serve(let d): decision = d
         }
         let contentType = "application/octet-stream"
+        // `?digest=off` leaves out Digest and Repr-Digest: aria2c verifies a Digest header by re-reading and
+        // hashing the whole file after the download and has no option to skip that (Docs/http-range.md).
+        let withDigest = !Self.digestOff(head.query)
+        let entity = withDigest ? fixed.entity : fixed.entityWithoutDigest
         switch decision {
         case .full:
             return Response(
-                status: 200, headerBlock: fixed.entity,
+                status: 200, headerBlock: entity,
                 body: file.size > 0 ? [.file(offset: 0, length: file.size)] : [], file: file)
         case .single(let first, let last):
             return Response(
-                status: 206, headerBlock: fixed.entity,
+                status: 206, headerBlock: entity,
                 headers: [("Content-Range", "bytes \(first)-\(last)/\(file.size)")],
                 body: [.file(offset: first, length: last - first + 1)], file: file)
         case .multiple(let ranges):
@@ -143,7 +147,7 @@ struct DownloadHandler: RequestHandler {
                 }
             }
             return Response(
-                status: 206, headerBlock: fixed.commonAndDigest, headers: [("Content-Type", layout.contentType)],
+                status: 206, headerBlock: withDigest ? fixed.commonAndDigest : fixed.common, headers: [("Content-Type", layout.contentType)],
                 body: pieces, file: file)
         case .unsatisfiable:
             // Empty body (curl #1163: old curl appended error pages to resumed files).
@@ -169,18 +173,25 @@ struct DownloadHandler: RequestHandler {
             ("Cache-Control", "private, no-store"), ("Referrer-Policy", "no-referrer"),
             ("X-Content-Type-Options", "nosniff"),
         ]
-        let entity = digest + [
+        let entityFields: [(String, String)] = [
             ("Content-Type", "application/octet-stream"),
             ("Content-Disposition", "attachment; filename=\"\(image.fileName)\""),
         ]
         let fixed = RepresentationHeaders(
             etag: etag, lastModified: lastModified, common: HeaderBlock(common),
-            commonAndDigest: HeaderBlock(common + digest), entity: HeaderBlock(common + entity))
+            commonAndDigest: HeaderBlock(common + digest), entity: HeaderBlock(common + digest + entityFields),
+            entityWithoutDigest: HeaderBlock(common + entityFields))
         headerCache.map.withLock { map in
             if map.count >= 4096 { map.removeAll(keepingCapacity: true) }
             map[key] = fixed
         }
         return fixed
+    }
+
+    /// True when the query has the pair `digest=off` (any position, `&`-separated; nothing else is read).
+    static func digestOff(_ query: String?) -> Bool {
+        guard let query else { return false }
+        return query.utf8.split(separator: UInt8(ascii: "&")).contains { $0.elementsEqual("digest=off".utf8) }
     }
 
     /// Strong, stable across restarts, and different whenever the bytes could differ (generation, digest).
@@ -213,6 +224,8 @@ struct RepresentationHeaders: Sendable {
     let commonAndDigest: HeaderBlock
     /// 200 and single-part 206: common, digests, Content-Type, Content-Disposition.
     let entity: HeaderBlock
+    /// The same without the digests (`?digest=off`).
+    let entityWithoutDigest: HeaderBlock
 }
 
 final class HeaderCache: Sendable {
