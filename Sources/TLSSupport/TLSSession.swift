@@ -80,6 +80,15 @@ public final class TLSSession {
     /// Kernel TLS for sending is active: `sendfile` can carry file bytes without copying them through us.
     public var kernelSendEnabled: Bool { COpenSSL_ktls_send_enabled(ssl) == 1 }
 
+    /// OpenSSL holds received bytes (decrypted or not yet processed) that epoll cannot see; false means
+    /// everything not yet read is still in the socket, so readiness will be reported for it.
+    public var hasBufferedInput: Bool { SSL_has_pending(ssl) == 1 }
+
+    /// Lets OpenSSL read more than one record per socket read (one `read` per record instead of a header
+    /// read and a body read). Only for a caller that checks `hasBufferedInput` before waiting for readiness:
+    /// bytes read ahead are invisible to epoll and poll.
+    public func enableReadAhead() { SSL_set_read_ahead(ssl, 1) }
+
     /// `SSL_sendfile` (only when `kernelSendEnabled`).
     public func sendfile(fd: Int32, offset: Int64, count: Int) -> (Int, TLSStatus) {
         ERR_clear_error()

@@ -172,15 +172,18 @@ def test_slow_reader_cut_by_send_timeout(workdir, big_file):
         assert 0 < entry["bytes"] < rec["size"]
         blob = os.path.realpath(os.path.join(s.data_dir, "blobs", rec["id"]))
 
-        def blob_open():
+        def blob_descriptors():
+            n = 0
             for fd in os.listdir(f"/proc/{s.proc.pid}/fd"):
                 try:
                     if os.path.realpath(f"/proc/{s.proc.pid}/fd/{fd}") == blob:
-                        return True
+                        n += 1
                 except OSError:
                     pass
-            return False
-        assert not blob_open()  # closed before the access line was written
+            return n
+        # The connection's reference was dropped before the access line was written; what may remain is the
+        # one descriptor the open-file cache shares between all requests for this image (Docs/architecture.md).
+        assert blob_descriptors() <= 1
         c.close()
         assert raw_request(s.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").startswith(
             b"HTTP/1.1 200 ")

@@ -23,8 +23,8 @@ public enum PathDecoder {
             guard n > 0, bytes[0] == ASCII.slash else { return nil }
             if n == 1 { return [] }
             var result: [String] = []
+            result.reserveCapacity(4)
             var scratch: [UInt8] = []
-            scratch.reserveCapacity(n)
             var start = 1
             while start <= n {
                 var end = start
@@ -41,6 +41,7 @@ public enum PathDecoder {
 
     /// Decodes one segment; nil when any rule of ``segments(_:)`` is broken.
     static func decodeSegment(_ raw: UnsafeBufferPointer<UInt8>, _ scratch: inout [UInt8]) -> String? {
+        if let plain = plainSegment(raw) { return plain }
         scratch.removeAll(keepingCapacity: true)
         var i = 0
         while i < raw.count {
@@ -68,5 +69,17 @@ public enum PathDecoder {
             return nil
         }
         return text
+    }
+
+    /// The common case (a token, `d`, an ASCII file name): no `%`, only printable ASCII other than `\`, not a
+    /// dot-segment. Such bytes decode to themselves, so the String is made from them directly, without the
+    /// scratch copy and UTF-8 validation pass; anything else returns nil and takes the full path.
+    @inline(__always)
+    static func plainSegment(_ raw: UnsafeBufferPointer<UInt8>) -> String? {
+        for b in raw where b <= 0x20 || b >= 0x7F || b == ASCII.percent || b == ASCII.backslash {
+            return nil
+        }
+        if raw.count <= 2, raw.allSatisfy({ $0 == ASCII.dot }) { return nil }
+        return String(decoding: raw, as: UTF8.self)
     }
 }

@@ -130,10 +130,12 @@ extension RequestParser {
         case .http10: keepAlive = connectionKeepAlive && !connectionClose
         }
 
+        let target = Self.asciiString(buffer, line.target)
         let head = RequestHead(
             method: Self.asciiString(buffer, line.method),
-            target: Self.asciiString(buffer, line.target),
-            path: line.path.map { Self.asciiString(buffer, $0) } ?? "/",
+            target: target,
+            // An origin-form target without a query is its own path: share the String, no second copy.
+            path: line.path.map { $0 == line.target ? target : Self.asciiString(buffer, $0) } ?? "/",
             query: line.query.map { Self.asciiString(buffer, $0) },
             version: line.version,
             headers: headers,

@@ -6,12 +6,16 @@ import Glibc
 #endif
 import SystemIO
 
-/// An open file a response streams from. The response owns the descriptor and closes it exactly once,
-/// when the last reference goes (response complete or connection closed). Confined to its loop thread.
-public final class OpenFile {
+/// An open file a response streams from. Immutable, so an open-file cache may share one descriptor between
+/// the responses of every loop; it is closed exactly once, when the last reference goes (every response that
+/// used it complete or cut, and the cache done with it).
+public final class OpenFile: Sendable {
     public let fd: Int32
     public let size: UInt64
     public let modified: Int64
+    /// Which file this descriptor is (`st_dev`, `st_ino`): a path now naming another inode was replaced.
+    public let device: UInt64
+    public let inode: UInt64
 
     /// Opens read-only and freezes size and mtime with `fstat` on the opened descriptor, so the headers
     /// describe exactly the bytes this descriptor will send (shared/STYLE.md §2.5 point 5).
@@ -27,13 +31,38 @@ public final class OpenFile {
         self.fd = fd
         self.size = UInt64(st.st_size)
         self.modified = Int64(st.st_mtim.tv_sec)
+        self.device = UInt64(st.st_dev)
+        self.inode = UInt64(st.st_ino)
+    }
+
+    /// True while `path` still names this very file with the size it was opened with: not deleted, not
+    /// replaced by another file, not truncated or grown. One `stat`, no open.
+    public func isStill(at path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        return UInt64(st.st_dev) == device && UInt64(st.st_ino) == inode && UInt64(st.st_size) == size
     }
 
     deinit { Sys.close(fd) }
 }
 
-@available(*, unavailable)
-extension OpenFile: Sendable {}
+/// Header field lines serialized once and reused for many responses (the fields of one image version):
+/// `Name: value\r\n` each. Built only through `init`, which drops a field holding CR, LF or NUL exactly as
+/// the per-response serializer does, so a cached block cannot split a response either.
+public struct HeaderBlock: Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ fields: [(String, String)]) {
+        var out: [UInt8] = []
+        for (name, value) in fields where ResponseHeadWriter.isSafe(name) && ResponseHeadWriter.isSafe(value) {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        bytes = out
+    }
+}
 
 /// One piece of a response body: literal bytes, or a range of the response's file.
 public enum BodyPiece: Equatable, Sendable {
@@ -52,6 +81,8 @@ public enum BodyPiece: Equatable, Sendable {
 /// sets framing fields, so it cannot get them wrong.
 public struct Response {
     public var status: Int
+    /// Fields serialized ahead of time, written right after `Date` and before `headers`.
+    public var headerBlock: HeaderBlock?
     public var headers: [(String, String)]
     public var body: [BodyPiece]
     public var file: OpenFile?
@@ -65,10 +96,11 @@ public struct Response {
     public var sessionKey: String?
 
     public init(
-        status: Int, headers: [(String, String)] = [], body: [BodyPiece] = [], file: OpenFile? = nil,
-        closeConnection: Bool = false, note: String? = nil
+        status: Int, headerBlock: HeaderBlock? = nil, headers: [(String, String)] = [], body: [BodyPiece] = [],
+        file: OpenFile? = nil, closeConnection: Bool = false, note: String? = nil
     ) {
         self.status = status
+        self.headerBlock = headerBlock
         self.headers = headers
         self.body = body
         self.file = file

@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import GateCore
+import Synchronization
 import SystemIO
 import TLSSupport
 
@@ -18,9 +19,13 @@ struct LoopContext: Sendable {
     let logger: Logger
     /// Present on an HTTPS listener; read at each accept, so a reload applies to new connections.
     let tls: TLSContextHolder?
+    /// One per loop of this listener, in loop order.
+    let mailboxes: [LoopMailbox]
     var secure: Bool { tls != nil }
     /// Deadline for a TLS handshake (slow or silent TLS clients).
     static let handshakeTimeoutMs: Int64 = 10_000
+    /// Connections accepted per wake-up before the loop serves its other sockets again.
+    static let acceptsPerWake = 64
 }
 
 /// Owns its connections and its epoll instance; runs on one `OSThread` and is never touched from another.
@@ -30,7 +35,7 @@ final class EventLoop {
 
     private let ctx: LoopContext
     private let epoll: Epoll
-    private let wake: EventFD
+    private let mailbox: LoopMailbox
     private let parser: RequestParser
     private var connections: [Int32: Connection] = [:]
     private var ready: [Connection] = []
@@ -40,13 +45,13 @@ final class EventLoop {
     private var cachedDateSecond: Int64 = -1
     private var cachedDate = ""
 
-    init(ctx: LoopContext, wake: EventFD) throws(SystemError) {
+    init(ctx: LoopContext, index: Int) throws(SystemError) {
         self.ctx = ctx
-        self.wake = wake
+        self.mailbox = ctx.mailboxes[index]
         self.epoll = try Epoll()
         self.parser = RequestParser(limits: ctx.config.parseLimits)
         try epoll.add(ctx.listener, [.readable, .exclusive], data: Self.listenerTag)
-        try epoll.add(wake.fd, .readable, data: Self.wakeTag)
+        try epoll.add(mailbox.wake.fd, .readable, data: Self.wakeTag)
     }
 
     func run() {
@@ -56,8 +61,9 @@ final class EventLoop {
                 switch data {
                 case Self.listenerTag: acceptAll()
                 case Self.wakeTag:
-                    wake.drain()
-                    stopping = true
+                    mailbox.wake.drain()
+                    for (fd, peer) in mailbox.takeAll() { adopt(fd, peer) }
+                    if mailbox.stopRequested { stopping = true }
                 default: onEvent(data, events)
                 }
             }
@@ -73,16 +79,28 @@ final class EventLoop {
             if now - lastSweep >= 1000 {
                 lastSweep = now
                 sweep(now)
+                ctx.handler.tick(nowMs: now)
             }
         }
         for c in Array(connections.values) { close(c, outcome: "shutdown") }
         epoll.remove(ctx.listener)
+        // Handed over but never adopted (the listener closes what arrives after this, once every loop exited).
+        for (fd, peer) in mailbox.takeAll() { EventLoop.discard(fd, peer, ctx: ctx, box: mailbox) }
+    }
+
+    /// Closes a socket that was handed to `box` but will never be served.
+    static func discard(_ fd: Int32, _ peer: PeerAddress, ctx: LoopContext, box: LoopMailbox) {
+        Sys.close(fd)
+        ctx.limiter.release(peer.bytes)
+        box.open.subtract(1, ordering: .relaxed)
     }
 
     // MARK: accept
 
+    /// Accepts what is pending (at most `acceptsPerWake`; the level-triggered listener wakes us again for
+    /// the rest) and gives each connection to the loop that owns the fewest.
     private func acceptAll() {
-        while true {
+        for _ in 0..<LoopContext.acceptsPerWake {
             let r: IOResult<(Int32, PeerAddress)>
             do {
                 r = try Socket.accept(ctx.listener)
@@ -99,31 +117,39 @@ final class EventLoop {
                 continue
             }
             Socket.setNoDelay(fd)
-            let tag = nextGeneration << 32 | UInt64(UInt32(bitPattern: fd))
-            nextGeneration += 1
-            let transport: any Transport
-            if let tls = ctx.tls {
-                guard let session = try? TLSSession(context: tls.current, fd: fd) else {
-                    ctx.limiter.release(peer.bytes)
-                    Sys.close(fd)
-                    continue
-                }
-                transport = TLSTransport(session: session)
+            let target = LoopMailbox.leastLoaded(ctx.mailboxes, preferred: mailbox.index)
+            ctx.mailboxes[target].open.add(1, ordering: .relaxed)
+            if target == mailbox.index {
+                adopt(fd, peer)
             } else {
-                transport = PlainTransport(fd: fd)
+                ctx.mailboxes[target].hand(fd, peer)
             }
-            let c = Connection(
-                fd: fd, tag: tag, peer: peer, transport: transport, handshake: ctx.tls != nil,
-                nowMs: Monotonic.milliseconds())
-            do {
-                try epoll.add(fd, .readable, data: tag)
-            } catch {
-                ctx.limiter.release(peer.bytes)
-                Sys.close(fd)
-                continue
-            }
-            connections[fd] = c
         }
+    }
+
+    /// Takes ownership of an accepted socket (already counted in `mailbox.open`): transport, epoll, table.
+    private func adopt(_ fd: Int32, _ peer: PeerAddress) {
+        mailbox.owned.add(1, ordering: .relaxed)
+        let tag = nextGeneration << 32 | UInt64(UInt32(bitPattern: fd))
+        nextGeneration += 1
+        let transport: any Transport
+        if let tls = ctx.tls {
+            guard let session = try? TLSSession(context: tls.current, fd: fd) else {
+                return EventLoop.discard(fd, peer, ctx: ctx, box: mailbox)
+            }
+            transport = TLSTransport(session: session)
+        } else {
+            transport = PlainTransport(fd: fd)
+        }
+        let c = Connection(
+            fd: fd, tag: tag, peer: peer, transport: transport, handshake: ctx.tls != nil,
+            nowMs: Monotonic.milliseconds())
+        do {
+            try epoll.add(fd, .readable, data: tag)
+        } catch {
+            return EventLoop.discard(fd, peer, ctx: ctx, box: mailbox)
+        }
+        connections[fd] = c
     }
 
     // MARK: events
@@ -179,9 +205,11 @@ final class EventLoop {
                 // Enough to decide: the parser fails past its limits, a body past its length is the next request.
                 if c.buffer.count > ctx.config.parseLimits.maxHeaderBytes + ctx.config.maxBodyBytes { return .open }
             }
-            // A short plain read drained the socket (epoll reports the rest); TLS may hold decrypted
-            // records that epoll cannot see, so it reads until it would block.
-            if n < scratch.count && !ctx.secure { return .open }
+            // A short read drained the socket (epoll reports the rest). TLS returns one record per read: one
+            // shorter than the 16 KiB maximum ends what the peer sent in one go (a request head) unless
+            // OpenSSL still holds received bytes epoll cannot see. Full records (uploads) read on to EAGAIN.
+            let short = ctx.secure ? n < 16 * 1024 : n < scratch.count
+            if short && !c.transport.hasBufferedInput { return .open }
         }
     }
 
@@ -394,6 +422,7 @@ final class EventLoop {
         epoll.remove(c.fd)
         Sys.close(c.fd)
         ctx.limiter.release(c.peer.bytes)
+        mailbox.open.subtract(1, ordering: .relaxed)
         var cut: AccessRecord?
         if let outcome, case .writing(let job, var record, _) = previous {
             record.bytesSent = job.bodySent

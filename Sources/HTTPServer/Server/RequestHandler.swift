@@ -49,9 +49,13 @@ public protocol RequestHandler: Sendable {
     func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling
     /// A connection ended: one call per download session key its responses carried.
     func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress)
+    /// Called about once a second by every event loop of the listener, even when no request arrives:
+    /// housekeeping that must not wait for traffic (closing cached descriptors of deleted blobs).
+    func tick(nowMs: Int64)
 }
 
 extension RequestHandler {
     public func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling { .buffer }
     public func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress) {}
+    public func tick(nowMs: Int64) {}
 }

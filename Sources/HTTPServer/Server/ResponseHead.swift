@@ -9,30 +9,54 @@ enum ResponseHeadWriter {
         !s.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
     }
 
+    /// Appends bytes straight into one array (no intermediate Strings): on a keep-alive range request this
+    /// head is most of the per-request user-space work besides parsing (issue 17).
     static func serialize(
         _ response: Response, version: HTTPVersion, date: String, keepAlive: Bool
     ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512 + (response.headerBlock?.bytes.count ?? 0))
         // Always HTTP/1.1, also to an HTTP/1.0 request: the status line names the server's version
         // (RFC 9110 §6.2, RFC 9112 §2.3); framing below still follows the request's version.
-        var out = "HTTP/1.1 "
-        out += "\(response.status) \(StatusText.reason(response.status))\r\n"
-        out += "Date: \(date)\r\n"
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(UInt64(clamping: response.status), to: &out)
+        out.append(0x20)
+        out.append(contentsOf: StatusText.reason(response.status).utf8)
+        out.append(contentsOf: "\r\nDate: ".utf8)
+        out.append(contentsOf: date.utf8)
+        out.append(contentsOf: "\r\n".utf8)
+        if let block = response.headerBlock { out.append(contentsOf: block.bytes) }
         for (name, value) in response.headers where isSafe(name) && isSafe(value) {
-            out += name
-            out += ": "
-            out += value
-            out += "\r\n"
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
         }
         // RFC 9110 §8.6: no Content-Length on 1xx/204; a 304 describes the 200 it stands for, so none there.
         if response.status >= 200 && response.status != 204 && response.status != 304 {
-            out += "Content-Length: \(response.bodyLength)\r\n"
+            out.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(response.bodyLength, to: &out)
+            out.append(contentsOf: "\r\n".utf8)
         }
         if !keepAlive {
-            out += "Connection: close\r\n"
+            out.append(contentsOf: "Connection: close\r\n".utf8)
         } else if version == .http10 {
-            out += "Connection: keep-alive\r\n"
+            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
-        out += "\r\n"
-        return Array(out.utf8)
+        out.append(contentsOf: "\r\n".utf8)
+        return out
+    }
+
+    /// ASCII decimal digits of `value`, most significant first.
+    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        var v = value
+        while true {
+            out.append(UInt8(truncatingIfNeeded: v / divisor) &+ 0x30)
+            v %= divisor
+            if divisor == 1 { return }
+            divisor /= 10
+        }
     }
 }

@@ -28,6 +28,9 @@ protocol Transport: AnyObject {
     func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult
     /// Ends the write side (TLS: close_notify first).
     func shutdownWrite(fd: Int32)
+    /// Input already taken from the socket but not yet returned by `read` (TLS records): epoll will not
+    /// report it, so the reader must keep reading while this is true.
+    var hasBufferedInput: Bool { get }
 }
 
 /// Plain TCP: `recv`/`send` and zero-copy `sendfile`.
@@ -65,22 +68,38 @@ final class PlainTransport: Transport {
     }
 
     func shutdownWrite(fd: Int32) { Socket.shutdownWrite(fd) }
+
+    var hasBufferedInput: Bool { false }
 }
 
 /// TLS through OpenSSL. File bytes go through a bounded 128 KiB buffer (`pread` then `SSL_write`), or
 /// `SSL_sendfile` when the kernel does the TLS record layer (kTLS): file bytes never reach the TLS layer
 /// as a file region otherwise (the NIO `FileRegion` lesson, shared/STYLE.md §2.5).
+///
+/// A response head sent with `more` is held back and written in the same `SSL_write` as the first body
+/// bytes (nginx's `ssl_buffer_size` does the same): one TLS record and one socket write fewer per response,
+/// which is most of what a 64 KiB range over HTTPS costs beyond the copy and the cipher.
 final class TLSTransport: Transport {
     static let chunk = 128 * 1024
+    /// Heads up to this size are held back; a larger one is written at once.
+    static let holdLimit = 16 * 1024
     let session: TLSSession
-    /// File bytes read but not yet accepted by `SSL_write` (`buffer[pendingStart..<pendingEnd]`, which start
-    /// at file offset `pendingFileOffset`): a retried SSL_write must see the same bytes again.
+    /// `buffer[pendingStart..<pendingEnd]` is written but not yet accepted by `SSL_write`: first
+    /// `pendingHead` bytes of a held head, then file bytes starting at file offset `pendingFileOffset`.
+    /// A retried SSL_write must see the same bytes again.
     private var buffer: [UInt8] = []
     private var pendingStart = 0
     private var pendingEnd = 0
+    private var pendingHead = 0
     private var pendingFileOffset: UInt64 = 0
+    /// A head held back by `send(_:more: true)`, not yet in `buffer`.
+    private var held: [UInt8] = []
 
-    init(session: TLSSession) { self.session = session }
+    init(session: TLSSession) {
+        self.session = session
+        // The event loop asks `hasBufferedInput` before it waits for epoll, so read-ahead is safe here.
+        session.enableReadAhead()
+    }
 
     private func map(_ n: Int, _ s: TLSStatus) -> TransportResult {
         switch s {
@@ -96,44 +115,87 @@ final class TLSTransport: Transport {
         map(0, session.handshake())
     }
 
+    var hasBufferedInput: Bool { session.hasBufferedInput }
+
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
         let (n, s) = session.read(into: buffer)
         return map(n, s)
     }
 
-    func send(_ buffer: UnsafeRawBufferPointer, more: Bool) -> TransportResult {
-        let (n, s) = session.write(buffer)
+    /// Writes a held head on its own (the next piece is not file bytes we could join it with).
+    /// `.done(0)` once nothing is held.
+    private func flushHeld() -> TransportResult {
+        while !held.isEmpty {
+            let (n, s) = held.withUnsafeBytes { session.write($0) }
+            guard s == .ok else { return map(n, s) }
+            held.removeFirst(n)
+        }
+        return .done(0)
+    }
+
+    func send(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportResult {
+        if more && held.isEmpty && pendingStart == pendingEnd && bytes.count <= Self.holdLimit {
+            held.append(contentsOf: bytes)
+            return .done(bytes.count)
+        }
+        let flushed = flushHeld()
+        guard case .done = flushed else { return flushed }
+        let (n, s) = session.write(bytes)
         return map(n, s)
     }
 
     func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult {
         if pendingStart == pendingEnd && session.kernelSendEnabled {
+            let flushed = flushHeld()
+            guard case .done = flushed else { return flushed }
             let (n, s) = session.sendfile(fd: file, offset: Int64(offset), count: count)
             return map(n, s)
         }
-        if pendingStart == pendingEnd || pendingFileOffset != offset {
-            // Refill: the previous chunk was fully accepted (or the caller moved on to another range).
-            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: Self.chunk) }
+        if pendingStart + pendingHead == pendingEnd || pendingFileOffset != offset {
+            // Refill: the previous chunk was fully accepted (or the caller moved on to another range). A head
+            // still pending stays in front of the new file bytes.
+            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: Self.chunk + Self.holdLimit) }
+            let keep = pendingHead
+            buffer.withUnsafeMutableBytes { b in
+                if keep > 0 && pendingStart > 0 {
+                    b.baseAddress!.copyMemory(from: b.baseAddress! + pendingStart, byteCount: keep)
+                }
+            }
+            var head = keep
+            if !held.isEmpty {
+                let h = held.count
+                buffer.withUnsafeMutableBytes { b in
+                    held.withUnsafeBytes { (b.baseAddress! + head).copyMemory(from: $0.baseAddress!, byteCount: h) }
+                }
+                head += h
+                held.removeAll(keepingCapacity: true)
+            }
             let want = min(count, Self.chunk)
-            let got = buffer.withUnsafeMutableBytes { pread(file, $0.baseAddress, want, off_t(offset)) }
+            let got = buffer.withUnsafeMutableBytes { pread(file, $0.baseAddress! + head, want, off_t(offset)) }
             if got < 0 { return .failed(errno: errno, "pread: \(String(cString: strerror(errno)))") }
             if got == 0 { return .done(0) }  // the writer treats 0 as a truncated file
             pendingStart = 0
-            pendingEnd = got
+            pendingHead = head
+            pendingEnd = head + got
             pendingFileOffset = offset
         }
-        let available = min(pendingEnd - pendingStart, count)
+        let fileBytes = min(pendingEnd - pendingStart - pendingHead, count)
         let (n, s) = buffer.withUnsafeBytes { b in
-            session.write(UnsafeRawBufferPointer(rebasing: b[pendingStart..<(pendingStart + available)]))
+            session.write(UnsafeRawBufferPointer(rebasing: b[pendingStart..<(pendingStart + pendingHead + fileBytes)]))
         }
-        if s == .ok {
-            pendingStart += n
-            pendingFileOffset += UInt64(n)
-        }
-        return map(n, s)
+        guard s == .ok else { return map(n, s) }
+        pendingStart += n
+        let fromHead = min(n, pendingHead)
+        pendingHead -= fromHead
+        let fromFile = n - fromHead
+        pendingFileOffset += UInt64(fromFile)
+        // Only head bytes left (a partial write: the socket is full): no file byte was taken yet.
+        if fromFile == 0 { return .wouldBlock(needs: .writable) }
+        return .done(fromFile)
     }
 
     func shutdownWrite(fd: Int32) {
+        held.removeAll()
         session.shutdown()
         Socket.shutdownWrite(fd)
     }

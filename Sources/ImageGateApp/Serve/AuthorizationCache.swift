@@ -14,11 +14,16 @@ final class AuthorizationCache: Sendable {
         let download: AuthorizedDownload
         let validUntilMs: Int64
     }
+    /// The token as presented and the protocol bits it was checked for (a struct: no string built per request).
+    struct Key: Hashable, Sendable {
+        let token: String
+        let protocols: UInt16
+    }
     private static let shardCount = 16
     private static let maxEntriesPerShard = 1024
     /// Mutex is non-copyable, so each shard lives in its own object.
     private final class Shard: Sendable {
-        let map = Mutex<[String: Entry]>([:])
+        let map = Mutex<[Key: Entry]>([:])
     }
     private let shards: [Shard]
     let ttlMs: Int64
@@ -28,16 +33,16 @@ final class AuthorizationCache: Sendable {
         shards = (0..<Self.shardCount).map { _ in Shard() }
     }
 
-    private func shard(_ key: String) -> Shard {
+    private func shard(_ key: Key) -> Shard {
         // The token's last characters are MAC bytes: uniformly distributed, a fine shard selector.
-        shards[Int(key.utf8.last ?? 0) % Self.shardCount]
+        shards[Int(key.token.utf8.last ?? 0) % Self.shardCount]
     }
 
-    static func key(_ token: Substring, _ proto: ProtocolSet) -> String {
-        "\(proto.rawValue):" + token
+    static func key(_ token: Substring, _ proto: ProtocolSet) -> Key {
+        Key(token: String(token), protocols: proto.rawValue)
     }
 
-    func lookup(_ key: String, nowMs: Int64) -> AuthorizedDownload? {
+    func lookup(_ key: Key, nowMs: Int64) -> AuthorizedDownload? {
         shard(key).map.withLock { map in
             guard let e = map[key] else { return nil }
             if e.validUntilMs < nowMs {
@@ -48,7 +53,7 @@ final class AuthorizationCache: Sendable {
         }
     }
 
-    func store(_ key: String, _ download: AuthorizedDownload, nowMs: Int64) {
+    func store(_ key: Key, _ download: AuthorizedDownload, nowMs: Int64) {
         shard(key).map.withLock { map in
             // A bound, not an LRU: when a shard is full of distinct live links, start it afresh.
             if map.count >= Self.maxEntriesPerShard { map.removeAll(keepingCapacity: true) }

@@ -9,6 +9,18 @@ import ImageCatalog
 struct AuthorizedDownload: Sendable {
     let claims: TokenClaims
     let image: ImageRecord
+    /// `Response.sessionKey` of HTTP and HTTPS downloads on this link (serial, image, tenant, scheme), made
+    /// once per verification instead of once per range request.
+    let httpSessionKey: String
+    let httpsSessionKey: String
+
+    init(claims: TokenClaims, image: ImageRecord) {
+        self.claims = claims
+        self.image = image
+        let base = [claims.serial.hex, image.id.description, image.tenant.description].joined(separator: " ")
+        httpSessionKey = base + " http"
+        httpsSessionKey = base + " https"
+    }
 }
 
 /// Verification steps 1-9 of shared/PROTOCOLS.md §3.3. Every failure is the same to the client; the
@@ -57,6 +69,11 @@ struct DownloadAuthorizer: Sendable {
     }
 
     private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+        // Every valid token has exactly this length and prefix (TokenCodec step 1): anything else is refused
+        // before the cache, the keyring or any copy of it (a bad-token flood costs less than a download).
+        guard token.utf8.count == TokenCodec.tokenLength, token.utf8.starts(with: TokenCodec.prefix.utf8) else {
+            return .failure(.token(.malformed))
+        }
         let nowMs = Monotonic.milliseconds()
         let key = AuthorizationCache.key(token, proto)
         let cached = cache.lookup(key, nowMs: nowMs)
@@ -83,7 +100,7 @@ struct DownloadAuthorizer: Sendable {
     private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
         let claims: TokenClaims
         switch codec.verify(
-            String(token), keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto,
+            token, keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto,
             peer: peer)
         {
         case .failure(let r): return .failure(.token(r))

@@ -17,6 +17,7 @@ struct DownloadHandler: RequestHandler {
     let logger: Logger
     let clock: any WallClock
     let headerCache = HeaderCache()
+    let files = OpenFileCache()
     /// Writes a `download.session` audit record (action, target, tenant, source, detail).
     var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
 
@@ -28,12 +29,18 @@ struct DownloadHandler: RequestHandler {
         ])
     }
 
-    /// The one answer for every token or lookup failure: no hint of which check failed (§3.3 step 10).
-    private static func notFound(_ note: String) -> Response {
-        var r = Response.text(404, "Not Found")
-        r.note = note
-        return r
+    func tick(nowMs: Int64) {
+        files.sweep(nowMs: nowMs)
     }
+
+    /// The one answer for every token or lookup failure: no hint of which check failed (§3.3 step 10).
+    /// Fields and body are built once (a bad-token flood should cost less than a download).
+    private static func notFound(_ note: String) -> Response {
+        Response(
+            status: 404, headerBlock: notFoundFields, body: [.bytes(notFoundBody)], note: note)
+    }
+    private static let notFoundFields = HeaderBlock([("Content-Type", "text/plain; charset=utf-8")])
+    private static let notFoundBody = Array("Not Found\n".utf8)
 
     func respond(to request: Request) -> Response {
         let head = request.head
@@ -73,10 +80,7 @@ struct DownloadHandler: RequestHandler {
         }
         var response = serve(download.image, head)
         // One audit record per link per connection when it ends (PROTOCOLS.md §7.3: aggregate downloads).
-        response.sessionKey = [
-            download.claims.serial.hex, download.image.id.description, download.image.tenant.description,
-            request.secure ? "https" : "http",
-        ].joined(separator: " ")
+        response.sessionKey = request.secure ? download.httpsSessionKey : download.httpSessionKey
         return response
     }
 
@@ -88,7 +92,9 @@ struct DownloadHandler: RequestHandler {
     private func serve(_ image: ImageRecord, _ head: RequestHead) -> Response {
         let file: OpenFile
         do {
-            file = try OpenFile(path: blobs.path(for: image.id))
+            file = try files.file(
+                for: OpenFileCache.Key(image: image.id, generation: image.generation),
+                path: { blobs.path(for: image.id) }, nowMs: Monotonic.milliseconds())
         } catch {
             logger.error("image \(image.id) is available but its blob cannot be opened: \(error)")
             var r = Response.text(500, "Internal Server Error")
@@ -96,6 +102,7 @@ struct DownloadHandler: RequestHandler {
             return r
         }
         guard file.size == image.size else {
+            files.evict(image: image.id)
             logger.error("image \(image.id) blob is \(file.size) bytes, catalog says \(image.size)")
             var r = Response.text(500, "Internal Server Error")
             r.note = "blob_size_mismatch"
@@ -104,7 +111,6 @@ struct DownloadHandler: RequestHandler {
         let now = clock.now()
         let fixed = representationHeaders(image)
         let validators = Validators(etag: fixed.etag, lastModified: fixed.lastModified, date: now)
-        let headers = fixed.common
         let conditions = ConditionalHeaders(
             range: head.header("range"), ifRange: head.header("if-range"), ifMatch: head.header("if-match"),
             ifNoneMatch: head.header("if-none-match"), ifModifiedSince: head.header("if-modified-since"),
@@ -114,23 +120,26 @@ struct DownloadHandler: RequestHandler {
             isGet: head.method == "GET", isHead: head.method == "HEAD", headers: conditions, validators: validators,
             length: file.size)
         {
-        case .notModified: return Response(status: 304, headers: headers)
-        case .preconditionFailed: return Response(status: 412, headers: headers)
+        case .notModified: return Response(status: 304, headerBlock: fixed.common)
+        case .preconditionFailed: return Response(status: 412, headerBlock: fixed.common)
         case .serve(let d): decision = d
         }
         let contentType = "application/octet-stream"
-        let entity = fixed.entity
+        // `?digest=off` leaves out Digest and Repr-Digest: aria2c verifies a Digest header by re-reading and
+        // hashing the whole file after the download and has no option to skip that (Docs/http-range.md).
+        let withDigest = !Self.digestOff(head.query)
+        let entity = withDigest ? fixed.entity : fixed.entityWithoutDigest
         switch decision {
         case .full:
             return Response(
-                status: 200, headers: headers + entity, body: file.size > 0 ? [.file(offset: 0, length: file.size)] : [],
-                file: file)
+                status: 200, headerBlock: entity,
+                body: file.size > 0 ? [.file(offset: 0, length: file.size)] : [], file: file)
         case .single(let first, let last):
             return Response(
-                status: 206, headers: headers + entity + [("Content-Range", "bytes \(first)-\(last)/\(file.size)")],
+                status: 206, headerBlock: entity,
+                headers: [("Content-Range", "bytes \(first)-\(last)/\(file.size)")],
                 body: [.file(offset: first, length: last - first + 1)], file: file)
         case .multiple(let ranges):
-            let headers = headers + fixed.digest
             let layout = MultipartLayout(
                 ranges: ranges, totalLength: file.size, partContentType: contentType,
                 boundary: MultipartLayout.makeBoundary(UInt64.random(in: 0...UInt64.max)))
@@ -141,17 +150,19 @@ struct DownloadHandler: RequestHandler {
                 }
             }
             return Response(
-                status: 206, headers: headers + [("Content-Type", layout.contentType)], body: pieces, file: file)
+                status: 206, headerBlock: withDigest ? fixed.commonAndDigest : fixed.common, headers: [("Content-Type", layout.contentType)],
+                body: pieces, file: file)
         case .unsatisfiable:
             // Empty body (curl #1163: old curl appended error pages to resumed files).
-            return Response(status: 416, headers: headers + [("Content-Range", "bytes */\(file.size)")])
+            return Response(
+                status: 416, headerBlock: fixed.common, headers: [("Content-Range", "bytes */\(file.size)")])
         }
     }
 
     /// The header lines that depend only on the image version, computed once per version (formatting dates
     /// and base64 digests per request showed up in the 64 KiB range benchmark).
     private func representationHeaders(_ image: ImageRecord) -> RepresentationHeaders {
-        let key = "\(image.id.raw.hex)-\(image.generation)"
+        let key = OpenFileCache.Key(image: image.id, generation: image.generation)
         if let hit = headerCache.map.withLock({ $0[key] }) { return hit }
         let lastModified = image.finalizedAt ?? image.updatedAt
         let etag = Self.etag(image)
@@ -160,23 +171,30 @@ struct DownloadHandler: RequestHandler {
             // RFC 3230 Digest (aria2 verifies it) and RFC 9530 Repr-Digest.
             digest = [("Digest", "SHA-256=\(d)"), ("Repr-Digest", "sha-256=:\(d):")]
         }
+        let common: [(String, String)] = [
+            ("Accept-Ranges", "bytes"), ("ETag", etag), ("Last-Modified", TimeFormat.httpDate(lastModified)),
+            ("Cache-Control", "private, no-store"), ("Referrer-Policy", "no-referrer"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        let entityFields: [(String, String)] = [
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Disposition", "attachment; filename=\"\(image.fileName)\""),
+        ]
         let fixed = RepresentationHeaders(
-            etag: etag, lastModified: lastModified,
-            common: [
-                ("Accept-Ranges", "bytes"), ("ETag", etag), ("Last-Modified", TimeFormat.httpDate(lastModified)),
-                ("Cache-Control", "private, no-store"), ("Referrer-Policy", "no-referrer"),
-                ("X-Content-Type-Options", "nosniff"),
-            ],
-            digest: digest,
-            entity: digest + [
-                ("Content-Type", "application/octet-stream"),
-                ("Content-Disposition", "attachment; filename=\"\(image.fileName)\""),
-            ])
+            etag: etag, lastModified: lastModified, common: HeaderBlock(common),
+            commonAndDigest: HeaderBlock(common + digest), entity: HeaderBlock(common + digest + entityFields),
+            entityWithoutDigest: HeaderBlock(common + entityFields))
         headerCache.map.withLock { map in
             if map.count >= 4096 { map.removeAll(keepingCapacity: true) }
             map[key] = fixed
         }
         return fixed
+    }
+
+    /// True when the query has the pair `digest=off` (any position, `&`-separated; nothing else is read).
+    static func digestOff(_ query: String?) -> Bool {
+        guard let query else { return false }
+        return query.utf8.split(separator: UInt8(ascii: "&")).contains { $0.elementsEqual("digest=off".utf8) }
     }
 
     /// Strong, stable across restarts, and different whenever the bytes could differ (generation, digest).
@@ -199,18 +217,20 @@ struct DownloadHandler: RequestHandler {
     }
 }
 
-/// Header lines of one image version (see `representationHeaders`).
+/// Header lines of one image version (see `representationHeaders`), serialized once.
 struct RepresentationHeaders: Sendable {
     let etag: String
     let lastModified: Int64
     /// On every answer, 304 and 412 included.
-    let common: [(String, String)]
-    /// Digest and Repr-Digest (describe the whole representation).
-    let digest: [(String, String)]
-    /// On 200 and single-part 206: digests, Content-Type, Content-Disposition.
-    let entity: [(String, String)]
+    let common: HeaderBlock
+    /// Multipart 206: common, then Digest and Repr-Digest (they describe the whole representation).
+    let commonAndDigest: HeaderBlock
+    /// 200 and single-part 206: common, digests, Content-Type, Content-Disposition.
+    let entity: HeaderBlock
+    /// The same without the digests (`?digest=off`).
+    let entityWithoutDigest: HeaderBlock
 }
 
 final class HeaderCache: Sendable {
-    let map = Mutex<[String: RepresentationHeaders]>([:])
+    let map = Mutex<[OpenFileCache.Key: RepresentationHeaders]>([:])
 }

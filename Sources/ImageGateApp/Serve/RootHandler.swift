@@ -69,4 +69,7 @@ struct RootHandler: RequestHandler {
     func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress) {
         downloads.sessionEnded(key: key, requests: requests, bytes: bytes, peer: peer)
     }
+
+    /// The download front's open-file cache closes descriptors of deleted blobs even without traffic.
+    func tick(nowMs: Int64) { downloads.tick(nowMs: nowMs) }
 }

@@ -1,0 +1,61 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: what one event loop shares with its siblings: its wake-up descriptor, the connections handed
+// to it, and its connection counts (for balancing and for the per-loop report at shutdown).
+//===----------------------------------------------------------------------===//
+import Synchronization
+import SystemIO
+
+/// One loop's inbox. Whichever loop accepts a connection gives it to the loop that owns the fewest, so
+/// a burst of new connections (wrk starting 16 at once, one loop woken for all of them) ends up evenly
+/// spread instead of on the loop that happened to be woken (issue 17: 68 % / 32 % of the CPU before).
+final class LoopMailbox: Sendable {
+    let index: Int
+    let wake: EventFD
+    /// Accepted sockets handed to this loop, not yet adopted by it.
+    private let inbox = Mutex<[(fd: Int32, peer: PeerAddress)]>([])
+    private let stopFlag = Atomic<Bool>(false)
+    /// Connections this loop owns now, including those waiting in its inbox (counted when handed over, so
+    /// the next pick in the same burst already sees them).
+    let open = Atomic<Int>(0)
+    /// Connections this loop has owned over its life: the balance the benchmark reports.
+    let owned = Atomic<Int>(0)
+
+    init(index: Int, wake: EventFD) {
+        self.index = index
+        self.wake = wake
+    }
+
+    func hand(_ fd: Int32, _ peer: PeerAddress) {
+        inbox.withLock { $0.append((fd, peer)) }
+        wake.signal()
+    }
+
+    func takeAll() -> [(fd: Int32, peer: PeerAddress)] {
+        inbox.withLock { box in
+            if box.isEmpty { return [] }
+            defer { box.removeAll() }
+            return box
+        }
+    }
+
+    func requestStop() {
+        stopFlag.store(true, ordering: .releasing)
+        wake.signal()
+    }
+
+    var stopRequested: Bool { stopFlag.load(ordering: .acquiring) }
+
+    /// The loop with the fewest open connections; `preferred` on a tie (no hand-over when it does not help).
+    static func leastLoaded(_ boxes: [LoopMailbox], preferred: Int) -> Int {
+        var best = preferred
+        var bestOpen = boxes[preferred].open.load(ordering: .relaxed)
+        for b in boxes where b.index != preferred {
+            let n = b.open.load(ordering: .relaxed)
+            if n < bestOpen {
+                best = b.index
+                bestOpen = n
+            }
+        }
+        return best
+    }
+}
