@@ -18,6 +18,11 @@ BIN = os.environ.get("IMAGEGATE_BIN") or os.path.join(
 BIG_SIZE = 256 * 1024 * 1024 + 12345  # ≥ 256 MiB and deliberately not a multiple of any chunk size
 
 
+def pytest_configure(config):
+    # Long-running suites (fault injection); part of the CI run, deselect locally with -m "not slow".
+    config.addinivalue_line("markers", "slow: a long-running suite (minutes), part of the CI run")
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
