@@ -5,7 +5,7 @@ full disk (a small tmpfs as the data directory) on every import path.
 
 The kill points are drawn from a seeded generator. The seed is printed (pytest shows it with a failure) and
 is taken from IMAGEGATE_FAULT_SEED when set, so a failing run can be replayed; IMAGEGATE_FAULT_KILLS sets
-the number of kills (default 32).
+the number of kills (default 48).
 
 The corrupted-state cases of issue #10 (catalog missing or empty with blobs, token-keys.json or
 deployment-id missing, secrets.key garbage, damaged catalog index) are covered by test_startup_guards.py.
@@ -30,7 +30,7 @@ from test_url_imports import CERTS, Nginx, start_url_import
 pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("IMAGEGATE_FAULT_SEED") or random.SystemRandom().randrange(1 << 32))
-KILLS = int(os.environ.get("IMAGEGATE_FAULT_KILLS") or 32)
+KILLS = int(os.environ.get("IMAGEGATE_FAULT_KILLS") or 48)
 FILE_SIZE = 6 * MiB + 123  # about 1.5 s through the 4 MiB/s throttles below
 
 
@@ -126,6 +126,23 @@ class Campaign:
         if p.returncode != 0:
             self.log.append(f"(cli import failed: {err.strip()[-120:]})")
 
+    def remote_cli_import(self):
+        # `image import --file --server URL`: the CLI uploads through the server's tus endpoint. The restarted
+        # server listens on a new port, so the CLI cannot resume; its upload is cancelled, like an operator
+        # would after a failed run.
+        name = f"fault remote cli {len(self.log)}"
+        env = dict(os.environ, IMAGEGATE_API_KEY=self.api.key)
+        p = subprocess.Popen([BIN, "image", "import", "--file", self.cli_file, "--name", name, "--format", "raw",
+                              "--server", self.s.base, "--json"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.kill_and_restart(self.rng.uniform(0.0, 0.5))
+        if p.poll() is None:
+            p.kill()
+        p.communicate(timeout=60)
+        for image, row in consistency.read_catalog(self.s.data_dir, names=True)[0].items():
+            if row[-1] == name and row[0] == "uploading":
+                assert quiet_call(self.api, "POST", f"/api/v1/images/{image}/cancel") == 200
+
     def lifecycle(self):
         by_status = {}
         for image, (status, *_rest) in rows(self.s).items():
@@ -166,8 +183,8 @@ class Campaign:
         self.anchor = self.s.import_image(path, "fault anchor")
         self.anchor_link = self.s.mint(self.anchor["id"], "--ttl", "2h")["http"]
         self.anchor_bytes = data
-        scenarios = [self.url_import, self.tus_upload, self.cli_import, self.lifecycle, self.lifecycle,
-                     self.key_rotate]
+        scenarios = [self.url_import, self.tus_upload, self.cli_import, self.remote_cli_import, self.lifecycle,
+                     self.lifecycle, self.key_rotate]
         for n in range(KILLS):
             # Every scenario runs at least once in a run, in a seeded order; then seeded choices.
             scenario = scenarios[n] if n < len(scenarios) else self.rng.choice(scenarios)
