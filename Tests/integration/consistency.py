@@ -6,7 +6,8 @@ blobs/, staging/ and quarantine/, and returns a list of findings (empty = consis
 - every `available` image has a blob whose size and sha256 match its row;
 - no blob without a row and no quarantined file, except for ids the caller names (a destroy that was
   killed between removing the row and unlinking the bytes leaves exactly that: Docs/management.md);
-- every staging file belongs to an `uploading`/`making` row with a live holder;
+- every staging file belongs to an `uploading`/`making` row with a live holder, and no such row has a
+  blob already (a finalize that renamed but never committed);
 - no row stays `uploading`/`making` without a live lease, nor `deleting`, after a bounded wait
   (recovery and the recycle-bin pass at start-up are what should settle them);
 - `imagegate audit verify` accepts the audit hash chain.
@@ -91,6 +92,9 @@ def check(data_dir, bin_path, common_args, allowed_orphans=(), settle=30):
     rows, live = read_catalog(data_dir)
 
     for image, (status, size, digest, _reason) in sorted(rows.items()):
+        if status in ("uploading", "making") and image in blobs:
+            # Between a finalize's rename and its commit only; after the settle it is an import nobody finishes.
+            problems.append(f"{image} is {status} but already has a blob")
         if status != "available":
             continue
         path = os.path.join(data_dir, "blobs", image)

@@ -10,6 +10,7 @@ the number of kills (default 48).
 The corrupted-state cases of issue #10 (catalog missing or empty with blobs, token-keys.json or
 deployment-id missing, secrets.key garbage, damaged catalog index) are covered by test_startup_guards.py.
 """
+import hashlib
 import http.client
 import os
 import random
@@ -366,5 +367,34 @@ def test_consistency_check_sees_damage(tmp_path):
         assert "staging file img-efef" in problems
         assert f"{stuck['id']} stays uploading without a live holder" in problems
         assert consistency.check(s.data_dir, BIN, s.common(), allowed_orphans={orphan}, settle=0) != []
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("stage", ["staged", "renamed"])
+def test_upload_complete_when_the_server_died_is_finished_after_restart(tmp_path, stage):
+    """Found by the kill campaign: a kill between a tus upload's final 204 and the catalog commit (while the
+    background finalize syncs or renames) left the image `uploading` until the upload expired, since the client
+    sends nothing more; after the rename, HEAD even answered offset 0. The state is built by hand so no timing
+    decides the outcome: every byte staged ("staged"), or already renamed into blobs/ ("renamed")."""
+    s = Server(str(tmp_path / "data"), "imports.upload_ttl = 1h\n").start()
+    try:
+        data = os.urandom(3 * MiB + 1)
+        digest = hashlib.sha256(data).hexdigest()
+        up = API(s).create_upload("complete when killed", len(data), sha256=digest)
+        assert API(s).tus("PATCH", up["upload_url"], offset=0, body=data[:-1])[0] == 204
+        s.stop(signal.SIGKILL)
+        [name] = consistency.listdir(s.data_dir, "staging")
+        staged = os.path.join(s.data_dir, "staging", name)
+        with open(staged, "ab") as f:  # the last byte, written just before the kill
+            f.write(data[-1:])
+        if stage == "renamed":
+            os.makedirs(os.path.join(s.data_dir, "blobs"), exist_ok=True)
+            os.rename(staged, os.path.join(s.data_dir, "blobs", up["id"]))
+        s.start()
+        done = API(s).wait_status(up["id"], {"available", "failed"}, timeout=30)
+        assert done["status"] == "available" and done["sha256"] == digest, done
+        assert download(s.mint(up["id"])["http"]) == data
+        assert not consistency.check(s.data_dir, BIN, s.common())
     finally:
         s.stop()

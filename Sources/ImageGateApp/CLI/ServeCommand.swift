@@ -170,6 +170,7 @@ enum ServeCommand {
         StandardOutput.flush()
 
         data.imports.resume(resumable)
+        data.imports.finishCompleteUploads()
         let retention = RetentionSweeper.start(
             service: data.service, imports: data.imports, orphans: orphans, logger: logger)
         defer { retention.stop() }
