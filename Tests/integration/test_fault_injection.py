@@ -398,3 +398,32 @@ def test_upload_complete_when_the_server_died_is_finished_after_restart(tmp_path
         assert not consistency.check(s.data_dir, BIN, s.common())
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize("stage", ["staged", "renamed"])
+def test_url_import_complete_when_the_server_died_is_finished_after_restart(workdir, nginx, tmp_path, stage):
+    """The URL import's counterpart of the test above: every byte fetched (or already renamed into blobs/)
+    when the server died, the row still `uploading`. The resumed fetch must not end in a 416 or refetch
+    into a failure: the import ends `available` with the source's bytes."""
+    ng, digest = nginx
+    s = Server(str(tmp_path / "data"), "imports.allow_private = 127.0.0.0/8\n").start()
+    try:
+        img = start_url_import(API(s), f"http://127.0.0.1:{ng.port}/slow/disk.raw", "url complete when killed",
+                               sha256=digest)
+        staging = os.path.join(s.data_dir, "staging")
+        while not consistency.listdir(s.data_dir, "staging"):
+            time.sleep(0.05)
+        s.stop(signal.SIGKILL)
+        [name] = consistency.listdir(s.data_dir, "staging")
+        staged = os.path.join(staging, name)
+        with open(os.path.join(ng.root, "disk.raw"), "rb") as src, open(staged, "r+b") as f:
+            f.write(src.read())  # the rest of the bytes, as if they had all arrived before the kill
+        if stage == "renamed":
+            os.makedirs(os.path.join(s.data_dir, "blobs"), exist_ok=True)
+            os.rename(staged, os.path.join(s.data_dir, "blobs", img["id"]))
+        s.start()
+        done = API(s).wait_status(img["id"], {"available", "failed"}, timeout=60)
+        assert done["status"] == "available" and done["sha256"] == digest, done
+        assert not consistency.check(s.data_dir, BIN, s.common())
+    finally:
+        s.stop()
