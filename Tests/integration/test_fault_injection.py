@@ -253,8 +253,9 @@ def full_disk(tmp_path, workdir):
     r = run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0700", "tmpfs", data])
     if r.returncode != 0:
         pytest.skip(f"disk-full cases need to mount a tmpfs (root or CAP_SYS_ADMIN): {r.stderr.strip()}")
-    s = Server(data, f"imports.allow_private = 127.0.0.0/8\n").start()
+    s = Server(data, "imports.allow_private = 127.0.0.0/8\n")
     try:
+        s.start()
         small = os.urandom(256 * 1024)
         path = os.path.join(str(tmp_path), "small.raw")
         with open(path, "wb") as f:
