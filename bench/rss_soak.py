@@ -83,7 +83,9 @@ class Load:
         r = subprocess.run(["curl", "-sS", "-f", "-k", "--ssl-reqd" if url.startswith("ftp://") else "-s",
                             *extra, url, "-o", "-"], capture_output=True, timeout=120)
         if r.returncode != 0:
-            raise Failure(f"curl {url.split('?')[0]}: {r.stderr.decode(errors='replace').strip()}")
+            # Never the token: it is the FTP/SFTP password (user info) or the last path segment.
+            where = url.split("://", 1)[0] + "://" + url.split("@", 1)[-1].split("://", 1)[-1].split("/", 1)[0]
+            raise Failure(f"curl {where}: {r.stderr.decode(errors='replace').strip()}")
         return r.stdout
 
     def check(self, label, got, want):
