@@ -62,6 +62,20 @@ public struct BlobStore: Sendable {
         try FileSystem.syncDirectory(blobDirectory)
     }
 
+    /// Undoes a `finalize` whose catalog commit never happened (the process died after the rename): the blob
+    /// moves back to a new staging file (atomic rename, same file system, both directories synced), so the
+    /// import can verify and finalize its bytes again. Returns the staging path.
+    public func returnToStaging(_ id: ImageID) throws(GateError) -> String {
+        try FileSystem.makeDirectories(stagingDirectory)
+        let target = stagingDirectory + "/" + id.description + "." + Hex.encode(Crypto.randomBytes(8))
+        guard rename(path(for: id), target) == 0 else {
+            throw FileSystem.error("cannot move the uncommitted blob back to staging")
+        }
+        try FileSystem.syncDirectory(stagingDirectory)
+        try FileSystem.syncDirectory(blobDirectory)
+        return target
+    }
+
     /// Deletes an image's blob; a missing blob is fine (removal is idempotent).
     public func remove(_ id: ImageID) {
         unlink(path(for: id))

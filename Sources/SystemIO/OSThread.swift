@@ -8,9 +8,15 @@ import CLinuxShims
 
 /// A joinable OS thread running one closure. Event loops and blocking I/O live on these so that
 /// Swift's cooperative pool is never blocked (shared/STYLE.md §2.5).
+///
+/// A thread whose `OSThread` is released without `join` (`_ = OSThread.spawn { … }`: an import's finalize,
+/// a URL fetch) is detached then, so its stack and descriptor go back to the system when it ends; before,
+/// each such thread kept its 1 MiB stack mapped for good (issue #10 item 10, Docs/testing.md).
 public final class OSThread: @unchecked Sendable {
-    // Safe to share: `handle` is written once before `spawn` returns and only read by `join`.
+    // Safe to share: `handle` is written once before `spawn` returns and only read by `join` and `deinit`;
+    // `joined` is only touched by `join` and `deinit`, which cannot overlap (deinit runs after the last use).
     private var handle = pthread_t()
+    private var joined = false
 
     private final class Box {
         let body: () -> Void
@@ -39,5 +45,10 @@ public final class OSThread: @unchecked Sendable {
 
     public func join() {
         pthread_join(handle, nil)
+        joined = true
+    }
+
+    deinit {
+        if !joined { pthread_detach(handle) }
     }
 }

@@ -221,6 +221,7 @@ enum ServeCommand {
         defer { health.stop() }
         ServiceNotify.send("READY=1\nSTATUS=serving")
         data.imports.resume(resumable)
+        data.imports.finishCompleteUploads()
         // URL imports created for this server to fetch (`image import --url --no-wait`), picked up at once.
         let pickup = URLImportPickup.start(imports: data.imports, logger: logger)
         defer { pickup.stop() }
