@@ -165,6 +165,15 @@ def _api(srv, method, path, body=None, content_type="application/json"):
     return r.status, r.reason, (json.loads(payload) if payload.startswith(b"{") else payload)
 
 
+def test_api_key_lifetime_is_bounded(server):
+    # Found by schemathesis: an expires_in of centuries gave an expiry in year 156317, not an RFC 3339 date.
+    status, _, out = _api(server, "POST", "/api/v1/api-keys", {"expires_in": "99999999d"})
+    assert status == 400 and "at most 3650" in out["error"]["message"], out
+    status, _, out = _api(server, "POST", "/api/v1/api-keys", {"expires_in": "3650d"})
+    assert status == 201 and out["expires_at"][:4].isdigit() and out["expires_at"][4] == "-", out
+    assert _api(server, "DELETE", "/api/v1/api-keys/" + out["key_id"])[0] == 200
+
+
 def test_api_request_shape_and_reason_phrases(server):
     key = _key(server)
     body = json.dumps({"name": "shape-tenant"}).encode()

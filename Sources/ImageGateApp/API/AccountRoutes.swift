@@ -6,6 +6,9 @@ import HTTPServer
 import ImageManagement
 
 struct AccountRoutes {
+    /// The longest `expires_in` an API key may have: 3650 days.
+    static let maxAPIKeyLifetime: Int64 = 3650 * 86400
+
     let api: ManagementAPI
     var service: ImageService { api.service }
 
@@ -44,6 +47,10 @@ struct AccountRoutes {
             var expiresAt: Int64?
             if let e = try body.string("expires_in") {
                 guard let d = DurationText.parse(e), d > 0 else { throw GateError.invalid("expires_in must be a duration") }
+                // A key's expiry is a date people read (RFC 3339, four-digit years): ten years at most.
+                guard d <= Self.maxAPIKeyLifetime else {
+                    throw GateError.invalid("expires_in must be at most \(DurationText.format(Self.maxAPIKeyLifetime))")
+                }
                 expiresAt = SystemClock().now() + d
             }
             let (info, secret) = try service.createAPIKey(
