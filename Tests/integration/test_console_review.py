@@ -201,6 +201,7 @@ def test_download_page_states_the_real_lifetime_with_a_time_zone(browser, srv, a
     assert css(d, "#status-line")[0].text == ""
 
 
+@pytest.mark.slow
 def test_stalled_upload_in_the_api_and_the_list(browser, srv, admin):
     d = browser
     status, img = admin.call("POST", "/api/v1/imports", upload_body("stalls", 4 * MiB))
@@ -234,6 +235,7 @@ def before_unload_prevented(d):
         window.dispatchEvent(e); return e.defaultPrevented;""")
 
 
+@pytest.mark.slow
 def test_running_upload_in_the_page(browser, srv, admin, tmp_path):
     d = browser
     path = str(tmp_path / "slow.raw")

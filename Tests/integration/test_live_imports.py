@@ -136,6 +136,7 @@ def running(workdir):
     s.stop()
 
 
+@pytest.mark.slow
 def test_a_starting_server_leaves_a_cli_import_in_progress_alone(workdir, big_file):
     path, digest = big_file
     s = LoggedServer(os.path.join(workdir, "data-live-start"), CONF)

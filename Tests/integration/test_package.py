@@ -10,6 +10,9 @@ import pytest
 
 from conftest import run
 
+# A release build (about two minutes here): only in the full run.
+pytestmark = pytest.mark.slow
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 

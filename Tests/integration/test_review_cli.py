@@ -348,6 +348,7 @@ def _lease_pid(data_dir, image_id):
 
 # Item 1: the server never takes a URL import a live CLI is fetching, and takes it over (resuming) when the
 # CLI dies: one import is never fetched by two processes.
+@pytest.mark.slow
 def test_server_leaves_a_live_cli_fetch_alone_and_takes_over_when_it_dies(srv):
     data = os.urandom(12 * 1024 * 1024 + 11)
     handler = type("H", (_SlowRangeHandler,), {"data": data})

@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import Server
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -18,6 +20,7 @@ CONFIG = os.path.join(os.path.dirname(__file__), "schemathesis.toml")
 EXCLUDED = ["rotateAPIKey", "revokeAPIKey", "updateAccount", "createImport", "putImageContent"]
 
 
+@pytest.mark.slow
 def test_openapi_document_matches_the_server(tmp_path):
     # The interpreter running the tests (a virtual environment's too) runs schemathesis.
     exe = [sys.executable, "-m", "schemathesis.cli"]
