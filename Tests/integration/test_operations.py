@@ -106,7 +106,15 @@ def test_counters_follow_what_clients_did(ops_server, tmp_path):
     expired = url.replace("/d/igt1.", "/d/igt1.A")  # a broken token: refused, counted by reason
     assert run(["curl", "-s", "-o", "/dev/null", expired]).returncode == 0
     assert get(ops_server.port, "/api/v1/images")[0] == 401
-    text = get(ops_server.metrics_port, "/metrics")[1]
+    # A request is counted when its access line is written, just after its last byte left, on whichever
+    # event loop owns the connection: a client can read the answer a moment before the count exists. Wait
+    # (bounded) until all four requests are counted, then check every series.
+    def counted():
+        text = get(ops_server.metrics_port, "/metrics")[1]
+        done = sum((sample(text, "imagegate_requests_total", front=f, status_class=c) or 0)
+                   for f, c in (("http", "2xx"), ("http", "4xx"), ("api", "4xx")))
+        return text if done >= 4 else None
+    text = wait_for(counted, "the four requests counted")
     assert sample(text, "imagegate_bytes_sent_total", protocol="http") == 101_000
     assert sample(text, "imagegate_download_sessions_total", protocol="http", outcome="ok") == 2
     assert sample(text, "imagegate_requests_total", front="http", status_class="2xx") == 2
