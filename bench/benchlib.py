@@ -271,6 +271,9 @@ def start_imagegate(bench, conf, data, listeners, extra=()):
         argv += [f"--{name}", "127.0.0.1:0"]
     argv += list(extra)
     out = os.path.join(bench.tmp, "imagegate.out.txt")
+    # A restarted server must not be read from its predecessor's lines (their ports are gone).
+    if os.path.exists(out):
+        os.remove(out)
     p = bench.spawn("imagegate", argv, stdout=out)
     found = {}
     deadline = time.time() + 20
