@@ -34,10 +34,11 @@ let package = Package(
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
         // Signed download tokens (igt1) and the signing keyring.
         .target(name: "DownloadTokens", dependencies: ["GateCore", "CryptoPrimitives"], swiftSettings: strictSettings),
-        // Image records, the store interface, its SQLite implementation, the blob store and local import.
+        // Image records, the store interface (CatalogStore), the blob store and local import.
+        .target(name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives"], swiftSettings: strictSettings),
+        // The embedded catalog: CatalogStore on one SQLite file (the default; Docs/catalog.md).
         .target(
-            name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives", "CSQLite"],
-            swiftSettings: strictSettings),
+            name: "SQLiteCatalog", dependencies: ["GateCore", "ImageCatalog", "CSQLite"], swiftSettings: strictSettings),
         // Who may do what: principals, tenants, sub-accounts, API keys, image lifecycle rules, recycle bin,
         // VM references, audit log. The management API and the CLI call only this.
         .target(
@@ -59,7 +60,7 @@ let package = Package(
         .target(
             name: "ImageGateApp",
             dependencies: [
-                "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "HTTPServer", "TLSSupport",
+                "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "SQLiteCatalog", "HTTPServer", "TLSSupport",
                 "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher", "CCurl",
             ],
             swiftSettings: strictSettings),
@@ -72,15 +73,19 @@ let package = Package(
 
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
         .testTarget(name: "DownloadTokensTests", dependencies: ["DownloadTokens", "CryptoPrimitives", "GateCore"]),
-        .testTarget(name: "ImageCatalogTests", dependencies: ["ImageCatalog", "GateCore", "CryptoPrimitives"]),
+        .testTarget(
+            name: "ImageCatalogTests", dependencies: ["ImageCatalog", "SQLiteCatalog", "GateCore", "CryptoPrimitives", "CSQLite"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "GateCore"]),
-        .testTarget(name: "ImageManagementTests", dependencies: ["ImageManagement", "ImageCatalog", "GateCore"]),
+        .testTarget(
+            name: "ImageManagementTests", dependencies: ["ImageManagement", "ImageCatalog", "SQLiteCatalog", "GateCore"]),
         .testTarget(name: "ImageInspectionTests", dependencies: ["ImageInspection", "GateCore"]),
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO"]),
         .testTarget(name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO"]),
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
-        .testTarget(name: "ImageGateAppTests", dependencies: ["ImageGateApp", "ImageCatalog", "DownloadTokens", "GateCore"]),
+        .testTarget(
+            name: "ImageGateAppTests",
+            dependencies: ["ImageGateApp", "ImageCatalog", "SQLiteCatalog", "DownloadTokens", "GateCore"]),
     ]
 )

@@ -4,7 +4,8 @@
 import GateCore
 
 /// The catalog's storage interface. Everything above it (import, recovery, API, CLI) talks to this
-/// protocol only, so a PostgreSQL store for multi-node deployments can replace `SQLiteCatalogStore`.
+/// protocol only: `SQLiteCatalogStore` (the embedded default, target SQLiteCatalog) and the PostgreSQL store
+/// of multi-node deployments implement it.
 ///
 /// Contract (see Docs/catalog.md for the full text):
 /// - All methods are blocking and thread-safe; callers never run them on Swift's cooperative pool.
@@ -13,7 +14,7 @@ import GateCore
 ///   node using the same catalog.
 /// - Errors are `GateError`: `.notFound` for a missing image in `update`, `.alreadyExists` for a
 ///   duplicate id in `insert`, `.io` for storage problems ("catalog busy" when a lock wait timed out).
-public protocol CatalogStore: AnyObject, Sendable {
+public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
     /// Inserts a new image row and, when given, its import lease, in one transaction: an in-progress
     /// row never exists without its owner, so recovery can treat a lease-less `uploading` row as orphaned.
     func insert(_ record: ImageRecord, lease: ImportLease?) throws(GateError)
@@ -118,6 +119,49 @@ public protocol CatalogStore: AnyObject, Sendable {
     /// Events with seq > afterSeq in seq order, at most `limit`. `tenant` nil = all; otherwise events whose
     /// actor or target belongs to that tenant.
     func auditEvents(tenant: TenantID?, afterSeq: Int64?, limit: Int) throws(GateError) -> [AuditEvent]
+
+    // MARK: Import jobs: what an in-progress import reads from and how it resumes (ImportJob).
+
+    /// Creates or replaces the job of `job.imageID`. notFound-free: the image row must exist (foreign key).
+    func saveImportJob(_ job: ImportJob) throws(GateError)
+    func importJob(image: ImageID) throws(GateError) -> ImportJob?
+    func importJob(upload: String) throws(GateError) -> ImportJob?
+    /// Ordered by createdAt, then image id.
+    func importJobs() throws(GateError) -> [ImportJob]
+    /// Idempotent.
+    func deleteImportJob(image: ImageID) throws(GateError)
+
+    /// How many image rows (any status) and minted links the catalog holds: key material may only be created
+    /// for a catalog with neither (StartupGuards).
+    func imageAndLinkCounts() throws(GateError) -> (images: Int, links: Int)
+
+    // MARK: Shared state of every node (SharedState.swift).
+
+    func document(_ name: String) throws(GateError) -> SharedDocument?
+    /// Compare-and-swap: writes `body` when the stored version is `expectedVersion` (nil: only when no such
+    /// document exists yet). Never throws for a lost race: returns the winner's document with
+    /// `written == false`.
+    func putDocument(_ name: String, body: String, expectedVersion: Int64?) throws(GateError) -> SharedDocumentWrite
+
+    /// Takes the named task lease for `holder` until `expiresAt` when it is free, expired (`expiresAt <= now`
+    /// of the current holder) or already `holder`'s (a renewal). Exactly one of several nodes asking at once
+    /// gets true. Used so that one node at a time runs a cluster-wide periodic job (recycle-bin purge, …).
+    func claimTask(_ name: String, holder: String, now: Int64, expiresAt: Int64) throws(GateError) -> Bool
+    /// Gives the lease up if `holder` has it (idempotent).
+    func releaseTask(_ name: String, holder: String) throws(GateError)
+
+    /// Console sessions (`digest` is the primary key; a duplicate is `.alreadyExists`).
+    func insertConsoleSession(_ session: ConsoleSessionRecord) throws(GateError)
+    func consoleSession(digest: String) throws(GateError) -> ConsoleSessionRecord?
+    /// Sets lastSeen (never backwards). false when there is no such session.
+    @discardableResult
+    func touchConsoleSession(digest: String, lastSeen: Int64) throws(GateError) -> Bool
+    /// Idempotent.
+    func removeConsoleSession(digest: String) throws(GateError)
+    /// Removes every session idle since before `idleBefore` or created before `createdBefore`, and every
+    /// session of `keyID` when given; returns how many went.
+    @discardableResult
+    func removeConsoleSessions(idleBefore: Int64, createdBefore: Int64, keyID: String?) throws(GateError) -> Int
 }
 
 extension CatalogStore {

@@ -6,11 +6,11 @@ import Glibc
 #endif
 import GateCore
 
-/// Thin helpers over Glibc. Kept internal: the rest of the program uses SystemIO; the catalog only
+/// Thin helpers over Glibc. Package-internal (the catalog stores use them): the rest of the program uses SystemIO; the catalog only
 /// needs files and directories, and must control fsync ordering itself.
-enum FileSystem {
+package enum FileSystem {
     /// `GateError` for the current `errno`, classified so the CLI can say "not found" vs "denied".
-    static func error(_ what: String, errno code: Int32 = errno) -> GateError {
+    package static func error(_ what: String, errno code: Int32 = errno) -> GateError {
         let reason = String(cString: strerror(code))
         switch code {
         case ENOENT, ENOTDIR: return GateError(.notFound, "\(what): \(reason)")
@@ -19,19 +19,19 @@ enum FileSystem {
         }
     }
 
-    static func parentDirectory(of path: String) -> String {
+    package static func parentDirectory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }
         return String(path[..<slash])
     }
 
-    static func lastComponent(of path: String) -> String {
+    package static func lastComponent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }
 
     /// `mkdir -p` with mode 0700 for the directories it creates (existing ones are left alone).
-    static func makeDirectories(_ path: String) throws(GateError) {
+    package static func makeDirectories(_ path: String) throws(GateError) {
         if path.isEmpty || path == "/" || path == "." { return }
         var st = stat()
         if stat(path, &st) == 0 {
@@ -43,7 +43,7 @@ enum FileSystem {
     }
 
     /// fsync a directory so a rename or unlink inside it is durable.
-    static func syncDirectory(_ path: String) throws(GateError) {
+    package static func syncDirectory(_ path: String) throws(GateError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw error("cannot open directory \(path)") }
         defer { close(fd) }
@@ -52,14 +52,14 @@ enum FileSystem {
 
     /// Size of a regular file, nil if it does not exist or is not a regular file (no symlink following:
     /// blobs are always plain files we wrote).
-    static func regularFileSize(_ path: String) -> UInt64? {
+    package static func regularFileSize(_ path: String) -> UInt64? {
         var st = stat()
         guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
         return UInt64(st.st_size)
     }
 
     /// Entry names of a directory, without "." and ".."; empty if it cannot be read.
-    static func directoryEntries(_ path: String) -> [String] {
+    package static func directoryEntries(_ path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
         var names: [String] = []
@@ -73,7 +73,7 @@ enum FileSystem {
     }
 
     /// `read` retrying on EINTR; returns 0 at end of file.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(GateError) -> Int {
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(GateError) -> Int {
         while true {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if n >= 0 { return n }
@@ -83,7 +83,7 @@ enum FileSystem {
     }
 
     /// Writes all of `buffer`, looping over short writes and EINTR.
-    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(GateError) {
+    package static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(GateError) {
         var offset = 0
         while offset < buffer.count {
             let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)

@@ -4,6 +4,7 @@
 import GateCore
 import Glibc
 @testable import ImageCatalog
+@testable import SQLiteCatalog
 import Testing
 
 @Suite struct LeaseTests {

@@ -4,6 +4,7 @@
 import GateCore
 import Glibc
 import ImageCatalog
+import SQLiteCatalog
 import Testing
 
 @Suite struct RecoveryTests {

@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import GateCore
 @testable import ImageCatalog
+@testable import SQLiteCatalog
 import Testing
 
 @Suite struct StoreTests {
@@ -142,7 +143,7 @@ import Testing
         again.close()
         #expect(try sqliteScalar(dir.catalogPath, "PRAGMA journal_mode") == "wal")
         #expect(try sqliteScalar(dir.catalogPath, "PRAGMA user_version") == String(CatalogSchema.migrations.count))
-        #expect(CatalogSchema.migrations.count == 5)
+        #expect(CatalogSchema.migrations.count == 6)
         #expect(fileMode(dir.catalogPath) == 0o600)
     }
 

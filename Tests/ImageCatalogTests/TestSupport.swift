@@ -6,6 +6,7 @@ import Foundation
 import GateCore
 import Glibc
 import ImageCatalog
+import SQLiteCatalog
 
 /// A fresh directory under /tmp, removed when the value goes away.
 final class TempDir {

@@ -5,6 +5,7 @@ import Foundation
 import GateCore
 import Glibc
 import ImageCatalog
+import SQLiteCatalog
 import ImageManagement
 
 /// A fresh directory under /tmp, removed when the value goes away.

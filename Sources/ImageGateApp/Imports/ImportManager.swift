@@ -42,7 +42,7 @@ private struct ActiveImport: Sendable {
 
 final class ImportManager: Sendable {
     let service: ImageService
-    let store: SQLiteCatalogStore
+    let store: any CatalogStore
     let blobs: BlobStore
     let settings: ImportSettings
     let logger: Logger
@@ -59,7 +59,7 @@ final class ImportManager: Sendable {
     /// Whether the last heartbeat failed, so trouble is logged once and not every 5 s.
     let heartbeatFailing = Mutex(false)
 
-    init(service: ImageService, store: SQLiteCatalogStore, blobs: BlobStore, settings: ImportSettings,
+    init(service: ImageService, store: any CatalogStore, blobs: BlobStore, settings: ImportSettings,
          logger: Logger, secrets: SecretBox) {
         self.service = service
         self.store = store

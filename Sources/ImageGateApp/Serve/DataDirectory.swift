@@ -10,18 +10,19 @@ import DownloadTokens
 import Foundation
 import GateCore
 import ImageCatalog
+import SQLiteCatalog
 import ImageManagement
 
 final class DataDirectory: Sendable {
     let settings: Settings
-    let store: SQLiteCatalogStore
+    let store: any CatalogStore
     let blobs: BlobStore
     let keys: TokenKeyStore
     let clock: any WallClock
     let service: ImageService
     let imports: ImportManager
 
-    private init(settings: Settings, store: SQLiteCatalogStore, blobs: BlobStore, keys: TokenKeyStore,
+    private init(settings: Settings, store: any CatalogStore, blobs: BlobStore, keys: TokenKeyStore,
                  clock: any WallClock, secrets: SecretBox) {
         self.settings = settings
         self.store = store

@@ -9,6 +9,7 @@ import DownloadTokens
 import Foundation
 import GateCore
 import ImageCatalog
+import SQLiteCatalog
 
 /// Every check names the file, says what would be lost, and points at Docs/recovery.md. They run in
 /// `DataDirectory.open`, so `serve` and every local CLI command refuse alike.
@@ -66,7 +67,7 @@ enum StartupGuards {
     /// the deployment id are part of every outstanding link, so they may only be created for a catalog
     /// that has neither images nor links. `allowRecreate` is `key rotate --recreate-missing`: the operator
     /// accepts that every outstanding link stops working.
-    static func requireKeyFiles(_ settings: Settings, store: SQLiteCatalogStore, allowRecreate: Bool)
+    static func requireKeyFiles(_ settings: Settings, store: any CatalogStore, allowRecreate: Bool)
         throws(GateError)
     {
         let missing = [TokenKeyStore.keyFileName, TokenKeyStore.deploymentIDFileName]

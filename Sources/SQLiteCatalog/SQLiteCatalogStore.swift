@@ -6,6 +6,7 @@ import Glibc
 #endif
 import CSQLite
 import GateCore
+import ImageCatalog
 import Synchronization
 
 /// `CatalogStore` on one SQLite file, shared by the server and CLI processes.

@@ -2,6 +2,7 @@
 // ImageGate: SQLite store, the image list query, image removal, VM references.
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageCatalog
 
 extension SQLiteCatalogStore {
     /// The WHERE clause of the image list. Every filter is a bound parameter that disables itself when

@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import CSQLite
 import GateCore
+import ImageCatalog
 
 /// One open SQLite connection. Not thread-safe and deliberately not `Sendable`: the owner
 /// (`SQLiteCatalogStore`) keeps it inside a `Mutex`, so every use is serialized.

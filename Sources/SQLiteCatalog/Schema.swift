@@ -2,6 +2,7 @@
 // ImageGate: the catalog schema as an append-only list of migrations (PRAGMA user_version).
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageCatalog
 
 /// Schema migrations. `PRAGMA user_version` holds how many have been applied.
 ///
@@ -181,6 +182,30 @@ enum CatalogSchema {
         ALTER TABLE token_issues ADD COLUMN file_name TEXT;    -- NULL for links minted before
         ALTER TABLE import_jobs ADD COLUMN detect_format TEXT  -- NULL: the declared format stands
             CHECK (detect_format IN ('any', 'self_made'));
+        """,
+        // 6: state every gateway node shares (SharedState.swift): named documents with a version for
+        // compare-and-swap, task leases (one node at a time runs a periodic job), console sessions.
+        """
+        CREATE TABLE shared_documents (
+            name       TEXT PRIMARY KEY NOT NULL,
+            body       TEXT NOT NULL,
+            version    INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE task_leases (
+            name       TEXT PRIMARY KEY NOT NULL,
+            holder     TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE TABLE console_sessions (
+            digest     TEXT PRIMARY KEY NOT NULL,   -- hex SHA-256 of the cookie, never the cookie
+            key_id     TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            csrf_token TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_seen  INTEGER NOT NULL
+        );
+        CREATE INDEX console_sessions_by_key ON console_sessions (key_id);
         """,
     ]
 

@@ -2,6 +2,7 @@
 // ImageGate: start-up questions about the catalog file itself (is it sound, does it hold anything).
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageCatalog
 
 extension SQLiteCatalogStore {
     /// SQLite's `PRAGMA quick_check`: the structure of every table and index b-tree (page formats, cell

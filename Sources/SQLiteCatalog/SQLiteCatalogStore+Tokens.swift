@@ -2,6 +2,7 @@
 // ImageGate: SQLite store, token issue records and the revoked-serial deny-list.
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageCatalog
 
 extension SQLiteCatalogStore {
     public func recordTokenIssue(_ issue: TokenIssue) throws(GateError) {

@@ -2,6 +2,7 @@
 // ImageGate: SQLite store, tenants, accounts and API keys (hashes only).
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageCatalog
 
 extension SQLiteCatalogStore {
     // MARK: Tenants

@@ -2,6 +2,7 @@
 // ImageGate: SQLite store, the append-only hash-chained audit log.
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageCatalog
 
 extension SQLiteCatalogStore {
     @discardableResult

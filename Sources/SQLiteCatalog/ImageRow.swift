@@ -2,6 +2,7 @@
 // ImageGate: mapping between ImageRecord and a row of the `images` table.
 //===----------------------------------------------------------------------===//
 import GateCore
+import ImageCatalog
 
 /// Column order shared by every `SELECT … FROM images` and the INSERT/UPDATE parameter numbers:
 /// ?1 id, ?2 tenant, ?3 name, ?4 remarks, ?5 file_name, ?6 format, ?7 size, ?8 sha256, ?9 status,
