@@ -64,7 +64,7 @@ let package = Package(
                 "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher", "CCurl",
             ],
             swiftSettings: strictSettings),
-        // URL import transport: http, https and ftp through libcurl with the SSRF defences of PROTOCOLS §4.1.
+        // URL import transport: http, https and ftp through libcurl with the SSRF defences of Docs/protocols.md §4.1.
         .target(name: "URLFetcher", dependencies: ["CCurl", "GateCore"], swiftSettings: strictSettings),
         // PostgreSQL client on libpq: URLs, parameterized queries, typed errors (SQLSTATE), transactions with
         // retry, advisory locks, a bounded pool for dedicated threads, versioned migrations (Docs/deployment.md).

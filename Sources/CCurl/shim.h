@@ -2,7 +2,7 @@
 // ImageGate: libcurl for Swift — typed wrappers for the variadic easy API and the macros Swift cannot import.
 //===----------------------------------------------------------------------===//
 //
-// curl_easy_setopt/curl_easy_getinfo are C variadics: Swift cannot call them (STYLE §3.3), so each option
+// curl_easy_setopt/curl_easy_getinfo are C variadics: Swift cannot call them (Docs/style.md §3.3), so each option
 // *type* (CURLOPTTYPE_LONG, _OBJECTPOINT/_STRINGPOINT, _OFF_T, _SLISTPOINT, _FUNCTIONPOINT) gets one
 // static inline wrapper. The caller must pick the wrapper matching the option's documented type — libcurl
 // reads the va_arg with that type, so a mismatch is undefined behaviour (see curl.h `CURLOPTTYPE_*`).

@@ -3,7 +3,7 @@
 //===----------------------------------------------------------------------===//
 import COpenSSL
 
-/// Seals short secrets (source URLs with credentials, PROTOCOLS.md §4.1) so the catalog never holds them in
+/// Seals short secrets (source URLs with credentials, Docs/protocols.md §4.1) so the catalog never holds them in
 /// clear text. Output: 12-byte nonce ‖ ciphertext ‖ 16-byte tag. A fresh random nonce per seal.
 public struct SecretBox: Sendable {
     private let key: [UInt8]

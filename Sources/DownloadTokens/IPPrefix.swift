@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// A network prefix such as `203.0.113.0/24` or `2001:db8::/32` (the `ipfam`/`ipaddr`/`ipplen` fields of
-/// PROTOCOLS §3.2). Host bits are always zero, so one prefix has exactly one wire form.
+/// Docs/protocols.md §3.2). Host bits are always zero, so one prefix has exactly one wire form.
 public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     /// The `ipfam` byte: 4 or 6.
     public enum Family: UInt8, Sendable, Hashable {

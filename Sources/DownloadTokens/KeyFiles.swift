@@ -30,7 +30,7 @@ enum KeyFiles {
     }
 
     /// Creates `path` with mode 0700 if missing; tightens an existing directory we own to 0700, because
-    /// group- or world-readable key material is a leak waiting for a shell account (PROTOCOLS §3.6).
+    /// group- or world-readable key material is a leak waiting for a shell account (Docs/protocols.md §3.6).
     static func ensurePrivateDirectory(_ path: String) throws(GateError) {
         if mkdir(path, directoryMode) != 0 && errno != EEXIST { throw failure("cannot create key directory", path) }
         var st = stat()

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: the set of signing keys: one active, some verify-only (PROTOCOLS §3.5).
+// ImageGate: the set of signing keys: one active, some verify-only (Docs/protocols.md §3.5).
 //===----------------------------------------------------------------------===//
 import CryptoPrimitives
 import GateCore

@@ -2,7 +2,7 @@
 // ImageGate: the `perms` bit set of a download token (which front ends may serve it).
 //===----------------------------------------------------------------------===//
 
-/// The protocols a token may be used with: the `perms` field of the igt1 payload (PROTOCOLS §3.2, offset 73).
+/// The protocols a token may be used with: the `perms` field of the igt1 payload (Docs/protocols.md §3.2, offset 73).
 ///
 /// A front end passes the bits it *needs* to `TokenCodec.verify`; the token must carry all of them.
 /// Plain-text HTTP therefore asks for `[.http, .httpPlain]`, TLS HTTP for `.http` alone, so a token with
@@ -22,7 +22,7 @@ public struct ProtocolSet: OptionSet, Sendable, Hashable, CustomStringConvertibl
     /// Plain-text HTTP allowed (bit 4); only meaningful together with `.http`.
     public static let httpPlain = ProtocolSet(rawValue: 1 << 4)
 
-    /// Every defined bit. Anything else in `perms` is rejected as `reservedBits` (PROTOCOLS §3.3 step 4).
+    /// Every defined bit. Anything else in `perms` is rejected as `reservedBits` (Docs/protocols.md §3.3 step 4).
     public static let all: ProtocolSet = [.http, .sftp, .ftps, .ftpPlain, .httpPlain]
 
     /// Bits that must be zero on the wire.

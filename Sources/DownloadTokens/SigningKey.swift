@@ -4,7 +4,7 @@
 import CryptoPrimitives
 import GateCore
 
-/// A token-signing master secret (PROTOCOLS §3.5). The HMAC key actually used is derived once at init:
+/// A token-signing master secret (Docs/protocols.md §3.5). The HMAC key actually used is derived once at init:
 /// `K_kid = HKDF-SHA256(secret, salt: empty, info: "image-gateway download token v1")` (RFC 5869; an empty salt
 /// means 32 zero bytes, §2.2), so the master can later feed other purposes without key reuse (§3.6).
 ///
@@ -21,7 +21,7 @@ public struct SigningKey: Sendable, Equatable, Codable, CustomStringConvertible,
         case verifyOnly = "verify-only"
     }
 
-    /// HKDF info string of PROTOCOLS §3.2; changing it invalidates every token.
+    /// HKDF info string of Docs/protocols.md §3.2; changing it invalidates every token.
     public static let derivationInfo = Array("image-gateway download token v1".utf8)
     public static let secretLength = 32
 

@@ -4,7 +4,7 @@
 import CryptoPrimitives
 import GateCore
 
-/// The decoded fields of an igt1 payload (PROTOCOLS §3.2). Everything here is covered by the tag.
+/// The decoded fields of an igt1 payload (Docs/protocols.md §3.2). Everything here is covered by the tag.
 /// Who minted it, why and for which client label lives in the catalog under `serial`, not in the token.
 public struct TokenClaims: Sendable, Equatable {
     /// Signing-key id. `TokenCodec.mint` overwrites it with the signing key's id.
@@ -46,7 +46,7 @@ public struct TokenClaims: Sendable, Equatable {
 }
 
 /// Why `TokenCodec.verify` refused a token. For internal logs and audit only: every front end must map all
-/// cases to one uniform outward answer (PROTOCOLS §3.3 step 10), except that it may answer 410 for `expired`.
+/// cases to one uniform outward answer (Docs/protocols.md §3.3 step 10), except that it may answer 410 for `expired`.
 public enum TokenRejection: Error, Sendable, Equatable, CaseIterable, CustomStringConvertible {
     /// Wrong length, prefix, dot count, base64url form, part sizes, or an authentic payload with impossible
     /// IP fields (step 1, and step 4 for the IP fields).

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: minting and verifying igt1 download tokens (PROTOCOLS §3.2, §3.3).
+// ImageGate: minting and verifying igt1 download tokens (Docs/protocols.md §3.2, §3.3).
 //===----------------------------------------------------------------------===//
 import CryptoPrimitives
 import GateCore
@@ -8,14 +8,14 @@ import GateCore
 ///
 /// `tag = HMAC-SHA256(K_kid, "igt1\0" || deploymentID || payload)`. The domain string ties the tag to this
 /// format version, the deployment id stops replay from another environment that happens to share a key
-/// (PROTOCOLS §3.2, §3.6). The algorithm is fixed by the `igt1` prefix; there is no `alg` field to downgrade.
+/// (Docs/protocols.md §3.2, §3.6). The algorithm is fixed by the `igt1` prefix; there is no `alg` field to downgrade.
 public struct TokenCodec: Sendable {
     public static let prefix = "igt1."
-    /// Longest accepted token text; checked before any decoding (PROTOCOLS §3.3 step 1, §3.6 DoS).
+    /// Longest accepted token text; checked before any decoding (Docs/protocols.md §3.3 step 1, §3.6 DoS).
     public static let maxLength = 256
     /// `igt1.` + 124 + `.` + 43.
     public static let tokenLength = 5 + TokenPayload.encodedLength + 1 + TokenPayload.encodedTagLength
-    /// Expiry leeway and future-dating tolerance of PROTOCOLS §3.3 step 5, in seconds.
+    /// Expiry leeway and future-dating tolerance of Docs/protocols.md §3.3 step 5, in seconds.
     public static let expirySkew: Int64 = 60
     public static let issueSkew: Int64 = 300
 
@@ -55,7 +55,7 @@ public struct TokenCodec: Sendable {
 
     // MARK: Verification
 
-    /// PROTOCOLS §3.3 steps 1-6 and 9, in that order; steps 7-8 (image, tenant, status, generation,
+    /// Docs/protocols.md §3.3 steps 1-6 and 9, in that order; steps 7-8 (image, tenant, status, generation,
     /// deny-list, `tokens_not_before`) are the caller's, against the catalog.
     ///
     /// - Parameters:

@@ -9,7 +9,7 @@ import Synchronization
 /// Key material in one private directory (mode 0700):
 /// - `token-keys.json` (0600): the keyring, replaced atomically on every change;
 /// - `deployment-id` (0600): 16 random bytes as 32 hex digits, created once and never changed
-///   (changing it invalidates every token, PROTOCOLS §3.2).
+///   (changing it invalidates every token, Docs/protocols.md §3.2).
 ///
 /// Both are created on first use under an exclusive `flock` on the directory, so concurrent first starts
 /// agree on one deployment id. A running server notices `imagegate key rotate` done by another process:
@@ -78,14 +78,14 @@ public final class TokenKeyStore: Sendable {
         return cache.withLock { $0.keyring }
     }
 
-    /// Rotates (PROTOCOLS §3.5) and persists: reads the file under the directory lock (so another process's
+    /// Rotates (Docs/protocols.md §3.5) and persists: reads the file under the directory lock (so another process's
     /// rotation is not lost), rotates, writes atomically. Returns the new keyring.
     @discardableResult
     public func rotate(maxLifetime: Int64) throws(GateError) -> Keyring {
         try update { $0.rotated(now: clock.now(), maxLifetime: maxLifetime) }
     }
 
-    /// Emergency retirement of a verify-only key (PROTOCOLS §3.5); persists.
+    /// Emergency retirement of a verify-only key (Docs/protocols.md §3.5); persists.
     @discardableResult
     public func retire(kid: UInt32) throws(GateError) -> Keyring {
         try update { ring throws(GateError) in try ring.retiring(kid: kid) }

@@ -1,10 +1,10 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: the 93-byte big-endian igt1 payload layout (PROTOCOLS §3.2).
+// ImageGate: the 93-byte big-endian igt1 payload layout (Docs/protocols.md §3.2).
 //===----------------------------------------------------------------------===//
 import GateCore
 
 /// Byte offsets of the igt1 payload. Fixed binary instead of JSON: no canonicalisation, no duplicate keys,
-/// one byte string per claim set (PROTOCOLS §3.2).
+/// one byte string per claim set (Docs/protocols.md §3.2).
 enum TokenPayload {
     static let version: UInt8 = 1
     static let length = 93

@@ -3,7 +3,7 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 
-/// Turns a token into a log-safe label (PROTOCOLS §3.6: `/d/igt1.<kid>.<serial-hex>…/`).
+/// Turns a token into a log-safe label (Docs/protocols.md §3.6: `/d/igt1.<kid>.<serial-hex>…/`).
 ///
 /// The label carries the kid (which key) and the first 4 bytes of the serial (enough to find the token in
 /// the catalog/audit, not enough to act as it), never any tag character and never the full serial.

@@ -39,7 +39,7 @@ struct FTPAccessLog: Sendable {
     }
 }
 
-/// Failed logins per client address in a sliding window (shared/PROTOCOLS.md §6.3 "max failed logins per IP").
+/// Failed logins per client address in a sliding window (Docs/protocols.md §6.3 "max failed logins per IP").
 final class FailureLedger: Sendable {
     private let entries = Mutex<[String: [Int64]]>([:])
     private let limit: Int

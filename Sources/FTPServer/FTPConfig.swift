@@ -57,7 +57,7 @@ extension FTPAccessPolicy {
     public func sessionEnded(_ file: FTPFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {}
 }
 
-/// Limits and timeouts of one FTP listener (shared/PROTOCOLS.md §6.3).
+/// Limits and timeouts of one FTP listener (Docs/protocols.md §6.3).
 public struct FTPConfig: Sendable {
     /// Passive data ports; nil picks an ephemeral port per PASV/EPSV.
     public var passivePorts: ClosedRange<UInt16>? = nil
@@ -84,7 +84,7 @@ public struct FTPConfig: Sendable {
     /// Failed logins from one address within `failureWindowSeconds` before new sessions are refused (421).
     public var maxLoginFailuresPerPeer = 30
     public var failureWindowSeconds: Int64 = 600
-    /// Bytes read from the image per TLS write (STYLE §2.5: 128 KiB like NIO and Hummingbird).
+    /// Bytes read from the image per TLS write (Docs/style.md §2.5: 128 KiB like NIO and Hummingbird).
     public var tlsChunkBytes = 128 * 1024
     /// Bytes per sendfile call on plain data connections (nginx `sendfile_max_chunk`).
     public var sendfileChunkBytes = 2 << 20

@@ -8,7 +8,7 @@ import GateCore
 import SystemIO
 
 /// One PASV/EPSV listener: bound to the control connection's local IP, waiting for exactly one connection
-/// from the control connection's peer (shared/PROTOCOLS.md §6.3, "Pizza Thief" CVE-1999-0351).
+/// from the control connection's peer (Docs/protocols.md §6.3, "Pizza Thief" CVE-1999-0351).
 struct PassiveListener {
     let fd: Int32
     let port: UInt16
@@ -96,7 +96,7 @@ enum DataSender {
     }
 
     /// Sends `count` bytes of `file` from `offset`: sendfile on clear connections, pread into a bounded
-    /// buffer and TLS writes on protected ones (STYLE §2.5). `sent` counts bytes the socket accepted.
+    /// buffer and TLS writes on protected ones (Docs/style.md §2.5). `sent` counts bytes the socket accepted.
     static func sendFile(
         _ data: FTPStream, file: Int32, offset: UInt64, count: UInt64, config: FTPConfig, watch: any ControlWatch,
         sent: inout UInt64

@@ -10,7 +10,7 @@ import SystemIO
 import TLSSupport
 
 /// Serves FTP (and FTPS with explicit AUTH TLS, RFC 4217) on one address. Each control connection runs on its
-/// own OS thread with poll() deadlines, never on Swift's cooperative pool (STYLE §2.5); sessions are capped.
+/// own OS thread with poll() deadlines, never on Swift's cooperative pool (Docs/style.md §2.5); sessions are capped.
 public final class FTPListener: Sendable {
     public let address: ListenAddress
     /// The bound port (differs from `address.port` when that was 0).

@@ -36,7 +36,7 @@ public struct FTPReply: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { lines.count == 1 ? "\(code) \(lines[0])" : "\(code) (\(lines.count) lines)" }
 
-    /// The single place a `GateError` becomes an FTP reply (STYLE §2.4; Docs/error-mapping.md).
+    /// The single place a `GateError` becomes an FTP reply (Docs/style.md §2.4; Docs/error-mapping.md).
     public static func from(_ error: GateError) -> FTPReply {
         switch error.code {
         case .notFound: FTPReply(550, "No such file.")

@@ -5,7 +5,7 @@ import GateCore
 import SystemIO
 
 extension FTPSession {
-    /// Read-only server: anything that would change the view is refused (shared/PROTOCOLS.md §6.1).
+    /// Read-only server: anything that would change the view is refused (Docs/protocols.md §6.1).
     static let writeVerbs: Set<String> = [
         "STOR", "STOU", "APPE", "DELE", "MKD", "XMKD", "RMD", "XRMD", "RNFR", "RNTO", "SMNT", "REIN",
     ]
@@ -96,7 +96,7 @@ extension FTPSession {
         guard offset <= f.size else {
             return [.reply(FTPReply(554, "Restart offset \(offset) is beyond the end of the file (\(f.size) bytes)."))]
         }
-        passiveOpen = false  // one data connection per PASV (shared/PROTOCOLS.md §6.3)
+        passiveOpen = false  // one data connection per PASV (Docs/protocols.md §6.3)
         return [.transfer(.file(f, offset: offset))]
     }
 

@@ -87,7 +87,7 @@ public enum FTPView {
         return path == .none ? [] : Array((line + "\r\n").utf8)
     }
 
-    /// FEAT (RFC 2389 §3.2), listing only what is implemented (shared/PROTOCOLS.md §6.1).
+    /// FEAT (RFC 2389 §3.2), listing only what is implemented (Docs/protocols.md §6.1).
     public static func features(tls: Bool) -> FTPReply {
         var lines = ["Features:"]
         if tls { lines += [" AUTH TLS", " PBSZ", " PROT"] }

@@ -36,7 +36,7 @@ public enum ImageFormat: String, Sendable, Codable, CaseIterable {
     private static let isoMagicOffset = 0x8001
 
     /// Minimal magic sniffing of the first 64 KiB (qcow2 "QFI\xFB" at 0; ISO "CD001" at 0x8001; else raw).
-    /// Full inspection (PROTOCOLS §4.3: header validation, banned formats) comes in a later issue.
+    /// Full inspection (Docs/protocols.md §4.3: header validation, banned formats) comes in a later issue.
     public static func sniff(_ head: [UInt8]) -> ImageFormat {
         if head.count >= qcow2Magic.count, head[0..<qcow2Magic.count].elementsEqual(qcow2Magic) {
             return .qcow2
@@ -68,7 +68,7 @@ public struct ImageRecord: Sendable, Equatable {
     /// Lower-case hex SHA-256 of the bytes; "" until the import has finished.
     public var sha256: String
     public var status: ImageStatus
-    /// Bumped whenever the bytes a token refers to change or die (PROTOCOLS §3.5); part of the ETag.
+    /// Bumped whenever the bytes a token refers to change or die (Docs/protocols.md §3.5); part of the ETag.
     public var generation: UInt32
     public var failureReason: String?
     public var createdAt: Int64

@@ -2,7 +2,7 @@
 // ImageGate: the formats the inspector recognises by magic number, and how each foreign one is refused.
 //===----------------------------------------------------------------------===//
 
-/// Every format the probes can see (PROTOCOLS §4.3 magic table, §4.2 compressed containers). `qcow2` and `iso` can be
+/// Every format the probes can see (Docs/protocols.md §4.3 magic table, §4.2 archives). `qcow2` and `iso` can be
 /// accepted; all others are foreign and refused with their own code and a conversion hint. MBR/GPT partition tables
 /// are not formats here (see `PartitionTable`): they are allowed inside RAW and ISO only.
 enum DetectedFormat: String, Sendable, CaseIterable {
@@ -81,7 +81,7 @@ enum DetectedFormat: String, Sendable, CaseIterable {
         "\(what) are not accepted; convert it first: qemu-img convert -f \(qemuFormat) -O qcow2 \(file) disk.qcow2"
     }
 
-    // PROTOCOLS §4.2: compressed containers are refused rather than decompressed on import (no decompression bomb).
+    // Docs/protocols.md §4.2: compressed containers are refused, not decompressed on import (no decompression bomb).
     private static func unpack(_ what: String, _ command: String) -> String {
         "\(what) are not accepted (imports are never decompressed); unpack it first (\(command)) and upload the "
             + "image itself, converting a raw disk if wanted: qemu-img convert -f raw -O qcow2 disk.img disk.qcow2"
@@ -94,7 +94,7 @@ enum PartitionTable: String, Sendable {
     case gpt = "GPT partition table"
 }
 
-/// Magic-number probes over the first bytes of the stream (`head`), PROTOCOLS §4.3. Each probe needs its full magic:
+/// Magic-number probes over the stream's first bytes (`head`), Docs/protocols.md §4.3. Each probe needs its full magic:
 /// a file too short to hold it does not match.
 enum MagicProbe {
     /// Formats recognised in `head` (not ISO, see `ISO9660`), in table order.

@@ -18,7 +18,7 @@ enum ISO9660 {
         var notes: [String]
     }
 
-    /// PROTOCOLS §4.3: "CD001" at 0x8001, or a UDF volume recognition sequence (NSR02/NSR03) in the descriptor area.
+    /// Docs/protocols.md §4.3: "CD001" at 0x8001, or a UDF recognition sequence (NSR02/NSR03) in the descriptor area.
     static func detect(_ head: [UInt8]) -> Bool {
         MagicProbe.has(head, descriptorArea + 1, Array("CD001".utf8)) || hasUDF(head)
     }

@@ -2,7 +2,7 @@
 // ImageGate: the streaming image inspector: fed bytes in order while an import downloads them.
 //===----------------------------------------------------------------------===//
 
-/// Checks an image while it streams in (PROTOCOLS §4.3), never after the fact. Feed every byte in order with
+/// Checks an image while it streams in (Docs/protocols.md §4.3), never after the fact. Feed every byte in order with
 /// `feed(_:)`; it returns a failure as soon as the bytes seen prove the image unacceptable, so the import can stop.
 /// At end of stream call `finish(totalSize:)` for the checks that need the whole file (tables inside the file, a fixed
 /// VHD footer in the last 512 bytes, the virtual size of a RAW disk).
@@ -170,7 +170,7 @@ public struct ImageInspector: Sendable {
         if !headerChecked, let failure = checkHeader() { return .failure(failure) }
         if let failure = walker?.finish() { return .failure(failure) }
         if !formatsChecked, let failure = checkFormats() { return .failure(failure) }
-        // A fixed VHD has its only signature in the footer (PROTOCOLS §4.3).
+        // A fixed VHD has its only signature in the footer (Docs/protocols.md §4.3).
         if MagicProbe.hasVHDFooter(tail.bytes()) {
             if let found { return .failure(.multipleFormats([found.name, DetectedFormat.vhd.name])) }
             return .failure(.foreign(.vhd))
@@ -209,7 +209,7 @@ public struct ImageInspector: Sendable {
         }
     }
 
-    /// PROTOCOLS §4.2 virtual-size cap for ISO and RAW.
+    /// Docs/protocols.md §4.2 virtual-size cap for ISO and RAW.
     private func checked(
         _ kind: DeclaredKind, size: UInt64, notes: [String]
     ) -> Result<InspectionResult, InspectionFailure> {

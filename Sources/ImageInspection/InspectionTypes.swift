@@ -3,7 +3,7 @@
 //===----------------------------------------------------------------------===//
 
 /// What the user said the image is. The import pipeline accepts self-made QCOW2 disks, ISO installers and RAW disks;
-/// the inspector checks that the bytes agree (shared/PROTOCOLS.md §4.3: "declared format must equal detected
+/// the inspector checks that the bytes agree (Docs/protocols.md §4.3: "declared format must equal detected
 /// format").
 public enum DeclaredKind: String, Sendable, CaseIterable {
     case qcow2
@@ -17,7 +17,7 @@ public enum DeclaredKind: String, Sendable, CaseIterable {
 /// Policy knobs for one inspection.
 public struct InspectionLimits: Sendable, Equatable {
     /// Largest accepted virtual disk size in bytes (qcow2 `size`, ISO volume size, RAW byte size).
-    /// PROTOCOLS §4.2: a 1 MiB qcow2 can declare an 8 EiB disk that explodes later. Default 16 TiB.
+    /// Docs/protocols.md §4.2: a 1 MiB qcow2 can declare an 8 EiB disk that explodes later. Default 16 TiB.
     public var maxVirtualSize: UInt64 = 16 << 40
     /// True when the user declared an encrypted image: only then is a LUKS-encrypted qcow2 (`crypt_method` 2 with
     /// its full-disk-encryption header extension) accepted ("encryption only when declared").

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: qcow2 header validation (qemu docs/interop/qcow2.txt, block/qcow2.h; PROTOCOLS §4.3).
+// ImageGate: qcow2 header validation (qemu docs/interop/qcow2.txt, block/qcow2.h; Docs/protocols.md §4.3).
 //===----------------------------------------------------------------------===//
 
 /// The fixed qcow2 header after validation. Field offsets follow qcow2.txt "Header"; limits are qemu's
@@ -119,7 +119,7 @@ struct QCOW2Header: Sendable, Equatable {
         return nil
     }
 
-    /// Virtual size and encryption (PROTOCOLS §4.2 virtual-size cap; "encryption only when declared").
+    /// Virtual size and encryption (Docs/protocols.md §4.2 virtual-size cap; "encryption only when declared").
     private func validateSizes(limits: InspectionLimits) -> InspectionFailure? {
         guard size > 0 else { return .qcow2Corrupt("virtual size is 0") }
         guard size <= limits.maxVirtualSize else {
@@ -167,7 +167,7 @@ struct QCOW2Header: Sendable, Equatable {
         guard snapshots <= Self.maxSnapshots, isClusterAligned(snapshotsOffset) else {
             return .qcow2Corrupt("snapshot table (\(snapshots) entries at \(snapshotsOffset)) is invalid")
         }
-        // Policy (PROTOCOLS §4.3 "require 0 for imports"): snapshot tables hide data the guest never sees.
+        // Policy (Docs/protocols.md §4.3 "require 0 for imports"): snapshot tables hide data the guest never sees.
         guard snapshots == 0 else {
             return .qcow2(
                 "qcow2_snapshots", "qcow2 image has \(snapshots) internal snapshot(s); delete them "

@@ -8,7 +8,7 @@ import GateCore
 ///
 /// The prefix makes leaked keys findable by secret scanners; the key id is public (listed, audited) and is
 /// how the key is looked up; the random part is the secret. Only hex SHA-256 of the whole secret is
-/// stored: 256 random bits need no slow hash (PROTOCOLS §7.2).
+/// stored: 256 random bits need no slow hash (Docs/protocols.md §7.2).
 public enum APIKeySecret {
     public static let prefix = "igk_"
     static let idHexLength = 12

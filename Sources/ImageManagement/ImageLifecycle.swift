@@ -36,7 +36,7 @@ public enum ImageLifecycle {
             }
         }
 
-        /// Operations after which every download link minted before must stop working (PROTOCOLS §3.5).
+        /// Operations after which every download link minted before must stop working (Docs/protocols.md §3.5).
         public var bumpsGeneration: Bool { self == .delete || self == .restore || self == .destroy }
     }
 

@@ -134,7 +134,7 @@ public final class ImageService: Sendable {
             detail: detail)
     }
 
-    /// A platform admin reading a tenant's objects (PROTOCOLS §7.4: allowed and audited).
+    /// A platform admin reading a tenant's objects (Docs/protocols.md §7.4: allowed and audited).
     func recordCrossTenantRead(_ p: Principal, _ operation: String, target: String, targetTenant: TenantID?) {
         guard p.isPlatformAdmin, p != .system else { return }
         audit(p, action: "cross_tenant_access", target: target, targetTenant: targetTenant, source: "api",

@@ -90,7 +90,7 @@ public struct ImportRequest: Sendable, Equatable {
     }
 
     /// The URL as it may be stored and shown: a password in its user information replaced by `***`
-    /// (PROTOCOLS.md §4.1: `ftp://user:***@host/…`). Query strings are kept (they are the source's address).
+    /// (Docs/protocols.md §4.1: `ftp://user:***@host/…`). Query strings are kept (they are the source's address).
     public static func redactedURL(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://") else { return url }
         let rest = url[schemeEnd.upperBound...]

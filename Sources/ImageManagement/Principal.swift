@@ -64,7 +64,7 @@ public struct Principal: Sendable, Equatable {
     }
 }
 
-/// Role capabilities (PROTOCOLS §7.1 mapped onto owner / sub-account manage / sub-account view).
+/// Role capabilities (Docs/protocols.md §7.1 mapped onto owner / sub-account manage / sub-account view).
 /// API keys have their own rules (see `ImageService.createAPIKey` and Docs/management.md).
 public enum Capability: String, Sendable, CaseIterable {
     /// List and show images, the recycle bin and VM references.
@@ -73,7 +73,7 @@ public enum Capability: String, Sendable, CaseIterable {
     case manageImages
     /// Destroy (purge from the recycle bin): tenant admins only.
     case destroyImages
-    /// Mint download links (image readers may, PROTOCOLS §7.1).
+    /// Mint download links (image readers may, Docs/protocols.md §7.1).
     case mintLinks
     /// Revoke download links.
     case manageLinks

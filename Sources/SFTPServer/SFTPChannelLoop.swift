@@ -7,7 +7,7 @@ import Glibc
 import CLibSSH
 import GateCore
 
-/// Blocking channel I/O on the session thread (SFTP-NOTES §6, step 3). Reads wait at most one second, so
+/// Blocking channel I/O on the session thread (Docs/sftp-notes.md §6, step 3). Reads wait at most one second, so
 /// the loop notices stop requests and re-asks the policy on time; writes that block on a closed window are
 /// bounded by the stall deadline the watchdog enforces.
 struct SFTPChannelLoop {
@@ -71,7 +71,7 @@ struct SFTPChannelLoop {
                 return
             }
             // Flush when the client has nothing more queued: small replies leave at once, and pipelined
-            // READs are coalesced into full SSH packets (SFTP-NOTES §9).
+            // READs are coalesced into full SSH packets (Docs/sftp-notes.md §9).
             if out.count > 0 && ssh_channel_poll(channel, 0) <= 0 {
                 guard flush(out, channel) else { return }
             }

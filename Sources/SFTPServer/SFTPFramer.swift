@@ -5,7 +5,7 @@
 /// Accumulates channel bytes and hands out whole packets (`uint32 length` + body, draft-02 §3).
 ///
 /// The length is checked against `maxPacket` as soon as its 4 bytes arrive, before anything is allocated
-/// for the body (shared/PROTOCOLS.md §5.3: a 0xFFFFFFFF length must not cost memory). The buffer holds at most
+/// for the body (Docs/protocols.md §5.3: a 0xFFFFFFFF length must not cost memory). The buffer holds at most
 /// one partial packet plus one channel read, so a session's input memory is bounded.
 public struct SFTPFramer {
     public let maxPacket: Int

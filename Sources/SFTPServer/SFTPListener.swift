@@ -64,7 +64,7 @@ public final class SFTPListener: Sendable {
         let keys = try SSHHostKeys.loadOrCreate(directory: hostKeyDirectory)
         guard let bind = ssh_bind_new() else { throw GateError.internal("ssh_bind_new failed") }
         var noConfig = false
-        // Do not read /etc/ssh/libssh_server_config: the policy is ours (SFTP-NOTES §2, bind gotchas).
+        // Do not read /etc/ssh/libssh_server_config: the policy is ours (Docs/sftp-notes.md §2, bind gotchas).
         var ok = ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &noConfig) == SSH_OK
         for key in keys { ok = ok && ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY, key.path) == SSH_OK }
         // Explicit lists (Docs/sftp.md "Transport"); libssh adds the strict-kex marker (Terrapin) itself.
@@ -157,7 +157,7 @@ private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping
                 Sys.close(conn)
                 continue
             }
-            // libssh's own accept yields a blocking socket; keep to what was measured (SFTP-NOTES §3).
+            // libssh's own accept yields a blocking socket; keep to what was measured (Docs/sftp-notes.md §3).
             _ = fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_NONBLOCK)
             Socket.setNoDelay(conn)
             guard let session = ssh_new() else {

@@ -7,7 +7,7 @@ import GateCore
 /// Pure apart from `SFTPByteSource`, so every request path is unit-tested without a socket.
 ///
 /// Replies are appended in the order requests arrive; OpenSSH refuses to resume a transfer whose replies
-/// were reordered (shared/PROTOCOLS.md §5.2).
+/// were reordered (Docs/protocols.md §5.2).
 public final class SFTPProcessor {
     public enum Outcome: Equatable {
         case proceed
@@ -210,7 +210,7 @@ public final class SFTPProcessor {
     private func writeVersion(_ out: SFTPReplyBuffer) {
         let p = out.beginPacket(SFTPType.version)
         out.u32(3)
-        // Advertise only what is implemented (PROTOCOLS §5.4); OpenSSH then uses 255 KiB reads.
+        // Advertise only what is implemented (Docs/protocols.md §5.4); OpenSSH then uses 255 KiB reads.
         out.string("limits@openssh.com")
         out.string("1")
         out.string("statvfs@openssh.com")

@@ -86,7 +86,7 @@ public struct SFTPConfig: Sendable {
     public var maxAuthFailuresPerMinute = 30
     /// Pause after each failed login, times the peer's recent failures (capped at 3 s).
     public var authFailureDelayMs: Int64 = 200
-    /// Coalesce replies up to this many bytes before writing to the channel (SFTP-NOTES §9: 64 KiB).
+    /// Coalesce replies up to this many bytes before writing to the channel (Docs/sftp-notes.md §9: 64 KiB).
     public var writeBatchBytes = 64 * 1024
 
     public init() {}

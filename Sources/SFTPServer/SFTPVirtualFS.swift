@@ -115,7 +115,7 @@ public struct SFTPVirtualFS: Sendable {
 }
 
 extension SFTPStatus {
-    /// The one mapping from the domain error to an SFTP status (shared/STYLE.md §2.4; Docs/error-mapping.md).
+    /// The one mapping from the domain error to an SFTP status (Docs/style.md §2.4; Docs/error-mapping.md).
     public init(_ code: GateError.Code) {
         switch code {
         case .notFound: self = .noSuchFile

@@ -5,7 +5,7 @@
 import Glibc
 #endif
 
-/// Packet types and status codes of draft-ietf-secsh-filexfer-02 (shared/PROTOCOLS.md §5.1).
+/// Packet types and status codes of draft-ietf-secsh-filexfer-02 (Docs/protocols.md §5.1).
 public enum SFTPType {
     public static let initialize: UInt8 = 1, version: UInt8 = 2, open: UInt8 = 3, close: UInt8 = 4
     public static let read: UInt8 = 5, write: UInt8 = 6, lstat: UInt8 = 7, fstat: UInt8 = 8
@@ -16,7 +16,7 @@ public enum SFTPType {
     public static let attrs: UInt8 = 105, extended: UInt8 = 200, extendedReply: UInt8 = 201
 }
 
-/// SSH_FX_* codes. Only 0-8 exist for OpenSSH clients (`SSH2_FX_MAX 8`, shared/STYLE.md §2.4).
+/// SSH_FX_* codes. Only 0-8 exist for OpenSSH clients (`SSH2_FX_MAX 8`, Docs/style.md §2.4).
 public enum SFTPStatus: UInt32, Sendable {
     case ok = 0, eof, noSuchFile, permissionDenied, failure, badMessage, noConnection, connectionLost
     case opUnsupported
@@ -127,7 +127,7 @@ public struct SFTPAttributes: Equatable, Sendable {
 }
 
 /// Outgoing bytes of a session: whole reply packets, written to the channel in batches. Owns raw memory so
-/// that READ data is `pread` straight into place (shared/SFTP-NOTES.md §9: no extra copy).
+/// that READ data is `pread` straight into place (Docs/sftp-notes.md §9: no extra copy).
 public final class SFTPReplyBuffer {
     public private(set) var storage: UnsafeMutableRawPointer
     public private(set) var capacity: Int

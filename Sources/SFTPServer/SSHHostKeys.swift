@@ -23,7 +23,7 @@ public enum SSHHostKeys {
     /// File names as OpenSSH's sshd uses them.
     static let specs: [(kind: String, file: String, type: ssh_keytypes_e, bits: Int32)] = [
         ("ed25519", "ssh_host_ed25519_key", SSH_KEYTYPE_ED25519, 0),
-        // RSA for old clients only; 3072 bits as ssh-keygen's default. Generation takes ~0.6 s (SFTP-NOTES §2).
+        // RSA for old clients only; 3072 bits as ssh-keygen's default. Generation takes ~0.6 s (Docs/sftp-notes.md §2).
         ("rsa", "ssh_host_rsa_key", SSH_KEYTYPE_RSA, 3072),
     ]
 
@@ -59,7 +59,7 @@ public enum SSHHostKeys {
 
     /// Writes the key in OpenSSH format. The file is created 0600 with O_EXCL under a temporary name and
     /// renamed into place, so a reader never sees a partial or world-readable key (libssh's own
-    /// `ssh_pki_export_privkey_file` creates 0644: SFTP-NOTES §2).
+    /// `ssh_pki_export_privkey_file` creates 0644: Docs/sftp-notes.md §2).
     static func write(_ key: ssh_key, to path: String) throws(GateError) {
         var b64: UnsafeMutablePointer<CChar>?
         guard ssh_pki_export_privkey_base64(key, nil, nil, nil, &b64) == SSH_OK, let b64 else {

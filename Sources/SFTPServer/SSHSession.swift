@@ -10,7 +10,7 @@ import SystemIO
 
 /// One accepted connection, confined to its session thread for its whole life (libssh: a session and its
 /// channels are never used from two threads at once, doc/threading.dox). libssh calls back into it through
-/// `userdata` (shared/STYLE.md §3.1); the callback structs live on the heap until `ssh_free`.
+/// `userdata` (Docs/style.md §3.1); the callback structs live on the heap until `ssh_free`.
 final class SSHSession {
     let ctx: ListenerContext
     let control: SessionControl
@@ -105,7 +105,7 @@ final class SSHSession {
             return s.openChannel(session)
         }
         ssh_set_server_callbacks(session, serverCallbacks)
-        // keyboard-interactive has no callback in 0.10: it arrives through the message API (SFTP-NOTES §2).
+        // keyboard-interactive has no callback in 0.10: it arrives through the message API (Docs/sftp-notes.md §2).
         ssh_set_message_callback(session, { session, msg, ud in
             let s = Unmanaged<SSHSession>.fromOpaque(ud!).takeUnretainedValue()
             return s.handleMessage(session!, msg!)
@@ -114,7 +114,7 @@ final class SSHSession {
     }
 
     /// Drives authentication, the channel open and the subsystem request through libssh's callbacks
-    /// (installed before the key exchange) until the `sftp` subsystem is open (SFTP-NOTES §6, threading
+    /// (installed before the key exchange) until the `sftp` subsystem is open (Docs/sftp-notes.md §6, threading
     /// model step 1).
     private func login() -> Bool {
         guard let event = ssh_event_new() else { return false }
@@ -223,7 +223,7 @@ final class SSHSession {
             ssh_message_subtype(msg) == Int32(SSH_AUTH_METHOD_INTERACTIVE)
         else { return 1 }
         if ssh_message_auth_kbdint_is_response(msg) == 0 {
-            // One echo-off prompt. lftp answers prompts that end in "Password:" (PROTOCOLS §3.4).
+            // One echo-off prompt. lftp answers prompts that end in "Password:" (Docs/protocols.md §3.4).
             let name = strdup("ImageGate"), instruction = strdup(""), prompt = strdup("Password: ")
             defer {
                 free(name)

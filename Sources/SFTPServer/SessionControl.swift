@@ -11,7 +11,7 @@ import SystemIO
 /// The part of a session other threads may touch. libssh blocks inside reads and writes (a stalled window,
 /// an idle client), and one session must never be used from two threads (libssh doc/threading.dox), so the
 /// only thing another thread does is `shutdown(2)` the socket: every blocked libssh call then fails and
-/// the session thread unwinds by itself (SFTP-NOTES §6, the verified watchdog workaround).
+/// the session thread unwinds by itself (Docs/sftp-notes.md §6, the verified watchdog workaround).
 final class SessionControl: Sendable {
     struct State {
         var fd: Int32

@@ -26,7 +26,7 @@ extension SQLiteCatalogStore {
     }
 
     /// Read-through on every call: one indexed lookup, cheap next to a download, and never stale
-    /// (PROTOCOLS §3.5 allows up to 5 s of caching; callers may add a cache on top).
+    /// (Docs/protocols.md §3.5 allows up to 5 s of caching; callers may add a cache on top).
     public func isRevoked(serial: ID128) throws(GateError) -> Bool {
         try withConnection { db throws(GateError) in
             let stmt = try db.prepare("SELECT 1 FROM revoked_serials WHERE serial = ?1")

@@ -56,7 +56,7 @@ enum CatalogSchema {
         CREATE INDEX token_issues_by_image ON token_issues (image_id);
         CREATE INDEX token_issues_by_expiry ON token_issues (expires_at);
 
-        -- Serial deny-list (PROTOCOLS §3.5). Rows can go once the token itself has expired.
+        -- Serial deny-list (Docs/protocols.md §3.5). Rows can go once the token itself has expired.
         CREATE TABLE revoked_serials (
             serial     TEXT PRIMARY KEY NOT NULL,          -- 32 hex
             expires_at INTEGER NOT NULL

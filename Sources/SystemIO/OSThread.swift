@@ -7,7 +7,7 @@ import Glibc
 import CLinuxShims
 
 /// A joinable OS thread running one closure. Event loops and blocking I/O live on these so that
-/// Swift's cooperative pool is never blocked (shared/STYLE.md §2.5).
+/// Swift's cooperative pool is never blocked (Docs/style.md §2.5).
 ///
 /// A thread whose `OSThread` is released without `join` (`_ = OSThread.spawn { … }`: an import's finalize,
 /// a URL fetch) is detached then, so its stack and descriptor go back to the system when it ends; before,

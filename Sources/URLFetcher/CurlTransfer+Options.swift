@@ -27,7 +27,7 @@ extension CurlTransfer {
         // Only this hop's scheme: libcurl itself refuses anything else (curl docs CURLOPT_PROTOCOLS_STR).
         string(CURLOPT_PROTOCOLS_STR, t.scheme, "PROTOCOLS_STR")
         string(CURLOPT_REDIR_PROTOCOLS_STR, t.scheme, "REDIR_PROTOCOLS_STR")
-        // Redirects are followed by URLFetch, one validated hop at a time (PROTOCOLS §4.1).
+        // Redirects are followed by URLFetch, one validated hop at a time (Docs/protocols.md §4.1).
         long(CURLOPT_FOLLOWLOCATION, 0, "FOLLOWLOCATION")
         // No signals from a library running on the importer's thread (curl docs CURLOPT_NOSIGNAL).
         long(CURLOPT_NOSIGNAL, 1, "NOSIGNAL")
@@ -75,7 +75,7 @@ extension CurlTransfer {
             }, "XFERINFOFUNCTION")
         check(CCurl_setopt_pointer(h, CURLOPT_XFERINFODATA, userdata), "XFERINFODATA")
 
-        // PROTOCOLS §4.1 timeouts: connect 10 s, idle read 60 s (below 1 B/s for that long), wall-clock cap.
+        // Docs/protocols.md §4.1 timeouts: connect 10 s, idle read 60 s (below 1 B/s for that long), wall-clock cap.
         long(CURLOPT_CONNECTTIMEOUT, max(1, p.connectTimeoutSeconds), "CONNECTTIMEOUT")
         long(CURLOPT_LOW_SPEED_LIMIT, 1, "LOW_SPEED_LIMIT")
         long(CURLOPT_LOW_SPEED_TIME, max(1, p.idleTimeoutSeconds), "LOW_SPEED_TIME")
@@ -111,7 +111,7 @@ extension CurlTransfer {
         // Credentials go in options, not in the URL libcurl sees, so no libcurl message can quote them.
         if let user = r.target.user { string(CURLOPT_USERNAME, user, "USERNAME") }
         if let password = r.target.password { string(CURLOPT_PASSWORD, password, "PASSWORD") }
-        // PROTOCOLS §4.1 FTP: passive only (no FTPPORT), EPSV first, and the address in a 227 PASV reply is
+        // Docs/protocols.md §4.1 FTP: passive only (no FTPPORT), EPSV first, and the address in a 227 PASV reply is
         // ignored in favour of the control connection's (CURLOPT_FTP_SKIP_PASV_IP; cf. CVE-2007-1562).
         string(CURLOPT_FTPPORT, nil, "FTPPORT")
         long(CURLOPT_FTP_USE_EPSV, 1, "FTP_USE_EPSV")

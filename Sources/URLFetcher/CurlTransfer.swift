@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: one libcurl request — one hop, one attempt — with every PROTOCOLS §4.1 option set.
+// ImageGate: one libcurl request — one hop, one attempt — with every Docs/protocols.md §4.1 option set.
 //===----------------------------------------------------------------------===//
 
 import CCurl

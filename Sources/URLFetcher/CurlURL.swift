@@ -9,7 +9,7 @@ import CCurl
 /// "must be called ... before any other thread is running" is satisfied by the once-guard).
 let curlGlobalInit: Bool = CCurl_global_init() == CURLE_OK
 
-/// A `CURLU` handle, confined to the function that made it. PROTOCOLS §4.1 "parse once with one parser":
+/// A `CURLU` handle, confined to the function that made it. Docs/protocols.md §4.1 "parse once with one parser":
 /// the parser that validates a URL is the same one libcurl then uses, so there is no parser differential
 /// (the class of bug behind "https://good@evil" and "http://a#@b" confusions).
 final class CurlURL {

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: which peer addresses an import may connect to (PROTOCOLS §4.1 block list + admin allow-list).
+// ImageGate: which peer addresses an import may connect to (Docs/protocols.md §4.1 block list + admin allow-list).
 //===----------------------------------------------------------------------===//
 
 /// The one place that decides whether an import may open a socket to an address. It is consulted twice
@@ -7,7 +7,7 @@
 /// name with one public and one private address is refused) and again from CURLOPT_OPENSOCKETFUNCTION on
 /// the address libcurl actually connects to, including FTP data connections.
 enum DestinationCheck {
-    /// PROTOCOLS §4.1 "Block (IPv4)": private, loopback, link-local (incl. the 169.254.169.254 metadata
+    /// Docs/protocols.md §4.1 "Block (IPv4)": private, loopback, link-local (incl. the 169.254.169.254 metadata
     /// service), CGNAT, IETF special-purpose, documentation, benchmarking, multicast and reserved space.
     static let blockedV4: [AddressRange] = [
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
@@ -15,7 +15,7 @@ enum DestinationCheck {
         "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
     ].map { AddressRange(cidr: $0)! }
 
-    /// PROTOCOLS §4.1 "(IPv6)". `::/96` covers `::`, `::1` and the deprecated IPv4-compatible form;
+    /// Docs/protocols.md §4.1 "(IPv6)". `::/96` covers `::`, `::1` and the deprecated IPv4-compatible form;
     /// `::ffff:0:0/96` (IPv4-mapped) is refused as a whole unless allow-listed (a v4 allow-list entry covers
     /// its mapped form, see `AddressRange.contains`). `2001::/23` is the IETF protocol block (Teredo tunnels
     /// hide an arbitrary IPv4 peer); `fc00::/7` includes fd00:ec2::254 (the AWS IPv6 metadata service), listed
@@ -29,7 +29,7 @@ enum DestinationCheck {
     /// nil when `address` may be connected to under `policy`, else the reason it may not.
     ///
     /// Order: the admin deny-list always wins (the gateway's own and management addresses); then an
-    /// allow-listed range lifts the default block; then the PROTOCOLS §4.1 block list, applied to the
+    /// allow-listed range lifts the default block; then the Docs/protocols.md §4.1 block list, applied to the
     /// address and to any IPv4 address embedded in it (NAT64, 6to4).
     static func refusal(for address: [UInt8], policy: FetchPolicy) -> String? {
         let forms = [address] + embeddedV4(address)

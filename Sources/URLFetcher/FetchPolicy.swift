@@ -2,7 +2,7 @@
 // ImageGate: URL import policy, failure and result values.
 //===----------------------------------------------------------------------===//
 
-/// What a URL import may do. The defaults are the PROTOCOLS §4.1 posture; an administrator loosens it
+/// What a URL import may do. The defaults are the Docs/protocols.md §4.1 posture; an administrator loosens it
 /// only through `allowedPrivateRanges` (e.g. an internal mirror) and tightens it with `allowedPorts`,
 /// `deniedRanges` and the timeouts.
 public struct FetchPolicy: Sendable {
@@ -11,9 +11,9 @@ public struct FetchPolicy: Sendable {
     public var schemes: Set<String> = ["http", "https", "ftp"]
     /// Destination ports accepted (after defaulting: 80, 443, 21). nil accepts any port — the default, because
     /// mirrors commonly serve from odd ports; the address checks are what stop SSRF. `commonPorts` is the
-    /// PROTOCOLS §4.1 example list for deployments that want it.
+    /// Docs/protocols.md §4.1 example list for deployments that want it.
     public var allowedPorts: Set<UInt16>? = nil
-    /// Address ranges an administrator allows although they are in the PROTOCOLS §4.1 block list
+    /// Address ranges an administrator allows although they are in the Docs/protocols.md §4.1 block list
     /// (an internal mirror's network; the tests' 127.0.0.1/32). Empty by default.
     public var allowedPrivateRanges: [AddressRange] = []
     /// Ranges always refused, even if allow-listed: the gateway's own addresses and its management network.
@@ -31,7 +31,7 @@ public struct FetchPolicy: Sendable {
     public var maxRetries = 5
     /// First pause between retries in milliseconds; doubles per retry, capped at 5 s.
     public var retryBackoffMilliseconds = 250
-    /// Largest source accepted, in bytes (PROTOCOLS §4.2): a declared size over it fails before the body,
+    /// Largest source accepted, in bytes (Docs/protocols.md §4.2): a declared size over it fails before the body,
     /// and streaming stops before the first byte over it (`too_large`). nil: the caller's sink enforces it.
     public var maxBytes: UInt64? = nil
     /// A PEM CA bundle that *replaces* the system trust store (CURLOPT_CAINFO): libcurl takes one bundle, so
@@ -40,7 +40,7 @@ public struct FetchPolicy: Sendable {
     /// Test hook: skip the pre-connect resolve-and-check so the connect-time re-check can be tested alone.
     var skipPreflightForTesting = false
 
-    /// PROTOCOLS §4.1's example port allow-list.
+    /// Docs/protocols.md §4.1's example port allow-list.
     public static let commonPorts: Set<UInt16> = [21, 80, 443, 8080, 8443]
 
     public init() {}

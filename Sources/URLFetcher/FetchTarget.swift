@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: parsing and static validation of an import URL or redirect target (PROTOCOLS §4.1).
+// ImageGate: parsing and static validation of an import URL or redirect target (Docs/protocols.md §4.1).
 //===----------------------------------------------------------------------===//
 
 import CCurl
@@ -32,12 +32,12 @@ struct FetchTarget: Sendable, Equatable {
     static let implementedSchemes: Set<String> = ["http", "https", "ftp"]
     static let defaultPorts: [String: UInt16] = ["http": 80, "https": 443, "ftp": 21]
 
-    /// Parses and validates `text` (PROTOCOLS §4.1 "parse once with one parser").
+    /// Parses and validates `text` (Docs/protocols.md §4.1 "parse once with one parser").
     static func parse(_ text: String, policy: FetchPolicy) throws(FetchFailure) -> FetchTarget {
         let redacted = URLRedaction.redact(text)
         guard text.utf8.count <= 8192 else { throw .badURL("URL longer than 8192 bytes") }
         // Raw bytes must be printable ASCII: a non-ASCII host is an IDNA homograph / normalisation hazard
-        // (PROTOCOLS §4.1) and non-ASCII elsewhere must be percent-encoded anyway.
+        // (Docs/protocols.md §4.1) and non-ASCII elsewhere must be percent-encoded anyway.
         guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw .badURL("URL must be printable ASCII without spaces (hosts in punycode): \(redacted)")
         }
@@ -68,7 +68,7 @@ struct FetchTarget: Sendable, Equatable {
         let user = parsed.get(CURLUPART_USER, decode: true)
         let password = parsed.get(CURLUPART_PASSWORD, decode: true)
         if scheme != "ftp", user != nil || password != nil {
-            // "https://good.example@evil.example/" reads as good.example to people (PROTOCOLS §4.1).
+            // "https://good.example@evil.example/" reads as good.example to people (Docs/protocols.md §4.1).
             throw .badURL("credentials (userinfo) are not accepted in \(scheme) URLs: \(redacted)")
         }
         guard parsed.get(CURLUPART_OPTIONS) == nil else { throw .badURL("login options are not accepted: \(redacted)") }
@@ -111,7 +111,7 @@ struct FetchTarget: Sendable, Equatable {
         guard ok, host.utf8.count <= 253 else { throw .badURL("invalid host name: \(redacted)") }
     }
 
-    /// The target of a redirect from `self` (PROTOCOLS §4.1 "Redirects"): re-parsed and re-validated like
+    /// The target of a redirect from `self` (Docs/protocols.md §4.1 "Redirects"): re-parsed and re-validated like
     /// a new URL; https → anything but https is a downgrade and refused. Credentials never carry over: FTP
     /// (the only scheme with credentials) does not redirect, so a hop's credentials are only those its own
     /// Location names — none of the user's are sent to another origin.

@@ -5,7 +5,7 @@
 import Glibc
 
 /// The addresses one hop may connect to: checked here, then pinned into libcurl with CURLOPT_RESOLVE and
-/// enforced again per socket by CURLOPT_OPENSOCKETFUNCTION (PROTOCOLS §4.1 "resolve the host yourself …
+/// enforced again per socket by CURLOPT_OPENSOCKETFUNCTION (Docs/protocols.md §4.1 "resolve the host yourself …
 /// connect only to the validated address (pin)"). Because libcurl never resolves the name itself, a DNS
 /// answer that changes between check and connect (rebinding, TTL 0) cannot reach the connection.
 struct PinnedHost: Sendable {
@@ -23,7 +23,7 @@ struct PinnedHost: Sendable {
 enum HostResolver {
     /// Resolves `target`'s host with getaddrinfo and refuses the hop if **any** address is refused by
     /// `DestinationCheck` — a name answering with one public and one private address is not tried on the
-    /// public one only, because libcurl (happy eyeballs) may pick either (PROTOCOLS §4.1 "reject if any").
+    /// public one only, because libcurl (happy eyeballs) may pick either (Docs/protocols.md §4.1 "reject if any").
     ///
     /// getaddrinfo hands IPv4 literals to inet_aton, which reads the legacy numeric forms (`2130706433`,
     /// `0177.0.0.1`, `127.1`, `0x7f.1`); libcurl's URL parser normalises them the same way, so the address

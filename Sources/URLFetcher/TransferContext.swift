@@ -17,7 +17,7 @@ enum StopReason {
 }
 
 /// State of one attempt of one hop, owned by the thread running `curl_easy_perform`. libcurl calls back on
-/// that same thread, with this object passed as `userdata` through `Unmanaged` (STYLE §3.1): the callbacks
+/// that same thread, with this object passed as `userdata` through `Unmanaged` (Docs/style.md §3.1): the callbacks
 /// are non-capturing `@convention(c)` closures.
 final class TransferContext {
     let easy: UnsafeMutableRawPointer
@@ -79,7 +79,7 @@ final class TransferContext {
         }
         guard accepted else { return 0 }
         if let cap = policy.maxBytes, offset + delivered + UInt64(data.count) > cap {
-            // PROTOCOLS §4.2: stop before the first byte over the cap, whatever Content-Length said.
+            // Docs/protocols.md §4.2: stop before the first byte over the cap, whatever Content-Length said.
             stop = .failure(tooLarge(cap))
             return 0
         }
@@ -111,7 +111,7 @@ final class TransferContext {
 
     // MARK: open socket
 
-    /// CURLOPT_OPENSOCKETFUNCTION: the connect-time check of PROTOCOLS §4.1, for every socket libcurl opens —
+    /// CURLOPT_OPENSOCKETFUNCTION: the connect-time check of Docs/protocols.md §4.1, for every socket libcurl opens —
     /// control and data connections alike (an FTP server's PASV/EPSV reply cannot steer the data connection
     /// to another host: it must be one of this hop's validated addresses and pass `DestinationCheck`).
     func onOpenSocket(purpose: curlsocktype, address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: keeping URL credentials out of the catalog, logs and error messages (PROTOCOLS §4.1).
+// ImageGate: keeping URL credentials out of the catalog, logs and error messages (Docs/protocols.md §4.1).
 //===----------------------------------------------------------------------===//
 
 import CCurl

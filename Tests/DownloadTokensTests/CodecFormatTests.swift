@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: igt1 layout, round trip and tamper tests (PROTOCOLS §3.2, §3.7).
+// ImageGate: igt1 layout, round trip and tamper tests (Docs/protocols.md §3.2, §3.7).
 //===----------------------------------------------------------------------===//
 import CryptoPrimitives
 import GateCore
@@ -24,7 +24,7 @@ import Testing
         }
     }
 
-    /// Pins the byte layout of PROTOCOLS §3.2 field by field.
+    /// Pins the byte layout of Docs/protocols.md §3.2 field by field.
     @Test func payloadLayout() {
         let c = Fixture.claims(iat: 0x0102_0304_0506_0708, exp: 0x0102_0304_0506_0709, protocols: [.http, .httpPlain],
             ip: IPPrefix(cidr: "203.0.113.0/24"))

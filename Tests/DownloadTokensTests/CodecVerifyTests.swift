@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: verification order tests: structure, keys, time, protocol, IP (PROTOCOLS §3.3, §3.7).
+// ImageGate: verification order tests: structure, keys, time, protocol, IP (Docs/protocols.md §3.3, §3.7).
 //===----------------------------------------------------------------------===//
 import GateCore
 import Testing
@@ -176,7 +176,7 @@ struct TextCase: Sendable, CustomTestStringConvertible {
         #expect(Fixture.verify(token, peer: c.peer).rejection == (c.ok ? nil : .addressNotAllowed))
     }
 
-    /// PROTOCOLS §3.3 order: an expired token from an unknown key reports the key, a bad-MAC token with bad
+    /// Docs/protocols.md §3.3 order: an expired token from an unknown key reports the key, a bad-MAC token with bad
     /// times reports the MAC; time is checked before protocol, protocol before address.
     @Test func orderOfChecks() {
         let stranger = SigningKey.generate(kid: 0x0a0b_0c0d, now: Fixture.now)

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: keyring invariants and rotation semantics (PROTOCOLS §3.5).
+// ImageGate: keyring invariants and rotation semantics (Docs/protocols.md §3.5).
 //===----------------------------------------------------------------------===//
 import Foundation
 import GateCore

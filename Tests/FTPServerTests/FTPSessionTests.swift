@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: the FTP state machine, command by command (shared/PROTOCOLS.md §6.1, §6.4).
+// ImageGate: the FTP state machine, command by command (Docs/protocols.md §6.1, §6.4).
 //===----------------------------------------------------------------------===//
 import FTPServer
 import GateCore

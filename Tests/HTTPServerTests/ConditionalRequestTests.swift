@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: ConditionalRequest tests: PROTOCOLS.md §1.2 ordering and the §1.5 method/If-Range cases.
+// ImageGate: ConditionalRequest tests: Docs/protocols.md §1.2 ordering and the §1.5 method/If-Range cases.
 //===----------------------------------------------------------------------===//
 
 import GateCore
@@ -17,7 +17,7 @@ enum Method: Sendable { case get, head, post }
 @Suite("ConditionalRequest")
 struct ConditionalRequestTests {
     @Test(
-        "PROTOCOLS.md §1.5 method, If-Range and precondition cases",
+        "Docs/protocols.md §1.5 method, If-Range and precondition cases",
         arguments: [
             (Method.get, ConditionalHeaders(), ConditionalRequest.Outcome.serve(.full)),
             (.head, ConditionalHeaders(), .serve(.full)),

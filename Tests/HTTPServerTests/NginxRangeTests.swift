@@ -117,7 +117,7 @@ struct NginxRangeTests {
             expected: .unsatisfiable
         ),
         // nginx answers 416 to syntax errors; RFC 9110 §14.2 lets us ignore an invalid field instead, which
-        // keeps wget/curl resumes working against odd proxies (PROTOCOLS.md §1.1 "Syntax").
+        // keeps wget/curl resumes working against odd proxies (Docs/protocols.md §1.1 "Syntax").
         .init(
             name: "alpha in first byte pos",
             header: "bytes=alpha",
@@ -163,7 +163,7 @@ struct NginxRangeTests {
             expected: .unsatisfiable,
             differs: true
         ),
-        // nginx falls back to 200 when max_ranges is exceeded; PROTOCOLS.md §1.1 asks for 416. range.t only
+        // nginx falls back to 200 when max_ranges is exceeded; Docs/protocols.md §1.1 asks for 416. range.t only
         // asserts "not 206", which both satisfy.
         .init(
             name: "max_ranges reached",

@@ -5,7 +5,7 @@
 import HTTPServer
 import Testing
 
-/// Requests shaped like those the CLI clients send (PROTOCOLS §1.3), plus edge cases the parser must accept.
+/// Requests shaped like those the CLI clients send (Docs/protocols.md §1.3), plus edge cases the parser must accept.
 private let acceptCases: [AcceptCase] = [
     AcceptCase(
         "wget -c",

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: PathDecoder tests (PROTOCOLS §2.1 item 11, §2.2 traversal inputs)
+// ImageGate: PathDecoder tests (Docs/protocols.md §2.1 item 11, §2.2 traversal inputs)
 //===----------------------------------------------------------------------===//
 
 import HTTPServer

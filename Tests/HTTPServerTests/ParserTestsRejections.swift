@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: request-parser rejection table (PROTOCOLS §2.2 raw inputs, smuggling vectors)
+// ImageGate: request-parser rejection table (Docs/protocols.md §2.2 raw inputs, smuggling vectors)
 //===----------------------------------------------------------------------===//
 
 import HTTPServer

@@ -1,12 +1,12 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: RangeResolver tests: PROTOCOLS.md §1.5 cases, syntax, limits, overflow, zero length.
+// ImageGate: RangeResolver tests: Docs/protocols.md §1.5 cases, syntax, limits, overflow, zero length.
 //===----------------------------------------------------------------------===//
 
 import Testing
 
 @testable import HTTPServer
 
-/// The representation length used by PROTOCOLS.md §1.5.
+/// The representation length used by Docs/protocols.md §1.5.
 private let L: UInt64 = 10_000_000_000
 
 /// `count` disjoint 10-byte ranges 100 bytes apart, as a Range field value.
@@ -17,7 +17,7 @@ private func disjointRanges(_ count: Int) -> String {
 @Suite("RangeResolver")
 struct RangeResolverTests {
     @Test(
-        "PROTOCOLS.md §1.5 cases, L = 10 000 000 000",
+        "Docs/protocols.md §1.5 cases, L = 10 000 000 000",
         arguments: [
             (nil, RangeDecision.full),
             ("bytes=0-0", .single(first: 0, last: 0)),

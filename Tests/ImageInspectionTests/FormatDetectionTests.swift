@@ -84,7 +84,7 @@ let magicCases: [MagicCase] = [
         #expect(inspect(planted(text(magic), at: 0), as: .qcow2).failureMessage.hasPrefix(message))
     }
 
-    @Test("compressed archives are refused, never decompressed (PROTOCOLS §4.2)")
+    @Test("compressed archives are refused, never decompressed (Docs/protocols.md §4.2)")
     func compressedMessage() {
         let message = inspect(planted([0x28, 0xB5, 0x2F, 0xFD], at: 0), as: .raw).failureMessage
         #expect(message.contains("zstd-compressed files are not accepted"))

@@ -12,7 +12,7 @@ import Testing
         #expect(outcome.value == expected)
     }
 
-    @Test("hybrid ISO (MBR + CD001) is accepted as ISO, refused as RAW (PROTOCOLS §4.5)")
+    @Test("hybrid ISO (MBR + CD001) is accepted as ISO, refused as RAW (Docs/protocols.md §4.5)")
     func hybridMBR() {
         let bytes = ISOImage(mbr: true, elTorito: true).bytes()
         let outcome = inspect(bytes, as: .iso)

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: qcow2 header rules on crafted headers (PROTOCOLS §4.3 and §4.5).
+// ImageGate: qcow2 header rules on crafted headers (Docs/protocols.md §4.3 and §4.5).
 //===----------------------------------------------------------------------===//
 import Testing
 @testable import ImageInspection
@@ -134,7 +134,7 @@ let headerCases: [HeaderCase] = [
         }
     }
 
-    @Test("messages name the reason (PROTOCOLS §4.3)")
+    @Test("messages name the reason (Docs/protocols.md §4.3)")
     func messages() {
         var image = QCOW2Image()
         image.backingFileOffset = 0x200

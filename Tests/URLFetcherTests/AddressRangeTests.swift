@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test(
-        "PROTOCOLS §4.1 block list refuses private, loopback, link-local, metadata and embedded-v4 addresses",
+        "Docs/protocols.md §4.1 block list refuses private, loopback, link-local, metadata and embedded-v4 addresses",
         arguments: [
             "0.0.0.0", "10.0.0.5", "100.64.0.1", "127.0.0.1", "127.255.255.254", "169.254.169.254", "172.16.0.1",
             "172.31.255.255", "192.0.0.8", "192.0.2.1", "192.88.99.1", "192.168.1.1", "198.18.0.1", "198.51.100.7",

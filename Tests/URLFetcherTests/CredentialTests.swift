@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: URL credentials never appear in a FetchFailure, a redacted URL or a result (PROTOCOLS §4.1).
+// ImageGate: URL credentials never appear in a FetchFailure, a redacted URL or a result (Docs/protocols.md §4.1).
 //===----------------------------------------------------------------------===//
 
 import Foundation

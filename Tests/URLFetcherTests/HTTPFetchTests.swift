@@ -101,7 +101,7 @@ struct HTTPFetchTests {
         #expect(declared.failure?.code == "too_large")
         #expect(declared.data.isEmpty, "Content-Length over the cap: refused before the body")
         // A source that does not declare its size: the cap applies while streaming, and no byte past it
-        // reaches the sink (PROTOCOLS §4.2 "abort at the first byte over").
+        // reaches the sink (Docs/protocols.md §4.2 "abort at the first byte over").
         guard Env.hasPython else { return }
         let undeclared = try DroppingHTTPServer(data: Data(count: 3_000_000), mode: "no-length", cut: 0)
         let streamed = Fetch.run(undeclared.url, policy: policy)

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: PROTOCOLS §4.5 SSRF cases — refused before any connection, at every redirect hop, at connect time.
+// ImageGate: Docs/protocols.md §4.5 SSRF cases — refused before any connection, at every redirect hop, at connect time.
 //===----------------------------------------------------------------------===//
 
 import Foundation
@@ -32,7 +32,7 @@ struct SSRFTests {
     }
 
     @Test(
-        "PROTOCOLS §4.5 destinations are refused with destination_not_allowed",
+        "Docs/protocols.md §4.5 destinations are refused with destination_not_allowed",
         arguments: [
             "http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/meta-data/",
             "http://[::ffff:10.0.0.1]/", "http://[::ffff:a9fe:a9fe]/", "http://10.0.0.5/", "http://192.168.1.1/",

@@ -1,6 +1,6 @@
 """FTP front under hostile input: every probe gets a clear reply (or a close) while other sessions go on.
 Commands before login, PASS before AUTH TLS, overlong lines, active mode, a data connection from another
-address, path escapes, bad REST, ABOR mid-transfer. shared/PROTOCOLS.md §6.3-6.4."""
+address, path escapes, bad REST, ABOR mid-transfer. Docs/protocols.md §6.3-6.4."""
 import ftplib
 import os
 import re

@@ -1,4 +1,4 @@
-"""Malformed and hostile requests (shared/PROTOCOLS.md §2.2): each gets a 4xx/5xx and a closed
+"""Malformed and hostile requests (Docs/protocols.md §2.2): each gets a 4xx/5xx and a closed
 connection, and the server keeps serving the next client."""
 import os
 import socket
@@ -153,7 +153,7 @@ def test_client_abort_mid_body_logged_not_fatal(server, big_image):
 
 @pytest.mark.slow
 def test_slow_reader_cut_by_send_timeout(workdir, big_file):
-    """PROTOCOLS.md §2.2 slow read: a client that asks for a big body and stops reading is closed after
+    """Docs/protocols.md §2.2 slow read: a client that asks for a big body and stops reading is closed after
     http.send_timeout, its file handle freed, and the server keeps serving."""
     s = Server(workdir + "/data-slowread", "http.send_timeout = 2s\n").start()
     try:

@@ -24,7 +24,7 @@ def token_of(link):
 
 def sftp_batch(server, user, commands, cwd, extra=(), password=None, timeout=300):
     """Runs OpenSSH sftp in batch mode. Without a password the token is the user name ("none" login);
-    with one, it is typed through SSH_ASKPASS (batch mode would disable password logins: SFTP-NOTES §3)."""
+    with one, it is typed through SSH_ASKPASS (batch mode would disable password logins: Docs/sftp-notes.md §3)."""
     env = dict(os.environ)
     opts = list(SSH_OPTS) + list(extra)
     if password is not None:

@@ -3,7 +3,7 @@
 //===----------------------------------------------------------------------===//
 
 /// Splits a request path into decoded segments without ever producing something a filesystem could
-/// misinterpret (PROTOCOLS §2.1 item 11, RFC 9110 §17.3). The gateway maps token → image id → blob path via the
+/// misinterpret (Docs/protocols.md §2.1 item 11, RFC 9110 §17.3). The gateway maps token → image id → blob path via the
 /// catalog; segments are only compared, never joined into a path.
 public enum PathDecoder {
     /// Splits an origin-form path on '/', then percent-decodes each segment exactly once.

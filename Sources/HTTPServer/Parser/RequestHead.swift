@@ -76,14 +76,14 @@ public struct ParseLimits: Sendable {
     /// Most field lines accepted → 431.
     public var maxHeaderCount = 100
     /// When false (the default), GET and HEAD requests with `Content-Length` > 0 fail with 400: the gateway never
-    /// reads a body on them, and leaving one unread would desync the connection (PROTOCOLS §2.1 item 8).
+    /// reads a body on them, and leaving one unread would desync the connection (Docs/protocols.md §2.1 item 8).
     public var allowBodyOnGetOrHead = false
 
     public init() {}
 }
 
 /// Why a request head was rejected. The server answers `status` with `Connection: close` and closes
-/// (PROTOCOLS §2.1 item 14: never resynchronise after a framing error).
+/// (Docs/protocols.md §2.1 item 14: never resynchronise after a framing error).
 public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 400, 414, 431, 501 or 505.
     public var status: Int

@@ -51,7 +51,7 @@ public struct RequestParser: Sendable {
         guard n > 0 else { return .needMore }
 
         // RFC 9112 §2.2: a server SHOULD ignore at least one empty line received before the request line.
-        // We tolerate exactly one; more is not client robustness but garbage (PROTOCOLS §2.2).
+        // We tolerate exactly one; more is not client robustness but garbage (Docs/protocols.md §2.2).
         var i = 0
         if buffer[0] == ASCII.cr {
             guard n > 1 else { return .needMore }

@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: PROTOCOLS.md §1.2 steps 2-7 composed: preconditions, method, If-Range, then Range.
+// ImageGate: Docs/protocols.md §1.2 steps 2-7 composed: preconditions, method, If-Range, then Range.
 //===----------------------------------------------------------------------===//
 
 /// The request fields that decide between 200, 206, 304, 412 and 416 for a download.
@@ -39,7 +39,7 @@ public enum ConditionalRequest {
         case serve(RangeDecision)
     }
 
-    /// PROTOCOLS.md §1.2 steps 2-7 for an authorized GET or HEAD (step 1, authorization and 405, is the
+    /// Docs/protocols.md §1.2 steps 2-7 for an authorized GET or HEAD (step 1, authorization and 405, is the
     /// caller's). HEAD never gets a partial response: Range is defined only for GET (RFC 9110 §14.2).
     ///
     /// - Parameters:

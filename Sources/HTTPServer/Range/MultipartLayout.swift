@@ -32,7 +32,7 @@ public struct MultipartLayout: Sendable, Equatable {
     public let boundary: String
     /// Part header bytes, file range, ..., closing delimiter bytes.
     public let pieces: [Piece]
-    /// Exact sum of all pieces, for the Content-Length header (never chunked, PROTOCOLS.md §1.1).
+    /// Exact sum of all pieces, for the Content-Length header (never chunked, Docs/protocols.md §1.1).
     public let contentLength: UInt64
 
     /// `multipart/byteranges; boundary=<boundary>`, for the top-level Content-Type. The top-level response

@@ -17,7 +17,7 @@ public enum RangeResolver {
     /// 20-digit numbers each fit in about 700 bytes, so only padding or abuse reaches the cap.
     public static let maxHeaderBytes = 1024
 
-    /// header: the raw Range field value (nil if absent). Implements PROTOCOLS.md §1.2 steps 3, 5, 6 and 7; the
+    /// header: the raw Range field value (nil if absent). Implements Docs/protocols.md §1.2 steps 3, 5, 6 and 7; the
     /// method and If-Range checks are the caller's.
     ///
     /// - Parameters:

@@ -18,7 +18,7 @@ public final class OpenFile: Sendable {
     public let inode: UInt64
 
     /// Opens read-only and freezes size and mtime with `fstat` on the opened descriptor, so the headers
-    /// describe exactly the bytes this descriptor will send (shared/STYLE.md §2.5 point 5).
+    /// describe exactly the bytes this descriptor will send (Docs/style.md §2.5 point 5).
     public init(path: String) throws(SystemError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open", errno: errno) }

@@ -325,7 +325,7 @@ final class EventLoop {
                 isHead: head.method == "HEAD", keepAlive: false)
         }
         if head.contentLength > 0 && isGetOrHead {
-            // PROTOCOLS.md §2.2: a GET with a body is a smuggling vector; answer and close.
+            // Docs/protocols.md §2.2: a GET with a body is a smuggling vector; answer and close.
             return refuse(400, "GET and HEAD requests take no body")
         }
         if !isGetOrHead {

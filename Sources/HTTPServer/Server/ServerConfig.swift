@@ -2,7 +2,7 @@
 // ImageGate: limits and timeouts of one HTTP listener.
 //===----------------------------------------------------------------------===//
 
-/// Every number a hostile or slow client could otherwise push without bound (shared/PROTOCOLS.md §2.1 item 10).
+/// Every number a hostile or slow client could otherwise push without bound (Docs/protocols.md §2.1 item 10).
 public struct HTTPServerConfig: Sendable {
     /// Event-loop threads; 0 means one per CPU.
     public var loops = 0

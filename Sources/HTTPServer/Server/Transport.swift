@@ -74,7 +74,7 @@ final class PlainTransport: Transport {
 
 /// TLS through OpenSSL. File bytes go through a bounded 128 KiB buffer (`pread` then `SSL_write`), or
 /// `SSL_sendfile` when the kernel does the TLS record layer (kTLS): file bytes never reach the TLS layer
-/// as a file region otherwise (the NIO `FileRegion` lesson, shared/STYLE.md §2.5).
+/// as a file region otherwise (the NIO `FileRegion` lesson, Docs/style.md §2.5).
 ///
 /// A response head sent with `more` is held back and written in the same `SSL_write` as the first body
 /// bytes (nginx's `ssl_buffer_size` does the same): one TLS record and one socket write fewer per response,

@@ -10,7 +10,7 @@ import SystemIO
 import URLFetcher
 
 extension ImportManager {
-    /// The fetch policy of every URL import: PROTOCOLS.md §4.1 defences, the admin allow-list, and the cap
+    /// The fetch policy of every URL import: Docs/protocols.md §4.1 defences, the admin allow-list, and the cap
     /// (single-import limit and tenant quota) enforced at the first byte over.
     func fetchPolicy(cap: UInt64?) -> FetchPolicy {
         var policy = FetchPolicy()

@@ -6,7 +6,7 @@ import DownloadTokens
 import GateCore
 import Synchronization
 
-/// Verified token → authorized download, kept for `ttlMs` (1 s). PROTOCOLS.md §3.5/§3.6 allow a gateway
+/// Verified token → authorized download, kept for `ttlMs` (1 s). Docs/protocols.md §3.5/§3.6 allow a gateway
 /// up to 5 s of staleness for revocations and generation bumps; one second keeps deletes and revocations
 /// effective almost at once. Sharded so the event loops rarely meet on a lock.
 final class AuthorizationCache: Sendable {

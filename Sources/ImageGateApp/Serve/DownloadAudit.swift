@@ -4,7 +4,7 @@
 import GateCore
 import ImageManagement
 
-/// PROTOCOLS.md §7.3: downloads are audited once per session (serial, image, tenant, client address, bytes),
+/// Docs/protocols.md §7.3: downloads are audited once per session (serial, image, tenant, client address, bytes),
 /// not per range or READ, so the log stays readable; never the token itself.
 enum DownloadAudit {
     static func writer(_ service: ImageService) -> @Sendable (String, String, TenantID?, String, [String: String])

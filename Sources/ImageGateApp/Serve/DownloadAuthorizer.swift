@@ -23,7 +23,7 @@ struct AuthorizedDownload: Sendable {
     }
 }
 
-/// Verification steps 1-9 of shared/PROTOCOLS.md §3.3. Every failure is the same to the client; the
+/// Verification steps 1-9 of Docs/protocols.md §3.3. Every failure is the same to the client; the
 /// precise reason comes back only for the log (never the token itself).
 struct DownloadAuthorizer: Sendable {
     let codec: TokenCodec

@@ -9,7 +9,7 @@ import ImageCatalog
 import Synchronization
 import SystemIO
 
-/// The HTTP download front. Decision order follows shared/PROTOCOLS.md §1.2: authorize, then
+/// The HTTP download front. Decision order follows Docs/protocols.md §1.2: authorize, then
 /// preconditions, then Range (GET only, If-Range honoured), then stream from the blob with sendfile.
 struct DownloadHandler: RequestHandler {
     let authorizer: DownloadAuthorizer
@@ -79,7 +79,7 @@ struct DownloadHandler: RequestHandler {
             return Self.notFound("image_mismatch")
         }
         var response = serve(download.image, head)
-        // One audit record per link per connection when it ends (PROTOCOLS.md §7.3: aggregate downloads).
+        // One audit record per link per connection when it ends (Docs/protocols.md §7.3: aggregate downloads).
         response.sessionKey = request.secure ? download.httpsSessionKey : download.httpSessionKey
         return response
     }

@@ -7,7 +7,7 @@ import GateCore
 import ImageCatalog
 import SystemIO
 
-/// Verifies FTP logins with the same steps as every front (PROTOCOLS §3.3) and re-checks the grant before
+/// Verifies FTP logins with the same steps as every front (Docs/protocols.md §3.3) and re-checks the grant before
 /// each transfer. FTPS needs the token's `ftps` bit; plain FTP needs `ftps` and `ftp-plain` (§3.4: bit 3
 /// is the permission to cross the network in clear text).
 struct FTPPolicy: FTPAccessPolicy {
@@ -16,7 +16,7 @@ struct FTPPolicy: FTPAccessPolicy {
     let clock: any WallClock
     var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
 
-    /// One `download.session` audit record per logged-in control connection (PROTOCOLS.md §7.3).
+    /// One `download.session` audit record per logged-in control connection (Docs/protocols.md §7.3).
     func sessionEnded(_ file: FTPFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {
         let parts = file.capKey.split(separator: " ").map(String.init)
         guard parts.count >= 3, let audit, let id = ImageID(parts[0]) else { return }

@@ -7,7 +7,7 @@ import ImageCatalog
 import SFTPServer
 import SystemIO
 
-/// Tokens are verified at login exactly as for HTTP (PROTOCOLS §3.3) but must carry the `sftp` bit.
+/// Tokens are verified at login exactly as for HTTP (Docs/protocols.md §3.3) but must carry the `sftp` bit.
 /// During a session the grant is re-checked against the catalog only: the image must still be available
 /// in the same generation and the token not revoked. Expiry is checked at login only, so a multi-GB
 /// transfer started in time is not cut when the link's lifetime ends.
@@ -17,7 +17,7 @@ struct SFTPPolicy: SFTPAccessPolicy {
     let logger: Logger
     var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
 
-    /// One `download.session` audit record per SFTP session (PROTOCOLS.md §7.3).
+    /// One `download.session` audit record per SFTP session (Docs/protocols.md §7.3).
     func sessionEnded(_ file: SFTPFile, bytes: UInt64, peer: PeerAddress, outcome: String) {
         let parts = file.grant.split(separator: " ").map(String.init)
         guard parts.count == 4, let audit, let id = ImageID(parts[0]) else { return }
