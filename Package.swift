@@ -60,8 +60,10 @@ let package = Package(
         .target(
             name: "ImageGateApp",
             dependencies: [
-                "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "SQLiteCatalog", "HTTPServer", "TLSSupport",
+                "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "SQLiteCatalog",
+                "HTTPServer", "TLSSupport",
                 "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher", "CCurl",
+                "PostgresClient",
             ],
             swiftSettings: strictSettings),
         // URL import transport: http, https and ftp through libcurl with the SSRF defences of Docs/protocols.md §4.1.

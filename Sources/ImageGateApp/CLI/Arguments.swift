@@ -11,7 +11,7 @@ struct Arguments {
     var flags: Set<String> = []
 
     /// Options every command accepts.
-    static let commonValueOptions: Set<String> = ["--config", "--data-dir", "--server", "--cacert"]
+    static let commonValueOptions: Set<String> = ["--config", "--data-dir", "--catalog", "--server", "--cacert"]
 
     init(_ args: ArraySlice<String>, valueOptions: Set<String>, flagOptions: Set<String>) throws(GateError) {
         let allValues = valueOptions.union(Self.commonValueOptions)

@@ -30,6 +30,7 @@ public enum ImageGateCLI {
 
         Options every command takes:
           --data-dir DIR        Data directory (default ./data, or data_dir in the config file).
+          --catalog URL         The catalog (catalog.url): postgres://USER@HOST:PORT/DB for a shared one.
           --config FILE         Config file (see Config/imagegate.conf.example).
           --server URL          A remote server instead of the data directory (API key in IMAGEGATE_API_KEY;
                                 --cacert FILE to trust its certificate).
@@ -121,5 +122,10 @@ func loadSettings(_ args: Arguments) throws(GateError) -> Settings {
     }
     if let d = args.value("--data-dir") { s.dataDir = d }
     guard !s.dataDir.isEmpty else { throw GateError.usage("data directory must not be empty") }
+    // --catalog overrides only the catalog; the data directory still holds this node's local things.
+    if let c = args.value("--catalog") {
+        s.catalogURL = c
+        _ = try CatalogLocation(s)
+    }
     return s
 }

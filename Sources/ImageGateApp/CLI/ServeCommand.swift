@@ -195,7 +195,7 @@ enum ServeCommand {
 
         let ring = data.keys.keyring()
         print("imagegate \(ImageGateCLI.version) serving \(absolutePath(settings.dataDir))")
-        print("catalog: \(absolutePath(settings.catalogPath))")
+        print("catalog: \((try? CatalogLocation(settings))?.description ?? absolutePath(settings.catalogPath))")
         print("token keys: \(absolutePath(data.keys.keyFilePath)) (active key \(KeyCommands.kidText(ring.active.kid)))")
         print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
         print("tls certificate: \(absolutePath(tls.current.certificatePath)) (SHA-256 \(tls.current.fingerprint))")

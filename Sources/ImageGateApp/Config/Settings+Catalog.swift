@@ -16,6 +16,14 @@ struct CatalogGuardSettings: Sendable {
 extension SettingKey {
     static let catalogGuards: [SettingKey] = [
         SettingKey(
+            name: "catalog.url", defaultText: "",
+            help: "Empty: <data_dir>/catalog.sqlite3. postgres://USER:PASS@HOST:PORT/DB?sslmode=… for several "
+                + "nodes on one PostgreSQL catalog (Docs/deployment.md); sqlite:///PATH for a SQLite file elsewhere."
+        ) { s, v throws(GateError) in
+            s.catalogURL = v
+            _ = try CatalogLocation(s)  // refused here, with the key's name, rather than at first use
+        },
+        SettingKey(
             name: "catalog.quick_check", defaultText: "true",
             help: "Check the catalog's structure (SQLite quick_check) when opening it; false skips it (huge catalogs)."
         ) { s, v throws(GateError) in

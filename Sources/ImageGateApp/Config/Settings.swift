@@ -47,7 +47,12 @@ public struct Settings: Sendable {
 
     public init() {}
 
-    public var catalogPath: String { dataDir + "/catalog.sqlite3" }
+    /// `catalog.url` / `--catalog URL`: empty = the data directory's SQLite file (CatalogLocation).
+    public var catalogURL = ""
+    /// The SQLite catalog file when the catalog is SQLite (the data directory's, or a `sqlite:///` URL's).
+    public var catalogPath: String {
+        catalogURL.hasPrefix("sqlite://") ? String(catalogURL.dropFirst("sqlite://".count)) : dataDir + "/catalog.sqlite3"
+    }
     public var keysDir: String { dataDir + "/keys" }
     public var runFile: String { dataDir + "/run/server.json" }
     public var tlsDir: String { dataDir + "/tls" }

@@ -90,9 +90,7 @@ final class DataDirectory: Sendable {
         throws(GateError) -> DataDirectory
     {
         try makeDirectories(settings.dataDir)
-        try StartupGuards.requireCatalog(settings)
-        let store = try SQLiteCatalogStore.open(path: settings.catalogPath, clock: clock)
-        try StartupGuards.requireSoundCatalog(settings, store: store)
+        let store = try openCatalog(settings, clock: clock)
         try StartupGuards.requireKeyFiles(settings, store: store, allowRecreate: recreateMissingKeys)
         let keys = try TokenKeyStore.openOrCreate(directory: settings.keysDir, clock: clock)
         try makeDirectories(settings.dataDir + "/run")
@@ -103,6 +101,19 @@ final class DataDirectory: Sendable {
         let (_, secret) = try data.service.bootstrap()
         if let secret { try writePrivateFile(data.adminKeyPath, secret + "\n") }
         return data
+    }
+
+    /// Opens the catalog `catalog.url` names (CatalogLocation), with the guards that apply to it.
+    private static func openCatalog(_ settings: Settings, clock: any WallClock) throws(GateError) -> any CatalogStore {
+        switch try CatalogLocation(settings) {
+        case .sqlite(let path):
+            try StartupGuards.requireCatalog(settings)
+            let store = try SQLiteCatalogStore.open(path: path, clock: clock)
+            try StartupGuards.requireSoundCatalog(settings, store: store)
+            return store
+        case .postgres:
+            throw GateError.usage("catalog.url: this build has no PostgreSQL catalog store yet")
+        }
     }
 
     /// Creates `path` with mode 0600 and the given text (never overwrites). The text is written and synced
