@@ -21,7 +21,9 @@ python=$(scripts/test-venv.sh)
 echo "== build"
 swift build --build-tests
 # The PostgreSQL client tests need a real server: a private cluster in a temp dir (never the system service),
-# stopped and removed when this script exits however it exits.
+# stopped and removed when this script exits however it exits. The multi-node integration test
+# (Tests/integration/test_multinode.py: three nodes and HAProxy, both from install-deps.sh --test) takes a fresh
+# database on the same cluster for each cluster it builds.
 pg_dir=$(mktemp -d /tmp/imagegate-pg.XXXXXX)
 trap 'scripts/pg-cluster.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
 IMAGEGATE_TEST_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir")
