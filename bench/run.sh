@@ -28,6 +28,8 @@
 #   bash bench/run.sh hotpath       -> bench/hotpath.py     the issue-17 matrix: wrk -t1/-t2, 16/256 connections,
 #                                      64 KiB / 128-byte unaligned ranges, valid and bad token, HTTPS, aria2c; server
 #                                      and client CPU per request, client-bound rows flagged, per-loop balance
+#   bash bench/run.sh multinode     -> bench/multinode.py   one node on PostgreSQL vs SQLite (64 KiB ranges, mint and
+#                                      import rates); three nodes behind HAProxy vs one, three clients (issue #12)
 set -euo pipefail
 
 case "${1:-}" in
@@ -37,7 +39,8 @@ case "${1:-}" in
     url-import) exec /usr/bin/python3 "$(dirname "$0")/url_import.py" ;;
     metrics) exec /usr/bin/python3 "$(dirname "$0")/metrics_overhead.py" ;;
     hotpath) exec /usr/bin/python3 "$(dirname "$0")/hotpath.py" ;;
-    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|hotpath]" >&2; exit 64 ;;
+    multinode) exec /usr/bin/python3 "$(dirname "$0")/multinode.py" ;;
+    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|hotpath|multinode]" >&2; exit 64 ;;
 esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -259,6 +259,8 @@ class Node:
             "http.max_connections_per_peer": "2048",
             "sftp.connections_per_second": "1000",
         }
+        if c.catalog_url is None:
+            del s["catalog.url"]  # the embedded default: <data_dir>/catalog.sqlite3
         s.update(c.extra_settings)
         for key in c.omitted:
             s.pop(key, None)
@@ -509,7 +511,8 @@ class ClusterUnsupported(RuntimeError):
 
 class Cluster:
     """PostgreSQL (or a shared SQLite file) + N nodes + HAProxy. `catalog`: "postgres" (the deployment the
-    issue describes) or "sqlite" (a sqlite:/// file on this host: what main can share before PostgreSQL).
+    issue describes), "sqlite" (a sqlite:/// file on this host, shared by its nodes) or "embedded" (one node,
+    no catalog.url: the data directory's own SQLite file, as bench/multinode.py compares).
     `strict`: refuse to start when the binary lacks a setting of CLUSTER_SETTINGS (the default: a test of
     cluster behaviour must not quietly run without it); otherwise leave those out and list them in `omitted`."""
 
@@ -563,8 +566,11 @@ class Cluster:
         if self.catalog == "postgres":
             self.database = self.pg.create_database()
             self.catalog_url = self.pg.url_for(self.database)
-        else:
+        elif self.catalog == "sqlite":
             self.catalog_url = "sqlite://" + os.path.join(self.base, "catalog.sqlite3")
+        else:
+            assert self.catalog == "embedded" and len(self.nodes) == 1, "an embedded catalog has one node"
+            self.catalog_url = None
         # All at once, as a fleet comes up after a deploy: initialization of the empty catalog happens once.
         for n in self.nodes:
             n.start()

@@ -13,13 +13,11 @@ import re
 import shutil
 import signal
 import socket
-import ssl
-import subprocess
 import time
 
 import pytest
 
-from cluster import (BALANCER_HOST, BIN, API, Cluster, ClusterUnsupported, PostgresServer, run)
+from cluster import API, BALANCER_HOST, Cluster, ClusterUnsupported, PostgresServer, run
 from conftest import OS_ARGS, sha256_file
 from test_clients_resume import start_and_kill
 from tokenforge import Forge
