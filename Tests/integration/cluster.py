@@ -39,9 +39,12 @@ HAPROXY = os.path.join(ROOT, "scripts", "haproxy.sh")
 BALANCER_HOST = "127.0.0.1"
 PASSIVE_PORTS_PER_NODE = 8
 
-# The settings issue #12 adds for a cluster, as the harness writes them; a test that needs them fails with the
-# list of those this binary does not know (see Cluster.missing_settings).
-CLUSTER_SETTINGS = ("blobs.url", "node.id", "ftp.public_host", "sftp.public_host")
+# The settings issue #12 adds for a cluster, as the harness writes them; a strict Cluster refuses to start when
+# the binary does not know one of them (see Cluster.missing_settings). sftp.public_host is named by the issue's
+# details (links carry it when set) but not among its fixed interfaces: when unknown it is left out, and only the
+# test that checks where SFTP links point fails.
+CLUSTER_SETTINGS = ("blobs.url", "node.id", "ftp.public_host")
+OPTIONAL_SETTINGS = ("sftp.public_host",)
 
 
 def node_host(k):
@@ -92,10 +95,22 @@ def common_free_port(hosts, avoid=()):
     raise RuntimeError("no port free on all of " + ", ".join(hosts))
 
 
+def ephemeral_ports():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = map(int, f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_block(hosts, size, avoid=()):
-    """`size` consecutive ports free on every address in `hosts` (an FTP passive range)."""
+    """`size` consecutive ports free on every address in `hosts` (an FTP passive range), below the kernel's
+    ephemeral range when there is room, so no client socket takes one between this probe and the binds."""
+    low, high = ephemeral_ports()
+    lo, hi = (20000, low) if low - 20000 > 10 * size else (high + 1, 65535)
     for _ in range(400):
-        base = random.randrange(41000, 59000 - size)
+        base = random.randrange(lo, hi - size)
         ports = range(base, base + size)
         if any(p in avoid for p in ports):
             continue
@@ -133,6 +148,8 @@ class PostgresServer:
         self.dir = tempfile.mkdtemp(prefix="imagegate-mn-pg-", dir="/tmp")
         r = run(["bash", PG_CLUSTER, "start", self.dir], timeout=180)
         if r.returncode != 0:
+            run(["bash", PG_CLUSTER, "stop", self.dir], timeout=120)
+            shutil.rmtree(self.dir, ignore_errors=True)
             raise RuntimeError("pg-cluster.sh start failed: " + r.stderr)
         self.url = r.stdout.strip()
         return self
@@ -562,7 +579,7 @@ class Cluster:
         missing = self.missing_settings()
         if missing and self.strict:
             raise ClusterUnsupported(f"{BIN} does not know the cluster settings {', '.join(missing)} (issue #12)")
-        self.omitted = missing
+        self.omitted = missing + self.missing_settings(OPTIONAL_SETTINGS)
         if self.catalog == "postgres":
             self.database = self.pg.create_database()
             self.catalog_url = self.pg.url_for(self.database)
