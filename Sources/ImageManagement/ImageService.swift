@@ -32,6 +32,9 @@ public final class ImageService: Sendable {
 
     // MARK: Bootstrap and authentication
 
+    /// The shared document that names the first platform administrator's account id (bootstrap).
+    static let bootstrapAdminDocument = "bootstrap.admin-account"
+
     /// Ensures the default tenant (`TenantID.defaultTenant`, "default") and one platform-admin account exist.
     /// When it creates the admin it also creates an API key and returns its secret, once.
     public func bootstrap() throws(GateError) -> (admin: Account, newAdminKeySecret: String?) {
@@ -46,9 +49,19 @@ public final class ImageService: Sendable {
         if let admin = try store.accounts(tenant: nil).first(where: { $0.kind == .platformAdmin }) {
             return (admin, nil)
         }
+        // Several processes (nodes, CLIs) may find an empty catalog at once. The first administrator's id is
+        // agreed on through a compare-and-swap document, so all of them name the same account; exactly one
+        // insert of it succeeds, and only that process makes (and writes out) the administrator's API key.
+        let agreed = try store.putDocument(Self.bootstrapAdminDocument, body: Account.newID(), expectedVersion: nil)
         let admin = Account(
-            id: Account.newID(), tenant: nil, kind: .platformAdmin, permission: .manage, name: "admin", createdAt: now)
-        try store.insertAccount(admin)
+            id: agreed.document.body, tenant: nil, kind: .platformAdmin, permission: .manage, name: "admin",
+            createdAt: now)
+        do {
+            try store.insertAccount(admin)
+        } catch where error.code == .alreadyExists {
+            guard let existing = try store.account(admin.id) else { throw error }
+            return (existing, nil)
+        }
         record(.system, "account.create", target: admin.id, targetTenant: nil, source: "bootstrap",
             detail: ["kind": admin.kind.rawValue, "name": admin.name])
         let (info, secret) = try newKey(for: admin, expiresAt: nil)
