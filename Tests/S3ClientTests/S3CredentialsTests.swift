@@ -72,7 +72,7 @@ import Testing
         var template = Array("/tmp/imagegate-s3creds.XXXXXX".utf8CString)
         let fd = mkstemp(&template)
         try #require(fd >= 0)
-        let path = String(cString: template)
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { unlink(path) }
         let text = "aws_access_key_id = AKID\naws_secret_access_key = SECRETVALUE\n"
         _ = text.withCString { write(fd, $0, strlen($0)) }
