@@ -56,14 +56,18 @@ s3_status() {
 
 random_token() { head -c "$1" /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c "$2"; }
 
+# True while `pid` runs. A process that has exited but is not yet reaped (a zombie: its parent is whoever
+# adopted it) counts as stopped; `kill -0` would still say it exists.
+running() { [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 stop_server() {
     [ -f "$dir/weed.pid" ] || return 0
     local pid
     pid=$(cat "$dir/weed.pid")
-    if kill -0 "$pid" 2>/dev/null; then
+    if running "$pid"; then
         kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$pid" 2>/dev/null; then
+        for _ in $(seq 1 100); do running "$pid" || break; sleep 0.1; done
+        if running "$pid"; then
             echo "seaweedfs: pid $pid did not stop in 10 s, killing it (its data is thrown away)" >&2
             kill -KILL "$pid" 2>/dev/null || true
         fi
@@ -123,7 +127,7 @@ EOF
         # Up: the S3 port answers the admin's ListBuckets. Then the bucket is created (the filer may need a
         # moment more) and the test key writes and deletes one object (the first write grows volumes).
         for _ in $(seq 1 600); do
-            kill -0 "$(cat "$dir/weed.pid")" 2>/dev/null || break
+            running "$(cat "$dir/weed.pid")" || break
             if [ "$(s3_status "$admin_key:$admin_secret" GET "$endpoint/")" = 200 ]; then ready=1; break; fi
             sleep 0.1
         done
