@@ -8,8 +8,10 @@
 # chosen at start, gRPC included; telemetry is off. Two identities: an admin that creates the test bucket, and
 # the key pair the tests use, which may touch only the buckets imagegate-test (created) and imagegate-missing
 # (never created), with no bucket auto-creation: a missing bucket and wrong credentials are real failures.
-# DIR/env holds IMAGEGATE_TEST_S3_ENDPOINT, _REGION, _BUCKET, _MISSING_BUCKET, _KEY, _SECRET (mode 0600);
-# DIR/admin.env the admin pair; DIR/weed.log the server's log.
+# The S3 API also answers over HTTPS with a certificate for 127.0.0.1 from a throwaway CA (DIR/tls/ca.crt),
+# made with openssl at start, so clients can be tested with and without that CA.
+# DIR/env holds IMAGEGATE_TEST_S3_ENDPOINT, _HTTPS_ENDPOINT, _CA_FILE, _REGION, _BUCKET, _MISSING_BUCKET, _KEY,
+# _SECRET (mode 0600); DIR/admin.env the admin pair; DIR/weed.log the server's log.
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|env DIR" >&2; exit 64; }
@@ -37,11 +39,11 @@ find_weed() {
     echo "$venv/bin/weed"
 }
 
-# Eight free loopback ports at once (held open together, so they differ from each other).
+# Nine free loopback ports at once (held open together, so they differ from each other).
 free_ports() {
     python3 -c '
 import socket
-socks = [socket.socket() for _ in range(8)]
+socks = [socket.socket() for _ in range(9)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 for s in socks: s.close()'
@@ -55,6 +57,24 @@ s3_status() {
 }
 
 random_token() { head -c "$1" /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c "$2"; }
+
+# A CA and a server certificate for 127.0.0.1 signed by it, in DIR/tls (P-256, valid for two days).
+make_tls() {
+    local t="$dir/tls"
+    mkdir -p "$t"
+    (
+        umask 077
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$t/ca.key" -out "$t/ca.crt" \
+            -days 2 -subj "/CN=ImageGate test S3 CA" 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$t/s3.key" -out "$t/s3.csr" \
+            -subj "/CN=127.0.0.1" 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+            >"$t/ext"
+        openssl x509 -req -in "$t/s3.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
+            -out "$t/s3.crt" -extfile "$t/ext" 2>/dev/null
+    )
+    chmod 644 "$t/ca.crt"
+}
 
 # True while `pid` runs. A process that has exited but is not yet reaped (a zombie: its parent is whoever
 # adopted it) counts as stopped; `kill -0` would still say it exists.
@@ -75,7 +95,7 @@ stop_server() {
     rm -f "$dir/weed.pid"
     # weed server always puts its gRPC Unix sockets in /tmp, named by port; remove the ones of this instance.
     if [ -f "$dir/ports" ]; then
-        read -r _ master_grpc _ volume_grpc _ filer_grpc _ s3_grpc <"$dir/ports"
+        read -r _ master_grpc _ volume_grpc _ filer_grpc _ s3_grpc _ <"$dir/ports"
         rm -f "/tmp/seaweedfs-master-grpc-$master_grpc.sock" "/tmp/seaweedfs-volume-grpc-$volume_grpc.sock" \
             "/tmp/seaweedfs-filer-grpc-$filer_grpc.sock" "/tmp/seaweedfs-s3-grpc-$s3_grpc.sock"
     fi
@@ -84,11 +104,14 @@ stop_server() {
 case "$cmd" in
 start)
     weed=$(find_weed)
-    command -v curl >/dev/null || { echo "seaweedfs: curl is needed (apt-get install curl)" >&2; exit 1; }
+    for tool in curl openssl; do
+        command -v "$tool" >/dev/null || { echo "seaweedfs: $tool is needed (apt-get install $tool)" >&2; exit 1; }
+    done
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     [ ! -e "$dir/data" ] || { echo "seaweedfs: $dir/data exists already" >&2; exit 1; }
     mkdir -p "$dir/data"
+    make_tls
     admin_key=ADMIN$(random_token 32 15)
     admin_secret=$(random_token 60 40)
     key=GATE$(random_token 32 16)
@@ -110,8 +133,8 @@ EOF
     )
     # A port is free when probed, but another process may take it before weed binds: try a few times.
     for attempt in 1 2 3; do
-        read -r master master_grpc volume volume_grpc filer filer_grpc s3 s3_grpc <<<"$(free_ports)"
-        echo "$master $master_grpc $volume $volume_grpc $filer $filer_grpc $s3 $s3_grpc" >"$dir/ports"
+        read -r master master_grpc volume volume_grpc filer filer_grpc s3 s3_grpc s3_https <<<"$(free_ports)"
+        echo "$master $master_grpc $volume $volume_grpc $filer $filer_grpc $s3 $s3_grpc $s3_https" >"$dir/ports"
         # setsid: its own session, so a Ctrl-C meant for the caller's terminal reaches it only through stop.
         setsid "$weed" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
             -master.port="$master" -master.port.grpc="$master_grpc" -master.telemetry=false \
@@ -119,6 +142,7 @@ EOF
             -volume.port="$volume" -volume.port.grpc="$volume_grpc" \
             -filer -filer.port="$filer" -filer.port.grpc="$filer_grpc" -filer.localSocket="$dir/filer.sock" \
             -s3 -s3.port="$s3" -s3.port.grpc="$s3_grpc" -s3.port.iceberg=0 -s3.port.lance=0 \
+            -s3.port.https="$s3_https" -s3.cert.file="$dir/tls/s3.crt" -s3.key.file="$dir/tls/s3.key" \
             -s3.localSocket="$dir/s3.sock" -s3.config="$dir/s3.json" -s3.autoCreateBucket=false \
             </dev/null >"$dir/weed.log" 2>&1 &
         echo $! >"$dir/weed.pid"
@@ -151,6 +175,8 @@ EOF
                 umask 077
                 cat >"$dir/env" <<EOF
 export IMAGEGATE_TEST_S3_ENDPOINT=$endpoint
+export IMAGEGATE_TEST_S3_HTTPS_ENDPOINT=https://127.0.0.1:$s3_https
+export IMAGEGATE_TEST_S3_CA_FILE=$dir/tls/ca.crt
 export IMAGEGATE_TEST_S3_REGION=$region
 export IMAGEGATE_TEST_S3_BUCKET=$bucket
 export IMAGEGATE_TEST_S3_MISSING_BUCKET=$missing_bucket

@@ -38,8 +38,9 @@ def listening_tcp(pid):
     return found
 
 
-def s3(creds, method, url, region="us-east-1"):
-    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--aws-sigv4", f"aws:amz:{region}:s3",
+def s3(creds, method, url, region="us-east-1", cacert=None):
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"] + (["--cacert", cacert] if cacert else [])
+                         + ["--aws-sigv4", f"aws:amz:{region}:s3",
                           "--user", creds, "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-X", method, url],
                          capture_output=True, text=True, timeout=30)
     return out.stdout
@@ -61,7 +62,8 @@ def test_store_listens_on_loopback_only_with_a_limited_key_and_stops_clean():
         pid = int(open(os.path.join(d, "weed.pid")).read())
         ports = [int(p) for p in open(os.path.join(d, "ports")).read().split()]
         listening = listening_tcp(pid)
-        # Every listener is one of the eight given ports (HTTP and gRPC of master, volume, filer, S3), on
+        # Every listener is one of the nine given ports (HTTP and gRPC of master, volume, filer, S3; S3 over
+        # HTTPS), on
         # 127.0.0.1 (0100007F in /proc's byte order): nothing on a default port, nothing on another address.
         assert sorted(port for _, port in listening) == sorted(ports)
         assert {addr for addr, _ in listening} == {"0100007F"}
@@ -70,6 +72,9 @@ def test_store_listens_on_loopback_only_with_a_limited_key_and_stops_clean():
         key = f'{env["IMAGEGATE_TEST_S3_KEY"]}:{env["IMAGEGATE_TEST_S3_SECRET"]}'
         bucket, missing = env["IMAGEGATE_TEST_S3_BUCKET"], env["IMAGEGATE_TEST_S3_MISSING_BUCKET"]
         assert s3(key, "HEAD", f"{endpoint}/{bucket}") == "200"
+        https, ca = env["IMAGEGATE_TEST_S3_HTTPS_ENDPOINT"], env["IMAGEGATE_TEST_S3_CA_FILE"]
+        assert https == f"https://127.0.0.1:{ports[8]}" and os.path.isfile(ca)
+        assert s3(key, "HEAD", f"{https}/{bucket}", cacert=ca) == "200"
         # The test key cannot create buckets, not even one it may use, so the missing bucket stays missing.
         assert s3(key, "PUT", f"{endpoint}/{missing}") == "403"
         assert s3(key, "GET", f"{endpoint}/{missing}/x") == "404"

@@ -21,6 +21,8 @@ enum TestStore {
     static let bucket = env("IMAGEGATE_TEST_S3_BUCKET")
     static let missingBucket = env("IMAGEGATE_TEST_S3_MISSING_BUCKET")
     static let region = env("IMAGEGATE_TEST_S3_REGION") ?? "us-east-1"
+    static let httpsEndpoint = env("IMAGEGATE_TEST_S3_HTTPS_ENDPOINT")
+    static let caFile = env("IMAGEGATE_TEST_S3_CA_FILE")
     static let key = env("IMAGEGATE_TEST_S3_KEY")
     static let secret = env("IMAGEGATE_TEST_S3_SECRET")
 
