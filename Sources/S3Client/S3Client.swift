@@ -77,6 +77,11 @@ public final class S3Client: Sendable {
         _ request: Request, sink: S3ResponseSink = .collect(limit: xmlAnswerLimit),
         acceptHeaders: ((Int, [String: String]) -> S3Error?)? = nil
     ) throws(S3Error) -> Response {
+        if let key = request.key, key.isEmpty || key.utf8.count > 1024 {
+            // An empty key would address the bucket itself (`PUT /BUCKET` creates a bucket): refused before any
+            // request. S3 keys are at most 1024 bytes of UTF-8.
+            throw S3Error(.rejected, "\(request.operation.rawValue): an object key must be 1 to 1024 bytes")
+        }
         let started = ContinuousClock.now
         var exchange: S3Exchange?
         let result: Result<Response, S3Error> = run(request, sink: sink, acceptHeaders: acceptHeaders) { exchange = $0 }

@@ -78,5 +78,12 @@ struct S3FailureIntegrationTests {
                 && !e.message.contains("SECRETVALUE") && e.httpStatus == nil
         }
         #expect(tally.byOperation == [.headObject: 1] && tally.byFailure == [.network: 1])
+
+        // An empty key would address the bucket itself: refused before any request is made.
+        #expect {
+            try client.putObject(key: "", bytes: [1])
+        } throws: { ($0 as? S3Error).map { $0.kind == .rejected && $0.message.contains("1 to 1024 bytes") } ?? false }
+        #expect(performing: { try client.headObject(key: String(repeating: "k", count: 1025)) }, throws: { _ in true })
+        #expect(tally.byOperation == [.headObject: 1])
     }
 }
