@@ -43,7 +43,9 @@ extension S3Client {
             guard let key = entry.value("Key"), let size = entry.value("Size").flatMap({ UInt64($0) }) else {
                 throw .protocolError("ListObjectsV2: an entry without Key or Size")
             }
-            objects.append(S3ObjectSummary(key: key, size: size, etag: entry.value("ETag"), lastModified: entry.value("LastModified")))
+            objects.append(
+                S3ObjectSummary(
+                    key: key, size: size, etag: entry.value("ETag"), lastModified: entry.value("LastModified")))
         }
         let truncated = root.value("IsTruncated") == "true"
         let token = root.value("NextContinuationToken").flatMap { $0.isEmpty ? nil : $0 }

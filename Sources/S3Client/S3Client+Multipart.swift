@@ -22,7 +22,9 @@ extension S3Client {
     /// Uploads part `partNumber` (1…10000; every part but the last at least 5 MiB on AWS) from memory,
     /// signed with its SHA-256. Returns the part's ETag, which `completeMultipartUpload` needs.
     public func uploadPart(key: String, uploadID: String, partNumber: Int, bytes: [UInt8]) throws(S3Error) -> String {
-        try uploadPart(key: key, uploadID: uploadID, partNumber: partNumber, body: .bytes(bytes), payloadSHA256: Crypto.sha256(bytes))
+        try uploadPart(
+            key: key, uploadID: uploadID, partNumber: partNumber, body: .bytes(bytes),
+            payloadSHA256: Crypto.sha256(bytes))
     }
 
     /// Uploads part `partNumber` from `length` bytes of `descriptor` at `offset` (`UNSIGNED-PAYLOAD` unless
@@ -36,7 +38,9 @@ extension S3Client {
             body: .file(descriptor: descriptor, offset: offset, length: length), payloadSHA256: payloadSHA256)
     }
 
-    private func uploadPart(key: String, uploadID: String, partNumber: Int, body: S3RequestBody, payloadSHA256: [UInt8]?)
+    private func uploadPart(
+        key: String, uploadID: String, partNumber: Int, body: S3RequestBody, payloadSHA256: [UInt8]?
+    )
         throws(S3Error) -> String
     {
         guard (1...10_000).contains(partNumber) else {
@@ -53,7 +57,9 @@ extension S3Client {
     /// S3 may answer 200 and still fail (an `<Error>` in the body, sent after a long assembly): that is
     /// thrown like any error.
     @discardableResult
-    public func completeMultipartUpload(key: String, uploadID: String, parts: [S3CompletedPart]) throws(S3Error) -> String {
+    public func completeMultipartUpload(key: String, uploadID: String, parts: [S3CompletedPart]) throws(S3Error)
+        -> String
+    {
         guard !parts.isEmpty else { throw S3Error(.rejected, "CompleteMultipartUpload \(key): no parts") }
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts.sorted(by: { $0.partNumber < $1.partNumber }) {
@@ -74,7 +80,8 @@ extension S3Client {
                 httpStatus: response.status, requestID: failure.requestID)
         }
         guard let root = S3XML.parse(response.body), root.name == "CompleteMultipartUploadResult" else {
-            throw .protocolError("CompleteMultipartUpload \(key): the answer is not a result document", status: response.status)
+            throw .protocolError(
+                "CompleteMultipartUpload \(key): the answer is not a result document", status: response.status)
         }
         return root.value("ETag") ?? response.headers["etag"] ?? ""
     }
@@ -109,7 +116,8 @@ extension S3Client {
         let nonEmpty: (String?) -> String? = { $0.flatMap { $0.isEmpty ? nil : $0 } }
         return S3UploadsPage(
             uploads: uploads, isTruncated: root.value("IsTruncated") == "true",
-            nextKeyMarker: nonEmpty(root.value("NextKeyMarker")), nextUploadIDMarker: nonEmpty(root.value("NextUploadIdMarker")))
+            nextKeyMarker: nonEmpty(root.value("NextKeyMarker")),
+            nextUploadIDMarker: nonEmpty(root.value("NextUploadIdMarker")))
     }
 
     /// Every open multipart upload under `prefix`, following the markers.

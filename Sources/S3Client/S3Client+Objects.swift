@@ -34,7 +34,9 @@ extension S3Client {
     }
 
     /// The object (or `range` of it) in memory. For small objects and tests; large ones go to a descriptor.
-    public func getObject(key: String, range: S3ByteRange? = nil) throws(S3Error) -> (bytes: [UInt8], info: S3ObjectInfo) {
+    public func getObject(key: String, range: S3ByteRange? = nil)
+        throws(S3Error) -> (bytes: [UInt8], info: S3ObjectInfo)
+    {
         var bytes: [UInt8] = []
         let result = try getObject(key: key, range: range) { chunk in
             bytes.append(contentsOf: chunk)
@@ -67,7 +69,8 @@ extension S3Client {
             }
         } catch {
             guard writeError != 0 else { throw error }
-            throw S3Error(.cancelled, "writing \(key) to the local file failed: \(String(cString: strerror(writeError)))")
+            throw S3Error(
+                .cancelled, "writing \(key) to the local file failed: \(String(cString: strerror(writeError)))")
         }
     }
 
@@ -128,7 +131,9 @@ extension S3Client {
     }
 
     /// The object's facts from a HEAD or GET answer, checked against the range asked for.
-    static func objectInfo(status: Int, headers: [String: String], range: S3ByteRange?) -> Result<S3ObjectInfo, S3Error> {
+    static func objectInfo(status: Int, headers: [String: String], range: S3ByteRange?)
+        -> Result<S3ObjectInfo, S3Error>
+    {
         guard let etag = headers["etag"], !etag.isEmpty else {
             return .failure(.protocolError("the store sent no ETag", status: status))
         }
@@ -141,18 +146,21 @@ extension S3Client {
                 guard let cr = headers["content-range"].flatMap(ContentRange.init), cr.first == range.first,
                     cr.last - cr.first + 1 == length, range.last.map({ cr.last <= $0 }) ?? true
                 else {
-                    return .failure(.protocolError("the store answered \(range) with another Content-Range", status: status))
+                    return .failure(
+                        .protocolError("the store answered \(range) with another Content-Range", status: status))
                 }
                 size = cr.total
             } else {
                 // A 200 is the whole object: usable only when the range asked for starts at 0 and covers it.
                 guard range.first == 0, range.last.map({ length <= $0 + 1 }) ?? true else {
-                    return .failure(.protocolError("the store ignored the Range \(range) (HTTP \(status))", status: status))
+                    return .failure(
+                        .protocolError("the store ignored the Range \(range) (HTTP \(status))", status: status))
                 }
             }
         }
         return .success(
-            S3ObjectInfo(size: size, etag: etag, lastModified: headers["last-modified"], contentType: headers["content-type"]))
+            S3ObjectInfo(
+                size: size, etag: etag, lastModified: headers["last-modified"], contentType: headers["content-type"]))
     }
 
     /// `Content-Range: bytes FIRST-LAST/TOTAL` (RFC 9110 §14.4); an unknown total (`*`) is not accepted.
@@ -166,7 +174,9 @@ extension S3Client {
             let parts = text.dropFirst(6).split(separator: "/")
             guard parts.count == 2, let total = UInt64(parts[1]) else { return nil }
             let bounds = parts[0].split(separator: "-")
-            guard bounds.count == 2, let f = UInt64(bounds[0]), let l = UInt64(bounds[1]), f <= l, l < total else { return nil }
+            guard bounds.count == 2, let f = UInt64(bounds[0]), let l = UInt64(bounds[1]), f <= l, l < total else {
+                return nil
+            }
             first = f
             last = l
             self.total = total

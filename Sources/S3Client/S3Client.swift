@@ -86,7 +86,8 @@ public final class S3Client: Sendable {
         var exchange: S3Exchange?
         let result: Result<Response, S3Error> = run(request, sink: sink, acceptHeaders: acceptHeaders) { exchange = $0 }
         let elapsed = ContinuousClock.now - started
-        let nanos = UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+        let nanos =
+            UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
         let status: Int? = (exchange?.status ?? 0) > 0 ? exchange?.status : nil
         let record = S3RequestRecord(
             operation: request.operation, status: status, errorKind: result.failure?.kind,
@@ -139,7 +140,8 @@ public final class S3Client: Sendable {
         }
         if let stop = exchange.stop { return .failure(stop) }
         guard rc == CURLE_OK else {
-            let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(rc))
+            let detail =
+                errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(rc))
             let text = signer.credentials.scrub(detail)
             return .failure(S3Error(.network, "\(request.operation.rawValue) to \(location.endpoint) failed: \(text)"))
         }

@@ -17,8 +17,10 @@ public struct S3Credentials: Sendable, Equatable, CustomStringConvertible {
             throw .configuration("S3 credentials need both an access key id and a secret access key")
         }
         // They travel in an HTTP header: no control characters, no spaces (AWS keys are base64/alnum).
-        for (name, value) in [("access key id", accessKeyID), ("secret access key", secretAccessKey),
-            ("session token", sessionToken ?? "")]
+        for (name, value) in [
+            ("access key id", accessKeyID), ("secret access key", secretAccessKey),
+            ("session token", sessionToken ?? ""),
+        ]
         where value.utf8.contains(where: { $0 <= 32 || $0 == 127 }) {
             throw .configuration("the S3 \(name) contains white space or control characters")
         }

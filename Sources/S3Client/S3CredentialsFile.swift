@@ -79,8 +79,10 @@ public enum S3CredentialsFile {
             let key = line[..<eq].trimmingCharacters(in: " \t")
             let value = line[line.index(after: eq)...].trimmingCharacters(in: " \t")
             guard known.contains(key) else {
-                let printable = String(key.prefix(40).unicodeScalars.map { $0.isASCII && $0.value >= 32 ? Character($0) : "?" })
-                throw .configuration("\(where_): unknown key \"\(printable)\" (known: \(known.joined(separator: ", ")))")
+                let printable = String(
+                    key.prefix(40).unicodeScalars.map { $0.isASCII && $0.value >= 32 ? Character($0) : "?" })
+                throw .configuration(
+                    "\(where_): unknown key \"\(printable)\" (known: \(known.joined(separator: ", ")))")
             }
             guard values[key] == nil else { throw .configuration("\(where_): \(key) given twice") }
             guard !value.isEmpty else { throw .configuration("\(where_): \(key) is empty") }

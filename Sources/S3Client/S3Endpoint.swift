@@ -39,7 +39,9 @@ public struct S3Endpoint: Sendable, Equatable, CustomStringConvertible {
         var hostPart: Substring
         var portPart: Substring?
         if authority.hasPrefix("[") {  // [IPv6]:port (RFC 3986 §3.2.2)
-            guard let close = authority.firstIndex(of: "]") else { throw S3Location.invalid("unclosed [ in the endpoint") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw S3Location.invalid("unclosed [ in the endpoint")
+            }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
             if !after.isEmpty {
@@ -74,7 +76,8 @@ public struct S3Endpoint: Sendable, Equatable, CustomStringConvertible {
 
     /// True when the host is an IPv4 or IPv6 address, not a name.
     public var isIPLiteral: Bool {
-        host.contains(":") || (host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil })
+        host.contains(":")
+            || (host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil })
     }
 
     /// `host`, `host:port` (port only when it is not the scheme's default), `[v6]:port`.

@@ -80,7 +80,8 @@ final class S3Exchange {
                 if r < 0, errno == EINTR { continue }
                 if r <= 0 {
                     let why = r < 0 ? String(cString: strerror(errno)) : "the file ended early"
-                    stop = S3Error(.cancelled, "reading the upload's source failed at byte \(sent + UInt64(got)): \(why)")
+                    stop = S3Error(
+                        .cancelled, "reading the upload's source failed at byte \(sent + UInt64(got)): \(why)")
                     return Int(CCurl_readfunc_abort())
                 }
                 got += r
@@ -131,7 +132,8 @@ final class S3Exchange {
         received += UInt64(data.count)
         if isSuccess, case .stream(let deliver) = sink {
             guard deliver(data) else {
-                stop = S3Error(.cancelled, "the receiver stopped the download after \(received - UInt64(data.count)) bytes")
+                stop = S3Error(
+                    .cancelled, "the receiver stopped the download after \(received - UInt64(data.count)) bytes")
                 return 0
             }
             return data.count

@@ -67,7 +67,8 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
             switch key {
             case "endpoint": endpoint = try S3Endpoint(value)
             case "region":
-                guard !value.isEmpty, value.utf8.allSatisfy({ S3URIEncoding.isUnreserved($0) && $0 != UInt8(ascii: "~") })
+                guard !value.isEmpty,
+                    value.utf8.allSatisfy({ S3URIEncoding.isUnreserved($0) && $0 != UInt8(ascii: "~") })
                 else { throw Self.invalid("region must be letters, digits, '-', '_' or '.' (like us-east-1)") }
                 region = value
             default:

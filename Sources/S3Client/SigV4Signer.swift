@@ -81,7 +81,8 @@ public struct SigV4Signer: Sendable {
         let stringToSign = [
             "AWS4-HMAC-SHA256", amzDate, scope, S3URIEncoding.hex(Crypto.sha256(Array(canonicalRequest.utf8))),
         ].joined(separator: "\n")
-        let signature = S3URIEncoding.hex(Crypto.hmacSHA256(key: signingKey(day: day), message: Array(stringToSign.utf8)))
+        let signature = S3URIEncoding.hex(
+            Crypto.hmacSHA256(key: signingKey(day: day), message: Array(stringToSign.utf8)))
         let authorization =
             "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), "
             + "Signature=\(signature)"

@@ -52,7 +52,10 @@ import Testing
         arguments: [
             ("aws_access_key_id = A\naws_secret_access_key = SECRETVALUE\nregion = x\n", "line 3: unknown key"),
             ("[prod]\naws_access_key_id = A\naws_secret_access_key = SECRETVALUE\n", "line 1: only a [default]"),
-            ("aws_access_key_id = A\naws_access_key_id = B\naws_secret_access_key = SECRETVALUE\n", "line 2: aws_access_key_id given twice"),
+            (
+                "aws_access_key_id = A\naws_access_key_id = B\naws_secret_access_key = SECRETVALUE\n",
+                "line 2: aws_access_key_id given twice"
+            ),
             ("aws_access_key_id A\naws_secret_access_key = SECRETVALUE\n", "line 1: expected key = value"),
             ("aws_secret_access_key = SECRETVALUE\n", "no aws_access_key_id"),
             ("aws_access_key_id = A\n", "no aws_secret_access_key"),
@@ -80,7 +83,8 @@ import Testing
         for mode: mode_t in [0o600, 0o400] {
             chmod(path, mode)
             #expect(try S3CredentialsFile.load(path: path).accessKeyID == "AKID")
-            #expect(try S3Credentials.resolve(file: path, environment: ["AWS_ACCESS_KEY_ID": "ENV"]).accessKeyID == "AKID")
+            #expect(
+                try S3Credentials.resolve(file: path, environment: ["AWS_ACCESS_KEY_ID": "ENV"]).accessKeyID == "AKID")
         }
         for mode: mode_t in [0o640, 0o644, 0o606] {
             chmod(path, mode)
@@ -88,7 +92,8 @@ import Testing
                 try S3CredentialsFile.load(path: path)
             } throws: { e in
                 let m = (e as? S3Error)?.message ?? ""
-                return m.contains("has mode 0\(String(mode, radix: 8))") && m.contains("chmod 600") && !m.contains("SECRETVALUE")
+                return m.contains("has mode 0\(String(mode, radix: 8))") && m.contains("chmod 600")
+                    && !m.contains("SECRETVALUE")
             }
         }
         #expect {

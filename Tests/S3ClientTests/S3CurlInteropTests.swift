@@ -26,16 +26,20 @@ struct S3CurlInteropTests {
 }
 
 enum CurlTool {
-    static let path: String? = ["/usr/bin/curl", "/usr/local/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let path: String? = ["/usr/bin/curl", "/usr/local/bin/curl"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
 
     /// Runs curl with SigV4 signing as the test key and returns what it wrote to stdout.
     static func run(_ arguments: [String]) throws -> [UInt8] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path!)
-        p.arguments = [
-            "-sS", "--aws-sigv4", "aws:amz:\(TestStore.region):s3", "--user", "\(TestStore.key!):\(TestStore.secret!)",
-            "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-        ] + arguments
+        p.arguments =
+            [
+                "-sS", "--aws-sigv4", "aws:amz:\(TestStore.region):s3", "--user",
+                "\(TestStore.key!):\(TestStore.secret!)",
+                "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+            ] + arguments
         let out = Pipe()
         p.standardOutput = out
         try p.run()

@@ -22,7 +22,9 @@ struct S3FailureIntegrationTests {
         let unknownKey = TestStore.client(credentials: TestStore.credentials(key: "NOSUCHKEYID"))
         #expect {
             try unknownKey.listObjectsV2(prefix: "t/")
-        } throws: { ($0 as? S3Error).map { $0.kind == .invalidCredentials && $0.s3Code == "InvalidAccessKeyId" } ?? false }
+        } throws: {
+            ($0 as? S3Error).map { $0.kind == .invalidCredentials && $0.s3Code == "InvalidAccessKeyId" } ?? false
+        }
         // A HEAD answer has no body: a refusal cannot be told apart from a missing permission.
         #expect {
             try wrongSecret.headBucket()
@@ -59,8 +61,12 @@ struct S3FailureIntegrationTests {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
         let port = Int(UInt16(bigEndian: addr.sin_port))
         close(fd)
 

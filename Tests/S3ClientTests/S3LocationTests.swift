@@ -18,7 +18,9 @@ import Testing
         #expect(l.imageObjectKey(imageID: "img_01", generation: 3) == "gate one/v1/images/img_01/3")
         #expect(l.address(key: "images/a b/1") == ("127.0.0.1:8333", "/images-prod/images/a%20b/1"))
         #expect(l.address(key: nil) == ("127.0.0.1:8333", "/images-prod"))
-        #expect(l.description == "s3://images-prod/gate%20one/v1?endpoint=http://127.0.0.1:8333&region=eu-central-1&path_style=true")
+        #expect(
+            l.description
+                == "s3://images-prod/gate%20one/v1?endpoint=http://127.0.0.1:8333&region=eu-central-1&path_style=true")
     }
 
     @Test("defaults: no prefix, us-east-1, AWS endpoint with virtual-hosted addressing; path style with an endpoint")

@@ -34,7 +34,8 @@ struct S3MultipartIntegrationTests {
         let back = try client.getObject(key: key)
         #expect(back.bytes.count == first.count + second.count)
         #expect(back.bytes == first + second)
-        let acrossParts = try client.getObject(key: key, range: S3ByteRange(offset: UInt64(first.count) - 10, length: 20))
+        let acrossParts = try client.getObject(
+            key: key, range: S3ByteRange(offset: UInt64(first.count) - 10, length: 20))
         #expect(acrossParts.bytes == Array((first + second)[(first.count - 10)..<(first.count + 10)]))
         #expect(try client.listAllMultipartUploads(prefix: prefix).isEmpty)
         #expect(tally.byOperation[.uploadPart] == 2 && tally.byOperation[.completeMultipartUpload] == 1)
@@ -53,7 +54,8 @@ struct S3MultipartIntegrationTests {
         #expect(try client.listAllMultipartUploads(prefix: prefix).map(\.uploadID) == [other])
         #expect { try client.headObject(key: key) } throws: { ($0 as? S3Error)?.kind == .notFound }
         #expect {
-            try client.completeMultipartUpload(key: key, uploadID: id, parts: [S3CompletedPart(partNumber: 1, etag: etag)])
+            try client.completeMultipartUpload(
+                key: key, uploadID: id, parts: [S3CompletedPart(partNumber: 1, etag: etag)])
         } throws: { ($0 as? S3Error)?.kind == .notFound }
         try client.abortMultipartUpload(key: prefix + "other", uploadID: other)
         #expect(try client.listAllMultipartUploads(prefix: prefix).isEmpty)

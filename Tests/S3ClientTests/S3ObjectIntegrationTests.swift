@@ -32,7 +32,8 @@ struct S3ObjectIntegrationTests {
             try client.getObject(key: key)
         } throws: { e in
             guard let e = e as? S3Error else { return false }
-            return e.kind == .notFound && e.s3Code == "NoSuchKey" && e.httpStatus == 404 && e.gateError.code == .notFound
+            return e.kind == .notFound && e.s3Code == "NoSuchKey" && e.httpStatus == 404
+                && e.gateError.code == .notFound
         }
     }
 
@@ -47,7 +48,8 @@ struct S3ObjectIntegrationTests {
         try client.putObject(
             key: prefix + "signed", descriptor: file.descriptor, offset: 1_000, length: UInt64(slice.count),
             payloadSHA256: Crypto.sha256(slice))
-        try client.putObject(key: prefix + "unsigned", descriptor: file.descriptor, offset: 1_000, length: UInt64(slice.count))
+        try client.putObject(
+            key: prefix + "unsigned", descriptor: file.descriptor, offset: 1_000, length: UInt64(slice.count))
         #expect(try client.getObject(key: prefix + "signed").bytes == slice)
         #expect(try client.getObject(key: prefix + "unsigned").bytes == slice)
 
@@ -80,7 +82,9 @@ struct S3ObjectIntegrationTests {
         let client = TestStore.client { $0.onRequest = tally.record }
         let prefix = TestStore.uniquePrefix(client, "list")
         let names = ["a", "b/1", "b/2", "c d", "e"]
-        for (i, n) in names.enumerated() { try client.putObject(key: prefix + n, bytes: Array(repeating: UInt8(i), count: i)) }
+        for (i, n) in names.enumerated() {
+            try client.putObject(key: prefix + n, bytes: Array(repeating: UInt8(i), count: i))
+        }
         var pages: [S3ListPage] = []
         var token: String?
         repeat {

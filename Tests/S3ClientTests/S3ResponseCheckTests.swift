@@ -15,15 +15,21 @@ import Testing
 
     @Test("a 206 whose Content-Range matches gives the whole object's size")
     func matching206() throws {
-        let info = try S3Client.objectInfo(status: 206, headers: Self.headers(10, "bytes 100-109/5000"),
-            range: S3ByteRange(offset: 100, length: 10)).get()
+        let info = try S3Client.objectInfo(
+            status: 206, headers: Self.headers(10, "bytes 100-109/5000"),
+            range: S3ByteRange(offset: 100, length: 10)
+        ).get()
         #expect(info.size == 5000 && info.etag == "\"e\"")
-        let open = try S3Client.objectInfo(status: 206, headers: Self.headers(4900, "bytes 100-4999/5000"),
-            range: S3ByteRange(first: 100)).get()
+        let open = try S3Client.objectInfo(
+            status: 206, headers: Self.headers(4900, "bytes 100-4999/5000"),
+            range: S3ByteRange(first: 100)
+        ).get()
         #expect(open.size == 5000)
         // A range running past the end is cut by the store: still the first byte asked for.
-        let cut = try S3Client.objectInfo(status: 206, headers: Self.headers(5, "bytes 4995-4999/5000"),
-            range: S3ByteRange(first: 4995, last: 6000)).get()
+        let cut = try S3Client.objectInfo(
+            status: 206, headers: Self.headers(5, "bytes 4995-4999/5000"),
+            range: S3ByteRange(first: 4995, last: 6000)
+        ).get()
         #expect(cut.size == 5000)
     }
 
@@ -49,7 +55,9 @@ import Testing
 
     @Test("a 200 is accepted for a range from 0 that covers the whole object")
     func whole200() throws {
-        let info = try S3Client.objectInfo(status: 200, headers: Self.headers(10), range: S3ByteRange(offset: 0, length: 16)).get()
+        let info = try S3Client.objectInfo(
+            status: 200, headers: Self.headers(10), range: S3ByteRange(offset: 0, length: 16)
+        ).get()
         #expect(info.size == 10)
         #expect(throws: S3Error.self) {
             try S3Client.objectInfo(status: 200, headers: ["content-length": "1"], range: nil).get()

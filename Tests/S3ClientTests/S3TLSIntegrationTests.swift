@@ -26,7 +26,8 @@ struct S3TLSIntegrationTests {
         let key = TestStore.uniquePrefix(client, "tls") + "x"
         let bytes = TestStore.randomBytes(50_000)
         try client.putObject(key: key, bytes: bytes)
-        #expect(try client.getObject(key: key, range: S3ByteRange(offset: 10, length: 100)).bytes == Array(bytes[10..<110]))
+        #expect(
+            try client.getObject(key: key, range: S3ByteRange(offset: 10, length: 100)).bytes == Array(bytes[10..<110]))
         try client.deleteObject(key: key)
     }
 

@@ -76,8 +76,10 @@ import Testing
 
     @Test(
         "statuses without a code",
-        arguments: [(404, S3Error.Kind.notFound), (403, .accessDenied), (401, .invalidCredentials),
-            (503, .unavailable), (502, .unavailable), (429, .slowDown), (400, .rejected), (301, .rejected)])
+        arguments: [
+            (404, S3Error.Kind.notFound), (403, .accessDenied), (401, .invalidCredentials),
+            (503, .unavailable), (502, .unavailable), (429, .slowDown), (400, .rejected), (301, .rejected),
+        ])
     func statuses(status: Int, kind: S3Error.Kind) {
         #expect(S3Error.kind(s3Code: nil, status: status) == kind)
     }
@@ -94,7 +96,8 @@ import Testing
                 }
             #expect(e.gateError.code == expected)
         }
-        let e = S3Error(.slowDown, "GetObject k: reduce your rate", s3Code: "SlowDown", httpStatus: 503, requestID: "R1")
+        let e = S3Error(
+            .slowDown, "GetObject k: reduce your rate", s3Code: "SlowDown", httpStatus: 503, requestID: "R1")
         #expect("\(e)" == "GetObject k: reduce your rate (SlowDown, HTTP 503, request R1)")
         #expect(e.isTransient && !S3Error(.accessDenied, "x").isTransient)
     }

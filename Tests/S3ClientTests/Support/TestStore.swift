@@ -50,7 +50,8 @@ enum TestStore {
     ) -> S3Client {
         var c = S3Client.Configuration()
         configure(&c)
-        return S3Client(location: location(bucket: name), credentials: credentials ?? self.credentials(), configuration: c)
+        return S3Client(
+            location: location(bucket: name), credentials: credentials ?? self.credentials(), configuration: c)
     }
 
     /// A fresh key prefix inside the location's prefix (tests run in parallel against one bucket).
