@@ -92,4 +92,33 @@ struct S3FailureIntegrationTests {
         #expect(performing: { try client.headObject(key: String(repeating: "k", count: 1025)) }, throws: { _ in true })
         #expect(tally.byOperation == [.headObject: 1])
     }
+
+    @Test("a store that takes the connection but never answers: a transient network error after the idle timeout")
+    func silentStore() throws {
+        // Listening but never accepting: the kernel completes the handshake, the request is sent, nothing comes.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        }
+        #expect(listen(fd, 8) == 0)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        var c = S3Client.Configuration()
+        c.idleTimeoutSeconds = 1
+        let client = S3Client(
+            location: try S3Location("s3://some-bucket/p?endpoint=http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"),
+            credentials: try S3Credentials(accessKeyID: "AKID", secretAccessKey: "SECRETVALUE"), configuration: c)
+        #expect {
+            try client.getObject(key: "p/x", range: S3ByteRange(offset: 0, length: 10))
+        } throws: { e in
+            guard let e = e as? S3Error else { return false }
+            return e.kind == .network && e.isTransient && e.httpStatus == nil
+        }
+    }
 }
