@@ -2,6 +2,7 @@
 // ImageGate: real failures are told apart: wrong credentials, a missing bucket, a store that is not there.
 //===----------------------------------------------------------------------===//
 
+import GateCore
 import Glibc
 import Testing
 
@@ -71,8 +72,11 @@ struct S3FailureIntegrationTests {
         close(fd)
 
         let tally = RequestTally()
+        let logPath = "/tmp/imagegate-s3log-\(UInt64.random(in: 0...UInt64.max))"
+        defer { unlink(logPath) }
         var c = S3Client.Configuration()
         c.onRequest = tally.record
+        c.logger = Logger(sink: try LineSink.appending(path: logPath), minimum: .debug)
         let client = S3Client(
             location: try S3Location("s3://some-bucket/p?endpoint=http://127.0.0.1:\(port)"),
             credentials: try S3Credentials(accessKeyID: "AKID", secretAccessKey: "SECRETVALUE"), configuration: c)
@@ -84,6 +88,10 @@ struct S3FailureIntegrationTests {
                 && !e.message.contains("SECRETVALUE") && e.httpStatus == nil
         }
         #expect(tally.byOperation == [.headObject: 1] && tally.byFailure == [.network: 1])
+        // One debug line per request: operation, key, no status, the error kind; never the secret.
+        let log = try #require(String(validating: TempFileReader.contents(logPath), as: UTF8.self))
+        #expect(log.contains("s3: HeadObject key=p/x status=- sent=0 received=0 ms=") && log.contains("error=network"))
+        #expect(!log.contains("SECRETVALUE"))
 
         // An empty key would address the bucket itself: refused before any request is made.
         #expect {
@@ -119,6 +127,21 @@ struct S3FailureIntegrationTests {
         } throws: { e in
             guard let e = e as? S3Error else { return false }
             return e.kind == .network && e.isTransient && e.httpStatus == nil
+        }
+    }
+}
+
+enum TempFileReader {
+    static func contents(_ path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n <= 0 { return out }
+            out += buffer[0..<n]
         }
     }
 }
