@@ -3,6 +3,8 @@
 //===----------------------------------------------------------------------===//
 
 import CryptoPrimitives
+import Dispatch
+import Synchronization
 import Testing
 
 @testable import S3Client
@@ -101,5 +103,41 @@ struct S3ObjectIntegrationTests {
         #expect(try client.listObjectsV2(prefix: prefix + "zzz").objects.isEmpty)
         // The request hook saw every call, by operation.
         #expect(tally.byOperation[.putObject] == 5 && tally.byOperation[.listObjectsV2] == 7)
+    }
+
+    @Test("an empty object: put, head size 0, get returns nothing")
+    func emptyObject() throws {
+        let client = TestStore.client()
+        let key = TestStore.uniquePrefix(client, "empty") + "zero"
+        try client.putObject(key: key, bytes: [])
+        #expect(try client.headObject(key: key).size == 0)
+        let back = try client.getObject(key: key)
+        #expect(back.bytes.isEmpty && back.info.size == 0)
+    }
+
+    @Test("one client, eight threads at once: each gets its own handle and its own bytes back")
+    func concurrentCalls() throws {
+        let tally = RequestTally()
+        let client = TestStore.client {
+            $0.onRequest = tally.record
+            $0.maxIdleHandles = 4  // fewer idle handles than threads: some are made and dropped
+        }
+        let prefix = TestStore.uniquePrefix(client, "threads")
+        let results = Mutex<[Int: Bool]>([:])
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let bytes = TestStore.randomBytes(200_000 + i)
+            let ok: Bool
+            do {
+                try client.putObject(key: prefix + "\(i)", bytes: bytes)
+                let back = try client.getObject(key: prefix + "\(i)", range: S3ByteRange(offset: UInt64(i), length: 1000))
+                ok = back.bytes == Array(bytes[i..<(i + 1000)])
+            } catch {
+                ok = false
+            }
+            results.withLock { $0[i] = ok }
+        }
+        #expect(results.withLock { $0 } == Dictionary(uniqueKeysWithValues: (0..<8).map { ($0, true) }))
+        #expect(tally.byOperation == [.putObject: 8, .getObject: 8])
+        #expect(try client.listAllObjects(prefix: prefix).count == 8)
     }
 }
