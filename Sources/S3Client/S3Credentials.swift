@@ -7,7 +7,9 @@ import Glibc
 /// this module (the signer); `description` prints the access key id and `***`, so interpolating credentials
 /// into a log line or an error never leaks them. The access key id is not a secret: every signed request
 /// carries it in clear text.
-public struct S3Credentials: Sendable, Equatable, CustomStringConvertible {
+public struct S3Credentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     public let accessKeyID: String
     let secretAccessKey: String
     let sessionToken: String?
@@ -33,6 +35,17 @@ public struct S3Credentials: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "S3Credentials(access key \(accessKeyID), secret ***\(sessionToken == nil ? "" : ", session token ***"))"
+    }
+
+    public var debugDescription: String { description }
+
+    /// `dump`, `Mirror` and debuggers see the redacted form too, never the stored secret.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "accessKeyID": accessKeyID, "secretAccessKey": "***", "sessionToken": sessionToken == nil ? "nil" : "***",
+            ])
     }
 
     /// Replaces the secret key and the session token wherever they occur in `text` with `***`. Stores do not

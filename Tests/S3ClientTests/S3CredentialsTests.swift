@@ -32,6 +32,13 @@ import Testing
         let c = try S3Credentials(accessKeyID: "AKID", secretAccessKey: "SECRETVALUE", sessionToken: "TOKENVALUE")
         #expect("\(c)" == "S3Credentials(access key AKID, secret ***, session token ***)")
         #expect(c.scrub("x SECRETVALUE y TOKENVALUE z") == "x *** y *** z")
+        // Nor do debug printing, dump (a Mirror) or a value holding the credentials.
+        var dumped = ""
+        dump(c, to: &dumped)
+        let signer = SigV4Signer(credentials: c, region: "us-east-1")
+        for text in [String(reflecting: c), dumped, "\(signer)", String(reflecting: signer)] {
+            #expect(!text.contains("SECRETVALUE") && !text.contains("TOKENVALUE") && text.contains("AKID"))
+        }
         #expect(throws: S3Error.self) { try S3Credentials(accessKeyID: "AK ID", secretAccessKey: "s") }
         #expect(throws: S3Error.self) { try S3Credentials(accessKeyID: "AKID", secretAccessKey: "") }
     }
