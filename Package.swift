@@ -84,8 +84,8 @@ let package = Package(
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO"]),
         .testTarget(name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO"]),
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
-        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "CryptoPrimitives", "GateCore"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
         .testTarget(name: "ImageGateAppTests", dependencies: ["ImageGateApp", "ImageCatalog", "DownloadTokens", "GateCore"]),
     ]
 )
