@@ -28,7 +28,7 @@ s3_dir=$(mktemp -d /tmp/imagegate-s3.XXXXXX)
 trap 'scripts/pg-cluster.sh stop "$pg_dir" || true; rm -rf "$pg_dir"; scripts/seaweedfs.sh stop "$s3_dir" || true; rm -rf "$s3_dir"' EXIT
 IMAGEGATE_TEST_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir")
 export IMAGEGATE_TEST_PG_URL
-# Exports IMAGEGATE_TEST_S3_ENDPOINT, _REGION, _BUCKET, _MISSING_BUCKET, _KEY, _SECRET.
+# Exports IMAGEGATE_TEST_S3_* (HTTP and HTTPS endpoints, CA file, region, buckets, the test key pair).
 scripts/seaweedfs.sh start "$s3_dir" >/dev/null
 source "$s3_dir/env"
 echo "== unit tests (swift test; PostgreSQL at $(sed 's#://\([^:@]*\):[^@]*@#://\1:***@#' <<<"$IMAGEGATE_TEST_PG_URL"), S3 at $IMAGEGATE_TEST_S3_ENDPOINT)"
