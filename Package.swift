@@ -71,6 +71,10 @@ let package = Package(
         // PostgreSQL client on libpq: URLs, parameterized queries, typed errors (SQLSTATE), transactions with
         // retry, advisory locks, a bounded pool for dedicated threads, versioned migrations (Docs/deployment.md).
         .target(name: "PostgresClient", dependencies: ["CLibPQ", "GateCore"], swiftSettings: strictSettings),
+        // S3 client on libcurl: s3:// locations, credentials, AWS Signature Version 4 (OpenSSL HMAC/SHA-256),
+        // object and multipart calls for dedicated threads, typed errors (Docs/object-storage.md).
+        .target(
+            name: "S3Client", dependencies: ["CCurl", "CryptoPrimitives", "GateCore"], swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
 
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
@@ -85,6 +89,7 @@ let package = Package(
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO"]),
         .testTarget(name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO"]),
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
+        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "CryptoPrimitives", "GateCore"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
         .testTarget(
             name: "ImageGateAppTests",

@@ -25,10 +25,15 @@ swift build --build-tests
 # (Tests/integration/test_multinode.py: three nodes and HAProxy, both from install-deps.sh --test) takes a fresh
 # database on the same cluster for each cluster it builds.
 pg_dir=$(mktemp -d /tmp/imagegate-pg.XXXXXX)
-trap 'scripts/pg-cluster.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
+# The S3 client tests need a real object store: SeaweedFS in a temp dir (scripts/seaweedfs.sh), stopped likewise.
+s3_dir=$(mktemp -d /tmp/imagegate-s3.XXXXXX)
+trap 'scripts/pg-cluster.sh stop "$pg_dir" || true; rm -rf "$pg_dir"; scripts/seaweedfs.sh stop "$s3_dir" || true; rm -rf "$s3_dir"' EXIT
 IMAGEGATE_TEST_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir")
 export IMAGEGATE_TEST_PG_URL
-echo "== unit tests (swift test; PostgreSQL at $(sed 's#://\([^:@]*\):[^@]*@#://\1:***@#' <<<"$IMAGEGATE_TEST_PG_URL"))"
+# Exports IMAGEGATE_TEST_S3_* (HTTP and HTTPS endpoints, CA file, region, buckets, the test key pair).
+scripts/seaweedfs.sh start "$s3_dir" >/dev/null
+source "$s3_dir/env"
+echo "== unit tests (swift test; PostgreSQL at $(sed 's#://\([^:@]*\):[^@]*@#://\1:***@#' <<<"$IMAGEGATE_TEST_PG_URL"), S3 at $IMAGEGATE_TEST_S3_ENDPOINT)"
 swift test --skip-build 2>&1 | tee .build/unit-tests.log
 echo "== integration tests (real server, real clients)"
 echo "console screenshots go to $PWD/Tests/integration/artifacts/console/"

@@ -27,6 +27,12 @@ static inline CURLcode CCurl_setopt_slist(CURL *h, CURLoption o, struct curl_sli
 static inline CURLcode CCurl_setopt_write_callback(CURL *h, CURLoption o, curl_write_callback cb) {
     return curl_easy_setopt(h, o, cb);
 }
+static inline CURLcode CCurl_setopt_read_callback(CURL *h, CURLoption o, curl_read_callback cb) {
+    return curl_easy_setopt(h, o, cb);
+}
+static inline CURLcode CCurl_setopt_seek_callback(CURL *h, CURLoption o, curl_seek_callback cb) {
+    return curl_easy_setopt(h, o, cb);
+}
 static inline CURLcode CCurl_setopt_xferinfo_callback(CURL *h, CURLoption o, curl_xferinfo_callback cb) {
     return curl_easy_setopt(h, o, cb);
 }
@@ -44,6 +50,8 @@ static inline CURLcode CCurl_getinfo_string(CURL *h, CURLINFO i, char **out) { r
 
 /// CURL_GLOBAL_DEFAULT is an expression macro (`CURL_GLOBAL_ALL`): not importable.
 static inline CURLcode CCurl_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
+/// CURL_READFUNC_ABORT is a macro: a read callback returns it to stop an upload.
+static inline size_t CCurl_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
 static inline int CCurl_socket_bad(void) { return CURL_SOCKET_BAD; }
 static inline long CCurl_error_size(void) { return CURL_ERROR_SIZE; }
 static inline unsigned int CCurl_u_default_port(void) { return CURLU_DEFAULT_PORT; }
