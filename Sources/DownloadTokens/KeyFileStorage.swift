@@ -45,10 +45,13 @@ public struct KeyFileStorage: KeyringStorage {
             case (nil, .some):
                 throw GateError.io("key file \(keyFilePath) disappeared")
             case (.some(let (bytes, stamp)), _) where Self.version(stamp) != expected:
-                return (StoredKeyring(text: String(decoding: bytes, as: UTF8.self), version: Self.version(stamp)), false)
+                let text = String(decoding: bytes, as: UTF8.self)
+                return (StoredKeyring(text: text, version: Self.version(stamp)), false)
             default:
                 try KeyFiles.writeAtomically(directory: directory, name: Self.keyFileName, bytes: Array(text.utf8))
-                guard let stamp = KeyFiles.stamp(keyFilePath) else { throw GateError.io("key file \(keyFilePath) disappeared") }
+                guard let stamp = KeyFiles.stamp(keyFilePath) else {
+                    throw GateError.io("key file \(keyFilePath) disappeared")
+                }
                 return (StoredKeyring(text: text, version: Self.version(stamp)), true)
             }
         }

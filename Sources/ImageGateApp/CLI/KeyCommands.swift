@@ -112,7 +112,8 @@ enum KeyCommands {
             let wasUsable = before?.usable(at: data.clock.now()) ?? false
             audit(data, "key.remove", kid: kid, detail: ["verified_until_removal": wasUsable ? "true" : "false"])
             if !args.json {
-                print("signing key \(kidText(kid)) removed" + (wasUsable ? ": every link it signed is now invalid" : ""))
+                let effect = wasUsable ? ": every link it signed is now invalid" : " (it no longer verified anything)"
+                print("signing key \(kidText(kid)) removed" + effect)
             }
             print(describe(ring, json: args.json, keys: data.keys, now: data.clock.now()))
         }
@@ -139,14 +140,16 @@ enum KeyCommands {
 
     /// Where the keyring is kept: the key file's path, or the shared catalog.
     static func storageText(_ keys: TokenKeyStore) -> String {
-        keys.files.map { absolutePath($0.keyFilePath) } ?? "shared catalog (document '\(CatalogKeyringStorage.keyringDocument)')"
+        keys.files.map { absolutePath($0.keyFilePath) }
+            ?? "shared catalog (document '\(CatalogKeyringStorage.keyringDocument)')"
     }
 
     static func describe(_ ring: Keyring, json: Bool, keys: TokenKeyStore, now: Int64) -> String {
         if json {
             let list: [[String: Any]] = ring.keys.map { k in
                 var o: [String: Any] = [
-                    "kid": kidText(k.kid), "state": stateText(k, now: now), "created_at": TimeFormat.rfc3339(k.createdAt),
+                    "kid": kidText(k.kid), "state": stateText(k, now: now),
+                    "created_at": TimeFormat.rfc3339(k.createdAt),
                 ]
                 if let v = k.verifyUntil { o["verify_until"] = TimeFormat.rfc3339(v) }
                 return o

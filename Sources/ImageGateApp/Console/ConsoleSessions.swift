@@ -63,7 +63,9 @@ final class ConsoleSessions: Sendable {
 
     /// Signs in with an API key: the new cookie value, its session and principal; nil for a bad key. Throws
     /// when the catalog cannot record the session.
-    func create(apiKey: String, source: String) throws(GateError) -> (cookie: String, session: Session, principal: Principal)? {
+    func create(apiKey: String, source: String) throws(GateError)
+        -> (cookie: String, session: Session, principal: Principal)?
+    {
         guard let principal = service.authenticate(apiKey: apiKey, source: source),
             let keyID = APIKeySecret.keyID(of: apiKey)
         else { return nil }

@@ -129,7 +129,8 @@ enum SharedIdentity {
         guard let body = doc?.body, let key = Hex.decode(body.trimmingCharacters(in: .whitespacesAndNewlines)),
             let box = SecretBox(key: key)
         else {
-            throw GateError.io("\(location) is damaged: it must hold one key of 64 hex digits (see \(StartupGuards.recoveryDoc))")
+            throw GateError.io(
+                "\(location) is damaged: it must hold one key of 64 hex digits (see \(StartupGuards.recoveryDoc))")
         }
         return box
     }
