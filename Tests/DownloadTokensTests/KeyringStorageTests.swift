@@ -111,7 +111,8 @@ final class MemoryKeyringStorage: KeyringStorage {
     }
 
     @Test func removingRefusesTheActiveKeyAndUnknownOnes() throws {
-        let store = try TokenKeyStore.open(storage: MemoryKeyringStorage(), clock: ManualClock(Fixture.now))
+        let clock = ManualClock(Fixture.now)
+        let store = try TokenKeyStore.open(storage: MemoryKeyringStorage(), clock: clock)
         let only = store.keyring().active.kid
         #expect(throws: GateError.self) { try store.remove(kid: only) }
         do {
@@ -125,7 +126,10 @@ final class MemoryKeyringStorage: KeyringStorage {
         } catch {
             #expect(error.code == .notFound)
         }
-        // A retired key (past verifyUntil) is still listed until removed.
+        // A retired key (past verifyUntil) no longer verifies but is still listed until removed.
+        clock.advance(3600 + 61)
+        #expect(store.keyring().key(only, now: clock.now()) == nil)
+        #expect(store.keyring().keys.contains { $0.kid == only })
         let ring = try store.remove(kid: only)
         #expect(ring.keys.map(\.kid) == [rotated.active.kid])
     }

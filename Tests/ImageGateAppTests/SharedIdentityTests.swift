@@ -46,6 +46,15 @@ import Testing
         #expect(try a.store.document(SharedIdentity.secretsKeyDocument)?.version == 1)
     }
 
+    @Test func keyListNamesRetiredKeys() {
+        var key = SigningKey(kid: 7, secret: [UInt8](repeating: 1, count: 32), state: .active, createdAt: 100)
+        #expect(KeyCommands.stateText(key, now: 200) == "active")
+        key.state = .verifyOnly
+        key.verifyUntil = 300
+        #expect(KeyCommands.stateText(key, now: 300) == "verify-only")
+        #expect(KeyCommands.stateText(key, now: 301) == "retired")
+    }
+
     @Test func consoleSessionsLiveInTheCatalogAndLastSeenIsWrittenAtMostOnceAMinute() throws {
         let cluster = Cluster()
         try FileManager.default.createDirectory(atPath: cluster.root, withIntermediateDirectories: true)
