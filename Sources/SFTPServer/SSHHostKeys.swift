@@ -100,7 +100,9 @@ public enum SSHHostKeys {
     /// renamed into place, so a reader never sees a partial or world-readable key (libssh's own
     /// `ssh_pki_export_privkey_file` creates 0644: Docs/sftp-notes.md §2).
     public static func writePrivateKeyText(_ text: String, to path: String) throws(GateError) {
-        let tmp = path + ".tmp"
+        // One temporary name per process: a server and a CLI command writing the same key at once must not
+        // unlink or rename each other's half-written file.
+        let tmp = path + ".tmp-\(getpid())"
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw GateError.io("cannot create \(tmp): \(String(cString: strerror(errno)))") }

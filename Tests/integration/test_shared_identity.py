@@ -352,6 +352,10 @@ def test_a_gateway_moving_to_a_shared_catalog_brings_its_keys(base, tmp_path):
         status, _, _, body = call(moved, "GET", download_path(link))
         assert status == 200 and body == data
         assert documents(db)["secrets-key"][0].strip() == local_secret
+        # Its own SSH host keys became the cluster's (its clients' known_hosts stay right).
+        for kind in ("ed25519", "rsa"):
+            with open(os.path.join(e.data_dir, "ssh", f"ssh_host_{kind}_key")) as f:
+                assert documents(db)[f"ssh-host-key-{kind}"][0] == f.read()
         # Now the fresh node joins: it uses the imported keys.
         assert [k["kid"] for k in fresh.cli_json("key", "list")["keys"]] == kids
     finally:
@@ -368,3 +372,9 @@ def test_a_gateway_moving_to_a_shared_catalog_brings_its_keys(base, tmp_path):
     for name in ("token-keys.json", "deployment-id"):
         shutil.move(os.path.join(other.data_dir, "keys", name), str(tmp_path / name))
     assert [k["kid"] for k in joined.cli_json("key", "list")["keys"]] == kids
+    # Its own host keys were set aside (never deleted) for the cluster's.
+    ssh = os.path.join(other.data_dir, "ssh")
+    for kind in ("ed25519", "rsa"):
+        with open(os.path.join(ssh, f"ssh_host_{kind}_key")) as f:
+            assert documents(db)[f"ssh-host-key-{kind}"][0] == f.read()
+        assert [n for n in os.listdir(ssh) if n.startswith(f"ssh_host_{kind}_key.replaced-")], os.listdir(ssh)

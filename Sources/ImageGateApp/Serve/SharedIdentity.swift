@@ -140,7 +140,7 @@ enum SharedIdentity {
     /// Makes `<data_dir>/ssh` hold the cluster's host keys, one per kind the SFTP front offers, so a client
     /// behind a balancer sees the same host key from every node. First use: this node's own key file when it
     /// has a valid one (its clients' known_hosts stay right), else a new key. A local key that differs from
-    /// the catalog's is kept as `<file>.replaced`, never deleted.
+    /// the catalog's is kept as `<file>.replaced-<unix time>`, never deleted.
     static func syncHostKeys(_ settings: Settings, store: any CatalogStore) throws(GateError) {
         let dir = settings.sshHostKeyDir
         try DataDirectory.makeDirectories(dir)
@@ -160,8 +160,13 @@ enum SharedIdentity {
                 text = try store.putDocument(hostKeyDocument(kind), body: body, expectedVersion: nil).document.body
             }
             guard local != text else { continue }
-            if local != nil, rename(path, path + ".replaced") != 0 {
-                throw GateError.io("cannot move \(absolutePath(path)) aside: \(String(cString: strerror(errno)))")
+            if local != nil {
+                // Read again: another process on this data directory (a CLI command) may have synced it already.
+                guard readTextFile(path) != text else { continue }
+                let aside = path + ".replaced-\(time(nil))"
+                guard rename(path, aside) == 0 else {
+                    throw GateError.io("cannot move \(absolutePath(path)) aside: \(String(cString: strerror(errno)))")
+                }
             }
             try SSHHostKeys.writePrivateKeyText(text, to: path)
         }
