@@ -58,7 +58,7 @@ enum SharedIdentity {
     /// The data directory's own deployment id, nil when it has none; a damaged one is refused by name.
     private static func localDeploymentID(_ local: KeyFileStorage) throws(GateError) -> String? {
         guard let text = readTextFile(local.deploymentIDPath) else { return nil }
-        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         guard id.utf8.count == 32, Hex.decode(id) != nil else {
             throw GateError.io("\(absolutePath(local.deploymentIDPath)) must hold 32 hex digits")
         }
@@ -69,11 +69,12 @@ enum SharedIdentity {
         throws(GateError)
     {
         let sharedID = try shared.deploymentID(orCreate: localID).trimmingCharacters(in: .whitespacesAndNewlines)
+            .lowercased()
         guard sharedID != localID else { return }
         throw GateError.io(
             "\(absolutePath(settings.keysDir)) holds the token keys of another deployment than the shared catalog "
                 + "\(catalogText(settings)) (keys/deployment-id differs): links minted with them would not verify "
-                + "on any node. Refusing to start. If those links may stop working, move keys/token-keys.json and "
+                + "on any node. Refusing to go on. If those links may stop working, move keys/token-keys.json and "
                 + "keys/deployment-id out of \(absolutePath(settings.keysDir)); this node then uses the catalog's "
                 + "keys (see Docs/tokens.md).")
     }
