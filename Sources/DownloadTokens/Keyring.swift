@@ -59,6 +59,19 @@ public struct Keyring: Sendable, Equatable {
         return try Keyring(keys: keys.filter { $0.kid != kid })
     }
 
+    /// `imagegate key remove`: drops any key but the active one, whether it still verifies (its tokens die at
+    /// once, as with `retiring`) or is already retired (past `verifyUntil`, kept only until the next rotation).
+    /// The active key signs every new link and is the one key a keyring cannot be without: rotate first.
+    public func removing(kid: UInt32) throws(GateError) -> Keyring {
+        guard keys.contains(where: { $0.kid == kid }) else { throw GateError.notFound("no signing key \(SigningKey.hex(kid))") }
+        guard active.kid != kid else {
+            throw GateError.conflict(
+                "signing key \(SigningKey.hex(kid)) is the active key (it signs every new link) and cannot be removed; "
+                    + "run 'imagegate key rotate' first, then remove it")
+        }
+        return try Keyring(keys: keys.filter { $0.kid != kid })
+    }
+
     /// Random 32-bit kid: ids carry no order or count, and never repeat within a keyring.
     static func randomKid(avoiding used: Set<UInt32>) -> UInt32 {
         while true {

@@ -1,72 +1,92 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: the keyring and deployment id on disk, shared between the server and the CLI.
+// ImageGate: the keyring and deployment id, shared between the server and the CLI (and, with a shared
+// catalog, between nodes).
 //===----------------------------------------------------------------------===//
 import CryptoPrimitives
-import Foundation
 import GateCore
 import Synchronization
 
-/// Key material in one private directory (mode 0700):
-/// - `token-keys.json` (0600): the keyring, replaced atomically on every change;
-/// - `deployment-id` (0600): 16 random bytes as 32 hex digits, created once and never changed
-///   (changing it invalidates every token, Docs/protocols.md §3.2).
+/// The keyring in force and the deployment id, kept in a `KeyringStorage`:
+/// - by default `KeyFileStorage`: `token-keys.json` and `deployment-id` (0600) in a private directory (0700);
+/// - with a shared catalog, the catalog's documents (ImageGateApp), so every node signs and verifies alike.
 ///
-/// Both are created on first use under an exclusive `flock` on the directory, so concurrent first starts
-/// agree on one deployment id. A running server notices `imagegate key rotate` done by another process:
-/// `keyring()` re-stats the key file at most once per second and reloads it when it changed.
+/// The deployment id (16 random bytes as 32 hex digits) is created once and never changed (changing it
+/// invalidates every token, Docs/protocols.md §3.2). A first keyring is created when none is stored. A running
+/// server notices a change made by another process or node (`imagegate key rotate`): `keyring()` asks the
+/// storage at most once per clock second and reloads when the stored version changed.
 public final class TokenKeyStore: Sendable {
-    public static let keyFileName = "token-keys.json"
-    public static let deploymentIDFileName = "deployment-id"
+    public static let keyFileName = KeyFileStorage.keyFileName
+    public static let deploymentIDFileName = KeyFileStorage.deploymentIDFileName
 
-    public let directory: String
-    public let keyFilePath: String
-    public let deploymentIDPath: String
+    public let storage: any KeyringStorage
     /// 16 bytes, fixed for the life of the deployment.
     public let deploymentID: [UInt8]
+    /// What `open` created because it was not stored yet (`deploymentIDLocation`, `keyringLocation`).
+    public let created: [String]
     private let clock: any WallClock
+    /// Rotations and removals that lose a compare-and-swap this many times in a row give up.
+    static let maxWriteAttempts = 16
 
     private struct Cache: Sendable {
         var keyring: Keyring
-        var stamp: FileStamp?
-        /// Clock second of the last stat; at most one stat per second.
+        var version: KeyringVersion
+        /// Clock second of the last look at the storage; at most one look per second.
         var lastCheck: Int64
+        /// Monotonic milliseconds of the last look forced by an unknown key id (`keyringAfterRefresh`).
+        var lastForced: Int64 = 0
     }
+    /// Looks forced by unknown key ids are at least this far apart, so a flood of forged ids costs at most
+    /// ten reads of the storage per second.
+    static let forcedRefreshIntervalMs: Int64 = 100
     private let cache: Mutex<Cache>
 
-    private init(directory: String, deploymentID: [UInt8], keyring: Keyring, stamp: FileStamp?, clock: any WallClock) {
-        self.directory = directory
-        self.keyFilePath = directory + "/" + Self.keyFileName
-        self.deploymentIDPath = directory + "/" + Self.deploymentIDFileName
+    private init(storage: any KeyringStorage, deploymentID: [UInt8], stored: StoredKeyring, keyring: Keyring,
+                 created: [String], clock: any WallClock) {
+        self.storage = storage
         self.deploymentID = deploymentID
+        self.created = created
         self.clock = clock
-        self.cache = Mutex(Cache(keyring: keyring, stamp: stamp, lastCheck: clock.now()))
+        self.cache = Mutex(Cache(keyring: keyring, version: stored.version, lastCheck: clock.now()))
     }
 
-    /// Opens the store, creating the directory, a deployment id and a first active key if missing.
+    /// The key files in `directory`, creating the directory, a deployment id and a first active key if missing.
     public static func openOrCreate(directory: String, clock: any WallClock) throws(GateError) -> TokenKeyStore {
-        try KeyFiles.ensurePrivateDirectory(directory)
-        return try KeyFiles.withLock(directory: directory) { () throws(GateError) -> TokenKeyStore in
-            let deployment = try loadOrCreateDeploymentID(directory)
-            let keyPath = directory + "/" + keyFileName
-            let ring: Keyring
-            let stamp: FileStamp?
-            if let loaded = try load(keyPath) {
-                (ring, stamp) = loaded
-            } else {
-                ring = Keyring.generate(now: clock.now())
-                try write(ring, directory: directory)
-                stamp = KeyFiles.stamp(keyPath)
-            }
-            return TokenKeyStore(directory: directory, deploymentID: deployment, keyring: ring, stamp: stamp, clock: clock)
-        }
+        let files = KeyFileStorage(directory: directory)
+        try files.preparePrivateDirectory()
+        return try open(storage: files, clock: clock)
     }
+
+    /// Opens `storage`, creating a deployment id and a first active key if none is stored (compare-and-swap:
+    /// of several processes starting at once, all use the first one's).
+    public static func open(storage: any KeyringStorage, clock: any WallClock) throws(GateError) -> TokenKeyStore {
+        var created: [String] = []
+        let fresh = Hex.encode(Crypto.randomBytes(16))
+        let idText = try storage.deploymentID(orCreate: fresh)
+        let deployment = try parseDeploymentID(idText, location: storage.deploymentIDLocation)
+        if deployment == Hex.decode(fresh) { created.append(storage.deploymentIDLocation) }
+        let stored: StoredKeyring
+        if case .current(let s) = try storage.readKeyring(unlessVersion: nil) {
+            stored = s
+        } else {
+            let write = try storage.replaceKeyring(
+                with: try KeyringText.encode(Keyring.generate(now: clock.now())), expected: nil)
+            stored = write.stored
+            if write.written { created.append(storage.keyringLocation) }
+        }
+        let ring = try KeyringText.decode(stored.text, location: storage.keyringLocation)
+        return TokenKeyStore(
+            storage: storage, deploymentID: deployment, stored: stored, keyring: ring, created: created, clock: clock)
+    }
+
+    /// The key files, when the keyring is kept in files (the embedded default).
+    public var files: KeyFileStorage? { storage as? KeyFileStorage }
 
     /// A codec for this deployment.
     public var codec: TokenCodec { TokenCodec(deploymentID: deploymentID) }
 
-    /// The current keyring. Re-reads the key file if its identity, size or mtime changed since the last
-    /// look (looked at no more than once per clock second). If the new file cannot be read or parsed the
-    /// last good keyring stays in force: a half-edited file must not lock every client out.
+    /// The current keyring. Asks the storage whether it changed since the last look (at most once per clock
+    /// second). If the new text cannot be read or parsed the last good keyring stays in force: a half-edited
+    /// file or an unreachable catalog must not lock every client out.
     public func keyring() -> Keyring {
         let now = clock.now()
         let due = cache.withLock { c -> Bool in
@@ -78,8 +98,21 @@ public final class TokenKeyStore: Sendable {
         return cache.withLock { $0.keyring }
     }
 
-    /// Rotates (Docs/protocols.md §3.5) and persists: reads the file under the directory lock (so another process's
-    /// rotation is not lost), rotates, writes atomically. Returns the new keyring.
+    /// The keyring after asking the storage again now, unless another caller did so less than 100 ms ago. For
+    /// a token whose key id is unknown: it may come from a key another process or node made a moment ago (a
+    /// `key rotate` elsewhere, and a link minted with the new key at once), before the once-a-second look.
+    public func keyringAfterRefresh() -> Keyring {
+        let nowMs = Monotonic.milliseconds()
+        let due = cache.withLock { c -> Bool in
+            guard nowMs >= c.lastForced + Self.forcedRefreshIntervalMs || c.lastForced == 0 else { return false }
+            c.lastForced = nowMs
+            return true
+        }
+        if due { refreshIfChanged() }
+        return cache.withLock { $0.keyring }
+    }
+
+    /// Rotates (Docs/protocols.md §3.5) and persists. Returns the new keyring.
     @discardableResult
     public func rotate(maxLifetime: Int64) throws(GateError) -> Keyring {
         try update { $0.rotated(now: clock.now(), maxLifetime: maxLifetime) }
@@ -91,76 +124,46 @@ public final class TokenKeyStore: Sendable {
         try update { ring throws(GateError) in try ring.retiring(kid: kid) }
     }
 
+    /// Removes any key but the active one (`imagegate key remove`); persists.
+    @discardableResult
+    public func remove(kid: UInt32) throws(GateError) -> Keyring {
+        try update { ring throws(GateError) in try ring.removing(kid: kid) }
+    }
+
+    /// Read, change, compare-and-swap; on a lost race the change is applied again to the winner's keyring,
+    /// so another process's or node's rotation is never lost.
     private func update(_ change: (Keyring) throws(GateError) -> Keyring) throws(GateError) -> Keyring {
-        try KeyFiles.withLock(directory: directory) { () throws(GateError) -> Keyring in
-            guard let (current, _) = try Self.load(keyFilePath) else {
-                throw GateError.io("key file \(keyFilePath) disappeared")
+        for _ in 0..<Self.maxWriteAttempts {
+            guard case .current(let stored) = try storage.readKeyring(unlessVersion: nil) else {
+                throw GateError.io("\(storage.keyringLocation) disappeared")
             }
-            let next = try change(current)
-            try Self.write(next, directory: directory)
-            let stamp = KeyFiles.stamp(keyFilePath)
+            let next = try change(try KeyringText.decode(stored.text, location: storage.keyringLocation))
+            let write = try storage.replaceKeyring(with: try KeyringText.encode(next), expected: stored.version)
+            guard write.written else { continue }
             let now = clock.now()
-            cache.withLock { $0 = Cache(keyring: next, stamp: stamp, lastCheck: now) }
+            cache.withLock { $0 = Cache(keyring: next, version: write.stored.version, lastCheck: now) }
             return next
         }
+        throw GateError(.conflict, "\(storage.keyringLocation) kept changing while it was being updated; try again")
     }
 
     private func refreshIfChanged() {
-        let seen = cache.withLock { $0.stamp }
-        guard let stamp = KeyFiles.stamp(keyFilePath), stamp != seen else { return }
-        guard let loaded = try? Self.load(keyFilePath) else { return }
+        let seen = cache.withLock { $0.version }
+        guard case .current(let stored)? = try? storage.readKeyring(unlessVersion: seen), stored.version != seen,
+            let ring = try? KeyringText.decode(stored.text, location: storage.keyringLocation)
+        else { return }
         cache.withLock { c in
             // Only install if nobody (e.g. an in-process rotate) installed something newer meanwhile.
-            if c.stamp == seen { (c.keyring, c.stamp) = loaded }
+            if c.version == seen { (c.keyring, c.version) = (ring, stored.version) }
         }
     }
 
-    // MARK: File formats
-
-    /// The JSON document of `token-keys.json`.
-    private struct KeyFile: Codable {
-        var format: String
-        var keys: [SigningKey]
-        static let formatName = "imagegate-token-keys-v1"
-    }
-
-    private static func load(_ path: String) throws(GateError) -> (Keyring, FileStamp)? {
-        guard let (bytes, stamp) = try KeyFiles.read(path) else { return nil }
-        let file: KeyFile
-        do {
-            file = try JSONDecoder().decode(KeyFile.self, from: Data(bytes))
-        } catch {
-            // Never echo the decoder's message: it may quote file content, and the content is secret.
-            throw GateError.io("key file \(path) is not a valid key file")
+    private static func parseDeploymentID(_ text: String, location: String) throws(GateError) -> [UInt8] {
+        var bytes = Array(text.utf8)
+        while let last = bytes.last, last == 10 || last == 13 || last == 32 { bytes.removeLast() }
+        guard bytes.count == 32, let id = Hex.decode(String(decoding: bytes, as: UTF8.self)), id.count == 16 else {
+            throw GateError.io("\(location) must hold 32 hex digits")
         }
-        guard file.format == KeyFile.formatName else { throw GateError.io("key file \(path) has unknown format") }
-        return (try Keyring(keys: file.keys), stamp)
-    }
-
-    private static func write(_ ring: Keyring, directory: String) throws(GateError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data: Data
-        do {
-            data = try encoder.encode(KeyFile(format: KeyFile.formatName, keys: ring.keys))
-        } catch {
-            throw GateError.internal("cannot encode key file")
-        }
-        try KeyFiles.writeAtomically(directory: directory, name: keyFileName, bytes: Array(data) + [10])
-    }
-
-    private static func loadOrCreateDeploymentID(_ directory: String) throws(GateError) -> [UInt8] {
-        let path = directory + "/" + deploymentIDFileName
-        if let (bytes, _) = try KeyFiles.read(path) {
-            var text = bytes
-            while let last = text.last, last == 10 || last == 13 || last == 32 { text.removeLast() }
-            guard text.count == 32, let id = Hex.decode(String(decoding: text, as: UTF8.self)), id.count == 16 else {
-                throw GateError.io("\(path) must hold 32 hex digits")
-            }
-            return id
-        }
-        let id = Crypto.randomBytes(16)
-        try KeyFiles.writeAtomically(directory: directory, name: deploymentIDFileName, bytes: Array((Hex.encode(id) + "\n").utf8))
         return id
     }
 }

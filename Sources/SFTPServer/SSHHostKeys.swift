@@ -57,23 +57,59 @@ public enum SSHHostKeys {
         return keys
     }
 
-    /// Writes the key in OpenSSH format. The file is created 0600 with O_EXCL under a temporary name and
-    /// renamed into place, so a reader never sees a partial or world-readable key (libssh's own
-    /// `ssh_pki_export_privkey_file` creates 0644: Docs/sftp-notes.md §2).
+    /// Writes the key in OpenSSH format (`writePrivateKeyText`).
     static func write(_ key: ssh_key, to path: String) throws(GateError) {
+        try writePrivateKeyText(try privateKeyText(key), to: path)
+    }
+
+    static func privateKeyText(_ key: ssh_key) throws(GateError) -> String {
         var b64: UnsafeMutablePointer<CChar>?
         guard ssh_pki_export_privkey_base64(key, nil, nil, nil, &b64) == SSH_OK, let b64 else {
             throw GateError.internal("cannot encode SSH host key")
         }
         defer { ssh_string_free_char(b64) }
-        let tmp = path + ".tmp"
+        return String(cString: b64)
+    }
+
+    /// The kinds of host key the server offers and their file names in the host key directory.
+    public static var kinds: [(kind: String, file: String)] { specs.map { ($0.kind, $0.file) } }
+
+    /// A new private key of `kind` as OpenSSH private key text, for nodes that share their host keys through
+    /// the catalog (the text is what `writePrivateKeyText` puts in the file).
+    public static func generatePrivateKeyText(kind: String) throws(GateError) -> String {
+        guard let spec = specs.first(where: { $0.kind == kind }) else {
+            throw GateError.internal("no SSH host key kind \(kind)")
+        }
+        var key: ssh_key?
+        guard ssh_pki_generate(spec.type, spec.bits, &key) == SSH_OK, let key else {
+            throw GateError.internal("cannot generate an \(spec.kind) SSH host key")
+        }
+        defer { ssh_key_free(key) }
+        return try privateKeyText(key)
+    }
+
+    /// Whether `text` is an OpenSSH private key libssh can load (checked before a node shares its own file).
+    public static func isValidPrivateKeyText(_ text: String) -> Bool {
+        var key: ssh_key?
+        guard ssh_pki_import_privkey_base64(text, nil, nil, nil, &key) == SSH_OK, let key else { return false }
+        ssh_key_free(key)
+        return true
+    }
+
+    /// Writes private key text to `path`. The file is created 0600 with O_EXCL under a temporary name and
+    /// renamed into place, so a reader never sees a partial or world-readable key (libssh's own
+    /// `ssh_pki_export_privkey_file` creates 0644: Docs/sftp-notes.md §2).
+    public static func writePrivateKeyText(_ text: String, to path: String) throws(GateError) {
+        // One temporary name per process: a server and a CLI command writing the same key at once must not
+        // unlink or rename each other's half-written file.
+        let tmp = path + ".tmp-\(getpid())"
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw GateError.io("cannot create \(tmp): \(String(cString: strerror(errno)))") }
-        let len = strlen(b64)
+        let bytes = Array(text.utf8)
         var off = 0
-        while off < len {
-            let n = Glibc.write(fd, b64 + off, len - off)
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 close(fd)

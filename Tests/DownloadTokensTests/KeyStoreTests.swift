@@ -22,10 +22,10 @@ import Testing
         let dir = tmp.path + "/keys"
         let store = try TokenKeyStore.openOrCreate(directory: dir, clock: ManualClock(Fixture.now))
         #expect(Self.mode(dir) == 0o700)
-        #expect(Self.mode(store.keyFilePath) == 0o600)
-        #expect(Self.mode(store.deploymentIDPath) == 0o600)
+        #expect(Self.mode(store.files!.keyFilePath) == 0o600)
+        #expect(Self.mode(store.files!.deploymentIDPath) == 0o600)
         #expect(store.deploymentID.count == 16)
-        let text = try String(contentsOfFile: store.deploymentIDPath, encoding: .utf8)
+        let text = try String(contentsOfFile: store.files!.deploymentIDPath, encoding: .utf8)
         #expect(text == Hex.encode(store.deploymentID) + "\n")
         // No temp files left behind.
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
@@ -37,10 +37,10 @@ import Testing
         defer { tmp.cleanup() }
         let first = try TokenKeyStore.openOrCreate(directory: tmp.path, clock: ManualClock(Fixture.now))
         chmod(tmp.path, 0o755)
-        chmod(first.keyFilePath, 0o644)
+        chmod(first.files!.keyFilePath, 0o644)
         _ = try TokenKeyStore.openOrCreate(directory: tmp.path, clock: ManualClock(Fixture.now))
         #expect(Self.mode(tmp.path) == 0o700)
-        #expect(Self.mode(first.keyFilePath) == 0o600)
+        #expect(Self.mode(first.files!.keyFilePath) == 0o600)
     }
 
     @Test func persistsAcrossInstances() throws {
@@ -68,7 +68,7 @@ import Testing
         let cli = try TokenKeyStore.openOrCreate(directory: tmp.path, clock: clock)
         let rotated = try cli.rotate(maxLifetime: Fixture.maxLifetime)
         #expect(rotated.active.kid != before.active.kid)
-        #expect(Self.mode(cli.keyFilePath) == 0o600)
+        #expect(Self.mode(cli.files!.keyFilePath) == 0o600)
 
         // Within the same clock second the server has not looked yet.
         #expect(server.keyring() == before)
@@ -106,7 +106,7 @@ import Testing
         let clock = ManualClock(Fixture.now)
         let store = try TokenKeyStore.openOrCreate(directory: tmp.path, clock: clock)
         let good = store.keyring()
-        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: store.keyFilePath))
+        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: store.files!.keyFilePath))
         clock.advance(5)
         #expect(store.keyring() == good)
         // Opening afresh fails loudly, without quoting the file.

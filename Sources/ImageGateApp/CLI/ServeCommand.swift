@@ -196,7 +196,7 @@ enum ServeCommand {
         let ring = data.keys.keyring()
         print("imagegate \(ImageGateCLI.version) serving \(absolutePath(settings.dataDir))")
         print("catalog: \((try? CatalogLocation(settings))?.description ?? absolutePath(settings.catalogPath))")
-        print("token keys: \(absolutePath(data.keys.keyFilePath)) (active key \(KeyCommands.kidText(ring.active.kid)))")
+        print("token keys: \(KeyCommands.storageText(data.keys)) (active key \(KeyCommands.kidText(ring.active.kid)))")
         print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
         print("tls certificate: \(absolutePath(tls.current.certificatePath)) (SHA-256 \(tls.current.fingerprint))")
         print("plain http links: \(settings.plainLinksEnabled ? "enabled" : "disabled (https only)")")

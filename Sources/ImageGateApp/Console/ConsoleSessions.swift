@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: web console sessions: an API key exchanged for a cookie, kept in memory, with CSRF tokens.
+// ImageGate: web console sessions: an API key exchanged for a cookie, kept in the catalog, with CSRF tokens.
 //===----------------------------------------------------------------------===//
 import CryptoPrimitives
 import GateCore
@@ -20,20 +20,14 @@ struct ConsoleSettings: Sendable {
     var sessionLifetime: Int64 = 12 * 3600
 }
 
-/// Signed-in console sessions. The cookie carries 32 random bytes (base64url); the table is keyed by their
-/// SHA-256, so a memory dump does not hand out live cookies. Each request re-checks the API key and the
-/// account behind the session, so revoking the key or disabling the account ends the session at once.
-/// Sessions live in memory only: a restart signs everyone out.
+/// Signed-in console sessions. The cookie carries 32 random bytes (base64url); the catalog keeps the session
+/// under their SHA-256 (`ConsoleSessionRecord`), never the cookie, so neither a catalog dump nor a memory
+/// dump hands out live cookies. Kept in the catalog, a session survives a restart and works on every node of
+/// a shared catalog (no sticky sessions at the balancer). Each request re-checks the API key and the account
+/// behind the session, so revoking the key or disabling the account ends the session at once.
 final class ConsoleSessions: Sendable {
     static let cookieName = "ig_session"
-
-    struct Session: Sendable {
-        let keyID: String
-        let accountID: String
-        let csrfToken: String
-        let createdAt: Int64
-        var lastSeen: Int64
-    }
+    typealias Session = ConsoleSessionRecord
 
     let settings: ConsoleSettings
     let service: ImageService
@@ -41,7 +35,9 @@ final class ConsoleSessions: Sendable {
     /// The lifetime of a link minted without a ttl (`tokens.default_ttl`): the download page states it.
     let linkTTL: Int64
     private let clock: any WallClock
-    private let table = Mutex<[String: Session]>([:])
+    /// Clock second of this process's last sweep of expired sessions.
+    private let lastSweep = Atomic<Int64>(0)
+    static let sweepInterval: Int64 = 60
 
     init(settings: ConsoleSettings, service: ImageService, retention: Int64, linkTTL: Int64, clock: any WallClock) {
         self.settings = settings
@@ -51,6 +47,8 @@ final class ConsoleSessions: Sendable {
         self.clock = clock
     }
 
+    private var store: any CatalogStore { service.store }
+
     private static func digest(_ cookie: String) -> String { Hex.encode(Crypto.sha256(Array(cookie.utf8))) }
 
     /// When `s` ends: idle timeout or absolute lifetime, whichever is first.
@@ -58,20 +56,26 @@ final class ConsoleSessions: Sendable {
         min(s.lastSeen + settings.sessionTimeout, s.createdAt + settings.sessionLifetime)
     }
 
-    /// Signs in with an API key: the new cookie value, its session and principal, or nil (bad key).
-    func create(apiKey: String, source: String) -> (cookie: String, session: Session, principal: Principal)? {
+    /// `lastSeen` is written back only once it is this old: at most once a minute per session (a tenth of the
+    /// idle timeout when that is shorter), not on every request. A session may so end up to this long before
+    /// `console.session_timeout` of true inactivity.
+    var touchInterval: Int64 { min(60, settings.sessionTimeout / 10) }
+
+    /// Signs in with an API key: the new cookie value, its session and principal; nil for a bad key. Throws
+    /// when the catalog cannot record the session.
+    func create(apiKey: String, source: String) throws(GateError)
+        -> (cookie: String, session: Session, principal: Principal)?
+    {
         guard let principal = service.authenticate(apiKey: apiKey, source: source),
             let keyID = APIKeySecret.keyID(of: apiKey)
         else { return nil }
         let now = clock.now()
+        sweepIfDue(now)
         let cookie = Base64URL.encode(Crypto.randomBytes(32))
         let s = Session(
-            keyID: keyID, accountID: principal.accountID, csrfToken: Base64URL.encode(Crypto.randomBytes(32)),
-            createdAt: now, lastSeen: now)
-        table.withLock { t in
-            t = t.filter { expiry($0.value) > now }  // sweep the expired ones while we are here
-            t[Self.digest(cookie)] = s
-        }
+            digest: Self.digest(cookie), keyID: keyID, accountID: principal.accountID,
+            csrfToken: Base64URL.encode(Crypto.randomBytes(32)), createdAt: now, lastSeen: now)
+        try store.insertConsoleSession(s)
         service.audit(
             principal, action: "console.sign_in", target: principal.accountID, targetTenant: principal.tenant,
             source: source, outcome: "ok", detail: ["key_id": keyID])
@@ -79,34 +83,43 @@ final class ConsoleSessions: Sendable {
     }
 
     /// The live session a cookie names (refreshing its idle timer), with its principal re-read from the
-    /// catalog; nil when unknown, expired, or the key or account no longer works.
+    /// catalog; nil when unknown, expired, the key or account no longer works, or the catalog cannot answer.
     func resolve(_ cookie: String) -> (session: Session, principal: Principal)? {
         let now = clock.now()
+        sweepIfDue(now)
         let key = Self.digest(cookie)
-        let found: Session? = table.withLock { t in
-            guard var s = t[key] else { return nil }
-            guard expiry(s) > now else {
-                t[key] = nil
-                return nil
-            }
-            s.lastSeen = now
-            t[key] = s
-            return s
+        guard var s = try? store.consoleSession(digest: key) else { return nil }
+        guard expiry(s) > now else {
+            try? store.removeConsoleSession(digest: key)
+            return nil
         }
-        guard let s = found else { return nil }
+        if now > s.lastSeen, now - s.lastSeen >= touchInterval {
+            s.lastSeen = now
+            _ = try? store.touchConsoleSession(digest: key, lastSeen: now)  // a missed write costs idle time only
+        }
         guard let k = (try? service.store.apiKey(s.keyID)) ?? nil, k.info.revokedAt == nil,
             k.info.expiresAt.map({ $0 > now }) ?? true,
             let account = (try? service.store.account(s.accountID)) ?? nil, !account.disabled
         else {
-            remove(cookie)
+            try? store.removeConsoleSession(digest: key)
             return nil
         }
         return (s, Principal(account: account))
     }
 
-    func remove(_ cookie: String) { _ = table.withLock { $0.removeValue(forKey: Self.digest(cookie)) } }
+    /// Signs out: the session ends on every node at once (the next lookup finds nothing).
+    func remove(_ cookie: String) throws(GateError) { try store.removeConsoleSession(digest: Self.digest(cookie)) }
 
-    var count: Int { table.withLock { $0.count } }
+    /// Removes expired sessions, at most once a minute per process (sign-ins and lookups call it), so
+    /// abandoned sessions do not pile up in the catalog. Lookups refuse an expired session either way.
+    private func sweepIfDue(_ now: Int64) {
+        let last = lastSweep.load(ordering: .relaxed)
+        guard now >= last + Self.sweepInterval || now < last,
+            lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
+        else { return }
+        _ = try? store.removeConsoleSessions(
+            idleBefore: now - settings.sessionTimeout, createdBefore: now - settings.sessionLifetime, keyID: nil)
+    }
 
     /// The `ig_session` value of a request's Cookie fields, if any.
     static func cookie(in head: RequestHead) -> String? {

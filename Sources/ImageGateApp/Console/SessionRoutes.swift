@@ -46,9 +46,13 @@ struct SessionRoutes {
         } catch {
             return APIError.response(error)
         }
-        guard let (cookie, s, p) = sessions.create(apiKey: key, source: request.peer.host) else {
-            return Self.unauthorized("the API key was not accepted")
+        let created: (cookie: String, session: ConsoleSessions.Session, principal: Principal)?
+        do {
+            created = try sessions.create(apiKey: key, source: request.peer.host)
+        } catch {
+            return APIError.response(error)
         }
+        guard let (cookie, s, p) = created else { return Self.unauthorized("the API key was not accepted") }
         var r = APIReply.json(200, describe(s, p))
         var attributes = "\(ConsoleSessions.cookieName)=\(cookie); Path=/; HttpOnly; SameSite=Strict"
         if request.secure { attributes += "; Secure" }
@@ -64,7 +68,11 @@ struct SessionRoutes {
             case .refused(let why): return APIError.response(GateError(.permissionDenied, why))
             case .principal, .absent: break
             }
-            sessions.remove(cookie)
+            do {
+                try sessions.remove(cookie)
+            } catch {
+                return APIError.response(error)
+            }
             signedOut = true
         }
         var r = APIReply.json(200, ["signed_out": signedOut])

@@ -91,11 +91,22 @@ final class DataDirectory: Sendable {
     {
         try makeDirectories(settings.dataDir)
         let store = try openCatalog(settings, clock: clock)
-        try StartupGuards.requireKeyFiles(settings, store: store, allowRecreate: recreateMissingKeys)
-        let keys = try TokenKeyStore.openOrCreate(directory: settings.keysDir, clock: clock)
+        let keys: TokenKeyStore
+        let secrets: SecretBox
+        if try CatalogLocation(settings).isEmbedded(settings) {
+            try StartupGuards.requireKeyFiles(settings, store: store, allowRecreate: recreateMissingKeys)
+            keys = try TokenKeyStore.openOrCreate(directory: settings.keysDir, clock: clock)
+            secrets = try secretBox(settings.keysDir + "/secrets.key")
+        } else {
+            // A shared catalog: every node signs, verifies, seals and presents host keys alike (SharedIdentity).
+            try makeDirectories(settings.keysDir)
+            keys = try SharedIdentity.tokenKeys(settings, store: store, clock: clock, allowRecreate: recreateMissingKeys)
+            secrets = try SharedIdentity.secretBox(settings, store: store)
+            try SharedIdentity.syncHostKeys(settings, store: store)
+        }
         try makeDirectories(settings.dataDir + "/run")
         let data = DataDirectory(settings: settings, store: store, blobs: BlobStore(root: settings.dataDir), keys: keys,
-                                 clock: clock, secrets: try secretBox(settings.keysDir + "/secrets.key"))
+                                 clock: clock, secrets: secrets)
         // First use: the default tenant and a platform-admin account; its API key is written once, 0600,
         // for remote use of the API (the local CLI needs none: it acts on the data directory directly).
         let (_, secret) = try data.service.bootstrap()

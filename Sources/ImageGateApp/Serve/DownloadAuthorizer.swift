@@ -99,10 +99,16 @@ struct DownloadAuthorizer: Sendable {
 
     private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
         let claims: TokenClaims
-        switch codec.verify(
-            token, keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto,
-            peer: peer)
-        {
+        var verdict = codec.verify(
+            token, keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto, peer: peer)
+        if case .failure(.unknownKey) = verdict {
+            // Perhaps minted a moment ago, on another node, with a key made by a rotation this process has not
+            // looked at yet: ask the keyring's storage again (rate-limited) before refusing.
+            verdict = codec.verify(
+                token, keyring: keys.keyringAfterRefresh(), now: clock.now(), maxLifetime: maxLifetime,
+                protocol: proto, peer: peer)
+        }
+        switch verdict {
         case .failure(let r): return .failure(.token(r))
         case .success(let c): claims = c
         }
