@@ -96,6 +96,12 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["GateCore"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "HTTPServerLoopTests", dependencies: ["HTTPServer", "GateCore", "SystemIO", "TestSupport"]),
         .testTarget(
+            name: "ImageGateAppHTTPTests",
+            dependencies: [
+                "ImageGateApp", "HTTPServer", "DownloadTokens", "ImageManagement", "SFTPServer", "SystemIO", "GateCore",
+                "TestSupport",
+            ]),
+        .testTarget(
             name: "ImageGateAppTests",
             dependencies: ["ImageGateApp", "ImageCatalog", "SQLiteCatalog", "DownloadTokens", "GateCore"]),
     ]
