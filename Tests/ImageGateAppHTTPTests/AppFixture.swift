@@ -87,6 +87,15 @@ final class AppFixture {
         return try send(.api(method, path, key: k, json: json))
     }
 
+    /// The same API call the way the local CLI makes it (in-process, as `Principal.localAdmin`, no HTTP):
+    /// status and JSON body.
+    func localAPI(_ method: String, _ path: String, query: [String: String] = [:], json: [String: Any]? = nil) throws
+        -> (status: Int, json: [String: Any])
+    {
+        let answer = try data.localAPI.call(method, path, query: query, body: json)
+        return (answer.status, answer.json as? [String: Any] ?? [:])
+    }
+
     /// Imports `bytes` as a raw image the way `imagegate image import --file` does (the import pipeline:
     /// staging sink, checks, atomic finalize), into the default tenant; returns the image id.
     func importImage(_ name: String, _ bytes: [UInt8], tags: [String] = []) throws -> String {

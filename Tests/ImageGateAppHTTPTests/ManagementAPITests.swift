@@ -163,6 +163,39 @@ import TestSupport
     }
 }
 
+@Suite struct LocalAPITests {
+    @Test("the CLI's in-process API gives the answers HTTP gives: the same list, the same error codes")
+    func sameAnswersAsHTTP() throws {
+        let app = try AppFixture()
+        defer { app.close() }
+        var random = SeededRandom(seed: 25)
+        let kept = try app.importImage("local-kept", random.bytes(4096), tags: ["keep"])
+        _ = try app.importImage("local-other", random.bytes(4096))
+
+        let local = try app.localAPI("GET", "/api/v1/images", query: ["tag": "keep"])
+        #expect(local.status == 200)
+        let localIDs = (local.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+        #expect(localIDs == [kept])
+        #expect(localIDs == (try ManagementAPITests.ids(app.api("GET", "/api/v1/images?tag=keep"))))
+
+        let renamed = try app.localAPI("PATCH", "/api/v1/images/\(kept)", json: ["name": "renamed-locally"])
+        #expect(renamed.status == 200)
+        #expect(try app.api("GET", "/api/v1/images/\(kept)").json()["name"] as? String == "renamed-locally")
+
+        for (method, path, json) in [
+            ("GET", "/api/v1/images/img-00000000000000000000000000000000", nil),
+            ("PATCH", "/api/v1/images/\(kept)", ["colour": "red"]),
+            ("PUT", "/api/v1/images/\(kept)", [:]),
+        ] as [(String, String, [String: Any]?)] {
+            let viaCLI = try app.localAPI(method, path, json: json)
+            let viaHTTP = try app.api(method, path, json: json)
+            #expect(viaCLI.status == viaHTTP.status, "\(method) \(path)")
+            #expect((viaCLI.json["error"] as? [String: Any])?["code"] as? String == viaHTTP.errorCode)
+            #expect(viaHTTP.errorCode != nil)
+        }
+    }
+}
+
 extension SeededRandom {
     /// 4 KiB of the sequence (an image small enough to import in a blink).
     var bytes4k: [UInt8] {
