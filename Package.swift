@@ -91,6 +91,16 @@ let package = Package(
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "CryptoPrimitives", "GateCore"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
+        // Shared by test targets only (Docs/testing.md, "In-process tests"): scratch directories, seeded random
+        // bytes, raw request builders, a scripted client socket, bounded waits. Public APIs only.
+        .target(name: "TestSupport", dependencies: ["GateCore"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "HTTPServerLoopTests", dependencies: ["HTTPServer", "GateCore", "SystemIO", "TestSupport"]),
+        .testTarget(
+            name: "ImageGateAppHTTPTests",
+            dependencies: [
+                "ImageGateApp", "HTTPServer", "DownloadTokens", "ImageManagement", "SFTPServer", "SystemIO", "GateCore",
+                "TestSupport",
+            ]),
         .testTarget(
             name: "ImageGateAppTests",
             dependencies: ["ImageGateApp", "ImageCatalog", "SQLiteCatalog", "DownloadTokens", "GateCore"]),
