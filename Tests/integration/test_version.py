@@ -84,14 +84,17 @@ def test_the_script_says_unknown_commit_outside_a_checkout_and_dirty_for_changed
     assert git(str(src), "commit", "-qm", "first").returncode == 0
     head = git(str(src), "rev-parse", "--short=12", "HEAD").stdout.strip()
     assert stamp(src, tmp_path / "stamps") == head
+    # A touched but unchanged source is clean, and the build must not change the checkout it describes: git
+    # would refresh the index's stat data here unless told not to (--no-optional-locks).
     index_before = os.stat(src / ".git" / "index").st_mtime_ns
+    os.utime(src / "Package.swift")
+    assert stamp(src, tmp_path / "stamps") == head
+    assert os.stat(src / ".git" / "index").st_mtime_ns == index_before
     (src / "NOTES.md").write_text("not compiled\n")
     assert stamp(src, tmp_path / "stamps") == head
     with open(src / "Sources" / "GateCore" / "Clock.swift", "a") as f:
         f.write("\n// an edit\n")
     assert stamp(src, tmp_path / "stamps") == head + "-dirty"
-    # The build must not change the checkout it describes (no index refresh).
-    assert os.stat(src / ".git" / "index").st_mtime_ns == index_before
 
 
 def test_the_script_rewrites_its_file_only_when_the_commit_changes(tmp_path):
