@@ -152,14 +152,16 @@ public enum ImageGateMetrics {
 }
 
 /// `imagegate_bytes_sent_total` and `imagegate_download_sessions_total` of one protocol, registered once: an
-/// access line bumps two slots found by index.
+/// access line bumps two slots found by index. Only trivial fields (a StaticString, not a String), so using
+/// one costs no reference counting.
 public struct TransferCounters: Sendable {
-    let proto: String
+    let proto: StaticString
     let bytes: MetricCounter
     let sessions: MetricCounterBlock
 
-    public init(_ proto: String) {
+    public init(_ proto: StaticString) {
         self.proto = proto
+        let proto = "\(proto)"
         bytes = Metrics.counter(MetricSeries("imagegate_bytes_sent_total", [("protocol", proto)]))
         sessions = Metrics.block(ImageGateMetrics.transferOutcomes.map {
             MetricSeries("imagegate_download_sessions_total", [("protocol", proto), ("outcome", $0)])
@@ -171,7 +173,8 @@ public struct TransferCounters: Sendable {
         if let i = ImageGateMetrics.transferOutcomeIndex(outcome), i < sessions.count {
             Metrics.add(sessions[i])
         } else {
-            Metrics.add(MetricSeries("imagegate_download_sessions_total", [("protocol", proto), ("outcome", outcome)]))
+            Metrics.add(
+                MetricSeries("imagegate_download_sessions_total", [("protocol", "\(proto)"), ("outcome", outcome)]))
         }
     }
 }

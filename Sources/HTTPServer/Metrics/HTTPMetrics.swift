@@ -15,7 +15,7 @@ public enum HTTPMetrics {
         MetricSeries("imagegate_internal_downloads_ended", [("protocol", scheme)])
     }
 
-    /// The counters one scheme's requests bump.
+    /// The counters one scheme's requests bump (trivial fields only: no reference counting per request).
     public struct SchemeCounters: Sendable {
         /// `imagegate_requests_total`: the scheme's four status classes, then `api`'s four.
         let requests: MetricCounterBlock
@@ -23,15 +23,16 @@ public enum HTTPMetrics {
         let downloadsEnded: MetricCounter
         let transfers: TransferCounters
 
-        init(_ scheme: String) {
-            requests = Metrics.block([scheme, "api"].flatMap { front in
+        init(_ scheme: StaticString) {
+            let name = "\(scheme)"
+            requests = Metrics.block([name, "api"].flatMap { front in
                 ImageGateMetrics.statusClasses.map {
                     MetricSeries("imagegate_requests_total", [("front", front), ("status_class", $0)])
                 }
             })
-            downloadsStarted = Metrics.counter(HTTPMetrics.downloadsStarted(scheme: scheme))
-            downloadsEnded = Metrics.counter(HTTPMetrics.downloadsEnded(scheme: scheme))
-            transfers = ImageGateMetrics.transfers(scheme) ?? TransferCounters(scheme)
+            downloadsStarted = Metrics.counter(HTTPMetrics.downloadsStarted(scheme: name))
+            downloadsEnded = Metrics.counter(HTTPMetrics.downloadsEnded(scheme: name))
+            transfers = ImageGateMetrics.transfers(name) ?? TransferCounters(scheme)
         }
     }
     static let http = SchemeCounters("http")
