@@ -35,7 +35,9 @@ def expected_commit(checkout):
     if top.returncode != 0 or os.path.realpath(top.stdout.strip()) != os.path.realpath(checkout):
         return "unknown commit"
     head = git(checkout, "rev-parse", "--short=12", "HEAD").stdout.strip()
-    dirty = git(checkout, "diff", "--quiet", "HEAD", "--", "Sources", "Plugins", "Package.swift").returncode != 0
+    # `status`, not `diff`: diff would refresh the checkout's index, an input of the build's commit step.
+    dirty = git(checkout, "--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--", "Sources",
+                "Plugins", "Package.swift").stdout != ""
     return head + ("-dirty" if dirty else "")
 
 
@@ -84,8 +86,8 @@ def test_the_script_says_unknown_commit_outside_a_checkout_and_dirty_for_changed
     assert git(str(src), "commit", "-qm", "first").returncode == 0
     head = git(str(src), "rev-parse", "--short=12", "HEAD").stdout.strip()
     assert stamp(src, tmp_path / "stamps") == head
-    # A touched but unchanged source is clean, and the build must not change the checkout it describes: git
-    # would refresh the index's stat data here unless told not to (--no-optional-locks).
+    # A touched but unchanged source is clean, and the build must not change the checkout it describes: `git
+    # diff` would refresh the index's stat data here (`git status --no-optional-locks` does not).
     index_before = os.stat(src / ".git" / "index").st_mtime_ns
     os.utime(src / "Package.swift")
     assert stamp(src, tmp_path / "stamps") == head
