@@ -6,9 +6,9 @@ test:
 	bash scripts/test.sh
 build:
 	swift build
-# The commit goes into `imagegate --version` (scripts/build-flags.sh; a new commit rebuilds everything).
+# Every build names its commit in `imagegate --version` (the GitCommitStamp plugin, Docs/operations.md).
 release:
-	swift build -c release --product imagegate $$(scripts/build-flags.sh)
+	swift build -c release --product imagegate
 package:
 	bash scripts/package-deb.sh
 bench:

@@ -28,6 +28,9 @@ let package = Package(
 
         // Thin syscall layer: errno, descriptors, sockets, epoll.
         .target(name: "SystemIO", dependencies: ["CLinuxShims"], swiftSettings: strictSettings),
+        // The git commit of the build (`imagegate --version`): one generated function, written by the plugin below.
+        .target(name: "BuildCommit", plugins: ["GitCommitStamp"]),
+        .plugin(name: "GitCommitStamp", capability: .buildTool()),
         // Errors, clocks, logging, small value types shared by every layer.
         .target(name: "GateCore", swiftSettings: strictSettings),
         // SHA-256, HMAC, HKDF, random bytes, constant-time compare (OpenSSL).
@@ -63,7 +66,7 @@ let package = Package(
                 "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "SQLiteCatalog",
                 "HTTPServer", "TLSSupport",
                 "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher", "CCurl",
-                "PostgresClient",
+                "PostgresClient", "BuildCommit",
             ],
             swiftSettings: strictSettings),
         // URL import transport: http, https and ftp through libcurl with the SSRF defences of Docs/protocols.md §4.1.

@@ -25,6 +25,8 @@
 #   bash bench/run.sh https-ftp     -> bench/https_ftp.py   ImageGate HTTPS vs nginx, plain FTP vs vsftpd
 #   bash bench/run.sh url-import    -> bench/url_import.py  ImageGate URL import vs curl -o FILE
 #   bash bench/run.sh metrics       -> bench/metrics_overhead.py  64 KiB ranges, metrics listener on vs off
+#   bash bench/run.sh metrics-callgrind -> bench/metrics_callgrind.py  the same, in instructions per request
+#                                      (valgrind callgrind: repeatable on a busy machine)
 #   bash bench/run.sh hotpath       -> bench/hotpath.py     the issue-17 matrix: wrk -t1/-t2, 16/256 connections,
 #                                      64 KiB / 128-byte unaligned ranges, valid and bad token, HTTPS, aria2c; server
 #                                      and client CPU per request, client-bound rows flagged, per-loop balance
@@ -38,9 +40,10 @@ case "${1:-}" in
     https-ftp) exec /usr/bin/python3 "$(dirname "$0")/https_ftp.py" ;;
     url-import) exec /usr/bin/python3 "$(dirname "$0")/url_import.py" ;;
     metrics) exec /usr/bin/python3 "$(dirname "$0")/metrics_overhead.py" ;;
+    metrics-callgrind) exec /usr/bin/python3 "$(dirname "$0")/metrics_callgrind.py" ;;
     hotpath) exec /usr/bin/python3 "$(dirname "$0")/hotpath.py" ;;
     multinode) exec /usr/bin/python3 "$(dirname "$0")/multinode.py" ;;
-    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|hotpath|multinode]" >&2; exit 64 ;;
+    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|metrics-callgrind|hotpath|multinode]" >&2; exit 64 ;;
 esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

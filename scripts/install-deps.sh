@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages ImageGate needs and that are missing, and nothing else.
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   plus the real clients the test suite drives
-#   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine, OpenSSH sshd + sftp-server, lftp, vsftpd for bench/
+#   scripts/install-deps.sh --bench  plus nginx, wrk, hyperfine, OpenSSH sshd + sftp-server, lftp, vsftpd, valgrind for bench/
 set -euo pipefail
 
 build=(pkg-config libssl-dev libsqlite3-dev libssh-dev libxlsxwriter-dev libcurl4-openssl-dev libpq-dev
@@ -11,7 +11,7 @@ test=(curl wget aria2 lftp openssl openssh-client python3 python3-pip python3-ve
       chromium chromium-driver  # the web console tests drive headless Chromium (Tests/integration/test_console.py)
       postgresql haproxy        # scripts/pg-cluster.sh and scripts/haproxy.sh start their own, never the services
       prometheus systemd)       # promtool and a loopback Prometheus; systemd-analyze verify (test_operations/package)
-bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp vsftpd)
+bench=(nginx wrk hyperfine time curl openssh-server openssh-sftp-server lftp vsftpd valgrind)
 
 want=("${build[@]}")
 for arg in "$@"; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian package .build/deb/imagegate_<version>_amd64.deb with dpkg-deb and prints its path as
 # the last line. Release build with the Swift runtime linked statically (the target machine needs no Swift
-# toolchain) and the git commit embedded (scripts/build-flags.sh). Layout: Docs/operations.md.
+# toolchain); the git commit is embedded by the build itself (GitCommitStamp plugin). Layout: Docs/operations.md.
 #   scripts/package-deb.sh              build, then package
 #   SKIP_BUILD=1 scripts/package-deb.sh package the existing .build/release/imagegate
 set -euo pipefail
@@ -12,8 +12,7 @@ version=$(sed -n 's/^ *public static let version = "\(.*\)"$/\1/p' Sources/Image
 arch=$(dpkg --print-architecture)
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then
-    # shellcheck disable=SC2046 # the flags are meant to split into words
-    swift build -c release --product imagegate --static-swift-stdlib $(scripts/build-flags.sh) >&2
+    swift build -c release --product imagegate --static-swift-stdlib >&2
 fi
 bin=.build/release/imagegate
 [ -x "$bin" ] || { echo "no $bin: build first" >&2; exit 1; }

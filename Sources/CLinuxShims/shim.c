@@ -62,10 +62,3 @@ const int CLinuxShims_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
 const int CLinuxShims_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
 const int CLinuxShims_MSG_MORE = MSG_MORE;
 const int CLinuxShims_MSG_NOSIGNAL = MSG_NOSIGNAL;
-
-// The git commit this binary was built from. Release and package builds pass it with
-// -Xcc -DIMAGEGATE_COMMIT="..." (scripts/build-flags.sh); a plain `swift build` says so honestly.
-#ifndef IMAGEGATE_COMMIT
-#define IMAGEGATE_COMMIT "unknown commit"
-#endif
-const char *CLinuxShims_build_commit(void) { return IMAGEGATE_COMMIT; }

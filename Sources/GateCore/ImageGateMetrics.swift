@@ -8,12 +8,15 @@ public enum ImageGateMetrics {
     public static let fronts = protocols + ["api"]
     public static let statusClasses = ["2xx", "3xx", "4xx", "5xx"]
 
-    public static func statusClass(_ status: Int) -> String {
+    public static func statusClass(_ status: Int) -> String { statusClasses[statusClassIndex(status)] }
+
+    /// The position of `status`'s class in `statusClasses` (1xx and anything odd count as 5xx).
+    public static func statusClassIndex(_ status: Int) -> Int {
         switch status {
-        case 200..<300: "2xx"
-        case 300..<400: "3xx"
-        case 400..<500: "4xx"
-        default: "5xx"
+        case 200..<300: 0
+        case 300..<400: 1
+        case 400..<500: 2
+        default: 3
         }
     }
 
@@ -27,14 +30,66 @@ public enum ImageGateMetrics {
 
     /// One finished transfer (HTTP download response, FTP RETR, SFTP session) as its access line records it.
     public static func transferEnded(protocol proto: String, outcome: String, bytes: UInt64) {
-        Metrics.add(
-            (MetricSeries("imagegate_bytes_sent_total", [("protocol", proto)]), Double(bytes)),
-            (MetricSeries("imagegate_download_sessions_total", [("protocol", proto), ("outcome", outcome)]), 1))
+        guard Metrics.isEnabled else { return }
+        if let counters = transfers(proto) { return counters.ended(outcome: outcome, bytes: bytes) }
+        Metrics.add(MetricSeries("imagegate_bytes_sent_total", [("protocol", proto)]), Double(bytes))
+        Metrics.add(MetricSeries("imagegate_download_sessions_total", [("protocol", proto), ("outcome", outcome)]))
     }
 
-    /// One HTTP request answered on `front` (`http`, `https` or `api`).
-    public static func request(front: String, status: Int) {
-        Metrics.add(MetricSeries("imagegate_requests_total", [("front", front), ("status_class", statusClass(status))]))
+    /// The transfer counters of a `protocols` value; nil for anything else.
+    public static func transfers(_ proto: String) -> TransferCounters? {
+        switch proto {
+        case "http": httpTransfers
+        case "https": httpsTransfers
+        case "ftp": ftpTransfers
+        case "ftps": ftpsTransfers
+        case "sftp": sftpTransfers
+        default: nil
+        }
+    }
+    static let httpTransfers = TransferCounters("http")
+    static let httpsTransfers = TransferCounters("https")
+    static let ftpTransfers = TransferCounters("ftp")
+    static let ftpsTransfers = TransferCounters("ftps")
+    static let sftpTransfers = TransferCounters("sftp")
+
+    /// The access logs' outcome words of transfers (HTTP download responses, FTP RETR, SFTP sessions), the
+    /// usual ones first: each protocol registers a slot per word up front. A word not listed still counts,
+    /// registered on first use (a lock and a hash that once).
+    public static let transferOutcomes = [
+        "ok", "completed", "client_abort", "peer_closed", "aborted", "connection_lost", "disconnected", "stalled",
+        "send_timeout", "shutdown", "truncated", "write_error", "internal", "control_lost", "local_error",
+        "tls_failed", "no_data_connection", "revoked", "protocol_error", "token_session_cap", "auth_failed",
+        "no_subsystem",
+    ]
+
+    /// The position of `word` in `transferOutcomes`, by a switch on the string (no hashing).
+    public static func transferOutcomeIndex(_ word: String) -> Int? {
+        switch word {
+        case "ok": 0
+        case "completed": 1
+        case "client_abort": 2
+        case "peer_closed": 3
+        case "aborted": 4
+        case "connection_lost": 5
+        case "disconnected": 6
+        case "stalled": 7
+        case "send_timeout": 8
+        case "shutdown": 9
+        case "truncated": 10
+        case "write_error": 11
+        case "internal": 12
+        case "control_lost": 13
+        case "local_error": 14
+        case "tls_failed": 15
+        case "no_data_connection": 16
+        case "revoked": 17
+        case "protocol_error": 18
+        case "token_session_cap": 19
+        case "auth_failed": 20
+        case "no_subsystem": 21
+        default: nil
+        }
     }
 
     /// Time spent in one catalog call (lock wait included: that is what a caller experiences).
@@ -93,5 +148,33 @@ public enum ImageGateMetrics {
             MetricFamily("imagegate_images", .gauge, "Images in the catalog by status."),
             MetricFamily("imagegate_image_bytes", .gauge, "Bytes of images in the catalog by status."),
         ]
+    }
+}
+
+/// `imagegate_bytes_sent_total` and `imagegate_download_sessions_total` of one protocol, registered once: an
+/// access line bumps two slots found by index. Only trivial fields (a StaticString, not a String), so using
+/// one costs no reference counting.
+public struct TransferCounters: Sendable {
+    let proto: StaticString
+    let bytes: MetricCounter
+    let sessions: MetricCounterBlock
+
+    public init(_ proto: StaticString) {
+        self.proto = proto
+        let proto = "\(proto)"
+        bytes = Metrics.counter(MetricSeries("imagegate_bytes_sent_total", [("protocol", proto)]))
+        sessions = Metrics.block(ImageGateMetrics.transferOutcomes.map {
+            MetricSeries("imagegate_download_sessions_total", [("protocol", proto), ("outcome", $0)])
+        })
+    }
+
+    public func ended(outcome: String, bytes sent: UInt64) {
+        Metrics.add(bytes, Double(sent))
+        if let i = ImageGateMetrics.transferOutcomeIndex(outcome), i < sessions.count {
+            Metrics.add(sessions[i])
+        } else {
+            Metrics.add(
+                MetricSeries("imagegate_download_sessions_total", [("protocol", "\(proto)"), ("outcome", outcome)]))
+        }
     }
 }

@@ -18,8 +18,6 @@ void CLinuxShims_set_thread_name(const char *name);
 /// stdout line-buffered even into a pipe, so start-up lines reach a supervisor at once.
 void CLinuxShims_stdout_line_buffered(void);
 void CLinuxShims_stdout_flush(void);
-/// The git commit embedded at build time (scripts/build-flags.sh), or "unknown commit".
-const char *CLinuxShims_build_commit(void);
 
 extern const uint32_t CLinuxShims_EPOLLIN;
 extern const uint32_t CLinuxShims_EPOLLOUT;

@@ -1,9 +1,9 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: which commit this binary was built from (`imagegate --version`, Docs/operations.md).
 //===----------------------------------------------------------------------===//
-import CLinuxShims
+import BuildCommit
 
 enum BuildInfo {
-    /// Set by `scripts/build-flags.sh` (release builds, the package); "unknown commit" in a plain `swift build`.
-    static let commit = String(cString: CLinuxShims_build_commit())
+    /// Embedded by every `swift build` in a git checkout (the GitCommitStamp plugin); "unknown commit" otherwise.
+    static let commit = buildCommit()
 }

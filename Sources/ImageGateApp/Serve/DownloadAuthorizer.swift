@@ -33,7 +33,7 @@ struct DownloadAuthorizer: Sendable {
     let maxLifetime: Int64
     let cache = AuthorizationCache()
 
-    enum Denial: Error, Sendable {
+    enum Denial: Error, Sendable, Equatable {
         case token(TokenRejection)
         case imageGone
         case wrongTenant
@@ -58,14 +58,26 @@ struct DownloadAuthorizer: Sendable {
     /// Counts the verdict (`imagegate_token_rejections_total` by the access log's reason) around `decide`.
     func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
         let result = decide(token: token, protocol: proto, peer: peer)
-        if case .failure(let denial) = result { Metrics.add(Self.rejectionSeries(denial.logReason)) }
+        if case .failure(let denial) = result, Metrics.isEnabled { Metrics.add(Self.rejectionCounter(denial)) }
         return result
     }
 
-    static let cacheHits = MetricSeries("imagegate_authorization_cache_hits_total")
-    static let cacheMisses = MetricSeries("imagegate_authorization_cache_misses_total")
+    static let cacheHits = Metrics.counter(MetricSeries("imagegate_authorization_cache_hits_total"))
+    static let cacheMisses = Metrics.counter(MetricSeries("imagegate_authorization_cache_misses_total"))
+
+    /// Every denial with its `imagegate_token_rejections_total{reason}` counter, registered once: a bad-token
+    /// flood counts by comparing enum values, without making the reason text per request.
+    static let rejectionCounters: [(Denial, MetricCounter)] = {
+        let all = TokenRejection.allCases.map(Denial.token)
+            + [.imageGone, .wrongTenant, .notAvailable, .staleGeneration, .revoked, .catalog]
+        return all.map { ($0, Metrics.counter(rejectionSeries($0.logReason))) }
+    }()
     static func rejectionSeries(_ reason: String) -> MetricSeries {
         MetricSeries("imagegate_token_rejections_total", [("reason", reason)])
+    }
+    static func rejectionCounter(_ denial: Denial) -> MetricCounter {
+        for (d, counter) in rejectionCounters where d == denial { return counter }
+        return Metrics.counter(rejectionSeries(denial.logReason))  // a case missing from the list above
     }
 
     private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {

@@ -42,7 +42,7 @@ struct RootHandler: RequestHandler {
         }
         let response = downloads.respond(to: request)
         // Paired with the access line's count (HTTPMetrics): the difference is imagegate_downloads_active.
-        if response.sessionKey != nil { Metrics.add(HTTPMetrics.downloadsStarted(scheme: request.secure ? "https" : "http")) }
+        if response.sessionKey != nil { Metrics.add(HTTPMetrics.counters(secure: request.secure).downloadsStarted) }
         return response
     }
 
