@@ -5,6 +5,7 @@ import Glibc
 import GateCore
 import ImageCatalog
 import PostgresCatalog
+import PostgresClient
 import Testing
 
 @Suite struct PostgresInitializationLockTests {
@@ -37,5 +38,24 @@ import Testing
         #expect(log.count == 2 * stores.count && overlaps.all.isEmpty)
         #expect(created.all.count == 1)
         #expect(try stores[0].accounts(tenant: nil).count == 1)
+    }
+
+    /// Nodes starting on one empty database at the same moment all come up, and the schema is applied once.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres), "IMAGEGATE_TEST_PG_URL unset"))
+    func storesOpeningAtOnceMigrateOnce() throws {
+        let catalog = try TestCatalog(.postgres)
+        let url = try #require(catalog.postgresURL)
+        let stores = Collected<PostgresCatalogStore>()
+        try onThreads(4) { _ in stores.append(try PostgresCatalogStore.open(url: url, poolSize: 2, clock: SystemClock())) }
+        #expect(stores.all.count == 4)
+        let record = sampleRecord()
+        try stores.all[0].insert(record)
+        #expect(try stores.all[3].image(record.id) == record)
+        let admin = try PostgresConnection(url: url)
+        defer { admin.close() }
+        let applied = try admin.query("SELECT version, name FROM catalog_migrations").rows
+        #expect(applied.count == PostgresCatalogSchema.migrations.count)
+        #expect(try applied.map { try $0.string(1) } == PostgresCatalogSchema.migrations.map(\.name))
+        for store in stores.all { store.close() }
     }
 }

@@ -62,6 +62,9 @@ final class TestCatalog {
         }
     }
 
+    /// The scratch database's URL (PostgreSQL catalogs only).
+    var postgresURL: PostgresURL? { adminURL.flatMap { url in database.map { url.withDatabase($0) } } }
+
     /// A new store on this catalog (its own connection or pool), closed with the catalog.
     func open(clock: any WallClock = ManualClock(1_700_000_000), poolSize: Int = 4) throws -> any CatalogStore {
         let store: any CatalogStore
