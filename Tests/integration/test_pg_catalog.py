@@ -97,7 +97,7 @@ def test_clis_starting_at_once_initialize_an_empty_database_once(database, tmp_p
     # below all reach first-use initialization at the same moment instead of queueing behind the migration.
     r = run([BIN, "account", "list", "--data-dir", str(tmp_path / "migrator"), "--catalog", url], timeout=120)
     assert r.returncode == 0, r.stderr
-    r = psql(url, "DELETE FROM api_keys; DELETE FROM accounts; DELETE FROM tenants")
+    r = psql(url, "DELETE FROM api_keys; DELETE FROM accounts; DELETE FROM tenants; DELETE FROM shared_documents")
     assert r.returncode == 0, r.stderr
     dirs = [str(tmp_path / f"cli{i}") for i in range(4)]
 
