@@ -42,6 +42,10 @@ let package = Package(
         // The embedded catalog: CatalogStore on one SQLite file (the default; Docs/catalog.md).
         .target(
             name: "SQLiteCatalog", dependencies: ["GateCore", "ImageCatalog", "CSQLite"], swiftSettings: strictSettings),
+        // The shared catalog: CatalogStore on PostgreSQL, for several gateway nodes (Docs/catalog.md).
+        .target(
+            name: "PostgresCatalog", dependencies: ["GateCore", "ImageCatalog", "PostgresClient"],
+            swiftSettings: strictSettings),
         // Who may do what: principals, tenants, sub-accounts, API keys, image lifecycle rules, recycle bin,
         // VM references, audit log. The management API and the CLI call only this.
         .target(
@@ -66,7 +70,7 @@ let package = Package(
                 "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "SQLiteCatalog",
                 "HTTPServer", "TLSSupport",
                 "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher", "CCurl",
-                "PostgresClient", "BuildCommit",
+                "PostgresClient", "PostgresCatalog", "BuildCommit",
             ],
             swiftSettings: strictSettings),
         // URL import transport: http, https and ftp through libcurl with the SSRF defences of Docs/protocols.md §4.1.
@@ -104,6 +108,9 @@ let package = Package(
                 "ImageGateApp", "HTTPServer", "DownloadTokens", "ImageManagement", "SFTPServer", "SystemIO", "GateCore",
                 "TestSupport",
             ]),
+        .testTarget(
+            name: "CatalogConformanceTests",
+            dependencies: ["ImageCatalog", "SQLiteCatalog", "PostgresCatalog", "PostgresClient", "GateCore"]),
         .testTarget(
             name: "ImageGateAppTests",
             dependencies: ["ImageGateApp", "ImageCatalog", "SQLiteCatalog", "DownloadTokens", "GateCore"]),

@@ -93,7 +93,8 @@ public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
     /// Stores a key's public part and the hex SHA-256 of its secret (never the secret).
     func insertAPIKey(_ info: APIKeyInfo, secretHash: String) throws(GateError)
     func apiKey(_ keyID: String) throws(GateError) -> (info: APIKeyInfo, secretHash: String)?
-    /// Filters are ANDed; nil = no filter. `tenant` matches the owning account's tenant.
+    /// Filters are ANDed; nil = no filter. `tenant` matches the owning account's tenant. Ordered by
+    /// createdAt, then key id.
     func apiKeys(accountID: String?, tenant: TenantID?) throws(GateError) -> [APIKeyInfo]
     /// Sets `revokedAt` unless already revoked; false when the key was already revoked. `.notFound` if absent.
     @discardableResult

@@ -28,7 +28,7 @@ extension SQLiteCatalogStore {
 
     public func tenants() throws(GateError) -> [Tenant] {
         try withConnection { db throws(GateError) in
-            let stmt = try db.prepare("SELECT id, name, created_at FROM tenants ORDER BY created_at, rowid")
+            let stmt = try db.prepare("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
             var out: [Tenant] = []
             while try stmt.step() { out.append(try Self.decodeTenant(stmt)) }
             return out
@@ -63,7 +63,7 @@ extension SQLiteCatalogStore {
             let stmt = try db.prepare(
                 """
                 SELECT id, tenant, kind, permission, name, created_at, disabled FROM accounts
-                WHERE ?1 IS NULL OR tenant = ?1 ORDER BY created_at, rowid
+                WHERE ?1 IS NULL OR tenant = ?1 ORDER BY created_at, id
                 """)
             try stmt.bind(1, tenant?.description)
             var out: [Account] = []
@@ -169,7 +169,7 @@ extension SQLiteCatalogStore {
                 SELECT k.key_id, k.account_id, k.created_at, k.last_used_at, k.revoked_at, k.expires_at
                 FROM api_keys k JOIN accounts a ON a.id = k.account_id
                 WHERE (?1 IS NULL OR k.account_id = ?1) AND (?2 IS NULL OR a.tenant = ?2)
-                ORDER BY k.created_at, k.rowid
+                ORDER BY k.created_at, k.key_id
                 """)
             try stmt.bind(1, accountID)
             try stmt.bind(2, tenant?.description)

@@ -11,6 +11,8 @@ extension SQLiteCatalogStore {
     /// or unmounted data directory); a fresh open notices, as does a file that is no database anymore or a
     /// lock held past the timeout.
     public func readinessProbe(timeoutMs: Int32) throws(GateError) {
+        // A closed store answers nothing, whatever the file says (the CatalogStore contract).
+        try withConnection { _ throws(GateError) in }
         var handle: OpaquePointer?
         let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
         defer { sqlite3_close_v2(handle) }

@@ -101,7 +101,9 @@ import Testing
         let w = try World()
         let again = try w.service.bootstrap()
         #expect(again.admin.id == w.admin.accountID && again.newAdminKeySecret == nil)
-        #expect(try w.service.tenants(w.admin).map(\.name) == ["default", "tenant A", "tenant B"])
+        // Created in the same second: ordered by id after createdAt (the store contract), not by insertion.
+        let expected = [TenantID.defaultTenant] + [w.tenantA, w.tenantB].sorted { $0.description < $1.description }
+        #expect(try w.service.tenants(w.admin).map(\.id) == expected)
         #expect(try w.service.tenants(w.viewA).map(\.id) == [w.tenantA])
         #expect(code { () throws(GateError) in try w.service.createTenant(w.ownerA, name: "x", source: "t") }
             == .permissionDenied)

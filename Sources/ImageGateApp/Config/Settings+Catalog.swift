@@ -11,6 +11,9 @@ struct CatalogGuardSettings: Sendable {
     var orphanGrace: Int64 = 3600
     /// More orphans than this at once: the sweep moves none and reports them (the catalog is likely wrong).
     var orphanSweepLimit = 5
+    /// PostgreSQL catalog only: at most this many sessions per process (`catalog.pool_size`). Every node
+    /// and CLI has its own pool, so pool size × processes must stay below the server's max_connections.
+    var poolSize = 8
 }
 
 extension SettingKey {
@@ -39,6 +42,12 @@ extension SettingKey {
             help: "More orphan blobs than this at once: none is moved, the server reports them instead."
         ) { s, v throws(GateError) in
             s.catalogGuards.orphanSweepLimit = try count(v, "catalog.orphan_sweep_limit")
+        },
+        SettingKey(
+            name: "catalog.pool_size", defaultText: "8",
+            help: "PostgreSQL catalog: connections per process; keep pool_size × nodes below max_connections."
+        ) { s, v throws(GateError) in
+            s.catalogGuards.poolSize = try count(v, "catalog.pool_size", min: 1)
         },
     ]
 }

@@ -12,6 +12,7 @@ import GateCore
 import ImageCatalog
 import SQLiteCatalog
 import ImageManagement
+import PostgresCatalog
 
 final class DataDirectory: Sendable {
     let settings: Settings
@@ -109,7 +110,10 @@ final class DataDirectory: Sendable {
                                  clock: clock, secrets: secrets)
         // First use: the default tenant and a platform-admin account; its API key is written once, 0600,
         // for remote use of the API (the local CLI needs none: it acts on the data directory directly).
-        let (_, secret) = try data.service.bootstrap()
+        // On a shared catalog several nodes and CLIs may come first at the same moment: the first use runs
+        // once, under the catalog's initialization lock, and only the process that created the administrator
+        // gets its secret (and writes it).
+        let (_, secret) = try initializeOnce(store) { () throws(GateError) in try data.service.bootstrap() }
         if let secret { try writePrivateFile(data.adminKeyPath, secret + "\n") }
         return data
     }
@@ -122,9 +126,20 @@ final class DataDirectory: Sendable {
             let store = try SQLiteCatalogStore.open(path: path, clock: clock)
             try StartupGuards.requireSoundCatalog(settings, store: store)
             return store
-        case .postgres:
-            throw GateError.usage("catalog.url: this build has no PostgreSQL catalog store yet")
+        case .postgres(let url):
+            // No file guards here (requireCatalog, quick_check are about a SQLite file); opening migrates the
+            // schema under the migrations advisory lock.
+            return try PostgresCatalogStore.open(url: url, poolSize: settings.catalogGuards.poolSize, clock: clock)
         }
+    }
+
+    /// Runs first-use initialization so that of several processes on one catalog only one does it: under
+    /// the PostgreSQL store's initialization lock; a SQLite file is initialized by whoever gets there.
+    private static func initializeOnce<T>(_ store: any CatalogStore, _ body: () throws(GateError) -> T)
+        throws(GateError) -> T
+    {
+        if let shared = store as? PostgresCatalogStore { return try shared.withInitializationLock(body) }
+        return try body()
     }
 
     /// Creates `path` with mode 0600 and the given text (never overwrites). The text is written and synced
