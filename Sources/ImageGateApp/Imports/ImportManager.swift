@@ -120,6 +120,9 @@ final class ImportManager: Sendable {
             throw error
         }
         if case .url = request.source, fetchHere { startFetch(job, record: record, resume: false) }
+        // A tus upload is held only while a PATCH or its finalize runs (UploadLeases.swift): the first PATCH
+        // may reach any node. Released once the job exists, so no node ever sees the row without an owner.
+        if job.uploadID != nil { releaseUpload(record.id) }
         return (record, job.uploadID.map { "/uploads/\($0)" })
     }
 
@@ -226,20 +229,37 @@ final class ImportManager: Sendable {
 
     // MARK: Uploads
 
-    /// The live session for an upload id (rebuilt from the catalog after a restart), if it may still be used.
+    /// The session for an upload id, if it may still be used. The catalog decides (job and `uploading` row),
+    /// not this process's memory: another node may have finished or failed the upload since this one last saw
+    /// it. A cached session not busy here takes its offset from the staging file, which the nodes share: the
+    /// bytes another node's PATCH wrote count.
     func uploadSession(_ uploadID: String) -> UploadSession? {
-        if let s = uploads.withLock({ $0[uploadID] }) { return s }
         guard let job = try? store.importJob(upload: uploadID), job.source == .upload,
             let record = try? store.image(job.imageID), record.status == .uploading
-        else { return nil }
-        let staged = blobs.stagingFiles().first { BlobStore.imageID(ofStagingPath: $0) == job.imageID }
-        let offset = staged.flatMap { FileSystemInfo.size($0) } ?? 0
-        let session = UploadSession(job: job, tenant: record.tenant, offset: offset)
+        else {
+            uploads.withLock { _ = $0.removeValue(forKey: uploadID) }
+            return nil
+        }
+        if let s = uploads.withLock({ $0[uploadID] }) {
+            let staged = stagedSize(s.imageID)
+            s.withState { st in
+                guard !st.busy, !st.finished, staged ?? 0 != st.offset else { return }
+                st.sink = nil  // another node wrote meanwhile: reopened from the file by the next PATCH here
+                st.offset = staged ?? 0
+            }
+            return s
+        }
+        let session = UploadSession(job: job, tenant: record.tenant, offset: stagedSize(job.imageID) ?? 0)
         return uploads.withLock { map in
             if let existing = map[uploadID] { return existing }
             map[uploadID] = session
             return session
         }
+    }
+
+    /// The size of `id`'s staging file, nil when it has none.
+    func stagedSize(_ id: ImageID) -> UInt64? {
+        blobs.stagingFiles().first { BlobStore.imageID(ofStagingPath: $0) == id }.flatMap { FileSystemInfo.size($0) }
     }
 
     /// The image and length of an upload that completed since start (see `completedUploads`).

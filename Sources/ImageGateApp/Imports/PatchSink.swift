@@ -5,6 +5,7 @@ import CryptoPrimitives
 import Foundation
 import GateCore
 import HTTPServer
+import ImageCatalog
 
 /// tus checksum extension: `Upload-Checksum: <algorithm> <base64 digest>` over this PATCH's body.
 struct ChunkChecksum {
@@ -37,13 +38,35 @@ final class PatchSink: BodySink {
         self.digest = checksum.map { Digest(algorithm: $0.algorithm) }
     }
 
-    /// Checks the PATCH against the session before any body byte is read (tus: 409 on a wrong offset).
+    /// Checks the PATCH against the session before any body byte is read (tus: 409 on a wrong offset), and
+    /// takes the upload's lease for it (UploadLeases.swift): a PATCH in progress on another node is a 409 too.
     static func start(
         session s: UploadSession, imports: ImportManager, offset: UInt64, length: UInt64, checksum: ChunkChecksum?
     ) -> BodyHandling {
-        let refusal: Response? = s.withState { st in
+        let early: Response? = s.withState { st in
             if st.finished { return TusHandler.answer(404, "no such upload") }
             if st.busy { return TusHandler.answer(409, "another PATCH to this upload is in progress") }
+            return nil
+        }
+        if let early { return .refuse(early) }
+        switch imports.claimUpload(s.imageID) {
+        case .claimed: break
+        case .heldElsewhere(let holder):
+            return .refuse(TusHandler.answer(
+                409, "another PATCH to this upload is in progress (node \(holder.node)); retry after HEAD"))
+        case .gone: return .refuse(TusHandler.answer(404, "no such upload"))
+        }
+        // Another node may have written the shared staging file since this process last did: a cached sink
+        // whose offset is not the file's is rebuilt from the file.
+        let staged = imports.stagedSize(s.imageID) ?? 0
+        var keepLease = true
+        let refusal: Response? = s.withState { st in
+            if st.finished { return TusHandler.answer(404, "no such upload") }
+            if st.busy {
+                keepLease = false  // a PATCH of this process holds it; not ours to release
+                return TusHandler.answer(409, "another PATCH to this upload is in progress")
+            }
+            if st.sink != nil, st.offset != staged { st.sink = nil }
             do throws(GateError) {
                 _ = try imports.sink(for: s, state: &st)
             } catch {
@@ -59,7 +82,10 @@ final class PatchSink: BodySink {
             st.busy = true
             return nil
         }
-        if let refusal { return .refuse(refusal) }
+        if let refusal {
+            if keepLease { imports.releaseUpload(s.imageID) }
+            return .refuse(refusal)
+        }
         return .stream(PatchSink(session: s, imports: imports, offset: offset, checksum: checksum))
     }
 
@@ -89,6 +115,7 @@ final class PatchSink: BodySink {
         }
         if let checksum, let digest, digest.finish() != checksum.expected {
             rollBack()
+            imports.releaseUpload(session.imageID)
             return TusHandler.answer(460, "Checksum Mismatch", [("Upload-Offset", String(startOffset))])
         }
         let (offset, done, sink): (UInt64, Bool, ImportSink?) = session.withState { st in
@@ -103,7 +130,13 @@ final class PatchSink: BodySink {
             }
             return (st.offset, done, sink)
         }
-        if done, let sink { imports.finalizeInBackground(sink, id: session.imageID) }
+        // The lease stays with this process while it finalizes (no other node may touch the bytes); between
+        // PATCHes it is released so the next one may reach any node.
+        if done, let sink {
+            imports.finalizeInBackground(sink, id: session.imageID)
+        } else {
+            imports.releaseUpload(session.imageID)
+        }
         return TusHandler.answer(204, nil, [("Upload-Offset", String(offset))])
     }
 
@@ -122,6 +155,7 @@ final class PatchSink: BodySink {
         // A chunk whose checksum cannot be verified (cut short) is not kept; without a checksum the bytes
         // that arrived stay, and the client resumes from the offset HEAD reports.
         if checksum != nil { rollBack() } else { session.withState { $0.busy = false } }
+        imports.releaseUpload(session.imageID)
     }
 
     /// Drops this PATCH's bytes: the file is cut back and the sink rebuilt from it on the next PATCH.

@@ -12,10 +12,9 @@ import URLFetcher
 /// interrupted CLI left. A live lease (a CLI fetching, with its heartbeat) is never taken, so one import is
 /// never fetched twice.
 enum URLImportPickup {
-    /// The lease of an import created for someone else to fetch: pid 0 is never a live process.
-    static func unclaimed(now: Int64) -> ImportLease {
-        ImportLease(holder: LeaseHolder(node: LeaseHolder.localNode, pid: 0, run: ""), heartbeat: now)
-    }
+    /// The lease of an import created for someone else to fetch: live for nobody, so any server node of the
+    /// catalog may claim it at once (ImportLease.released).
+    static func unclaimed(now: Int64) -> ImportLease { .released(now: now) }
 
     static func start(imports: ImportManager, logger: Logger, intervalMs: Int32 = 1000) -> PeriodicThread {
         PeriodicThread.start(name: "url-pickup", intervalMs: intervalMs) {
