@@ -284,11 +284,14 @@ def test_a_tus_patch_is_refused_while_another_node_holds_the_upload(workdir):
                    f"Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
                    f"Content-Length: {2 * MiB}\r\n\r\n").encode() + b"\0" * MiB)
         deadline = time.time() + 10
-        while time.time() < deadline and cluster.lease_holders(up["id"]) != ["node1"]:
+        while time.time() < deadline:
+            with cluster.db() as c:
+                (node, run_id) = c.execute("SELECT node, run FROM import_leases WHERE image_id = ?",
+                                           (up["id"],)).fetchone()
+            if run_id:
+                break
             time.sleep(0.05)
-        with cluster.db() as c:
-            (run_id,) = c.execute("SELECT run FROM import_leases WHERE image_id = ?", (up["id"],)).fetchone()
-        assert run_id != "", "node1 holds the upload while its PATCH runs"
+        assert node == "node1" and run_id, "node1 holds the upload while its PATCH runs"
         status, _, _, body = a2.tus("PATCH", up["upload_url"], offset=0, body=b"\1" * 1024)
         assert status == 409 and b"node node1" in body, (status, body)
         s.sendall(b"\0" * MiB)

@@ -116,7 +116,10 @@ extension ImportManager {
     @discardableResult
     func sweepImports() -> (inProgress: Int, takenOver: Int, failed: Int) {
         let now = service.clock.now()
-        guard let jobs = try? store.importJobs(), let leases = try? store.leases() else { return (0, 0, 0) }
+        // Leases are read before jobs: a new import writes its row with a live lease, then its job, and only
+        // then may release the lease (a tus upload); so a released lease read here always has its job in the
+        // list read after it, and a fresh upload is never mistaken for one whose owner stopped.
+        guard let leases = try? store.leases(), let jobs = try? store.importJobs() else { return (0, 0, 0) }
         let jobOf = Dictionary(jobs.map { ($0.imageID, $0) }, uniquingKeysWith: { first, _ in first })
         let leaseOf = Dictionary(leases, uniquingKeysWith: { first, _ in first })
         let ids = Set(jobOf.keys).union(leaseOf.keys).sorted { $0.description < $1.description }

@@ -81,9 +81,9 @@ final class ImportManager: Sendable {
     // MARK: Creating
 
     /// Creates the image (`uploading`/`making`), held by this process's lease, and its job. Uploads answer
-    /// with their tus URL path; URL imports start fetching (or queue) in this process, or with `fetchHere`
-    /// false are left unclaimed for the running server to pick up (URLImportPickup), since this process is
-    /// about to exit. A `localFile` upload is fed by this process alone (`image import --file`): it gets no tus
+    /// with their tus URL path (and are released for their first PATCH, on any node); URL imports start
+    /// fetching (or queue) in this process, or with `fetchHere` false are released for a server node to pick
+    /// up (URLImportPickup), since this process is about to exit or is a CLI on a shared catalog. A `localFile` upload is fed by this process alone (`image import --file`): it gets no tus
     /// URL and no expiry, and nobody else can resume it.
     func create(
         _ p: Principal, _ request: ImportRequest, source: String, localFile: Bool = false, fetchHere: Bool = true
@@ -91,9 +91,10 @@ final class ImportManager: Sendable {
         -> (ImageRecord, uploadPath: String?)
     {
         if case .url(let url) = request.source { try checkSourceURL(url) }
+        // Always created with this process's live lease: an import left to others (below) is released only
+        // once its job exists, so no node ever sees a row nobody holds and without a job (and fails it).
         let record = try service.createImport(
-            p, request, matrix: settings.matrix, quota: settings.quota,
-            lease: fetchHere ? newLease() : URLImportPickup.unclaimed(now: service.clock.now()), source: source)
+            p, request, matrix: settings.matrix, quota: settings.quota, lease: newLease(), source: source)
         let now = service.clock.now()
         var job = ImportJob(
             imageID: record.id, source: .upload, declared: record.format.rawValue,
@@ -119,9 +120,12 @@ final class ImportManager: Sendable {
             service.failImport(record.id, reason: "could not record the import: \(error.message)")
             throw error
         }
-        if case .url = request.source, fetchHere { startFetch(job, record: record, resume: false) }
+        if case .url = request.source {
+            // Fetched here, or left for a server node to pick up (URLImportPickup), which may claim it at once.
+            if fetchHere { startFetch(job, record: record, resume: false) } else { releaseUpload(record.id) }
+        }
         // A tus upload is held only while a PATCH or its finalize runs (UploadLeases.swift): the first PATCH
-        // may reach any node. Released once the job exists, so no node ever sees the row without an owner.
+        // may reach any node.
         if job.uploadID != nil { releaseUpload(record.id) }
         return (record, job.uploadID.map { "/uploads/\($0)" })
     }

@@ -40,7 +40,7 @@ extension ImportManager {
     }
 
     /// Gives the lease of upload `id` up between PATCHes (only if this process holds it), so the client's next
-    /// PATCH may go to any node. A failure is logged: the lease then stays live here until this process
+    /// PATCH may go to any node; also hands a new URL import this process will not fetch to the server nodes. A failure is logged: the lease then stays live here until this process
     /// stops, and PATCHes reaching other nodes meanwhile get 409.
     func releaseUpload(_ id: ImageID) {
         let now = service.clock.now()
