@@ -41,9 +41,6 @@ public struct LeaseHolder: Sendable, Hashable, CustomStringConvertible {
     private static let processID = getpid()
     private static let processRun = Hex.encode(Crypto.randomBytes(8))
 
-    /// The form task leases (`CatalogStore.claimTask`) name their holder by: `node/run`.
-    public var taskHolder: String { "\(node)/\(run)" }
-
     /// This node's id: `node.id` once `useNode` set it, else the host name.
     public static var localNode: String { configuredNode.withLock { $0 } ?? hostName }
 

@@ -15,7 +15,6 @@ import Testing
         #expect(a != LeaseHolder(node: "node-b", pid: 10, run: "0123456789abcdef"))
         #expect(a != LeaseHolder(node: "node-a", pid: 10, run: "fedcba9876543210"))
         #expect(Set([a, LeaseHolder(node: "node-a", pid: 12, run: "0123456789abcdef")]).count == 1)
-        #expect(LeaseHolder.current.taskHolder == "\(LeaseHolder.current.node)/\(LeaseHolder.current.run)")
     }
 
     @Test func onlyTheHoldersOwnNodeProbesItsPid() {

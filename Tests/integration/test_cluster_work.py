@@ -324,7 +324,7 @@ def test_recycle_bin_purge_runs_on_one_node(workdir):
         time.sleep(1)
         cluster.stop()
     logs = [cluster.log(n) for n in (n1, n2)]
-    assert "recycle-bin-purge: this node (node1/" in logs[0], logs[0]
+    assert "recycle-bin-purge: this node (node1) runs it" in logs[0], logs[0]
     assert "recycle bin: destroyed 3 expired image(s)" in logs[0]
     assert "recycle-bin-purge: another node runs it" in logs[1], logs[1]
     assert "recycle bin: destroyed" not in logs[1]

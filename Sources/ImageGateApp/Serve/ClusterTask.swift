@@ -28,7 +28,10 @@ final class ClusterTask: Sendable {
         self.logger = logger
     }
 
-    private var holder: String { LeaseHolder.current.taskHolder }
+    /// The node id, not the process: a node restarted after a crash (SIGKILL leaves its task leases behind)
+    /// takes its jobs back at once instead of waiting for its own old lease to expire. Node ids are unique per
+    /// node (`node.id`), so this is still one holder per node.
+    private var holder: String { LeaseHolder.localNode }
 
     /// Takes or renews the lease until `lifetime` from now; false when another node holds it (or the catalog
     /// cannot be reached: then nobody runs the job rather than two nodes at once).
