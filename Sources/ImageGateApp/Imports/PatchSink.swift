@@ -115,28 +115,25 @@ final class PatchSink: BodySink {
         }
         if let checksum, let digest, digest.finish() != checksum.expected {
             rollBack()
-            imports.releaseUpload(session.imageID)
             return TusHandler.answer(460, "Checksum Mismatch", [("Upload-Offset", String(startOffset))])
         }
-        let (offset, done, sink): (UInt64, Bool, ImportSink?) = session.withState { st in
-            st.busy = false
+        let (offset, sink): (UInt64, ImportSink?) = session.withState { st in
             imports.reportProgress(session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport, flush: true)
-            let done = st.offset == session.length && !st.finished
             var sink: ImportSink?
-            if done {
+            if st.offset == session.length && !st.finished {
                 st.finished = true
                 sink = st.sink
                 st.sink = nil
+            } else {
+                // Between PATCHes nobody holds the upload, so the next one may reach any node. Released before
+                // `busy` clears: a PATCH of this process that starts next takes the lease anew.
+                imports.releaseUpload(session.imageID)
             }
-            return (st.offset, done, sink)
+            st.busy = false
+            return (st.offset, sink)
         }
-        // The lease stays with this process while it finalizes (no other node may touch the bytes); between
-        // PATCHes it is released so the next one may reach any node.
-        if done, let sink {
-            imports.finalizeInBackground(sink, id: session.imageID)
-        } else {
-            imports.releaseUpload(session.imageID)
-        }
+        // The lease stays with this process while it finalizes: no other node may touch the bytes.
+        if let sink { imports.finalizeInBackground(sink, id: session.imageID) }
         return TusHandler.answer(204, nil, [("Upload-Offset", String(offset))])
     }
 
@@ -154,17 +151,25 @@ final class PatchSink: BodySink {
     func abandon() {
         // A chunk whose checksum cannot be verified (cut short) is not kept; without a checksum the bytes
         // that arrived stay, and the client resumes from the offset HEAD reports.
-        if checksum != nil { rollBack() } else { session.withState { $0.busy = false } }
-        imports.releaseUpload(session.imageID)
+        if checksum != nil {
+            rollBack()
+        } else {
+            session.withState { st in
+                imports.releaseUpload(session.imageID)  // before `busy` clears, as in `complete`
+                st.busy = false
+            }
+        }
     }
 
-    /// Drops this PATCH's bytes: the file is cut back and the sink rebuilt from it on the next PATCH.
+    /// Drops this PATCH's bytes: the file is cut back and the sink rebuilt from it on the next PATCH. Ends
+    /// the PATCH: the upload's lease is released once the file is cut back.
     private func rollBack() {
         session.withState { st in
             if let sink = st.sink, sink.truncateForRetry(to: startOffset) {
                 st.sink = nil  // reopened (re-hashed, re-inspected) from the file on the next PATCH
                 st.offset = startOffset
             }
+            imports.releaseUpload(session.imageID)
             st.busy = false
         }
     }
