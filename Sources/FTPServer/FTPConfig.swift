@@ -61,6 +61,9 @@ extension FTPAccessPolicy {
 public struct FTPConfig: Sendable {
     /// Passive data ports; nil picks an ephemeral port per PASV/EPSV.
     public var passivePorts: ClosedRange<UInt16>? = nil
+    /// The IPv4 address written in 227 replies (`ftp.public_host`, a balancer or NAT address); nil = the
+    /// control connection's local address. The passive listener binds to the local address either way.
+    public var passiveReplyAddress: [UInt8]? = nil
     /// Plain FTP allowed: login without AUTH TLS, data without PROT P. Off by default: the password is the token.
     public var allowPlain = false
     /// A control connection with no command for this long is closed (421).

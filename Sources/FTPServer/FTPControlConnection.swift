@@ -209,7 +209,10 @@ final class FTPControlConnection: ControlWatch {
         do {
             let p = try PassiveListener.open(local: local, range: ctx.config.passivePorts)
             passive = p
-            send(extended ? .extendedPassive(port: p.port) : .passive(ip: local.bytes, port: p.port))
+            // 227 names the public address when one is set (the client reaches the node through it);
+            // 229 carries only the port (RFC 2428 §3).
+            let replyIP = ctx.config.passiveReplyAddress ?? local.bytes
+            send(extended ? .extendedPassive(port: p.port) : .passive(ip: replyIP, port: p.port))
         } catch {
             ctx.logger.warning("ftp: \(peer): \(error.message)")
             session.passiveOpen = false

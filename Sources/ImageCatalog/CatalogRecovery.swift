@@ -46,7 +46,10 @@ public struct CatalogRecovery: Sendable {
     ///    this host: `ImportLease.isLive`) → `failed` ("the importing process stopped"); then their blob
     ///    (renamed but never committed) and staging files are removed. Run after the server claimed the
     ///    imports it can continue (ImportManager.adopt), so this fails only imports nobody can finish.
-    /// 2. Staging files with no live lease are removed.
+    ///    A resumable tus upload (a job with an upload id, not past its expiry) is the exception: nobody holds
+    ///    an upload between two PATCHes, and its client resumes it on any node, so its row and staging file
+    ///    stay (the import sweep fails it once it expired).
+    /// 2. Staging files with no live lease are removed (those of resumable uploads stay).
     /// 3. `available` rows whose blob is missing or has the wrong size → `failed`
     ///    ("image bytes missing or damaged"), generation bumped so outstanding tokens die.
     public func run() throws(GateError) -> RecoveryReport {
@@ -58,6 +61,7 @@ public struct CatalogRecovery: Sendable {
         let now = clock.now()
         var live = Set<ImageID>()
         for (id, lease) in try store.leases() where lease.isLive(now: now) { live.insert(id) }
+        for job in try store.importJobs() where job.isResumableUpload(now: now) { live.insert(job.imageID) }
 
         for record in try store.images(tenant: nil) {
             switch record.status {
@@ -91,6 +95,12 @@ public struct CatalogRecovery: Sendable {
     private func failInterrupted(_ id: ImageID) throws(GateError) -> Bool {
         let now = clock.now()
         guard try store.claimLease(id, ImportLease(heartbeat: now), unless: { $0.isLive(now: now) }) else {
+            return false
+        }
+        // An upload created after the jobs were read, and already released by its node for its first PATCH:
+        // resumable, so it is given back untouched.
+        if let job = try store.importJob(image: id), job.isResumableUpload(now: now) {
+            try store.setLease(id, .released(now: now))
             return false
         }
         var changed = false

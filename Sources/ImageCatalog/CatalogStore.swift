@@ -53,8 +53,8 @@ public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
     /// claiming the same dead lease at once: exactly one gets true. notFound if the image row does not exist.
     func claimLease(_ id: ImageID, _ lease: ImportLease, unless held: (ImportLease) -> Bool) throws(GateError) -> Bool
 
-    /// The holder's heartbeat: every lease `holder` holds gets this heartbeat and expiry, in one statement.
-    /// Returns how many leases it holds.
+    /// The holder's heartbeat: every lease `holder` holds (matched on its identity, `node` and `run`; the
+    /// pid is not compared) gets this heartbeat and expiry, in one statement. Returns how many leases it holds.
     @discardableResult
     func renewLeases(of holder: LeaseHolder, heartbeat: Int64, expiresAt: Int64) throws(GateError) -> Int
 

@@ -57,3 +57,11 @@ public struct ImportJob: Sendable, Equatable {
         self.detectFormat = detectFormat
     }
 }
+
+extension ImportJob {
+    /// A tus upload within its expiry: nobody holds it between two PATCHes, and its client resumes it on any
+    /// node, so recovery and the import sweep leave it alone.
+    public func isResumableUpload(now: Int64) -> Bool {
+        source == .upload && uploadID != nil && (expiresAt ?? .max) >= now
+    }
+}

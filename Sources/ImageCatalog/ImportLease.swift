@@ -6,15 +6,16 @@ import Glibc
 #endif
 import CryptoPrimitives
 import GateCore
+import Synchronization
 
-/// One process on one node. A pid alone is not an identity: pids are reused, and in a multi-node
-/// deployment two nodes have the same pids. `run` is random per process start, so a later process that
-/// happens to get a dead holder's pid is never taken for it.
+/// One process on one node: the node id (`node.id`, default the host name) and a random id of the process
+/// run. That pair is the identity (equality, the heartbeat's `WHERE`): a pid alone is reused, and two nodes
+/// have the same pids. `pid` is kept beside it only for the same-node shortcut of `ImportLease.isLive`.
 public struct LeaseHolder: Sendable, Hashable, CustomStringConvertible {
-    /// The node the process runs on: its host name (a `node.id` setting may replace it when several
-    /// nodes share one catalog). Empty in leases written before catalog migration 5, all by processes on
-    /// the host of the SQLite file.
+    /// The node the process runs on (`node.id`). Empty in leases written before catalog migration 5, all by
+    /// processes on the host of the SQLite file.
     public var node: String
+    /// The holder's process id on its own node; informational (never part of the identity).
     public var pid: Int32
     /// 16 hex digits, random per process start.
     public var run: String
@@ -25,21 +26,40 @@ public struct LeaseHolder: Sendable, Hashable, CustomStringConvertible {
         self.run = run
     }
 
+    public static func == (a: LeaseHolder, b: LeaseHolder) -> Bool { a.node == b.node && a.run == b.run }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(node)
+        hasher.combine(run)
+    }
+
     public var description: String { "\(node.isEmpty ? "?" : node)/\(pid)/\(run.isEmpty ? "?" : run)" }
 
-    /// This process.
-    public static let current = LeaseHolder(node: localNode, pid: getpid(), run: Hex.encode(Crypto.randomBytes(8)))
+    /// This process: the configured node id, its pid and its run id.
+    public static var current: LeaseHolder { LeaseHolder(node: localNode, pid: processID, run: processRun) }
 
-    /// This host's name (the node id).
-    public static let localNode: String = {
+    private static let processID = getpid()
+    private static let processRun = Hex.encode(Crypto.randomBytes(8))
+
+    /// This node's id: `node.id` once `useNode` set it, else the host name.
+    public static var localNode: String { configuredNode.withLock { $0 } ?? hostName }
+
+    /// Sets this process's node id (`node.id`). Called once at start, before the first lease is taken: a
+    /// process that changed its id midway would no longer renew the leases it holds.
+    public static func useNode(_ id: String) {
+        configuredNode.withLock { $0 = id.isEmpty ? nil : id }
+    }
+
+    private static let configuredNode = Mutex<String?>(nil)
+
+    /// This host's name (the default node id).
+    public static let hostName: String = {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
         let name = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return name.isEmpty ? "localhost" : name
     }()
 
-    /// Whether this holder may be on this host (so its pid can be probed).
-    var isLocal: Bool { node.isEmpty || node == Self.localNode }
 }
 
 /// The owner of an in-progress import. The holder refreshes `heartbeat` every `heartbeatInterval` seconds
@@ -67,14 +87,26 @@ public struct ImportLease: Sendable, Equatable {
         self.expiresAt = expiresAt ?? heartbeat + Self.lifetime
     }
 
-    /// Whether the holder must be presumed alive at `now`. Expiry is the rule on every node; on the
-    /// holder's own host a process that is gone is seen at once (`kill(pid, 0)` fails with ESRCH), and so
-    /// is a pid that is now this very process under another run. Probing only ever shortens a lease: a
-    /// reused pid still dies by expiry.
-    public func isLive(now: Int64) -> Bool {
+    /// A lease nobody holds: live on no node, and never renewed (its holder has pid 0 and no run id, so no
+    /// heartbeat matches it). A URL import left for a server node to fetch and a tus upload between two
+    /// PATCHes carry one, so their row is never without a lease row, yet any node may claim them at once.
+    public static func released(now: Int64) -> ImportLease {
+        ImportLease(holder: LeaseHolder(node: LeaseHolder.localNode, pid: 0, run: ""), heartbeat: now, expiresAt: now - 1)
+    }
+
+    /// Whether the holder must be presumed alive at `now`. Expiry in the catalog is the rule for every holder;
+    /// a holder on another node is never probed. Only for a holder of this very node (same node id, so the
+    /// same host and process table) a process that is gone is seen at once (`kill(pid, 0)` fails with
+    /// ESRCH), and so is a pid that is now this very process under another run. Probing only ever shortens a
+    /// lease: a reused pid still dies by expiry.
+    public func isLive(now: Int64) -> Bool { isLive(now: now, localNode: LeaseHolder.localNode) }
+
+    /// `isLive(now:)` as seen by a process of node `localNode`.
+    func isLive(now: Int64, localNode: String) -> Bool {
         guard now <= expiresAt else { return false }
-        guard holder.isLocal else { return true }
-        if holder.pid == LeaseHolder.current.pid { return holder.run == LeaseHolder.current.run }
+        guard holder.node.isEmpty || holder.node == localNode else { return true }
+        let me = LeaseHolder.current
+        if holder.pid == me.pid { return holder.run == me.run }
         return Self.processExists(holder.pid)
     }
 

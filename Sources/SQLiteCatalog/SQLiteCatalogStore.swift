@@ -171,12 +171,12 @@ public final class SQLiteCatalogStore: CatalogStore {
     public func renewLeases(of holder: LeaseHolder, heartbeat: Int64, expiresAt: Int64) throws(GateError) -> Int {
         try withConnection { db throws(GateError) in
             let stmt = try db.prepare(
-                "UPDATE import_leases SET heartbeat = ?1, expires_at = ?2 WHERE node = ?3 AND pid = ?4 AND run = ?5")
+                "UPDATE import_leases SET heartbeat = ?1, expires_at = ?2 WHERE node = ?3 AND run = ?4")
+            // The holder is (node, run): the pid is not part of its identity (LeaseHolder).
             try stmt.bind(1, heartbeat)
             try stmt.bind(2, expiresAt)
             try stmt.bind(3, holder.node)
-            try stmt.bind(4, Int64(holder.pid))
-            try stmt.bind(5, holder.run)
+            try stmt.bind(4, holder.run)
             try stmt.step()
             return db.changes
         }

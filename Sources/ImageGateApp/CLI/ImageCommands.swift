@@ -289,16 +289,27 @@ enum ImageCommands {
         } else {
             let request = try importRequest(args, source: .url(url!), head: [])
             let noWait = args.flags.contains("--no-wait")
-            let (created, _) = try data.imports.create(.localAdmin, request, source: "cli", fetchHere: !noWait)
+            // With a shared catalog the import is recorded for a server node to fetch: the CLI never fetches in
+            // a cluster (its host may not be one the nodes' policy or the source expect, and a fetch is a
+            // node's work, resumed by another node if that one stops).
+            let clustered = data.isClustered
+            let (created, _) = try data.imports.create(
+                .localAdmin, request, source: "cli", fetchHere: !noWait && !clustered)
             if noWait {
                 record = created
-                if let server = RunFile.read(data.settings.runFile) {
+                if clustered {
+                    printError("a server node of the catalog fetches \(created.id); follow it with "
+                        + "'imagegate image watch \(created.id)'")
+                } else if let server = RunFile.read(data.settings.runFile) {
                     printError("the running server (pid \(server.pid)) fetches \(created.id); follow it with "
                         + "'imagegate image watch \(created.id)'")
                 } else {
                     printError("no server is running on \(data.settings.dataDir): \(created.id) is fetched when "
                         + "'imagegate serve' starts")
                 }
+            } else if clustered {
+                // Waits for whichever node claims it, saying which one moves the bytes.
+                record = try ImportWatch(data: data, id: created.id, quiet: args.json, stallTimeout: 0).run()
             } else {
                 record = try watchImport(data, created.id, quiet: args.json)
             }
@@ -330,7 +341,9 @@ enum ImageCommands {
           --file PATH          A local file (on the server host).
           --url URL            http, https or ftp (ftp://user:password@host:port/path), fetched by this process
                                while it waits and shows progress; with --no-wait the running server fetches
-                               it (follow it with 'image watch ID').
+                               it (follow it with 'image watch ID'). With a shared catalog (--catalog,
+                               catalog.url) a server node always fetches it; the command waits and shows
+                               progress unless --no-wait.
           --name NAME          Image name.          --description TEXT   Remarks.
           --kind self_made|iso --format qcow2|raw|iso (default: what the bytes are; for --url, the first 64 KiB)
           --system-type Linux|Windows --platform CentOS|Ubuntu|Windows Server|Windows --os-version V

@@ -60,8 +60,16 @@ struct ImportWatch {
         let lease = try data.store.leases().first { $0.0 == id }?.1
         if let lease, lease.isLive(now: data.clock.now()) {
             let pid = lease.holder.pid
+            if lease.holder.node != LeaseHolder.localNode {
+                return "node \(lease.holder.node) (pid \(pid)) is moving its bytes"
+            }
             return pid == server?.pid
                 ? "the server (pid \(pid)) is moving its bytes" : "process \(pid) is moving its bytes"
+        }
+        if data.isClustered {
+            return "no node holds it yet; a server node of this catalog picks URL imports up within seconds "
+                + "(a stopped node's import once its lease expired, 30 s after its last heartbeat), an upload "
+                + "waits for its client to send the rest"
         }
         if let server {
             return "no process holds it yet; the running server (pid \(server.pid)) picks URL imports up within "

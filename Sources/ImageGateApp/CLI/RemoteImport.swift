@@ -63,6 +63,8 @@ enum RemoteImport {
                 if r.status >= 400 && r.status != 409 {
                     throw GateError(.unsupported, "upload refused (\(r.status)): \(String(decoding: r.body, as: UTF8.self))")
                 }
+                // 409: another PATCH holds the upload (behind a balancer, on another node): wait a little.
+                if r.status == 409 { usleep(500_000) }
             } catch {
                 guard error.code == .io else { throw error }
                 attempts += 1
@@ -72,6 +74,13 @@ enum RemoteImport {
             // A dropped connection or an offset conflict: continue from what the server holds.
             let head = try remote.send("HEAD", uploadURL, headers: ["Tus-Resumable": "1.0.0"])
             guard head.status == 200, let server = head.headers["upload-offset"].flatMap(UInt64.init) else {
+                // A node that did not finish the upload does not know its final offset: if the last PATCH
+                // completed it after all, the image's status is the verdict.
+                if head.status == 404, let image = try? remote.call("GET", "/api/v1/images/\(id)"),
+                    ((image.json as? [String: Any])?["status"] as? String).map({ $0 != "uploading" }) == true
+                {
+                    break
+                }
                 throw GateError.io("the upload is gone (HEAD answered \(head.status))")
             }
             offset = server

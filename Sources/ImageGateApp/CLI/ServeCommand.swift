@@ -76,6 +76,8 @@ enum ServeCommand {
         // Every line the server logs passes the token redaction, whatever path or front it came from.
         let logger = Logger(sink: LineSink(fd: 2, filter: TokenRedaction.redactTokens(in:)), minimum: settings.logLevel)
 
+        // Leases and task leases name this node (Docs/imports.md).
+        logger.info("node id: \(LeaseHolder.localNode) (node.id\(settings.nodeID.isEmpty ? ", default: the host name" : ""))")
         // Imports this server can continue (unexpired uploads, URL fetches) and whose holder stopped are claimed
         // before recovery fails the orphans; imports whose holder is alive (a CLI import) are left alone.
         let resumable = data.imports.adopt()

@@ -15,6 +15,8 @@ public struct FTPSettings: Sendable {
     public var allowPlain = false
     /// Connect → successful PASS, else 421 and close.
     public var loginTimeoutMs: Int64 = 30_000
+    /// `ftp.public_host` (Settings+Cluster.swift): the address links name and 227 replies carry.
+    var publicHost: PublicHost? = nil
 
     public init() {}
 

@@ -44,6 +44,10 @@ public struct Settings: Sendable {
     /// The metrics and health listener (`metrics.listen`, Settings+Metrics.swift); nil = off.
     public var metricsListen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9464)
     public var sftp = SFTPConfig()
+    /// `node.id` (Settings+Cluster.swift): empty = the host name.
+    var nodeID = ""
+    /// `sftp.public_host`: where minted SFTP links point instead of this node's listener (a balancer).
+    var sftpPublicHost: PublicHost? = nil
 
     public init() {}
 
@@ -192,7 +196,7 @@ struct SettingKey: Sendable {
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
     ] + SettingKey.catalogGuards + SettingKey.ftp + sftpKeys + SettingKey.imports + SettingKey.console
-        + SettingKey.metrics
+        + SettingKey.metrics + SettingKey.cluster
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

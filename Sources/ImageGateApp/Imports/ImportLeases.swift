@@ -79,7 +79,9 @@ extension ImportManager {
 
     /// At start-up, before recovery: claims the imports this process can continue and whose holder stopped
     /// (a live holder, such as a CLI import running meanwhile, is left alone). Recovery then fails only
-    /// imports nobody can finish. Returns the URL jobs to restart once the server is up.
+    /// imports nobody can finish. Returns the URL jobs to restart once the server is up. Resumable tus uploads
+    /// are not claimed: nobody holds them between PATCHes (UploadLeases.swift) and recovery leaves them alone;
+    /// `finishCompleteUploads` claims those whose bytes are all there.
     func adopt() -> [ImportJob] {
         startHeartbeat()
         guard let jobs = try? store.importJobs() else { return [] }
@@ -90,6 +92,7 @@ extension ImportManager {
                 try? store.deleteImportJob(image: job.imageID)
                 continue
             }
+            if job.isResumableUpload(now: now) { continue }
             guard Self.canContinue(job, now: now), claim(job.imageID, now: now) else { continue }
             if job.source == .url { fetches.append(job) }
         }
@@ -113,7 +116,10 @@ extension ImportManager {
     @discardableResult
     func sweepImports() -> (inProgress: Int, takenOver: Int, failed: Int) {
         let now = service.clock.now()
-        guard let jobs = try? store.importJobs(), let leases = try? store.leases() else { return (0, 0, 0) }
+        // Leases are read before jobs: a new import writes its row with a live lease, then its job, and only
+        // then may release the lease (a tus upload); so a released lease read here always has its job in the
+        // list read after it, and a fresh upload is never mistaken for one whose owner stopped.
+        guard let leases = try? store.leases(), let jobs = try? store.importJobs() else { return (0, 0, 0) }
         let jobOf = Dictionary(jobs.map { ($0.imageID, $0) }, uniquingKeysWith: { first, _ in first })
         let leaseOf = Dictionary(leases, uniquingKeysWith: { first, _ in first })
         let ids = Set(jobOf.keys).union(leaseOf.keys).sorted { $0.description < $1.description }
@@ -129,6 +135,12 @@ extension ImportManager {
                 continue
             }
             if let lease = leaseOf[id], lease.isLive(now: now) { continue }
+            if let job, job.isResumableUpload(now: now) {
+                // Between PATCHes nobody holds an upload; only one whose bytes all arrived while its finalize
+                // stopped (its node was killed) has anything to do, and `finishCompleteUpload` claims it.
+                if finishCompleteUpload(job, now: now) { takenOver += 1 }
+                continue
+            }
             guard claim(id, now: now) else {
                 // Not in progress any more (it ended between the two reads): its job has nothing left to do.
                 if job != nil, let r = try? store.image(id), !r.status.isInProgress {

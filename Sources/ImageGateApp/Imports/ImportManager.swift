@@ -81,9 +81,9 @@ final class ImportManager: Sendable {
     // MARK: Creating
 
     /// Creates the image (`uploading`/`making`), held by this process's lease, and its job. Uploads answer
-    /// with their tus URL path; URL imports start fetching (or queue) in this process, or with `fetchHere`
-    /// false are left unclaimed for the running server to pick up (URLImportPickup), since this process is
-    /// about to exit. A `localFile` upload is fed by this process alone (`image import --file`): it gets no tus
+    /// with their tus URL path (and are released for their first PATCH, on any node); URL imports start
+    /// fetching (or queue) in this process, or with `fetchHere` false are released for a server node to pick
+    /// up (URLImportPickup), since this process is about to exit or is a CLI on a shared catalog. A `localFile` upload is fed by this process alone (`image import --file`): it gets no tus
     /// URL and no expiry, and nobody else can resume it.
     func create(
         _ p: Principal, _ request: ImportRequest, source: String, localFile: Bool = false, fetchHere: Bool = true
@@ -91,9 +91,10 @@ final class ImportManager: Sendable {
         -> (ImageRecord, uploadPath: String?)
     {
         if case .url(let url) = request.source { try checkSourceURL(url) }
+        // Always created with this process's live lease: an import left to others (below) is released only
+        // once its job exists, so no node ever sees a row nobody holds and without a job (and fails it).
         let record = try service.createImport(
-            p, request, matrix: settings.matrix, quota: settings.quota,
-            lease: fetchHere ? newLease() : URLImportPickup.unclaimed(now: service.clock.now()), source: source)
+            p, request, matrix: settings.matrix, quota: settings.quota, lease: newLease(), source: source)
         let now = service.clock.now()
         var job = ImportJob(
             imageID: record.id, source: .upload, declared: record.format.rawValue,
@@ -119,7 +120,13 @@ final class ImportManager: Sendable {
             service.failImport(record.id, reason: "could not record the import: \(error.message)")
             throw error
         }
-        if case .url = request.source, fetchHere { startFetch(job, record: record, resume: false) }
+        if case .url = request.source {
+            // Fetched here, or left for a server node to pick up (URLImportPickup), which may claim it at once.
+            if fetchHere { startFetch(job, record: record, resume: false) } else { releaseUpload(record.id) }
+        }
+        // A tus upload is held only while a PATCH or its finalize runs (UploadLeases.swift): the first PATCH
+        // may reach any node.
+        if job.uploadID != nil { releaseUpload(record.id) }
         return (record, job.uploadID.map { "/uploads/\($0)" })
     }
 
@@ -226,20 +233,37 @@ final class ImportManager: Sendable {
 
     // MARK: Uploads
 
-    /// The live session for an upload id (rebuilt from the catalog after a restart), if it may still be used.
+    /// The session for an upload id, if it may still be used. The catalog decides (job and `uploading` row),
+    /// not this process's memory: another node may have finished or failed the upload since this one last saw
+    /// it. A cached session not busy here takes its offset from the staging file, which the nodes share: the
+    /// bytes another node's PATCH wrote count.
     func uploadSession(_ uploadID: String) -> UploadSession? {
-        if let s = uploads.withLock({ $0[uploadID] }) { return s }
         guard let job = try? store.importJob(upload: uploadID), job.source == .upload,
             let record = try? store.image(job.imageID), record.status == .uploading
-        else { return nil }
-        let staged = blobs.stagingFiles().first { BlobStore.imageID(ofStagingPath: $0) == job.imageID }
-        let offset = staged.flatMap { FileSystemInfo.size($0) } ?? 0
-        let session = UploadSession(job: job, tenant: record.tenant, offset: offset)
+        else {
+            uploads.withLock { _ = $0.removeValue(forKey: uploadID) }
+            return nil
+        }
+        if let s = uploads.withLock({ $0[uploadID] }) {
+            let staged = stagedSize(s.imageID)
+            s.withState { st in
+                guard !st.busy, !st.finished, staged ?? 0 != st.offset else { return }
+                st.sink = nil  // another node wrote meanwhile: reopened from the file by the next PATCH here
+                st.offset = staged ?? 0
+            }
+            return s
+        }
+        let session = UploadSession(job: job, tenant: record.tenant, offset: stagedSize(job.imageID) ?? 0)
         return uploads.withLock { map in
             if let existing = map[uploadID] { return existing }
             map[uploadID] = session
             return session
         }
+    }
+
+    /// The size of `id`'s staging file, nil when it has none.
+    func stagedSize(_ id: ImageID) -> UInt64? {
+        blobs.stagingFiles().first { BlobStore.imageID(ofStagingPath: $0) == id }.flatMap { FileSystemInfo.size($0) }
     }
 
     /// The image and length of an upload that completed since start (see `completedUploads`).

@@ -5,6 +5,7 @@ import CryptoPrimitives
 import Foundation
 import GateCore
 import HTTPServer
+import ImageCatalog
 
 /// tus checksum extension: `Upload-Checksum: <algorithm> <base64 digest>` over this PATCH's body.
 struct ChunkChecksum {
@@ -37,13 +38,35 @@ final class PatchSink: BodySink {
         self.digest = checksum.map { Digest(algorithm: $0.algorithm) }
     }
 
-    /// Checks the PATCH against the session before any body byte is read (tus: 409 on a wrong offset).
+    /// Checks the PATCH against the session before any body byte is read (tus: 409 on a wrong offset), and
+    /// takes the upload's lease for it (UploadLeases.swift): a PATCH in progress on another node is a 409 too.
     static func start(
         session s: UploadSession, imports: ImportManager, offset: UInt64, length: UInt64, checksum: ChunkChecksum?
     ) -> BodyHandling {
-        let refusal: Response? = s.withState { st in
+        let early: Response? = s.withState { st in
             if st.finished { return TusHandler.answer(404, "no such upload") }
             if st.busy { return TusHandler.answer(409, "another PATCH to this upload is in progress") }
+            return nil
+        }
+        if let early { return .refuse(early) }
+        switch imports.claimUpload(s.imageID) {
+        case .claimed: break
+        case .heldElsewhere(let holder):
+            return .refuse(TusHandler.answer(
+                409, "another PATCH to this upload is in progress (node \(holder.node)); retry after HEAD"))
+        case .gone: return .refuse(TusHandler.answer(404, "no such upload"))
+        }
+        // Another node may have written the shared staging file since this process last did: a cached sink
+        // whose offset is not the file's is rebuilt from the file.
+        let staged = imports.stagedSize(s.imageID) ?? 0
+        var keepLease = true
+        let refusal: Response? = s.withState { st in
+            if st.finished { return TusHandler.answer(404, "no such upload") }
+            if st.busy {
+                keepLease = false  // a PATCH of this process holds it; not ours to release
+                return TusHandler.answer(409, "another PATCH to this upload is in progress")
+            }
+            if st.sink != nil, st.offset != staged { st.sink = nil }
             do throws(GateError) {
                 _ = try imports.sink(for: s, state: &st)
             } catch {
@@ -59,7 +82,10 @@ final class PatchSink: BodySink {
             st.busy = true
             return nil
         }
-        if let refusal { return .refuse(refusal) }
+        if let refusal {
+            if keepLease { imports.releaseUpload(s.imageID) }
+            return .refuse(refusal)
+        }
         return .stream(PatchSink(session: s, imports: imports, offset: offset, checksum: checksum))
     }
 
@@ -91,19 +117,23 @@ final class PatchSink: BodySink {
             rollBack()
             return TusHandler.answer(460, "Checksum Mismatch", [("Upload-Offset", String(startOffset))])
         }
-        let (offset, done, sink): (UInt64, Bool, ImportSink?) = session.withState { st in
-            st.busy = false
+        let (offset, sink): (UInt64, ImportSink?) = session.withState { st in
             imports.reportProgress(session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport, flush: true)
-            let done = st.offset == session.length && !st.finished
             var sink: ImportSink?
-            if done {
+            if st.offset == session.length && !st.finished {
                 st.finished = true
                 sink = st.sink
                 st.sink = nil
+            } else {
+                // Between PATCHes nobody holds the upload, so the next one may reach any node. Released before
+                // `busy` clears: a PATCH of this process that starts next takes the lease anew.
+                imports.releaseUpload(session.imageID)
             }
-            return (st.offset, done, sink)
+            st.busy = false
+            return (st.offset, sink)
         }
-        if done, let sink { imports.finalizeInBackground(sink, id: session.imageID) }
+        // The lease stays with this process while it finalizes: no other node may touch the bytes.
+        if let sink { imports.finalizeInBackground(sink, id: session.imageID) }
         return TusHandler.answer(204, nil, [("Upload-Offset", String(offset))])
     }
 
@@ -121,16 +151,25 @@ final class PatchSink: BodySink {
     func abandon() {
         // A chunk whose checksum cannot be verified (cut short) is not kept; without a checksum the bytes
         // that arrived stay, and the client resumes from the offset HEAD reports.
-        if checksum != nil { rollBack() } else { session.withState { $0.busy = false } }
+        if checksum != nil {
+            rollBack()
+        } else {
+            session.withState { st in
+                imports.releaseUpload(session.imageID)  // before `busy` clears, as in `complete`
+                st.busy = false
+            }
+        }
     }
 
-    /// Drops this PATCH's bytes: the file is cut back and the sink rebuilt from it on the next PATCH.
+    /// Drops this PATCH's bytes: the file is cut back and the sink rebuilt from it on the next PATCH. Ends
+    /// the PATCH: the upload's lease is released once the file is cut back.
     private func rollBack() {
         session.withState { st in
             if let sink = st.sink, sink.truncateForRetry(to: startOffset) {
                 st.sink = nil  // reopened (re-hashed, re-inspected) from the file on the next PATCH
                 st.offset = startOffset
             }
+            imports.releaseUpload(session.imageID)
             st.busy = false
         }
     }

@@ -12,11 +12,6 @@ import URLFetcher
 /// interrupted CLI left. A live lease (a CLI fetching, with its heartbeat) is never taken, so one import is
 /// never fetched twice.
 enum URLImportPickup {
-    /// The lease of an import created for someone else to fetch: pid 0 is never a live process.
-    static func unclaimed(now: Int64) -> ImportLease {
-        ImportLease(holder: LeaseHolder(node: LeaseHolder.localNode, pid: 0, run: ""), heartbeat: now)
-    }
-
     static func start(imports: ImportManager, logger: Logger, intervalMs: Int32 = 1000) -> PeriodicThread {
         PeriodicThread.start(name: "url-pickup", intervalMs: intervalMs) {
             for id in imports.pickUpUnclaimedURLImports() { logger.info("import \(id): fetch picked up") }
@@ -26,7 +21,7 @@ enum URLImportPickup {
 
 extension ImportManager {
     /// Claims and starts every URL import whose lease is not live (ImportLeases.swift: expired, its process
-    /// gone, or created unclaimed); returns the ids it started. The claim is the same one-transaction check
+    /// gone, or released by the CLI that created it); returns the ids it started. The claim is the same one-transaction check
     /// the import sweep uses, so a fetch this server or a live CLI runs is never started twice.
     func pickUpUnclaimedURLImports() -> [ImageID] {
         guard let jobs = try? store.importJobs(), jobs.contains(where: { $0.source == .url }) else { return [] }

@@ -15,13 +15,17 @@ import SystemIO
 /// below do that. The token sits in the password part: its characters (`A-Z a-z 0-9 . - _`) are all RFC 3986
 /// `unreserved`, so no percent-encoding is needed.
 enum FTPLinks {
-    /// `HOST:PORT` of the running FTP listener, else the configured one; nil when FTP is off.
+    /// `ftp.public_host` (the balancer's address; its port, else the listener's) when set, else `HOST:PORT`
+    /// of the running FTP listener, else the configured one; nil when FTP is off.
     static func address(_ settings: Settings) -> String? {
         guard let configured = settings.ftp.listen else { return nil }
         var address = configured.description
         if let run = RunFile.read(settings.runFile) {
             guard let ftp = run.ftp else { return nil }
             address = ftp
+        }
+        if let publicHost = settings.ftp.publicHost {
+            return publicHost.address(listenerPort: ListenAddress(address)?.port ?? configured.port)
         }
         return LinkBases.reachable(address)
     }

@@ -9,10 +9,14 @@ import SystemIO
 /// accepts "none" authentication when the user name is itself a valid token; Docs/sftp.md explains the
 /// trade-off: the token then shows in `ps` and shell history).
 enum SFTPLinks {
-    /// `host:port` of the SFTP listener: the running server's, else the configured address.
+    /// `host:port` links name: `sftp.public_host` (the balancer's; its port, else the listener's) when set,
+    /// else the SFTP listener: the running server's, else the configured address.
     static func address(_ settings: Settings) -> String {
         var address = settings.sftpListen.description
         if let run = RunFile.read(settings.runFile), let s = run.sftp { address = s }
+        if let publicHost = settings.sftpPublicHost {
+            return publicHost.address(listenerPort: ListenAddress(address)?.port ?? settings.sftpListen.port)
+        }
         return LinkBases.reachable(address)
     }
 

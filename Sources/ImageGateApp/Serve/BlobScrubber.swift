@@ -31,10 +31,18 @@ final class BlobScrubber: Sendable {
         let s = BlobScrubber(wake: try! EventFD())
         let intervalMs = Int32(clamping: intervalSeconds * 1000)
         logger.info("blob scrub: every \(DurationText.format(intervalSeconds)) at \(verifier.bytesPerSecond) bytes/s")
+        // One node of a cluster scrubs the shared blobs per interval: the holder keeps the lease from one pass
+        // to the next (renewed while a pass reads, and once more when it ends), so the other nodes' ticks find it
+        // held; if the holder stops, another node takes over at most an interval and 5 minutes later.
+        let task = ClusterTask(
+            "blob-scrub", store: service.store, clock: service.clock, lifetime: intervalSeconds + 300, logger: logger)
         let t = OSThread.spawn(name: "scrub") {
             while s.sleep(intervalMs) {
-                s.pass(service: service, verifier: verifier, logger: logger)
+                guard task.claim() else { continue }
+                s.pass(service: service, verifier: verifier, logger: logger, task: task)
+                _ = task.claim()
             }
+            task.release()
         }
         s.thread.withLock { $0 = t }
         return s
@@ -47,7 +55,17 @@ final class BlobScrubber: Sendable {
         return !stopping.withLock { $0 }
     }
 
-    private func pass(service: ImageService, verifier: BlobVerifier, logger: Logger) {
+    private func pass(service: ImageService, verifier: BlobVerifier, logger: Logger, task: ClusterTask) {
+        var lastRenewal = Monotonic.milliseconds()
+        // Polled between chunks: a stop request ends the pass; once a minute the task lease is renewed, and a
+        // lease lost meanwhile (this node could not renew it in time) ends the pass too.
+        let shouldStop: () -> Bool = {
+            if self.stopping.withLock({ $0 }) { return true }
+            let now = Monotonic.milliseconds()
+            guard now - lastRenewal >= 60_000 else { return false }
+            lastRenewal = now
+            return !task.claim()
+        }
         let images: [ImageRecord]
         do {
             images = try service.verifiableImages()
@@ -57,11 +75,11 @@ final class BlobScrubber: Sendable {
         }
         var corrupt = 0
         for image in images {
-            if stopping.withLock({ $0 }) { return }
+            if shouldStop() { return }
             let result: BlobCheck
             do {
                 result = try service.verifyImage(
-                    image, verifier: verifier, source: "scrub", shouldStop: { self.stopping.withLock { $0 } })
+                    image, verifier: verifier, source: "scrub", shouldStop: shouldStop)
             } catch {
                 logger.error("blob scrub: \(image.id): cannot record the result: \(error.message)")
                 continue

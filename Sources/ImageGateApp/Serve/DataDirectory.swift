@@ -83,6 +83,13 @@ final class DataDirectory: Sendable {
 
     var adminKeyPath: String { settings.keysDir + "/admin-api-key" }
 
+    /// Whether the catalog is shared with other nodes (`catalog.url` names one other than the data
+    /// directory's own file): then server nodes do the work of the cluster, not a CLI process.
+    var isClustered: Bool {
+        guard let location = try? CatalogLocation(settings) else { return false }
+        return !location.isEmbedded(settings)
+    }
+
     /// Opens (creating on first use, mode 0700) the data directory. Refuses, naming the file, when the
     /// catalog is missing or empty in a directory already in use, when the catalog fails SQLite's
     /// quick_check, or when key files are missing while the catalog holds images or links (StartupGuards).
@@ -90,6 +97,8 @@ final class DataDirectory: Sendable {
     static func open(_ settings: Settings, clock: any WallClock = SystemClock(), recreateMissingKeys: Bool = false)
         throws(GateError) -> DataDirectory
     {
+        // Leases this process takes name its node (`node.id`): set before the first one.
+        LeaseHolder.useNode(settings.effectiveNodeID)
         try makeDirectories(settings.dataDir)
         let store = try openCatalog(settings, clock: clock)
         let keys: TokenKeyStore

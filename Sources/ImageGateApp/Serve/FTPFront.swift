@@ -16,8 +16,16 @@ enum FTPFront {
     ) throws(GateError) -> (FTPListener, ListenAddress)? {
         guard let address = settings.ftp.listen else { return nil }
         let policy = FTPPolicy(authorizer: authorizer, blobs: blobs, clock: clock, audit: audit)
+        var config = settings.ftp.serverConfig
+        if let publicHost = settings.ftp.publicHost {
+            guard let ip = publicHost.ipv4() else {
+                throw GateError.usage(
+                    "ftp.public_host: \(publicHost.host) has no IPv4 address, which 227 replies need")
+            }
+            config.passiveReplyAddress = ip
+        }
         let listener = try FTPListener.start(
-            address: address, config: settings.ftp.serverConfig, tls: tls, policy: policy, accessLog: accessLog,
+            address: address, config: config, tls: tls, policy: policy, accessLog: accessLog,
             logger: logger)
         var bound = address
         bound.port = listener.port

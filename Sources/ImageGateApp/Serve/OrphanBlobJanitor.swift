@@ -12,15 +12,23 @@ final class OrphanBlobJanitor: Sendable {
     private let logger: Logger
     private let lastRefused = Mutex<[ImageID]?>(nil)
 
+    /// One node of a cluster sweeps the shared blob store at a time (the retention tick renews it).
+    private let task: ClusterTask
+
     init(data: DataDirectory, logger: Logger) {
         let guards = data.settings.catalogGuards
         sweep = OrphanBlobSweep(
             store: data.store, blobs: data.blobs, clock: data.clock, grace: guards.orphanGrace,
             limit: guards.orphanSweepLimit)
         self.logger = logger
+        task = ClusterTask("orphan-blob-sweep", store: data.store, clock: data.clock, lifetime: 120, logger: logger)
     }
 
+    /// Gives the sweep's task lease up (clean stop).
+    func release() { task.release() }
+
     func run() {
+        guard task.claim() else { return }
         let report: OrphanSweepReport
         do {
             report = try sweep.run()

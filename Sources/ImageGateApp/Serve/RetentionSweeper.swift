@@ -23,18 +23,27 @@ final class RetentionSweeper: Sendable {
     ) -> RetentionSweeper {
         let wake = try! EventFD()
         let s = RetentionSweeper(wake: wake)
+        // One node of a cluster purges (ClusterTask); it renews its lease every tick, and gives way to another
+        // node two ticks after it stopped renewing.
+        let purge = ClusterTask(
+            "recycle-bin-purge", store: service.store, clock: service.clock,
+            lifetime: 2 * Int64(max(1, intervalMs / 1000)), logger: logger)
         let t = OSThread.spawn(name: "retention") {
             while !s.stopping.withLock({ $0 }) {
-                do throws(GateError) {
-                    let purged = try service.purgeExpired()
-                    if !purged.isEmpty { logger.info("recycle bin: destroyed \(purged.count) expired image(s)") }
-                } catch {
-                    logger.error("recycle bin sweep failed: \(error.message)")
+                purge.runIfClaimed {
+                    do throws(GateError) {
+                        let purged = try service.purgeExpired()
+                        if !purged.isEmpty { logger.info("recycle bin: destroyed \(purged.count) expired image(s)") }
+                    } catch {
+                        logger.error("recycle bin sweep failed: \(error.message)")
+                    }
                 }
                 orphans.run()
                 var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&pfd, 1, intervalMs)
             }
+            purge.release()
+            orphans.release()
         }
         s.thread.withLock { $0 = t }
         return s
