@@ -177,9 +177,10 @@ public final class PostgresCatalogStore: CatalogStore {
     @discardableResult
     public func renewLeases(of holder: LeaseHolder, heartbeat: Int64, expiresAt: Int64) throws(GateError) -> Int {
         try withConnection { c in
+            // The holder is (node, run): the pid is not part of its identity (LeaseHolder).
             try c.query(
-                "UPDATE import_leases SET heartbeat = $1, expires_at = $2 WHERE node = $3 AND pid = $4 AND run = $5",
-                [.int(heartbeat), .int(expiresAt), .text(holder.node), .int(Int64(holder.pid)), .text(holder.run)]
+                "UPDATE import_leases SET heartbeat = $1, expires_at = $2 WHERE node = $3 AND run = $4",
+                [.int(heartbeat), .int(expiresAt), .text(holder.node), .text(holder.run)]
             ).affectedRows
         }
     }

@@ -183,6 +183,9 @@ import Testing
             ids.append(r.id)
         }
         #expect(try store.renewLeases(of: me, heartbeat: 200, expiresAt: 230) == 2)
+        // The holder is (node, run): a heartbeat naming another pid renews the same leases.
+        #expect(try store.renewLeases(of: LeaseHolder(node: "n1", pid: 9, run: "r"), heartbeat: 200, expiresAt: 230) == 2)
+        #expect(try store.renewLeases(of: LeaseHolder(node: "n1", pid: 5, run: "other"), heartbeat: 1, expiresAt: 1) == 0)
         let leases = Dictionary(try store.leases(), uniquingKeysWith: { x, _ in x })
         for id in ids.prefix(2) { #expect(leases[id]?.heartbeat == 200 && leases[id]?.expiresAt == 230) }
         #expect(leases[ids[2]] == other)
