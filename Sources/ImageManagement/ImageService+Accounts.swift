@@ -100,6 +100,27 @@ extension ImageService {
         return account
     }
 
+    /// The account an API key call names: its id, or its name when exactly one account the caller sees has
+    /// that name (`--account admin` names the first platform administrator on every node, whose id differs per
+    /// deployment). The local operator's built-in principal has no row: its keys go to the first platform
+    /// administrator, which is what `imagegate apikey create` without `--account` means on a node's CLI.
+    func keyAccount(_ p: Principal, _ idOrName: String) throws(GateError) -> Account {
+        if let account = try store.account(idOrName), p.sees(account.tenant) { return account }
+        let visible = try store.accounts(tenant: nil).filter { p.sees($0.tenant) }
+        if idOrName == Principal.localAdmin.accountID, p.accountID == idOrName,
+            let admin = visible.first(where: { $0.kind == .platformAdmin })
+        {
+            return admin
+        }
+        let named = visible.filter { $0.name == idOrName }
+        guard named.count == 1 else {
+            throw named.isEmpty
+                ? .notFound("no account \(idOrName)")
+                : .conflict("\(named.count) accounts are named \(idOrName): give the account id")
+        }
+        return named[0]
+    }
+
     // MARK: API keys
 
     /// A new key for `accountID`; the secret is returned once and never stored. Tenant admins only
@@ -107,7 +128,8 @@ extension ImageService {
     public func createAPIKey(_ p: Principal, accountID: String, expiresAt: Int64?, source: String) throws(GateError)
         -> (info: APIKeyInfo, secret: String)
     {
-        let account = try visibleAccount(p, accountID)
+        let account = try keyAccount(p, accountID)
+        let accountID = account.id
         try require(p, .manageAccounts, action: "apikey.create", target: accountID, targetTenant: account.tenant,
             source: source)
         if let expiresAt, expiresAt <= clock.now() { throw .invalid("expiresAt must be in the future") }
@@ -127,8 +149,9 @@ extension ImageService {
 
     /// Key infos (never secrets). Admins: all or one account's; owners: their tenant's; sub-accounts: their own.
     public func apiKeys(_ p: Principal, accountID: String?) throws(GateError) -> [APIKeyInfo] {
-        if let accountID {
-            let account = try visibleAccount(p, accountID)
+        if let named = accountID {
+            let account = try keyAccount(p, named)
+            let accountID = account.id
             guard p.may(.manageAccounts) || accountID == p.accountID else {
                 throw denied(p, action: "apikey.list", target: accountID, targetTenant: account.tenant, source: "api",
                     "sub-accounts see their own keys only")

@@ -97,6 +97,25 @@ import Testing
         }
     }
 
+    @Test func keysNameTheirAccountByIDOrUniqueName() throws {
+        let w = try World()
+        // "admin" is the first platform administrator's name on every node; its id differs per deployment.
+        let byName = try w.service.createAPIKey(w.admin, accountID: "admin", expiresAt: nil, source: "t")
+        #expect(byName.info.accountID == w.admin.accountID)
+        #expect(try w.service.apiKeys(w.admin, accountID: "admin").contains { $0.keyID == byName.info.keyID })
+        // The local operator (no account row) gets keys for that administrator.
+        let local = try w.service.createAPIKey(
+            .localAdmin, accountID: Principal.localAdmin.accountID, expiresAt: nil, source: "t")
+        #expect(local.info.accountID == w.admin.accountID)
+        #expect(code { () throws(GateError) in
+            _ = try w.service.createAPIKey(w.admin, accountID: "nobody", expiresAt: nil, source: "t")
+        } == .notFound)
+        // Another tenant's owner does not find accounts by name outside its tenant.
+        #expect(code { () throws(GateError) in
+            _ = try w.service.createAPIKey(w.ownerB, accountID: "admin", expiresAt: nil, source: "t")
+        } == .notFound)
+    }
+
     @Test func bootstrapIsIdempotent() throws {
         let w = try World()
         let again = try w.service.bootstrap()
