@@ -22,7 +22,7 @@ public enum HTTPMetrics {
         Metrics.add(
             (requests, 1),
             (MetricSeries("imagegate_bytes_sent_total", [("protocol", scheme)]), Double(r.bytesSent)),
-            (MetricSeries("imagegate_download_sessions_total", [("protocol", scheme), ("outcome", r.outcome)]), 1),
+            (MetricSeries("imagegate_download_sessions_total", [("protocol", scheme), ("outcome", r.outcome.rawValue)]), 1),
             (downloadsEnded(scheme: scheme), 1))
     }
 }
