@@ -17,8 +17,9 @@ extension FTPControlConnection {
         }
         passive = nil
         defer { listener.close() }
+        // Every path below sets the outcome (finish or conclude) before the line is written.
         var record = FTPAccessRecord(startedMs: started, proto: proto, peer: peer, method: "", path: "/", status: 0,
-                                     outcome: "", token: session.file?.logID)
+                                     outcome: .localError, token: session.file?.logID)
         var fileFD: Int32 = -1
         defer { if fileFD >= 0 { Sys.close(fileFD) } }
         switch t {
@@ -31,7 +32,7 @@ extension FTPControlConnection {
             var st = stat()
             guard fileFD >= 0, fstat(fileFD, &st) == 0, UInt64(st.st_size) == f.size else {
                 ctx.logger.error("ftp: image blob \(f.path) unreadable or not \(f.size) bytes")
-                finish(&record, FTPReply.from(GateError.io("blob")), outcome: "local_error")
+                finish(&record, FTPReply.from(GateError.io("blob")), outcome: .localError)
                 return
             }
             // vsftpd's wording; curl and wget read "(N bytes)" when SIZE was not asked.
@@ -49,7 +50,7 @@ extension FTPControlConnection {
             logger: ctx.logger)
         {
         case .timeout:
-            finish(&record, .noDataConnection, outcome: "no_data_connection")
+            finish(&record, .noDataConnection, outcome: .noDataConnection)
             return
         case .stop(let o):
             conclude(o, &record, sent: 0)
@@ -67,7 +68,7 @@ extension FTPControlConnection {
                 record.dataTLS = data.tls?.sessionReused == true ? "resumed" : "full_handshake"
             } catch {
                 ctx.logger.info("ftp: \(peer): data connection \(error.message)")
-                finish(&record, FTPReply(522, "TLS handshake on the data connection failed."), outcome: "tls_failed")
+                finish(&record, FTPReply(522, "TLS handshake on the data connection failed."), outcome: .tlsFailed)
                 return
             }
         }
@@ -90,30 +91,30 @@ extension FTPControlConnection {
     private func conclude(_ o: TransferOutcome, _ record: inout FTPAccessRecord, sent: UInt64) {
         record.bytes = sent
         switch o {
-        case .complete: finish(&record, .transferComplete, outcome: "complete")
+        case .complete: finish(&record, .transferComplete, outcome: .complete)
         case .aborted:
-            finish(&record, FTPReply(426, "Transfer aborted."), outcome: "aborted")
+            finish(&record, FTPReply(426, "Transfer aborted."), outcome: .aborted)
             send(FTPReply(226, "ABOR successful."))
         case .quit:
-            finish(&record, FTPReply(426, "Transfer aborted."), outcome: "quit")
+            finish(&record, FTPReply(426, "Transfer aborted."), outcome: .quit)
             send(.goodbye)
             closing = true
-        case .peerClosed: finish(&record, .transferAborted, outcome: "peer_closed")
-        case .stalled: finish(&record, FTPReply(426, "Transfer timed out."), outcome: "stalled")
+        case .peerClosed: finish(&record, .transferAborted, outcome: .peerClosed)
+        case .stalled: finish(&record, FTPReply(426, "Transfer timed out."), outcome: .stalled)
         case .controlLost:
             record.status = 0
-            record.outcome = "control_lost"
+            record.outcome = .controlLost
             ctx.accessLog.write(record)
             sessionBytes += record.bytes
             sessionTransfers += 1
             closing = true
         case .localError(let why):
             ctx.logger.error("ftp: \(peer): \(record.path): \(why)")
-            finish(&record, FTPReply.from(GateError.io(why)), outcome: "local_error")
+            finish(&record, FTPReply.from(GateError.io(why)), outcome: .localError)
         }
     }
 
-    private func finish(_ record: inout FTPAccessRecord, _ reply: FTPReply, outcome: String) {
+    private func finish(_ record: inout FTPAccessRecord, _ reply: FTPReply, outcome: AccessOutcome) {
         send(reply)
         record.status = reply.code
         record.outcome = outcome

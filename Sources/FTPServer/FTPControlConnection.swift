@@ -17,7 +17,7 @@ final class FTPContext: Sendable {
     let policy: any FTPAccessPolicy
     let accessLog: FTPAccessLog
     let logger: Logger
-    let ledger: FailureLedger
+    let loginFailures: LoginThrottle
 
     init(config: FTPConfig, tls: TLSContextHolder?, policy: any FTPAccessPolicy, accessLog: LineSink?, logger: Logger) {
         self.config = config
@@ -25,7 +25,8 @@ final class FTPContext: Sendable {
         self.policy = policy
         self.accessLog = FTPAccessLog(sink: accessLog)
         self.logger = logger
-        self.ledger = FailureLedger(limit: config.maxLoginFailuresPerPeer, windowSeconds: config.failureWindowSeconds)
+        self.loginFailures = LoginThrottle(
+            limit: config.maxLoginFailuresPerPeer, window: .sliding, lengthMs: config.failureWindowSeconds * 1000)
     }
 }
 
@@ -166,17 +167,17 @@ final class FTPControlConnection: ControlWatch {
                 passive = nil
             case .transfer(let t): transfer(t)
             case .loginFailed(let reason, let label):
-                ctx.ledger.record(peer.host)
+                ctx.loginFailures.recordFailure(peer.host)
                 ctx.logger.info("ftp: \(peer): login refused (\(reason), token \(label))")
                 ctx.accessLog.write(FTPAccessRecord(
                     startedMs: Monotonic.milliseconds(), proto: proto, peer: peer, method: "PASS", path: "",
-                    status: 530, outcome: "denied", token: label, note: reason))
+                    status: 530, outcome: .denied, token: label, note: reason))
                 // Constant pause whatever the reason: guessing is slow and timing says nothing.
                 usleep(UInt32(max(0, min(ctx.config.loginFailureDelayMs, 60_000)) * 1000))
             case .loggedIn(let f):
                 ctx.accessLog.write(FTPAccessRecord(
                     startedMs: Monotonic.milliseconds(), proto: proto, peer: peer, method: "PASS", path: "/" + f.name,
-                    status: 230, outcome: "ok", token: f.logID))
+                    status: 230, outcome: .ok, token: f.logID))
             case .close: closing = true
             }
         }

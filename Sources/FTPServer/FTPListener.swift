@@ -103,7 +103,7 @@ public final class FTPListener: Sendable {
     }
 
     private static func admit(_ who: PeerAddress, ctx: FTPContext, registry: SessionRegistry) -> FTPReply? {
-        if ctx.ledger.blocked(who.host) {
+        if ctx.loginFailures.isLocked(who.host) {
             return FTPReply(421, "Too many failed logins from your address: try again later.")
         }
         let (total, fromPeer) = registry.counts(host: who.host)

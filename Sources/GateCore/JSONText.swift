@@ -5,8 +5,22 @@
 public enum JSONText {
     /// Returns `s` as a quoted JSON string literal.
     public static func quote(_ s: String) -> String {
-        var out = "\""
+        var out = ""
         out.reserveCapacity(s.utf8.count + 2)
+        appendQuoted(s, to: &out)
+        return out
+    }
+
+    /// Appends `s` to `out` as a quoted JSON string literal: `"` and `\` escaped, control characters and DEL
+    /// as `\n`, `\r`, `\t` or `\u00xx`, everything else as it is.
+    public static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        // Most values (peers, paths, outcome words) need no escape: append them in one piece.
+        if !s.utf8.contains(where: needsEscape) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""
@@ -24,6 +38,9 @@ public enum JSONText {
             }
         }
         out += "\""
-        return out
+    }
+
+    private static func needsEscape(_ b: UInt8) -> Bool {
+        b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f
     }
 }

@@ -19,6 +19,17 @@ final class ConnectionGate: Sendable {
         case unauthenticatedTotal = "preauth_cap"
         case sessionsPerAddress = "address_cap"
         case sessionsTotal = "session_cap"
+
+        /// The access log's word for this refusal (the same as the raw value).
+        var outcome: AccessOutcome {
+            switch self {
+            case .rateLimited: .rateLimited
+            case .unauthenticatedPerAddress: .preauthAddressCap
+            case .unauthenticatedTotal: .preauthCap
+            case .sessionsPerAddress: .addressCap
+            case .sessionsTotal: .sessionCap
+            }
+        }
     }
 
     struct Limits: Sendable {

@@ -10,13 +10,16 @@ import SystemIO
 struct SFTPAccessLog: Sendable {
     let sink: LineSink?
 
-    func write(peer: PeerAddress, user: String, path: String, bytes: UInt64, durationMs: Int64, outcome: String) {
-        ImageGateMetrics.transferEnded(protocol: "sftp", outcome: outcome, bytes: bytes)
+    func write(peer: PeerAddress, user: String, path: String, bytes: UInt64, durationMs: Int64, outcome: AccessOutcome) {
+        ImageGateMetrics.transferEnded(protocol: "sftp", outcome: outcome.rawValue, bytes: bytes)
         guard let sink else { return }
-        var line = "{\"time\":\"\(TimeFormat.rfc3339(SystemClock().now()))\",\"proto\":\"sftp\""
-        line += ",\"peer\":\(JSONText.quote(peer.description)),\"user\":\(JSONText.quote(user))"
-        line += ",\"path\":\(JSONText.quote(path)),\"bytes\":\(bytes),\"duration_ms\":\(durationMs)"
-        line += ",\"outcome\":\(JSONText.quote(outcome))}"
-        sink.write(line: line)
+        var line = AccessLine(unixSeconds: SystemClock().now(), proto: "sftp")
+        line.add("peer", peer.description)
+        line.add("user", user)
+        line.add("path", path)
+        line.add("bytes", bytes)
+        line.add("duration_ms", durationMs)
+        line.add("outcome", outcome)
+        sink.write(line: line.finish())
     }
 }

@@ -28,14 +28,14 @@ struct SFTPChannelLoop {
         }
         var nextCheck = Monotonic.milliseconds() + ctx.config.revalidateIntervalMs
         // The idle deadline runs from the last request (or the last reply written), not from each 1 s poll.
-        control.arm(ctx.config.idleTimeoutMs, reason: "idle_timeout")
+        control.arm(ctx.config.idleTimeoutMs, reason: .idleTimeout)
 
         while true {
             let now = Monotonic.milliseconds()
             if now >= nextCheck {
                 nextCheck = now + ctx.config.revalidateIntervalMs
                 guard ctx.policy.stillValid(file) else {
-                    session.outcome = "revoked"
+                    session.outcome = .revoked
                     ctx.logger.info("sftp \(control.peer): \(file.logID) no longer valid: session ended")
                     return
                 }
@@ -43,19 +43,19 @@ struct SFTPChannelLoop {
             if control.cutReason != nil { return }
             let n = ssh_channel_read_timeout(channel, inbuf, UInt32(chunk), 0, 1000)
             if n == SSH_ERROR {
-                session.outcome = "disconnected"
+                session.outcome = .disconnected
                 return
             }
             if n == 0 {
                 if ssh_channel_is_eof(channel) != 0 || ssh_channel_is_open(channel) == 0 { return }
                 continue
             }
-            control.arm(ctx.config.idleTimeoutMs, reason: "idle_timeout")
+            control.arm(ctx.config.idleTimeoutMs, reason: .idleTimeout)
             framer.append(UnsafeRawBufferPointer(start: inbuf, count: Int(n)))
             do {
                 while let result = try framer.next({ processor.handle($0, into: out) }) {
                     if case .close(let why) = result {
-                        session.outcome = "protocol_error"
+                        session.outcome = .protocolError
                         ctx.logger.info("sftp \(control.peer): \(why): session ended")
                         _ = flush(out, channel)
                         return
@@ -66,7 +66,7 @@ struct SFTPChannelLoop {
                     }
                 }
             } catch {
-                session.outcome = "protocol_error"
+                session.outcome = .protocolError
                 ctx.logger.info("sftp \(control.peer): \(error): session ended")
                 return
             }
@@ -83,19 +83,19 @@ struct SFTPChannelLoop {
     /// session timeout; the loop retries until the watchdog's stall deadline cuts the socket.
     private func flush(_ out: SFTPReplyBuffer, _ channel: ssh_channel) -> Bool {
         let control = session.control
-        control.arm(session.ctx.config.stallTimeoutMs, reason: "stall_timeout")
+        control.arm(session.ctx.config.stallTimeoutMs, reason: .stallTimeout)
         while out.count > 0 {
             let w = ssh_channel_write(channel, out.storage, UInt32(out.count))
             if w == SSH_ERROR || control.cutReason != nil {
-                if session.outcome == "completed" { session.outcome = "connection_lost" }
+                if session.outcome == .completed { session.outcome = .connectionLost }
                 return false
             }
             if w > 0 {
                 out.consume(Int(w))
-                control.arm(session.ctx.config.stallTimeoutMs, reason: "stall_timeout")
+                control.arm(session.ctx.config.stallTimeoutMs, reason: .stallTimeout)
             }
         }
-        control.arm(session.ctx.config.idleTimeoutMs, reason: "idle_timeout")
+        control.arm(session.ctx.config.idleTimeoutMs, reason: .idleTimeout)
         return true
     }
 }

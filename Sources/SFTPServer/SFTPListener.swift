@@ -16,7 +16,7 @@ final class ListenerContext: Sendable {
     let accessLog: SFTPAccessLog
     let logger: Logger
     let registry = SessionRegistry()
-    let throttle: AuthThrottle
+    let throttle: LoginThrottle
     let gate: ConnectionGate
 
     init(config: SFTPConfig, policy: any SFTPAccessPolicy, accessLog: LineSink?, logger: Logger) {
@@ -24,7 +24,7 @@ final class ListenerContext: Sendable {
         self.policy = policy
         self.accessLog = SFTPAccessLog(sink: accessLog)
         self.logger = logger
-        throttle = AuthThrottle(limit: config.maxAuthFailuresPerMinute, delayMs: config.authFailureDelayMs)
+        throttle = LoginThrottle(limit: config.maxAuthFailuresPerMinute, window: .fixed, lengthMs: 60_000)
         gate = ConnectionGate(
             ConnectionGate.Limits(
                 maxSessions: config.maxSessions, maxSessionsPerAddress: config.maxSessionsPerAddress,
@@ -121,7 +121,7 @@ public final class SFTPListener: Sendable {
         acceptThread.join()
         let deadline = Monotonic.milliseconds() + 10_000
         while true {
-            for s in ctx.registry.all() { s.cut("server_stop") }
+            for s in ctx.registry.all() { s.cut(.serverStop) }
             ctx.registry.reap()
             if ctx.registry.count == 0 || Monotonic.milliseconds() > deadline { break }
             usleep(20_000)
@@ -153,7 +153,7 @@ private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping
             if let refusal = ctx.gate.admit(peer.host) {
                 ctx.logger.debug("sftp \(peer): refused at accept (\(refusal.rawValue))")
                 ctx.accessLog.write(
-                    peer: peer, user: "-", path: "-", bytes: 0, durationMs: 0, outcome: refusal.rawValue)
+                    peer: peer, user: "-", path: "-", bytes: 0, durationMs: 0, outcome: refusal.outcome)
                 Sys.close(conn)
                 continue
             }

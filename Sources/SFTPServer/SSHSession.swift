@@ -28,7 +28,7 @@ final class SSHSession {
     var refusal: String?
     var promoted = false
     var userLog = "-"
-    var outcome = "auth_failed"
+    var outcome = AccessOutcome.authFailed
     var bytesSent: UInt64 = 0
 
     private let serverCallbacks = UnsafeMutablePointer<ssh_server_callbacks_struct>.allocate(capacity: 1)
@@ -53,9 +53,9 @@ final class SSHSession {
         // The pre-auth deadline: a connection that does not finish its key exchange soon is cut (named after
         // whichever deadline is the earlier one).
         if ctx.config.kexTimeoutMs < ctx.config.loginTimeoutMs {
-            control.arm(ctx.config.kexTimeoutMs, reason: "kex_timeout")
+            control.arm(ctx.config.kexTimeoutMs, reason: .kexTimeout)
         } else {
-            control.arm(ctx.config.loginTimeoutMs, reason: "login_timeout")
+            control.arm(ctx.config.loginTimeoutMs, reason: .loginTimeout)
         }
         // Before the key exchange, not after: libssh keeps parsing whatever the same read() brought in once
         // NEWKEYS has arrived, inside ssh_handle_key_exchange. libssh2 (curl) sends NEWKEYS and its
@@ -64,16 +64,16 @@ final class SSHSession {
         // the client waits until the login timeout. With the callbacks in place every message is answered.
         installCallbacks()
         guard ssh_handle_key_exchange(session) == SSH_OK else {
-            outcome = control.cutReason ?? "kex_failed"
+            outcome = control.cutReason ?? .kexFailed
             ctx.logger.debug("sftp \(control.peer): key exchange failed: \(lastError)")
             return
         }
-        control.arm(ctx.config.loginTimeoutMs - (Monotonic.milliseconds() - startMs), reason: "login_timeout")
+        control.arm(ctx.config.loginTimeoutMs - (Monotonic.milliseconds() - startMs), reason: .loginTimeout)
         guard login() else {
             if let r = control.cutReason { outcome = r }
             return
         }
-        outcome = "completed"
+        outcome = .completed
         SFTPChannelLoop(session: self).run()
     }
 
@@ -133,7 +133,7 @@ final class SSHSession {
             if status & (SSH_CLOSED | SSH_CLOSED_ERROR) != 0 { return false }
             if failures >= 6 {
                 // More wrong tokens on one connection than any client retries (OpenSSH: 3 prompts).
-                outcome = "auth_failed"
+                outcome = .authFailed
                 return false
             }
         }
@@ -148,21 +148,22 @@ final class SSHSession {
         let granted = ctx.throttle.isLocked(host) ? nil : ctx.policy.authorize(token: token, peer: control.peer)
         guard let granted else {
             failures += 1
-            let delay = ctx.throttle.fail(host)
+            // Each failure pauses longer, up to 3 s (Docs/sftp.md).
+            let delay = min(3_000, ctx.config.authFailureDelayMs * Int64(ctx.throttle.recordFailure(host)))
             ctx.logger.info("sftp \(control.peer): login refused (\(route), \(SFTPTokenShape.redact(token)))")
             usleep(UInt32(delay * 1000))
             return false
         }
         guard ctx.registry.acquire(granted.capKey, limit: ctx.config.maxSessionsPerToken) else {
             ctx.logger.info("sftp \(control.peer): \(granted.logID) has \(ctx.config.maxSessionsPerToken) sessions")
-            outcome = "token_session_cap"
+            outcome = .tokenSessionCap
             refuse("session limit reached: \(ctx.config.maxSessionsPerToken) sessions with this link are open")
             return false
         }
         if let capped = ctx.gate.promote(control.peer.host) {
             ctx.registry.release(granted.capKey)
             ctx.logger.info("sftp \(control.peer): login refused (\(capped.rawValue))")
-            outcome = capped.rawValue
+            outcome = capped.outcome
             refuse(
                 capped == .sessionsPerAddress
                     ? "session limit reached: \(ctx.config.maxSessionsPerAddress) sessions from your address are open"
@@ -195,7 +196,7 @@ final class SSHSession {
         blobFD = fd
         file = granted
         userLog = granted.logID
-        outcome = "no_subsystem"
+        outcome = .noSubsystem
         return true
     }
 
@@ -284,7 +285,7 @@ final class SSHSession {
             peer: control.peer, user: userLog, path: file.map { "/" + $0.name } ?? "-", bytes: bytesSent,
             durationMs: Monotonic.milliseconds() - startMs, outcome: outcome)
         ctx.logger.debug("sftp \(control.peer): session ended (\(outcome), \(bytesSent) bytes)")
-        if let file { ctx.policy.sessionEnded(file, bytes: bytesSent, peer: control.peer, outcome: outcome) }
+        if let file { ctx.policy.sessionEnded(file, bytes: bytesSent, peer: control.peer, outcome: outcome.rawValue) }
     }
 }
 

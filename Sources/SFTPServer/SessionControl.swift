@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: what the listener knows about each session: deadlines, the cut switch, caps, auth throttling.
+// ImageGate: what the listener knows about each session: deadlines, the cut switch, caps.
 //===----------------------------------------------------------------------===//
 #if canImport(Glibc)
 import Glibc
@@ -17,8 +17,8 @@ final class SessionControl: Sendable {
         var fd: Int32
         var closed = false
         var deadlineMs: Int64 = .max
-        var deadlineReason = ""
-        var cutReason: String?
+        var deadlineReason = AccessOutcome.idleTimeout
+        var cutReason: AccessOutcome?
     }
 
     let id: Int
@@ -32,7 +32,7 @@ final class SessionControl: Sendable {
     }
 
     /// Sets when the watchdog cuts the session and what the access log will say.
-    func arm(_ ms: Int64, reason: String) {
+    func arm(_ ms: Int64, reason: AccessOutcome) {
         let at = Monotonic.milliseconds() + ms
         state.withLock {
             $0.deadlineMs = at
@@ -40,10 +40,10 @@ final class SessionControl: Sendable {
         }
     }
 
-    var cutReason: String? { state.withLock { $0.cutReason } }
+    var cutReason: AccessOutcome? { state.withLock { $0.cutReason } }
 
     /// Ends the session from any thread: records why (first reason wins) and shuts the socket down.
-    func cut(_ reason: String) {
+    func cut(_ reason: AccessOutcome) {
         state.withLock {
             if $0.cutReason == nil { $0.cutReason = reason }
             // The fd is closed only by ssh_free on the session thread, after `markClosed`; checking `closed`
@@ -54,7 +54,7 @@ final class SessionControl: Sendable {
 
     /// Called by the watchdog: cuts the session if its deadline has passed.
     func checkDeadline(now: Int64) {
-        let reason: String? = state.withLock { $0.deadlineMs <= now && $0.cutReason == nil ? $0.deadlineReason : nil }
+        let reason: AccessOutcome? = state.withLock { $0.deadlineMs <= now && $0.cutReason == nil ? $0.deadlineReason : nil }
         if let reason { cut(reason) }
     }
 
@@ -122,46 +122,5 @@ final class SessionRegistry: Sendable {
             let n = $0.perToken[key, default: 1] - 1
             $0.perToken[key] = n > 0 ? n : nil
         }
-    }
-}
-
-/// Failed logins per peer address in a one-minute window. Each failure costs the session a growing pause
-/// (uniform: the same for every kind of bad token); past the limit every attempt from that address fails.
-final class AuthThrottle: Sendable {
-    private struct Entry {
-        var windowStart: Int64
-        var failures: Int
-    }
-
-    private let entries = Mutex([String: Entry]())
-    let limit: Int
-    let delayMs: Int64
-
-    init(limit: Int, delayMs: Int64) {
-        self.limit = limit
-        self.delayMs = delayMs
-    }
-
-    private func current(_ e: Entry?, _ now: Int64) -> Entry {
-        guard let e, now - e.windowStart < 60_000 else { return Entry(windowStart: now, failures: 0) }
-        return e
-    }
-
-    func isLocked(_ host: String) -> Bool {
-        let now = Monotonic.milliseconds()
-        return entries.withLock { current($0[host], now).failures >= limit }
-    }
-
-    /// Records a failure and returns how long to pause before answering.
-    func fail(_ host: String) -> Int64 {
-        let now = Monotonic.milliseconds()
-        let n: Int = entries.withLock { all in
-            var e = current(all[host], now)
-            e.failures += 1
-            all[host] = e
-            if all.count > 10_000 { all = all.filter { now - $0.value.windowStart < 60_000 } }
-            return e.failures
-        }
-        return min(3_000, delayMs * Int64(n))
     }
 }

@@ -45,7 +45,7 @@ public enum HTTPMetrics {
         let front = r.path.hasPrefix("/api/") ? 4 : 0
         Metrics.add(c.requests[front + ImageGateMetrics.statusClassIndex(r.status)])
         guard r.sessionKey != nil else { return }
-        c.transfers.ended(outcome: r.outcome, bytes: r.bytesSent)
+        c.transfers.ended(outcome: r.outcome.rawValue, bytes: r.bytesSent)
         Metrics.add(c.downloadsEnded)
     }
 }

@@ -13,7 +13,7 @@ struct AccessRecord {
     var path: String
     var status: Int
     var bytesSent: UInt64
-    var outcome: String
+    var outcome: AccessOutcome
     var note: String?
     var sessionKey: String? = nil
 }
@@ -27,12 +27,15 @@ struct AccessLog: Sendable {
     func write(_ r: AccessRecord, nowMs: Int64, wallNow: Int64) {
         HTTPMetrics.count(r, scheme: scheme)
         guard let sink else { return }
-        var line = "{\"time\":\"\(TimeFormat.rfc3339(wallNow))\",\"proto\":\"\(scheme)\""
-        line += ",\"peer\":\(JSONText.quote(r.peer.description)),\"method\":\(JSONText.quote(r.method))"
-        line += ",\"path\":\(JSONText.quote(r.path == "-" ? r.path : redact(r.path))),\"status\":\(r.status),\"bytes\":\(r.bytesSent)"
-        line += ",\"duration_ms\":\(nowMs - r.startedMs),\"outcome\":\"\(r.outcome)\""
-        if let note = r.note { line += ",\"note\":\(JSONText.quote(note))" }
-        line += "}"
-        sink.write(line: line)
+        var line = AccessLine(unixSeconds: wallNow, proto: scheme)
+        line.add("peer", r.peer.description)
+        line.add("method", r.method)
+        line.add("path", r.path == "-" ? r.path : redact(r.path))
+        line.add("status", r.status)
+        line.add("bytes", r.bytesSent)
+        line.add("duration_ms", nowMs - r.startedMs)
+        line.add("outcome", r.outcome)
+        line.add("note", ifPresent: r.note)
+        sink.write(line: line.finish())
     }
 }

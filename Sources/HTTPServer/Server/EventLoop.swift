@@ -82,7 +82,7 @@ final class EventLoop {
                 ctx.handler.tick(nowMs: now)
             }
         }
-        for c in Array(connections.values) { close(c, outcome: "shutdown") }
+        for c in Array(connections.values) { close(c, outcome: .shutdown) }
         epoll.remove(ctx.listener)
         // Handed over but never adopted (the listener closes what arrives after this, once every loop exited).
         for (fd, peer) in mailbox.takeAll() { EventLoop.discard(fd, peer, ctx: ctx, box: mailbox) }
@@ -253,7 +253,7 @@ final class EventLoop {
                 case .failure(let e):
                     let record = AccessRecord(
                         startedMs: c.requestStartedMs, peer: c.peer, method: "-", path: "-", status: e.status,
-                        bytesSent: 0, outcome: "bad_request", note: e.reason)
+                        bytesSent: 0, outcome: .badRequest, note: e.reason)
                     start(c, Response.text(e.status, StatusText.reason(e.status), close: true), record: record,
                         version: .http11, isHead: false, keepAlive: false)
                 case .head(let head, let consumed):
@@ -303,7 +303,7 @@ final class EventLoop {
                     rec.bytesSent = job.bodySent
                     rec.outcome = why
                     logged(c, rec)
-                    if why == "truncated" { ctx.logger.error("file truncated while sending to \(c.peer)") }
+                    if why == .truncated { ctx.logger.error("file truncated while sending to \(c.peer)") }
                     close(c, outcome: nil)
                     return
                 }
@@ -319,7 +319,7 @@ final class EventLoop {
         func refuse(_ status: Int, _ why: String) {
             let record = AccessRecord(
                 startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
-                path: head.path, status: status, bytesSent: 0, outcome: "refused",
+                path: head.path, status: status, bytesSent: 0, outcome: .refused,
                 note: why)
             start(c, Response.text(status, why, close: true), record: record, version: head.version,
                 isHead: head.method == "HEAD", keepAlive: false)
@@ -368,7 +368,7 @@ final class EventLoop {
             && c.requestsServed < ctx.config.maxRequestsPerConnection
         let record = AccessRecord(
             startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
-            path: head.path, status: response.status, bytesSent: 0, outcome: "ok",
+            path: head.path, status: response.status, bytesSent: 0, outcome: .ok,
             note: response.note, sessionKey: response.sessionKey)
         start(c, response, record: record, version: head.version, isHead: head.method == "HEAD",
             keepAlive: keepAlive)
@@ -412,7 +412,7 @@ final class EventLoop {
         try? epoll.modify(c.fd, interest, data: c.tag)
     }
 
-    private func close(_ c: Connection, outcome: String?) {
+    private func close(_ c: Connection, outcome: AccessOutcome?) {
         guard connections[c.fd] === c else { return }
         // Release the socket and the response's file first, then log: whoever reads the log line may rely on
         // the descriptors being gone.
@@ -453,7 +453,7 @@ final class EventLoop {
                 // Uploads may take hours; what must not happen is a stall.
                 if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: nil) }
             case .writing:
-                if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: "send_timeout") }
+                if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: .sendTimeout) }
             case .lingering(let deadline):
                 if now > deadline { close(c, outcome: nil) }
             }

@@ -4,6 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import GateCore
 import SystemIO
 
 /// How far a write got in one turn.
@@ -14,7 +15,7 @@ enum WriteProgress {
     /// Turn budget used up: others first, then continue.
     case yielded
     /// Peer gone (`client_abort`), file truncated (`truncated`), or another write error.
-    case failed(String)
+    case failed(AccessOutcome)
 }
 
 /// The serialized head plus the body pieces still to send. For HEAD the pieces are dropped
@@ -39,7 +40,7 @@ struct WriteJob {
             switch r {
             case .done(let n): headSent += n
             case .wouldBlock(let needs): return .blocked(needs: needs)
-            case .endOfInput: return .failed("client_abort")
+            case .endOfInput: return .failed(.clientAbort)
             case .failed(let e, _): return .failed(Self.outcome(e))
             }
         }
@@ -53,12 +54,12 @@ struct WriteJob {
                         UnsafeRawBufferPointer(rebasing: buf[Int(pieceSent)...]), more: pieceIndex + 1 < pieces.count)
                 }
             case .file(let offset, let length):
-                guard let file else { return .failed("internal") }
+                guard let file else { return .failed(.internal) }
                 // Stay below 2 GiB per call (nginx NGX_SENDFILE_MAXSIZE) and within this turn's budget.
                 let count = Int(min(length - pieceSent, UInt64(budget - spent), 1 << 30))
                 r = transport.sendFile(file.fd, offset: offset + pieceSent, count: count)
                 // The file shrank under us: the headers promised bytes that no longer exist.
-                if case .done(0) = r { return .failed("truncated") }
+                if case .done(0) = r { return .failed(.truncated) }
             }
             switch r {
             case .done(let n):
@@ -70,7 +71,7 @@ struct WriteJob {
                     pieceSent = 0
                 }
             case .wouldBlock(let needs): return .blocked(needs: needs)
-            case .endOfInput: return .failed("client_abort")
+            case .endOfInput: return .failed(.clientAbort)
             case .failed(let e, _): return .failed(Self.outcome(e))
             }
         }
@@ -78,7 +79,7 @@ struct WriteJob {
     }
 
     /// EPIPE / ECONNRESET: the client went away mid-response, which is normal (aria2 closes at segment ends).
-    private static func outcome(_ errno: Int32) -> String {
-        errno == EPIPE || errno == ECONNRESET ? "client_abort" : "write_error"
+    private static func outcome(_ errno: Int32) -> AccessOutcome {
+        errno == EPIPE || errno == ECONNRESET ? .clientAbort : .writeError
     }
 }
