@@ -28,6 +28,25 @@ public struct DescriptorByteSource: SFTPByteSource {
     }
 }
 
+/// `pread` from the blob store's reader: the descriptor and offset it names for each stretch.
+public struct BlobByteSource: SFTPByteSource {
+    public let blob: any BlobReader
+    public init(blob: any BlobReader) { self.blob = blob }
+
+    public func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
+        guard offset < blob.size else { return 0 }
+        guard let extent = try? blob.extent(at: offset, maxLength: UInt64(count)) else {
+            errno = EIO
+            return -1
+        }
+        while true {
+            let n = pread(extent.fd, buffer, Int(extent.length), off_t(extent.offset))
+            if n < 0 && errno == EINTR { continue }
+            return n
+        }
+    }
+}
+
 /// What a path names in the virtual tree.
 public enum SFTPNode: Equatable, Sendable {
     case root
@@ -64,9 +83,9 @@ public enum SFTPPath {
 
 /// The tree's attributes and `ls -l` lines (draft-02 §7: `longname` is what OpenSSH `ls -l` prints).
 public struct SFTPVirtualFS: Sendable {
-    public let file: SFTPFile
+    public let file: ServedFile
 
-    public init(file: SFTPFile) { self.file = file }
+    public init(file: ServedFile) { self.file = file }
 
     public var fileAttributes: SFTPAttributes {
         SFTPAttributes(size: file.size, permissions: 0o100444, modified: file.modified)

@@ -18,7 +18,7 @@ public enum HTTPMetrics {
         let front = r.path.hasPrefix("/api/") ? "api" : scheme
         let requests = MetricSeries(
             "imagegate_requests_total", [("front", front), ("status_class", ImageGateMetrics.statusClass(r.status))])
-        guard r.sessionKey != nil else { return Metrics.add(requests) }
+        guard r.session != nil else { return Metrics.add(requests) }
         Metrics.add(
             (requests, 1),
             (MetricSeries("imagegate_bytes_sent_total", [("protocol", scheme)]), Double(r.bytesSent)),

@@ -21,7 +21,7 @@ extension ImportManager {
             guard let uploadID = job.uploadID, let total = job.totalSize, total > 0, (job.expiresAt ?? .max) >= now,
                 let record = try? store.image(id), record.status == .uploading
             else { continue }
-            let staged = blobs.stagingFiles().contains { BlobStore.imageID(ofStagingPath: $0) == id }
+            let staged = !blobs.stagedBlobs(of: id).isEmpty
             if !staged, blobs.blobSize(id) != nil {
                 do throws(GateError) {
                     _ = try blobs.returnToStaging(id)

@@ -16,13 +16,13 @@ import ImageManagement
 final class DataDirectory: Sendable {
     let settings: Settings
     let store: any CatalogStore
-    let blobs: BlobStore
+    let blobs: any BlobStorage
     let keys: TokenKeyStore
     let clock: any WallClock
     let service: ImageService
     let imports: ImportManager
 
-    private init(settings: Settings, store: any CatalogStore, blobs: BlobStore, keys: TokenKeyStore,
+    private init(settings: Settings, store: any CatalogStore, blobs: any BlobStorage, keys: TokenKeyStore,
                  clock: any WallClock, secrets: SecretBox) {
         self.settings = settings
         self.store = store
@@ -94,7 +94,7 @@ final class DataDirectory: Sendable {
         try StartupGuards.requireKeyFiles(settings, store: store, allowRecreate: recreateMissingKeys)
         let keys = try TokenKeyStore.openOrCreate(directory: settings.keysDir, clock: clock)
         try makeDirectories(settings.dataDir + "/run")
-        let data = DataDirectory(settings: settings, store: store, blobs: BlobStore(root: settings.dataDir), keys: keys,
+        let data = DataDirectory(settings: settings, store: store, blobs: BlobStore(root: settings.blobRoot), keys: keys,
                                  clock: clock, secrets: try secretBox(settings.keysDir + "/secrets.key"))
         // First use: the default tenant and a platform-admin account; its API key is written once, 0600,
         // for remote use of the API (the local CLI needs none: it acts on the data directory directly).
