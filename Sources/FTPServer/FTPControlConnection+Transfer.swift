@@ -74,7 +74,11 @@ extension FTPControlConnection {
         let outcome: TransferOutcome
         switch t {
         case .file(let f, let offset):
-            guard let blob else { return }
+            // Always set for a RETR (opened before 150 above); the reply still ends the transfer if not.
+            guard let blob else {
+                conclude(.localError("blob not open"), &record, sent: 0)
+                return
+            }
             outcome = DataSender.sendFile(
                 data, blob: blob, offset: offset, count: f.size - offset, config: ctx.config, watch: self,
                 sent: &sent)

@@ -33,7 +33,6 @@ final class LocalBlobReader: BlobReader {
     }
 
     /// The blob itself holds every byte: the same descriptor and offset, up to the end.
-    @inline(__always)
     func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
         BlobExtent(fd: fd, offset: offset, length: offset < size ? min(maxLength, size - offset) : 0)
     }
@@ -93,7 +92,7 @@ final class LocalBlobStaging: BlobStaging {
     /// fsync, close, rename into `blobs/`, fsync of `blobs/` (`BlobStore.finalize`). The local layout names the
     /// blob by image only: the generation is the catalog's (see `BlobStore`).
     func finalize(as version: BlobVersion) throws(GateError) {
-        precondition(fd >= 0, "staging file finalized twice")
+        guard fd >= 0 else { throw GateError.internal("staging file \(staged.name) was already closed") }
         let fd = self.fd
         self.fd = -1
         try store.finalize(stagingPath: staged.name, fd: fd, id: version.image)

@@ -13,22 +13,8 @@ public protocol SFTPByteSource {
     func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int
 }
 
-/// `pread` on a descriptor the session owns (opened once at login, so a deleted blob stays readable until
-/// the revalidation check ends the session).
-public struct DescriptorByteSource: SFTPByteSource {
-    public let fd: Int32
-    public init(fd: Int32) { self.fd = fd }
-
-    public func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
-        while true {
-            let n = pread(fd, buffer, count, off_t(offset))
-            if n < 0 && errno == EINTR { continue }
-            return n
-        }
-    }
-}
-
-/// `pread` from the blob store's reader: the descriptor and offset it names for each stretch.
+/// `pread` from the blob store's reader, opened once at login (a deleted blob stays readable until the
+/// revalidation check ends the session): the descriptor and offset it names for each stretch.
 public struct BlobByteSource: SFTPByteSource {
     public let blob: any BlobReader
     public init(blob: any BlobReader) { self.blob = blob }

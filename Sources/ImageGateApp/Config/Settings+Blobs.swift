@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: where image bytes live: `blobs.url` (Docs/deployment.md, Docs/architecture.md "Blob storage").
+// ImageGate: where image bytes live: `blobs.url` (Docs/architecture.md "Blob storage").
 //===----------------------------------------------------------------------===//
 import GateCore
 
@@ -33,7 +33,7 @@ extension SettingKey {
         SettingKey(
             name: "blobs.url", defaultText: "",
             help: "Empty: blobs under the data directory. file:///PATH: a directory (shared by several nodes, e.g. "
-                + "NFS or CephFS) holding blobs/, staging/ and quarantine/ (Docs/deployment.md)."
+                + "NFS or CephFS) holding blobs/, staging/ and quarantine/ (Docs/architecture.md)."
         ) { s, v throws(GateError) in s.blobsURL = try Settings.parseBlobsURL(v) },
     ]
 }

@@ -48,7 +48,7 @@ extension DownloadAuthorizer {
         let answer = catalogAnswer(grant)
         switch answer {
         case .current: grant.confirmedAt.store(now, ordering: .relaxed)
-        case .ended(let why): logger.info("\(grant): session ended: \(why)")
+        case .ended(let why): logger.debug("\(grant): no longer valid: \(why)")
         case .unreachable:
             logger.warning("\(grant): catalog unreachable; grant last confirmed \(now - grant.confirmedAt.load(ordering: .relaxed)) s ago")
         }
