@@ -4,40 +4,9 @@
 import GateCore
 import SystemIO
 
-/// The one file a login can see: the token's image, named as the catalog names its download.
-public struct FTPFile: Sendable, Equatable {
-    /// The visible name (`centos-7.qcow2`), as the link was minted; the view's only entry.
-    public var name: String
-    /// Other names the file answers to: the image's current name when it was renamed after the link was
-    /// minted. Never listed.
-    public var otherNames: [String]
-    /// Where the bytes are (the blob); never shown to the client.
-    public var path: String
-    public var size: UInt64
-    /// Unix seconds of the last change (MDTM, MLSD `modify=`, LIST date).
-    public var modified: Int64
-    /// A log-safe label of the token (`igt1.<kid>.<serial>…`): never the token itself.
-    public var logID: String
-    /// Opaque to FTP: what the policy needs to re-check the grant later (`stillValid`).
-    public var capKey: String
-
-    public init(
-        name: String, path: String, size: UInt64, modified: Int64, logID: String, capKey: String,
-        otherNames: [String] = []
-    ) {
-        self.name = name
-        self.otherNames = otherNames
-        self.path = path
-        self.size = size
-        self.modified = modified
-        self.logID = logID
-        self.capKey = capKey
-    }
-}
-
 /// The outcome of `PASS <token>`.
 public enum FTPLogin: Sendable, Equatable {
-    case granted(FTPFile)
+    case granted(ServedFile)
     /// Refused. `reason` and `tokenLabel` are for the log only; the client always sees the same 530.
     case denied(reason: String, tokenLabel: String)
 }
@@ -48,13 +17,13 @@ public protocol FTPAccessPolicy: Sendable {
     /// false means the token crossed the network in clear text.
     func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin
     /// Re-checks a grant before each transfer (image recycled, replaced or token revoked since login).
-    func stillValid(_ file: FTPFile) -> Bool
+    func stillValid(_ file: ServedFile) -> Bool
     /// A logged-in control connection ended after its transfers sent `bytes` (for the audit log).
-    func sessionEnded(_ file: FTPFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress)
+    func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress)
 }
 
 extension FTPAccessPolicy {
-    public func sessionEnded(_ file: FTPFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {}
+    public func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {}
 }
 
 /// Limits and timeouts of one FTP listener (Docs/protocols.md §6.3).

@@ -20,18 +20,17 @@ extension FTPControlConnection {
         // Every path below sets the outcome (finish or conclude) before the line is written.
         var record = FTPAccessRecord(startedMs: started, proto: proto, peer: peer, method: "", path: "/", status: 0,
                                      outcome: .localError, token: session.file?.logID)
-        var fileFD: Int32 = -1
-        defer { if fileFD >= 0 { Sys.close(fileFD) } }
+        var blob: (any BlobReader)?
         switch t {
         case .file(let f, let offset):
             record.method = "RETR"
             record.path = "/" + f.name
             record.offset = offset
             // Open and check the blob before 150, so a missing file is a clean 451 with no data connection.
-            fileFD = open(f.path, O_RDONLY | O_CLOEXEC)
-            var st = stat()
-            guard fileFD >= 0, fstat(fileFD, &st) == 0, UInt64(st.st_size) == f.size else {
-                ctx.logger.error("ftp: image blob \(f.path) unreadable or not \(f.size) bytes")
+            do {
+                blob = try f.open()
+            } catch {
+                ctx.logger.error("ftp: blob of \(f.grant) cannot be read: \(error.message)")
                 finish(&record, FTPReply.from(GateError.io("blob")), outcome: .localError)
                 return
             }
@@ -76,8 +75,13 @@ extension FTPControlConnection {
         let outcome: TransferOutcome
         switch t {
         case .file(let f, let offset):
+            // Always set for a RETR (opened before 150 above); the reply still ends the transfer if not.
+            guard let blob else {
+                conclude(.localError("blob not open"), &record, sent: 0)
+                return
+            }
             outcome = DataSender.sendFile(
-                data, file: fileFD, offset: offset, count: f.size - offset, config: ctx.config, watch: self,
+                data, blob: blob, offset: offset, count: f.size - offset, config: ctx.config, watch: self,
                 sent: &sent)
         case .listing(_, let bytes):
             outcome = DataSender.sendBytes(data, bytes, config: ctx.config, watch: self)

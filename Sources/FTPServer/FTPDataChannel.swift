@@ -98,7 +98,7 @@ enum DataSender {
     /// Sends `count` bytes of `file` from `offset`: sendfile on clear connections, pread into a bounded
     /// buffer and TLS writes on protected ones (Docs/style.md §2.5). `sent` counts bytes the socket accepted.
     static func sendFile(
-        _ data: FTPStream, file: Int32, offset: UInt64, count: UInt64, config: FTPConfig, watch: any ControlWatch,
+        _ data: FTPStream, blob: any BlobReader, offset: UInt64, count: UInt64, config: FTPConfig, watch: any ControlWatch,
         sent: inout UInt64
     ) -> TransferOutcome {
         var off = Int64(offset)
@@ -118,20 +118,30 @@ enum DataSender {
             }
             if data.tls == nil {
                 if r[0] & pollEnd != 0 && r[0] & pollOut == 0 { return .peerClosed }
-                let chunk = Int(min(Int64(config.sendfileChunkBytes), end - off))
-                let before = off
-                switch try? Socket.sendfile(data.fd, file: file, offset: &off, count: chunk) {
+                let chunk = UInt64(min(Int64(config.sendfileChunkBytes), end - off))
+                // The store says where these bytes are: the blob itself, or a cached slice of it.
+                guard let extent = try? blob.extent(at: UInt64(off), maxLength: chunk), extent.length > 0 else {
+                    return .localError("image file ended early (truncated?)")
+                }
+                var fileOffset = Int64(extent.offset)
+                switch try? Socket.sendfile(data.fd, file: extent.fd, offset: &fileOffset, count: Int(extent.length)) {
                 case .processed(let n)?:
                     if n == 0 { return .localError("image file ended early (truncated?)") }
-                    sent += UInt64(off - before)
+                    off += fileOffset - Int64(extent.offset)
+                    sent += UInt64(fileOffset - Int64(extent.offset))
                     lastProgress = Monotonic.milliseconds()
                 case .wouldBlock?: continue
                 case nil: return .peerClosed
                 }
             } else {
                 if pending.isEmpty {
-                    let want = Int(min(Int64(buffer.count), end - off))
-                    let n = buffer.withUnsafeMutableBytes { pread(file, $0.baseAddress, want, off_t(off)) }
+                    let want = UInt64(min(Int64(buffer.count), end - off))
+                    guard let extent = try? blob.extent(at: UInt64(off), maxLength: want), extent.length > 0 else {
+                        return .localError("image file ended early")
+                    }
+                    let n = buffer.withUnsafeMutableBytes {
+                        pread(extent.fd, $0.baseAddress, Int(extent.length), off_t(extent.offset))
+                    }
                     if n < 0 && errno == EINTR { continue }
                     guard n > 0 else { return .localError(n == 0 ? "image file ended early" : "pread failed") }
                     off += Int64(n)

@@ -87,7 +87,7 @@ extension FTPSession {
         return nil
     }
 
-    private mutating func retr(_ arg: String, _ f: FTPFile) -> [FTPEffect] {
+    private mutating func retr(_ arg: String, _ f: ServedFile) -> [FTPEffect] {
         let offset = restOffset ?? 0
         restOffset = nil  // RFC 3659 §5.3: a REST applies to the next transfer only.
         guard FTPView.resolve(arg, file: f) == .file else { return [.reply(.noSuchFile)] }
@@ -100,7 +100,7 @@ extension FTPSession {
         return [.transfer(.file(f, offset: offset))]
     }
 
-    private mutating func list(_ verb: String, _ arg: String, _ f: FTPFile) -> [FTPEffect] {
+    private mutating func list(_ verb: String, _ arg: String, _ f: ServedFile) -> [FTPEffect] {
         let path = FTPView.resolve(FTPView.stripListOptions(arg), file: f)
         if path == .none { return [.reply(.noSuchFile)] }
         // RFC 3659 §7.1: MLSD names a directory; on a file it is 501.

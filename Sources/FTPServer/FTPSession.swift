@@ -18,14 +18,14 @@ public enum FTPEffect: Sendable, Equatable {
     /// A login was refused: count it, log it, wait the failure delay before the 530 that follows.
     case loginFailed(reason: String, tokenLabel: String)
     /// A login succeeded (for the log).
-    case loggedIn(FTPFile)
+    case loggedIn(ServedFile)
     /// Close the control connection after the replies before it.
     case close
 }
 
 /// A data-connection transfer the state machine has checked and the connection carries out.
 public enum FTPTransfer: Sendable, Equatable {
-    case file(FTPFile, offset: UInt64)
+    case file(ServedFile, offset: UInt64)
     case listing(verb: String, bytes: [UInt8])
 }
 
@@ -44,7 +44,7 @@ public struct FTPSession {
     /// PROT P: data connections are TLS too.
     public private(set) var protectData = false
     public private(set) var user: String?
-    public private(set) var file: FTPFile?
+    public private(set) var file: ServedFile?
     public internal(set) var restOffset: UInt64?
     /// A passive listener is open and waiting for its one data connection.
     public var passiveOpen = false

@@ -35,7 +35,7 @@ public enum FTPView {
 
     /// `resolve` against the file's name and then its other names (a renamed image keeps the name its link
     /// was minted with).
-    public static func resolve(_ argument: String, file: FTPFile, allowParent: Bool = false) -> FTPPath {
+    public static func resolve(_ argument: String, file: ServedFile, allowParent: Bool = false) -> FTPPath {
         let path = resolve(argument, name: file.name, allowParent: allowParent)
         guard path == .none else { return path }
         for other in file.otherNames where resolve(argument, name: other, allowParent: allowParent) == .file {
@@ -57,7 +57,7 @@ public enum FTPView {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// One `ls -l` line, the form every client's LIST parser knows (vsftpd's layout, year form of the date).
-    public static func listLine(_ f: FTPFile) -> String {
+    public static func listLine(_ f: ServedFile) -> String {
         let c = TimeFormat.compact(f.modified)
         let a = Array(c.utf8)
         func num(_ r: Range<Int>) -> Int { Int(String(decoding: a[r], as: UTF8.self)) ?? 0 }
@@ -70,14 +70,14 @@ public enum FTPView {
     }
 
     /// RFC 3659 §7.2 facts: `type=file;size=N;modify=YYYYMMDDHHMMSS;perm=r;`.
-    public static func facts(_ f: FTPFile) -> String {
+    public static func facts(_ f: ServedFile) -> String {
         "type=file;size=\(f.size);modify=\(TimeFormat.compact(f.modified));perm=r;"
     }
 
     static let rootFacts = "type=dir;perm=el;"
 
     /// The data-connection body of LIST, NLST or MLSD for a path already resolved.
-    public static func listing(_ verb: String, _ f: FTPFile, _ path: FTPPath) -> [UInt8] {
+    public static func listing(_ verb: String, _ f: ServedFile, _ path: FTPPath) -> [UInt8] {
         let line: String
         switch verb {
         case "NLST": line = f.name

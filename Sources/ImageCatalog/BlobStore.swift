@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: the blob store (image bytes on disk) with staging files and atomic finalize.
+// ImageGate: the local blob store (image bytes in a directory) with staging files and atomic finalize.
 //===----------------------------------------------------------------------===//
 #if canImport(Glibc)
 import Glibc
@@ -7,16 +7,19 @@ import Glibc
 import CryptoPrimitives
 import GateCore
 
-/// Image bytes on the local file system:
+/// `BlobStorage` on a directory: the data directory by default, or `blobs.url = file:///PATH` (a directory
+/// several nodes share, NFS or CephFS):
 ///
 ///     <root>/blobs/<image-id>                  finished images (what downloads read)
 ///     <root>/staging/<image-id>.<random hex>   imports in progress
 ///     <root>/quarantine/<image-id>.<time>      blobs found without a catalog row (never deleted by us)
 ///
-/// Staging and blobs share one file system (both under `root`), so `rename` is atomic. Directories are
-/// created 0700 and files 0600: only the service account reads image bytes; everyone else goes
-/// through a token.
-public struct BlobStore: Sendable {
+/// Staging and blobs share one file system (both under `root`, whatever file system that is), so `rename` is
+/// atomic. One file per image, whatever its generation: a generation bump (delete, restore) never changes the
+/// bytes, so the file of an available image is the bytes of its current generation and the reader only
+/// checks the length the catalog recorded. Directories are created 0700 and files 0600: only the service
+/// account reads image bytes; everyone else goes through a token.
+public struct BlobStore: BlobStorage {
     public let root: String
 
     public init(root: String) {
@@ -30,31 +33,74 @@ public struct BlobStore: Sendable {
         blobDirectory + "/" + id.description
     }
 
+    public var location: String { root }
+
+    public func prepare() throws(GateError) {
+        try FileSystem.makeDirectories(blobDirectory)
+        try FileSystem.makeDirectories(stagingDirectory)
+    }
+
+    public func openReader(_ version: BlobVersion, expectedSize: UInt64) throws(GateError) -> any BlobReader {
+        let reader = try LocalBlobReader(path: path(for: version.image))
+        guard reader.size == expectedSize else {
+            throw GateError.io("blob of \(version.image) is \(reader.size) bytes, the catalog says \(expectedSize)")
+        }
+        return reader
+    }
+
     /// Creates a new, empty staging file for `id`: `O_CREAT|O_EXCL` (never reuses or follows an
     /// existing path), `O_CLOEXEC` (not leaked into child processes), mode 0600. The random suffix
     /// keeps a retried attempt from colliding with a stale file of an earlier one.
-    public func createStaging(for id: ImageID) throws(GateError) -> (fd: Int32, path: String) {
+    public func createStaging(for id: ImageID) throws(GateError) -> any BlobStaging {
         try FileSystem.makeDirectories(stagingDirectory)
         let path = stagingDirectory + "/" + id.description + "." + Hex.encode(Crypto.randomBytes(8))
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileSystem.error("cannot create staging file \(path)") }
-        return (fd, path)
+        return LocalBlobStaging(store: self, fd: fd, staged: StagedBlob(image: id, name: path))
+    }
+
+    /// Reopens a staging file for appending at its end (`O_NOFOLLOW`: only the plain file we wrote).
+    public func reopenStaging(_ staged: StagedBlob) throws(GateError) -> any BlobStaging {
+        guard FileSystem.parentDirectory(of: staged.name) == stagingDirectory else {
+            throw GateError.invalid("\(staged.name) is not a staging file of this store")
+        }
+        let fd = open(staged.name, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw FileSystem.error("cannot reopen staging file") }
+        guard lseek(fd, 0, SEEK_END) >= 0 else {
+            let e = FileSystem.error("cannot seek staging file")
+            Glibc.close(fd)
+            throw e
+        }
+        return LocalBlobStaging(store: self, fd: fd, staged: staged)
+    }
+
+    public func stagedBlobs() -> [StagedBlob] {
+        stagingFiles().map { StagedBlob(image: Self.imageID(ofStagingPath: $0), name: $0) }
+    }
+
+    public func stagedSize(_ staged: StagedBlob) -> UInt64? {
+        FileSystem.regularFileSize(staged.name)
+    }
+
+    public func removeStaging(_ staged: StagedBlob) {
+        removeStaging(staged.name)
     }
 
     /// Makes a staging file the image's blob, durably, in the only safe order:
     /// `fsync(fd)` (bytes on disk) → `close` → `rename(staging, blob)` (atomic switch) → `fsync(blobs dir)`
-    /// (the new name on disk). Only after this returns may the catalog say `available`.
+    /// (the new name on disk). Only after this returns may the catalog say `available`. Staging and blob
+    /// directories are under one root, so the rename never crosses a file system (`blobs.url` moves both).
     ///
     /// Always consumes `fd` (closed on success and on failure). On failure the staging file, and the
     /// blob if the rename already happened, are left for the caller (or recovery) to remove.
-    public func finalize(stagingPath: String, fd: Int32, id: ImageID) throws(GateError) {
+    func finalize(stagingPath: String, fd: Int32, id: ImageID) throws(GateError) {
         guard fsync(fd) == 0 else {
             let e = FileSystem.error("fsync of staging file failed")
-            close(fd)
+            Glibc.close(fd)
             throw e
         }
         // close can report a deferred write error (NFS); after a successful fsync it is informational.
-        guard close(fd) == 0 else { throw FileSystem.error("closing staging file failed") }
+        guard Glibc.close(fd) == 0 else { throw FileSystem.error("closing staging file failed") }
         try FileSystem.makeDirectories(blobDirectory)
         guard rename(stagingPath, path(for: id)) == 0 else {
             throw FileSystem.error("cannot move staging file into the blob store")
@@ -65,7 +111,7 @@ public struct BlobStore: Sendable {
     /// Undoes a `finalize` whose catalog commit never happened (the process died after the rename): the blob
     /// moves back to a new staging file (atomic rename, same file system, both directories synced), so the
     /// import can verify and finalize its bytes again. Returns the staging path.
-    public func returnToStaging(_ id: ImageID) throws(GateError) -> String {
+    public func returnToStaging(_ id: ImageID) throws(GateError) -> StagedBlob {
         try FileSystem.makeDirectories(stagingDirectory)
         let target = stagingDirectory + "/" + id.description + "." + Hex.encode(Crypto.randomBytes(8))
         guard rename(path(for: id), target) == 0 else {
@@ -73,7 +119,7 @@ public struct BlobStore: Sendable {
         }
         try FileSystem.syncDirectory(stagingDirectory)
         try FileSystem.syncDirectory(blobDirectory)
-        return target
+        return StagedBlob(image: id, name: target)
     }
 
     /// Deletes an image's blob; a missing blob is fine (removal is idempotent).

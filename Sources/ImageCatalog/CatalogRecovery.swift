@@ -29,13 +29,13 @@ public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
 /// while a CLI import is in progress in another process (live leases are respected) and to run twice.
 public struct CatalogRecovery: Sendable {
     public let store: any CatalogStore
-    public let blobs: BlobStore
+    public let blobs: any BlobStorage
     public let clock: any WallClock
 
     public static let interruptedReason = ImportLease.stoppedReason
     public static let damagedReason = "image bytes missing or damaged"
 
-    public init(store: any CatalogStore, blobs: BlobStore, clock: any WallClock) {
+    public init(store: any CatalogStore, blobs: any BlobStorage, clock: any WallClock) {
         self.store = store
         self.blobs = blobs
         self.clock = clock
@@ -57,7 +57,7 @@ public struct CatalogRecovery: Sendable {
         // Staging files are listed *before* leases are read: an importer writes its lease before it
         // creates its staging file, so every file listed here has its lease visible below, and a
         // concurrent import cannot lose its staging file to this sweep.
-        let staging = blobs.stagingFiles()
+        let staging = blobs.stagedBlobs()
         let now = clock.now()
         var live = Set<ImageID>()
         for (id, lease) in try store.leases() where lease.isLive(now: now) { live.insert(id) }
@@ -80,9 +80,9 @@ public struct CatalogRecovery: Sendable {
             }
         }
 
-        for path in staging {
-            if let id = BlobStore.imageID(ofStagingPath: path), live.contains(id) { continue }
-            blobs.removeStaging(path)
+        for staged in staging {
+            if let id = staged.image, live.contains(id) { continue }
+            blobs.removeStaging(staged)
             report.removedStagingFiles += 1
         }
         return report

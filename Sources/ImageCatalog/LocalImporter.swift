@@ -15,7 +15,7 @@ import GateCore
 /// or an `available` row whose bytes are complete.
 public struct LocalImporter: Sendable {
     public let store: any CatalogStore
-    public let blobs: BlobStore
+    public let blobs: any BlobStorage
     public let clock: any WallClock
 
     /// Read size: large enough to stream at disk speed, small enough to keep memory flat.
@@ -23,7 +23,7 @@ public struct LocalImporter: Sendable {
     /// How often (wall-clock seconds) a long import refreshes its lease heartbeat.
     static let heartbeatInterval = ImportLease.heartbeatInterval
 
-    public init(store: any CatalogStore, blobs: BlobStore, clock: any WallClock) {
+    public init(store: any CatalogStore, blobs: any BlobStorage, clock: any WallClock) {
         self.store = store
         self.blobs = blobs
         self.clock = clock
@@ -34,7 +34,7 @@ public struct LocalImporter: Sendable {
     ///
     /// Inserts an `uploading` row with a lease held by this process, streams the file (1 MiB reads, SHA-256
     /// in-line, written to a staging file), sniffs the format from the first 64 KiB, then
-    /// `BlobStore.finalize` (fsync, rename, fsync dir) and only then one transaction: status available,
+    /// `BlobStaging.finalize` (fsync, rename, fsync dir) and only then one transaction: status available,
     /// size, sha256, format, generation += 1, finalizedAt.
     ///
     /// Invalid input (bad name, missing path, not a regular file, empty file) is refused before any row
@@ -54,19 +54,14 @@ public struct LocalImporter: Sendable {
             status: .uploading, createdAt: now, updatedAt: now)
         try store.insert(record, lease: ImportLease(heartbeat: now))
 
-        var stagingPath: String?
+        var pending: (any BlobStaging)?
         do throws(GateError) {
             let staging = try blobs.createStaging(for: record.id)
-            stagingPath = staging.path
-            let copied: CopyResult
-            do throws(GateError) {
-                copied = try copy(source, to: staging.fd, progress: progress)
-            } catch {
-                close(staging.fd)
-                throw error
-            }
-            try blobs.finalize(stagingPath: staging.path, fd: staging.fd, id: record.id)
-            stagingPath = nil
+            pending = staging
+            let copied = try copy(source, to: staging, progress: progress)
+            // The row is ours (`uploading`, leased): its generation goes up by one exactly at the commit below.
+            try staging.finalize(as: BlobVersion(image: record.id, generation: record.generation &+ 1))
+            pending = nil
             let format = ImageFormat.sniff(copied.head)
             let finishedAt = clock.now()
             return try store.update(record.id) { (r: inout ImageRecord) throws(GateError) in
@@ -88,15 +83,15 @@ public struct LocalImporter: Sendable {
                 r.finalizedAt = finishedAt
             }
         } catch {
-            abandon(record.id, stagingPath: stagingPath, reason: error.message)
+            abandon(record.id, staging: pending, reason: error.message)
             throw error
         }
     }
 
     /// Failure path: staging gone, row `failed` (if it is still ours), and the blob gone unless the row
     /// is available. Best effort: if the catalog is unreachable now, recovery finishes the job later.
-    private func abandon(_ id: ImageID, stagingPath: String?, reason: String) {
-        if let stagingPath { blobs.removeStaging(stagingPath) }
+    private func abandon(_ id: ImageID, staging: (any BlobStaging)?, reason: String) {
+        staging?.abort()
         let stored = try? store.update(id) { (r: inout ImageRecord) throws(GateError) in
             guard r.status == .uploading else { return }
             r.status = .failed
@@ -113,7 +108,7 @@ public struct LocalImporter: Sendable {
     }
 
     private func copy(
-        _ source: SourceFile, to out: Int32, progress: ((ImportProgress) -> Void)?
+        _ source: SourceFile, to out: any BlobStaging, progress: ((ImportProgress) -> Void)?
     ) throws(GateError) -> CopyResult {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -130,7 +125,11 @@ public struct LocalImporter: Sendable {
                 head.append(contentsOf: chunk.prefix(ImageFormat.sniffLength - head.count))
             }
             hasher.update(chunk)
-            try FileSystem.writeAll(out, chunk)
+            do {
+                try out.append(chunk)
+            } catch {
+                throw FileSystem.error("write to staging file failed", errno: error.errno)
+            }
             total += UInt64(n)
             progress?(ImportProgress(bytes: total, total: source.size))
             let now = clock.now()

@@ -31,12 +31,12 @@ public struct OrphanSweepReport: Sendable, Equatable {
 ///   that many orphans means the catalog is wrong, not that a few destroys crashed.
 public struct OrphanBlobSweep: Sendable {
     public let store: any CatalogStore
-    public let blobs: BlobStore
+    public let blobs: any BlobStorage
     public let clock: any WallClock
     public var grace: Int64
     public var limit: Int
 
-    public init(store: any CatalogStore, blobs: BlobStore, clock: any WallClock, grace: Int64, limit: Int) {
+    public init(store: any CatalogStore, blobs: any BlobStorage, clock: any WallClock, grace: Int64, limit: Int) {
         self.store = store
         self.blobs = blobs
         self.clock = clock

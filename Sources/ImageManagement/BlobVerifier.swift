@@ -52,12 +52,12 @@ public enum BlobCheck: Sendable, Equatable {
 /// allows), so a scrub of terabytes does not starve downloads of disk bandwidth. Blocking: run it on a thread of
 /// its own or in a CLI process, never on the cooperative pool or an event loop.
 public struct BlobVerifier: Sendable {
-    public let blobs: BlobStore
+    public let blobs: any BlobStorage
     public let bytesPerSecond: UInt64
     /// Bytes per read (1 MiB; smaller in tests, to cover reads that end mid-blob).
     public let chunkSize: Int
 
-    public init(blobs: BlobStore, bytesPerSecond: UInt64, chunkSize: Int = 1 << 20) {
+    public init(blobs: any BlobStorage, bytesPerSecond: UInt64, chunkSize: Int = 1 << 20) {
         precondition(chunkSize > 0)
         self.blobs = blobs
         self.bytesPerSecond = bytesPerSecond
@@ -71,19 +71,18 @@ public struct BlobVerifier: Sendable {
     public func check(
         _ image: ImageRecord, progress: (UInt64) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) -> BlobCheck {
-        let path = blobs.path(for: image.id)
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else {
-            return errno == ENOENT || errno == ELOOP ? .missing : .unreadable(Self.describe(errno, path))
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return .unreadable(Self.describe(errno, path)) }
-        guard st.st_mode & S_IFMT == S_IFREG else { return .missing }
-        let size = UInt64(st.st_size)
+        guard let size = blobs.blobSize(image.id) else { return .missing }
         // A size mismatch is already proof; reading terabytes to confirm it would only cost disk time.
         guard size == image.size else { return .wrongSize(actual: size) }
-        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        let reader: any BlobReader
+        do {
+            reader = try blobs.openReader(
+                BlobVersion(image: image.id, generation: image.generation), expectedSize: image.size)
+        } catch {
+            // Gone or changed between the size check and the open: look again, so a missing blob says so.
+            guard let now = blobs.blobSize(image.id) else { return .missing }
+            return now == image.size ? .unreadable(error.message) : .wrongSize(actual: now)
+        }
 
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -92,10 +91,11 @@ public struct BlobVerifier: Sendable {
         let started = Monotonic.microseconds()
         while true {
             if shouldStop() { return .interrupted }
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .unreadable(Self.describe(errno, path))
+            let n: Int
+            do {
+                n = try Self.read(reader, at: done, into: buffer)
+            } catch {
+                return .unreadable(error.message)
             }
             if n == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
@@ -103,7 +103,7 @@ public struct BlobVerifier: Sendable {
             progress(done)
             pace(done: done, since: started, shouldStop: shouldStop)
         }
-        // The file was opened before the size check; bytes appended or cut since then change the count.
+        // Bytes cut since the open end the reads early and change the count.
         guard done == image.size else { return .wrongSize(actual: done) }
         let digest = Hex.encode(hasher.finish())
         return digest == image.sha256 ? .intact : .wrongDigest(actual: digest)
@@ -121,7 +121,17 @@ public struct BlobVerifier: Sendable {
         }
     }
 
-    private static func describe(_ code: Int32, _ path: String) -> String {
-        "\(path): \(String(cString: strerror(code)))"
+    /// One `pread` from wherever the store keeps the bytes at `offset` (0 at the end of the blob).
+    private static func read(
+        _ reader: any BlobReader, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(GateError) -> Int {
+        guard offset < reader.size else { return 0 }
+        let extent = try reader.extent(at: offset, maxLength: UInt64(buffer.count))
+        while true {
+            let n = pread(extent.fd, buffer.baseAddress, Int(extent.length), off_t(extent.offset))
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw GateError.io("cannot read the blob of the image: \(String(cString: strerror(errno)))")
+        }
     }
 }

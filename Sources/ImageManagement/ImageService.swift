@@ -15,7 +15,7 @@ import ImageCatalog
 /// `.conflict`. Every successful write appends exactly one audit event.
 public final class ImageService: Sendable {
     public let store: any CatalogStore
-    public let blobs: BlobStore
+    public let blobs: any BlobStorage
     public let clock: any WallClock
     /// Seconds an image stays in the recycle bin before `purgeExpired` destroys it.
     public let retention: Int64
@@ -23,7 +23,7 @@ public final class ImageService: Sendable {
     /// `lastUsedAt` of an API key is refreshed at most this often, so authentication is not a write per request.
     static let lastUsedResolution: Int64 = 60
 
-    public init(store: any CatalogStore, blobs: BlobStore, clock: any WallClock, retention: Int64) {
+    public init(store: any CatalogStore, blobs: any BlobStorage, clock: any WallClock, retention: Int64) {
         self.store = store
         self.blobs = blobs
         self.clock = clock

@@ -17,7 +17,7 @@ struct SFTPChannelLoop {
         guard let channel = session.channel, let file = session.file else { return }
         let ctx = session.ctx
         let control = session.control
-        let processor = SFTPProcessor(file: file, source: DescriptorByteSource(fd: session.blobFD))
+        let processor = SFTPProcessor(file: file, source: BlobByteSource(blob: session.blob!))
         let out = SFTPReplyBuffer(capacity: SFTPWireLimits.maxRead + 64 * 1024)
         var framer = SFTPFramer()
         let chunk = 64 * 1024

@@ -30,7 +30,7 @@ public final class SFTPProcessor {
     public private(set) var requests = 0
     public var openHandles: Int { handles.count }
 
-    public init(file: SFTPFile, source: any SFTPByteSource) {
+    public init(file: ServedFile, source: any SFTPByteSource) {
         fs = SFTPVirtualFS(file: file)
         self.source = source
     }

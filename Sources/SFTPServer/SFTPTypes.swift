@@ -4,54 +4,20 @@
 import GateCore
 import SystemIO
 
-/// The one file a session may read, as decided by the policy at login.
-public struct SFTPFile: Sendable, Equatable {
-    /// Name under `/`: the file name the link was minted with (listings show it).
-    public var name: String
-    /// Other names the file answers to under `/`: the image's current name when it was renamed after the
-    /// link was minted. Never listed.
-    public var otherNames: [String]
-    /// Where the bytes are (the blob path); opened once at login.
-    public var path: String
-    public var size: UInt64
-    /// Modification time shown by `ls -l` and STAT (seconds since the epoch).
-    public var modified: Int64
-    /// The token as it may appear in logs (redacted).
-    public var logID: String
-    /// Key under which sessions are counted for the per-token cap (e.g. the token serial in hex).
-    public var capKey: String
-    /// Opaque data the policy needs to re-check the grant later; the server never interprets it.
-    public var grant: String
-
-    public init(
-        name: String, path: String, size: UInt64, modified: Int64, logID: String, capKey: String, grant: String = "",
-        otherNames: [String] = []
-    ) {
-        self.name = name
-        self.otherNames = otherNames
-        self.path = path
-        self.size = size
-        self.modified = modified
-        self.logID = logID
-        self.capKey = capKey
-        self.grant = grant
-    }
-}
-
 /// Decides who may log in and for how long a session may go on. Called on session threads, so it must be
 /// thread-safe and may block (catalog lookups).
 public protocol SFTPAccessPolicy: Sendable {
     /// The file `token` grants to `peer`, or nil. Every nil looks the same to the client.
-    func authorize(token: String, peer: PeerAddress) -> SFTPFile?
+    func authorize(token: String, peer: PeerAddress) -> ServedFile?
     /// Re-checked every `SFTPConfig.revalidateIntervalMs` during a session: false (image deleted, token
     /// revoked) ends the session.
-    func stillValid(_ file: SFTPFile) -> Bool
+    func stillValid(_ file: ServedFile) -> Bool
     /// A session that had logged in with `file` ended after sending `bytes` (for the audit log).
-    func sessionEnded(_ file: SFTPFile, bytes: UInt64, peer: PeerAddress, outcome: String)
+    func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String)
 }
 
 extension SFTPAccessPolicy {
-    public func sessionEnded(_ file: SFTPFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
+    public func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
 }
 
 /// Limits and timeouts of the SFTP listener.

@@ -13,15 +13,20 @@ public protocol SFTPByteSource {
     func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int
 }
 
-/// `pread` on a descriptor the session owns (opened once at login, so a deleted blob stays readable until
-/// the revalidation check ends the session).
-public struct DescriptorByteSource: SFTPByteSource {
-    public let fd: Int32
-    public init(fd: Int32) { self.fd = fd }
+/// `pread` from the blob store's reader, opened once at login (a deleted blob stays readable until the
+/// revalidation check ends the session): the descriptor and offset it names for each stretch.
+public struct BlobByteSource: SFTPByteSource {
+    public let blob: any BlobReader
+    public init(blob: any BlobReader) { self.blob = blob }
 
     public func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
+        guard offset < blob.size else { return 0 }
+        guard let extent = try? blob.extent(at: offset, maxLength: UInt64(count)) else {
+            errno = EIO
+            return -1
+        }
         while true {
-            let n = pread(fd, buffer, count, off_t(offset))
+            let n = pread(extent.fd, buffer, Int(extent.length), off_t(extent.offset))
             if n < 0 && errno == EINTR { continue }
             return n
         }
@@ -64,9 +69,9 @@ public enum SFTPPath {
 
 /// The tree's attributes and `ls -l` lines (draft-02 §7: `longname` is what OpenSSH `ls -l` prints).
 public struct SFTPVirtualFS: Sendable {
-    public let file: SFTPFile
+    public let file: ServedFile
 
-    public init(file: SFTPFile) { self.file = file }
+    public init(file: ServedFile) { self.file = file }
 
     public var fileAttributes: SFTPAttributes {
         SFTPAttributes(size: file.size, permissions: 0o100444, modified: file.modified)

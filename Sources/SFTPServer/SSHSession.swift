@@ -17,8 +17,9 @@ final class SSHSession {
     let session: ssh_session
     let startMs = Monotonic.milliseconds()
 
-    var file: SFTPFile?
-    var blobFD: Int32 = -1
+    var file: ServedFile?
+    /// The granted blob, opened once at login (a deleted blob stays readable until revalidation ends the session).
+    var blob: (any BlobReader)?
     var capKey: String?
     var channel: ssh_channel?
     var subsystemReady = false
@@ -154,14 +155,14 @@ final class SSHSession {
             usleep(UInt32(delay * 1000))
             return false
         }
-        guard ctx.registry.acquire(granted.capKey, limit: ctx.config.maxSessionsPerToken) else {
+        guard ctx.registry.acquire(Self.capKey(granted), limit: ctx.config.maxSessionsPerToken) else {
             ctx.logger.info("sftp \(control.peer): \(granted.logID) has \(ctx.config.maxSessionsPerToken) sessions")
             outcome = .tokenSessionCap
             refuse("session limit reached: \(ctx.config.maxSessionsPerToken) sessions with this link are open")
             return false
         }
         if let capped = ctx.gate.promote(control.peer.host) {
-            ctx.registry.release(granted.capKey)
+            ctx.registry.release(Self.capKey(granted))
             ctx.logger.info("sftp \(control.peer): login refused (\(capped.rawValue))")
             outcome = capped.outcome
             refuse(
@@ -184,16 +185,21 @@ final class SSHSession {
         ssh_string_free(banner)
     }
 
+    /// Sessions are counted per token serial (`sftp.max_sessions_per_token`).
+    static func capKey(_ file: ServedFile) -> String { file.grant.serial.hex }
+
     /// Opens the granted blob and makes the session its own.
-    private func adopt(_ granted: SFTPFile) -> Bool {
-        let fd = open(granted.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            ctx.registry.release(granted.capKey)
-            ctx.logger.error("sftp: blob of \(granted.logID) cannot be opened: \(String(cString: strerror(errno)))")
+    private func adopt(_ granted: ServedFile) -> Bool {
+        let opened: any BlobReader
+        do {
+            opened = try granted.open()
+        } catch {
+            ctx.registry.release(Self.capKey(granted))
+            ctx.logger.error("sftp: blob of \(granted.grant) cannot be opened: \(error.message)")
             return false
         }
-        capKey = granted.capKey
-        blobFD = fd
+        capKey = Self.capKey(granted)
+        blob = opened
         file = granted
         userLog = granted.logID
         outcome = .noSubsystem
@@ -277,7 +283,7 @@ final class SSHSession {
         control.markClosed()
         ssh_disconnect(session)
         ssh_free(session)
-        if blobFD >= 0 { close(blobFD) }
+        blob = nil
         if let capKey { ctx.registry.release(capKey) }
         ctx.gate.release(control.peer.host, promoted: promoted)
         let outcome = control.cutReason ?? self.outcome

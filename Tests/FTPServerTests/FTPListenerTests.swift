@@ -73,12 +73,12 @@ final class TestClient {
 }
 
 @Suite(.serialized) struct FTPListenerTests {
-    static func fixture(_ bytes: [UInt8], maxPerPeer: Int = 32) throws -> (FTPListener, FTPFile) {
+    static func fixture(_ bytes: [UInt8], maxPerPeer: Int = 32) throws -> (FTPListener, ServedFile) {
         signal(SIGPIPE, SIG_IGN)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ftp-\(UUID().uuidString)").path
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        let file = FTPFile(name: "disk.img", path: path, size: UInt64(bytes.count), modified: 1_700_000_000,
-                           logID: "igt1.?…", capKey: "")
+        let file = ServedFile.fixture(name: "disk.img", path: path, size: UInt64(bytes.count), modified: 1_700_000_000,
+                           logID: "igt1.?…")
         var config = FTPConfig()
         config.allowPlain = true
         config.maxSessionsPerPeer = maxPerPeer

@@ -2,12 +2,13 @@
 // ImageGate: a renamed image keeps the name its link was minted with (and answers to its new one).
 //===----------------------------------------------------------------------===//
 import FTPServer
+import GateCore
 import Testing
 
 @Suite struct FTPRenamedFileTests {
-    static let renamed = FTPFile(
+    static let renamed = ServedFile.fixture(
         name: "centos-7.qcow2", path: "/nonexistent/blob", size: 1_000_000, modified: 1_700_000_000,
-        logID: "igt1.0000.0000…", capKey: "k", otherNames: ["renamed.qcow2"])
+        logID: "igt1.0000.0000…", otherNames: ["renamed.qcow2"])
 
     @Test(arguments: ["centos-7.qcow2", "/centos-7.qcow2", "renamed.qcow2", "/renamed.qcow2", "./renamed.qcow2"])
     func sizeRestAndRetrByEitherName(path: String) {

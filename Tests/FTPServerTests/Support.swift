@@ -6,9 +6,9 @@ import GateCore
 import SystemIO
 
 let goodToken = "igt1.good"
-let testFile = FTPFile(
+let testFile = ServedFile.fixture(
     name: "centos-7.qcow2", path: "/nonexistent/blob", size: 1_000_000, modified: 1_700_000_000,
-    logID: "igt1.0000.0000…", capKey: "k")
+    logID: "igt1.0000.0000…")
 
 struct FakePolicy: FTPAccessPolicy {
     var valid = true
@@ -16,7 +16,7 @@ struct FakePolicy: FTPAccessPolicy {
     func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin {
         token == goodToken ? .granted(file) : .denied(reason: "token_malformed", tokenLabel: "<redacted>")
     }
-    func stillValid(_ f: FTPFile) -> Bool { valid }
+    func stillValid(_ f: ServedFile) -> Bool { valid }
 }
 
 let loopbackPeer = PeerAddress(host: "127.0.0.1", port: 40000, bytes: [127, 0, 0, 1])

@@ -67,14 +67,14 @@ import Testing
                 imageID: record.id, source: .upload, declared: "raw", totalSize: 10, uploadID: "u-\(record.id)",
                 expiresAt: expiresAt, createdAt: 10_000))
         }
-        let staged = try dir.blobs.createStaging(for: pending.id)
-        close(staged.fd)
+        let staging = try dir.blobs.createStaging(for: pending.id)
+        staging.close()  // the bytes stay for a later PATCH
 
         let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
         #expect(report.interruptedImports == 1 && report.removedStagingFiles == 0)
         #expect(try store.image(pending.id)?.status == .uploading)
         #expect(try store.image(expired.id)?.status == .failed)
-        #expect(dir.blobs.stagingFiles() == [staged.path])
+        #expect(dir.blobs.stagedBlobs() == [staging.staged])
         // Still nobody's: the first PATCH may reach any node.
         let lease = try #require(try store.leases().first { $0.0 == pending.id }?.1)
         #expect(!lease.isLive(now: clock.now()))

@@ -95,12 +95,12 @@ import Testing
         let remote = ImportLease(holder: LeaseHolder(node: otherNode, pid: deadPID, run: "d"), heartbeat: 10_000)
         let record = try uploading(store, lease: remote)
         let staging = try dir.blobs.createStaging(for: record.id)
-        close(staging.fd)
+        staging.close()
 
         clock.advance(ImportLease.lifetime)
         #expect(try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run() == RecoveryReport())
         #expect(try store.image(record.id)?.status == .uploading)
-        #expect(dir.blobs.stagingFiles() == [staging.path])
+        #expect(dir.blobs.stagingFiles() == [staging.staged.name])
 
         clock.advance(1)
         let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()

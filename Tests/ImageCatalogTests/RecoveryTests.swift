@@ -27,8 +27,8 @@ import Testing
         let store = try dir.openStore(clock: clock)
         let record = try startImport(store, pid: deadPID, heartbeat: 10_000)
         let staging = try dir.blobs.createStaging(for: record.id)
-        _ = [UInt8](repeating: 7, count: 100).withUnsafeBytes { write(staging.fd, $0.baseAddress, $0.count) }
-        close(staging.fd)
+        try [UInt8](repeating: 7, count: 100).withUnsafeBytes { try staging.append($0) }
+        staging.close()
 
         let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
 
@@ -49,8 +49,8 @@ import Testing
         let store = try dir.openStore(clock: clock)
         let record = try startImport(store, pid: getpid(), heartbeat: 10_000)
         let staging = try dir.blobs.createStaging(for: record.id)
-        _ = [UInt8](repeating: 1, count: 4096).withUnsafeBytes { write(staging.fd, $0.baseAddress, $0.count) }
-        try dir.blobs.finalize(stagingPath: staging.path, fd: staging.fd, id: record.id)
+        try [UInt8](repeating: 1, count: 4096).withUnsafeBytes { try staging.append($0) }
+        try staging.finalize(as: BlobVersion(image: record.id, generation: 1))
         #expect(dir.blobs.blobSize(record.id) == 4096)
 
         // Our process is alive, so the lease only dies by age: 30 s without a heartbeat.
@@ -69,14 +69,14 @@ import Testing
         let store = try dir.openStore(clock: clock)
         let record = try startImport(store, pid: getpid(), heartbeat: 10_000)
         let staging = try dir.blobs.createStaging(for: record.id)
-        defer { close(staging.fd) }
+        defer { staging.close() }
         clock.advance(ImportLease.lifetime)
 
         let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
 
         #expect(report == RecoveryReport())
         #expect(try store.image(record.id)?.status == .uploading)
-        #expect(dir.blobs.stagingFiles() == [staging.path])
+        #expect(dir.blobs.stagingFiles() == [staging.staged.name])
     }
 
     @Test func orphanStagingAndLeaselessRows() throws {
@@ -90,10 +90,10 @@ import Testing
         try store.insert(orphanRow)
         // Staging files of unknown images and with foreign names.
         let stray = try dir.blobs.createStaging(for: ImageRecord.newID())
-        close(stray.fd)
+        stray.close()
         let foreign = try dir.blobs.createStaging(for: ImageRecord.newID())
-        close(foreign.fd)
-        rename(foreign.path, dir.blobs.stagingDirectory + "/garbage")
+        foreign.close()
+        rename(foreign.staged.name, dir.blobs.stagingDirectory + "/garbage")
 
         let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
 

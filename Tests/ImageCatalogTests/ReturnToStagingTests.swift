@@ -12,15 +12,15 @@ import Testing
         let id = ImageRecord.newID()
         let bytes = randomBytes(5000)
         let staging = try dir.blobs.createStaging(for: id)
-        _ = bytes.withUnsafeBytes { write(staging.fd, $0.baseAddress, $0.count) }
-        try dir.blobs.finalize(stagingPath: staging.path, fd: staging.fd, id: id)
+        try bytes.withUnsafeBytes { try staging.append($0) }
+        try staging.finalize(as: BlobVersion(image: id, generation: 1))
 
-        let path = try dir.blobs.returnToStaging(id)
+        let path = try dir.blobs.returnToStaging(id).name
 
         #expect(dir.blobs.blobSize(id) == nil)
         #expect(dir.blobs.stagingFiles() == [path])
         #expect(BlobStore.imageID(ofStagingPath: path) == id)
-        #expect(path != staging.path)  // a new random suffix, never the old name
+        #expect(path != staging.staged.name)  // a new random suffix, never the old name
         #expect(readAll(path) == bytes)
     }
 

@@ -19,12 +19,19 @@ import Testing
         var blobs: BlobStore { BlobStore(root: url.path + "/data") }
     }
 
+    /// A fresh row in `uploading` (what an import's sink stages bytes for).
+    static func record() -> ImageRecord {
+        ImageRecord(
+            id: ImageRecord.newID(), tenant: .defaultTenant, name: "probe", fileName: "probe.img", format: .raw,
+            status: .uploading, createdAt: 1, updatedAt: 1)
+    }
+
     /// Streams `bytes` through a new sink in `chunk`-sized writes and finishes it.
     func run(
         _ bytes: [UInt8], declared: ImageFormat, detection: FormatDetection?, chunk: Int, in scratch: Scratch
     ) throws -> Result<ImportedBytes, ImportFailure> {
         let sink = try ImportSink.create(
-            ImageRecord.newID(), blobs: scratch.blobs, declared: ImportManager.declared(declared), detection: detection,
+            Self.record(), blobs: scratch.blobs, declared: ImportManager.declared(declared), detection: detection,
             encrypted: false, cap: nil, expectedSHA256: nil)
         var offset = 0
         while offset < bytes.count {

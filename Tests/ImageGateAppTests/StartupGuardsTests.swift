@@ -26,8 +26,9 @@ import Testing
                 id: ImageRecord.newID(), tenant: .defaultTenant, name: "kept", fileName: "kept.img", format: .raw,
                 size: 3, status: .available, createdAt: 1, updatedAt: 1)
             try data.store.insert(record, lease: nil)
-            try FileManager.default.createDirectory(atPath: data.blobs.blobDirectory, withIntermediateDirectories: true)
-            #expect(FileManager.default.createFile(atPath: data.blobs.path(for: record.id), contents: Data([1, 2, 3])))
+            let blobs = BlobStore(root: settings.blobRoot)
+            try FileManager.default.createDirectory(atPath: blobs.blobDirectory, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: blobs.path(for: record.id), contents: Data([1, 2, 3])))
             return record.id
         }
 

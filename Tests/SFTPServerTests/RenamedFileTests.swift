@@ -6,8 +6,8 @@ import SFTPServer
 import Testing
 
 @Suite struct RenamedFileTests {
-    let file = SFTPFile(
-        name: "CentOS_7.9.qcow2", path: "/blob", size: 10, modified: 1_700_000_000, logID: "igt1.x…", capKey: "k",
+    let file = ServedFile.fixture(
+        name: "CentOS_7.9.qcow2", path: "/blob", size: 10, modified: 1_700_000_000, logID: "igt1.x…",
         otherNames: ["Renamed.qcow2"])
 
     @Test(arguments: [
@@ -22,8 +22,8 @@ import Testing
     @Test func withoutOtherNamesOnlyTheNameResolves() {
         #expect(SFTPPath.resolve("/Renamed.qcow2", fileName: "CentOS_7.9.qcow2") == nil)
         let missing = #expect(throws: GateError.self) {
-            try SFTPVirtualFS(file: SFTPFile(
-                name: "CentOS_7.9.qcow2", path: "/blob", size: 10, modified: 0, logID: "x", capKey: "k")
+            try SFTPVirtualFS(file: ServedFile.fixture(
+                name: "CentOS_7.9.qcow2", path: "/blob", size: 10, modified: 0, logID: "x")
             ).lookup("/Renamed.qcow2")
         }
         #expect(missing?.code == .notFound)

@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: helpers for the SFTP tests: request builders, an in-memory file, a reply decoder.
 //===----------------------------------------------------------------------===//
+import GateCore
 import SFTPServer
 
 /// The served file's bytes in memory.
@@ -61,8 +62,8 @@ final class Harness {
 
     init(size: Int = 1000, name: String = "disk.qcow2", initialize: Bool = true) {
         data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
-        let file = SFTPFile(
-            name: name, path: "/blob", size: UInt64(size), modified: 1_700_000_000, logID: "igt1.x…", capKey: "k")
+        let file = ServedFile.fixture(
+            name: name, path: "/blob", size: UInt64(size), modified: 1_700_000_000, logID: "igt1.x…")
         processor = SFTPProcessor(file: file, source: MemorySource(bytes: data))
         if initialize { _ = run(Req(SFTPType.initialize).u32(3)) }
     }

@@ -44,7 +44,7 @@ public enum HTTPMetrics {
         let c = counters(secure: scheme == "https")
         let front = r.path.hasPrefix("/api/") ? 4 : 0
         Metrics.add(c.requests[front + ImageGateMetrics.statusClassIndex(r.status)])
-        guard r.sessionKey != nil else { return }
+        guard r.session != nil else { return }
         c.transfers.ended(outcome: r.outcome.rawValue, bytes: r.bytesSent)
         Metrics.add(c.downloadsEnded)
     }

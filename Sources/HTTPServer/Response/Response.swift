@@ -4,47 +4,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import GateCore
 import SystemIO
-
-/// An open file a response streams from. Immutable, so an open-file cache may share one descriptor between
-/// the responses of every loop; it is closed exactly once, when the last reference goes (every response that
-/// used it complete or cut, and the cache done with it).
-public final class OpenFile: Sendable {
-    public let fd: Int32
-    public let size: UInt64
-    public let modified: Int64
-    /// Which file this descriptor is (`st_dev`, `st_ino`): a path now naming another inode was replaced.
-    public let device: UInt64
-    public let inode: UInt64
-
-    /// Opens read-only and freezes size and mtime with `fstat` on the opened descriptor, so the headers
-    /// describe exactly the bytes this descriptor will send (Docs/style.md §2.5 point 5).
-    public init(path: String) throws(SystemError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemError("open", errno: errno) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let e = errno
-            Sys.close(fd)
-            throw SystemError("fstat", errno: e)
-        }
-        self.fd = fd
-        self.size = UInt64(st.st_size)
-        self.modified = Int64(st.st_mtim.tv_sec)
-        self.device = UInt64(st.st_dev)
-        self.inode = UInt64(st.st_ino)
-    }
-
-    /// True while `path` still names this very file with the size it was opened with: not deleted, not
-    /// replaced by another file, not truncated or grown. One `stat`, no open.
-    public func isStill(at path: String) -> Bool {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return false }
-        return UInt64(st.st_dev) == device && UInt64(st.st_ino) == inode && UInt64(st.st_size) == size
-    }
-
-    deinit { Sys.close(fd) }
-}
 
 /// Header field lines serialized once and reused for many responses (the fields of one image version):
 /// `Name: value\r\n` each. Built only through `init`, which drops a field holding CR, LF or NUL exactly as
@@ -85,7 +46,9 @@ public struct Response {
     public var headerBlock: HeaderBlock?
     public var headers: [(String, String)]
     public var body: [BodyPiece]
-    public var file: OpenFile?
+    /// The blob `.file` pieces are read from (the blob store's reader: descriptor and offset per stretch).
+    /// Shared and immutable; the response keeps it open until it is sent or cut.
+    public var file: (any BlobReader)?
     /// Close the connection after this response (framing errors, policy refusals).
     public var closeConnection: Bool
     /// An outcome word for the access log when the handler wants to say more than the status
@@ -93,11 +56,11 @@ public struct Response {
     public var note: String?
     /// Groups the requests of one download session (same link on the same connection): when the connection
     /// ends, the handler gets one `sessionEnded` call per key with the requests and bytes. Never a secret.
-    public var sessionKey: String?
+    public var session: DownloadGrant?
 
     public init(
         status: Int, headerBlock: HeaderBlock? = nil, headers: [(String, String)] = [], body: [BodyPiece] = [],
-        file: OpenFile? = nil, closeConnection: Bool = false, note: String? = nil
+        file: (any BlobReader)? = nil, closeConnection: Bool = false, note: String? = nil
     ) {
         self.status = status
         self.headerBlock = headerBlock

@@ -15,7 +15,7 @@ struct AccessRecord {
     var bytesSent: UInt64
     var outcome: AccessOutcome
     var note: String?
-    var sessionKey: String? = nil
+    var session: DownloadGrant? = nil
 }
 
 struct AccessLog: Sendable {

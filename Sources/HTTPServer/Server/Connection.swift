@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: one client connection's state, confined to its event loop.
 //===----------------------------------------------------------------------===//
+import GateCore
 import SystemIO
 
 /// The request/response cycle of one TCP connection. Requests are handled strictly one at a time, so
@@ -40,8 +41,8 @@ final class Connection {
     var inReadyList = false
     /// The peer half-closed: answer what is buffered, then close.
     var peerClosed = false
-    /// Download sessions seen on this connection (`Response.sessionKey`): requests and body bytes.
-    var sessions: [String: (requests: Int, bytes: UInt64)] = [:]
+    /// Download sessions seen on this connection (`Response.session`): requests and body bytes.
+    var sessions: [DownloadGrant: (requests: Int, bytes: UInt64)] = [:]
 
     init(fd: Int32, tag: UInt64, peer: PeerAddress, transport: any Transport, handshake: Bool, nowMs: Int64) {
         self.fd = fd

@@ -369,7 +369,7 @@ final class EventLoop {
         let record = AccessRecord(
             startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
             path: head.path, status: response.status, bytesSent: 0, outcome: .ok,
-            note: response.note, sessionKey: response.sessionKey)
+            note: response.note, session: response.session)
         start(c, response, record: record, version: head.version, isHead: head.method == "HEAD",
             keepAlive: keepAlive)
     }
@@ -386,9 +386,9 @@ final class EventLoop {
     /// Writes the access line and counts the request toward its download session.
     private func logged(_ c: Connection, _ record: AccessRecord) {
         ctx.accessLog.write(record, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
-        if let key = record.sessionKey {
-            let s = c.sessions[key, default: (0, 0)]
-            c.sessions[key] = (s.requests + 1, s.bytes + record.bytesSent)
+        if let grant = record.session {
+            let s = c.sessions[grant, default: (0, 0)]
+            c.sessions[grant] = (s.requests + 1, s.bytes + record.bytesSent)
         }
     }
 
@@ -432,8 +432,8 @@ final class EventLoop {
         if case .streamingBody(_, let sink, _) = previous { sink.abandon() }
         previous = .idle  // the last reference to the response's file: closed here
         if let cut { logged(c, cut) }
-        for (key, s) in c.sessions {
-            ctx.handler.sessionEnded(key: key, requests: s.requests, bytes: s.bytes, peer: c.peer)
+        for (grant, s) in c.sessions {
+            ctx.handler.sessionEnded(grant, secure: ctx.secure, requests: s.requests, bytes: s.bytes, peer: c.peer)
         }
         c.sessions = [:]
     }

@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: the interface between the transfer server and the application.
 //===----------------------------------------------------------------------===//
+import GateCore
 import SystemIO
 
 /// A parsed request as the application sees it.
@@ -47,8 +48,8 @@ public protocol RequestHandler: Sendable {
     func loggablePath(_ path: String) -> String
     /// Asked once a head with a body has been parsed, before any body byte is read.
     func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling
-    /// A connection ended: one call per download session key its responses carried.
-    func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress)
+    /// A connection ended: one call per download grant its responses carried (`Response.session`).
+    func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress)
     /// Called about once a second by every event loop of the listener, even when no request arrives:
     /// housekeeping that must not wait for traffic (closing cached descriptors of deleted blobs).
     func tick(nowMs: Int64)
@@ -56,6 +57,6 @@ public protocol RequestHandler: Sendable {
 
 extension RequestHandler {
     public func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling { .buffer }
-    public func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress) {}
+    public func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress) {}
     public func tick(nowMs: Int64) {}
 }

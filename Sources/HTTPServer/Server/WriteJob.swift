@@ -24,7 +24,7 @@ struct WriteJob {
     var head: [UInt8]
     var headSent = 0
     var pieces: [BodyPiece]
-    var file: OpenFile?
+    var file: (any BlobReader)?
     var pieceIndex = 0
     var pieceSent: UInt64 = 0
     var bodySent: UInt64 = 0
@@ -56,8 +56,12 @@ struct WriteJob {
             case .file(let offset, let length):
                 guard let file else { return .failed(.internal) }
                 // Stay below 2 GiB per call (nginx NGX_SENDFILE_MAXSIZE) and within this turn's budget.
-                let count = Int(min(length - pieceSent, UInt64(budget - spent), 1 << 30))
-                r = transport.sendFile(file.fd, offset: offset + pieceSent, count: count)
+                let want = min(length - pieceSent, UInt64(budget - spent), 1 << 30)
+                // The store says where these bytes are: the blob itself, or a cached slice of it.
+                guard let extent = try? file.extent(at: offset + pieceSent, maxLength: want), extent.length > 0 else {
+                    return .failed(.truncated)
+                }
+                r = transport.sendFile(extent.fd, offset: extent.offset, count: Int(extent.length))
                 // The file shrank under us: the headers promised bytes that no longer exist.
                 if case .done(0) = r { return .failed(.truncated) }
             }

@@ -89,7 +89,7 @@ enum ServeCommand {
 
         try DataDirectory.makeDirectories(settings.dataDir + "/logs")
         // /readyz checks the blob directory; it exists from the start, not only after the first import.
-        try DataDirectory.makeDirectories(data.blobs.blobDirectory)
+        try data.blobs.prepare()
         let accessLog: LineSink?
         switch settings.accessLog {
         case "off": accessLog = nil
@@ -113,7 +113,7 @@ enum ServeCommand {
         // Filled once the TLS context exists (the self-signed certificate is created with it).
         let caRoute = CACertificateRoute(nil)
         // Readiness and metrics (Operations/): the gauges read the listeners once they exist.
-        let health = HealthMonitor(catalog: data.store, blobDirectory: data.blobs.blobDirectory)
+        let health = HealthMonitor(catalog: data.store, blobDirectory: settings.blobDirectory)
         let live = LiveListeners()
         let operations = OperationsEndpoints(health: health, catalog: data.store, listenerGauges: live.gauges)
         var handler = RootHandler(
@@ -149,8 +149,8 @@ enum ServeCommand {
         let ftp: (FTPListener, ListenAddress)?
         do {
             ftp = try FTPFront.start(
-                settings, authorizer: authorizer, blobs: data.blobs, clock: data.clock, accessLog: accessLog,
-                logger: logger, tls: tls, audit: DownloadAudit.writer(data.service))
+                settings, authorizer: authorizer, blobs: data.blobs, accessLog: accessLog, logger: logger, tls: tls,
+                audit: DownloadAudit.writer(data.service))
         } catch {
             listener.stop()
             secureListener.stop()

@@ -53,6 +53,8 @@ public struct Settings: Sendable {
 
     /// `catalog.url` / `--catalog URL`: empty = the data directory's SQLite file (CatalogLocation).
     public var catalogURL = ""
+    /// `blobs.url`: empty = the data directory; `file:///PATH` = a blob directory elsewhere (Settings+Blobs.swift).
+    public var blobsURL = ""
     /// The SQLite catalog file when the catalog is SQLite (the data directory's, or a `sqlite:///` URL's).
     public var catalogPath: String {
         catalogURL.hasPrefix("sqlite://") ? String(catalogURL.dropFirst("sqlite://".count)) : dataDir + "/catalog.sqlite3"
@@ -195,8 +197,8 @@ struct SettingKey: Sendable {
             name: "log.access", defaultText: "",
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
-    ] + SettingKey.catalogGuards + SettingKey.ftp + sftpKeys + SettingKey.imports + SettingKey.console
-        + SettingKey.metrics + SettingKey.cluster
+    ] + SettingKey.catalogGuards + SettingKey.blobs + SettingKey.ftp + sftpKeys + SettingKey.imports
+        + SettingKey.console + SettingKey.metrics + SettingKey.cluster
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }

@@ -43,7 +43,7 @@ private struct ActiveImport: Sendable {
 final class ImportManager: Sendable {
     let service: ImageService
     let store: any CatalogStore
-    let blobs: BlobStore
+    let blobs: any BlobStorage
     let settings: ImportSettings
     let logger: Logger
     let secrets: SecretBox
@@ -59,7 +59,7 @@ final class ImportManager: Sendable {
     /// Whether the last heartbeat failed, so trouble is logged once and not every 5 s.
     let heartbeatFailing = Mutex(false)
 
-    init(service: ImageService, store: any CatalogStore, blobs: BlobStore, settings: ImportSettings,
+    init(service: ImageService, store: any CatalogStore, blobs: any BlobStorage, settings: ImportSettings,
          logger: Logger, secrets: SecretBox) {
         self.service = service
         self.store = store
@@ -154,7 +154,7 @@ final class ImportManager: Sendable {
             st.sink = nil
             st.finished = true
         }
-        for path in blobs.stagingFiles() where BlobStore.imageID(ofStagingPath: path) == id { blobs.removeStaging(path) }
+        for staged in blobs.stagedBlobs(of: id) { blobs.removeStaging(staged) }
     }
 
     /// Fails the import for `reason`. The partial bytes go first: when the disk is full (the likely reason
@@ -263,7 +263,7 @@ final class ImportManager: Sendable {
 
     /// The size of `id`'s staging file, nil when it has none.
     func stagedSize(_ id: ImageID) -> UInt64? {
-        blobs.stagingFiles().first { BlobStore.imageID(ofStagingPath: $0) == id }.flatMap { FileSystemInfo.size($0) }
+        blobs.stagedBlobs(of: id).first.flatMap { blobs.stagedSize($0) }
     }
 
     /// The image and length of an upload that completed since start (see `completedUploads`).
@@ -274,15 +274,18 @@ final class ImportManager: Sendable {
         if let sink = state.sink { return sink }
         let cap = try service.remainingQuota(s.tenant, settings.quota, excluding: s.imageID)
         let declared = DeclaredKind(rawValue: s.job.declared) ?? .raw
+        guard let record = try store.image(s.imageID), record.status == .uploading else {
+            throw GateError.conflict("upload \(s.uploadID) is no longer in progress")
+        }
         let sink: ImportSink
-        if let path = blobs.stagingFiles().first(where: { BlobStore.imageID(ofStagingPath: $0) == s.imageID }) {
+        if let staged = blobs.stagedBlobs(of: s.imageID).first {
             sink = try ImportSink.reopen(
-                s.imageID, path: path, blobs: blobs, declared: declared,
+                record, staged: staged, blobs: blobs, declared: declared,
                 detection: s.job.detectFormat, encrypted: s.job.encrypted, cap: cap,
                 expectedSHA256: s.job.expectedSHA256)
         } else {
             sink = try ImportSink.create(
-                s.imageID, blobs: blobs, declared: declared,
+                record, blobs: blobs, declared: declared,
                 detection: s.job.detectFormat, encrypted: s.job.encrypted, cap: cap,
                 expectedSHA256: s.job.expectedSHA256)
         }
@@ -308,13 +311,5 @@ final class SinkBox: @unchecked Sendable {
     func take() -> ImportSink {
         defer { sink = nil }
         return sink!
-    }
-}
-
-enum FileSystemInfo {
-    static func size(_ path: String) -> UInt64? {
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return UInt64(st.st_size)
     }
 }

@@ -46,9 +46,10 @@ struct ImportedBytes: Sendable {
 /// One import's staging file and in-line checks. Used by one thread at a time (callers serialize).
 final class ImportSink {
     let imageID: ImageID
-    let stagingPath: String
-    private let blobs: BlobStore
-    private var fd: Int32
+    /// The version the finished bytes become: the image's generation after the import's commit.
+    let version: BlobVersion
+    private let blobs: any BlobStorage
+    private let staging: any BlobStaging
     private var hasher = SHA256Hasher()
     /// nil while the format is still to be detected from the first 64 KiB (`detection`).
     private var inspector: ImageInspector?
@@ -62,13 +63,13 @@ final class ImportSink {
     private var closed = false
 
     private init(
-        imageID: ImageID, blobs: BlobStore, fd: Int32, path: String, declared: DeclaredKind,
+        version: BlobVersion, blobs: any BlobStorage, staging: any BlobStaging, declared: DeclaredKind,
         detection: FormatDetection?, encrypted: Bool, cap: UInt64?, expectedSHA256: String?
     ) {
-        self.imageID = imageID
+        self.imageID = version.image
+        self.version = version
         self.blobs = blobs
-        self.fd = fd
-        self.stagingPath = path
+        self.staging = staging
         self.detection = detection
         self.limits = InspectionLimits(maxVirtualSize: 16 << 40, allowEncrypted: encrypted)
         self.inspector = detection == nil ? ImageInspector(declared: declared, limits: limits) : nil
@@ -76,42 +77,42 @@ final class ImportSink {
         self.expectedSHA256 = expectedSHA256
     }
 
-    /// A new, empty staging file (`O_EXCL`, 0600) for `id`. With `detection`, `declared` is ignored and the
-    /// format is what the first 64 KiB sniff as.
+    /// A new, empty staging object for `record`'s import. With `detection`, `declared` is ignored and the
+    /// format is what the first 64 KiB sniff as. The import's commit raises the row's generation by one, so
+    /// the bytes are finalized as that version.
     static func create(
-        _ id: ImageID, blobs: BlobStore, declared: DeclaredKind, detection: FormatDetection? = nil, encrypted: Bool,
-        cap: UInt64?, expectedSHA256: String?
+        _ record: ImageRecord, blobs: any BlobStorage, declared: DeclaredKind, detection: FormatDetection? = nil,
+        encrypted: Bool, cap: UInt64?, expectedSHA256: String?
     ) throws(GateError) -> ImportSink {
-        let (fd, path) = try blobs.createStaging(for: id)
+        let staging = try blobs.createStaging(for: record.id)
         return ImportSink(
-            imageID: id, blobs: blobs, fd: fd, path: path, declared: declared, detection: detection,
-            encrypted: encrypted, cap: cap, expectedSHA256: expectedSHA256)
+            version: BlobVersion(image: record.id, generation: record.generation &+ 1), blobs: blobs,
+            staging: staging, declared: declared, detection: detection, encrypted: encrypted, cap: cap,
+            expectedSHA256: expectedSHA256)
     }
 
     /// Continues an earlier attempt's staging file (after a restart, or a resumed URL fetch): its bytes are
     /// read back through the hash and the inspector, so the checks still cover every byte.
     static func reopen(
-        _ id: ImageID, path: String, blobs: BlobStore, declared: DeclaredKind, detection: FormatDetection? = nil,
-        encrypted: Bool, cap: UInt64?, expectedSHA256: String?
+        _ record: ImageRecord, staged: StagedBlob, blobs: any BlobStorage, declared: DeclaredKind,
+        detection: FormatDetection? = nil, encrypted: Bool, cap: UInt64?, expectedSHA256: String?
     ) throws(GateError) -> ImportSink {
-        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw GateError.io("cannot reopen staging file: \(String(cString: strerror(errno)))") }
+        let staging = try blobs.reopenStaging(staged)
         let sink = ImportSink(
-            imageID: id, blobs: blobs, fd: fd, path: path, declared: declared, detection: detection,
-            encrypted: encrypted, cap: cap, expectedSHA256: expectedSHA256)
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
-        var offset: Int64 = 0
+            version: BlobVersion(image: record.id, generation: record.generation &+ 1), blobs: blobs,
+            staging: staging, declared: declared, detection: detection, encrypted: encrypted, cap: cap,
+            expectedSHA256: expectedSHA256)
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buf.deallocate() }
+        var offset: UInt64 = 0
         while true {
-            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw GateError.io("cannot read staging file: \(String(cString: strerror(errno)))") }
+            let n = try staging.read(at: offset, into: buf)
             if n == 0 { break }
-            if let f = buf.withUnsafeBytes({ sink.check(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
-                throw GateError.invalid(f.reason)
-            }
-            offset += Int64(n)
+            if let f = sink.check(UnsafeRawBufferPointer(rebasing: buf[0..<n])) { throw GateError.invalid(f.reason) }
+            offset += UInt64(n)
         }
-        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else { throw GateError.io("cannot seek staging file") }
+        // Appends continue right after the bytes just checked.
+        try staging.truncate(to: offset)
         return sink
     }
 
@@ -154,14 +155,10 @@ final class ImportSink {
     /// Checks and appends `buffer`. A failure means the import must stop; nothing of `buffer` is kept.
     func write(_ buffer: UnsafeRawBufferPointer) -> ImportFailure? {
         if let f = check(buffer) { return f }
-        var off = 0
-        while off < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + off, buffer.count - off)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .write(errno: errno)
-            }
-            off += n
+        do {
+            try staging.append(buffer)
+        } catch {
+            return .write(errno: error.errno)
         }
         return nil
     }
@@ -186,9 +183,9 @@ final class ImportSink {
             }
             closed = true
             do {
-                try blobs.finalize(stagingPath: stagingPath, fd: fd, id: imageID)
+                try staging.finalize(as: version)
             } catch {
-                blobs.removeStaging(stagingPath)
+                staging.abort()
                 blobs.remove(imageID)
                 return .failure(ImportFailure(reason: "cannot store the image: \(error.message)"))
             }
@@ -208,17 +205,16 @@ final class ImportSink {
     func abandon() {
         guard !closed else { return }
         closed = true
-        close(fd)
-        blobs.removeStaging(stagingPath)
+        staging.abort()
     }
 
     /// Truncates the staging file back to `offset` bytes (a rejected tus chunk); the checks are redone by
     /// reopening, since a hash cannot be rewound.
     func truncateForRetry(to offset: UInt64) -> Bool {
-        ftruncate(fd, off_t(offset)) == 0
+        (try? staging.truncate(to: offset)) != nil
     }
 
-    deinit { if !closed { close(fd) } }
+    deinit { if !closed { staging.close() } }
 }
 
 @available(*, unavailable)

@@ -36,7 +36,7 @@ extension ImportManager {
             let cap = try service.remainingQuota(record.tenant, settings.quota, excluding: record.id)
             let job = try store.importJob(image: record.id)
             sink = try ImportSink.create(
-                record.id, blobs: blobs, declared: ImportManager.declared(record.format), encrypted: req.encrypted,
+                record, blobs: blobs, declared: ImportManager.declared(record.format), encrypted: req.encrypted,
                 cap: cap, expectedSHA256: job?.expectedSHA256)
         } catch {
             fail(record.id, reason: error.message)

@@ -39,11 +39,9 @@ final class MakingSink: BodySink {
                 throw GateError(.forbiddenByPolicy, "the image is larger than the allowed \(cap) bytes")
             }
             // A retried PUT starts over: earlier partial bytes are dropped.
-            for path in imports.blobs.stagingFiles() where BlobStore.imageID(ofStagingPath: path) == id {
-                imports.blobs.removeStaging(path)
-            }
+            for staged in imports.blobs.stagedBlobs(of: id) { imports.blobs.removeStaging(staged) }
             let sink = try ImportSink.create(
-                id, blobs: imports.blobs, declared: ImportManager.declared(record.format),
+                record, blobs: imports.blobs, declared: ImportManager.declared(record.format),
                 encrypted: job?.encrypted ?? record.encrypted, cap: cap, expectedSHA256: job?.expectedSHA256)
             return .stream(MakingSink(imports: imports, record: record, sink: sink, total: length))
         } catch {

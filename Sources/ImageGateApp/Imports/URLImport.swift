@@ -56,17 +56,17 @@ extension ImportManager {
 
     private func run(_ fetch: URLFetch, job: ImportJob, record: ImageRecord, cap: UInt64?, resume: Bool) {
         let declared = ImportManager.declared(record.format)
-        let staged = resume ? blobs.stagingFiles().first { BlobStore.imageID(ofStagingPath: $0) == record.id } : nil
+        let staged = resume ? blobs.stagedBlobs(of: record.id).first : nil
         let sink: ImportSink
         do {
             if let staged {
                 sink = try ImportSink.reopen(
-                    record.id, path: staged, blobs: blobs, declared: declared,
+                    record, staged: staged, blobs: blobs, declared: declared,
                     detection: job.detectFormat, encrypted: job.encrypted, cap: cap,
                     expectedSHA256: job.expectedSHA256)
             } else {
                 sink = try ImportSink.create(
-                    record.id, blobs: blobs, declared: declared,
+                    record, blobs: blobs, declared: declared,
                     detection: job.detectFormat, encrypted: job.encrypted, cap: cap,
                     expectedSHA256: job.expectedSHA256)
             }

@@ -17,13 +17,13 @@ import PostgresCatalog
 final class DataDirectory: Sendable {
     let settings: Settings
     let store: any CatalogStore
-    let blobs: BlobStore
+    let blobs: any BlobStorage
     let keys: TokenKeyStore
     let clock: any WallClock
     let service: ImageService
     let imports: ImportManager
 
-    private init(settings: Settings, store: any CatalogStore, blobs: BlobStore, keys: TokenKeyStore,
+    private init(settings: Settings, store: any CatalogStore, blobs: any BlobStorage, keys: TokenKeyStore,
                  clock: any WallClock, secrets: SecretBox) {
         self.settings = settings
         self.store = store
@@ -115,7 +115,7 @@ final class DataDirectory: Sendable {
             try SharedIdentity.syncHostKeys(settings, store: store)
         }
         try makeDirectories(settings.dataDir + "/run")
-        let data = DataDirectory(settings: settings, store: store, blobs: BlobStore(root: settings.dataDir), keys: keys,
+        let data = DataDirectory(settings: settings, store: store, blobs: BlobStore(root: settings.blobRoot), keys: keys,
                                  clock: clock, secrets: secrets)
         // First use: the default tenant and a platform-admin account; its API key is written once, 0600,
         // for remote use of the API (the local CLI needs none: it acts on the data directory directly).

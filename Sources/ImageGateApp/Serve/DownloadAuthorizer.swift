@@ -9,17 +9,17 @@ import ImageCatalog
 struct AuthorizedDownload: Sendable {
     let claims: TokenClaims
     let image: ImageRecord
-    /// `Response.sessionKey` of HTTP and HTTPS downloads on this link (serial, image, tenant, scheme), made
+    /// The typed grant every front carries (HTTP's `Response.session`, FTP's and SFTP's `ServedFile`), made
     /// once per verification instead of once per range request.
-    let httpSessionKey: String
-    let httpsSessionKey: String
+    let grant: DownloadGrant
 
-    init(claims: TokenClaims, image: ImageRecord) {
+    init(claims: TokenClaims, image: ImageRecord, logID: String, now: Int64) {
         self.claims = claims
         self.image = image
-        let base = [claims.serial.hex, image.id.description, image.tenant.description].joined(separator: " ")
-        httpSessionKey = base + " http"
-        httpsSessionKey = base + " https"
+        grant = DownloadGrant(
+            image: image.id, generation: image.generation, tenant: image.tenant, serial: claims.serial,
+            keyID: claims.kid, expiresAt: claims.expiresAt, protocols: claims.protocols.rawValue,
+            fileName: image.fileName, logID: logID, confirmedAt: now)
     }
 }
 
@@ -139,7 +139,8 @@ struct DownloadAuthorizer: Sendable {
         } catch {
             return .failure(.catalog)
         }
-        return .success(AuthorizedDownload(claims: claims, image: record))
+        return .success(AuthorizedDownload(
+            claims: claims, image: record, logID: TokenRedaction.redact(token), now: clock.now()))
     }
 }
 
@@ -154,5 +155,24 @@ extension DownloadAuthorizer {
             return (current, [])
         }
         return (minted, [current])
+    }
+
+    /// The file an FTP or SFTP session shows: the names above, the catalog's size and date, and the blob
+    /// store's reader for the grant's version. A grant of its own (with the names) per session, confirmed now.
+    func servedFile(_ d: AuthorizedDownload, blobs: any BlobStorage) -> ServedFile {
+        let names = fileNames(d)
+        let image = d.image
+        let g = d.grant
+        let grant = DownloadGrant(
+            image: g.image, generation: g.generation, tenant: g.tenant, serial: g.serial, keyID: g.keyID,
+            expiresAt: g.expiresAt, protocols: g.protocols, fileName: names.minted, otherNames: names.others,
+            logID: g.logID, confirmedAt: clock.now())
+        let version = grant.version
+        let size = image.size
+        return ServedFile(
+            name: names.minted, otherNames: names.others, size: size, modified: image.finalizedAt ?? image.updatedAt,
+            grant: grant, open: { () throws(GateError) -> any BlobReader in
+                try blobs.openReader(version, expectedSize: size)
+            })
     }
 }

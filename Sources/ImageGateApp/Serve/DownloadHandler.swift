@@ -13,7 +13,7 @@ import SystemIO
 /// preconditions, then Range (GET only, If-Range honoured), then stream from the blob with sendfile.
 struct DownloadHandler: RequestHandler {
     let authorizer: DownloadAuthorizer
-    let blobs: BlobStore
+    let blobs: any BlobStorage
     let logger: Logger
     let clock: any WallClock
     let headerCache = HeaderCache()
@@ -21,11 +21,11 @@ struct DownloadHandler: RequestHandler {
     /// Writes a `download.session` audit record (action, target, tenant, source, detail).
     var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
 
-    func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress) {
-        let parts = key.split(separator: " ").map(String.init)
-        guard parts.count == 4, let audit else { return }
-        audit("download.session", parts[1], TenantID(parts[2]), peer.description, [
-            "serial": parts[0], "protocol": parts[3], "requests": String(requests), "bytes": String(bytes),
+    func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress) {
+        guard let audit else { return }
+        audit("download.session", grant.image.description, grant.tenant, peer.description, [
+            "serial": grant.serial.hex, "protocol": secure ? "https" : "http", "requests": String(requests),
+            "bytes": String(bytes),
         ])
     }
 
@@ -80,7 +80,7 @@ struct DownloadHandler: RequestHandler {
         }
         var response = serve(download.image, head)
         // One audit record per link per connection when it ends (Docs/protocols.md §7.3: aggregate downloads).
-        response.sessionKey = request.secure ? download.httpsSessionKey : download.httpSessionKey
+        response.session = download.grant
         return response
     }
 
@@ -90,18 +90,21 @@ struct DownloadHandler: RequestHandler {
     }
 
     private func serve(_ image: ImageRecord, _ head: RequestHead) -> Response {
-        let file: OpenFile
+        let file: any BlobReader
         do {
             file = try files.file(
-                for: OpenFileCache.Key(image: image.id, generation: image.generation),
-                path: { blobs.path(for: image.id) }, nowMs: Monotonic.milliseconds())
+                for: BlobVersion(image: image.id, generation: image.generation), nowMs: Monotonic.milliseconds()
+            ) { () throws(GateError) -> any BlobReader in
+                try blobs.openReader(BlobVersion(image: image.id, generation: image.generation), expectedSize: image.size)
+            }
         } catch {
-            logger.error("image \(image.id) is available but its blob cannot be opened: \(error)")
+            logger.error("image \(image.id) is available but its blob cannot be read: \(error.message)")
             var r = Response.text(500, "Internal Server Error")
             r.note = "blob_unreadable"
             return r
         }
         guard file.size == image.size else {
+            // A cached reader of an earlier length (the catalog changed under it): dropped, never served.
             files.evict(image: image.id)
             logger.error("image \(image.id) blob is \(file.size) bytes, catalog says \(image.size)")
             var r = Response.text(500, "Internal Server Error")
@@ -162,7 +165,7 @@ struct DownloadHandler: RequestHandler {
     /// The header lines that depend only on the image version, computed once per version (formatting dates
     /// and base64 digests per request showed up in the 64 KiB range benchmark).
     private func representationHeaders(_ image: ImageRecord) -> RepresentationHeaders {
-        let key = OpenFileCache.Key(image: image.id, generation: image.generation)
+        let key = BlobVersion(image: image.id, generation: image.generation)
         if let hit = headerCache.map.withLock({ $0[key] }) { return hit }
         let lastModified = image.finalizedAt ?? image.updatedAt
         let etag = Self.etag(image)
@@ -232,5 +235,5 @@ struct RepresentationHeaders: Sendable {
 }
 
 final class HeaderCache: Sendable {
-    let map = Mutex<[OpenFileCache.Key: RepresentationHeaders]>([:])
+    let map = Mutex<[BlobVersion: RepresentationHeaders]>([:])
 }

@@ -10,12 +10,12 @@ import TLSSupport
 enum FTPFront {
     /// Starts the FTP listener unless `ftp.listen = off`. Returns it with the bound address for the run file.
     static func start(
-        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: BlobStore, clock: any WallClock,
+        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: any BlobStorage,
         accessLog: LineSink?, logger: Logger, tls: TLSContextHolder,
         audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
     ) throws(GateError) -> (FTPListener, ListenAddress)? {
         guard let address = settings.ftp.listen else { return nil }
-        let policy = FTPPolicy(authorizer: authorizer, blobs: blobs, clock: clock, audit: audit)
+        let policy = FTPPolicy(authorizer: authorizer, blobs: blobs, logger: logger, audit: audit)
         var config = settings.ftp.serverConfig
         if let publicHost = settings.ftp.publicHost {
             guard let ip = publicHost.ipv4() else {

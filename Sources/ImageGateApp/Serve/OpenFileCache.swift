@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: open blob descriptors kept between requests (nginx's open_file_cache), so a keep-alive range
+// ImageGate: open blob readers kept between requests (nginx's open_file_cache), so a keep-alive range
 // request costs read + send + sendfile, not open + fstat + close on top.
 //===----------------------------------------------------------------------===//
 import GateCore
@@ -8,27 +8,24 @@ import ImageCatalog
 import Synchronization
 import SystemIO
 
-/// Descriptors keyed by image and generation, shared by every event loop.
+/// Blob readers (the blob store's: descriptors for the local store) keyed by image and generation, shared by
+/// every event loop.
 ///
 /// Why a cached descriptor never serves bytes it should not:
 /// - A request only gets here after `DownloadAuthorizer` matched its token against the catalog (at most
 ///   `AuthorizationCache.ttlMs` ago): image available, same generation. Delete, restore and purge bump or end
 ///   the generation, so the old key is never asked for again once that window has passed.
-/// - An entry is re-checked against its path (`stat`: same inode, same size) when it is older than
-///   `validMs`, both on use and in `sweep`; a blob replaced or removed behind the catalog's back (another
-///   process, an operator) is reopened or dropped within that time.
+/// - An entry is re-checked (`BlobReader.isCurrent`: for a local blob one `stat`, same inode, same size) when it
+///   is older than `validMs`, both on use and in `sweep`; a blob replaced or removed behind the catalog's back
+///   (another process, an operator) is reopened or dropped within that time.
 /// - `sweep` (driven by the event loops' once-a-second tick, with or without traffic) closes entries unused for
 ///   `inactiveMs` and entries whose path no longer names their file, so a destroyed image's descriptor does not
 ///   keep its disk space allocated; at most `maxEntries` stay open (least recently used goes first).
-/// A response keeps its `OpenFile` alive until it is done, so dropping an entry never cuts a transfer.
+/// A response keeps its reader alive until it is done, so dropping an entry never cuts a transfer.
 final class OpenFileCache: Sendable {
-    struct Key: Hashable, Sendable {
-        let image: ImageID
-        let generation: UInt32
-    }
+    typealias Key = BlobVersion
     private struct Entry {
-        let file: OpenFile
-        let path: String
+        let file: any BlobReader
         var checkedMs: Int64
         var usedMs: Int64
     }
@@ -46,10 +43,12 @@ final class OpenFileCache: Sendable {
 
     var count: Int { entries.withLock { $0.count } }
 
-    /// The open blob for `key`: cached and recently checked, re-checked with one `stat`, or opened afresh.
-    /// `path` is only evaluated when the cache has to look at the file system.
-    func file(for key: Key, path makePath: () -> String, nowMs: Int64) throws(SystemError) -> OpenFile {
-        let cached: OpenFile? = entries.withLock { map in
+    /// The open blob for `key`: cached and recently checked, re-checked (`isCurrent`), or opened afresh with
+    /// `open` (the blob store's `openReader`).
+    func file(
+        for key: Key, nowMs: Int64, open: () throws(GateError) -> any BlobReader
+    ) throws(GateError) -> any BlobReader {
+        let cached: (any BlobReader)? = entries.withLock { map in
             guard var e = map[key] else { return nil }
             e.usedMs = nowMs
             map[key] = e
@@ -57,20 +56,19 @@ final class OpenFileCache: Sendable {
         }
         if let cached { return cached }
         // Missing or due for a check: the syscalls run outside the lock.
-        let path = makePath()
         let stale = entries.withLock { $0[key]?.file }
-        if let stale, stale.isStill(at: path) {
+        if let stale, stale.isCurrent() {
             entries.withLock { map in map[key]?.checkedMs = nowMs }
             return stale
         }
-        let fresh = try OpenFile(path: path)
+        let fresh = try open()
         entries.withLock { map in
             // Older generations of the same image are never asked for again.
             for k in map.keys where k.image == key.image && k.generation != key.generation { map[k] = nil }
             if map[key] == nil && map.count >= maxEntries, let oldest = map.min(by: { $0.value.usedMs < $1.value.usedMs }) {
                 map[oldest.key] = nil
             }
-            map[key] = Entry(file: fresh, path: path, checkedMs: nowMs, usedMs: nowMs)
+            map[key] = Entry(file: fresh, checkedMs: nowMs, usedMs: nowMs)
         }
         return fresh
     }
@@ -89,18 +87,18 @@ final class OpenFileCache: Sendable {
         guard last == Int64.min || nowMs - last >= validMs,
             lastSweepMs.compareExchange(expected: last, desired: nowMs, ordering: .relaxed).exchanged
         else { return }
-        var toCheck: [(Key, OpenFile, String)] = []
+        var toCheck: [(Key, any BlobReader)] = []
         entries.withLock { map in
             for (k, e) in map {
                 if nowMs - e.usedMs >= inactiveMs {
                     map[k] = nil
                 } else if nowMs - e.checkedMs >= validMs {
-                    toCheck.append((k, e.file, e.path))
+                    toCheck.append((k, e.file))
                 }
             }
         }
-        for (k, file, path) in toCheck {
-            let still = file.isStill(at: path)
+        for (k, file) in toCheck {
+            let still = file.isCurrent()
             entries.withLock { map in
                 // Only the entry that was checked: a concurrent reopen may have put a new file there.
                 guard let e = map[k], e.file === file else { return }

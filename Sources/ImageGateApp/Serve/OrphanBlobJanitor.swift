@@ -48,7 +48,7 @@ final class OrphanBlobJanitor: Sendable {
         guard let refused, isNew else { return }
         let shown = refused.prefix(5).map(\.description).joined(separator: ", ")
         logger.error(
-            "orphan blob sweep stopped: \(refused.count) blobs in \(absolutePath(sweep.blobs.blobDirectory)) have no "
+            "orphan blob sweep stopped: \(refused.count) blobs in \(absolutePath(sweep.blobs.location))/blobs have no "
                 + "catalog row (\(shown)\(refused.count > 5 ? ", …" : "")), more than catalog.orphan_sweep_limit = "
                 + "\(sweep.limit); none was moved. A catalog that lost rows (restored from an old backup, or "
                 + "replaced) looks like this: check it before raising the limit (Docs/recovery.md).")

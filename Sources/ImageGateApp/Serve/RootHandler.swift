@@ -42,7 +42,7 @@ struct RootHandler: RequestHandler {
         }
         let response = downloads.respond(to: request)
         // Paired with the access line's count (HTTPMetrics): the difference is imagegate_downloads_active.
-        if response.sessionKey != nil { Metrics.add(HTTPMetrics.counters(secure: request.secure).downloadsStarted) }
+        if response.session != nil { Metrics.add(HTTPMetrics.counters(secure: request.secure).downloadsStarted) }
         return response
     }
 
@@ -66,8 +66,8 @@ struct RootHandler: RequestHandler {
 
     func loggablePath(_ path: String) -> String { downloads.loggablePath(path) }
 
-    func sessionEnded(key: String, requests: Int, bytes: UInt64, peer: PeerAddress) {
-        downloads.sessionEnded(key: key, requests: requests, bytes: bytes, peer: peer)
+    func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress) {
+        downloads.sessionEnded(grant, secure: secure, requests: requests, bytes: bytes, peer: peer)
     }
 
     /// The download front's open-file cache closes descriptors of deleted blobs even without traffic.

@@ -8,66 +8,42 @@ import SFTPServer
 import SystemIO
 
 /// Tokens are verified at login exactly as for HTTP (Docs/protocols.md §3.3) but must carry the `sftp` bit.
-/// During a session the grant is re-checked against the catalog only: the image must still be available
-/// in the same generation and the token not revoked. Expiry is checked at login only, so a multi-GB
-/// transfer started in time is not cut when the link's lifetime ends.
+/// During a session the grant is re-checked every 3 s by the one rule of every front (`GrantRevalidation`):
+/// expiry counts at login only, so a multi-GB transfer started in time is not cut when the link's lifetime ends.
 struct SFTPPolicy: SFTPAccessPolicy {
     let authorizer: DownloadAuthorizer
-    let blobs: BlobStore
+    let blobs: any BlobStorage
     let logger: Logger
     var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
 
     /// One `download.session` audit record per SFTP session (Docs/protocols.md §7.3).
-    func sessionEnded(_ file: SFTPFile, bytes: UInt64, peer: PeerAddress, outcome: String) {
-        let parts = file.grant.split(separator: " ").map(String.init)
-        guard parts.count == 4, let audit, let id = ImageID(parts[0]) else { return }
-        let tenant = (try? authorizer.store.image(id))?.tenant
-        audit("download.session", parts[0], tenant, peer.description, [
-            "serial": parts[2], "protocol": "sftp", "bytes": String(bytes), "outcome": outcome,
+    func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {
+        guard let audit else { return }
+        let grant = file.grant
+        audit("download.session", grant.image.description, grant.tenant, peer.description, [
+            "serial": grant.serial.hex, "protocol": "sftp", "bytes": String(bytes), "outcome": outcome,
         ])
     }
 
-    func authorize(token: String, peer: PeerAddress) -> SFTPFile? {
+    func authorize(token: String, peer: PeerAddress) -> ServedFile? {
         switch authorizer.authorize(token: Substring(token), protocol: .sftp, peer: peer.bytes) {
         case .failure(let denial):
             logger.debug("sftp \(peer): \(TokenRedaction.redact(token)) refused: \(denial.logReason)")
             return nil
         case .success(let d):
-            let image = d.image
-            let names = authorizer.fileNames(d)
-            return SFTPFile(
-                name: names.minted, path: blobs.path(for: image.id), size: image.size,
-                modified: image.finalizedAt ?? image.updatedAt, logID: TokenRedaction.redact(token),
-                capKey: d.claims.serial.hex,
-                grant: "\(image.id) \(image.generation) \(d.claims.serial.hex) \(d.claims.kid)",
-                otherNames: names.others)
+            return authorizer.servedFile(d, blobs: blobs)
         }
     }
 
-    func stillValid(_ file: SFTPFile) -> Bool {
-        let parts = file.grant.split(separator: " ")
-        guard parts.count == 4, let id = ImageID(String(parts[0])), let generation = UInt32(parts[1]),
-            let serial = ID128(hex: String(parts[2])), let kid = UInt32(parts[3])
-        else { return false }
-        // A retired or removed signing key ends every session its tokens opened (`imagegate key retire`).
-        guard authorizer.signingKeyExists(kid) else { return false }
-        do {
-            guard let image = try authorizer.store.image(id), image.status == .available,
-                image.generation == generation
-            else { return false }
-            return try !authorizer.store.isRevoked(serial: serial)
-        } catch {
-            // A catalog hiccup is not a reason to cut a transfer; the next check decides.
-            logger.warning("sftp: revalidation of \(file.logID) failed: \(error.message)")
-            return true
-        }
+    func stillValid(_ file: ServedFile) -> Bool {
+        authorizer.stillValid(file.grant, newTransfer: false, logger: logger)
     }
 }
 
 /// Starting the SFTP front from `serve`, kept here so ServeCommand only gains a few lines.
 enum SFTPFront {
     static func start(
-        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: BlobStore, accessLog: LineSink?, logger: Logger,
+        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: any BlobStorage, accessLog: LineSink?, logger: Logger,
         audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
     ) throws(GateError) -> SFTPListener {
         let policy = SFTPPolicy(authorizer: authorizer, blobs: blobs, logger: logger, audit: audit)

@@ -42,7 +42,7 @@ enum StartupGuards {
 
     /// What proves this data directory was in use: blobs, imports, quarantined blobs, key files, a WAL file.
     static func existingState(_ settings: Settings) -> [String] {
-        let blobs = BlobStore(root: settings.dataDir)
+        let blobs = BlobStore(root: settings.blobRoot)
         var found: [String] = []
         for (dir, what) in [
             (blobs.blobDirectory, "blob"), (blobs.stagingDirectory, "staging file"),

@@ -1,0 +1,69 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the one rule for download sessions already open (FTP before each RETR, SFTP every 3 s).
+//===----------------------------------------------------------------------===//
+import DownloadTokens
+import GateCore
+import ImageCatalog
+import Synchronization
+
+/// Whether a session may go on, decided the same way on every front (Docs/tokens.md, "Sessions"):
+///
+/// - A definite answer ends it at once: image deleted, no longer available or in another generation, token
+///   revoked, signing key retired or removed. Fail closed: the operator's revocation or delete wins.
+/// - Expiry gates new transfers only (an FTP RETR; an SFTP login); a transfer started in time is not cut.
+/// - No answer (the catalog is unreachable): the grant stays valid while its last confirmation is at most
+///   `outageGrace` old, then fails closed. Nothing can be revoked through a catalog nobody reaches, so this
+///   only bridges a short outage (a database failover) without letting a session outlive a long one.
+enum GrantRevalidation {
+    /// Seconds a grant may go unconfirmed while the catalog does not answer.
+    static let outageGrace: Int64 = 60
+
+    enum CatalogAnswer: Equatable {
+        /// Image available in the grant's generation and tenant, token not revoked.
+        case current
+        /// A reason the grant ended (for the log).
+        case ended(String)
+        /// The catalog did not answer.
+        case unreachable
+    }
+
+    /// The verdict, and whether the grant counts as confirmed now.
+    static func decide(_ answer: CatalogAnswer, confirmedAt: Int64, now: Int64) -> Bool {
+        switch answer {
+        case .current: true
+        case .ended: false
+        case .unreachable: now - confirmedAt <= outageGrace
+        }
+    }
+}
+
+extension DownloadAuthorizer {
+    /// The rule above for one grant. `newTransfer` is true before a transfer starts (FTP RETR): only then
+    /// does expiry count (60 s leeway, Docs/protocols.md §3.3 step 5).
+    func stillValid(_ grant: DownloadGrant, newTransfer: Bool, logger: Logger) -> Bool {
+        let now = clock.now()
+        if newTransfer && now > grant.expiresAt + TokenCodec.expirySkew { return false }
+        // The keyring is local (key files, or the catalog's copy): no catalog round trip.
+        guard signingKeyExists(grant.keyID) else { return false }
+        let answer = catalogAnswer(grant)
+        switch answer {
+        case .current: grant.confirmedAt.store(now, ordering: .relaxed)
+        case .ended(let why): logger.debug("\(grant): no longer valid: \(why)")
+        case .unreachable:
+            logger.warning("\(grant): catalog unreachable; grant last confirmed \(now - grant.confirmedAt.load(ordering: .relaxed)) s ago")
+        }
+        return GrantRevalidation.decide(answer, confirmedAt: grant.confirmedAt.load(ordering: .relaxed), now: now)
+    }
+
+    private func catalogAnswer(_ grant: DownloadGrant) -> GrantRevalidation.CatalogAnswer {
+        do {
+            guard let image = try store.image(grant.image) else { return .ended("image_not_found") }
+            guard image.tenant == grant.tenant else { return .ended("tenant_mismatch") }
+            guard image.status == .available else { return .ended("image_not_available") }
+            guard image.generation == grant.generation else { return .ended("stale_generation") }
+            return try store.isRevoked(serial: grant.serial) ? .ended("token_revoked") : .current
+        } catch {
+            return .unreachable
+        }
+    }
+}

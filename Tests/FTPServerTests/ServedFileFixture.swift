@@ -1,0 +1,43 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: a ServedFile over a plain test file (the blob store's reader, minus the store).
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import GateCore
+
+/// The test file at `path`, opened when the front asks (as the local blob store's reader does).
+final class PathBlobReader: BlobReader {
+    let fd: Int32
+    let size: UInt64
+
+    init(path: String) throws(GateError) {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        var st = stat()
+        guard fd >= 0, fstat(fd, &st) == 0 else { throw GateError.io("cannot open \(path)") }
+        size = UInt64(st.st_size)
+    }
+
+    func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
+        BlobExtent(fd: fd, offset: offset, length: offset < size ? min(maxLength, size - offset) : 0)
+    }
+
+    func isCurrent() -> Bool { true }
+
+    deinit { if fd >= 0 { close(fd) } }
+}
+
+extension ServedFile {
+    static func fixture(
+        name: String, path: String, size: UInt64, modified: Int64, logID: String = "igt1.0000.0000…",
+        otherNames: [String] = []
+    ) -> ServedFile {
+        let grant = DownloadGrant(
+            image: ImageID(ID128(high: 1, low: 2)), generation: 1, tenant: TenantID.defaultTenant,
+            serial: ID128(high: 3, low: 4), keyID: 1, expiresAt: Int64.max / 2, protocols: 0xF, fileName: name,
+            otherNames: otherNames, logID: logID, confirmedAt: 0)
+        return ServedFile(
+            name: name, otherNames: otherNames, size: size, modified: modified, grant: grant,
+            open: { () throws(GateError) -> any BlobReader in try PathBlobReader(path: path) })
+    }
+}
