@@ -105,6 +105,7 @@ final class SQLiteConnection {
     func error(_ rc: Int32, _ detail: String) -> GateError {
         let primary = rc & 0xff
         if primary == SQLITE_BUSY || primary == SQLITE_LOCKED { return .io("catalog busy") }
+        if primary == SQLITE_FULL { return .catalogFull }
         if primary == SQLITE_CONSTRAINT, let db {
             let extended = sqlite3_extended_errcode(db)
             // SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE: macros built from an expression, which Swift does not import.

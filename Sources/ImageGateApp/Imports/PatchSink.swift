@@ -55,6 +55,16 @@ final class PatchSink: BodySink {
             return .refuse(TusHandler.answer(
                 409, "another PATCH to this upload is in progress (node \(holder.node)); retry after HEAD"))
         case .gone: return .refuse(TusHandler.answer(404, "no such upload"))
+        case .catalogFailed(let error) where error.isCatalogFull:
+            // The disk the catalog shares with the staged bytes is full: fail the import as a staging write that
+            // found the disk full would (its bytes go first, so the failure can be recorded), with 507.
+            let failure = ImportFailure(
+                reason: "the server ran out of disk space: the catalog cannot record the upload", cause: .storageFull)
+            imports.fail(s.imageID, reason: failure.reason)
+            return .refuse(TusHandler.answer(status(failure.cause), "import failed: \(failure.reason)"))
+        case .catalogFailed(let error):
+            // Unreachable or busy: nothing was written and nothing is lost; the client retries (tus HEAD, PATCH).
+            return .refuse(TusHandler.answer(503, error.message, [("Retry-After", "1")]))
         }
         // Another node may have written the shared staging file since this process last did: a cached sink
         // whose offset is not the file's is rebuilt from the file.

@@ -14,6 +14,8 @@ enum UploadClaim: Equatable {
     case heldElsewhere(LeaseHolder)
     /// The import is over (finished, failed, cancelled) or gone.
     case gone
+    /// The catalog could not take the lease (unreachable, busy, full): nothing was decided.
+    case catalogFailed(GateError)
 }
 
 extension ImportManager {
@@ -32,8 +34,10 @@ extension ImportManager {
                 return true
             }
             if taken { return .claimed }
-        } catch {
+        } catch where error.code == .notFound {
             return .gone
+        } catch {
+            return .catalogFailed(error)
         }
         if let other { return .heldElsewhere(other) }
         return .gone

@@ -131,10 +131,12 @@ final class DataDirectory: Sendable {
     private static func openCatalog(_ settings: Settings, clock: any WallClock) throws(GateError) -> any CatalogStore {
         switch try CatalogLocation(settings) {
         case .sqlite(let path):
-            try StartupGuards.requireCatalog(settings)
-            let store = try SQLiteCatalogStore.open(path: path, clock: clock)
-            try StartupGuards.requireSoundCatalog(settings, store: store)
-            return store
+            return try SQLiteCatalogStore.withOpeningLock(path: path) { () throws(GateError) -> any CatalogStore in
+                try StartupGuards.requireCatalog(settings)
+                let store = try SQLiteCatalogStore.open(path: path, clock: clock)
+                try StartupGuards.requireSoundCatalog(settings, store: store)
+                return store
+            }
         case .postgres(let url):
             // No file guards here (requireCatalog, quick_check are about a SQLite file); opening migrates the
             // schema under the migrations advisory lock.
