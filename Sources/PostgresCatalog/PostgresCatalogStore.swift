@@ -50,6 +50,8 @@ public final class PostgresCatalogStore: CatalogStore {
     static func mapped(_ error: any Error) -> GateError {
         switch error {
         case let e as GateError: return e
+        // disk_full (class 53, insufficient resources): the same answer as SQLite's SQLITE_FULL.
+        case let e as PostgresError where e.sqlState == "53100": return .catalogFull
         case let e as PostgresError: return e.gateError
         default: return .io("catalog error: \(error)")
         }
