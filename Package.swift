@@ -93,8 +93,9 @@ let package = Package(
             name: "ImageManagementTests", dependencies: ["ImageManagement", "ImageCatalog", "SQLiteCatalog", "GateCore"]),
         .testTarget(name: "ImageInspectionTests", dependencies: ["ImageInspection", "GateCore"]),
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
-        .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO"]),
-        .testTarget(name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO"]),
+        .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO", "TestSupport"]),
+        .testTarget(
+            name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO", "TestSupport"]),
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "CryptoPrimitives", "GateCore"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),

@@ -10,6 +10,7 @@ import GateCore
 import SystemIO
 import TLSSupport
 import Testing
+import TestSupport
 
 /// A blocking test client on one control connection.
 final class TestClient {

@@ -4,6 +4,7 @@
 import FTPServer
 import GateCore
 import Testing
+import TestSupport
 
 @Suite struct FTPRenamedFileTests {
     static let renamed = ServedFile.fixture(

@@ -4,6 +4,7 @@
 import FTPServer
 import GateCore
 import SystemIO
+import TestSupport
 
 let goodToken = "igt1.good"
 let testFile = ServedFile.fixture(

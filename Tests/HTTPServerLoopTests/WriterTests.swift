@@ -10,23 +10,6 @@ import HTTPServer
 import Testing
 import TestSupport
 
-/// The smallest blob reader: one local file, its descriptor handed out for every stretch (as the local blob
-/// store does), so the writer's sendfile path runs against a file the test can truncate.
-final class FileReader: BlobReader {
-    let fd: Int32
-    let size: UInt64
-    init?(path: String) {
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        var st = stat()
-        guard fd >= 0, fstat(fd, &st) == 0 else { return nil }
-        size = UInt64(st.st_size)
-    }
-    deinit { if fd >= 0 { close(fd) } }
-    func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
-        BlobExtent(fd: fd, offset: offset, length: min(maxLength, size - offset))
-    }
-    func isCurrent() -> Bool { true }
-}
 
 @Suite struct WriterTests {
     /// A file of seeded bytes, served whole at any path.
@@ -45,7 +28,7 @@ final class FileReader: BlobReader {
         var handler: ScriptedHandler {
             let path = self.path
             return ScriptedHandler { _ in
-                guard let file = FileReader(path: path) else { return Response.text(500, "cannot open") }
+                guard let file = try? PathBlobReader(path: path) else { return Response.text(500, "cannot open") }
                 return Response(status: 200, body: [.file(offset: 0, length: file.size)], file: file)
             }
         }

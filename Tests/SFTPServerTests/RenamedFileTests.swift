@@ -4,6 +4,7 @@
 import GateCore
 import SFTPServer
 import Testing
+import TestSupport
 
 @Suite struct RenamedFileTests {
     let file = ServedFile.fixture(

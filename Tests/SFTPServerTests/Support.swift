@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 import SFTPServer
+import TestSupport
 
 /// The served file's bytes in memory.
 struct MemorySource: SFTPByteSource {

@@ -1,5 +1,6 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: a ServedFile over a plain test file (the blob store's reader, minus the store).
+// ImageGate: a blob reader and a ServedFile over a plain test file (the blob store's reader, minus the store),
+// shared by the FTP, SFTP and HTTP writer tests.
 //===----------------------------------------------------------------------===//
 #if canImport(Glibc)
 import Glibc
@@ -7,28 +8,28 @@ import Glibc
 import GateCore
 
 /// The test file at `path`, opened when the front asks (as the local blob store's reader does).
-final class PathBlobReader: BlobReader {
-    let fd: Int32
-    let size: UInt64
+public final class PathBlobReader: BlobReader {
+    public let fd: Int32
+    public let size: UInt64
 
-    init(path: String) throws(GateError) {
+    public init(path: String) throws(GateError) {
         fd = open(path, O_RDONLY | O_CLOEXEC)
         var st = stat()
         guard fd >= 0, fstat(fd, &st) == 0 else { throw GateError.io("cannot open \(path)") }
         size = UInt64(st.st_size)
     }
 
-    func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
+    public func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
         BlobExtent(fd: fd, offset: offset, length: offset < size ? min(maxLength, size - offset) : 0)
     }
 
-    func isCurrent() -> Bool { true }
+    public func isCurrent() -> Bool { true }
 
     deinit { if fd >= 0 { close(fd) } }
 }
 
 extension ServedFile {
-    static func fixture(
+    public static func fixture(
         name: String, path: String, size: UInt64, modified: Int64, logID: String = "igt1.0000.0000…",
         otherNames: [String] = []
     ) -> ServedFile {
