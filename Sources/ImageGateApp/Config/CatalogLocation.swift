@@ -20,9 +20,9 @@ enum CatalogLocation: Sendable, CustomStringConvertible {
     init(_ settings: Settings) throws(GateError) {
         let url = settings.catalogURL
         if url.isEmpty {
-            self = .sqlite(path: settings.dataDir + "/catalog.sqlite3")
+            self = .sqlite(path: settings.catalogPath)
         } else if url.hasPrefix("sqlite://") {
-            let path = String(url.dropFirst("sqlite://".count))
+            let path = settings.catalogPath  // the one place that reads the path out of the URL
             guard path.hasPrefix("/"), path.count > 1, !path.hasSuffix("/") else {
                 throw GateError.usage("catalog.url: a SQLite catalog is sqlite:///ABSOLUTE/PATH/FILE")
             }
@@ -42,7 +42,7 @@ enum CatalogLocation: Sendable, CustomStringConvertible {
     /// Whether the catalog is the data directory's own file (the embedded default): only then do the
     /// data directory's start-up guards and key files apply as they always did.
     func isEmbedded(_ settings: Settings) -> Bool {
-        if case .sqlite(let path) = self { return path == settings.dataDir + "/catalog.sqlite3" }
+        if case .sqlite(let path) = self { return path == settings.embeddedCatalogPath }
         return false
     }
 

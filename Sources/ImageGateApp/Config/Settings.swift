@@ -57,8 +57,10 @@ public struct Settings: Sendable {
     public var blobsURL = ""
     /// The SQLite catalog file when the catalog is SQLite (the data directory's, or a `sqlite:///` URL's).
     public var catalogPath: String {
-        catalogURL.hasPrefix("sqlite://") ? String(catalogURL.dropFirst("sqlite://".count)) : dataDir + "/catalog.sqlite3"
+        catalogURL.hasPrefix("sqlite://") ? String(catalogURL.dropFirst("sqlite://".count)) : embeddedCatalogPath
     }
+    /// The data directory's own catalog file (the embedded default).
+    public var embeddedCatalogPath: String { dataDir + "/catalog.sqlite3" }
     public var keysDir: String { dataDir + "/keys" }
     public var runFile: String { dataDir + "/run/server.json" }
     public var tlsDir: String { dataDir + "/tls" }
