@@ -9,14 +9,8 @@ import PostgresClient
 /// as the SQLite store's (SQLiteCatalog/ImageRow.swift): $1 id … $32 progress_at; SELECTs add a 33rd,
 /// derived column: the number of VM references.
 enum PostgresImageRow {
-    static let columns = """
-        id, tenant, name, remarks, file_name, format, size, sha256, status, generation, failure_reason,
-        created_at, updated_at, finalized_at, kind, encrypted, features, system_type, os_release, platform,
-        os_version, architecture, boot_mode, project_group, tags, virtual_size, status_before_delete,
-        deleted_at, progress_bytes, progress_total, progress_rate, progress_at
-        """
-    static let select = "SELECT " + columns
-        + ", (SELECT count(*) FROM vm_references v WHERE v.image_id = images.id) FROM images"
+    static let columns = ImageColumns.names
+    static let select = ImageColumns.select
     static let insert = "INSERT INTO images (" + columns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
         + "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
     static let update = """
@@ -30,20 +24,10 @@ enum PostgresImageRow {
         WHERE id = $1
         """
 
-    /// U+001F, as in the SQLite store: lists are stored `␟a␟b␟` so a tag filter is an exact substring test.
-    static let separator: Character = "\u{1F}"
-
-    static func joinList(_ items: [String]) throws(GateError) -> String {
-        guard !items.isEmpty else { return "" }
-        for item in items where item.isEmpty || item.contains(separator) {
-            throw .invalid("list element '\(item)' is empty or contains U+001F")
-        }
-        return String(separator) + items.joined(separator: String(separator)) + String(separator)
-    }
-
-    static func splitList(_ text: String) -> [String] {
-        text.split(separator: separator, omittingEmptySubsequences: true).map(String.init)
-    }
+    /// Lists as both stores keep them (ImageColumns): `␟a␟b␟`, so a tag filter is an exact substring test.
+    static let separator = ImageColumns.separator
+    static func joinList(_ items: [String]) throws(GateError) -> String { try ImageColumns.joinList(items) }
+    static func splitList(_ text: String) -> [String] { ImageColumns.splitList(text) }
 
     /// The 32 parameters of `insert` and `update`.
     static func parameters(_ r: ImageRecord) throws(GateError) -> [PostgresValue] {
