@@ -70,7 +70,7 @@ let package = Package(
                 "GateCore", "SystemIO", "CryptoPrimitives", "DownloadTokens", "ImageCatalog", "SQLiteCatalog",
                 "HTTPServer", "TLSSupport",
                 "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher", "CCurl",
-                "PostgresClient", "PostgresCatalog", "BuildCommit",
+                "PostgresClient", "PostgresCatalog", "BuildCommit", "S3Client", "S3BlobStore",
             ],
             swiftSettings: strictSettings),
         // URL import transport: http, https and ftp through libcurl with the SSRF defences of Docs/protocols.md §4.1.
@@ -82,6 +82,11 @@ let package = Package(
         // object and multipart calls for dedicated threads, typed errors (Docs/object-storage.md).
         .target(
             name: "S3Client", dependencies: ["CCurl", "CryptoPrimitives", "GateCore"], swiftSettings: strictSettings),
+        // BlobStorage on an S3 bucket (`blobs.url = s3://…`): multipart imports that resume from a catalog
+        // checkpoint, per-slice digests for the read cache (Docs/object-storage.md).
+        .target(
+            name: "S3BlobStore", dependencies: ["GateCore", "ImageCatalog", "S3Client", "CryptoPrimitives"],
+            swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
 
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),

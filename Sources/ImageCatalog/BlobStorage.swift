@@ -23,8 +23,9 @@ public protocol BlobStorage: Sendable {
     /// an error, never served.
     func openReader(_ version: BlobVersion, expectedSize: UInt64) throws(GateError) -> any BlobReader
 
-    /// A new, empty staging object for an import of `id`.
-    func createStaging(for id: ImageID) throws(GateError) -> any BlobStaging
+    /// A new, empty staging object for an import whose bytes become `version` (an object store writes
+    /// straight to that version's object; the local store ignores the generation).
+    func createStaging(for version: BlobVersion) throws(GateError) -> any BlobStaging
     /// Continues a staging object an earlier attempt left (a restart, a resumed fetch or upload).
     func reopenStaging(_ staged: StagedBlob) throws(GateError) -> any BlobStaging
     /// Every staging object, for recovery and for resuming imports.
@@ -83,10 +84,33 @@ public protocol BlobStaging: AnyObject {
     func abort()
     /// Closes without deleting (the import continues later through `reopenStaging`).
     func close()
+
+    /// Bytes between two checkpoints, nil when the store can read back every staged byte (the local store:
+    /// a resumed import re-reads the file). An object store cannot read back the parts of an unfinished
+    /// multipart upload, so the import hands it its checks' state at every multiple of this many bytes
+    /// (`saveCheckpoint`) and a resumed import starts from that state (Docs/object-storage.md, "Resume").
+    var checkpointInterval: UInt64? { get }
+    /// Records the import's state after exactly `offset` staged bytes (a multiple of `checkpointInterval`),
+    /// durably with the bytes before it. Called right after the append that reached `offset`.
+    func saveCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError)
+    /// After `reopenStaging`: the last checkpoint (its offset and state); `read(at:)` then reads only from
+    /// that offset on. nil: no checkpoint, every byte is read back from 0.
+    var restoredCheckpoint: (offset: UInt64, state: [UInt8])? { get }
+}
+
+extension BlobStaging {
+    public var checkpointInterval: UInt64? { nil }
+    public func saveCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError) {}
+    public var restoredCheckpoint: (offset: UInt64, state: [UInt8])? { nil }
 }
 
 /// A failed append, with the `errno` that caused it (a full disk is told apart from other failures).
 public struct BlobWriteError: Error, Sendable {
     public let errno: Int32
-    public init(errno: Int32) { self.errno = errno }
+    /// The store's own words when there is more to say than `errno` (an object store's answer).
+    public let reason: String?
+    public init(errno: Int32, reason: String? = nil) {
+        self.errno = errno
+        self.reason = reason
+    }
 }

@@ -51,7 +51,8 @@ public struct BlobStore: BlobStorage {
     /// Creates a new, empty staging file for `id`: `O_CREAT|O_EXCL` (never reuses or follows an
     /// existing path), `O_CLOEXEC` (not leaked into child processes), mode 0600. The random suffix
     /// keeps a retried attempt from colliding with a stale file of an earlier one.
-    public func createStaging(for id: ImageID) throws(GateError) -> any BlobStaging {
+    public func createStaging(for version: BlobVersion) throws(GateError) -> any BlobStaging {
+        let id = version.image
         try FileSystem.makeDirectories(stagingDirectory)
         let path = stagingDirectory + "/" + id.description + "." + Hex.encode(Crypto.randomBytes(8))
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

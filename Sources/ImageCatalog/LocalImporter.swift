@@ -56,7 +56,8 @@ public struct LocalImporter: Sendable {
 
         var pending: (any BlobStaging)?
         do throws(GateError) {
-            let staging = try blobs.createStaging(for: record.id)
+            let staging = try blobs.createStaging(
+                for: BlobVersion(image: record.id, generation: record.generation &+ 1))
             pending = staging
             let copied = try copy(source, to: staging, progress: progress)
             // The row is ours (`uploading`, leased): its generation goes up by one exactly at the commit below.

@@ -15,6 +15,7 @@ public enum S3Operation: String, Sendable, CaseIterable {
     case abortMultipartUpload = "AbortMultipartUpload"
     case listMultipartUploads = "ListMultipartUploads"
     case headBucket = "HeadBucket"
+    case copyObject = "CopyObject"
 }
 
 /// One finished store request, handed to `S3Client.Configuration.onRequest` (to count requests by operation

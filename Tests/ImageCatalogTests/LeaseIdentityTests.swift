@@ -67,7 +67,7 @@ import Testing
                 imageID: record.id, source: .upload, declared: "raw", totalSize: 10, uploadID: "u-\(record.id)",
                 expiresAt: expiresAt, createdAt: 10_000))
         }
-        let staging = try dir.blobs.createStaging(for: pending.id)
+        let staging = try dir.blobs.createStaging(for: BlobVersion(image: pending.id, generation: 1))
         staging.close()  // the bytes stay for a later PATCH
 
         let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()

@@ -94,7 +94,7 @@ import Testing
         let store = try dir.openStore(clock: clock)
         let remote = ImportLease(holder: LeaseHolder(node: otherNode, pid: deadPID, run: "d"), heartbeat: 10_000)
         let record = try uploading(store, lease: remote)
-        let staging = try dir.blobs.createStaging(for: record.id)
+        let staging = try dir.blobs.createStaging(for: BlobVersion(image: record.id, generation: 1))
         staging.close()
 
         clock.advance(ImportLease.lifetime)

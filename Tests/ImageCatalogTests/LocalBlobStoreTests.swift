@@ -27,7 +27,7 @@ import Testing
     }
 
     static func stage(_ store: BlobStore, _ id: ImageID, _ bytes: [UInt8]) throws -> any BlobStaging {
-        let staging = try store.createStaging(for: id)
+        let staging = try store.createStaging(for: BlobVersion(image: id, generation: 1))
         try bytes.withUnsafeBytes { try staging.append($0) }
         return staging
     }

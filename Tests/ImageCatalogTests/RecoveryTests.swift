@@ -26,7 +26,7 @@ import Testing
         let clock = ManualClock(10_000)
         let store = try dir.openStore(clock: clock)
         let record = try startImport(store, pid: deadPID, heartbeat: 10_000)
-        let staging = try dir.blobs.createStaging(for: record.id)
+        let staging = try dir.blobs.createStaging(for: BlobVersion(image: record.id, generation: 1))
         try [UInt8](repeating: 7, count: 100).withUnsafeBytes { try staging.append($0) }
         staging.close()
 
@@ -48,7 +48,7 @@ import Testing
         let clock = ManualClock(10_000)
         let store = try dir.openStore(clock: clock)
         let record = try startImport(store, pid: getpid(), heartbeat: 10_000)
-        let staging = try dir.blobs.createStaging(for: record.id)
+        let staging = try dir.blobs.createStaging(for: BlobVersion(image: record.id, generation: 1))
         try [UInt8](repeating: 1, count: 4096).withUnsafeBytes { try staging.append($0) }
         try staging.finalize(as: BlobVersion(image: record.id, generation: 1))
         #expect(dir.blobs.blobSize(record.id) == 4096)
@@ -68,7 +68,7 @@ import Testing
         let clock = ManualClock(10_000)
         let store = try dir.openStore(clock: clock)
         let record = try startImport(store, pid: getpid(), heartbeat: 10_000)
-        let staging = try dir.blobs.createStaging(for: record.id)
+        let staging = try dir.blobs.createStaging(for: BlobVersion(image: record.id, generation: 1))
         defer { staging.close() }
         clock.advance(ImportLease.lifetime)
 
@@ -89,9 +89,9 @@ import Testing
             status: .uploading, createdAt: 1, updatedAt: 1)
         try store.insert(orphanRow)
         // Staging files of unknown images and with foreign names.
-        let stray = try dir.blobs.createStaging(for: ImageRecord.newID())
+        let stray = try dir.blobs.createStaging(for: BlobVersion(image: ImageRecord.newID(), generation: 1))
         stray.close()
-        let foreign = try dir.blobs.createStaging(for: ImageRecord.newID())
+        let foreign = try dir.blobs.createStaging(for: BlobVersion(image: ImageRecord.newID(), generation: 1))
         foreign.close()
         rename(foreign.staged.name, dir.blobs.stagingDirectory + "/garbage")
 

@@ -11,7 +11,7 @@ import Testing
         let dir = TempDir()
         let id = ImageRecord.newID()
         let bytes = randomBytes(5000)
-        let staging = try dir.blobs.createStaging(for: id)
+        let staging = try dir.blobs.createStaging(for: BlobVersion(image: id, generation: 1))
         try bytes.withUnsafeBytes { try staging.append($0) }
         try staging.finalize(as: BlobVersion(image: id, generation: 1))
 

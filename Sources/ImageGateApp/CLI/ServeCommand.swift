@@ -7,6 +7,7 @@ import Glibc
 import DownloadTokens
 import FTPServer
 import GateCore
+import S3BlobStore
 import HTTPServer
 import ImageCatalog
 import SFTPServer
@@ -113,7 +114,12 @@ enum ServeCommand {
         // Filled once the TLS context exists (the self-signed certificate is created with it).
         let caRoute = CACertificateRoute(nil)
         // Readiness and metrics (Operations/): the gauges read the listeners once they exist.
-        let health = HealthMonitor(catalog: data.store, blobDirectory: settings.blobDirectory)
+        let health: HealthMonitor
+        if let s3 = data.blobs as? S3BlobStore {
+            health = HealthMonitor(catalog: data.store, blobCheck: { s3.readinessProblem() })
+        } else {
+            health = HealthMonitor(catalog: data.store, blobDirectory: settings.blobDirectory)
+        }
         let live = LiveListeners()
         let operations = OperationsEndpoints(health: health, catalog: data.store, listenerGauges: live.gauges)
         var handler = RootHandler(

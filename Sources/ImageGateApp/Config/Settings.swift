@@ -55,6 +55,8 @@ public struct Settings: Sendable {
     public var catalogURL = ""
     /// `blobs.url`: empty = the data directory; `file:///PATH` = a blob directory elsewhere (Settings+Blobs.swift).
     public var blobsURL = ""
+    /// `blobs.credentials_file`, `blobs.ca_file`, `blobs.timeout`, `blobs.part_size` (Settings+Blobs.swift).
+    var objectStore = ObjectStoreSettings()
     /// The SQLite catalog file when the catalog is SQLite (the data directory's, or a `sqlite:///` URL's).
     public var catalogPath: String {
         catalogURL.hasPrefix("sqlite://") ? String(catalogURL.dropFirst("sqlite://".count)) : embeddedCatalogPath

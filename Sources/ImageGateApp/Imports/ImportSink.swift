@@ -25,7 +25,8 @@ struct ImportFailure: Error, Sendable {
     var cause: Cause = .refused
 
     /// A failed write of the staging file, with `errno` as its cause.
-    static func write(errno code: Int32) -> ImportFailure {
+    static func write(errno code: Int32, reason: String? = nil) -> ImportFailure {
+        if let reason { return ImportFailure(reason: reason, cause: .storage) }
         let full = code == ENOSPC || code == EDQUOT
         return ImportFailure(
             reason: (full ? "the server ran out of disk space: " : "")
@@ -84,7 +85,8 @@ final class ImportSink {
         _ record: ImageRecord, blobs: any BlobStorage, declared: DeclaredKind, detection: FormatDetection? = nil,
         encrypted: Bool, cap: UInt64?, expectedSHA256: String?
     ) throws(GateError) -> ImportSink {
-        let staging = try blobs.createStaging(for: record.id)
+        let staging = try blobs.createStaging(
+            for: BlobVersion(image: record.id, generation: record.generation &+ 1))
         return ImportSink(
             version: BlobVersion(image: record.id, generation: record.generation &+ 1), blobs: blobs,
             staging: staging, declared: declared, detection: detection, encrypted: encrypted, cap: cap,
@@ -158,7 +160,7 @@ final class ImportSink {
         do {
             try staging.append(buffer)
         } catch {
-            return .write(errno: error.errno)
+            return .write(errno: error.errno, reason: error.reason)
         }
         return nil
     }

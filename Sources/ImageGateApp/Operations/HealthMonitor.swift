@@ -24,7 +24,8 @@ final class HealthMonitor: Sendable {
     }
 
     private let catalog: any CatalogHealth
-    private let blobDirectory: String
+    /// nil when the blob store can store and serve blobs, else why not.
+    private let blobCheck: @Sendable () -> String?
     private let state = Mutex(State())
     private let listenersUp = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
@@ -32,9 +33,14 @@ final class HealthMonitor: Sendable {
     static let probeTimeoutMs: Int32 = 1000
     static let staleAfterMs: Int64 = 5000
 
-    init(catalog: any CatalogHealth, blobDirectory: String) {
+    convenience init(catalog: any CatalogHealth, blobDirectory: String) {
+        self.init(catalog: catalog, blobCheck: { Self.directoryProblem(blobDirectory) })
+    }
+
+    /// `blobCheck` answers for the blob store (an object store: the bucket answers within `blobs.timeout`).
+    init(catalog: any CatalogHealth, blobCheck: @escaping @Sendable () -> String?) {
         self.catalog = catalog
-        self.blobDirectory = blobDirectory
+        self.blobCheck = blobCheck
     }
 
     /// Listeners are up once every front is bound, down again when shutdown begins.
@@ -67,7 +73,7 @@ final class HealthMonitor: Sendable {
             round.failures.append(("catalog", error.message))
         }
         state.withLock { $0.running = "blobs" }
-        if let why = Self.directoryProblem(blobDirectory) { round.failures.append(("blobs", why)) }
+        if let why = blobCheck() { round.failures.append(("blobs", why)) }
         if !listenersUp.load(ordering: .acquiring) { round.failures.append(("listeners", "not all listeners are up")) }
         round.finishedMs = Monotonic.milliseconds()
         state.withLock {

@@ -115,7 +115,10 @@ final class DataDirectory: Sendable {
             try SharedIdentity.syncHostKeys(settings, store: store)
         }
         try makeDirectories(settings.dataDir + "/run")
-        let data = DataDirectory(settings: settings, store: store, blobs: BlobStore(root: settings.blobRoot), keys: keys,
+        let blobs = try BlobBackend.open(
+            settings, store: store,
+            logger: Logger(sink: LineSink(fd: 2, filter: TokenRedaction.redactTokens(in:)), minimum: settings.logLevel))
+        let data = DataDirectory(settings: settings, store: store, blobs: blobs, keys: keys,
                                  clock: clock, secrets: secrets)
         // First use: the default tenant and a platform-admin account; its API key is written once, 0600,
         // for remote use of the API (the local CLI needs none: it acts on the data directory directly).

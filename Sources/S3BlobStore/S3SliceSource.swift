@@ -1,0 +1,29 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the read cache's source of slices: Range GETs of the bucket's objects.
+//===----------------------------------------------------------------------===//
+import GateCore
+import S3Client
+
+/// Copies a byte range of an object into a descriptor from offset 0 (the read cache's slice file). Blocking:
+/// the cache calls it on a dedicated thread. A store that fails or stops answering within `blobs.timeout`
+/// is a `GateError` with the reason (Docs/object-storage.md, "Errors").
+///
+/// The `SliceSource` protocol is the `SliceCache` target's; until that target is merged this type offers the
+/// same method, and the lead adds the conformance.
+public struct S3SliceSource: Sendable {
+    public let client: S3Client
+
+    public init(client: S3Client) { self.client = client }
+
+    public func fetchRange(key: String, offset: UInt64, length: UInt64, into fd: Int32) throws(GateError) {
+        let got: S3GetResult
+        do {
+            got = try client.getObject(key: key, range: S3ByteRange(offset: offset, length: length), into: fd, at: 0)
+        } catch {
+            throw error.gateError
+        }
+        guard got.bytesDelivered == length else {
+            throw GateError.io("object store sent \(got.bytesDelivered) of \(length) bytes of \(key)")
+        }
+    }
+}
