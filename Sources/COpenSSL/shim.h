@@ -39,4 +39,16 @@ static inline EVP_PKEY *COpenSSL_generate_p256(void) {
 }
 static inline int COpenSSL_TLS1_2_VERSION(void) { return TLS1_2_VERSION; }
 static inline int COpenSSL_TLS1_3_VERSION(void) { return TLS1_3_VERSION; }
+/// SHA-256 on the plain SHA256_CTX struct, whose bytes are the hash's whole midstate: an import into an
+/// object store saves it at each part boundary and resumes from it (Docs/object-storage.md, "Resume").
+/// OpenSSL 3 deprecates these functions for EVP, whose context cannot be exported; they stay supported.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static inline int COpenSSL_SHA256_Init(SHA256_CTX *c) { return SHA256_Init(c); }
+static inline int COpenSSL_SHA256_Update(SHA256_CTX *c, const void *data, size_t len) {
+    return SHA256_Update(c, data, len);
+}
+static inline int COpenSSL_SHA256_Final(unsigned char *md, SHA256_CTX *c) { return SHA256_Final(md, c); }
+#pragma GCC diagnostic pop
+
 #endif

@@ -5,7 +5,7 @@
 /// Every format the probes can see (Docs/protocols.md §4.3 magic table, §4.2 archives). `qcow2` and `iso` can be
 /// accepted; all others are foreign and refused with their own code and a conversion hint. MBR/GPT partition tables
 /// are not formats here (see `PartitionTable`): they are allowed inside RAW and ISO only.
-enum DetectedFormat: String, Sendable, CaseIterable {
+enum DetectedFormat: String, Sendable, CaseIterable, Codable {
     case qcow2, qcowV1, qed, vmdk, vhd, vhdx, vdi, luks, ova, tar, gzip, xz, zstd, bzip2, zip, iso
 
     /// The stable failure code when this format is refused.
@@ -89,7 +89,7 @@ enum DetectedFormat: String, Sendable, CaseIterable {
 }
 
 /// Partition-table signatures: allowed inside RAW and ISO (hybrid bootable ISO), a second format anywhere else.
-enum PartitionTable: String, Sendable {
+enum PartitionTable: String, Sendable, Codable {
     case mbr = "MBR partition table"
     case gpt = "GPT partition table"
 }

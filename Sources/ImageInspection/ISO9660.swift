@@ -12,7 +12,7 @@ enum ISO9660 {
     static let windowEnd = 0x10000
 
     /// What the descriptor area says.
-    struct Volume: Sendable, Equatable {
+    struct Volume: Sendable, Equatable, Codable {
         /// Volume space size × logical block size from the primary volume descriptor; nil for UDF-only discs.
         var virtualSize: UInt64?
         var notes: [String]

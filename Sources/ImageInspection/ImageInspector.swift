@@ -13,7 +13,10 @@
 /// Decisions are taken at fixed stream offsets, whatever the chunking: the qcow2 header at 112 bytes (declared QCOW2
 /// only), each header extension as soon as its 8-byte header arrived, the format set at 64 KiB; a chunk that spans
 /// a checkpoint is split there. Feeding byte by byte or all at once gives the same result.
-public struct ImageInspector: Sendable {
+///
+/// `Codable`: an import into an object store saves the inspector with each stored part and a resumed import
+/// continues from it (Docs/object-storage.md, "Resume"), since stored parts cannot be read back.
+public struct ImageInspector: Sendable, Codable {
     /// Size of the retained head: covers every magic offset and the ISO 9660/UDF descriptor area.
     static let headCapacity = ISO9660.windowEnd
     static let tailCapacity = 512

@@ -6,7 +6,7 @@ import GateCore
 /// A refusal. `code` is stable (logs, task records, API answers, tests); `message` is for the user: it names the
 /// detected format and, for a foreign format, the conversion (Docs/protocols.md §4.3: "Error messages must name the
 /// reason"). Codes and messages are listed in `Docs/image-inspection.md`.
-public struct InspectionFailure: Error, Sendable, Equatable, CustomStringConvertible {
+public struct InspectionFailure: Error, Sendable, Equatable, CustomStringConvertible, Codable {
     public let code: String
     public let message: String
 

@@ -5,7 +5,7 @@
 /// What the user said the image is. The import pipeline accepts self-made QCOW2 disks, ISO installers and RAW disks;
 /// the inspector checks that the bytes agree (Docs/protocols.md §4.3: "declared format must equal detected
 /// format").
-public enum DeclaredKind: String, Sendable, CaseIterable {
+public enum DeclaredKind: String, Sendable, CaseIterable, Codable {
     case qcow2
     case iso
     case raw
@@ -15,7 +15,7 @@ public enum DeclaredKind: String, Sendable, CaseIterable {
 }
 
 /// Policy knobs for one inspection.
-public struct InspectionLimits: Sendable, Equatable {
+public struct InspectionLimits: Sendable, Equatable, Codable {
     /// Largest accepted virtual disk size in bytes (qcow2 `size`, ISO volume size, RAW byte size).
     /// Docs/protocols.md §4.2: a 1 MiB qcow2 can declare an 8 EiB disk that explodes later. Default 16 TiB.
     public var maxVirtualSize: UInt64 = 16 << 40

@@ -6,7 +6,13 @@
 /// keeping at most one 8-byte extension header and 16 bytes of extension data: bounded memory even with 2 MiB
 /// clusters. Mirrors qemu `qcow2_read_extensions()`: an extension that does not fit in the cluster is an error, type 0
 /// ends the list, unknown types are skipped.
-struct QCOW2ExtensionWalker: Sendable {
+struct QCOW2ExtensionWalker: Sendable, Codable {
+    /// Where the LUKS header of an encrypted qcow2 is.
+    struct EncryptionHeader: Sendable, Codable {
+        let offset: UInt64
+        let length: UInt64
+    }
+
     static let endOfExtensions: UInt32 = 0x0000_0000
     static let backingFormat: UInt32 = 0xE279_2ACA
     static let featureNameTable: UInt32 = 0x6803_F857
@@ -22,7 +28,7 @@ struct QCOW2ExtensionWalker: Sendable {
     /// True once the end marker or the end of the first cluster was reached.
     private(set) var done = false
     /// The LUKS header location from the full-disk-encryption extension (qcow2.txt: offset, length).
-    private(set) var encryptionHeader: (offset: UInt64, length: UInt64)?
+    private(set) var encryptionHeader: EncryptionHeader?
     private(set) var sawBitmaps = false
 
     private var extensionHeader: [UInt8] = []
@@ -114,7 +120,7 @@ struct QCOW2ExtensionWalker: Sendable {
             guard header.isClusterAligned(offset), offset != 0, length > 0 else {
                 return .qcow2Corrupt("LUKS header offset \(offset) is not a cluster-aligned offset after the header")
             }
-            encryptionHeader = (offset, length)
+            encryptionHeader = EncryptionHeader(offset: offset, length: length)
         }
         currentType = 0
         captured.removeAll(keepingCapacity: true)

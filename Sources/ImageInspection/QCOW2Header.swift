@@ -5,7 +5,7 @@
 /// The fixed qcow2 header after validation. Field offsets follow qcow2.txt "Header"; limits are qemu's
 /// (`MIN_CLUSTER_BITS` 9, `MAX_CLUSTER_BITS` 21, `QCOW_MAX_L1_SIZE` 32 MiB, `QCOW_MAX_REFTABLE_SIZE` 8 MiB,
 /// `QCOW_MAX_SNAPSHOTS` 65536).
-struct QCOW2Header: Sendable, Equatable {
+struct QCOW2Header: Sendable, Equatable, Codable {
     static let maxL1Bytes: UInt64 = 32 << 20
     static let maxRefcountTableBytes: UInt64 = 8 << 20
     static let maxSnapshots: UInt32 = 65536

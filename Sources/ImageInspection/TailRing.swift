@@ -3,7 +3,7 @@
 //===----------------------------------------------------------------------===//
 
 /// Keeps the last `capacity` bytes appended, in one allocation made up front.
-struct TailRing: Sendable {
+struct TailRing: Sendable, Codable {
     private var storage: [UInt8]
     private var next = 0
     private var filled = 0

@@ -51,7 +51,7 @@ final class ImportSink {
     let version: BlobVersion
     private let blobs: any BlobStorage
     private let staging: any BlobStaging
-    private var hasher = SHA256Hasher()
+    private var hasher = ResumableSHA256()
     /// nil while the format is still to be detected from the first 64 KiB (`detection`).
     private var inspector: ImageInspector?
     private let detection: FormatDetection?
@@ -107,6 +107,12 @@ final class ImportSink {
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buf.deallocate() }
         var offset: UInt64 = 0
+        // An object store cannot read back stored parts: the checks continue from the state saved with the
+        // last part, and only the bytes after it (the tail) are read back and checked again.
+        if let checkpoint = staging.restoredCheckpoint {
+            try sink.restore(ImportCheckpoint.decode(checkpoint.state), at: checkpoint.offset)
+            offset = checkpoint.offset
+        }
         while true {
             let n = try staging.read(at: offset, into: buf)
             if n == 0 { break }
@@ -155,7 +161,43 @@ final class ImportSink {
     }
 
     /// Checks and appends `buffer`. A failure means the import must stop; nothing of `buffer` is kept.
+    /// With a store that checkpoints, the buffer is split at each checkpoint offset and the checks' state is
+    /// saved there, right after the append that reached it.
     func write(_ buffer: UnsafeRawBufferPointer) -> ImportFailure? {
+        guard let interval = staging.checkpointInterval, interval > 0 else { return writePiece(buffer) }
+        var rest = buffer
+        while !rest.isEmpty {
+            let n = Int(min(UInt64(rest.count), interval - bytes % interval))
+            if let f = writePiece(UnsafeRawBufferPointer(rebasing: rest[..<n])) { return f }
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if bytes % interval == 0 {
+                do {
+                    try staging.saveCheckpoint(checkpoint().encoded(), at: bytes)
+                } catch {
+                    return ImportFailure(reason: "cannot record the import's progress: \(error.message)", cause: .storage)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The checks' state after the bytes so far.
+    func checkpoint() -> ImportCheckpoint {
+        ImportCheckpoint(sha256: hasher.state, inspector: inspector, pendingHead: pendingHead, bytes: bytes)
+    }
+
+    /// Continues from a checkpoint taken after exactly `offset` bytes.
+    private func restore(_ c: ImportCheckpoint, at offset: UInt64) throws(GateError) {
+        guard c.bytes == offset, let h = ResumableSHA256(state: c.sha256) else {
+            throw GateError.io("the import's checkpoint does not match its stored bytes (\(c.bytes) vs \(offset))")
+        }
+        hasher = h
+        inspector = c.inspector
+        pendingHead = c.pendingHead
+        bytes = c.bytes
+    }
+
+    private func writePiece(_ buffer: UnsafeRawBufferPointer) -> ImportFailure? {
         if let f = check(buffer) { return f }
         do {
             try staging.append(buffer)

@@ -174,13 +174,23 @@ final class PatchSink: BodySink {
     /// Drops this PATCH's bytes: the file is cut back and the sink rebuilt from it on the next PATCH. Ends
     /// the PATCH: the upload's lease is released once the file is cut back.
     private func rollBack() {
-        session.withState { st in
-            if let sink = st.sink, sink.truncateForRetry(to: startOffset) {
-                st.sink = nil  // reopened (re-hashed, re-inspected) from the file on the next PATCH
-                st.offset = startOffset
+        let cutBack: Bool = session.withState { st in
+            var ok = true
+            if let sink = st.sink {
+                ok = sink.truncateForRetry(to: startOffset)
+                if ok {
+                    st.sink = nil  // reopened (re-hashed, re-inspected) from the file on the next PATCH
+                    st.offset = startOffset
+                }
             }
             imports.releaseUpload(session.imageID)
             st.busy = false
+            return ok
+        }
+        // Bytes that cannot be taken back (an object store already stored them as a part) would stay in the
+        // image unchecked by the client's checksum: the upload cannot continue.
+        if !cutBack {
+            imports.fail(session.imageID, reason: "a rejected chunk could not be taken back; upload the image again")
         }
     }
 }
