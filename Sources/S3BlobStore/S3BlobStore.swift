@@ -65,7 +65,8 @@ public final class S3BlobStore: BlobStorage {
     /// reason `serve` and the CLI refuse to start with.
     public func prepare() throws(GateError) {
         do {
-            try client.headBucket()
+            // A listing, not HeadBucket: a HEAD answer has no body, so its 403 cannot tell refused credentials
+            // from a missing permission; the listing's error code does.
             _ = try client.listObjectsV2(prefix: imagesPrefix, maxKeys: 1)
         } catch {
             throw GateError.io("blobs.url \(location): \(error.gateError.message)")

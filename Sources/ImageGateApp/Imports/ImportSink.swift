@@ -181,6 +181,10 @@ final class ImportSink {
         return nil
     }
 
+    /// Whether the staged bytes live in a store that checkpoints (an object store): between two tus PATCHes
+    /// the sink is closed, which saves what is held in memory, instead of being kept open.
+    var pausesBetweenChunks: Bool { staging.checkpointInterval != nil }
+
     /// The checks' state after the bytes so far.
     func checkpoint() -> ImportCheckpoint {
         ImportCheckpoint(sha256: hasher.state, inspector: inspector, pendingHead: pendingHead, bytes: bytes)

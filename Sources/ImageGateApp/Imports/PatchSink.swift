@@ -135,6 +135,10 @@ final class PatchSink: BodySink {
                 sink = st.sink
                 st.sink = nil
             } else {
+                // An object store keeps the bytes after the last part in memory: they are saved (the tail
+                // object and the catalog record) before the upload is released, so the next PATCH continues at
+                // this offset on whichever node it reaches (Docs/object-storage.md, "Resume").
+                if st.sink?.pausesBetweenChunks == true { st.sink = nil }
                 // Between PATCHes nobody holds the upload, so the next one may reach any node. Released before
                 // `busy` clears: a PATCH of this process that starts next takes the lease anew.
                 imports.releaseUpload(session.imageID)

@@ -1,0 +1,263 @@
+"""Blobs on S3-compatible object storage (blobs.url = s3://…, Docs/object-storage.md), against SeaweedFS from
+scripts/seaweedfs.sh: local-file, tus and URL imports land as objects PREFIX/images/<id>/<generation> (listed and
+read back through the S3 API, SHA-256 compared); a tus upload interrupted by a killed server continues the SAME
+multipart upload after the restart (ListMultipartUploads/ListParts); cancel aborts the multipart upload;
+recovery aborts a multipart upload no import owns; wrong credentials and a missing bucket stop `serve` with a
+one-line reason."""
+import datetime
+import functools
+import hashlib
+import hmac
+import http.client
+import http.server
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
+
+import pytest
+
+from conftest import BIN, Server, sha256_file
+from test_imports import API
+
+MiB = 1 << 20
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+SEAWEEDFS = os.path.join(ROOT, "scripts", "seaweedfs.sh")
+
+pytestmark = pytest.mark.skipif(not shutil.which("curl"), reason="curl missing: run scripts/install-deps.sh --test")
+
+
+@pytest.fixture(scope="module")
+def store():
+    """The test store's variables: the one scripts/test.sh started, or a private one for this module."""
+    if os.environ.get("IMAGEGATE_TEST_S3_ENDPOINT"):
+        yield {k: v for k, v in os.environ.items() if k.startswith("IMAGEGATE_TEST_S3_")}
+        return
+    d = tempfile.mkdtemp(prefix="igs3-")
+    try:
+        out = subprocess.run(["bash", SEAWEEDFS, "start", d], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        yield dict(line.removeprefix("export ").split("=", 1) for line in out.stdout.split("\n") if line)
+    finally:
+        subprocess.run(["bash", SEAWEEDFS, "stop", d], capture_output=True, text=True, timeout=120)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+class S3:
+    """A small AWS Signature Version 4 client (the test's own, independent of the server's S3Client)."""
+
+    def __init__(self, env, secret=None, bucket=None):
+        self.endpoint = env["IMAGEGATE_TEST_S3_ENDPOINT"]
+        self.host = self.endpoint.split("://", 1)[1]
+        self.region = env["IMAGEGATE_TEST_S3_REGION"]
+        self.key = env["IMAGEGATE_TEST_S3_KEY"]
+        self.secret = secret or env["IMAGEGATE_TEST_S3_SECRET"]
+        self.bucket = bucket or env["IMAGEGATE_TEST_S3_BUCKET"]
+
+    def request(self, method, key="", query=None, body=b""):
+        path = "/" + self.bucket + ("/" + quote(key, safe="/~") if key else "")
+        pairs = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in (query or {}).items())
+        cq = "&".join(f"{k}={v}" for k, v in pairs)
+        amz = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        ph = hashlib.sha256(body).hexdigest()
+        headers = {"host": self.host, "x-amz-content-sha256": ph, "x-amz-date": amz}
+        signed = ";".join(sorted(headers))
+        canonical = "\n".join([method, path, cq, "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed, ph])
+        scope = f"{amz[:8]}/{self.region}/s3/aws4_request"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+        k = ("AWS4" + self.secret).encode()
+        for part in (amz[:8], self.region, "s3", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential={self.key}/{scope}, SignedHeaders={signed}, Signature={sig}"
+        c = http.client.HTTPConnection(self.host, timeout=60)
+        c.request(method, path + ("?" + cq if cq else ""), body=body or None, headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    @staticmethod
+    def elements(xml_bytes, name):
+        """Every element `name` (namespace ignored) as a dict of its children's text."""
+        root = ET.fromstring(xml_bytes)
+        out = []
+        for e in root.iter():
+            if e.tag.split("}")[-1] == name:
+                out.append({c.tag.split("}")[-1]: (c.text or "") for c in e})
+        return out
+
+    def objects(self, prefix):
+        status, body = self.request("GET", query={"list-type": "2", "prefix": prefix})
+        assert status == 200, body
+        return {o["Key"]: int(o["Size"]) for o in self.elements(body, "Contents")}
+
+    def uploads(self, prefix):
+        status, body = self.request("GET", query={"uploads": "", "prefix": prefix})
+        assert status == 200, body
+        return [(u["Key"], u["UploadId"]) for u in self.elements(body, "Upload")]
+
+    def parts(self, key, upload_id):
+        status, body = self.request("GET", key, query={"uploadId": upload_id})
+        assert status == 200, body
+        return [int(p["PartNumber"]) for p in self.elements(body, "Part")]
+
+    def sha256(self, key):
+        status, body = self.request("GET", key)
+        assert status == 200, body[:200]
+        return hashlib.sha256(body).hexdigest()
+
+
+def node_config(store, prefix, extra=""):
+    """A node storing blobs under s3://BUCKET/PREFIX, with its credentials in a 0600 file."""
+    creds = os.path.join(tempfile.mkdtemp(prefix="igs3creds-"), "credentials")
+    with open(creds, "w") as f:
+        f.write(f"[default]\naws_access_key_id = {store['IMAGEGATE_TEST_S3_KEY']}\n"
+                f"aws_secret_access_key = {store['IMAGEGATE_TEST_S3_SECRET']}\n")
+    os.chmod(creds, 0o600)
+    url = (f"s3://{store['IMAGEGATE_TEST_S3_BUCKET']}/{prefix}?endpoint={store['IMAGEGATE_TEST_S3_ENDPOINT']}"
+           f"&region={store['IMAGEGATE_TEST_S3_REGION']}&path_style=true")
+    return (f"blobs.url = {url}\nblobs.credentials_file = {creds}\nblobs.part_size = 16MiB\n"
+            f"imports.upload_ttl = 1h\nimports.allow_private = 127.0.0.0/8\n" + extra)
+
+
+@pytest.fixture
+def node(store, tmp_path):
+    prefix = "t-" + uuid.uuid4().hex[:12]
+    s = Server(str(tmp_path / "data"), node_config(store, prefix)).start()
+    s.prefix = prefix
+    yield s
+    s.stop()
+
+
+def random_file(path, size):
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))
+    return sha256_file(path)
+
+
+def test_local_file_import_lands_as_one_object_per_version(store, node, tmp_path):
+    s3 = S3(store)
+    path = str(tmp_path / "disk.raw")
+    digest = random_file(path, 40 * MiB + 123)  # three parts of 16 MiB, the last one short
+    rec = node.import_image(path, "s3 local file")
+    assert rec["status"] == "available" and rec["sha256"] == digest
+    key = f"{node.prefix}/images/{rec['id']}/1"
+    assert s3.objects(f"{node.prefix}/") == {key: 40 * MiB + 123}
+    assert s3.sha256(key) == digest
+    assert s3.uploads(f"{node.prefix}/") == []
+
+
+def test_tus_upload_continues_the_same_multipart_upload_after_a_restart(store, node, tmp_path):
+    s3 = S3(store)
+    api = API(node)
+    data = os.urandom(40 * MiB + 7)
+    job = api.create_upload("s3 tus", len(data))
+    url = job["upload_url"]
+    status, headers, _, _ = api.tus("PATCH", url, offset=0, body=data[:20 * MiB])
+    assert status == 204 and headers["upload-offset"] == str(20 * MiB)
+    # One 16 MiB part is stored; the 4 MiB after it were saved as the tail object when the PATCH ended.
+    (key, upload_id), = s3.uploads(f"{node.prefix}/images/")
+    assert key == f"{node.prefix}/images/{job['id']}/1"
+    assert s3.parts(key, upload_id) == [1]
+    tails = s3.objects(f"{node.prefix}/staging/")
+    assert list(tails.values()) == [4 * MiB] and upload_id in next(iter(tails))
+
+    node.stop(signal.SIGKILL)
+    node.start()
+    api = API(node)
+    status, headers, _, _ = api.tus("HEAD", url)
+    assert status == 200 and headers["upload-offset"] == str(20 * MiB)
+    assert s3.uploads(f"{node.prefix}/images/") == [(key, upload_id)], "the restarted node must continue it"
+    status, headers, _, _ = api.tus("PATCH", url, offset=20 * MiB, body=data[20 * MiB:])
+    assert status == 204 and headers["upload-offset"] == str(len(data))
+    done = api.wait_status(job["id"], {"available", "failed"})
+    assert done["status"] == "available", done
+    assert done["sha256"] == hashlib.sha256(data).hexdigest()
+    assert s3.sha256(key) == done["sha256"]
+    assert s3.uploads(f"{node.prefix}/") == []
+    assert s3.objects(f"{node.prefix}/staging/") == {}
+
+
+def test_url_import_lands_as_an_object(store, node, tmp_path):
+    s3 = S3(store)
+    src = tmp_path / "www"
+    src.mkdir()
+    digest = random_file(str(src / "disk.raw"), 18 * MiB + 5)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(src))
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        api = API(node)
+        body = {"name": "s3 url", "kind": "self_made", "format": "raw", "system_type": "Linux",
+                "platform": "CentOS", "os_version": "7.9", "architecture": "x86_64", "boot_mode": "BIOS",
+                "source": {"url": f"http://127.0.0.1:{web.server_address[1]}/disk.raw"}}
+        status, _, js, payload = api.call("POST", "/api/v1/imports", body)
+        assert status == 201, payload
+        done = api.wait_status(js["id"], {"available", "failed"})
+        assert done["status"] == "available", done
+        assert done["sha256"] == digest
+        key = f"{node.prefix}/images/{js['id']}/1"
+        assert s3.objects(f"{node.prefix}/images/") == {key: 18 * MiB + 5}
+        assert s3.sha256(key) == digest
+    finally:
+        web.shutdown()
+
+
+def test_cancel_aborts_the_multipart_upload(store, node):
+    s3 = S3(store)
+    api = API(node)
+    job = api.create_upload("s3 cancel", 40 * MiB)
+    status, _, _, _ = api.tus("PATCH", job["upload_url"], offset=0, body=os.urandom(17 * MiB))
+    assert status == 204
+    assert len(s3.uploads(f"{node.prefix}/images/")) == 1
+    assert len(s3.objects(f"{node.prefix}/staging/")) == 1
+    assert api.tus("DELETE", job["upload_url"])[0] == 204
+    img = api.image(job["id"])
+    assert img["status"] == "failed" and img["failure_reason"] == "cancelled"
+    assert s3.uploads(f"{node.prefix}/") == []
+    assert s3.objects(f"{node.prefix}/") == {}
+
+
+def test_recovery_aborts_a_multipart_upload_no_import_owns(store, node):
+    s3 = S3(store)
+    orphan_key = f"{node.prefix}/images/img-{uuid.uuid4().hex}/1"
+    status, body = s3.request("POST", orphan_key, query={"uploads": ""})
+    assert status == 200, body
+    (upload_id,) = [u["UploadId"] for u in [dict((c.tag.split('}')[-1], c.text) for c in ET.fromstring(body))]]
+    assert s3.uploads(f"{node.prefix}/") == [(orphan_key, upload_id)]
+    node.stop()
+    node.start()
+    assert s3.uploads(f"{node.prefix}/") == []
+    node.stop()  # flushes the log
+    log = "\n".join(node.lines) + node.proc.stderr.read()
+    assert f"aborted multipart upload {upload_id} of {orphan_key}" in log
+
+
+def refusal(store, tmp_path, **change):
+    """Runs `serve` against a changed store and returns (exit code, stderr)."""
+    conf = tmp_path / "bad.conf"
+    conf.write_text(node_config(dict(store, **change), "refused"))
+    r = subprocess.run([BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp", "127.0.0.1:0",
+                        "--sftp", "127.0.0.1:0", "--metrics", "off", "--data-dir", str(tmp_path / "d"),
+                        "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stderr
+
+
+def test_wrong_credentials_or_missing_bucket_stop_serve_with_one_line(store, tmp_path):
+    code, err = refusal(store, tmp_path, IMAGEGATE_TEST_S3_SECRET="x" * 40)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "credentials refused" in lines[0], err
+    assert "x" * 40 not in err
+    code, err = refusal(store, tmp_path, IMAGEGATE_TEST_S3_BUCKET=store["IMAGEGATE_TEST_S3_MISSING_BUCKET"])
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "bucket missing" in lines[0], err
