@@ -3,6 +3,9 @@
 //===----------------------------------------------------------------------===//
 
 /// Keeps the last `capacity` bytes appended, in one allocation made up front.
+///
+/// Encoded as what it holds (capacity and bytes, oldest first), not as its storage layout: where the ring
+/// starts depends on how the stream was chunked, and a saved inspector state must not (ImageInspector).
 struct TailRing: Sendable, Codable {
     private var storage: [UInt8]
     private var next = 0
@@ -29,6 +32,25 @@ struct TailRing: Sendable, Codable {
             next = next + 1 == capacity ? 0 : next + 1
         }
         filled = min(capacity, filled + bytes.count)
+    }
+
+    private enum CodingKeys: String, CodingKey { case capacity, bytes }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(storage.count, forKey: .capacity)
+        try c.encode(bytes(), forKey: .bytes)
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let capacity = try c.decode(Int.self, forKey: .capacity)
+        let held = try c.decode([UInt8].self, forKey: .bytes)
+        guard capacity > 0, held.count <= capacity else {
+            throw DecodingError.dataCorruptedError(forKey: .bytes, in: c, debugDescription: "more bytes than capacity")
+        }
+        self.init(capacity: capacity)
+        held.withUnsafeBytes { append($0) }
     }
 
     /// The retained bytes, oldest first.

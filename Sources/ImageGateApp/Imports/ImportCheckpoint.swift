@@ -17,9 +17,16 @@ struct ImportCheckpoint: Codable, Equatable {
     var bytes: UInt64
 
     static func == (a: Self, b: Self) -> Bool {
-        // The inspector compares by its encoding: the state that would be saved.
+        // The inspector compares by its encoding, the state that would be saved (keys sorted: their order is
+        // otherwise not fixed).
         a.version == b.version && a.sha256 == b.sha256 && a.pendingHead == b.pendingHead && a.bytes == b.bytes
-            && (try? JSONEncoder().encode(a.inspector)) == (try? JSONEncoder().encode(b.inspector))
+            && sortedJSON(a.inspector) == sortedJSON(b.inspector)
+    }
+
+    private static func sortedJSON(_ inspector: ImageInspector?) -> Data? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try? encoder.encode(inspector)
     }
 
     init(sha256: [UInt8], inspector: ImageInspector?, pendingHead: [UInt8], bytes: UInt64) {
