@@ -153,6 +153,28 @@ def test_local_file_import_lands_as_one_object_per_version(store, node, tmp_path
     assert s3.objects(f"{node.prefix}/") == {key: 40 * MiB + 123}
     assert s3.sha256(key) == digest
     assert s3.uploads(f"{node.prefix}/") == []
+    # Delete bumps the generation but keeps the bytes (and the object); destroy removes the object.
+    node.cli("image", "delete", rec["id"])
+    assert s3.objects(f"{node.prefix}/") == {key: 40 * MiB + 123}
+    node.cli("image", "destroy", rec["id"])
+    assert s3.objects(f"{node.prefix}/") == {}
+
+
+def test_an_object_without_a_catalog_row_is_quarantined_not_deleted(store, tmp_path):
+    s3 = S3(store)
+    prefix = "t-" + uuid.uuid4().hex[:12]
+    orphan = f"{prefix}/images/img-{uuid.uuid4().hex}/3"
+    assert s3.request("PUT", orphan, body=b"orphan bytes")[0] == 200
+    time.sleep(2.1)  # older than the grace period below (the store's Last-Modified has whole seconds)
+    s = Server(str(tmp_path / "data"), node_config(store, prefix, "catalog.orphan_grace = 1s\n")).start()
+    try:
+        moved = s3.objects(f"{prefix}/quarantine/")
+        assert len(moved) == 1 and s3.objects(f"{prefix}/images/") == {}
+        (qkey,) = moved
+        assert re.fullmatch(re.escape(orphan.replace("/images/", "/quarantine/")) + r"\.\d+", qkey), qkey
+        assert s3.request("GET", qkey)[1] == b"orphan bytes"
+    finally:
+        s.stop()
 
 
 def test_tus_upload_continues_the_same_multipart_upload_after_a_restart(store, node, tmp_path):
