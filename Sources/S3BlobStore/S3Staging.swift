@@ -193,6 +193,16 @@ final class S3Staging: BlobStaging {
         guard store.objectKey(version) == record.key else {
             throw GateError.conflict("the import was staged as \(record.key), not as generation \(version.generation)")
         }
+        // Recorded first, so a node that dies between here and the catalog commit leaves an upload whose every
+        // byte is staged (the last part as the tail): the next start finishes it from the record
+        // (ImportManager.finishCompleteUploads) instead of waiting for a client that already had its answer.
+        if !buffer.isEmpty && record.tailBytes != UInt64(buffer.count) && pendingParts.isEmpty {
+            do {
+                try saveTail()
+            } catch {
+                store.logger.warning("import of \(image): finishing without a saved tail: \(error.message)")
+            }
+        }
         if !buffer.isEmpty || (record.parts.isEmpty && pendingParts.isEmpty) { try uploadBuffer() }
         let parts = record.parts + pendingParts
         do {
@@ -225,9 +235,17 @@ final class S3Staging: BlobStaging {
     func close() {
         guard !ended else { return }
         end()
+        do {
+            try saveTail()
+        } catch {
+            store.logger.info("import of \(image): not paused here: \(error.message)")
+        }
+    }
+
+    /// Writes the buffer as the tail object and records it (compare-and-swap); the previous tail goes.
+    private func saveTail() throws(GateError) {
         guard pendingParts.isEmpty else {
-            store.logger.warning("import of \(image): closed with parts after its last checkpoint; not resumable from here")
-            return
+            throw GateError.conflict("parts were stored after the last checkpoint; not resumable from here")
         }
         var next = record
         let oldTail = next.tailKey
@@ -240,19 +258,18 @@ final class S3Staging: BlobStaging {
             do {
                 try store.client.putObject(key: key, bytes: buffer)
             } catch {
-                store.logger.warning("import of \(image): cannot save its last \(buffer.count) bytes: \(error.gateError.message)")
-                return
+                throw GateError.io("cannot save the last \(buffer.count) bytes: \(error.gateError.message)")
             }
             next.tailKey = key
             next.tailBytes = UInt64(buffer.count)
         }
         do {
             try write(next)
-            if let oldTail, oldTail != next.tailKey { try? store.client.deleteObject(key: oldTail) }
         } catch {
             if let newTail = next.tailKey { try? store.client.deleteObject(key: newTail) }
-            store.logger.info("import of \(image): not paused here: \(error.message)")
+            throw error
         }
+        if let oldTail, oldTail != next.tailKey { try? store.client.deleteObject(key: oldTail) }
     }
 
     private func end() {

@@ -122,7 +122,7 @@ final class OneStagingStore: BlobStorage, @unchecked Sendable {
 
     @Test(
         .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-img"), "needs qemu-img (qemu-utils)"),
-        arguments: Input.allCases, [4096, 65_536, 100_000])
+        arguments: Input.allCases, [16_384, 100_000])
     func resumingFromEveryCheckpointEqualsAnUninterruptedImport(input: Input, interval: Int) throws {
         let bytes = try Self.bytes(input)
         let id = ImageRecord.newID()
@@ -137,7 +137,11 @@ final class OneStagingStore: BlobStorage, @unchecked Sendable {
         #expect(!whole.checkpoints.isEmpty)
         #expect(whole.checkpoints.count == bytes.count / interval)
 
-        for checkpoint in whole.checkpoints {
+        // The first checkpoint, the last one before the format is decided (64 KiB: held-back head), the first
+        // one after it, and the last one (every checkpoint would make the test quadratic in the image size).
+        let n = whole.checkpoints.count
+        let picked = Set([0, max(0, 65_536 / interval - 1), min(n - 1, 65_536 / interval), n - 1].filter { $0 < n })
+        for checkpoint in picked.sorted().map({ whole.checkpoints[$0] }) {
             // The paused staging holds the bytes up to some way after the checkpoint (its tail); the resumed
             // import reads back only those, from its restored state, and continues with the rest.
             let paused = min(bytes.count, Int(checkpoint.offset) + interval / 3)
