@@ -283,3 +283,57 @@ def test_wrong_credentials_or_missing_bucket_stop_serve_with_one_line(store, tmp
     assert code != 0
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "bucket missing" in lines[0], err
+
+
+have_postgres = os.path.isdir("/usr/lib/postgresql") and any(
+    os.path.exists(f"/usr/lib/postgresql/{v}/bin/initdb") for v in os.listdir("/usr/lib/postgresql"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not have_postgres, reason="PostgreSQL server binaries missing (postgresql package)")
+def test_tus_upload_started_on_one_node_continues_the_same_multipart_upload_on_another(store, tmp_path):
+    """Two nodes on one PostgreSQL catalog and one bucket: the first PATCH reaches node 1, the rest node 2,
+    which continues node 1's multipart upload from the catalog's record (parts, checkpoint, tail)."""
+    from cluster import API as NodeAPI, Cluster, PostgresServer
+
+    s3 = S3(store)
+    prefix = "t-" + uuid.uuid4().hex[:12]
+    extra = dict(line.split(" = ", 1) for line in node_config(store, prefix).strip().split("\n"))
+    pg = PostgresServer(os.environ.get("IMAGEGATE_TEST_PG_URL")).start()
+    c = Cluster(nodes=2, catalog="postgres", pg=pg, balancer=False, strict=False, extra_settings=extra)
+    try:
+        c.start()
+        n1, n2 = NodeAPI.of(c, c.nodes[0]), NodeAPI.of(c, c.nodes[1])
+        data = os.urandom(36 * MiB + 3)
+        body = {"name": "two nodes", "kind": "self_made", "format": "raw", "system_type": "Linux",
+                "platform": "CentOS", "os_version": "7.9", "architecture": "x86_64", "boot_mode": "BIOS",
+                "source": {"upload": {"size": len(data)}}}
+        status, _, created, payload = n1.call("POST", "/api/v1/imports", body)
+        assert status == 201, payload
+        url = created["upload_url"]
+
+        def patch(api, offset, chunk):
+            return api.call("PATCH", url, raw=chunk, headers={
+                "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream"})
+
+        status, headers, _, payload = patch(n1, 0, data[:18 * MiB])
+        assert status == 204 and headers["upload-offset"] == str(18 * MiB), payload
+        (key, upload_id), = s3.uploads(f"{prefix}/images/")
+        status, headers, _, _ = n2.call("HEAD", url, headers={"Tus-Resumable": "1.0.0"})
+        assert status == 200 and headers["upload-offset"] == str(18 * MiB)
+        status, headers, _, payload = patch(n2, 18 * MiB, data[18 * MiB:])
+        assert status == 204 and headers["upload-offset"] == str(len(data)), payload
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            img = n1.call("GET", f"/api/v1/images/{created['id']}")[2]
+            if img["status"] != "uploading":
+                break
+            time.sleep(0.2)
+        assert img["status"] == "available", img
+        assert img["sha256"] == hashlib.sha256(data).hexdigest()
+        assert key == f"{prefix}/images/{created['id']}/1" and s3.sha256(key) == img["sha256"]
+        assert s3.uploads(f"{prefix}/") == []
+    finally:
+        c.close()
+        pg.stop()
