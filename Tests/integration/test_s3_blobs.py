@@ -177,6 +177,7 @@ def test_an_object_without_a_catalog_row_is_quarantined_not_deleted(store, tmp_p
         s.stop()
 
 
+@pytest.mark.slow
 def test_tus_upload_continues_the_same_multipart_upload_after_a_restart(store, node, tmp_path):
     s3 = S3(store)
     api = API(node)
