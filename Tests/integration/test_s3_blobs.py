@@ -338,3 +338,71 @@ def test_tus_upload_started_on_one_node_continues_the_same_multipart_upload_on_a
     finally:
         c.close()
         pg.stop()
+
+
+class SlowRangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves one file slowly (1 MiB steps), honouring `Range: bytes=N-`, and records each request's range."""
+    data = b""
+    ranges = []
+
+    def do_GET(self):
+        start = 0
+        m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        if m:
+            start = int(m.group(1))
+        type(self).ranges.append(start)
+        body = self.data[start:]
+        self.send_response(206 if m else 200)
+        if m:
+            self.send_header("Content-Range", f"bytes {start}-{len(self.data) - 1}/{len(self.data)}")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", '"fixed"')
+        self.end_headers()
+        try:
+            for i in range(0, len(body), MiB):
+                self.wfile.write(body[i:i + MiB])
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.slow
+def test_url_import_killed_mid_transfer_resumes_from_its_last_part(store, node):
+    """The node dies with a part stored; after the restart the fetch continues with a Range request from the
+    last recorded part's end (the checkpoint), not from byte 0, and the object has the source's bytes."""
+    s3 = S3(store)
+    data = os.urandom(40 * MiB + 9)
+    SlowRangeHandler.data, SlowRangeHandler.ranges = data, []
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowRangeHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        api = API(node)
+        body = {"name": "s3 url resume", "kind": "self_made", "format": "raw", "system_type": "Linux",
+                "platform": "CentOS", "os_version": "7.9", "architecture": "x86_64", "boot_mode": "BIOS",
+                "source": {"url": f"http://127.0.0.1:{web.server_address[1]}/disk.raw"}}
+        status, _, js, payload = api.call("POST", "/api/v1/imports", body)
+        assert status == 201, payload
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if (api.image(js["id"]).get("progress") or {}).get("bytes", 0) > 20 * MiB:
+                break
+            time.sleep(0.1)
+        node.stop(signal.SIGKILL)
+        (key, upload_id), = s3.uploads(f"{node.prefix}/images/")
+        parts = s3.parts(key, upload_id)
+        assert parts and parts == list(range(1, len(parts) + 1))
+        node.start()
+        api = API(node)
+        done = api.wait_status(js["id"], {"available", "failed"}, timeout=120)
+        assert done["status"] == "available", done
+        assert done["sha256"] == hashlib.sha256(data).hexdigest() == s3.sha256(key)
+        # Resumed at a part boundary the catalog recorded (the last part, or the one before it if the node died
+        # between storing a part and recording its checkpoint), never from 0.
+        resumed = SlowRangeHandler.ranges[-1]
+        assert SlowRangeHandler.ranges[0] == 0 and len(SlowRangeHandler.ranges) == 2, SlowRangeHandler.ranges
+        assert resumed > 0 and resumed % (16 * MiB) == 0 and resumed <= 16 * MiB * len(parts), SlowRangeHandler.ranges
+    finally:
+        web.shutdown()
