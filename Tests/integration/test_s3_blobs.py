@@ -264,10 +264,10 @@ def test_recovery_aborts_a_multipart_upload_no_import_owns(store, node):
     assert f"aborted multipart upload {upload_id} of {orphan_key}" in log
 
 
-def refusal(store, tmp_path, **change):
+def refusal(store, tmp_path, extra="", **change):
     """Runs `serve` against a changed store and returns (exit code, stderr)."""
     conf = tmp_path / "bad.conf"
-    conf.write_text(node_config(dict(store, **change), "refused"))
+    conf.write_text(node_config(dict(store, **change), "refused", extra))
     r = subprocess.run([BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp", "127.0.0.1:0",
                         "--sftp", "127.0.0.1:0", "--metrics", "off", "--data-dir", str(tmp_path / "d"),
                         "--config", str(conf)], capture_output=True, text=True, timeout=60)
@@ -284,6 +284,9 @@ def test_wrong_credentials_or_missing_bucket_stop_serve_with_one_line(store, tmp
     assert code != 0
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "bucket missing" in lines[0], err
+    # 10,000 parts of 16 MiB hold 156 GiB: a larger import limit is refused before anything starts.
+    code, err = refusal(store, tmp_path, "imports.max_bytes = 200GiB\n")
+    assert code != 0 and "blobs.part_size" in err and "too small" in err, err
 
 
 have_postgres = os.path.isdir("/usr/lib/postgresql") and any(

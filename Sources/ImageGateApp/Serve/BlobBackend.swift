@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 import ImageCatalog
+import ImageManagement
 import S3BlobStore
 import S3Client
 
@@ -20,6 +21,13 @@ enum BlobBackend {
         -> S3BlobStore
     {
         let o = settings.objectStore
+        // S3 allows 10,000 parts: the largest image an import may bring must fit.
+        let largest = settings.imports.quota.maxImportBytes
+        if largest > 0, largest > o.partBytes * 10_000 {
+            throw GateError.usage(
+                "blobs.part_size \(o.partBytes) bytes is too small for imports.max_bytes \(largest): 10000 parts "
+                    + "must hold the largest image")
+        }
         do {
             let location = try S3Location(settings.blobsURL)
             // The CLI reads the same credentials as the server: the file when configured, else the environment.
