@@ -409,3 +409,31 @@ def test_url_import_killed_mid_transfer_resumes_from_its_last_part(store, node):
         assert resumed > 0 and resumed % (16 * MiB) == 0 and resumed <= 16 * MiB * len(parts), SlowRangeHandler.ranges
     finally:
         web.shutdown()
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "Sources", "SliceCache")),
+                    reason="downloads from an object store read through the slice cache (Sources/SliceCache), "
+                           "not in this tree yet")
+def test_download_of_an_s3_image_is_byte_identical_whole_and_ranged(store, node, tmp_path):
+    """Cold then warm: the whole image and a range across a slice boundary, over HTTP with curl; the ETag does
+    not depend on the storage (the same on both reads)."""
+    path = str(tmp_path / "disk.raw")
+    digest = random_file(path, 20 * MiB + 11)  # two slices of 16 MiB, the second short
+    rec = node.import_image(path, "s3 download")
+    link = node.mint(rec["id"])["http"]
+    url = f"http://127.0.0.1:{node.port}/" + link.split("//", 1)[1].split("/", 1)[1]
+    heads = []
+    for attempt in ("cold", "warm"):
+        out = str(tmp_path / f"{attempt}.raw")
+        r = subprocess.run(["curl", "-sS", "-f", "-D", out + ".head", "-o", out, url], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert sha256_file(out) == digest
+        heads.append([l for l in open(out + ".head").read().splitlines() if l.lower().startswith("etag:")])
+    assert heads[0] == heads[1] and heads[0]
+    out = str(tmp_path / "range.raw")
+    first, last = 16 * MiB - 1000, 16 * MiB + 1000
+    r = subprocess.run(["curl", "-sS", "-f", "-r", f"{first}-{last}", "-o", out, url], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with open(path, "rb") as f:
+        f.seek(first)
+        assert open(out, "rb").read() == f.read(last - first + 1)
