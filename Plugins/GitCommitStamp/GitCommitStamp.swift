@@ -25,8 +25,11 @@ struct GitCommitStamp: BuildToolPlugin {
             inputs += [
                 git.worktree.appending(path: "HEAD"), git.worktree.appending(path: "logs/HEAD"),
                 git.worktree.appending(path: "index"), git.common.appending(path: "refs/heads"),
-                git.common.appending(path: "packed-refs"),
             ]
+            // Only when it exists: a missing input fails the build, and a repository whose refs were never
+            // packed (a fresh clone's worktrees) has no packed-refs file.
+            let packed = git.common.appending(path: "packed-refs")
+            if FileManager.default.fileExists(atPath: packed.path) { inputs.append(packed) }
         }
         return [
             .buildCommand(

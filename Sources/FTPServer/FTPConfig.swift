@@ -7,8 +7,10 @@ import SystemIO
 /// The outcome of `PASS <token>`.
 public enum FTPLogin: Sendable, Equatable {
     case granted(ServedFile)
-    /// Refused. `reason` and `tokenLabel` are for the log only; the client always sees the same 530.
-    case denied(reason: String, tokenLabel: String)
+    /// Refused. `reason` and `tokenLabel` are for the log only. The client sees the same 530 for every refusal,
+    /// unless `message` is set: the one-line reason an authentic link is refused (expired, revoked, used up,
+    /// wrong network address), which its recipient is told instead (Docs/ftp.md).
+    case denied(reason: String, tokenLabel: String, message: String? = nil)
 }
 
 /// Decides what a token opens. Catalog-agnostic: the composition root implements it with tokens and images.

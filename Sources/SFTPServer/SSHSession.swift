@@ -146,8 +146,19 @@ final class SSHSession {
     func tryToken(_ token: String, user: UnsafePointer<CChar>?, route: String) -> Bool {
         guard file == nil, refusal == nil else { return false }
         let host = control.peer.host
-        let granted = ctx.throttle.isLocked(host) ? nil : ctx.policy.authorize(token: token, peer: control.peer)
-        guard let granted else {
+        let verdict = ctx.throttle.isLocked(host) ? .denied : ctx.policy.authorize(token: token, peer: control.peer)
+        let granted: ServedFile
+        switch verdict {
+        case .granted(let file):
+            granted = file
+        case .refused(let message):
+            // An authentic link: not a guess, so no failure count or pause; the holder is told why and the
+            // connection ends (a retry with the same link cannot succeed).
+            ctx.logger.info("sftp \(control.peer): login refused (\(route), \(SFTPTokenShape.redact(token))): \(message)")
+            outcome = .authFailed
+            refuse(message)
+            return false
+        case .denied:
             failures += 1
             // Each failure pauses longer, up to 3 s (Docs/sftp.md).
             let delay = min(3_000, ctx.config.authFailureDelayMs * Int64(ctx.throttle.recordFailure(host)))

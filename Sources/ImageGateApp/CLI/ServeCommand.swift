@@ -100,7 +100,8 @@ enum ServeCommand {
 
         let authorizer = DownloadAuthorizer(
             codec: TokenCodec(deploymentID: data.keys.deploymentID), keys: data.keys, store: data.store,
-            clock: data.clock, maxLifetime: settings.tokenMaxTTL)
+            clock: data.clock, maxLifetime: settings.tokenMaxTTL,
+            refusals: RefusedDownloadAudit(write: DownloadAudit.writer(data.service, outcome: "denied")))
         // The web console signs in with an API key and then uses a cookie for the API and tus uploads.
         let sessions = ConsoleSessions(
             settings: settings.console, service: data.service, retention: settings.recycleRetention,

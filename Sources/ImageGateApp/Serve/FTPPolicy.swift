@@ -29,7 +29,9 @@ struct FTPPolicy: FTPAccessPolicy {
     func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin {
         let required: ProtocolSet = secure ? .ftps : [.ftps, .ftpPlain]
         switch authorizer.authorize(token: Substring(token), protocol: required, peer: peer.bytes) {
-        case .failure(let denial): return .denied(reason: denial.logReason, tokenLabel: TokenRedaction.redact(token))
+        case .failure(let denial):
+            return .denied(
+                reason: denial.logReason, tokenLabel: TokenRedaction.redact(token), message: denial.linkRefusal?.sentence)
         case .success(let d): return .granted(authorizer.servedFile(d, blobs: blobs))
         }
     }

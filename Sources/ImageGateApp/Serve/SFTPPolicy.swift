@@ -25,13 +25,13 @@ struct SFTPPolicy: SFTPAccessPolicy {
         ])
     }
 
-    func authorize(token: String, peer: PeerAddress) -> ServedFile? {
+    func authorize(token: String, peer: PeerAddress) -> SFTPLogin {
         switch authorizer.authorize(token: Substring(token), protocol: .sftp, peer: peer.bytes) {
         case .failure(let denial):
             logger.debug("sftp \(peer): \(TokenRedaction.redact(token)) refused: \(denial.logReason)")
-            return nil
+            return denial.linkRefusal.map { .refused(message: $0.sentence) } ?? .denied
         case .success(let d):
-            return authorizer.servedFile(d, blobs: blobs)
+            return .granted(authorizer.servedFile(d, blobs: blobs))
         }
     }
 

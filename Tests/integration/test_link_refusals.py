@@ -1,0 +1,126 @@
+"""Refused links tell their recipient why (issue 14 item 5, Docs/links.md "Refused links"): an authentic link that
+expired, was revoked or is used from a network address it is not bound to gets 410/403 with one sentence over
+HTTP, a 530 with the sentence over FTP and the sentence in the SSH banner over SFTP; a token whose MAC does not
+verify keeps the uniform 404. Refusals are audited as `download.refused`, once per rate window."""
+import subprocess
+import time
+
+from conftest import run
+from test_sftp import SSH_OPTS, sftp_batch, token_of
+from tokenforge import Forge, b64u, unb64u
+
+EXPIRED = "This download address has expired: ask for a new download address."
+REVOKED = "This download address was revoked: ask for a new download address."
+ELSEWHERE = "This download address may not be used from your network address: ask for a new download address."
+ANOTHER_NET = dict(ipfam=4, ipaddr=bytes([203, 0, 113, 0]) + b"\0" * 12, ipplen=24)
+LOOPBACK_ONE = dict(ipfam=4, ipaddr=bytes([127, 0, 0, 1]) + b"\0" * 12, ipplen=32)
+
+
+def token_in(url):
+    # http://host:port/d/<token>/<name>; ftp://<image>:<token>@host:port/<name>
+    return url.split("/")[4] if url.startswith("http") else url.split("//", 1)[1].split("@", 1)[0].split(":", 1)[1]
+
+
+def forged(server, link, **changes):
+    """The link's token re-signed with other claims (same serial): authentic, so its holder is told why."""
+    c = Forge.parse(token_in(link["http"]))
+    return Forge(server.data_dir).mint(dict(c, **changes))
+
+
+def expired(server, link):
+    now = int(time.time())
+    return forged(server, link, iat=now - 3600, exp=now - 120)
+
+
+def curl_http(url, *extra):
+    """(status, body) as curl sees them."""
+    r = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *extra, url], capture_output=True,
+                       timeout=60)
+    body, _, status = r.stdout.decode(errors="replace").rpartition("\n")
+    return int(status), body
+
+
+def refused_events(server, serial):
+    events = server.cli_json("audit", "list", "--limit", "1000")["items"]
+    return [e for e in events if e["action"] == "download.refused" and e["detail"].get("serial") == serial]
+
+
+def test_http_says_why_and_bad_mac_stays_404(server, small_image):
+    rec, _ = small_image
+    link = server.mint(rec["id"])
+    token = token_in(link["http"])
+    http = link["http"]
+    assert curl_http(http.replace(token, expired(server, link))) == (410, EXPIRED + "\n")
+    # wget shows the status line; with --content-on-error it prints the sentence too.
+    r = run(["wget", "-q", "-S", "--content-on-error", "-O", "-", http.replace(token, expired(server, link))])
+    assert r.returncode != 0 and "410 Gone" in r.stderr and r.stdout == EXPIRED + "\n"
+    assert curl_http(http.replace(token, forged(server, link, **ANOTHER_NET))) == (403, ELSEWHERE + "\n")
+    # Bound to 127.0.0.1 only: fine from there, refused from 127.0.0.2 (another loopback address).
+    one = http.replace(token, forged(server, link, **LOOPBACK_ONE))
+    assert curl_http(one)[0] == 200
+    assert curl_http(one, "--interface", "127.0.0.2") == (403, ELSEWHERE + "\n")
+    # A token whose MAC does not verify: the uniform 404, expired or not.
+    prefix, payload, tag = expired(server, link).split(".")
+    raw = bytearray(unb64u(tag))
+    raw[-1] ^= 0x80
+    assert curl_http(http.replace(token, f"{prefix}.{payload}.{b64u(bytes(raw))}")) == (404, "Not Found\n")
+    serial = Forge.parse(token)["serial"].hex()
+    server.cli("link", "revoke", serial)
+    deadline = time.time() + 5  # the authorization cache holds a verdict for at most 1 s
+    while curl_http(http)[0] == 200 and time.time() < deadline:
+        time.sleep(0.2)
+    assert curl_http(http) == (410, REVOKED + "\n")
+
+
+def test_ftp_530_says_why(server, small_image, tmp_path):
+    rec, _ = small_image
+    link = server.mint(rec["id"])
+    ftp = link["ftp"].replace(token_in(link["ftp"]), expired(server, link))
+    r = run(["curl", "-sS", "-v", "--ssl-reqd", "--cacert", server.ca_file, "-o", str(tmp_path / "x"), ftp])
+    assert r.returncode != 0
+    assert f"< 530 {EXPIRED}" in r.stderr.splitlines()
+    settings = f"set ssl:ca-file {server.ca_file}; set ftp:ssl-force true; set net:max-retries 1;"
+    r = run(["lftp", "-c", f"{settings} get {ftp} -o {tmp_path / 'y'}"], timeout=60)
+    assert r.returncode != 0 and EXPIRED in r.stderr, r.stderr
+    # A wrong MAC keeps the generic refusal.
+    bad = link["ftp"].replace(token_in(link["ftp"]), "igt1." + "A" * 124 + "." + "B" * 43)
+    r = run(["curl", "-sS", "-v", "--ssl-reqd", "--cacert", server.ca_file, "-o", str(tmp_path / "z"), bad])
+    assert "< 530 Login incorrect." in r.stderr.splitlines()
+
+
+def test_sftp_banner_says_why(server, small_image, tmp_path):
+    rec, data = small_image
+    link = server.mint(rec["id"])
+    r = sftp_batch(server, expired(server, link), ["ls"], str(tmp_path))
+    assert r.returncode != 0 and EXPIRED in r.stderr, r.stderr
+    r = sftp_batch(server, "download", ["ls"], str(tmp_path), extra=["-o", "PreferredAuthentications=password"],
+                   password=forged(server, link, **ANOTHER_NET))
+    assert r.returncode != 0 and ELSEWHERE in r.stderr, r.stderr
+    # The link itself still works, and a wrong MAC says nothing more than "Permission denied".
+    r = sftp_batch(server, token_of(link), [f"get {rec['file_name']} ok.img"], str(tmp_path))
+    assert r.returncode == 0 and (tmp_path / "ok.img").read_bytes() == data
+    r = sftp_batch(server, "igt1." + "A" * 124 + "." + "B" * 43, ["ls"], str(tmp_path))
+    assert r.returncode != 0 and "Permission denied" in r.stderr and "download address" not in r.stderr
+    assert SSH_OPTS  # the same client options as the SFTP suite
+
+
+def test_refusals_audited_once_per_window(server, small_image, tmp_path):
+    rec, _ = small_image
+    link = server.mint(rec["id"])
+    token = token_in(link["http"])
+    serial = Forge.parse(token)["serial"].hex()
+    stale = link["http"].replace(token, expired(server, link))
+    for _ in range(5):
+        assert curl_http(stale)[0] == 410
+    assert curl_http(stale, "--interface", "127.0.0.2")[0] == 410
+    ftp = link["ftp"].replace(token_in(link["ftp"]), expired(server, link))
+    run(["curl", "-sS", "--ssl-reqd", "--cacert", server.ca_file, "-o", str(tmp_path / "x"), ftp])
+    assert curl_http(link["http"].replace(token, forged(server, link, **ANOTHER_NET)))[0] == 403
+    events = refused_events(server, serial)
+    # One record per (serial, reason, client address): five HTTP attempts from 127.0.0.1 and the FTP one from
+    # the same address are one record; 127.0.0.2 and the address refusal are one more each.
+    keys = sorted((e["detail"]["reason"], e["detail"]["client"]) for e in events)
+    assert keys == [("addressNotAllowed", "127.0.0.1"), ("expired", "127.0.0.1"), ("expired", "127.0.0.2")], events
+    first = next(e for e in events if e["detail"]["client"] == "127.0.0.1" and e["detail"]["reason"] == "expired")
+    assert first["detail"]["protocol"] == "http" and first["target"] == rec["id"] and first["outcome"] == "denied"
+    assert token.split(".")[2][:20] not in str(events)
