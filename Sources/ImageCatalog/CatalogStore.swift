@@ -120,6 +120,9 @@ public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
     /// Events with seq > afterSeq in seq order, at most `limit`. `tenant` nil = all; otherwise events whose
     /// actor or target belongs to that tenant.
     func auditEvents(tenant: TenantID?, afterSeq: Int64?, limit: Int) throws(GateError) -> [AuditEvent]
+    /// Events matching every set field of `query`, in seq order (descending when `newestFirst`), at most
+    /// `query.limit`.
+    func auditEvents(_ query: AuditQuery) throws(GateError) -> [AuditEvent]
 
     // MARK: Import jobs: what an in-progress import reads from and how it resumes (ImportJob).
 
