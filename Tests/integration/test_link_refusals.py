@@ -2,6 +2,8 @@
 expired, was revoked or is used from a network address it is not bound to gets 410/403 with one sentence over
 HTTP, a 530 with the sentence over FTP and the sentence in the SSH banner over SFTP; a token whose MAC does not
 verify keeps the uniform 404. Refusals are audited as `download.refused`, once per rate window."""
+import csv
+import io
 import subprocess
 import time
 
@@ -124,3 +126,36 @@ def test_refusals_audited_once_per_window(server, small_image, tmp_path):
     first = next(e for e in events if e["detail"]["client"] == "127.0.0.1" and e["detail"]["reason"] == "expired")
     assert first["detail"]["protocol"] == "http" and first["target"] == rec["id"] and first["outcome"] == "denied"
     assert token.split(".")[2][:20] not in str(events)
+
+
+def test_audit_filters_readable_details_and_csv(server, small_image):
+    rec, _ = small_image
+    link = server.mint(rec["id"])
+    token = token_in(link["http"])
+    serial = Forge.parse(token)["serial"].hex()
+    assert curl_http(link["http"].replace(token, expired(server, link)))[0] == 410
+    mine = server.cli_json("audit", "list", "--serial", serial)["items"]
+    assert [e["action"] for e in mine] == ["link.mint", "download.refused"]
+    minted = mine[0]["detail"]
+    # Readable: an RFC 3339 time and protocol names, not Unix seconds and a bit mask.
+    assert minted["expires_at"].endswith("Z") and minted["expires_at"][:4].isdigit() and "T" in minted["expires_at"]
+    assert set(minted["protocols"].split(",")) >= {"https", "sftp"} and not minted["protocols"].isdigit()
+    refused = server.cli_json("audit", "list", "--action", "download.refused", "--image", rec["id"])["items"]
+    assert [e["detail"]["serial"] for e in refused] == [serial]
+    newest = server.cli_json("audit", "list", "--newest-first", "--limit", "1")["items"]
+    everything = server.cli_json("audit", "list", "--limit", "1000")["items"]
+    assert newest[0]["seq"] == everything[-1]["seq"]
+    assert server.cli_json("audit", "list", "--serial", serial, "--until", "2001-01-01")["items"] == []
+    assert len(server.cli_json("audit", "list", "--serial", serial, "--since", "2001-01-01T00:00:00Z")["items"]) == 2
+    bad = server.cli("audit", "list", "--since", "yesterday", check=False)
+    assert bad.returncode != 0 and "since must be" in bad.stderr
+    # The CSV export of the same filter, parsed.
+    with open(f"{server.data_dir}/keys/admin-api-key") as f:
+        key = f.read().strip()
+    r = subprocess.run(["curl", "-sS", "-f", "-H", f"Authorization: Bearer {key}",
+                        f"{server.base}/api/v1/audit/export.csv?serial={serial}"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert [row["action"] for row in rows] == ["link.mint", "download.refused"]
+    assert "reason=expired" in rows[1]["detail"] and "protocol=http" in rows[1]["detail"]
+    assert rows[0]["time"].endswith("Z") and rows[1]["target"] == rec["id"]

@@ -71,7 +71,7 @@ struct ManagementAPI: Sendable {
         case (_, _, "links"): return try ImageRoutes(api: self).links(c)
         case (_, _, "export.xlsx"), (_, _, "export.csv"): return try exporter.route(c, service: service)
         case (_, _, "tenants"), (_, _, "accounts"), (_, _, "api-keys"): return try AccountRoutes(api: self).route(c)
-        case (_, _, "audit"): return try AccountRoutes(api: self).audit(c)
+        case (_, _, "audit"): return try AuditRoutes(service: service).route(c)
         default: throw GateError.notFound("no such API route")
         }
     }
