@@ -81,6 +81,7 @@ import { renderImport } from "./importwizard.js";
 import { renderDownload } from "./download.js";
 import { renderCreateVM } from "./createvm.js";
 import { renderGuide } from "./guide.js";
+import { renderAudit } from "./audit.js";
 import { renderUploads } from "./uploads.js";
 
 export const BASE = "/console/";
@@ -127,7 +128,8 @@ function renderHeader() {
   clear(top,
     h("p", { class: "brand" }, t("app.title")),
     h("nav", { "aria-label": t("nav.label") }, h("ul", {},
-      item("", t("nav.images")), item("recycle-bin", t("nav.recycle")), item("guide", t("nav.guide")))),
+      item("", t("nav.images")), item("recycle-bin", t("nav.recycle")),
+      can.destroy() ? item("audit", t("nav.audit")) : null, item("guide", t("nav.guide")))),
     h("div", { class: "who" },
       h("span", {}, t("nav.signedInAs", { name: p.name, role: roleName(p) })),
       h("button", { id: "sign-out", onclick: async () => {
@@ -179,6 +181,7 @@ export async function route() {
     else if (rest === "recycle-bin") title = await renderRecycleBin(main);
     else if (rest === "import") title = await renderImport(main);
     else if (rest === "guide") title = await renderGuide(main);
+    else if (rest === "audit") title = await renderAudit(main);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "download") title = await renderDownload(main, parts[1]);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "create-vm") title = await renderCreateVM(main, parts[1]);
     else { clear(main, h("h1", {}, t("notFound"))); title = t("notFound"); }
@@ -208,6 +211,107 @@ async function start() {
 
 start();
 export { api };
+
+"""#####,
+        "audit.js": #####"""
+// ImageGate console: the audit log (tenant owners: their tenant's; platform administrators: all, with a tenant
+// filter): filter by action, image, link serial, account and time; newest first, 50 a page; CSV export of the
+// same filter. Details come from the API already readable (RFC 3339 times, protocol names).
+import { api, query } from "./api.js";
+import { BASE, can, navigate } from "./app.js";
+import { h, clear, uid } from "./dom.js";
+import { t, dateTime } from "./i18n.js";
+
+const PAGE = 50;
+const FILTERS = ["action", "image", "serial", "account", "since", "until", "tenant"];
+/** Suggestions for the action field; any exact action name works. */
+const ACTIONS = ["download.refused", "download.session", "link.mint", "link.revoke", "image.delete", "image.import",
+  "auth.failure", "console.sign_in"];
+
+/** The filters as the URL holds them (a reload or a shared link shows the same page), and the page's start. */
+function params() {
+  const u = new URLSearchParams(location.search);
+  const p = {};
+  for (const k of FILTERS) p[k] = u.get(k) || "";
+  p.before = u.get("before") || "";
+  return p;
+}
+
+function setParams(p) {
+  const out = {};
+  for (const [k, v] of Object.entries(p)) if (v) out[k] = v;
+  navigate(BASE + "audit" + query(out));
+}
+
+export async function renderAudit(main) {
+  const p = params();
+  const tenants = can.admin() ? (await api("GET", "/api/v1/tenants")).items || [] : [];
+  const filter = {};
+  for (const k of FILTERS) filter[k] = p[k];
+  const page = await api("GET", "/api/v1/audit" + query({ ...filter, order: "desc", limit: PAGE, before: p.before }));
+  const items = page.items;
+
+  const input = (name, label, type = "text", list = null) => {
+    const id = uid(name);
+    return h("div", { class: "field" }, h("label", { for: id }, label),
+      h("input", { id, name, type, value: p[name], maxlength: 256, list }));
+  };
+  const actionsID = uid("actions");
+  const form = h("form", { class: "filters", role: "search", id: "audit-filters", onsubmit: (e) => {
+    e.preventDefault();
+    setParams(Object.fromEntries(new FormData(form).entries()));
+  } },
+    input("action", t("audit.filter.action"), "text", actionsID),
+    h("datalist", { id: actionsID }, ACTIONS.map((a) => h("option", { value: a }))),
+    input("image", t("audit.filter.image")),
+    input("serial", t("audit.filter.serial")),
+    input("account", t("audit.filter.account")),
+    input("since", t("audit.filter.since"), "date"),
+    input("until", t("audit.filter.until"), "date"),
+    tenants.length ? (() => {
+      const id = uid("tenant");
+      return h("div", { class: "field" }, h("label", { for: id }, t("audit.filter.tenant")),
+        h("select", { id, name: "tenant" }, [["", t("images.filter.any")], ...tenants.map((x) => [x.id, x.name])]
+          .map(([v, l]) => h("option", { value: v, selected: v === p.tenant }, l))));
+    })() : null,
+    h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary", id: "apply-audit-filters" }, t("audit.apply")),
+      h("button", { type: "button", onclick: () => setParams({}) }, t("images.filter.clear"))));
+
+  // The export is a plain GET with the session cookie: the browser saves the server's audit.csv.
+  const exportLink = h("a", { class: "button", id: "export-audit", download: "audit.csv",
+    href: "/api/v1/audit/export.csv" + query({ ...filter, order: "desc" }) }, t("audit.export"));
+
+  const cols = ["audit.col.time", "audit.col.action", "audit.col.account", "audit.col.target", "audit.col.source",
+    "audit.col.outcome", "audit.col.details"];
+  const rows = items.map((e) => h("tr", { "data-seq": String(e.seq) },
+    h("td", { "data-label": t(cols[0]) }, h("time", { datetime: e.time }, dateTime(e.time))),
+    h("th", { scope: "row", "data-label": t(cols[1]) }, e.action),
+    h("td", { "data-label": t(cols[2]) }, e.actor),
+    h("td", { "data-label": t(cols[3]) }, h("span", { class: "resource-id" }, e.target)),
+    h("td", { "data-label": t(cols[4]) }, e.source),
+    h("td", { "data-label": t(cols[5]) }, t("audit.outcome." + e.outcome)),
+    h("td", { "data-label": t(cols[6]) }, details(e.detail))));
+  const table = h("div", { class: "table-wrap", id: "audit-table" }, h("table", {},
+    h("caption", {}, t("audit.caption")),
+    h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length }, t("audit.empty"))))));
+  const last = items.length ? items[items.length - 1].seq : null;
+  const pager = h("div", { class: "pager" },
+    h("button", { id: "audit-newest", disabled: !p.before, onclick: () => setParams({ ...filter }) }, t("audit.newest")),
+    h("button", { id: "audit-older", disabled: items.length < PAGE,
+      onclick: () => setParams({ ...filter, before: String(last) }) }, t("audit.older")));
+
+  clear(main, h("h1", {}, t("audit.title")), h("p", {}, t("audit.intro")),
+    h("div", { class: "toolbar" }, exportLink), form, table, pager);
+  return t("audit.title");
+}
+
+/** `key: value` per detail, in key order, as text. */
+function details(detail) {
+  const keys = Object.keys(detail || {}).sort();
+  if (!keys.length) return "";
+  return h("dl", { class: "audit-detail" }, keys.flatMap((k) => [h("dt", {}, k), h("dd", {}, detail[k])]));
+}
 
 """#####,
         "createvm.js": #####"""
@@ -1214,6 +1318,7 @@ export default {
   "nav.images": "Images",
   "nav.recycle": "Recycle bin",
   "nav.guide": "Custom image guide",
+  "nav.audit": "Audit log",
   "nav.signout": "Sign out",
   "nav.signedInAs": "Signed in as {name} ({role})",
   "role.platform_admin": "platform administrator",
@@ -1336,6 +1441,32 @@ export default {
   "cancel.confirm": "Cancel the upload of {name}? The bytes received so far are discarded and the image is marked failed.",
   "cancel.title": "Cancel upload",
   "cancel.done": "The upload of {name} was cancelled.",
+
+  "audit.title": "Audit log",
+  "audit.intro": "Every change, every minted download address and every refused download of a valid address: who, what, when and from where. Newest first.",
+  "audit.filter.action": "Action",
+  "audit.filter.image": "Image ID",
+  "audit.filter.serial": "Link serial",
+  "audit.filter.account": "Account",
+  "audit.filter.since": "From (UTC date)",
+  "audit.filter.until": "Until (UTC date)",
+  "audit.filter.tenant": "Tenant",
+  "audit.apply": "Show",
+  "audit.export": "Export CSV",
+  "audit.caption": "Audit events",
+  "audit.empty": "No audit events match.",
+  "audit.newest": "Newest",
+  "audit.older": "Older",
+  "audit.col.time": "Time",
+  "audit.col.action": "Action",
+  "audit.col.account": "Account",
+  "audit.col.target": "Target",
+  "audit.col.source": "From",
+  "audit.col.outcome": "Outcome",
+  "audit.col.details": "Details",
+  "audit.outcome.ok": "ok",
+  "audit.outcome.denied": "denied",
+  "audit.outcome.error": "error",
 
   "recycle.title": "Recycle bin",
   "recycle.intro": "Deleted images stay here for {retention}, then they are destroyed automatically.",
@@ -1571,6 +1702,9 @@ progress { width: 100%; max-width: 16em; height: 1em; }
   .filters { flex-direction: column; align-items: stretch; }
   .guide-link { margin-left: 0; }
 }
+.audit-detail { display: grid; grid-template-columns: max-content 1fr; gap: 0 .6em; margin: 0; font-size: .9em; }
+.audit-detail dt { font-weight: 600; }
+.audit-detail dd { margin: 0; overflow-wrap: anywhere; }
 
 """#####,
         "tus.js": #####"""
