@@ -940,7 +940,7 @@ SERVED = {
     ("/api/v1/api-keys", "get"), ("/api/v1/api-keys", "post"),
     ("/api/v1/api-keys/{key_id}", "delete"),
     ("/api/v1/api-keys/{key_id}/rotate", "post"),
-    ("/api/v1/audit", "get"),
+    ("/api/v1/audit", "get"), ("/api/v1/audit/export.csv", "get"),
     ("/api/v1/imports", "post"), ("/api/v1/os-matrix", "get"),
     ("/api/v1/images/{image_id}/cancel", "post"), ("/api/v1/images/{image_id}/content", "put"),
     ("/uploads", "options"), ("/uploads", "post"),

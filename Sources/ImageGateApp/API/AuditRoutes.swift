@@ -73,9 +73,13 @@ struct AuditRoutes {
     /// `2026-12-07T13:00:00Z`, `2026-12-07` (the whole day: from its first second, or until its last), or Unix
     /// seconds. Only UTC, like every time the API prints.
     static func time(_ text: String, _ key: String, endOfDay: Bool) throws(GateError) -> Int64 {
-        if let n = Int64(text) { return n }
         let bad = GateError.invalid("\(key) must be a time like 2026-12-07T13:00:00Z, a date, or Unix seconds")
         let u = Array(text.utf8)
+        // Unix seconds: ASCII digits only (no sign), at most 12 (Docs/openapi.yaml's pattern says the same).
+        if u.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            guard u.count <= 12, let n = Int64(text) else { throw bad }
+            return n
+        }
         func num(_ r: Range<Int>) -> Int32? {
             guard r.upperBound <= u.count, u[r].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
             return Int32(String(decoding: u[r], as: UTF8.self))
@@ -91,7 +95,7 @@ struct AuditRoutes {
         t.tm_mon = month - 1
         t.tm_mday = day
         if u.count == 20 {
-            guard let h = num(11..<13), let m = num(14..<16), let s = num(17..<19), h < 24, m < 60, s < 61 else {
+            guard let h = num(11..<13), let m = num(14..<16), let s = num(17..<19), h < 24, m < 60, s <= 60 else {
                 throw bad
             }
             (t.tm_hour, t.tm_min, t.tm_sec) = (h, m, s)
