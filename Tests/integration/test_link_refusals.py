@@ -140,6 +140,8 @@ def test_audit_filters_readable_details_and_csv(server, small_image):
     # Readable: an RFC 3339 time and protocol names, not Unix seconds and a bit mask.
     assert minted["expires_at"].endswith("Z") and minted["expires_at"][:4].isdigit() and "T" in minted["expires_at"]
     assert set(minted["protocols"].split(",")) >= {"https", "sftp"} and not minted["protocols"].isdigit()
+    plain = server.cli("audit", "list", "--serial", serial).stdout
+    assert "reason=expired" in plain and "protocol=http " in plain and "expires_at=20" in plain, plain
     refused = server.cli_json("audit", "list", "--action", "download.refused", "--image", rec["id"])["items"]
     assert [e["detail"]["serial"] for e in refused] == [serial]
     newest = server.cli_json("audit", "list", "--newest-first", "--limit", "1")["items"]

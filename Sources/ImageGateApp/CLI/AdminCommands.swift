@@ -136,7 +136,7 @@ enum AdminCommands {
                         return ("GET", "/api/v1/audit", q, nil)
                     }, render: Render.table([
                         ("SEQ", "seq"), ("TIME", "time"), ("ACTOR", "actor"), ("ACTION", "action"), ("TARGET", "target"),
-                        ("SOURCE", "source"), ("OUTCOME", "outcome"),
+                        ("SOURCE", "source"), ("OUTCOME", "outcome"), ("DETAILS", "detail"),
                     ])), auditHelp),
                 "verify": verify,
             ])
