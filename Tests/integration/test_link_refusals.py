@@ -3,7 +3,9 @@ expired, was revoked or is used from a network address it is not bound to gets 4
 HTTP, a 530 with the sentence over FTP and the sentence in the SSH banner over SFTP; a token whose MAC does not
 verify keeps the uniform 404. Refusals are audited as `download.refused`, once per rate window."""
 import csv
+import ftplib
 import io
+import ssl
 import subprocess
 import time
 
@@ -88,6 +90,32 @@ def test_ftp_530_says_why(server, small_image, tmp_path):
     bad = link["ftp"].replace(token_in(link["ftp"]), "igt1." + "A" * 124 + "." + "B" * 43)
     r = run(["curl", "-sS", "-v", "--ssl-reqd", "--cacert", server.ca_file, "-o", str(tmp_path / "z"), bad])
     assert "< 530 Login incorrect." in r.stderr.splitlines()
+
+
+def test_ftp_retr_after_revocation_says_why(server, small_image):
+    """A session logged in before the revocation: its next RETR is told why (and audited), not just refused."""
+    rec, data = small_image
+    link = server.mint(rec["id"])
+    token = token_in(link["ftp"])
+    serial = Forge.parse(token)["serial"].hex()
+    ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=server.ca_file))
+    ftp.connect("127.0.0.1", server.ftp_port, timeout=30)
+    ftp.auth()
+    ftp.login(link["ftp"].split("//", 1)[1].split(":", 1)[0], token)
+    ftp.prot_p()
+    got = bytearray()
+    ftp.retrbinary(f"RETR {rec['file_name']}", got.extend)
+    assert bytes(got) == data
+    server.cli("link", "revoke", serial)
+    try:
+        ftp.retrbinary(f"RETR {rec['file_name']}", got.extend)
+        raise AssertionError("RETR after the revocation succeeded")
+    except ftplib.error_perm as e:
+        assert str(e) == "530 " + REVOKED
+    finally:
+        ftp.close()
+    events = refused_events(server, serial)
+    assert [(e["detail"]["reason"], e["detail"]["protocol"]) for e in events] == [("revoked", "ftps")], events
 
 
 def test_sftp_banner_says_why(server, small_image, tmp_path):

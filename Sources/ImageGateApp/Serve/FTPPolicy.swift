@@ -41,4 +41,9 @@ struct FTPPolicy: FTPAccessPolicy {
     func stillValid(_ file: ServedFile) -> Bool {
         authorizer.stillValid(file.grant, newTransfer: true, logger: logger)
     }
+
+    /// A RETR refused because the link expired or was revoked since login: told and audited like a login.
+    func refusalMessage(_ file: ServedFile, secure: Bool, peer: PeerAddress) -> String? {
+        authorizer.refusal(of: file.grant, protocol: secure ? .ftps : [.ftps, .ftpPlain], peer: peer.bytes)?.sentence
+    }
 }
