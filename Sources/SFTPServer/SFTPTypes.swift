@@ -12,6 +12,9 @@ public protocol SFTPAccessPolicy: Sendable {
     /// Re-checked every `SFTPConfig.revalidateIntervalMs` during a session: false (image deleted, token
     /// revoked) ends the session.
     func stillValid(_ file: ServedFile) -> Bool
+    /// After `stillValid` ended a session: the one-line reason its holder is told (the link was revoked), sent
+    /// as the SSH DISCONNECT message; nil for a plain end (image deleted or replaced).
+    func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String?
     /// A session that had logged in with `file` ended after sending `bytes` (for the audit log).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String)
 }
@@ -27,6 +30,7 @@ public enum SFTPLogin: Sendable {
 }
 
 extension SFTPAccessPolicy {
+    public func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String? { nil }
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
 }
 

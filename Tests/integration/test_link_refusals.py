@@ -131,7 +131,31 @@ def test_sftp_banner_says_why(server, small_image, tmp_path):
     assert r.returncode == 0 and (tmp_path / "ok.img").read_bytes() == data
     r = sftp_batch(server, "igt1." + "A" * 124 + "." + "B" * 43, ["ls"], str(tmp_path))
     assert r.returncode != 0 and "Permission denied" in r.stderr and "download address" not in r.stderr
-    assert SSH_OPTS  # the same client options as the SFTP suite
+
+
+def test_sftp_session_ended_by_revocation_says_why(server, small_image, tmp_path):
+    """An open OpenSSH sftp session whose link is revoked ends at the next revalidation with the sentence as the
+    SSH disconnect message."""
+    rec, _ = small_image
+    link = server.mint(rec["id"])
+    serial = Forge.parse(token_of(link))["serial"].hex()
+    p = subprocess.Popen(["sftp", *SSH_OPTS, "-P", str(server.sftp_port), "-b", "-", f"{token_of(link)}@127.0.0.1"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd=str(tmp_path))
+    try:
+        p.stdin.write("ls\n")
+        p.stdin.flush()
+        while rec["file_name"] not in p.stdout.readline():  # the session is open and listed the file
+            pass
+        server.cli("link", "revoke", serial)
+        deadline = time.time() + 30
+        while not refused_events(server, serial) and time.time() < deadline:
+            time.sleep(0.2)
+        _, err = p.communicate("ls\n", timeout=60)
+    finally:
+        p.kill()
+    assert REVOKED in err, err
+    assert [e["detail"]["protocol"] for e in refused_events(server, serial)] == ["sftp"]
 
 
 def test_refusals_audited_once_per_window(server, small_image, tmp_path):

@@ -44,6 +44,7 @@ struct FTPPolicy: FTPAccessPolicy {
 
     /// A RETR refused because the link expired or was revoked since login: told and audited like a login.
     func refusalMessage(_ file: ServedFile, secure: Bool, peer: PeerAddress) -> String? {
-        authorizer.refusal(of: file.grant, protocol: secure ? .ftps : [.ftps, .ftpPlain], peer: peer.bytes)?.sentence
+        authorizer.refusal(
+            of: file.grant, newTransfer: true, protocol: secure ? .ftps : [.ftps, .ftpPlain], peer: peer.bytes)?.sentence
     }
 }

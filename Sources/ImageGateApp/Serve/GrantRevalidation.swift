@@ -56,13 +56,15 @@ extension DownloadAuthorizer {
     }
 
     /// Why a grant that `stillValid` refused ended, when its holder is told (Docs/links.md "Refused links"):
-    /// expired (for a new transfer) or revoked; nil for the other endings (image deleted, replaced, key
-    /// retired, catalog unreachable), which keep the generic reply. Asked only after a refusal; audited as
-    /// `download.refused` like a refused login.
-    func refusal(of grant: DownloadGrant, protocol proto: ProtocolSet, peer: [UInt8]?) -> LinkRefusal? {
+    /// expired (only where expiry counts: a new transfer) or revoked; nil for the other endings (image
+    /// deleted, replaced, key retired, catalog unreachable), which keep the generic reply. Asked only after a
+    /// refusal; audited as `download.refused` like a refused login.
+    func refusal(of grant: DownloadGrant, newTransfer: Bool, protocol proto: ProtocolSet, peer: [UInt8]?)
+        -> LinkRefusal?
+    {
         let now = clock.now()
         let refusal: LinkRefusal
-        if now > grant.expiresAt + TokenCodec.expirySkew {
+        if newTransfer && now > grant.expiresAt + TokenCodec.expirySkew {
             refusal = .expired
         } else if (try? store.isRevoked(serial: grant.serial)) == true {
             refusal = .revoked

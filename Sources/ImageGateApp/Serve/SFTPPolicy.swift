@@ -38,6 +38,11 @@ struct SFTPPolicy: SFTPAccessPolicy {
     func stillValid(_ file: ServedFile) -> Bool {
         authorizer.stillValid(file.grant, newTransfer: false, logger: logger)
     }
+
+    /// A session ended because its link was revoked: told (DISCONNECT message) and audited like a login.
+    func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String? {
+        authorizer.refusal(of: file.grant, newTransfer: false, protocol: .sftp, peer: peer.bytes)?.sentence
+    }
 }
 
 /// Starting the SFTP front from `serve`, kept here so ServeCommand only gains a few lines.
