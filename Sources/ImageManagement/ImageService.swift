@@ -19,6 +19,8 @@ public final class ImageService: Sendable {
     public let clock: any WallClock
     /// Seconds an image stays in the recycle bin before `purgeExpired` destroys it.
     public let retention: Int64
+    /// The webhook outbox's door (Docs/webhooks.md): every image, link and download event goes through it.
+    public let webhookEvents: WebhookEvents
 
     /// `lastUsedAt` of an API key is refreshed at most this often, so authentication is not a write per request.
     static let lastUsedResolution: Int64 = 60
@@ -28,6 +30,7 @@ public final class ImageService: Sendable {
         self.blobs = blobs
         self.clock = clock
         self.retention = retention
+        self.webhookEvents = WebhookEvents(store: store, clock: clock)
     }
 
     // MARK: Bootstrap and authentication

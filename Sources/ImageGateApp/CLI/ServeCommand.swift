@@ -237,6 +237,10 @@ enum ServeCommand {
             service: data.service, bytesPerSecond: settings.imports.verifyRate,
             intervalSeconds: settings.imports.verifyInterval, logger: logger)
         defer { scrub?.stop() }
+        // Webhook deliveries from the catalog's outbox (Docs/webhooks.md); every node runs one.
+        let webhooks = WebhookWorker(store: data.store, clock: data.clock, logger: logger, settings: settings.webhooks)
+        webhooks.start()
+        defer { webhooks.stop() }
         while true {
             switch Signals.wait() {
             case .reload:
