@@ -204,6 +204,7 @@ enum Refusal {
         "account.create": "create accounts", "account.list": "list accounts", "account.update": "change accounts",
         "apikey.create": "create API keys", "apikey.list": "list these API keys",
         "apikey.revoke": "revoke API keys", "apikey.rotate": "rotate this API key", "audit.read": "read the audit log",
+        "webhook.add": "add webhooks", "webhook.list": "see webhooks", "webhook.remove": "remove webhooks",
     ]
 
     /// The caller's role as the console names it.

@@ -10,6 +10,21 @@ import CCurl
 /// libcurl and checked again at connect time, no proxy, no redirects (a 3xx is just an answer), TLS verified.
 /// Blocking: run it on a dedicated thread.
 public enum URLPost {
+    /// Why a POST to `url` would be refused before connecting (scheme, syntax, an address the rules block), or
+    /// nil. Resolves the host: the answer holds for now; `send` checks again every time.
+    public static func refusal(url: String, policy: FetchPolicy) -> FetchFailure? {
+        do throws(FetchFailure) {
+            let target = try FetchTarget.parse(url, policy: policy)
+            guard target.scheme != "ftp" else {
+                throw FetchFailure(code: "scheme_not_allowed", message: "scheme 'ftp' is not allowed: \(target.redacted)")
+            }
+            _ = try HostResolver.pin(target, policy: policy)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// The answer's status code, or why there was none. The response body is read and dropped.
     public static func send(
         url: String, body: [UInt8], headers: [String], policy: FetchPolicy, timeoutSeconds: Int
