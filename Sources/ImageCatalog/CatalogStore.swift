@@ -190,6 +190,10 @@ public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
         throws(GateError) -> Bool
     /// A webhook's deliveries, newest (highest seq) first, at most `limit`.
     func webhookDeliveries(webhook: String, limit: Int) throws(GateError) -> [WebhookDelivery]
+    /// Deletes the log rows of deliveries that ended (delivered or failed) before `before`; returns how many.
+    /// Pending deliveries are never touched.
+    @discardableResult
+    func pruneWebhookDeliveries(endedBefore before: Int64) throws(GateError) -> Int
 }
 
 extension CatalogStore {

@@ -105,6 +105,15 @@ extension PostgresCatalogStore {
         }
     }
 
+    @discardableResult
+    public func pruneWebhookDeliveries(endedBefore before: Int64) throws(GateError) -> Int {
+        try inTransaction { c in
+            try c.query(
+                "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND last_attempt_at < $1", [.int(before)]
+            ).affectedRows
+        }
+    }
+
     private static let deliveryColumns = """
         seq, webhook_id, event_id, type, time, image_id, data, attempts, next_attempt_at, state, last_status,
         last_error, last_attempt_at

@@ -142,6 +142,17 @@ extension SQLiteCatalogStore {
         }
     }
 
+    @discardableResult
+    public func pruneWebhookDeliveries(endedBefore before: Int64) throws(GateError) -> Int {
+        try withConnection { db throws(GateError) in
+            let stmt = try db.prepare(
+                "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND last_attempt_at < ?1")
+            try stmt.bind(1, before)
+            try stmt.step()
+            return db.changes
+        }
+    }
+
     private static let deliverySelect = """
         SELECT d.seq, d.webhook_id, d.event_id, d.type, d.time, d.image_id, d.data, d.attempts, d.next_attempt_at,
             d.state, d.last_status, d.last_error, d.last_attempt_at

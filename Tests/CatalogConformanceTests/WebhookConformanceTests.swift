@@ -104,6 +104,10 @@ import Testing
         #expect(second.map(\.event.type) == ["image.deleted"])
         let failed = try #require(try store.webhookDeliveries(webhook: "whk-a", limit: 10).last)
         #expect(failed.state == .failed && failed.lastStatus == nil && failed.lastError == "connection refused")
+        // The log keeps ended deliveries until pruned; pending ones are never pruned.
+        #expect(try store.pruneWebhookDeliveries(endedBefore: 110) == 0)
+        #expect(try store.pruneWebhookDeliveries(endedBefore: 10_000) == 1)
+        #expect(try store.webhookDeliveries(webhook: "whk-a", limit: 10).map(\.event.type) == ["image.deleted"])
     }
 
     /// Two stores (two nodes) claiming at once never both get a delivery.

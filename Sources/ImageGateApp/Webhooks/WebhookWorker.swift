@@ -18,6 +18,8 @@ final class WebhookWorker: Sendable {
     /// Per attempt, connect included: a batch of `batch` attempts ends well within the claim.
     static let attemptTimeoutSeconds = 10
     static let batch = 4
+    /// How long the log keeps a delivery that ended (delivered or given up).
+    static let logRetentionSeconds: Int64 = 30 * 86_400
 
     private let store: any CatalogStore
     private let clock: any WallClock
@@ -43,8 +45,18 @@ final class WebhookWorker: Sendable {
 
     func stop() { thread.withLock { $0 }?.stop() }
 
-    /// Delivers everything due now, a batch at a time (a long queue is drained without waiting a second per batch).
+    private let lastPrune = Mutex<Int64>(0)
+
+    /// Delivers everything due now, a batch at a time (a long queue is drained without waiting a second per batch),
+    /// and once an hour drops log rows older than `logRetentionSeconds`.
     func runDue() {
+        let now = clock.now()
+        if lastPrune.withLock({ last in
+            defer { if now - last >= 3600 { last = now } }
+            return now - last >= 3600
+        }) {
+            _ = try? store.pruneWebhookDeliveries(endedBefore: now - Self.logRetentionSeconds)
+        }
         while true {
             let now = clock.now()
             let claimed: [WebhookDelivery]
