@@ -13,6 +13,8 @@ import time
 import pytest
 
 from conftest import BIN, Server, free_port, run
+from test_pg_catalog import cluster, database  # noqa: F401 (fixtures)
+from test_pg_cluster import needs_postgres
 
 EVENTS = "image.available,image.failed,image.deleted,link.minted,link.revoked,download.completed"
 CONFIG = """\
@@ -223,3 +225,47 @@ def test_a_server_without_the_allow_setting_refuses_to_deliver_to_loopback(workd
     finally:
         server.stop()
         receiver.stop()
+
+
+@pytest.mark.slow
+@needs_postgres
+def test_two_nodes_on_one_postgres_catalog_deliver_each_event_once_in_order(database, workdir):
+    """Both nodes' delivery threads claim from the same outbox (FOR UPDATE SKIP LOCKED): no event twice, and
+    one image's events still in order."""
+    base = os.path.join(workdir, f"webhooks-pg-{time.time_ns()}")
+    os.makedirs(base + "/blobs")
+    receiver = Receiver(free_port())  # down until the events are queued, so both nodes compete for them
+
+    def node(k):
+        s = Server(os.path.join(base, f"node{k}"),
+                   config_text=CONFIG + f"node.id = wh-node{k}\nblobs.url = file://{base}/blobs\n")
+        s.common = lambda s=s: Server.common(s) + ["--catalog", database]
+        return s
+
+    nodes = [node(1).start(), node(2).start()]
+    try:
+        hook = add_webhook(nodes[0], receiver.url, events="image.available,link.minted,link.revoked")
+        expected = {}
+        for i in range(2):
+            rec = import_small(nodes[i], workdir, f"pg-{i}")
+            types = ["image.available"]
+            for _ in range(5):
+                link = nodes[i].mint(rec["id"])
+                nodes[1 - i].cli("link", "revoke", link["serial"])
+                types += ["link.minted", "link.revoked"]
+            expected[rec["id"]] = types
+        receiver.start()
+        total = sum(len(t) for t in expected.values())
+        receiver.wait_for(lambda b: len(b) >= total, timeout=90)
+        wait_delivered(nodes[1], hook["id"], total, timeout=60)
+        time.sleep(2)
+        bodies = receiver.bodies()
+        ids = [b["id"] for b in bodies]
+        assert len(ids) == len(set(ids)) == total
+        for image_id, types in expected.items():
+            assert [b["type"] for b in bodies if b["data"]["image_id"] == image_id] == types
+    finally:
+        for n in nodes:
+            n.stop()
+        if receiver.httpd:
+            receiver.stop()
