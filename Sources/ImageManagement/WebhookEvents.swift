@@ -95,6 +95,23 @@ public final class WebhookEvents: Sendable {
         ])
     }
 
+    /// For the link usage accounting: the first session a link opened (any front).
+    public func linkFirstUse(_ issue: TokenIssue, protocol name: String, client: String) {
+        emit(type: "link.first_use", image: issue.image, data: [
+            ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
+            ("tenant", .text(issue.tenant.description)), ("protocol", .text(name)), ("client", .text(client)),
+        ])
+    }
+
+    /// For the link usage accounting: the link's bytes served reached its max_downloads allowance.
+    public func linkExhausted(_ issue: TokenIssue, bytesServed: UInt64, allowance: UInt64) {
+        emit(type: "link.exhausted", image: issue.image, data: [
+            ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
+            ("tenant", .text(issue.tenant.description)), ("bytes_served", .number(Int64(clamping: bytesServed))),
+            ("allowance", .number(Int64(clamping: allowance))),
+        ])
+    }
+
     /// Issue #14's protocol names for a token's protocol bits: `https` (bit http), `http` (http-plain), `ftps`,
     /// `ftp` (ftp-plain), `sftp`.
     public static func protocolNames(_ bits: UInt16) -> [String] {
