@@ -10,6 +10,7 @@ import { renderCreateVM } from "./createvm.js";
 import { renderGuide } from "./guide.js";
 import { renderAudit } from "./audit.js";
 import { renderUploads } from "./uploads.js";
+import { renderWebhooks } from "./webhooks.js";
 
 export const BASE = "/console/";
 /** The signed-in session: {principal, console: {vm_create_url, recycle_retention_seconds}, …}. */
@@ -56,7 +57,8 @@ function renderHeader() {
     h("p", { class: "brand" }, t("app.title")),
     h("nav", { "aria-label": t("nav.label") }, h("ul", {},
       item("", t("nav.images")), item("recycle-bin", t("nav.recycle")),
-      can.destroy() ? item("audit", t("nav.audit")) : null, item("guide", t("nav.guide")))),
+      can.destroy() ? item("audit", t("nav.audit")) : null, can.admin() ? item("webhooks", t("nav.webhooks")) : null,
+      item("guide", t("nav.guide")))),
     h("div", { class: "who" },
       h("span", {}, t("nav.signedInAs", { name: p.name, role: roleName(p) })),
       h("button", { id: "sign-out", onclick: async () => {
@@ -109,6 +111,7 @@ export async function route() {
     else if (rest === "import") title = await renderImport(main);
     else if (rest === "guide") title = await renderGuide(main);
     else if (rest === "audit") title = await renderAudit(main);
+    else if (rest === "webhooks" && can.admin()) title = await renderWebhooks(main);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "download") title = await renderDownload(main, parts[1]);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "create-vm") title = await renderCreateVM(main, parts[1]);
     else { clear(main, h("h1", {}, t("notFound"))); title = t("notFound"); }
