@@ -25,8 +25,11 @@ struct GitCommitStamp: BuildToolPlugin {
             inputs += [
                 git.worktree.appending(path: "HEAD"), git.worktree.appending(path: "logs/HEAD"),
                 git.worktree.appending(path: "index"), git.common.appending(path: "refs/heads"),
-                git.common.appending(path: "packed-refs"),
             ]
+            // git writes packed-refs only once refs were packed (gc, pack-refs); a fresh clone or worktree may
+            // have none, and a missing input fails the whole build ("missing inputs").
+            let packed = git.common.appending(path: "packed-refs")
+            if FileManager.default.fileExists(atPath: packed.path) { inputs.append(packed) }
         }
         return [
             .buildCommand(

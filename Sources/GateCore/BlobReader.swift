@@ -40,3 +40,13 @@ public protocol BlobReader: AnyObject, Sendable {
     /// A reader that says false is dropped by caches and reopened; responses already using it finish.
     func isCurrent() -> Bool
 }
+
+/// A reader whose bytes may first have to be fetched (an object store's slices, Docs/object-storage.md "Read
+/// cache"). `extent(at:)` still works on it and blocks until the bytes are local: fine for the FTP and SFTP
+/// fronts, which serve from their own threads. An event loop must not block, so the HTTP writer asks
+/// `prepare` first and parks the connection until `ready` fires.
+public protocol PreparableBlobReader: BlobReader {
+    /// true when the bytes at `offset` (the slice holding them) are local now; otherwise starts fetching them
+    /// on another thread and calls `ready` exactly once (nil = ready, else the error), and returns false.
+    func prepare(at offset: UInt64, then ready: @escaping @Sendable (GateError?) -> Void) -> Bool
+}

@@ -39,6 +39,9 @@ final class Connection {
     /// Last time the peer sent or accepted bytes.
     var lastProgressMs: Int64
     var inReadyList = false
+    /// The response waits for a slice of its file to be fetched (`WriteProgress.parked`): no epoll interest
+    /// until the fetch reports through the loop's mailbox (`LoopMailbox.sliceReady`).
+    var parked = false
     /// The peer half-closed: answer what is buffered, then close.
     var peerClosed = false
     /// Download sessions seen on this connection (`Response.session`): requests and body bytes.
