@@ -42,6 +42,9 @@ final class Connection {
     /// The response waits for a slice of its file to be fetched (`WriteProgress.parked`): no epoll interest
     /// until the fetch reports through the loop's mailbox (`LoopMailbox.sliceReady`).
     var parked = false
+    /// What a slice fetch calls when this connection's slice is ready: made once per connection (only for
+    /// responses whose file must be prepared), not per write turn.
+    var sliceReady: (@Sendable (GateError?) -> Void)?
     /// The peer half-closed: answer what is buffered, then close.
     var peerClosed = false
     /// Download sessions seen on this connection (`Response.session`): requests and body bytes.

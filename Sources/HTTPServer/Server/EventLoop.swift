@@ -288,7 +288,12 @@ final class EventLoop {
             case .writing(var job, let record, let keepAlive):
                 if c.parked { return }
                 let progress = job.advance(c.transport, budget: ctx.config.writeChunkBytes) {
-                    [mailbox, tag = c.tag] in { error in mailbox.sliceReady(tag: tag, error: error) }
+                    if let ready = c.sliceReady { return ready }
+                    let ready: @Sendable (GateError?) -> Void = { [mailbox, tag = c.tag] error in
+                        mailbox.sliceReady(tag: tag, error: error)
+                    }
+                    c.sliceReady = ready
+                    return ready
                 }
                 if job.bodySent > 0 || job.headSent > 0 { c.lastProgressMs = Monotonic.milliseconds() }
                 switch progress {
