@@ -131,6 +131,7 @@ enum DataSender {
                     return .storeFailed(error)
                 }
                 guard extent.length > 0 else { return .localError("image file ended early (truncated?)") }
+                defer { withExtendedLifetime(extent) {} }
                 var fileOffset = Int64(extent.offset)
                 switch try? Socket.sendfile(data.fd, file: extent.fd, offset: &fileOffset, count: Int(extent.length)) {
                 case .processed(let n)?:
@@ -151,6 +152,7 @@ enum DataSender {
                         return .storeFailed(error)
                     }
                     guard extent.length > 0 else { return .localError("image file ended early") }
+                    defer { withExtendedLifetime(extent) {} }
                     let n = buffer.withUnsafeMutableBytes {
                         pread(extent.fd, $0.baseAddress, Int(extent.length), off_t(extent.offset))
                     }

@@ -39,6 +39,7 @@ public struct BlobByteSource: SFTPByteSource {
             errno = EIO
             return -1
         }
+        defer { withExtendedLifetime(extent) {} }
         while true {
             let n = pread(extent.fd, buffer, Int(extent.length), off_t(extent.offset))
             if n < 0 && errno == EINTR { continue }

@@ -75,7 +75,7 @@ public final class SliceCache: Sendable {
     // MARK: used by SliceReader
 
     /// The slice's file, opened, when it is cached and known good; nil when it must be fetched or checked first.
-    func openWarm(_ object: SlicedObject, _ index: Int) -> Int32? {
+    func openWarm(_ object: SlicedObject, _ index: Int) -> (fd: Int32, name: String)? {
         let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
         guard let entry = state.withLock({ $0.index[name] }), entry.verified else { return nil }
         guard let (fd, stamp) = files.openForReading(name) else {
@@ -91,7 +91,7 @@ public final class SliceCache: Sendable {
         }
         state.withLock { $0.index.touch(name) }
         Metrics.add(CacheMetrics.hits)
-        return fd
+        return (fd, name)
     }
 
     /// Whether `name` is still in the cache (a reader holding an evicted slice asks to be reopened).

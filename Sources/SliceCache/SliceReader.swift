@@ -6,15 +6,52 @@ import GateCore
 import Synchronization
 import SystemIO
 
-/// A `BlobReader` over a `SlicedObject`. It keeps each slice file it has opened until it is released (the
-/// `BlobReader` contract: an extent's descriptor stays valid while the reader lives), so an eviction cannot
-/// pull bytes from under a response; `isCurrent` turns false once one of them was evicted, so the open-file
-/// cache drops the reader and the disk space comes back when the last response using it ends.
+/// One open slice file; the descriptor closes when the last reference goes (the reader's table, or an extent
+/// a front is sending from).
+final class SliceHandle: Sendable {
+    let fd: Int32
+    let name: String
+    init(fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+    }
+    deinit { Sys.close(fd) }
+}
+
+/// A `BlobReader` over a `SlicedObject`. It keeps the slice files it opened most recently (at most
+/// `maxOpenSlices`; an image of thousands of slices must not hold thousands of descriptors), and hands each
+/// extent its slice's handle, so a descriptor is closed only when no response is reading from it. An eviction
+/// never pulls bytes from under a response (unlink after open); `isCurrent` turns false once a slice it holds
+/// was evicted, so the open-file cache drops the reader and the disk space comes back with the last response.
 final class SliceReader: PreparableBlobReader {
+    static let maxOpenSlices = 16
+
     let object: SlicedObject
     let cache: SliceCache
-    /// Open slice files by slice index.
-    private let open = Mutex<[Int: Int32]>([:])
+    private struct Open {
+        var handles: [Int: (handle: SliceHandle, lastUse: UInt64)] = [:]
+        var clock: UInt64 = 0
+
+        mutating func take(_ index: Int) -> SliceHandle? {
+            guard let h = handles[index]?.handle else { return nil }
+            clock += 1
+            handles[index]?.lastUse = clock
+            return h
+        }
+
+        /// Keeps `handle` unless another thread got there first; returns the one kept. Drops the least recently
+        /// used beyond the limit (its descriptor closes when the extents using it are done).
+        mutating func keep(_ index: Int, _ handle: SliceHandle) -> SliceHandle {
+            if let existing = take(index) { return existing }
+            clock += 1
+            handles[index] = (handle, clock)
+            if handles.count > SliceReader.maxOpenSlices, let oldest = handles.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                handles[oldest.key] = nil
+            }
+            return handle
+        }
+    }
+    private let open = Mutex(Open())
     /// A record that cannot be served from (no slice size, digests missing): every read fails with this.
     private let broken: GateError?
 
@@ -37,49 +74,48 @@ final class SliceReader: PreparableBlobReader {
             return false
         }
         let index = Int(offset / object.sliceBytes)
-        if open.withLock({ $0[index] }) != nil { return true }
-        if let fd = cache.openWarm(object, index) {
-            let kept = open.withLock { files -> Bool in
-                if files[index] != nil { return false }
-                files[index] = fd
-                return true
-            }
-            if !kept { Sys.close(fd) }  // another thread opened it first
-            return true
-        }
+        if local(index) != nil { return true }
         cache.materialize(object, index, then: ready)
         return false
     }
 
+    /// The slice's open handle when it is local now (held, or opened from the cache); nil when it is not.
+    private func local(_ index: Int) -> SliceHandle? {
+        if let h = open.withLock({ $0.take(index) }) { return h }
+        guard let (fd, name) = cache.openWarm(object, index) else { return nil }
+        let handle = SliceHandle(fd: fd, name: name)
+        return open.withLock { $0.keep(index, handle) }
+    }
+
     /// Blocks until the slice holding `offset` is local (FTP and SFTP threads; the HTTP writer calls
-    /// `prepare` first, so for it the slice is always local here).
+    /// `prepare` first, so for it the slice is normally local here).
     func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
-        let index = Int(offset / max(object.sliceBytes, 1))
+        if let broken { throw broken }
+        let index = Int(offset / object.sliceBytes)
         var attempts = 0
         while true {
-            if let fd = open.withLock({ $0[index] }) {
-                let sliceStart = UInt64(index) * object.sliceBytes
-                let within = offset - sliceStart
+            if let handle = local(index) {
+                let within = offset - UInt64(index) * object.sliceBytes
                 let length = min(maxLength, object.slice(index).length - within)
-                return BlobExtent(fd: fd, offset: within, length: length)
+                return BlobExtent(fd: handle.fd, offset: within, length: length, owner: handle)
             }
             // Evicted again between the fetch and this open (a cap far too small for the load): a few tries.
             attempts += 1
-            guard attempts <= 3 else { throw .unavailable("read cache: slice \(index) of an object was evicted before it could be read") }
-            let waiter = SliceWait()
-            if !prepare(at: offset, then: { waiter.finish($0) }) {
-                if let error = waiter.wait() { throw error }
+            guard attempts <= 3 else {
+                throw .unavailable("read cache: slice \(index) of an object was evicted before it could be read")
             }
+            let waiter = SliceWait()
+            cache.materialize(object, index) { waiter.finish($0) }
+            if let error = waiter.wait() { throw error }
         }
     }
 
-    func isCurrent() -> Bool {
-        let held = open.withLock { Array($0.keys) }
-        return held.allSatisfy { cache.contains(SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: $0)) }
-    }
+    /// Slice files this reader holds open now (tests).
+    var openSlices: Int { open.withLock { $0.handles.count } }
 
-    deinit {
-        for fd in open.withLock({ Array($0.values) }) { Sys.close(fd) }
+    func isCurrent() -> Bool {
+        let held = open.withLock { $0.handles.values.map(\.handle.name) }
+        return held.allSatisfy { cache.contains($0) }
     }
 }
 

@@ -249,6 +249,25 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(f.source.fetches == 0)
     }
 
+    @Test("a reader holds at most 16 slice files open; an extent keeps its own slice readable after that")
+    func boundedDescriptors() throws {
+        let f = try Fixture()
+        let cache = try f.cache(maxSlices: 64)
+        var random = SeededRandom(seed: 5)
+        let bytes = random.bytes(40 * Int(Self.slice))
+        let object = f.source.put("p/images/img-3/1", bytes, sliceBytes: Self.slice)
+        let reader = try #require(cache.reader(for: object) as? SliceReader)
+        let first = try reader.extent(at: 10, maxLength: 100)
+        #expect(try readThrough(reader) == bytes)
+        #expect(reader.openSlices == SliceReader.maxOpenSlices)
+        // Slice 0 left the reader's table long ago; the extent still owns its descriptor.
+        var chunk = [UInt8](repeating: 0, count: 100)
+        let n = withExtendedLifetime(first) {
+            chunk.withUnsafeMutableBytes { pread(first.fd, $0.baseAddress, 100, off_t(first.offset)) }
+        }
+        #expect(n == 100 && chunk == Array(bytes[10..<110]))
+    }
+
     @Test("an object recorded with another slice size is cut at its own size")
     func ownSliceSize() throws {
         let f = try Fixture()

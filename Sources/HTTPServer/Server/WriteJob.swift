@@ -93,7 +93,9 @@ struct WriteJob {
                 guard let extent = try? file.extent(at: offset + pieceSent, maxLength: want), extent.length > 0 else {
                     return .failed(.truncated)
                 }
-                r = transport.sendFile(extent.fd, offset: extent.offset, count: Int(extent.length))
+                r = withExtendedLifetime(extent) {
+                    transport.sendFile(extent.fd, offset: extent.offset, count: Int(extent.length))
+                }
                 // The file shrank under us: the headers promised bytes that no longer exist.
                 if case .done(0) = r { return .failed(.truncated) }
             }
