@@ -24,6 +24,9 @@ public final class SliceCache: Sendable {
     static let fetchAttempts = 2
 
     public let maxBytes: UInt64
+    /// How long a blocking read (FTP, SFTP) waits for a slice before it fails `unavailable` (`blobs.timeout`);
+    /// the fetch itself goes on and may still fill the cache for later requests.
+    public let waitTimeoutMs: Int64
     let files: SliceFiles
     let source: any SliceSource
     let logger: Logger
@@ -41,12 +44,13 @@ public final class SliceCache: Sendable {
     /// slice size its digests were recorded with.
     public init(
         directory: String, maxBytes: UInt64, source: any SliceSource, sliceBytes: UInt64 = defaultSliceBytes,
-        logger: Logger = Logger()
+        waitTimeoutMs: Int64 = 10_000, logger: Logger = Logger()
     ) throws(GateError) {
         guard sliceBytes > 0, maxBytes / 4 >= sliceBytes else {
             throw .usage("cache.max_bytes (\(maxBytes)) must hold at least 4 slices of cache.slice_bytes (\(sliceBytes))")
         }
         self.maxBytes = maxBytes
+        self.waitTimeoutMs = waitTimeoutMs
         self.files = SliceFiles(directory: directory)
         self.source = source
         self.logger = logger

@@ -106,7 +106,7 @@ final class SliceReader: PreparableBlobReader {
             }
             let waiter = SliceWait()
             cache.materialize(object, index) { waiter.finish($0) }
-            if let error = waiter.wait() { throw error }
+            if let error = waiter.wait(timeoutMs: cache.waitTimeoutMs) { throw error }
         }
     }
 
@@ -129,8 +129,10 @@ private final class SliceWait: Sendable {
         done.signal()
     }
 
-    func wait() -> GateError? {
-        done.wait()
+    func wait(timeoutMs: Int64) -> GateError? {
+        if done.wait(timeout: .now() + .milliseconds(Int(timeoutMs))) == .timedOut {
+            return .unavailable("the object store did not answer within \(timeoutMs) ms")
+        }
         return result.withLock { $0 }
     }
 }

@@ -51,6 +51,15 @@ final class GatedBlobReader: PreparableBlobReader {
     var waitingFor: [UInt64] { state.withLock { $0.waiting.map(\.slice) } }
     var prepareCalls: Int { state.withLock { $0.prepareCalls } }
 
+    /// Reports only the oldest waiter of `slice` (a fetch that finished late), leaving the slice cold.
+    func deliverFirst(_ slice: UInt64, error: GateError) {
+        let waiter = state.withLock { s -> (@Sendable (GateError?) -> Void)? in
+            guard let i = s.waiting.firstIndex(where: { $0.slice == slice }) else { return nil }
+            return s.waiting.remove(at: i).ready
+        }
+        waiter?(error)
+    }
+
     /// The store answered for `slice`: local from now on (error nil), or the fetch failed.
     func deliver(_ slice: UInt64, error: GateError? = nil) {
         let waiters = state.withLock { s -> [@Sendable (GateError?) -> Void] in
@@ -186,5 +195,31 @@ final class GatedBlobReader: PreparableBlobReader {
         let line = try loop.accessLog.nextJSON()
         #expect(line["outcome"] as? String == "client_abort" || line["outcome"] as? String == "ok")
         #expect(try loop.connect().exchange(.get("/plain")).status == 200)
+    }
+}
+
+@Suite struct ParkingDeadlineTests {
+    @Test("a store that never answers: after storeTimeoutMs the parked response is a 503; the late delivery is ignored")
+    func storeTimeout() throws {
+        let f = try ParkingTests.Fixture(size: 1000)
+        var config = HTTPServerConfig()
+        config.storeTimeoutMs = 500
+        let loop = try LoopHarness(handler: f.handler, config: config)
+        defer { loop.stop() }
+        let client = try loop.connect()
+        try client.send(.get("/blob"))
+        try waitUntil("the response parked") { f.reader.waitingFor == [0] }
+        let r = try client.readResponse()
+        #expect(r.status == 503 && r.header("Retry-After") == "5")
+        #expect(try loop.diagnostics.nextLine().contains("did not answer within 500 ms"))
+        // The same connection parks again on the next request; the first fetch's late report must not
+        // resume (or fail) this new park.
+        try client.send(.get("/blob"))
+        try waitUntil("parked again") { f.reader.waitingFor == [0, 0] }
+        f.reader.deliverFirst(0, error: .unavailable("late"))
+        #expect(f.reader.waitingFor == [0])
+        f.reader.deliver(0)
+        let second = try client.readResponse()
+        #expect(second.status == 200 && byteDifference(second.body, f.bytes) == nil)
     }
 }

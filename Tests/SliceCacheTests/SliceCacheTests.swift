@@ -166,6 +166,22 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(try readThrough(cache.reader(for: f.object), length: 10) == Array(f.bytes[0..<10]))
     }
 
+    @Test("a blocking read waits at most waitTimeoutMs for a store that does not answer; the fetch still fills the cache")
+    func blockingReadTimesOut() throws {
+        let f = try Fixture()
+        let cache = try SliceCache(
+            directory: f.dir.path, maxBytes: 16 * Self.slice, source: f.source, sliceBytes: Self.slice,
+            waitTimeoutMs: 200, logger: Logger(minimum: .error))
+        f.source.hold()
+        #expect {
+            try readThrough(cache.reader(for: f.object), length: 10)
+        } throws: { ($0 as? GateError)?.code == .unavailable }
+        f.source.release()
+        try waitUntil("the late fetch cached its slice") { cache.cachedSlices == 1 }
+        #expect(try readThrough(cache.reader(for: f.object), length: 10) == Array(f.bytes[0..<10]))
+        #expect(f.source.fetches == 1)
+    }
+
     @Test("a cached slice changed on disk is checked when opened, dropped and fetched again")
     func corruptCachedSlice() throws {
         let f = try Fixture()

@@ -65,7 +65,7 @@ final class EventLoop {
                 case Self.wakeTag:
                     mailbox.wake.drain()
                     for (fd, peer) in mailbox.takeAll() { adopt(fd, peer) }
-                    for (tag, error) in mailbox.takeReadySlices() { unpark(tag, error) }
+                    for (tag, park, error) in mailbox.takeReadySlices() { unpark(tag, park: park, error) }
                     if mailbox.stopRequested { stopping = true }
                 default: onEvent(data, events)
                 }
@@ -288,12 +288,14 @@ final class EventLoop {
             case .writing(var job, let record, let keepAlive):
                 if c.parked { return }
                 let progress = job.advance(c.transport, budget: ctx.config.writeChunkBytes) {
-                    if let ready = c.sliceReady { return ready }
-                    let ready: @Sendable (GateError?) -> Void = { [mailbox, tag = c.tag] error in
-                        mailbox.sliceReady(tag: tag, error: error)
+                    // For the park this turn would start: reused while turns find their bytes local.
+                    let park = c.parks + 1
+                    if let ready = c.sliceReady, ready.park == park { return ready.call }
+                    let call: @Sendable (GateError?) -> Void = { [mailbox, tag = c.tag] error in
+                        mailbox.sliceReady(tag: tag, park: park, error: error)
                     }
-                    c.sliceReady = ready
-                    return ready
+                    c.sliceReady = (park, call)
+                    return call
                 }
                 if job.bodySent > 0 || job.headSent > 0 { c.lastProgressMs = Monotonic.milliseconds() }
                 switch progress {
@@ -317,6 +319,8 @@ final class EventLoop {
                 case .parked:
                     c.state = .writing(job, record, keepAlive: keepAlive)
                     c.parked = true
+                    c.parks += 1
+                    c.parkedSinceMs = Monotonic.milliseconds()
                     setInterest(c, [])
                     return
                 case .failed(let why):
@@ -409,9 +413,9 @@ final class EventLoop {
     /// went out the client gets a clean 503 with `Retry-After` (500 when it is not the store's availability);
     /// after it the connection is cut, so a 200/206 is never shorter than its Content-Length (the client
     /// resumes with a range request).
-    private func unpark(_ tag: UInt64, _ error: GateError?) {
+    private func unpark(_ tag: UInt64, park: UInt64, _ error: GateError?) {
         let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: tag))
-        guard let c = connections[fd], c.tag == tag, c.parked else { return }
+        guard let c = connections[fd], c.tag == tag, c.parked, c.parks == park else { return }
         c.parked = false
         c.lastProgressMs = Monotonic.milliseconds()
         guard let error, case .writing(let job, var record, let keepAlive) = c.state else { return drive(c) }
@@ -503,7 +507,15 @@ final class EventLoop {
                 // Uploads may take hours; what must not happen is a stall.
                 if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: nil) }
             case .writing:
-                if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: .sendTimeout) }
+                if c.parked {
+                    // The store did not deliver within blobs.timeout: answer now (its late report is ignored).
+                    if now - c.parkedSinceMs > ctx.config.storeTimeoutMs {
+                        let ms = ctx.config.storeTimeoutMs
+                        unpark(c.tag, park: c.parks, .unavailable("the object store did not answer within \(ms) ms"))
+                    }
+                } else if now - c.lastProgressMs > ctx.config.sendTimeoutMs {
+                    close(c, outcome: .sendTimeout)
+                }
             case .lingering(let deadline):
                 if now > deadline { close(c, outcome: nil) }
             }

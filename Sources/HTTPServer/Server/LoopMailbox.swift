@@ -16,7 +16,7 @@ final class LoopMailbox: Sendable {
     private let inbox = Mutex<[(fd: Int32, peer: PeerAddress)]>([])
     private let stopFlag = Atomic<Bool>(false)
     /// Parked connections (by tag) whose slice fetch finished, with its error if it failed.
-    private let readySlices = Mutex<[(tag: UInt64, error: GateError?)]>([])
+    private let readySlices = Mutex<[(tag: UInt64, park: UInt64, error: GateError?)]>([])
     /// Connections this loop owns now, including those waiting in its inbox (counted when handed over, so
     /// the next pick in the same burst already sees them).
     let open = Atomic<Int>(0)
@@ -42,12 +42,12 @@ final class LoopMailbox: Sendable {
     }
 
     /// Called on a fetch thread when the slice a parked connection waits for is local (or failed).
-    func sliceReady(tag: UInt64, error: GateError?) {
-        readySlices.withLock { $0.append((tag, error)) }
+    func sliceReady(tag: UInt64, park: UInt64, error: GateError?) {
+        readySlices.withLock { $0.append((tag, park, error)) }
         wake.signal()
     }
 
-    func takeReadySlices() -> [(tag: UInt64, error: GateError?)] {
+    func takeReadySlices() -> [(tag: UInt64, park: UInt64, error: GateError?)] {
         readySlices.withLock { box in
             if box.isEmpty { return [] }
             defer { box.removeAll() }
