@@ -27,14 +27,24 @@ public final class SliceCache: Sendable {
     /// How long a blocking read (FTP, SFTP) waits for a slice before it fails `unavailable` (`blobs.timeout`);
     /// the fetch itself goes on and may still fill the cache for later requests.
     public let waitTimeoutMs: Int64
+    /// Fetches running at once, each on its own thread; more wait in a queue.
+    public let maxFetchThreads: Int
     let files: SliceFiles
     let source: any SliceSource
     let logger: Logger
 
+    private struct Flight: Sendable {
+        let name: String
+        let object: SlicedObject
+        let index: Int
+    }
     private struct State {
         var index: SliceIndex
-        /// Slices being fetched or verified, with the callbacks waiting for them.
+        /// Slices being fetched or verified (or queued for it), with the callbacks waiting for them.
         var flights: [String: [@Sendable (GateError?) -> Void]] = [:]
+        /// Flights waiting for a fetch thread, oldest first.
+        var queued: [Flight] = []
+        var fetchThreads = 0
     }
     private let state: Mutex<State>
 
@@ -44,13 +54,14 @@ public final class SliceCache: Sendable {
     /// slice size its digests were recorded with.
     public init(
         directory: String, maxBytes: UInt64, source: any SliceSource, sliceBytes: UInt64 = defaultSliceBytes,
-        waitTimeoutMs: Int64 = 10_000, logger: Logger = Logger()
+        waitTimeoutMs: Int64 = 10_000, maxFetchThreads: Int = 32, logger: Logger = Logger()
     ) throws(GateError) {
         guard sliceBytes > 0, maxBytes / 4 >= sliceBytes else {
             throw .usage("cache.max_bytes (\(maxBytes)) must hold at least 4 slices of cache.slice_bytes (\(sliceBytes))")
         }
         self.maxBytes = maxBytes
         self.waitTimeoutMs = waitTimeoutMs
+        self.maxFetchThreads = max(1, maxFetchThreads)
         self.files = SliceFiles(directory: directory)
         self.source = source
         self.logger = logger
@@ -106,24 +117,43 @@ public final class SliceCache: Sendable {
     func materialize(_ object: SlicedObject, _ index: Int, then ready: @escaping @Sendable (GateError?) -> Void) {
         let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
         Metrics.add(CacheMetrics.misses)
-        let first = state.withLock { s -> Bool in
+        let start = state.withLock { s -> Bool in
             if s.flights[name] != nil {
                 s.flights[name]!.append(ready)
                 return false
             }
             s.flights[name] = [ready]
+            // At most `maxFetchThreads` fetches run; the others wait their turn (a cold start with many
+            // downloads at once must not become hundreds of threads and connections to the store).
+            guard s.fetchThreads < maxFetchThreads else {
+                s.queued.append(Flight(name: name, object: object, index: index))
+                return false
+            }
+            s.fetchThreads += 1
             return true
         }
-        guard first else { return }
+        guard start else { return }
         _ = OSThread.spawn(name: "slice-fetch") { [self] in
-            var failure: GateError?
-            do throws(GateError) {
-                try bringIn(name, object, index)
-            } catch {
-                failure = error
+            var next: Flight? = Flight(name: name, object: object, index: index)
+            while let flight = next {
+                var failure: GateError?
+                do throws(GateError) {
+                    try bringIn(flight.name, flight.object, flight.index)
+                } catch {
+                    failure = error
+                }
+                let waiters = state.withLock { s -> [@Sendable (GateError?) -> Void] in
+                    let w = s.flights.removeValue(forKey: flight.name) ?? []
+                    if s.queued.isEmpty {
+                        s.fetchThreads -= 1
+                        next = nil
+                    } else {
+                        next = s.queued.removeFirst()
+                    }
+                    return w
+                }
+                for w in waiters { w(failure) }
             }
-            let waiters = state.withLock { $0.flights.removeValue(forKey: name) ?? [] }
-            for w in waiters { w(failure) }
         }
     }
 

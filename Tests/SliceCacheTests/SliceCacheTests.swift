@@ -109,6 +109,33 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(results.withLock { $0.count == 50 && $0.allSatisfy { $0 == expected } })
     }
 
+    @Test("at most maxFetchThreads fetches run at once; the others queue and every reader still gets its bytes")
+    func fetchThreadCap() throws {
+        let f = try Fixture()
+        let cache = try SliceCache(
+            directory: f.dir.path, maxBytes: 16 * Self.slice, source: f.source, sliceBytes: Self.slice,
+            maxFetchThreads: 2, logger: Logger(minimum: .error))
+        f.source.hold()
+        var threads: [OSThread] = []
+        let results = Mutex<[Int: [UInt8]]>([:])
+        for slice in 0..<6 {
+            threads.append(OSThread.spawn(name: "reader") {
+                let got = try? readThrough(cache.reader(for: f.object), offset: UInt64(slice) * Self.slice, length: 100)
+                results.withLock { $0[slice] = got }
+            })
+        }
+        // Six readers of six cold slices: each waits on its own flight, but only two reached the store.
+        try waitUntil("six flights") { (0..<6).allSatisfy { cache.waiting(f.object, $0) == 1 } }
+        try waitUntil("two fetches at the store") { f.source.fetches == 2 }
+        f.source.release()
+        for t in threads { t.join() }
+        #expect(f.source.fetches == 6)
+        for slice in 0..<6 {
+            let start = slice * Int(Self.slice)
+            #expect(results.withLock { $0[slice] } == Array(f.bytes[start..<start + 100]))
+        }
+    }
+
     @Test("prepare: false and one ready call for a cold slice, true once it is local")
     func prepare() throws {
         let f = try Fixture()
