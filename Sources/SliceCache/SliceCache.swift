@@ -11,8 +11,9 @@ import SystemIO
 
 /// Slices of stored objects kept as files under `cache.dir`. Shared by every front and thread.
 ///
-/// - A request needs a slice that is not local: one fetch thread per slice (single flight: later requests for
-///   the same slice wait on that fetch instead of starting their own), never Swift's cooperative pool.
+/// - A request needs a slice that is not local: one fetch per slice on a dedicated thread (single flight: later
+///   requests for the same slice wait on that fetch instead of starting their own; at most `maxFetchThreads`
+///   at once), never Swift's cooperative pool.
 /// - A fetched slice goes to a `.part-` file, is checked (length and SHA-256) and only then renamed in.
 /// - A cached slice is hashed again when first opened after a restart, or when its file's length or mtime is
 ///   not what the index recorded; a mismatch drops it and fetches it again. It is never served unchecked.

@@ -56,11 +56,9 @@ struct SliceFiles: Sendable {
             guard st.st_mode & S_IFMT == S_IFDIR else { throw .usage("cache.dir \(directory) is not a directory") }
             return
         }
-        var path = ""
-        for part in directory.split(separator: "/", omittingEmptySubsequences: false) {
-            path += path.isEmpty && directory.hasPrefix("/") ? "/" : (path.isEmpty ? "" : "/")
-            path += part
-            if part.isEmpty { continue }
+        var path = directory.hasPrefix("/") ? "" : "."
+        for part in directory.split(separator: "/") {
+            path += "/" + part
             if mkdir(path, 0o700) != 0 && errno != EEXIST {
                 throw .io("cannot create cache.dir \(path): \(String(cString: strerror(errno)))")
             }

@@ -311,6 +311,18 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(n == 100 && chunk == Array(bytes[10..<110]))
     }
 
+    @Test("a cache.dir that does not exist yet is created, parents included")
+    func createsDirectory() throws {
+        let f = try Fixture()
+        let nested = f.dir.path + "/a/b/cache"
+        let cache = try SliceCache(
+            directory: nested, maxBytes: 16 * Self.slice, source: f.source, sliceBytes: Self.slice,
+            logger: Logger(minimum: .error))
+        #expect(try readThrough(cache.reader(for: f.object), length: 10) == Array(f.bytes[0..<10]))
+        var st = stat()
+        #expect(stat(nested, &st) == 0 && st.st_mode & 0o777 == 0o700)
+    }
+
     @Test("an object recorded with another slice size is cut at its own size")
     func ownSliceSize() throws {
         let f = try Fixture()
