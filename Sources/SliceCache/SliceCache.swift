@@ -110,6 +110,9 @@ public final class SliceCache: Sendable {
         return (fd, name)
     }
 
+    /// Marks a slice used (a reader served it from a descriptor it already held).
+    func touch(_ name: String) { state.withLock { $0.index.touch(name) } }
+
     /// Whether `name` is still in the cache (a reader holding an evicted slice asks to be reopened).
     func contains(_ name: String) -> Bool { state.withLock { $0.index[name] != nil } }
 

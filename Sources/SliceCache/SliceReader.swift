@@ -81,7 +81,11 @@ final class SliceReader: PreparableBlobReader {
 
     /// The slice's open handle when it is local now (held, or opened from the cache); nil when it is not.
     private func local(_ index: Int) -> SliceHandle? {
-        if let h = open.withLock({ $0.take(index) }) { return h }
+        if let h = open.withLock({ $0.take(index) }) {
+            // Served from a descriptor this reader holds: still a use, or a hot slice would age out of the LRU.
+            cache.touch(h.name)
+            return h
+        }
         guard let (fd, name) = cache.openWarm(object, index) else { return nil }
         let handle = SliceHandle(fd: fd, name: name)
         return open.withLock { $0.keep(index, handle) }

@@ -278,6 +278,20 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(!holder.isCurrent())
     }
 
+    @Test("a slice read again and again through one reader stays recently used while others come and go")
+    func heldSliceStaysWarm() throws {
+        let f = try Fixture()
+        let cache = try f.cache(maxSlices: 4)
+        let hot = cache.reader(for: f.object)
+        for slice in 1...5 {
+            #expect(try readThrough(hot, length: 10) == Array(f.bytes[0..<10]))  // slice 0, from the held descriptor
+            _ = try readThrough(cache.reader(for: f.object), offset: UInt64(slice) * Self.slice, length: 10)
+        }
+        #expect(hot.isCurrent())
+        #expect(filesIn(f.dir).contains(SliceFiles.name(key: f.object.key, sliceBytes: Self.slice, index: 0)))
+        #expect(f.source.fetches == 6)
+    }
+
     @Test("a cap below four slices is refused; a record with missing digests fails its reads, not the process")
     func settingsAndRecords() throws {
         let f = try Fixture()
