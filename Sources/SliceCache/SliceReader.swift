@@ -73,6 +73,8 @@ final class SliceReader: PreparableBlobReader {
             ready(broken)
             return false
         }
+        // Nothing to fetch at or past the end (`extent` refuses such an offset).
+        guard offset < object.size else { return true }
         let index = Int(offset / object.sliceBytes)
         if local(index) != nil { return true }
         cache.materialize(object, index, then: ready)
@@ -95,6 +97,7 @@ final class SliceReader: PreparableBlobReader {
     /// `prepare` first, so for it the slice is normally local here).
     func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
         if let broken { throw broken }
+        guard offset < object.size else { throw .internal("read at \(offset) past the end of a \(object.size)-byte object") }
         let index = Int(offset / object.sliceBytes)
         var attempts = 0
         while true {

@@ -304,6 +304,11 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
             try readThrough(cache.reader(for: bad), length: 10)
         } throws: { ($0 as? GateError)?.code == .internal }
         #expect(f.source.fetches == 0)
+        // Past the end: nothing to prepare, and a read there is refused rather than fetching a slice that is not.
+        let reader = try #require(cache.reader(for: f.object) as? any PreparableBlobReader)
+        #expect(reader.prepare(at: f.object.size) { _ in Issue.record("ready called past the end") })
+        #expect(throws: GateError.self) { try reader.extent(at: f.object.size, maxLength: 10) }
+        #expect(f.source.fetches == 0)
     }
 
     @Test("a reader holds at most 16 slice files open; an extent keeps its own slice readable after that")
