@@ -102,7 +102,8 @@ let package = Package(
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "CryptoPrimitives", "GateCore"]),
         .testTarget(
-            name: "SliceCacheTests", dependencies: ["SliceCache", "S3Client", "CryptoPrimitives", "GateCore", "TestSupport"]),
+            name: "SliceCacheTests",
+            dependencies: ["SliceCache", "S3Client", "HTTPServer", "SystemIO", "CryptoPrimitives", "GateCore", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
         // Shared by test targets only (Docs/testing.md, "In-process tests"): scratch directories, seeded random
         // bytes, raw request builders, a scripted client socket, bounded waits. Public APIs only.
