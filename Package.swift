@@ -49,7 +49,7 @@ let package = Package(
         // Who may do what: principals, tenants, sub-accounts, API keys, image lifecycle rules, recycle bin,
         // VM references, audit log. The management API and the CLI call only this.
         .target(
-            name: "ImageManagement", dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog"],
+            name: "ImageManagement", dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog", "DownloadTokens"],
             swiftSettings: strictSettings),
         // Streaming format inspection of image bytes: qcow2 header rules, ISO 9660, refusal of VMDK/VHD/… .
         .target(name: "ImageInspection", dependencies: ["GateCore"], swiftSettings: strictSettings),

@@ -9,6 +9,7 @@ import FTPServer
 import GateCore
 import HTTPServer
 import ImageCatalog
+import ImageManagement
 import SFTPServer
 import SystemIO
 import TLSSupport
@@ -81,7 +82,10 @@ enum ServeCommand {
         // Imports this server can continue (unexpired uploads, URL fetches) and whose holder stopped are claimed
         // before recovery fails the orphans; imports whose holder is alive (a CLI import) are left alone.
         let resumable = data.imports.adopt()
-        let report = try CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock).run()
+        var recovery = CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock)
+        let events = data.service.webhookEvents
+        recovery.onFailed = { events.image("image.failed", $0) }
+        let report = try recovery.run()
         logger.info("catalog recovery: \(report)")
         // Blobs without a row: quarantined (a few, once old enough) or reported, never deleted.
         let orphans = OrphanBlobJanitor(data: data, logger: logger)
@@ -237,6 +241,10 @@ enum ServeCommand {
             service: data.service, bytesPerSecond: settings.imports.verifyRate,
             intervalSeconds: settings.imports.verifyInterval, logger: logger)
         defer { scrub?.stop() }
+        // Webhook deliveries from the catalog's outbox (Docs/webhooks.md); every node runs one.
+        let webhooks = WebhookWorker(store: data.store, clock: data.clock, logger: logger, settings: settings.webhooks)
+        webhooks.start()
+        defer { webhooks.stop() }
         while true {
             switch Signals.wait() {
             case .reload:

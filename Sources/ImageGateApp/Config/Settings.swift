@@ -30,6 +30,8 @@ public struct Settings: Sendable {
     var catalogGuards = CatalogGuardSettings()
     /// Imports (`imports.*`, Settings+Imports.swift).
     var imports = ImportSettings()
+    /// Webhook deliveries (`webhooks.*`, Settings+Webhooks.swift).
+    var webhooks = WebhookSettings()
     /// The web console (`console.*`, Settings+Console.swift).
     var console = ConsoleSettings()
     public var tokenDefaultTTL: Int64 = 86_400
@@ -202,7 +204,7 @@ struct SettingKey: Sendable {
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
     ] + SettingKey.catalogGuards + SettingKey.blobs + SettingKey.ftp + sftpKeys + SettingKey.imports
-        + SettingKey.console + SettingKey.metrics + SettingKey.cluster + SettingKey.cache
+        + SettingKey.console + SettingKey.metrics + SettingKey.cluster + SettingKey.webhooks + SettingKey.cache
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }
