@@ -203,7 +203,8 @@ final class GatedBlobReader: PreparableBlobReader {
     func storeTimeout() throws {
         let f = try ParkingTests.Fixture(size: 1000)
         var config = HTTPServerConfig()
-        config.storeTimeoutMs = 500
+        // Long enough that the second park below is answered by the test, not by the deadline, on a busy machine.
+        config.storeTimeoutMs = 2000
         let loop = try LoopHarness(handler: f.handler, config: config)
         defer { loop.stop() }
         let client = try loop.connect()
@@ -211,7 +212,7 @@ final class GatedBlobReader: PreparableBlobReader {
         try waitUntil("the response parked") { f.reader.waitingFor == [0] }
         let r = try client.readResponse()
         #expect(r.status == 503 && r.header("Retry-After") == "5")
-        #expect(try loop.diagnostics.nextLine().contains("did not answer within 500 ms"))
+        #expect(try loop.diagnostics.nextLine().contains("did not answer within 2000 ms"))
         // The same connection parks again on the next request; the first fetch's late report must not
         // resume (or fail) this new park.
         try client.send(.get("/blob"))

@@ -62,7 +62,7 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         func cache(maxSlices: UInt64 = 16) throws -> SliceCache {
             try SliceCache(
                 directory: dir.path, maxBytes: maxSlices * SliceCacheTests.slice, source: source,
-                sliceBytes: SliceCacheTests.slice, logger: Logger(minimum: .error))
+                sliceBytes: SliceCacheTests.slice, waitTimeoutMs: 120_000, logger: Logger(minimum: .error))
         }
     }
 
@@ -101,6 +101,8 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         }
         // Every reader is waiting on the same fetch before the store answers.
         try waitUntil("50 readers joined the fetch") { cache.waiting(f.object, 2) == 50 }
+        // Its thread may only now reach the store (a loaded machine); it is the only one that does.
+        try waitUntil("the fetch reached the store") { f.source.fetches >= 1 }
         #expect(f.source.fetches == 1)
         f.source.release()
         for t in threads { t.join() }
@@ -114,7 +116,7 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         let f = try Fixture()
         let cache = try SliceCache(
             directory: f.dir.path, maxBytes: 16 * Self.slice, source: f.source, sliceBytes: Self.slice,
-            maxFetchThreads: 2, logger: Logger(minimum: .error))
+            waitTimeoutMs: 120_000, maxFetchThreads: 2, logger: Logger(minimum: .error))
         f.source.hold()
         var threads: [OSThread] = []
         let results = Mutex<[Int: [UInt8]]>([:])
