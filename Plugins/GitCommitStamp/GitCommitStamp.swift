@@ -26,7 +26,8 @@ struct GitCommitStamp: BuildToolPlugin {
                 git.worktree.appending(path: "HEAD"), git.worktree.appending(path: "logs/HEAD"),
                 git.worktree.appending(path: "index"), git.common.appending(path: "refs/heads"),
             ]
-            // git writes packed-refs only once refs were packed; a missing input file fails the build.
+            // A repository whose refs were never packed has no packed-refs file, and llbuild refuses a build
+            // whose declared input is missing ("missing inputs").
             let packed = git.common.appending(path: "packed-refs")
             if FileManager.default.fileExists(atPath: packed.path) { inputs.append(packed) }
         }

@@ -7,6 +7,7 @@ import GateCore
 import Glibc
 import ImageCatalog
 import S3Client
+import SliceCache
 import Synchronization
 
 /// Image bytes in a bucket (Docs/object-storage.md):

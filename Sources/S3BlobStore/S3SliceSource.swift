@@ -3,14 +3,12 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 import S3Client
+import SliceCache
 
 /// Copies a byte range of an object into a descriptor from offset 0 (the read cache's slice file). Blocking:
 /// the cache calls it on a dedicated thread. A store that fails or stops answering within `blobs.timeout`
 /// is a `GateError` with the reason (Docs/object-storage.md, "Errors").
-///
-/// The `SliceSource` protocol is the `SliceCache` target's; until that target is merged this type offers the
-/// same method, and the lead adds the conformance.
-public struct S3SliceSource: Sendable {
+public struct S3SliceSource: SliceSource {
     public let client: S3Client
 
     public init(client: S3Client) { self.client = client }

@@ -8,6 +8,7 @@ import GateCore
 import Glibc
 import ImageCatalog
 import S3Client
+import SliceCache
 import Synchronization
 
 /// `BlobStaging` for `S3BlobStore`. Bytes collect in a buffer of one part (`partBytes`); a full buffer goes

@@ -4,6 +4,7 @@
 import Foundation
 import GateCore
 import ImageCatalog
+import SliceCache
 
 /// The durable state of one import into the object store, kept as the shared catalog document
 /// `s3-staging/<image-id>` (Docs/object-storage.md, "Resume"): the multipart upload, the parts stored so far

@@ -69,7 +69,7 @@ enum APIJSON {
             "seq": e.seq, "time": TimeFormat.rfc3339(e.time), "actor": e.actor,
             "actor_tenant": e.actorTenant?.description ?? NSNull(), "action": e.action, "target": e.target,
             "target_tenant": e.targetTenant?.description ?? NSNull(), "source": e.source, "outcome": e.outcome,
-            "detail": e.detail, "hash": e.hash,
+            "detail": AuditDetailText.readable(e.detail), "hash": e.hash,
         ]
     }
 

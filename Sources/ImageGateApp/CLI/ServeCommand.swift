@@ -10,6 +10,7 @@ import GateCore
 import S3BlobStore
 import HTTPServer
 import ImageCatalog
+import ImageManagement
 import SFTPServer
 import SystemIO
 import TLSSupport
@@ -82,7 +83,10 @@ enum ServeCommand {
         // Imports this server can continue (unexpired uploads, URL fetches) and whose holder stopped are claimed
         // before recovery fails the orphans; imports whose holder is alive (a CLI import) are left alone.
         let resumable = data.imports.adopt()
-        let report = try CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock).run()
+        var recovery = CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock)
+        let events = data.service.webhookEvents
+        recovery.onFailed = { events.image("image.failed", $0) }
+        let report = try recovery.run()
         logger.info("catalog recovery: \(report)")
         // Blobs without a row: quarantined (a few, once old enough) or reported, never deleted.
         let orphans = OrphanBlobJanitor(data: data, logger: logger)
@@ -101,7 +105,8 @@ enum ServeCommand {
 
         let authorizer = DownloadAuthorizer(
             codec: TokenCodec(deploymentID: data.keys.deploymentID), keys: data.keys, store: data.store,
-            clock: data.clock, maxLifetime: settings.tokenMaxTTL)
+            clock: data.clock, maxLifetime: settings.tokenMaxTTL,
+            refusals: RefusedDownloadAudit(write: DownloadAudit.writer(data.service, outcome: "denied")))
         // The web console signs in with an API key and then uses a cookie for the API and tus uploads.
         let sessions = ConsoleSessions(
             settings: settings.console, service: data.service, retention: settings.recycleRetention,
@@ -243,6 +248,10 @@ enum ServeCommand {
             service: data.service, bytesPerSecond: settings.imports.verifyRate,
             intervalSeconds: settings.imports.verifyInterval, logger: logger)
         defer { scrub?.stop() }
+        // Webhook deliveries from the catalog's outbox (Docs/webhooks.md); every node runs one.
+        let webhooks = WebhookWorker(store: data.store, clock: data.clock, logger: logger, settings: settings.webhooks)
+        webhooks.start()
+        defer { webhooks.stop() }
         while true {
             switch Signals.wait() {
             case .reload:

@@ -2,6 +2,7 @@
 // ImageGate: where image bytes live: `blobs.*` (Docs/architecture.md "Blob storage", Docs/object-storage.md).
 //===----------------------------------------------------------------------===//
 import GateCore
+import HTTPServer
 import S3Client
 
 /// The object-store settings (`blobs.credentials_file`, `blobs.ca_file`, `blobs.timeout`, `blobs.part_size`);
@@ -13,11 +14,8 @@ struct ObjectStoreSettings: Sendable {
     var caFile = ""
     /// Seconds without an answer from the store before a request fails.
     var timeoutSeconds: Int64 = 10
-    /// Bytes per multipart-upload part: a multiple of the slice size (10,000 parts make the largest image).
+    /// Bytes per multipart-upload part: a multiple of `cache.slice_bytes` (10,000 parts make the largest image).
     var partBytes: UInt64 = 64 << 20
-    /// The slice size the per-slice SHA-256 is recorded with. The read cache's `cache.slice_bytes` sets it
-    /// once the cache is wired (Docs/object-storage.md, "Read cache").
-    var sliceBytes: UInt64 = 16 << 20
 }
 
 extension Settings {
@@ -59,13 +57,11 @@ extension Settings {
         return "file://" + trimmed
     }
 
-    /// A part size S3 accepts (5 MiB to 5 GiB) made of whole slices.
-    static func checkPartSize(_ part: UInt64, slice: UInt64) throws(GateError) -> UInt64 {
+    /// A part size S3 accepts (5 MiB to 5 GiB) made of whole slices (checked when the store is opened: the
+    /// slice size is another key, `cache.slice_bytes`).
+    static func checkPartSize(_ part: UInt64) throws(GateError) -> UInt64 {
         guard part >= 5 << 20, part <= 5 << 30 else {
             throw GateError.usage("blobs.part_size: S3 parts are 5MiB to 5GiB")
-        }
-        guard slice > 0, part % slice == 0 else {
-            throw GateError.usage("blobs.part_size: must be a multiple of the slice size (\(slice) bytes)")
         }
         return part
     }
@@ -97,14 +93,15 @@ extension SettingKey {
             let t = try duration(v, "blobs.timeout")
             guard t >= 1 else { throw GateError.usage("blobs.timeout: at least 1s") }
             s.objectStore.timeoutSeconds = t
+            // A parked HTTP response waits this long for the store before it answers 503 (or is cut).
+            s.http.storeTimeoutMs = t * 1000
         },
         SettingKey(
             name: "blobs.part_size", defaultText: "64MiB",
-            help: "Multipart upload part size of imports into an object store: a multiple of the slice size "
-                + "(16MiB); the largest image is 10000 parts."
+            help: "Multipart upload part size of imports into an object store: a multiple of cache.slice_bytes; "
+                + "the largest image is 10000 parts."
         ) { s, v throws(GateError) in
-            s.objectStore.partBytes = try Settings.checkPartSize(
-                try bytes(v, "blobs.part_size"), slice: s.objectStore.sliceBytes)
+            s.objectStore.partBytes = try Settings.checkPartSize(try bytes(v, "blobs.part_size"))
         },
     ]
 }

@@ -6,6 +6,8 @@ import ImageCatalog
 import ImageManagement
 import S3BlobStore
 import S3Client
+import SliceCache
+import Synchronization
 
 enum BlobBackend {
     /// The local directory store, or for `s3://…` the object store, checked before anything else uses it: a
@@ -21,6 +23,10 @@ enum BlobBackend {
         -> S3BlobStore
     {
         let o = settings.objectStore
+        let slice = settings.cache.sliceBytes
+        guard o.partBytes % slice == 0 else {
+            throw GateError.usage("blobs.part_size (\(o.partBytes)) must be a multiple of cache.slice_bytes (\(slice))")
+        }
         // S3 allows 10,000 parts: the largest image an import may bring must fit.
         let largest = settings.imports.quota.maxImportBytes
         if largest > 0, largest > o.partBytes * 10_000 {
@@ -28,6 +34,7 @@ enum BlobBackend {
                 "blobs.part_size \(o.partBytes) bytes is too small for imports.max_bytes \(largest): 10000 parts "
                     + "must hold the largest image")
         }
+        let client: S3Client
         do {
             let location = try S3Location(settings.blobsURL)
             // The CLI reads the same credentials as the server: the file when configured, else the environment.
@@ -38,18 +45,41 @@ enum BlobBackend {
             configuration.connectTimeoutMilliseconds = Int(min(o.timeoutSeconds, 5) * 1000)
             configuration.caFile = o.caFile.isEmpty ? nil : o.caFile
             configuration.logger = logger
-            let client = S3Client(location: location, credentials: credentials, configuration: configuration)
-            return S3BlobStore(
-                client: client, catalog: store, partBytes: o.partBytes, sliceBytes: o.sliceBytes, logger: logger,
-                readerFactory: unwiredReader)
+            client = S3Client(location: location, credentials: credentials, configuration: configuration)
         } catch {
             throw GateError.usage("blobs: \(error.message)")
         }
+        let cache = LazyCache(settings: settings, source: S3SliceSource(client: client), logger: logger)
+        return S3BlobStore(
+            client: client, catalog: store, partBytes: o.partBytes, sliceBytes: slice, logger: logger,
+            readerFactory: { object throws(GateError) in try cache.get().reader(for: object) })
+    }
+}
+
+/// The node's read cache, opened at the first download rather than with the store: opening it rebuilds its
+/// index and deletes partial slice files, which a CLI command that never reads image bytes (and may run next
+/// to the server on the same cache directory) must not do.
+private final class LazyCache: Sendable {
+    private let settings: Settings
+    private let source: S3SliceSource
+    private let logger: Logger
+    private let cache = Mutex<SliceCache?>(nil)
+
+    init(settings: Settings, source: S3SliceSource, logger: Logger) {
+        self.settings = settings
+        self.source = source
+        self.logger = logger
     }
 
-    /// Downloads from the object store go through the node's slice cache (Docs/object-storage.md, "Read
-    /// cache"), a separate target; until it is wired here a download answers with this error.
-    @Sendable static func unwiredReader(_ object: SlicedObject) throws(GateError) -> any BlobReader {
-        throw GateError.io("object store reads need the read cache, which this build does not include")
+    func get() throws(GateError) -> SliceCache {
+        try cache.withLock { (c: inout SliceCache?) throws(GateError) -> SliceCache in
+            if let c { return c }
+            let opened = try SliceCache(
+                directory: settings.cacheDirectory, maxBytes: settings.cache.maxBytes, source: source,
+                sliceBytes: settings.cache.sliceBytes, waitTimeoutMs: settings.objectStore.timeoutSeconds * 1000,
+                logger: logger)
+            c = opened
+            return opened
+        }
     }
 }

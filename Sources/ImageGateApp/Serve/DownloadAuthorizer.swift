@@ -32,6 +32,8 @@ struct DownloadAuthorizer: Sendable {
     let clock: any WallClock
     let maxLifetime: Int64
     let cache = AuthorizationCache()
+    /// Audits refusals of authentic links (`download.refused`); nil in tests that do not look at them.
+    var refusals: RefusedDownloadAudit? = nil
 
     enum Denial: Error, Sendable, Equatable {
         case token(TokenRejection)
@@ -53,13 +55,40 @@ struct DownloadAuthorizer: Sendable {
             case .catalog: "catalog_error"
             }
         }
+
+        /// Why an authentic link is refused, when this denial is one the recipient is told about (HTTP 410/403,
+        /// FTP 530, SFTP banner with `LinkRefusal.sentence`). Each of these comes only after the MAC verified
+        /// (TokenCodec steps 5 and 9 follow step 3; revocation is checked on verified claims); every other
+        /// denial stays the uniform 404 / generic refusal.
+        var linkRefusal: LinkRefusal? {
+            switch self {
+            case .token(.expired): .expired
+            case .token(.addressNotAllowed): .addressNotAllowed
+            case .revoked: .revoked
+            default: nil
+            }
+        }
     }
 
     /// Counts the verdict (`imagegate_token_rejections_total` by the access log's reason) around `decide`.
     func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
         let result = decide(token: token, protocol: proto, peer: peer)
-        if case .failure(let denial) = result, Metrics.isEnabled { Metrics.add(Self.rejectionCounter(denial)) }
+        if case .failure(let denial) = result {
+            if Metrics.isEnabled { Metrics.add(Self.rejectionCounter(denial)) }
+            if let refusal = denial.linkRefusal { audit(refusal, token: token, protocol: proto, peer: peer) }
+        }
         return result
+    }
+
+    /// The `download.refused` record (rate-limited by `RefusedDownloadAudit`). The claims are read again from
+    /// the token, MAC checked: an expired or misplaced token's verdict carries none.
+    private func audit(_ refusal: LinkRefusal, token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) {
+        guard let refusals else { return }
+        let now = clock.now()
+        guard let claims = codec.authenticClaims(token, keyring: keys.keyring(), now: now) else { return }
+        refusals.record(
+            refusal, claims: claims, protocolName: RefusedDownloadAudit.protocolName(proto),
+            client: RefusedDownloadAudit.addressText(peer), now: now)
     }
 
     static let cacheHits = Metrics.counter(MetricSeries("imagegate_authorization_cache_hits_total"))
