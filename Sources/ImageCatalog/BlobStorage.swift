@@ -30,6 +30,9 @@ public protocol BlobStorage: Sendable {
     func reopenStaging(_ staged: StagedBlob) throws(GateError) -> any BlobStaging
     /// Every staging object, for recovery and for resuming imports.
     func stagedBlobs() -> [StagedBlob]
+    /// The staging objects of one image (at most one is expected; an interrupted retry may leave two). A
+    /// store may answer this with one narrow listing (an object store lists only that image's uploads).
+    func stagedBlobs(of id: ImageID) -> [StagedBlob]
     /// Bytes staged so far, nil when the staging object is gone.
     func stagedSize(_ staged: StagedBlob) -> UInt64?
     /// Deletes one staging object (idempotent).
@@ -50,7 +53,7 @@ public protocol BlobStorage: Sendable {
 }
 
 extension BlobStorage {
-    /// The staging objects of one image (at most one is expected; an interrupted retry may leave two).
+    /// The default: every staging object, filtered.
     public func stagedBlobs(of id: ImageID) -> [StagedBlob] {
         stagedBlobs().filter { $0.image == id }
     }

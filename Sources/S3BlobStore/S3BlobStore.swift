@@ -146,6 +146,18 @@ public final class S3BlobStore: BlobStorage {
         return uploads.map { StagedBlob(image: imageID(ofKey: $0.key), name: Self.name(key: $0.key, uploadID: $0.uploadID)) }
     }
 
+    /// One image's multipart uploads (every tus HEAD and PATCH asks): a listing of its own prefix only.
+    public func stagedBlobs(of id: ImageID) -> [StagedBlob] {
+        do {
+            return try client.listAllMultipartUploads(prefix: client.location.key("images/\(id)/")).map {
+                StagedBlob(image: id, name: Self.name(key: $0.key, uploadID: $0.uploadID))
+            }
+        } catch {
+            logger.warning("object store: cannot list the multipart uploads of \(id): \(error.gateError.message)")
+            return []
+        }
+    }
+
     public func stagedSize(_ staged: StagedBlob) -> UInt64? {
         guard let id = staged.image, let (_, uploadID) = Self.parse(staged.name),
             let (found, version) = try? documents.staging(id), let record = found, record.uploadID == uploadID

@@ -9,6 +9,7 @@ import functools
 import hashlib
 import hmac
 import http.client
+import json
 import http.server
 import os
 import re
@@ -437,3 +438,25 @@ def test_download_of_an_s3_image_is_byte_identical_whole_and_ranged(store, node,
     with open(path, "rb") as f:
         f.seek(first)
         assert open(out, "rb").read() == f.read(last - first + 1)
+
+
+def test_the_cli_reads_credentials_from_the_environment_without_a_file(store, tmp_path):
+    """`blobs.credentials_file` empty: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, as the server reads them; neither
+    is a refusal naming both ways."""
+    prefix = "t-" + uuid.uuid4().hex[:12]
+    conf = tmp_path / "env.conf"
+    conf.write_text("\n".join(l for l in node_config(store, prefix).split("\n")
+                              if not l.startswith("blobs.credentials_file")) + "\n")
+    path = str(tmp_path / "disk.raw")
+    digest = random_file(path, 3 * MiB + 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    base = [BIN, "image", "import", "--file", path, "--name", "env creds", "--json", "--data-dir",
+            str(tmp_path / "d"), "--config", str(conf), "--system-type", "Linux", "--platform", "CentOS",
+            "--os-version", "7.9", "--architecture", "x86_64", "--boot-mode", "BIOS"]
+    r = subprocess.run(base, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode != 0 and "no S3 credentials" in r.stderr.splitlines()[0], r.stderr
+    assert "AWS_ACCESS_KEY_ID" in r.stderr.splitlines()[0] and "credentials file" in r.stderr.splitlines()[0]
+    env.update(AWS_ACCESS_KEY_ID=store["IMAGEGATE_TEST_S3_KEY"], AWS_SECRET_ACCESS_KEY=store["IMAGEGATE_TEST_S3_SECRET"])
+    r = subprocess.run(base, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert S3(store).sha256(f"{prefix}/images/{json.loads(r.stdout)['id']}/1") == digest
