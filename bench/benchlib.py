@@ -21,7 +21,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
 DOC = os.path.join(ROOT, "Docs", "benchmarks.md")
-BIN = os.path.join(ROOT, ".build", "release", "imagegate")
+# BENCH_BIN: another binary (a debug build for a smoke run of a script); then build() builds nothing.
+BIN = os.environ.get("BENCH_BIN") or os.path.join(ROOT, ".build", "release", "imagegate")
 HZ = os.sysconf("SC_CLK_TCK")
 GiB = 1 << 30
 
@@ -210,7 +211,7 @@ class Bench:
 # ---------------------------------------------------------------- ImageGate
 
 def build():
-    if os.environ.get("BENCH_NO_BUILD"):
+    if os.environ.get("BENCH_NO_BUILD") or os.environ.get("BENCH_BIN"):
         return
     log("building release binary")
     r = subprocess.run(["swift", "build", "-c", "release", "--product", "imagegate"], cwd=ROOT,

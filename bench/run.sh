@@ -32,6 +32,8 @@
 #                                      and client CPU per request, client-bound rows flagged, per-loop balance
 #   bash bench/run.sh multinode     -> bench/multinode.py   one node on PostgreSQL vs SQLite (64 KiB ranges, mint and
 #                                      import rates); three nodes behind HAProxy vs one, three clients (issue #12)
+#   bash bench/run.sh s3 [--smoke]  -> bench/s3_store.py    blobs on S3 (SeaweedFS) vs local disk: warm-cache and
+#                                      cold-cache downloads (vs curl --aws-sigv4 from the store), imports (issue #13)
 set -euo pipefail
 
 case "${1:-}" in
@@ -43,7 +45,8 @@ case "${1:-}" in
     metrics-callgrind) exec /usr/bin/python3 "$(dirname "$0")/metrics_callgrind.py" ;;
     hotpath) exec /usr/bin/python3 "$(dirname "$0")/hotpath.py" ;;
     multinode) exec /usr/bin/python3 "$(dirname "$0")/multinode.py" ;;
-    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|metrics-callgrind|hotpath|multinode]" >&2; exit 64 ;;
+    s3) exec /usr/bin/python3 "$(dirname "$0")/s3_store.py" "${@:2}" ;;
+    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|metrics-callgrind|hotpath|multinode|s3]" >&2; exit 64 ;;
 esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
