@@ -11,7 +11,10 @@ cache (`cache.dir`, `cache.max_bytes` large enough for every image of the run) o
 (cached in bench/out/) imported into both.
 
   (a) warm cache: full downloads (`curl -o /dev/null`) of the image from S3 (every slice already in its read
-      cache, after one unrecorded download) and from LOCAL, alternating. Goal: S3 ≥ 0.95x LOCAL.
+      cache, after one unrecorded download) and from LOCAL, alternating. Goal: S3 ≥ 0.95x LOCAL. A row during
+      which the cache directory changed (a slice was fetched again) is flagged STORE-READ.
+  (a') warm cache, 64 KiB unaligned random ranges (wrk -t2 -c16, bench/random-range.lua, --seconds each):
+      requests/s of S3 against LOCAL: the read cache's cost per request.
   (b) cold cache: full downloads from S3 with an empty read cache (the node is stopped, its cache dir removed and
       the node started again before each one) against `curl --aws-sigv4` of the same object straight from the
       SeaweedFS S3 endpoint, alternating. Goal: ImageGate ≥ 0.9x curl.
@@ -19,20 +22,21 @@ cache (`cache.dir`, `cache.max_bytes` large enough for every image of the run) o
       and into LOCAL, alternating; each image is deleted and destroyed after its round. No goal: the cost of the
       store. (A URL import from nginx is bench/url_import.py's job, against a local node only.)
 
-Per row: MB/s, CPU seconds per GiB of ImageGate (the serving node; for imports the CLI process that imports),
+Per row: MB/s (ranges: requests/s), CPU seconds per GiB (ranges: µs per request) of ImageGate (the serving node; for imports the CLI process that imports),
 of the client (curl's rusage) and of the store (the weed process, /proc), the client's share of one core. A row
-is CLIENT-BOUND when curl used more than 80 % of a core (curl is single-threaded: it measured curl), and
+is CLIENT-BOUND when curl (a wrk thread) used more than 80 % of a core (it measured the client), and
 MACHINE-BOUND when everything measured used more than 90 % of all CPUs. Medians over --rounds rounds; each row
 shows the round with the median MB/s. SeaweedFS and both nodes share the machine's CPUs and page cache: the
 weed column says how much of the machine the store took.
 
-Knobs: --bytes (BENCH_BYTES, default 2 GiB), --rounds (BENCH_ROUNDS, default 3), --parts warm,cold,import
-(BENCH_PARTS), --smoke; BENCH_NO_BUILD=1, BENCH_BIN=PATH (e.g. .build/debug/imagegate; no build), BENCH_NO_DOC=1,
+Knobs: --bytes (BENCH_BYTES, default 2 GiB), --rounds (BENCH_ROUNDS, default 3), --seconds (BENCH_WRK_SECONDS,
+default 10), --parts warm,ranges,cold,import (BENCH_PARTS), --smoke; BENCH_NO_BUILD=1, BENCH_BIN=PATH (e.g. .build/debug/imagegate; no build), BENCH_NO_DOC=1,
 BENCH_FORCE=1 (write Docs/benchmarks.md even when the load average at the start is above half the CPU count).
 """
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +52,7 @@ CLIENT_BOUND = 0.8
 OS_ARGS = ["--system-type", "Linux", "--platform", "CentOS", "--os-version", "7.9", "--architecture", "x86_64",
            "--boot-mode", "BIOS"]
 SEAWEEDFS = os.path.join(ROOT, "scripts", "seaweedfs.sh")
+LUA = os.path.join(ROOT, "bench", "random-range.lua")
 
 
 def parse():
@@ -56,17 +61,19 @@ def parse():
                    help="image size in bytes (default 2 GiB)")
     p.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")),
                    help="measurements per row, the two sides alternating (default 3)")
-    p.add_argument("--parts", default=os.environ.get("BENCH_PARTS", "warm,cold,import"),
-                   help="which comparisons: warm,cold,import")
+    p.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_WRK_SECONDS", "10")),
+                   help="wrk duration of each ranges measurement (default 10)")
+    p.add_argument("--parts", default=os.environ.get("BENCH_PARTS", "warm,ranges,cold,import"),
+                   help="which comparisons: warm,ranges,cold,import")
     p.add_argument("--smoke", action="store_true",
                    help="prove the script works: 40 MiB, two rounds, results printed, Docs/benchmarks.md left alone")
     a = p.parse_args()
     if a.smoke:
-        a.bytes, a.rounds = 40 * MiB, 2
+        a.bytes, a.rounds, a.seconds = 40 * MiB, 2, 2
         os.environ["BENCH_NO_DOC"] = "1"
     a.parts = a.parts.split(",")
-    if set(a.parts) - {"warm", "cold", "import"} or a.rounds < 1:
-        p.error("--parts takes warm, cold, import; --rounds at least 1")
+    if set(a.parts) - {"warm", "ranges", "cold", "import"} or a.rounds < 1:
+        p.error("--parts takes warm, ranges, cold, import; --rounds at least 1")
     return a
 
 
@@ -204,8 +211,15 @@ def measured(groups, argv, size, timeout=3600):
     return row
 
 
+def tree_bytes(top):
+    """Bytes of the files under top: the read cache's content (it only grows by fetching a slice)."""
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(top) for f in fs)
+
+
 def flags(row):
     out = []
+    if row.get("store_read"):
+        out.append("STORE-READ")
     if row["client"] / row["wall"] > CLIENT_BOUND:
         out.append("CLIENT-BOUND")
     used = row["client"] + sum(row.get(k, 0) for k in ("imagegate", "weed"))
@@ -226,21 +240,67 @@ def check_whole(url, sha, what):
 
 # ------------------------------------------------------------------------------------------------ parts
 
-def part_warm(a, local, s3, links, store):
+def part_warm(a, b, local, s3, links, store):
     groups = {"local": {"imagegate": lambda: [local.proc.pid], "weed": store.pids},
               "s3": {"imagegate": lambda: [s3.proc.pid], "weed": store.pids}}
     rows = {"s3": [], "local": []}
     log("(a) warm cache: one unrecorded download from each node (fills S3's read cache)")
+    cache = f"{b.tmp}/cache-s3"
     for side in ("s3", "local"):
         measured(groups[side], ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
                                 links[side]], a.bytes)
+    if tree_bytes(cache) < a.bytes:
+        die(f"the read cache holds {tree_bytes(cache)} bytes after a whole download of {a.bytes}: not warm")
     for r in range(a.rounds):
         for side in (("s3", "local") if r % 2 == 0 else ("local", "s3")):
+            c0 = tree_bytes(cache)
             row = measured(groups[side], ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
                                           links[side]], a.bytes)
+            row["store_read"] = tree_bytes(cache) != c0
             rows[side].append(row)
             log(f"  round {r + 1} {side}: {row['mbs']:.0f} MB/s, imagegate {row['imagegate']:.2f} s, curl "
                 f"{row['client']:.2f} s, weed {row['weed']:.2f} s CPU")
+    return rows
+
+
+def part_ranges(a, b, local, s3, links, store):
+    """64 KiB unaligned random ranges, wrk -t2 -c16, on the warm cache: requests/s and CPU µs per request."""
+    threads = 2
+    cache = f"{b.tmp}/cache-s3"
+    nodes = {"s3": s3, "local": local}
+    rows = {"s3": [], "local": []}
+
+    def wrk(side, seconds):
+        node = nodes[side]
+        groups = {"imagegate": lambda: [node.proc.pid], "weed": store.pids}
+        before = {k: cpu_ticks(f()) for k, f in groups.items()}
+        c0 = tree_bytes(cache)
+        rc, wall, client, out, err = run_client(["wrk", f"-t{threads}", "-c16", f"-d{seconds}s", "-s", LUA,
+                                                 links[side], "--", str(a.bytes), "65536", "0"],
+                                                timeout=seconds + 60)
+        after = {k: cpu_ticks(f()) for k, f in groups.items()}
+        m = re.search(r"^BENCH (.*)$", out, re.M)
+        if rc != 0 or not m:
+            die(f"wrk against {side} failed: {out[-500:]} {err[-500:]}")
+        v = {k: int(x) for k, x in (kv.split("=") for kv in m.group(1).split())}
+        if v["non206"] or v["badlen"]:
+            die(f"wrk against {side}: {v['non206']} answers not 206, {v['badlen']} of the wrong length")
+        n, secs = max(v["requests"], 1), v["duration_us"] / 1e6
+        return dict(rps=n / secs, wall=secs, client=client, share=client / secs / threads,
+                    imagegate=(after["imagegate"] - before["imagegate"]) / HZ,
+                    weed=(after["weed"] - before["weed"]) / HZ, requests=n, store_read=tree_bytes(cache) != c0,
+                    errors=sum(v[k] for k in ("connect", "read", "write", "timeout")))
+
+    log("(a') warm cache, 64 KiB random ranges, wrk -t2 -c16")
+    for side in ("s3", "local"):
+        wrk(side, 2)  # warm-up, not recorded
+    for r in range(a.rounds):
+        for side in (("s3", "local") if r % 2 == 0 else ("local", "s3")):
+            row = wrk(side, a.seconds)
+            rows[side].append(row)
+            log(f"  round {r + 1} {side}: {row['rps']:.0f} req/s, imagegate {row['imagegate'] * 1e6 / row['requests']:.1f}"
+                f" µs/req, wrk {row['client'] * 1e6 / row['requests']:.1f} µs/req ({row['share']:.0%} of a core per "
+                f"thread), weed {row['weed']:.2f} s")
     return rows
 
 
@@ -262,6 +322,8 @@ def part_cold(a, b, s3, image_id, key, store):
                 url = cold_node()
                 row = measured({"imagegate": lambda: [s3.proc.pid], "weed": store.pids},
                                ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", url], a.bytes)
+                if tree_bytes(cache) < a.bytes:  # the bytes came through the read cache, every slice of them
+                    die(f"the read cache holds {tree_bytes(cache)} bytes after a cold download of {a.bytes}")
             else:
                 row = measured({"weed": store.pids}, store.curl(key), a.bytes)
                 row["imagegate"] = 0.0
@@ -292,7 +354,7 @@ def part_import(a, local, s3, src, sha, store):
 
 # ------------------------------------------------------------------------------------------------ report
 
-def report(a, warm, cold, imports):
+def report(a, warm, ranges, cold, imports):
     m = machine()
     gib = a.bytes / GiB
 
@@ -306,9 +368,10 @@ def report(a, warm, cold, imports):
          f"and disk; binary {os.path.relpath(BIN, ROOT)}, {LOOPS} event loops per node, access log off; {a.rounds} "
          f"round{'s' if a.rounds > 1 else ''}, sides "
          "alternating; each row is the round with the median MB/s.",
-         "- CPU in seconds per GiB moved: ImageGate (the node; for an import the CLI process), curl (rusage), weed "
-         "(/proc). CLIENT-BOUND: curl used more than 80 % of a core; MACHINE-BOUND: everything measured used more "
-         "than 90 % of all CPUs.", ""]
+         "- CPU in seconds per GiB moved (ranges: µs per request): ImageGate (the node; for an import the CLI "
+         "process), the client (curl, wrk: rusage), weed (/proc). CLIENT-BOUND: curl, or a wrk thread, used more than "
+         "80 % of a core; MACHINE-BOUND: everything measured used more than 90 % of all CPUs; STORE-READ: the read "
+         "cache changed during a warm row (a slice was fetched again).", ""]
     head = ("| MB/s | ratio | ImageGate CPU s/GiB | curl CPU s/GiB | curl core | weed CPU s/GiB | flags |\n"
             "|---:|---:|---:|---:|---:|---:|---|")
     if warm:
@@ -320,6 +383,29 @@ def report(a, warm, cold, imports):
               f"| blobs on S3, slices in the read cache | {s['mbs']:.0f} | {fmt_ratio(s['mbs'], l_['mbs'])} | "
               f"{cells(s)} | {flags(s)} |",
               f"| blobs on local disk | {l_['mbs']:.0f} | 1.00x | {cells(l_)} | {flags(l_)} |", ""]
+    if ranges:
+        def range_flags(row):
+            f = ["CLIENT-BOUND"] if row["share"] > CLIENT_BOUND else []
+            if (row["client"] + row["imagegate"] + row["weed"]) / row["wall"] > 0.9 * os.cpu_count():
+                f.append("MACHINE-BOUND")
+            if row["store_read"]:
+                f.append("STORE-READ")
+            if row["errors"]:
+                f.append(f"INVALID ({row['errors']} socket errors)")
+            return " ".join(f) or "–"
+
+        def rcells(row):
+            n = row["requests"]
+            return (f"{row['rps']:.0f} | {{}} | {row['imagegate'] * 1e6 / n:.1f} | {row['client'] * 1e6 / n:.1f} | "
+                    f"{row['share']:.0%} | {row['weed'] * 1e6 / n:.1f} | {range_flags(row)}")
+
+        s, l_ = (sorted(ranges[k], key=lambda r: r["rps"])[len(ranges[k]) // 2] for k in ("s3", "local"))
+        o += [f"(a') Warm read cache, 64 KiB unaligned random ranges, wrk -t2 -c16 -d{a.seconds}s "
+              "(bench/random-range.lua):", "",
+              "| node | requests/s | ratio | ImageGate CPU µs/req | wrk CPU µs/req | wrk core/thread | weed CPU µs/req "
+              "| flags |", "|---|---:|---:|---:|---:|---:|---:|---|",
+              "| blobs on S3, slices in the read cache | " + rcells(s).format(fmt_ratio(s["rps"], l_["rps"])) + " |",
+              "| blobs on local disk | " + rcells(l_).format("1.00x") + " |", ""]
     if cold:
         i, c = med(cold["imagegate"]), med(cold["curl"])
         ok = median([r["mbs"] for r in cold["imagegate"]]) / median([r["mbs"] for r in cold["curl"]])
@@ -371,8 +457,8 @@ def main():
 def run(a, b, store, src, sha):
     local = Node(b, "local")
     s3 = Node(b, "s3", s3_settings(store, b, a.bytes))
-    warm = cold = imports = None
-    if "warm" in a.parts or "cold" in a.parts:
+    warm = ranges = cold = imports = None
+    if {"warm", "ranges", "cold"} & set(a.parts):
         log("importing the file into both nodes")
         ids = {}
         for name, node in (("local", local), ("s3", s3)):
@@ -393,12 +479,14 @@ def run(a, b, store, src, sha):
         os.unlink(path)
         log(f"local {local.base}, s3 {s3.base}, weed pid {store.pid}: both serve the file's bytes")
         if "warm" in a.parts:
-            warm = part_warm(a, local, s3, links, store)
+            warm = part_warm(a, b, local, s3, links, store)
+        if "ranges" in a.parts:
+            ranges = part_ranges(a, b, local, s3, links, store)
         if "cold" in a.parts:
             cold = part_cold(a, b, s3, ids["s3"], key, store)
     if "import" in a.parts:
         imports = part_import(a, local, s3, src, sha, store)
-    report(a, warm, cold, imports)
+    report(a, warm, ranges, cold, imports)
 
 
 if __name__ == "__main__":
