@@ -127,6 +127,7 @@ enum DataSender {
                 let extent: BlobExtent
                 do {
                     extent = try blob.extent(at: UInt64(off), maxLength: chunk)
+                    (blob as? any PreparableBlobReader)?.readAhead(at: UInt64(off), end: UInt64(end))
                 } catch {
                     return .storeFailed(error)
                 }

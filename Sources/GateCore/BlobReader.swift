@@ -56,4 +56,9 @@ public protocol PreparableBlobReader: BlobReader {
     /// true when the bytes at `offset` (the slice holding them) are local now; otherwise starts fetching them
     /// on another thread and calls `ready` exactly once (nil = ready, else the error), and returns false.
     func prepare(at offset: UInt64, then ready: @escaping @Sendable (GateError?) -> Void) -> Bool
+    /// Read-ahead for a response that will read `[offset, end)` in order: starts fetching the slice after the
+    /// one holding `offset` when it lies within the range and is not local, without waiting for it. A download
+    /// then fetches slice n+1 while slice n goes out, instead of fetching and sending in turn; a range inside
+    /// one slice fetches nothing more (a miss brings only the slices a request needs).
+    func readAhead(at offset: UInt64, end: UInt64)
 }

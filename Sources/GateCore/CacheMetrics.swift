@@ -7,6 +7,7 @@ public enum CacheMetrics {
     public static let hits = Metrics.counter(MetricSeries("imagegate_cache_hits_total"))
     public static let misses = Metrics.counter(MetricSeries("imagegate_cache_misses_total"))
     public static let evictions = Metrics.counter(MetricSeries("imagegate_cache_evictions_total"))
+    public static let readAheads = Metrics.counter(MetricSeries("imagegate_cache_read_aheads_total"))
     public static let corrupt = Metrics.counter(MetricSeries("imagegate_cache_corrupt_slices_total"))
     public static let fetchedBytes = Metrics.counter(MetricSeries("imagegate_cache_fetched_bytes_total"))
     public static let fetchFailures = Metrics.counter(MetricSeries("imagegate_cache_fetch_failures_total"))
@@ -23,6 +24,8 @@ public enum CacheMetrics {
             one("imagegate_cache_hits_total", "Slices opened from the node-local read cache (object store blobs)."),
             one("imagegate_cache_misses_total",
                 "Requests that needed a slice not in the read cache (several may share one fetch: single flight)."),
+            one("imagegate_cache_read_aheads_total",
+                "Slice fetches started ahead of a download (the next slice of its range while this one is sent)."),
             one("imagegate_cache_evictions_total", "Slices deleted from the read cache to stay under cache.max_bytes."),
             one("imagegate_cache_corrupt_slices_total",
                 "Slices whose length or SHA-256 did not match the record (cached or fetched); never served."),

@@ -110,6 +110,15 @@ public final class SliceCache: Sendable {
         return (fd, name)
     }
 
+    /// Starts bringing slice `index` in when it is not local and good, waiting for nothing (read-ahead).
+    func fetchAhead(_ object: SlicedObject, _ index: Int) {
+        let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
+        let local = state.withLock { s in s.index[name]?.verified == true || s.flights[name] != nil }
+        guard !local else { return }
+        Metrics.add(CacheMetrics.readAheads)
+        materialize(object, index, countMiss: false) { _ in }
+    }
+
     /// Marks a slice used (a reader served it from a descriptor it already held).
     func touch(_ name: String) { state.withLock { $0.index.touch(name) } }
 
@@ -118,9 +127,12 @@ public final class SliceCache: Sendable {
 
     /// Makes slice `index` local and good, then calls `ready` once (nil, or the error). Joins a fetch of the
     /// same slice already under way instead of starting another.
-    func materialize(_ object: SlicedObject, _ index: Int, then ready: @escaping @Sendable (GateError?) -> Void) {
+    /// A read-ahead (`countMiss` false) is not a request's miss.
+    func materialize(
+        _ object: SlicedObject, _ index: Int, countMiss: Bool = true, then ready: @escaping @Sendable (GateError?) -> Void
+    ) {
         let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
-        Metrics.add(CacheMetrics.misses)
+        if countMiss { Metrics.add(CacheMetrics.misses) }
         let start = state.withLock { s -> Bool in
             if s.flights[name] != nil {
                 s.flights[name]!.append(ready)

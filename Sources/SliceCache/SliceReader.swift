@@ -52,6 +52,9 @@ final class SliceReader: PreparableBlobReader {
         }
     }
     private let open = Mutex(Open())
+    /// The highest slice index a read-ahead was started for through this reader: a response asks on every
+    /// write turn, and only the first ask per slice may cost more than this comparison.
+    private let readAheadDone = Atomic<Int>(-1)
     /// A record that cannot be served from (no slice size, digests missing): every read fails with this.
     private let broken: GateError?
 
@@ -79,6 +82,16 @@ final class SliceReader: PreparableBlobReader {
         if local(index) != nil { return true }
         cache.materialize(object, index, then: ready)
         return false
+    }
+
+    func readAhead(at offset: UInt64, end: UInt64) {
+        guard broken == nil else { return }
+        let next = Int(offset / object.sliceBytes) + 1
+        let nextStart = UInt64(next) * object.sliceBytes
+        guard nextStart < min(end, object.size), readAheadDone.load(ordering: .relaxed) < next else { return }
+        readAheadDone.store(next, ordering: .relaxed)
+        // Single flight joins a fetch already under way; a slice already local costs one index lookup.
+        cache.fetchAhead(object, next)
     }
 
     /// The slice's open handle when it is local now (held, or opened from the cache); nil when it is not.

@@ -20,6 +20,7 @@ final class GatedBlobReader: PreparableBlobReader {
         var local: Set<UInt64> = []
         var waiting: [(slice: UInt64, ready: @Sendable (GateError?) -> Void)] = []
         var prepareCalls = 0
+        var readAheads: [(offset: UInt64, end: UInt64)] = []
     }
     private let state = Mutex(State())
 
@@ -40,6 +41,12 @@ final class GatedBlobReader: PreparableBlobReader {
             return false
         }
     }
+
+    func readAhead(at offset: UInt64, end: UInt64) {
+        state.withLock { $0.readAheads.append((offset, end)) }
+    }
+    /// The ranges the writer announced it will read next.
+    var readAheads: [(offset: UInt64, end: UInt64)] { state.withLock { $0.readAheads } }
 
     func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
         let slice = offset / sliceBytes
@@ -120,6 +127,9 @@ final class GatedBlobReader: PreparableBlobReader {
         let r = try client.readResponse()
         #expect(r.status == 200 && r.header("Content-Length") == String(f.bytes.count))
         #expect(byteDifference(r.body, f.bytes) == nil)
+        // While sending, the writer announced the rest of the response's range for read-ahead.
+        #expect(!f.reader.readAheads.isEmpty)
+        #expect(f.reader.readAheads.allSatisfy { $0.end == UInt64(f.bytes.count) && $0.offset < $0.end })
         let line = try loop.accessLog.nextJSON()
         #expect(line["outcome"] as? String == "ok" && line["bytes"] as? Int == f.bytes.count)
         // Keep-alive goes on after a parked response.

@@ -86,6 +86,29 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(cache.cachedBytes == UInt64(f.bytes.count) && cache.cachedSlices == 6)
     }
 
+    @Test("read-ahead fetches the next slice of a range, once; nothing for a range inside one slice or at the end")
+    func readAhead() throws {
+        let f = try Fixture()
+        let cache = try f.cache()
+        guard let reader = cache.reader(for: f.object) as? any PreparableBlobReader else {
+            Issue.record("a cache reader can be prepared")
+            return
+        }
+        // A range that ends inside slice 0 needs nothing more.
+        reader.readAhead(at: 100, end: 4000)
+        // The last slice has no next one.
+        reader.readAhead(at: Self.slice * 5 + 10, end: UInt64(f.bytes.count))
+        #expect(f.source.fetches == 0)
+        // A range reaching into slice 1: slice 1 is fetched ahead, without anyone waiting for it.
+        reader.readAhead(at: 100, end: 5000)
+        try waitUntil("slice 1 fetched ahead") { cache.cachedSlices == 1 }
+        #expect(f.source.ranges.map(\.offset) == [Self.slice])
+        // Asked again on the next write turn: no second fetch.
+        reader.readAhead(at: 2000, end: 5000)
+        #expect(try readThrough(reader, offset: Self.slice, length: 100) == Array(f.bytes[4096..<4196]))
+        #expect(f.source.fetches == 1)
+    }
+
     @Test("50 concurrent readers of one cold slice: one fetch, every reader gets the bytes")
     func singleFlight() throws {
         let f = try Fixture()

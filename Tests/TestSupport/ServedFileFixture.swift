@@ -47,6 +47,9 @@ public final class FailingStoreReader: PreparableBlobReader {
         return false
     }
 
+    /// Nothing to fetch ahead: the bytes before `failFrom` are local, the rest never arrive.
+    public func readAhead(at offset: UInt64, end: UInt64) {}
+
     public func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
         guard offset < failFrom else { throw Self.down }
         return try file.extent(at: offset, maxLength: min(maxLength, failFrom - offset))

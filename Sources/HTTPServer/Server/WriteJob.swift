@@ -88,7 +88,10 @@ struct WriteJob {
                 // Stay below 2 GiB per call (nginx NGX_SENDFILE_MAXSIZE) and within this turn's budget.
                 let want = min(length - pieceSent, UInt64(budget - spent), 1 << 30)
                 // Never block the loop on a cold slice: park until the cache has it.
-                if let preparable, !preparable.prepare(at: offset + pieceSent, then: ready()) { return .parked }
+                if let preparable {
+                    if !preparable.prepare(at: offset + pieceSent, then: ready()) { return .parked }
+                    preparable.readAhead(at: offset + pieceSent, end: offset + length)
+                }
                 // The store says where these bytes are: the blob itself, or a cached slice of it.
                 guard let extent = try? file.extent(at: offset + pieceSent, maxLength: want), extent.length > 0 else {
                     return .failed(.truncated)
