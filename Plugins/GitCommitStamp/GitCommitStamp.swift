@@ -22,11 +22,13 @@ struct GitCommitStamp: BuildToolPlugin {
             if let files = t.sourceModule?.sourceFiles { inputs += files.map(\.url) }
         }
         if let git = GitDirectories(checkout: package) {
+            // Only the ones that exist: a repository whose refs were never packed has no packed-refs, and a
+            // missing input stops the build.
             inputs += [
                 git.worktree.appending(path: "HEAD"), git.worktree.appending(path: "logs/HEAD"),
                 git.worktree.appending(path: "index"), git.common.appending(path: "refs/heads"),
                 git.common.appending(path: "packed-refs"),
-            ]
+            ].filter { FileManager.default.fileExists(atPath: $0.path) }
         }
         return [
             .buildCommand(
