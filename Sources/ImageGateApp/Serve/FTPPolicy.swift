@@ -18,6 +18,7 @@ struct FTPPolicy: FTPAccessPolicy {
 
     /// One `download.session` audit record per logged-in control connection (Docs/protocols.md §7.3).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {
+        authorizer.recordUse(file.grant, newSessions: 1, bytes: bytes, peer: peer)
         guard let audit else { return }
         let grant = file.grant
         audit("download.session", grant.image.description, grant.tenant, peer.description, [

@@ -45,7 +45,7 @@ extension DownloadAuthorizer {
         if newTransfer && now > grant.expiresAt + TokenCodec.expirySkew { return false }
         // The keyring is local (key files, or the catalog's copy): no catalog round trip.
         guard signingKeyExists(grant.keyID) else { return false }
-        let answer = catalogAnswer(grant)
+        let answer = catalogAnswer(grant, newTransfer: newTransfer)
         switch answer {
         case .current: grant.confirmedAt.store(now, ordering: .relaxed)
         case .ended(let why): logger.debug("\(grant): no longer valid: \(why)")
@@ -55,13 +55,18 @@ extension DownloadAuthorizer {
         return GrantRevalidation.decide(answer, confirmedAt: grant.confirmedAt.load(ordering: .relaxed), now: now)
     }
 
-    private func catalogAnswer(_ grant: DownloadGrant) -> GrantRevalidation.CatalogAnswer {
+    private func catalogAnswer(_ grant: DownloadGrant, newTransfer: Bool) -> GrantRevalidation.CatalogAnswer {
         do {
             guard let image = try store.image(grant.image) else { return .ended("image_not_found") }
             guard image.tenant == grant.tenant else { return .ended("tenant_mismatch") }
             guard image.status == .available else { return .ended("image_not_available") }
             guard image.generation == grant.generation else { return .ended("stale_generation") }
-            return try store.isRevoked(serial: grant.serial) ? .ended("token_revoked") : .current
+            if try store.isRevoked(serial: grant.serial) { return .ended("token_revoked") }
+            // A used-up allowance refuses the next transfer (FTP RETR), never the one under way.
+            if newTransfer, try store.tokenIssue(serial: grant.serial)?.state(now: clock.now()) == .exhausted {
+                return .ended("link_exhausted")
+            }
+            return .current
         } catch {
             return .unreachable
         }

@@ -18,6 +18,7 @@ struct SFTPPolicy: SFTPAccessPolicy {
 
     /// One `download.session` audit record per SFTP session (Docs/protocols.md §7.3).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {
+        authorizer.recordUse(file.grant, newSessions: 1, bytes: bytes, peer: peer)
         guard let audit else { return }
         let grant = file.grant
         audit("download.session", grant.image.description, grant.tenant, peer.description, [
