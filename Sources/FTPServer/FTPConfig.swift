@@ -20,10 +20,14 @@ public protocol FTPAccessPolicy: Sendable {
     func stillValid(_ file: ServedFile) -> Bool
     /// A logged-in control connection ended after its transfers sent `bytes` (for the audit log).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress)
+    /// Bytes sent under the login's link, for its usage: every `UsageReporter.interval` during a session
+    /// (`newSession` false), the rest when it ends (`newSession` true, just before `sessionEnded`).
+    func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress)
 }
 
 extension FTPAccessPolicy {
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {}
+    public func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {}
 }
 
 /// Limits and timeouts of one FTP listener (Docs/protocols.md §6.3).

@@ -76,6 +76,9 @@ struct SFTPChannelLoop {
                 guard flush(out, channel) else { return }
             }
             session.bytesSent = processor.bytesSent
+            if let bytes = session.usage.due(total: processor.bytesSent) {
+                ctx.policy.usage(file, newSession: false, bytes: bytes, peer: control.peer)
+            }
         }
     }
 

@@ -14,10 +14,14 @@ public protocol SFTPAccessPolicy: Sendable {
     func stillValid(_ file: ServedFile) -> Bool
     /// A session that had logged in with `file` ended after sending `bytes` (for the audit log).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String)
+    /// Bytes sent under the login's link, for its usage: every `UsageReporter.interval` during a session
+    /// (`newSession` false), the rest when it ends (`newSession` true, just before `sessionEnded`).
+    func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress)
 }
 
 extension SFTPAccessPolicy {
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
+    public func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {}
 }
 
 /// Limits and timeouts of the SFTP listener.

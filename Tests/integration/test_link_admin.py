@@ -203,3 +203,31 @@ def test_revoke_all_links_of_an_image_and_list_filters(srv, tmp_path):
     assert table[0].split()[:3] == ["SERIAL", "IMAGE", "STATE"] and len(table) == 4
     r = srv.cli("link", "revoke", "0" * 32, check=False)
     assert r.returncode == 3
+
+
+@pytest.mark.slow
+def test_usage_grows_during_a_long_https_transfer(srv, workdir, tmp_path):
+    """A long transfer reports every 64 MiB (Docs/links.md): other nodes see the link's usage grow while it
+    runs, not only when it ends. curl is slowed down so the transfer is still running when 64 MiB are in."""
+    size = 96 * MiB + 77
+    source = os.path.join(workdir, "link-admin-long.img")
+    with open(source, "wb") as f:
+        for _ in range(96):
+            f.write(os.urandom(MiB))
+        f.write(b"x" * 77)
+    image = srv.import_image(source, "Long")
+    link = srv.mint(image["id"], "--max-downloads", "1")
+    proc = subprocess.Popen(["curl", "-fsS", "--cacert", srv.ca_file, "--limit-rate", "16M", "-o",
+                             str(tmp_path / "long.img"), link["https"]])
+    seen_while_running = None
+    while proc.poll() is None:
+        used = show(srv, link["serial"])
+        if used["bytes_served"] >= 64 * MiB:
+            seen_while_running = (used["bytes_served"], used["sessions"], proc.poll() is None)
+            break
+        time.sleep(0.1)
+    assert proc.wait(timeout=120) == 0
+    assert seen_while_running is not None and seen_while_running[2], seen_while_running
+    assert seen_while_running[1] == 0  # the session itself counts when it ends
+    done = usage_reaches(srv, link["serial"], size)
+    assert done["bytes_served"] == size and done["sessions"] == 1

@@ -45,7 +45,7 @@ struct LinkRoutes {
 
     static func serial(_ text: String) throws(GateError) -> ID128 {
         guard text.utf8.count == 32, let serial = ID128(hex: text.lowercased()) else {
-            throw GateError.notFound("no link \(text)")
+            throw GateError.notFound("no such link")
         }
         return serial
     }

@@ -115,7 +115,9 @@ enum LinkCommands {
                 try answer.check()
                 print("revoked link \(Render.text(Render.object(answer.json)["serial"]))")
             } catch {
-                printError("\(serial): \(error.message)")
+                // One serial: its error is the command's. Several: each refusal is reported, the rest go on.
+                if args.positionals.count == 1 { throw error }
+                printError(error)
                 worst = max(worst, ExitCode.of(error))
             }
         }

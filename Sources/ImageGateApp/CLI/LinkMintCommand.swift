@@ -101,6 +101,8 @@ enum LinkMintCommand {
             }
             return (out, configuredAddressWarning(data.settings), fromServer)
         }
+        // The warnings are about links that were made; a refusal of every image speaks for itself.
+        if !results.contains(where: { $0["link"] != nil }) { return results }
         if let warning {
             printError(warning)
         } else if !fromServer {

@@ -61,21 +61,18 @@ struct MintOptions: Sendable, Equatable {
         return text
     }
 
-    /// The API's `ttl`: a duration text (`30m`, `24h`, `7d`) or a number of seconds.
+    /// The API's `ttl`: a duration text (`30m`, `24h`, `7d`, or seconds as digits).
     static func ttl(_ value: Any) throws(GateError) -> Int64 {
-        if let text = value as? String, let d = DurationText.parse(text), d > 0 { return d }
-        if let n = value as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue == n.doubleValue.rounded(),
-            n.int64Value > 0
-        {
-            return n.int64Value
+        guard let text = value as? String, let d = DurationText.parse(text), d > 0 else {
+            throw GateError.invalid("ttl must be a duration like 30m, 24h or 7d")
         }
-        throw GateError.invalid("ttl must be a duration like 30m, 24h or 7d, or a number of seconds")
+        return d
     }
 
     /// The options of an API body (single mint and bulk mint share the fields).
     static func from(_ body: JSONBody) throws(GateError) -> MintOptions {
         var o = MintOptions()
-        if let t = body.raw["ttl"], !(t is NSNull) { o.ttl = try ttl(t) }
+        if let t = body.raw["ttl"] { o.ttl = try ttl(t) }
         if let p = try body.strings("protocols") { o.protocols = try protocols(p) }
         if let a = try body.strings("allowed_ips") { o.allowedIPs = try allowedIPs(a) }
         if let m = body.raw["max_downloads"], !(m is NSNull) {

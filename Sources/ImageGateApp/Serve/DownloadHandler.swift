@@ -22,12 +22,15 @@ struct DownloadHandler: RequestHandler {
     var audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
 
     func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress) {
-        authorizer.recordUse(grant, newSessions: 1, bytes: bytes, peer: peer)
         guard let audit else { return }
         audit("download.session", grant.image.description, grant.tenant, peer.description, [
             "serial": grant.serial.hex, "protocol": secure ? "https" : "http", "requests": String(requests),
             "bytes": String(bytes),
         ])
+    }
+
+    func sessionUsage(_ grant: DownloadGrant, secure: Bool, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
+        authorizer.recordUse(grant, newSessions: newSession ? 1 : 0, bytes: bytes, peer: peer)
     }
 
     func tick(nowMs: Int64) {

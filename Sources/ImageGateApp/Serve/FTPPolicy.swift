@@ -18,7 +18,6 @@ struct FTPPolicy: FTPAccessPolicy {
 
     /// One `download.session` audit record per logged-in control connection (Docs/protocols.md §7.3).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {
-        authorizer.recordUse(file.grant, newSessions: 1, bytes: bytes, peer: peer)
         guard let audit else { return }
         let grant = file.grant
         audit("download.session", grant.image.description, grant.tenant, peer.description, [
@@ -37,6 +36,10 @@ struct FTPPolicy: FTPAccessPolicy {
 
     /// The one revalidation rule of every front (`GrantRevalidation`), before each RETR: a transfer already
     /// running is never cut; a failed check ends the control connection.
+    func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
+        authorizer.recordUse(file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, peer: peer)
+    }
+
     func stillValid(_ file: ServedFile) -> Bool {
         authorizer.stillValid(file.grant, newTransfer: true, logger: logger)
     }

@@ -18,7 +18,6 @@ struct SFTPPolicy: SFTPAccessPolicy {
 
     /// One `download.session` audit record per SFTP session (Docs/protocols.md §7.3).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {
-        authorizer.recordUse(file.grant, newSessions: 1, bytes: bytes, peer: peer)
         guard let audit else { return }
         let grant = file.grant
         audit("download.session", grant.image.description, grant.tenant, peer.description, [
@@ -34,6 +33,10 @@ struct SFTPPolicy: SFTPAccessPolicy {
         case .success(let d):
             return authorizer.servedFile(d, blobs: blobs)
         }
+    }
+
+    func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
+        authorizer.recordUse(file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, peer: peer)
     }
 
     func stillValid(_ file: ServedFile) -> Bool {
