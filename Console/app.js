@@ -9,6 +9,7 @@ import { renderDownload } from "./download.js";
 import { renderCreateVM } from "./createvm.js";
 import { renderGuide } from "./guide.js";
 import { renderUploads } from "./uploads.js";
+import { renderLinks } from "./links.js";
 
 export const BASE = "/console/";
 /** The signed-in session: {principal, console: {vm_create_url, recycle_retention_seconds}, …}. */
@@ -54,7 +55,8 @@ function renderHeader() {
   clear(top,
     h("p", { class: "brand" }, t("app.title")),
     h("nav", { "aria-label": t("nav.label") }, h("ul", {},
-      item("", t("nav.images")), item("recycle-bin", t("nav.recycle")), item("guide", t("nav.guide")))),
+      item("", t("nav.images")), item("links", t("nav.links")), item("recycle-bin", t("nav.recycle")),
+      item("guide", t("nav.guide")))),
     h("div", { class: "who" },
       h("span", {}, t("nav.signedInAs", { name: p.name, role: roleName(p) })),
       h("button", { id: "sign-out", onclick: async () => {
@@ -106,6 +108,7 @@ export async function route() {
     else if (rest === "recycle-bin") title = await renderRecycleBin(main);
     else if (rest === "import") title = await renderImport(main);
     else if (rest === "guide") title = await renderGuide(main);
+    else if (rest === "links") title = await renderLinks(main);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "download") title = await renderDownload(main, parts[1]);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "create-vm") title = await renderCreateVM(main, parts[1]);
     else { clear(main, h("h1", {}, t("notFound"))); title = t("notFound"); }

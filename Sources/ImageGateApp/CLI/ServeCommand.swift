@@ -104,7 +104,7 @@ enum ServeCommand {
         // The web console signs in with an API key and then uses a cookie for the API and tus uploads.
         let sessions = ConsoleSessions(
             settings: settings.console, service: data.service, retention: settings.recycleRetention,
-            linkTTL: settings.tokenDefaultTTL, clock: data.clock)
+            linkTTL: settings.tokenDefaultTTL, linkMaxTTL: settings.tokenMaxTTL, clock: data.clock)
         var api = data.managementAPI
         api.sessions = sessions
         var uploads = TusHandler(imports: data.imports, service: data.service)

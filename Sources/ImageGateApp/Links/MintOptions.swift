@@ -54,7 +54,7 @@ struct MintOptions: Sendable, Equatable {
     }
 
     static func label(_ text: String) throws(GateError) -> String {
-        guard text.count <= maxLabelLength else { throw GateError.invalid("label is longer than \(maxLabelLength) characters") }
+        guard text.unicodeScalars.count <= maxLabelLength else { throw GateError.invalid("label is longer than \(maxLabelLength) characters") }
         guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw GateError.invalid("label must be one line of text without control characters")
         }
@@ -75,7 +75,7 @@ struct MintOptions: Sendable, Equatable {
         if let t = body.raw["ttl"] { o.ttl = try ttl(t) }
         if let p = try body.strings("protocols") { o.protocols = try protocols(p) }
         if let a = try body.strings("allowed_ips") { o.allowedIPs = try allowedIPs(a) }
-        if let m = body.raw["max_downloads"], !(m is NSNull) {
+        if let m = body.raw["max_downloads"] {
             guard let n = m as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue == n.doubleValue.rounded()
             else { throw GateError.invalid("max_downloads must be a whole number") }
             o.maxDownloads = try maxDownloads(n.int64Value)
