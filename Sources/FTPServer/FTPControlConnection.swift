@@ -72,7 +72,9 @@ final class FTPControlConnection: ControlWatch {
         defer {
             passive?.close()
             if let file = session.file {
-                ctx.policy.usage(file, newSession: true, bytes: usage.rest(total: sessionBytes), peer: peer)
+                ctx.policy.usage(
+                    file, newSession: true, bytes: usage.rest(total: sessionBytes), secure: session.secureControl,
+                    peer: peer)
                 ctx.policy.sessionEnded(
                     file, bytes: sessionBytes, transfers: sessionTransfers, secure: session.secureControl, peer: peer)
             }
@@ -229,7 +231,7 @@ final class FTPControlConnection: ControlWatch {
     /// The transfer under way has sent `sent` bytes: report them once `UsageReporter.interval` gathered.
     func transferProgress(sent: UInt64) {
         guard let file = session.file, let bytes = usage.due(total: sessionBytes + sent) else { return }
-        ctx.policy.usage(file, newSession: false, bytes: bytes, peer: peer)
+        ctx.policy.usage(file, newSession: false, bytes: bytes, secure: session.secureControl, peer: peer)
     }
 
     func controlActivity() -> TransferOutcome? {

@@ -50,8 +50,11 @@ public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
     func links(_ query: LinkQuery) throws(GateError) -> [TokenIssue]
 
     /// Adds a front's report to a link's usage in one statement of increments (sessions, bytes served) and
-    /// sets the last client and time, so reports from every node add up. An unknown serial changes nothing.
-    func recordLinkUse(_ use: LinkUse) throws(GateError)
+    /// sets the last client and time, so reports from every node add up; returns the record as this update
+    /// left it (in the same transaction: `LinkUseEvent.transitions` sees each transition exactly once across
+    /// nodes). An unknown serial changes nothing and returns nil.
+    @discardableResult
+    func recordLinkUse(_ use: LinkUse) throws(GateError) -> TokenIssue?
 
     /// Import leases: which process on which node owns an in-progress import, until when (ImportLease).
     /// Creates or replaces the lease; throws notFound if the image row does not exist.

@@ -126,6 +126,28 @@ public struct LinkUse: Sendable, Equatable {
     }
 }
 
+/// What a usage report changed about a link, for notifications (webhooks `link.first_use`, `link.exhausted`).
+public enum LinkUseEvent: Sendable, Equatable {
+    /// The link's first report: nothing had been recorded under it before.
+    case firstUse(TokenIssue, protocolName: String, client: String)
+    /// This report made the bytes served reach the allowance.
+    case exhausted(TokenIssue, bytesServed: Int64, allowance: Int64)
+
+    /// The transitions of one report, from the record as the report's own update left it (`after`) and the
+    /// report: each is seen by exactly one report, on whichever node, because the increments are serialized.
+    public static func transitions(after: TokenIssue, use: LinkUse, protocolName: String) -> [LinkUseEvent] {
+        var out: [LinkUseEvent] = []
+        let bytesBefore = after.usage.bytesServed - use.bytes
+        if after.usage.sessions - use.newSessions == 0 && bytesBefore == 0 {
+            out.append(.firstUse(after, protocolName: protocolName, client: use.client))
+        }
+        if let allowance = after.options.byteAllowance, bytesBefore < allowance, after.usage.bytesServed >= allowance {
+            out.append(.exhausted(after, bytesServed: after.usage.bytesServed, allowance: allowance))
+        }
+        return out
+    }
+}
+
 /// How lists travel in one catalog column (protocols, allowed IPs): comma-separated, since neither a protocol
 /// name nor a CIDR contains a comma.
 public enum LinkColumns {

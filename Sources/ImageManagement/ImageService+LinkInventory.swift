@@ -58,10 +58,4 @@ extension ImageService {
         }
         return live.map(\.serial)
     }
-
-    /// Adds what a front served under a link to its usage (best effort: a lost report shows as a smaller
-    /// count, never as a failed download).
-    public func recordLinkUse(_ use: LinkUse) {
-        _ = try? store.recordLinkUse(use)
-    }
 }

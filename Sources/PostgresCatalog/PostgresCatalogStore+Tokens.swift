@@ -58,23 +58,25 @@ extension PostgresCatalogStore {
     }
 
     /// One UPDATE of increments: every node adds to the same counters, nothing is read back first.
-    public func recordLinkUse(_ use: LinkUse) throws(GateError) {
+    @discardableResult
+    public func recordLinkUse(_ use: LinkUse) throws(GateError) -> TokenIssue? {
         try withConnection { c in
-            try c.query(
-                """
-                UPDATE token_issues SET sessions = sessions + $2, bytes_served = bytes_served + $3,
-                    last_client = $4, last_used_at = greatest(coalesce(last_used_at, $5::int8), $5::int8)
-                WHERE serial = $1
-                """,
+            let rows = try c.query(
+                composed: """
+                    UPDATE token_issues SET sessions = sessions + $2, bytes_served = bytes_served + $3,
+                        last_client = $4, last_used_at = greatest(coalesce(last_used_at, $5::int8), $5::int8)
+                    WHERE serial = $1 RETURNING
+                    """ + Self.linkColumns,
                 [.text(use.serial.hex), .int(use.newSessions), .int(use.bytes), .text(use.client), .int(use.at)])
+            return try rows.first.map(Self.decodeLink)
         }
     }
 
-    static let linkSelect = """
-        SELECT serial, image_id, tenant, issued_at, expires_at, protocols, minter, file_name, label, protocol_names,
+    static let linkColumns = """
+         serial, image_id, tenant, issued_at, expires_at, protocols, minter, file_name, label, protocol_names,
             allowed_ips, max_downloads, image_size, revoked_at, sessions, bytes_served, last_client, last_used_at
-        FROM token_issues
         """
+    static let linkSelect = "SELECT" + linkColumns + " FROM token_issues"
 
     static func decodeLink(_ row: PostgresRow) throws -> TokenIssue {
         let serialText = try row.string(0)

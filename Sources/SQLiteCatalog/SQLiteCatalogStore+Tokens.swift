@@ -68,21 +68,28 @@ extension SQLiteCatalogStore {
         }
     }
 
-    /// One UPDATE of increments: every node adds to the same counters, nothing is read back first.
-    public func recordLinkUse(_ use: LinkUse) throws(GateError) {
+    /// One UPDATE of increments: every node adds to the same counters, nothing is read back first. The record
+    /// is read after it in the same transaction, so it shows exactly what this report left.
+    @discardableResult
+    public func recordLinkUse(_ use: LinkUse) throws(GateError) -> TokenIssue? {
         try withConnection { db throws(GateError) in
-            let stmt = try db.prepare(
-                """
-                UPDATE token_issues SET sessions = sessions + ?2, bytes_served = bytes_served + ?3,
-                    last_client = ?4, last_used_at = max(coalesce(last_used_at, ?5), ?5)
-                WHERE serial = ?1
-                """)
-            try stmt.bind(1, use.serial.hex)
-            try stmt.bind(2, use.newSessions)
-            try stmt.bind(3, use.bytes)
-            try stmt.bind(4, use.client)
-            try stmt.bind(5, use.at)
-            try stmt.step()
+            try db.immediateTransaction { () throws(GateError) -> TokenIssue? in
+                let stmt = try db.prepare(
+                    """
+                    UPDATE token_issues SET sessions = sessions + ?2, bytes_served = bytes_served + ?3,
+                        last_client = ?4, last_used_at = max(coalesce(last_used_at, ?5), ?5)
+                    WHERE serial = ?1
+                    """)
+                try stmt.bind(1, use.serial.hex)
+                try stmt.bind(2, use.newSessions)
+                try stmt.bind(3, use.bytes)
+                try stmt.bind(4, use.client)
+                try stmt.bind(5, use.at)
+                try stmt.step()
+                let read = try db.prepare(composed: Self.linkSelect + " WHERE serial = ?1")
+                try read.bind(1, use.serial.hex)
+                return try read.step() ? try Self.decodeLink(read) : nil
+            }
         }
     }
 

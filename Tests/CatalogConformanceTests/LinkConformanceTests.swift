@@ -36,7 +36,34 @@ import Testing
         #expect(used.usage == LinkUsage(sessions: 2, bytesServed: (10 << 20) + 1, lastClient: "127.0.0.3", lastUsedAt: 160))
         #expect(used.completedDownloads == 1)
         // An unknown serial changes nothing and is no error.
-        try store.recordLinkUse(LinkUse(serial: ID128(high: 9, low: 9), newSessions: 1, bytes: 1, client: "x", at: 1))
+        #expect(try store.recordLinkUse(LinkUse(serial: ID128(high: 9, low: 9), newSessions: 1, bytes: 1, client: "x", at: 1)) == nil)
+    }
+
+    @Test(arguments: StoreKind.available) func eachReportSeesItsOwnTransitions(_ kind: StoreKind) throws {
+        let catalog = try TestCatalog(kind)
+        let store = try catalog.open()
+        let size: Int64 = 1 << 20
+        let link = issue(1, image: imageA, issuedAt: 100, options: LinkOptions(maxDownloads: 1, imageSize: size))
+        try store.recordTokenIssue(link)
+        let allowance = try #require(link.options.byteAllowance)
+        func report(_ sessions: Int64, _ bytes: Int64) throws -> [LinkUseEvent] {
+            let use = LinkUse(serial: link.serial, newSessions: sessions, bytes: bytes, client: "127.0.0.1", at: 200)
+            let after = try #require(try store.recordLinkUse(use))
+            #expect(after.serial == link.serial)
+            return LinkUseEvent.transitions(after: after, use: use, protocolName: "https")
+        }
+        // The first report is the first use (a report during a session counts: it has bytes).
+        let first = try report(0, 4 << 20)
+        #expect(first.count == 1)
+        if case .firstUse(_, let name, let client) = first[0] { #expect(name == "https" && client == "127.0.0.1") }
+        else { Issue.record("expected first use, got \(first)") }
+        #expect(try report(1, 1).isEmpty)
+        // The report that crosses the allowance, and only that one, says exhausted.
+        let crossing = try report(1, allowance)
+        #expect(crossing.count == 1)
+        if case .exhausted(_, let served, let limit) = crossing[0] { #expect(limit == allowance && served >= allowance) }
+        else { Issue.record("expected exhausted, got \(crossing)") }
+        #expect(try report(1, 5).isEmpty)
     }
 
     @Test func allowanceIsNTimesSizeTimes1Point1Plus16MiB() {

@@ -38,6 +38,9 @@ struct DownloadAuthorizer: Sendable {
     let clock: any WallClock
     let maxLifetime: Int64
     let cache = AuthorizationCache()
+    /// Told when a usage report made a link's first use or used it up (for webhooks: WebhookEvents'
+    /// linkFirstUse and linkExhausted). nil: nobody listens.
+    var linkEvents: (@Sendable (LinkUseEvent) -> Void)? = nil
 
     enum Denial: Error, Sendable, Equatable {
         case token(TokenRejection)
@@ -207,11 +210,14 @@ extension DownloadAuthorizer {
     /// Adds what a front served under a link to its usage in the catalog (best effort, like the audit
     /// record: a lost report makes the count smaller, it never fails a download). `newSessions` is 1 for the
     /// report that ends a session (an HTTP connection, an FTP or SFTP login), 0 for a report during one.
-    func recordUse(_ grant: DownloadGrant, newSessions: Int64, bytes: UInt64, peer: PeerAddress) {
+    /// `protocolName` is the front's (`https`, `http`, `ftps`, `ftp`, `sftp`), for `linkEvents`.
+    func recordUse(_ grant: DownloadGrant, newSessions: Int64, bytes: UInt64, protocolName: String, peer: PeerAddress) {
         guard newSessions > 0 || bytes > 0 else { return }
-        _ = try? store.recordLinkUse(LinkUse(
+        let use = LinkUse(
             serial: grant.serial, newSessions: newSessions, bytes: Int64(clamping: bytes), client: peer.host,
-            at: clock.now()))
+            at: clock.now())
+        guard let after = try? store.recordLinkUse(use), let linkEvents else { return }
+        for event in LinkUseEvent.transitions(after: after, use: use, protocolName: protocolName) { linkEvents(event) }
     }
 }
 

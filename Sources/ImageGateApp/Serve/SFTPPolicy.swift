@@ -36,7 +36,7 @@ struct SFTPPolicy: SFTPAccessPolicy {
     }
 
     func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
-        authorizer.recordUse(file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, peer: peer)
+        authorizer.recordUse(file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: "sftp", peer: peer)
     }
 
     func stillValid(_ file: ServedFile) -> Bool {
