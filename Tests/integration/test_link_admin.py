@@ -205,20 +205,27 @@ def test_revoke_all_links_of_an_image_and_list_filters(srv, tmp_path):
     assert r.returncode == 3
 
 
-@pytest.mark.slow
-def test_usage_grows_during_a_long_https_transfer(srv, workdir, tmp_path):
-    """A long transfer reports every 64 MiB (Docs/links.md): other nodes see the link's usage grow while it
-    runs, not only when it ends. curl is slowed down so the transfer is still running when 64 MiB are in."""
+@pytest.fixture(scope="module")
+def long_image(srv, workdir):
     size = 96 * MiB + 77
     source = os.path.join(workdir, "link-admin-long.img")
     with open(source, "wb") as f:
         for _ in range(96):
             f.write(os.urandom(MiB))
         f.write(b"x" * 77)
-    image = srv.import_image(source, "Long")
+    return srv.import_image(source, "Long"), size
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("proto", ["https", "ftps", "sftp"])
+def test_usage_grows_during_a_long_transfer(srv, long_image, tmp_path, proto):
+    """A long transfer reports every 64 MiB (Docs/links.md) on every front: other nodes see the link's usage grow
+    while it runs, not only when it ends. curl is slowed down so the transfer is still running when 64 MiB are in."""
+    image, size = long_image
     link = srv.mint(image["id"], "--max-downloads", "1")
-    proc = subprocess.Popen(["curl", "-fsS", "--cacert", srv.ca_file, "--limit-rate", "16M", "-o",
-                             str(tmp_path / "long.img"), link["https"]])
+    url = {"https": link["https"], "ftps": link["ftp"], "sftp": link["sftp"]}[proto]
+    extra = {"https": ["--cacert", srv.ca_file], "ftps": ["--ssl-reqd", "--cacert", srv.ca_file], "sftp": ["-k"]}[proto]
+    proc = subprocess.Popen(["curl", "-fsS", *extra, "--limit-rate", "16M", "-o", str(tmp_path / "long.img"), url])
     seen_while_running = None
     while proc.poll() is None:
         used = show(srv, link["serial"])
@@ -230,4 +237,4 @@ def test_usage_grows_during_a_long_https_transfer(srv, workdir, tmp_path):
     assert seen_while_running is not None and seen_while_running[2], seen_while_running
     assert seen_while_running[1] == 0  # the session itself counts when it ends
     done = usage_reaches(srv, link["serial"], size)
-    assert done["bytes_served"] == size and done["sessions"] == 1
+    assert done["bytes_served"] == size and done["sessions"] == 1 and done["state"] == "active"
