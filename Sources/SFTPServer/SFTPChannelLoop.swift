@@ -18,6 +18,8 @@ struct SFTPChannelLoop {
         let ctx = session.ctx
         let control = session.control
         let processor = SFTPProcessor(file: file, source: BlobByteSource(blob: session.blob!))
+        let session = self.session
+        processor.openCheck = { sent in ctx.policy.refuseOpen(file, unreported: sent - session.usage.reported) }
         let out = SFTPReplyBuffer(capacity: SFTPWireLimits.maxRead + 64 * 1024)
         var framer = SFTPFramer()
         let chunk = 64 * 1024

@@ -17,11 +17,15 @@ public protocol SFTPAccessPolicy: Sendable {
     /// Bytes sent under the login's link, for its usage: every `UsageReporter.interval` during a session
     /// (`newSession` false), the rest when it ends (`newSession` true, just before `sessionEnded`).
     func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress)
+    /// Before a file OPEN in a session: a refusal message when the link may serve no new download (its
+    /// allowance is used up, counting `unreported` bytes this session sent but has not reported yet), else nil.
+    func refuseOpen(_ file: ServedFile, unreported: UInt64) -> String?
 }
 
 extension SFTPAccessPolicy {
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
     public func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {}
+    public func refuseOpen(_ file: ServedFile, unreported: UInt64) -> String? { nil }
 }
 
 /// Limits and timeouts of the SFTP listener.

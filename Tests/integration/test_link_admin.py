@@ -143,6 +143,22 @@ def test_max_downloads_survives_resume_and_segments_then_is_exhausted(srv, tmp_p
     assert [l["serial"] for l in listed] == [serial]
 
 
+def test_an_sftp_session_opens_no_new_download_once_the_allowance_is_used(srv, tmp_path):
+    """Within one SFTP session each `get` is a new download: once this session's own bytes (reported or not)
+    reach the allowance, the next OPEN is refused; the transfer that crossed it was served in full."""
+    link = srv.mint(srv.image["id"], "--max-downloads", "1")
+    allowance, name = link["byte_allowance"], srv.image["file_name"]
+    copies = -(-allowance // SIZE)  # the gets that start below the allowance
+    commands = [f"get {name} copy{i}" for i in range(copies)] + [f"-get {name} refused"]
+    r = sftp_batch(srv, token_of(link), commands, str(tmp_path), extra=QUIET, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for i in range(copies):
+        assert sha256_file(tmp_path / f"copy{i}") == srv.digest
+    assert not os.path.exists(tmp_path / "refused") or os.path.getsize(tmp_path / "refused") == 0
+    used = usage_reaches(srv, link["serial"], copies * SIZE)
+    assert used["bytes_served"] == copies * SIZE and used["state"] == "exhausted"
+
+
 def test_bulk_mint_of_50_images_with_csv_and_json_output(srv, tmp_path):
     ids = []
     for i in range(50):

@@ -207,6 +207,16 @@ struct DownloadAuthorizer: Sendable {
 }
 
 extension DownloadAuthorizer {
+    /// Whether a limited link's allowance is reached, counting `unreported` bytes a session sent and has not
+    /// reported yet (an SFTP session's next OPEN). An unlimited link, or a catalog that does not answer: false
+    /// (the session's own revalidation deals with an unreachable catalog).
+    func allowanceUsedUp(_ grant: DownloadGrant, unreported: UInt64) -> Bool {
+        guard let link = (try? store.tokenIssue(serial: grant.serial)) ?? nil,
+            let allowance = link.options.byteAllowance
+        else { return false }
+        return link.usage.bytesServed.addingReportingOverflow(Int64(clamping: unreported)).partialValue >= allowance
+    }
+
     /// Adds what a front served under a link to its usage in the catalog (best effort, like the audit
     /// record: a lost report makes the count smaller, it never fails a download). `newSessions` is 1 for the
     /// report that ends a session (an HTTP connection, an FTP or SFTP login), 0 for a report during one.

@@ -39,6 +39,10 @@ struct SFTPPolicy: SFTPAccessPolicy {
         authorizer.recordUse(file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: "sftp", peer: peer)
     }
 
+    func refuseOpen(_ file: ServedFile, unreported: UInt64) -> String? {
+        authorizer.allowanceUsedUp(file.grant, unreported: unreported) ? LinkRefusal.exhausted.sentence : nil
+    }
+
     func stillValid(_ file: ServedFile) -> Bool {
         authorizer.stillValid(file.grant, newTransfer: false, logger: logger)
     }
