@@ -49,7 +49,7 @@ let package = Package(
         // Who may do what: principals, tenants, sub-accounts, API keys, image lifecycle rules, recycle bin,
         // VM references, audit log. The management API and the CLI call only this.
         .target(
-            name: "ImageManagement", dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog"],
+            name: "ImageManagement", dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog", "DownloadTokens"],
             swiftSettings: strictSettings),
         // Streaming format inspection of image bytes: qcow2 header rules, ISO 9660, refusal of VMDK/VHD/… .
         .target(name: "ImageInspection", dependencies: ["GateCore"], swiftSettings: strictSettings),
@@ -82,6 +82,9 @@ let package = Package(
         // object and multipart calls for dedicated threads, typed errors (Docs/object-storage.md).
         .target(
             name: "S3Client", dependencies: ["CCurl", "CryptoPrimitives", "GateCore"], swiftSettings: strictSettings),
+        // The node-local read cache of object-store slices: LRU, single flight, SHA-256 checks (Docs/object-storage.md).
+        .target(
+            name: "SliceCache", dependencies: ["GateCore", "SystemIO", "CryptoPrimitives"], swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
 
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
@@ -98,6 +101,9 @@ let package = Package(
             name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO", "TestSupport"]),
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
         .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "CryptoPrimitives", "GateCore"]),
+        .testTarget(
+            name: "SliceCacheTests",
+            dependencies: ["SliceCache", "S3Client", "HTTPServer", "SystemIO", "CryptoPrimitives", "GateCore", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
         // Shared by test targets only (Docs/testing.md, "In-process tests"): scratch directories, seeded random
         // bytes, raw request builders, a scripted client socket, bounded waits. Public APIs only.

@@ -8,8 +8,10 @@ import { renderImport } from "./importwizard.js";
 import { renderDownload } from "./download.js";
 import { renderCreateVM } from "./createvm.js";
 import { renderGuide } from "./guide.js";
+import { renderAudit } from "./audit.js";
 import { renderUploads } from "./uploads.js";
 import { renderLinks } from "./links.js";
+import { renderWebhooks } from "./webhooks.js";
 
 export const BASE = "/console/";
 /** The signed-in session: {principal, console: {vm_create_url, recycle_retention_seconds}, …}. */
@@ -56,6 +58,7 @@ function renderHeader() {
     h("p", { class: "brand" }, t("app.title")),
     h("nav", { "aria-label": t("nav.label") }, h("ul", {},
       item("", t("nav.images")), item("links", t("nav.links")), item("recycle-bin", t("nav.recycle")),
+      can.destroy() ? item("audit", t("nav.audit")) : null, can.admin() ? item("webhooks", t("nav.webhooks")) : null,
       item("guide", t("nav.guide")))),
     h("div", { class: "who" },
       h("span", {}, t("nav.signedInAs", { name: p.name, role: roleName(p) })),
@@ -109,6 +112,8 @@ export async function route() {
     else if (rest === "import") title = await renderImport(main);
     else if (rest === "guide") title = await renderGuide(main);
     else if (rest === "links") title = await renderLinks(main);
+    else if (rest === "audit") title = await renderAudit(main);
+    else if (rest === "webhooks" && can.admin()) title = await renderWebhooks(main);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "download") title = await renderDownload(main, parts[1]);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "create-vm") title = await renderCreateVM(main, parts[1]);
     else { clear(main, h("h1", {}, t("notFound"))); title = t("notFound"); }

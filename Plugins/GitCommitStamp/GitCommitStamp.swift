@@ -22,13 +22,14 @@ struct GitCommitStamp: BuildToolPlugin {
             if let files = t.sourceModule?.sourceFiles { inputs += files.map(\.url) }
         }
         if let git = GitDirectories(checkout: package) {
-            // Only the ones that exist: a repository whose refs were never packed has no packed-refs, and a
-            // missing input stops the build.
             inputs += [
                 git.worktree.appending(path: "HEAD"), git.worktree.appending(path: "logs/HEAD"),
                 git.worktree.appending(path: "index"), git.common.appending(path: "refs/heads"),
-                git.common.appending(path: "packed-refs"),
-            ].filter { FileManager.default.fileExists(atPath: $0.path) }
+            ]
+            // A repository whose refs were never packed has no packed-refs file, and llbuild refuses a build
+            // whose declared input is missing ("missing inputs").
+            let packed = git.common.appending(path: "packed-refs")
+            if FileManager.default.fileExists(atPath: packed.path) { inputs.append(packed) }
         }
         return [
             .buildCommand(

@@ -107,6 +107,18 @@ public struct TokenCodec: Sendable {
         return .success(claims)
     }
 
+    /// The claims of a token whose MAC verifies (steps 1-4 only: no time, protocol or address check). Used
+    /// after `verify` refused an authentic token, to tell its holder why (GateCore `LinkRefusal`) and to audit
+    /// the refusal by serial. nil for anything `verify` refuses before step 4: a guessed or forged token
+    /// yields nothing here.
+    public func authenticClaims(_ token: some StringProtocol, keyring: Keyring, now: Int64) -> TokenClaims? {
+        guard let parts = Self.split(token), let key = keyring.key(TokenPayload.kid(parts.payload), now: now),
+            Crypto.constantTimeEqual(tag(parts.payload, key: key), parts.tag),
+            case .success(let claims) = TokenPayload.decode(parts.payload)
+        else { return nil }
+        return claims
+    }
+
     /// Step 1: `igt1.` + 124 + `.` + 43 chars, canonical base64url parts of 93 and 32 bytes.
     /// Shared with `TokenRedaction`, which must agree on what "decodes" means.
     static func split(_ token: some StringProtocol) -> (payload: [UInt8], tag: [UInt8])? {

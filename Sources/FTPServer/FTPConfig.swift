@@ -7,8 +7,10 @@ import SystemIO
 /// The outcome of `PASS <token>`.
 public enum FTPLogin: Sendable, Equatable {
     case granted(ServedFile)
-    /// Refused. `reason` and `tokenLabel` are for the log only; the client always sees the same 530.
-    case denied(reason: String, tokenLabel: String)
+    /// Refused. `reason` and `tokenLabel` are for the log only. The client sees the same 530 for every refusal,
+    /// unless `message` is set: the one-line reason an authentic link is refused (expired, revoked, used up,
+    /// wrong network address), which its recipient is told instead (Docs/ftp.md).
+    case denied(reason: String, tokenLabel: String, message: String? = nil)
 }
 
 /// Decides what a token opens. Catalog-agnostic: the composition root implements it with tokens and images.
@@ -18,6 +20,9 @@ public protocol FTPAccessPolicy: Sendable {
     func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin
     /// Re-checks a grant before each transfer (image recycled, replaced or token revoked since login).
     func stillValid(_ file: ServedFile) -> Bool
+    /// After `stillValid` refused a transfer: the one-line reason its holder is told (the link expired or was
+    /// revoked since login), or nil for the generic "no longer valid" reply (image deleted or replaced).
+    func refusalMessage(_ file: ServedFile, secure: Bool, peer: PeerAddress) -> String?
     /// A logged-in control connection ended after its transfers sent `bytes` (for the audit log).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress)
     /// Bytes sent under the login's link, for its usage: every `UsageReporter.interval` during a session
@@ -26,6 +31,7 @@ public protocol FTPAccessPolicy: Sendable {
 }
 
 extension FTPAccessPolicy {
+    public func refusalMessage(_ file: ServedFile, secure: Bool, peer: PeerAddress) -> String? { nil }
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {}
     public func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, secure: Bool, peer: PeerAddress) {}
 }

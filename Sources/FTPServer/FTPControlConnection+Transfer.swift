@@ -34,6 +34,17 @@ extension FTPControlConnection {
                 finish(&record, FTPReply.from(GateError.io("blob")), outcome: .localError)
                 return
             }
+            // Bytes that must be fetched first (a cold slice of an object-store blob): fetch the first ones now,
+            // so a store that is down is a clean 451 before 150 and no data connection is opened for nothing.
+            if let blob, blob is any PreparableBlobReader, offset < f.size {
+                do {
+                    _ = try blob.extent(at: offset, maxLength: 1)
+                } catch {
+                    ctx.logger.warning("ftp: \(peer): \(record.path): \(error.message)")
+                    finish(&record, FTPReply.from(error), outcome: Self.outcome(of: error))
+                    return
+                }
+            }
             // vsftpd's wording; curl and wget read "(N bytes)" when SIZE was not asked.
             let mode = session.binary ? "BINARY" : "ASCII"
             send(FTPReply(150, "Opening \(mode) mode data connection for \(f.name) (\(f.size) bytes)."))
@@ -115,7 +126,15 @@ extension FTPControlConnection {
         case .localError(let why):
             ctx.logger.error("ftp: \(peer): \(record.path): \(why)")
             finish(&record, FTPReply.from(GateError.io(why)), outcome: .localError)
+        case .storeFailed(let error):
+            ctx.logger.warning("ftp: \(peer): \(record.path): \(error.message)")
+            finish(&record, FTPReply.from(error), outcome: Self.outcome(of: error))
         }
+    }
+
+    /// The access log's word for a store failure: `store_unavailable` when a retry may work.
+    static func outcome(of error: GateError) -> AccessOutcome {
+        error.code == .unavailable ? .storeUnavailable : .localError
     }
 
     private func finish(_ record: inout FTPAccessRecord, _ reply: FTPReply, outcome: AccessOutcome) {

@@ -58,6 +58,9 @@ enum TransferOutcome: Equatable {
     case controlLost
     /// The blob could not be read (truncated, I/O error).
     case localError(String)
+    /// The blob's store could not deliver the bytes (an object store down or slow: a cold slice of the read
+    /// cache could not be fetched). `unavailable` is the transient kind: 451, the client retries.
+    case storeFailed(GateError)
 }
 
 /// Watches the control connection while data flows: an ABOR or QUIT must be seen mid-transfer.
@@ -121,10 +124,16 @@ enum DataSender {
             if data.tls == nil {
                 if r[0] & pollEnd != 0 && r[0] & pollOut == 0 { return .peerClosed }
                 let chunk = UInt64(min(Int64(config.sendfileChunkBytes), end - off))
-                // The store says where these bytes are: the blob itself, or a cached slice of it.
-                guard let extent = try? blob.extent(at: UInt64(off), maxLength: chunk), extent.length > 0 else {
-                    return .localError("image file ended early (truncated?)")
+                // The store says where these bytes are: the blob itself, or a cached slice of it (fetched first
+                // when cold: this thread may wait for the object store, up to its timeout).
+                let extent: BlobExtent
+                do {
+                    extent = try blob.extent(at: UInt64(off), maxLength: chunk)
+                } catch {
+                    return .storeFailed(error)
                 }
+                guard extent.length > 0 else { return .localError("image file ended early (truncated?)") }
+                defer { withExtendedLifetime(extent) {} }
                 var fileOffset = Int64(extent.offset)
                 switch try? Socket.sendfile(data.fd, file: extent.fd, offset: &fileOffset, count: Int(extent.length)) {
                 case .processed(let n)?:
@@ -139,9 +148,14 @@ enum DataSender {
             } else {
                 if pending.isEmpty {
                     let want = UInt64(min(Int64(buffer.count), end - off))
-                    guard let extent = try? blob.extent(at: UInt64(off), maxLength: want), extent.length > 0 else {
-                        return .localError("image file ended early")
+                    let extent: BlobExtent
+                    do {
+                        extent = try blob.extent(at: UInt64(off), maxLength: want)
+                    } catch {
+                        return .storeFailed(error)
                     }
+                    guard extent.length > 0 else { return .localError("image file ended early") }
+                    defer { withExtendedLifetime(extent) {} }
                     let n = buffer.withUnsafeMutableBytes {
                         pread(extent.fd, $0.baseAddress, Int(extent.length), off_t(extent.offset))
                     }

@@ -46,6 +46,8 @@ public struct FTPReply: Sendable, Equatable, CustomStringConvertible {
         case .conflict, .alreadyExists: FTPReply(550, "Requested action not taken.")
         case .tokenInvalid: FTPReply(530, "Login incorrect.")
         case .io, .internal: FTPReply(451, "Requested action aborted: local error in processing.")
+        // RFC 959: 451 is the transient "try again" reply; the object store failed or timed out.
+        case .unavailable: FTPReply(451, "Requested action aborted: storage temporarily unavailable, try again.")
         }
     }
 

@@ -92,7 +92,9 @@ extension FTPSession {
         restOffset = nil  // RFC 3659 §5.3: a REST applies to the next transfer only.
         guard FTPView.resolve(arg, file: f) == .file else { return [.reply(.noSuchFile)] }
         if let r = dataReady() { return [.reply(r)] }
-        guard policy.stillValid(f) else { return [.reply(.linkInvalid), .close] }
+        guard policy.stillValid(f) else {
+            return [.reply(policy.refusalMessage(f, secure: secureControl, peer: peer).map { FTPReply(530, $0) } ?? .linkInvalid), .close]
+        }
         guard offset <= f.size else {
             return [.reply(FTPReply(554, "Restart offset \(offset) is beyond the end of the file (\(f.size) bytes)."))]
         }

@@ -166,10 +166,11 @@ public struct FTPSession {
         case .granted(let f):
             file = f
             return [.loggedIn(f), .reply(FTPReply(230, "Login successful: \(f.name) is the only file here."))]
-        case .denied(let reason, let label):
+        case .denied(let reason, let label, let message):
             loginFailures += 1
             user = nil
-            var out: [FTPEffect] = [.loginFailed(reason: reason, tokenLabel: label), .reply(.loginIncorrect)]
+            let reply = message.map { FTPReply(530, $0) } ?? .loginIncorrect
+            var out: [FTPEffect] = [.loginFailed(reason: reason, tokenLabel: label), .reply(reply)]
             if loginFailures >= config.maxLoginFailuresPerSession {
                 out += [.reply(FTPReply(421, "Too many failed logins: closing control connection.")), .close]
             }

@@ -21,6 +21,8 @@ public enum AccessOutcome: String, Sendable, CaseIterable, CustomStringConvertib
     case shutdown
     case refused
     case badRequest = "bad_request"
+    /// The object store failed or timed out after the head was sent: the connection was cut, the client resumes.
+    case storeUnavailable = "store_unavailable"
     // FTP, one line per login or transfer (Docs/ftp.md).
     case complete
     case aborted

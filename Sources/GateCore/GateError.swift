@@ -15,6 +15,9 @@ public struct GateError: Error, Equatable, Sendable, CustomStringConvertible {
         case alreadyExists = "already_exists"
         case tokenInvalid = "token_invalid"
         case io = "io_error"
+        /// A service this node depends on (the object store) failed or did not answer in time: worth a retry
+        /// later (HTTP 503 with Retry-After, FTP 451, SFTP failure; Docs/error-mapping.md).
+        case unavailable = "unavailable"
         case `internal` = "internal"
         case usage = "usage"
     }
@@ -33,6 +36,7 @@ public struct GateError: Error, Equatable, Sendable, CustomStringConvertible {
     @inline(never) public static func invalid(_ why: String) -> GateError { GateError(.invalidRequest, why) }
     @inline(never) public static func conflict(_ why: String) -> GateError { GateError(.conflict, why) }
     @inline(never) public static func io(_ why: String) -> GateError { GateError(.io, why) }
+    @inline(never) public static func unavailable(_ why: String) -> GateError { GateError(.unavailable, why) }
     @inline(never) public static func usage(_ why: String) -> GateError { GateError(.usage, why) }
     @inline(never) public static func `internal`(_ why: String) -> GateError { GateError(.internal, why) }
 }

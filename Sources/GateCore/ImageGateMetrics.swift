@@ -147,7 +147,7 @@ public enum ImageGateMetrics {
                 seeds: [MetricSeries("imagegate_authorization_cache_misses_total")]),
             MetricFamily("imagegate_images", .gauge, "Images in the catalog by status."),
             MetricFamily("imagegate_image_bytes", .gauge, "Bytes of images in the catalog by status."),
-        ]
+        ] + CacheMetrics.families()
     }
 }
 

@@ -31,6 +31,9 @@ public struct CatalogRecovery: Sendable {
     public let store: any CatalogStore
     public let blobs: any BlobStorage
     public let clock: any WallClock
+    /// Told of every image recovery made `failed` (interrupted or damaged), after its row changed: the server
+    /// announces it as the webhook event `image.failed` (Docs/webhooks.md).
+    public var onFailed: (@Sendable (ImageRecord) -> Void)? = nil
 
     public static let interruptedReason = ImportLease.stoppedReason
     public static let damagedReason = "image bytes missing or damaged"
@@ -104,25 +107,27 @@ public struct CatalogRecovery: Sendable {
             return false
         }
         var changed = false
-        _ = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
+        let after = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
             guard r.status == .uploading else { return }
             r.status = .failed
             r.failureReason = Self.interruptedReason
             changed = true
         }
+        if changed { onFailed?(after) }
         return changed
     }
 
     /// Re-checks the blob under the row's transaction so a concurrent re-import is not failed by mistake.
     private func failDamaged(_ id: ImageID) throws(GateError) -> Bool {
         var changed = false
-        _ = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
+        let after = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
             guard r.status == .available, blobs.blobSize(r.id) != r.size else { return }
             r.status = .failed
             r.failureReason = Self.damagedReason
             r.generation &+= 1
             changed = true
         }
+        if changed { onFailed?(after) }
         return changed
     }
 }

@@ -132,6 +132,9 @@ public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
     /// Events with seq > afterSeq in seq order, at most `limit`. `tenant` nil = all; otherwise events whose
     /// actor or target belongs to that tenant.
     func auditEvents(tenant: TenantID?, afterSeq: Int64?, limit: Int) throws(GateError) -> [AuditEvent]
+    /// Events matching every set field of `query`, in seq order (descending when `newestFirst`), at most
+    /// `query.limit`.
+    func auditEvents(_ query: AuditQuery) throws(GateError) -> [AuditEvent]
 
     // MARK: Import jobs: what an in-progress import reads from and how it resumes (ImportJob).
 
@@ -175,6 +178,37 @@ public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
     /// session of `keyID` when given; returns how many went.
     @discardableResult
     func removeConsoleSessions(idleBefore: Int64, createdBefore: Int64, keyID: String?) throws(GateError) -> Int
+
+    // MARK: Webhooks and their delivery outbox (Webhooks.swift, Docs/webhooks.md).
+
+    /// A duplicate id is `.alreadyExists`.
+    func insertWebhook(_ webhook: Webhook) throws(GateError)
+    /// Ordered by createdAt, then id.
+    func webhooks() throws(GateError) -> [Webhook]
+    /// Removes the webhook and its deliveries (pending or logged); false when there was none.
+    @discardableResult
+    func removeWebhook(_ id: String) throws(GateError) -> Bool
+    /// Enqueues one pending delivery, due at once, for every enabled webhook subscribed to `event.type`, in one
+    /// transaction; returns how many. Deliveries are numbered in enqueue order (`seq`).
+    @discardableResult
+    func enqueueWebhookEvent(_ event: WebhookEvent) throws(GateError) -> Int
+    /// Claims at most `limit` due deliveries for `holder` until `claimUntil`, lowest seq first: pending, due
+    /// (`nextAttemptAt <= now`), not claimed by anyone or with an expired claim, and with no earlier pending
+    /// delivery of the same webhook and image (so one image's events go out in order). Several nodes claiming
+    /// at once never get the same delivery.
+    func claimWebhookDeliveries(holder: String, now: Int64, claimUntil: Int64, limit: Int) throws(GateError)
+        -> [WebhookDelivery]
+    /// Records an attempt (attempts + 1, last status and error, the new state) and drops the claim, if `holder`
+    /// still holds the delivery's claim; false when it does not (expired and taken over, or webhook removed).
+    @discardableResult
+    func finishWebhookDelivery(seq: Int64, holder: String, outcome: WebhookAttemptOutcome, at now: Int64)
+        throws(GateError) -> Bool
+    /// A webhook's deliveries, newest (highest seq) first, at most `limit`.
+    func webhookDeliveries(webhook: String, limit: Int) throws(GateError) -> [WebhookDelivery]
+    /// Deletes the log rows of deliveries that ended (delivered or failed) before `before`; returns how many.
+    /// Pending deliveries are never touched.
+    @discardableResult
+    func pruneWebhookDeliveries(endedBefore before: Int64) throws(GateError) -> Int
 }
 
 extension CatalogStore {

@@ -177,9 +177,9 @@ public struct TokenIssue: Sendable, Equatable {
     /// link's whole life, whatever the image is renamed to meanwhile. nil for links minted before the
     /// catalog recorded it (migration 4).
     public var fileName: String?
-    /// The mint options and the usage counters of the link (migration 7; LinkRecord.swift).
+    /// The mint options and the usage counters of the link (migration 8; LinkRecord.swift).
     public var options: LinkOptions
-    /// When the link was revoked (nil: not revoked). Links revoked before migration 7 carry their issue time.
+    /// When the link was revoked (nil: not revoked). Links revoked before migration 8 carry their issue time.
     public var revokedAt: Int64?
     public var usage: LinkUsage
 

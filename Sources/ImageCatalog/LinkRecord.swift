@@ -7,7 +7,7 @@ import GateCore
 /// one IP prefix); the catalog carries the exact grant, which every front checks (DownloadAuthorizer).
 public struct LinkOptions: Sendable, Equatable {
     /// The protocol names granted (`https`, `http`, `ftps`, `ftp`, `sftp`), each on its own. nil for links
-    /// minted before migration 7: their token's bits decide alone.
+    /// minted before migration 8: their token's bits decide alone.
     public var protocols: [String]?
     /// CIDRs the client address must be in (empty: any address).
     public var allowedIPs: [String]

@@ -127,6 +127,7 @@ public struct BlobVerifier: Sendable {
     ) throws(GateError) -> Int {
         guard offset < reader.size else { return 0 }
         let extent = try reader.extent(at: offset, maxLength: UInt64(buffer.count))
+        defer { withExtendedLifetime(extent) {} }
         while true {
             let n = pread(extent.fd, buffer.baseAddress, Int(extent.length), off_t(extent.offset))
             if n >= 0 { return n }

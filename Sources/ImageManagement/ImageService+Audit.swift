@@ -12,14 +12,22 @@ extension ImageService {
     public func auditEvents(_ p: Principal, tenant: TenantID?, afterSeq: Int64?, limit: Int) throws(GateError)
         -> [AuditEvent]
     {
-        guard (1...Self.maxAuditPage).contains(limit) else {
+        try auditEvents(p, AuditQuery(tenant: tenant, afterSeq: afterSeq, limit: limit))
+    }
+
+    /// The events matching `query` (the audit page's filters), with the same scope rule: an owner's query is
+    /// always narrowed to their tenant.
+    public func auditEvents(_ p: Principal, _ query: AuditQuery) throws(GateError) -> [AuditEvent] {
+        guard (1...Self.maxAuditPage).contains(query.limit) else {
             throw .invalid("limit must be between 1 and \(Self.maxAuditPage)")
         }
-        if p.isPlatformAdmin { return try store.auditEvents(tenant: tenant, afterSeq: afterSeq, limit: limit) }
+        if p.isPlatformAdmin { return try store.auditEvents(query) }
         let own = try scope(p)!
-        if let tenant, tenant != own { throw .notFound("no tenant \(tenant)") }
+        if let tenant = query.tenant, tenant != own { throw .notFound("no tenant \(tenant)") }
         try require(p, .readAudit, action: "audit.read", target: "audit", targetTenant: own, source: "api")
-        return try store.auditEvents(tenant: own, afterSeq: afterSeq, limit: limit)
+        var scoped = query
+        scoped.tenant = own
+        return try store.auditEvents(scoped)
     }
 
     /// Recomputes the hash chain from the first event. nil = intact; otherwise the seq of the first event

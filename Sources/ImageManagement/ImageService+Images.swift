@@ -116,6 +116,7 @@ extension ImageService {
         let after = try finishDelete(id, now: now)
         record(p, "image.delete", target: id.description, targetTenant: after.tenant, source: source,
             detail: ["generation": String(after.generation), "status_before": after.statusBeforeDelete?.rawValue ?? ""])
+        webhookEvents.image("image.deleted", after)
         return after
     }
 
@@ -159,6 +160,7 @@ extension ImageService {
         }
         record(p, "image.restore", target: id.description, targetTenant: after.tenant, source: source,
             detail: ["generation": String(after.generation), "status": after.status.rawValue])
+        webhookEvents.image(after.status == .available ? "image.available" : "image.failed", after)
         return after
     }
 

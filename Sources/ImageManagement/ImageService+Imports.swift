@@ -117,6 +117,7 @@ extension ImageService {
         audit(.system, action: "image.import.finish", target: id.description, targetTenant: r.tenant, source: "importer",
             outcome: "ok", detail: ["size": String(size), "sha256": sha256])
         countImportEnd(id, result: "ok", bytes: size)
+        webhookEvents.image("image.available", r)
         return r
     }
 
@@ -143,6 +144,7 @@ extension ImageService {
             audit(.system, action: "image.import.fail", target: id.description, targetTenant: r.tenant,
                 source: "importer", outcome: "error", detail: ["reason": reason])
             countImportEnd(id, result: "failed")
+            webhookEvents.image("image.failed", r)
         }
         return true
     }
@@ -165,6 +167,7 @@ extension ImageService {
         }
         record(p, "image.cancel", target: id.description, targetTenant: after.tenant, source: source)
         countImportEnd(id, result: "cancelled")
+        webhookEvents.image("image.failed", after)
         return after
     }
 }

@@ -35,7 +35,7 @@ extension ImageService {
 
     /// Revokes every link of the image that still works (active or exhausted; revoked and expired ones are
     /// left as they are) and returns their serials. Needs the manage-links permission; one `link.revoke`
-    /// audit event per link, as for a single revocation.
+    /// audit event and one `link.revoked` webhook event per link, as for a single revocation.
     public func revokeImageLinks(_ p: Principal, _ id: ImageID, source: String) throws(GateError) -> [ID128] {
         let image = try visibleImage(p, id)
         try require(p, .manageLinks, action: "link.revoke", target: id.description, targetTenant: image.tenant,
@@ -51,6 +51,7 @@ extension ImageService {
                     try store.revoke(serial: issue.serial, expiresAt: issue.expiresAt)
                     record(p, "link.revoke", target: issue.serial.hex, targetTenant: issue.tenant, source: source,
                         detail: ["image": issue.image.description])
+                    webhookEvents.linkRevoked(issue, by: p.accountID)
                 }
                 live += page
                 if page.count < Self.maxLinkPage { break }

@@ -75,6 +75,7 @@ extension ImageService {
                 "serial": issue.serial.hex, "expires_at": String(issue.expiresAt),
                 "protocols": String(issue.protocols), "minter": issue.minter,
             ])
+        webhookEvents.linkMinted(issue, by: p.accountID)
     }
 
     /// Puts a minted link's serial on the deny-list. The serial must belong to a link of a tenant the
@@ -90,5 +91,6 @@ extension ImageService {
         try store.revoke(serial: serial, expiresAt: issue.expiresAt)
         record(p, "link.revoke", target: serial.hex, targetTenant: issue.tenant, source: source,
             detail: ["image": issue.image.description])
+        webhookEvents.linkRevoked(issue, by: p.accountID)
     }
 }

@@ -49,6 +49,7 @@ extension ImageService {
         }
         audit(.system, action: "image.verify.fail", target: image.id.description, targetTenant: after.tenant,
             source: source, outcome: "error", detail: detail)
+        webhookEvents.image("image.failed", after)
         return result
     }
 }

@@ -19,6 +19,8 @@ public final class ImageService: Sendable {
     public let clock: any WallClock
     /// Seconds an image stays in the recycle bin before `purgeExpired` destroys it.
     public let retention: Int64
+    /// The webhook outbox's door (Docs/webhooks.md): every image, link and download event goes through it.
+    public let webhookEvents: WebhookEvents
 
     /// `lastUsedAt` of an API key is refreshed at most this often, so authentication is not a write per request.
     static let lastUsedResolution: Int64 = 60
@@ -28,6 +30,7 @@ public final class ImageService: Sendable {
         self.blobs = blobs
         self.clock = clock
         self.retention = retention
+        self.webhookEvents = WebhookEvents(store: store, clock: clock)
     }
 
     // MARK: Bootstrap and authentication
@@ -201,6 +204,7 @@ enum Refusal {
         "account.create": "create accounts", "account.list": "list accounts", "account.update": "change accounts",
         "apikey.create": "create API keys", "apikey.list": "list these API keys",
         "apikey.revoke": "revoke API keys", "apikey.rotate": "rotate this API key", "audit.read": "read the audit log",
+        "webhook.add": "add webhooks", "webhook.list": "see webhooks", "webhook.remove": "remove webhooks",
     ]
 
     /// The caller's role as the console names it.

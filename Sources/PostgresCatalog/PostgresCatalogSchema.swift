@@ -14,7 +14,8 @@ import PostgresClient
 public enum PostgresCatalogSchema {
     public static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "catalog", sql: version1),
-        PostgresMigration(version: 2, name: "link administration", sql: version2),
+        PostgresMigration(version: 2, name: "webhooks", sql: version2),
+        PostgresMigration(version: 3, name: "link administration", sql: version3),
     ]
 
     public static func migrator() throws(PostgresError) -> PostgresMigrator {
@@ -188,8 +189,43 @@ public enum PostgresCatalogSchema {
         CREATE INDEX console_sessions_by_key ON console_sessions (key_id);
         """
 
-    /// SQLite migration 7, column for column: link options, revocation time and usage (Docs/links.md).
+    /// The SQLite catalog's migration 7: webhooks and their delivery outbox (Docs/webhooks.md).
     static let version2 = """
+        CREATE TABLE webhooks (
+            id         text COLLATE "C" PRIMARY KEY,
+            url        text COLLATE "C" NOT NULL,
+            events     text COLLATE "C" NOT NULL,
+            secret     text COLLATE "C" NOT NULL,
+            created_by text COLLATE "C" NOT NULL,
+            created_at int8 NOT NULL,
+            enabled    boolean NOT NULL DEFAULT true
+        );
+        CREATE TABLE webhook_deliveries (
+            seq             int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            webhook_id      text COLLATE "C" NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+            event_id        text COLLATE "C" NOT NULL,
+            type            text COLLATE "C" NOT NULL,
+            time            int8 NOT NULL,
+            image_id        text COLLATE "C",
+            data            text COLLATE "C" NOT NULL,
+            attempts        int8 NOT NULL DEFAULT 0,
+            next_attempt_at int8 NOT NULL,
+            state           text COLLATE "C" NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+            last_status     int8,
+            last_error      text COLLATE "C",
+            last_attempt_at int8,
+            claimed_by      text COLLATE "C",
+            claim_until     int8,
+            UNIQUE (webhook_id, event_id)
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+        CREATE INDEX webhook_deliveries_by_image ON webhook_deliveries (webhook_id, image_id, seq)
+            WHERE state = 'pending';
+        CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
+        """
+
+    /// SQLite migration 8, column for column: link options, revocation time and usage (Docs/links.md).
+    static let version3 = """
         ALTER TABLE token_issues ADD COLUMN label text COLLATE "C" NOT NULL DEFAULT '';
         ALTER TABLE token_issues ADD COLUMN protocol_names text COLLATE "C";          -- NULL: the token's bits decide alone
         ALTER TABLE token_issues ADD COLUMN allowed_ips text COLLATE "C" NOT NULL DEFAULT '';

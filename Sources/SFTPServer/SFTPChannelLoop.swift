@@ -38,6 +38,8 @@ struct SFTPChannelLoop {
                 nextCheck = now + ctx.config.revalidateIntervalMs
                 guard ctx.policy.stillValid(file) else {
                     session.outcome = .revoked
+                    // Told to the client when the session finishes (`SSHSession.endMessage`).
+                    session.endMessage = ctx.policy.refusalMessage(file, peer: control.peer)
                     ctx.logger.info("sftp \(control.peer): \(file.logID) no longer valid: session ended")
                     return
                 }

@@ -188,7 +188,9 @@ public final class SFTPProcessor {
         guard got > 0 else {
             out.truncate(to: start)
             // 0: the blob is shorter than the catalog says (truncated underneath us); -1: I/O error.
-            status(out, id, got == 0 ? .eof : .failure, got == 0 ? SFTPStatus.eof.message : "Read error")
+            status(
+                out, id, got == 0 ? .eof : .failure,
+                got == 0 ? SFTPStatus.eof.message : source.failureMessage() ?? "Read error")
             return
         }
         out.commit(got)

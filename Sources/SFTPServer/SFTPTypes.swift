@@ -7,11 +7,14 @@ import SystemIO
 /// Decides who may log in and for how long a session may go on. Called on session threads, so it must be
 /// thread-safe and may block (catalog lookups).
 public protocol SFTPAccessPolicy: Sendable {
-    /// The file `token` grants to `peer`, or nil. Every nil looks the same to the client.
-    func authorize(token: String, peer: PeerAddress) -> ServedFile?
+    /// The file `token` grants to `peer`, or why not.
+    func authorize(token: String, peer: PeerAddress) -> SFTPLogin
     /// Re-checked every `SFTPConfig.revalidateIntervalMs` during a session: false (image deleted, token
     /// revoked) ends the session.
     func stillValid(_ file: ServedFile) -> Bool
+    /// After `stillValid` ended a session: the one-line reason its holder is told (the link was revoked), sent
+    /// as the SSH DISCONNECT message; nil for a plain end (image deleted or replaced).
+    func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String?
     /// A session that had logged in with `file` ended after sending `bytes` (for the audit log).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String)
     /// Bytes sent under the login's link, for its usage: every `UsageReporter.interval` during a session
@@ -22,7 +25,18 @@ public protocol SFTPAccessPolicy: Sendable {
     func refuseOpen(_ file: ServedFile, unreported: UInt64) -> String?
 }
 
+/// The outcome of a login with a token.
+public enum SFTPLogin: Sendable {
+    case granted(ServedFile)
+    /// Refused; every such refusal looks the same to the client (same reply, growing delay).
+    case denied
+    /// An authentic link that may not be used (expired, revoked, used up, wrong network address): `message`,
+    /// one line, goes out as the SSH user-authentication banner, which OpenSSH `sftp` prints (Docs/sftp.md).
+    case refused(message: String)
+}
+
 extension SFTPAccessPolicy {
+    public func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String? { nil }
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
     public func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {}
     public func refuseOpen(_ file: ServedFile, unreported: UInt64) -> String? { nil }

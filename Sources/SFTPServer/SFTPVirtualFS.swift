@@ -5,32 +5,58 @@
 import Glibc
 #endif
 import GateCore
+import Synchronization
 
 /// Where the bytes of the served file come from. Implemented over a blob descriptor by the server and over
 /// memory by the tests.
 public protocol SFTPByteSource {
     /// Copies up to `count` bytes at `offset` into `buffer`; returns the count, 0 at end of file, -1 on error.
     func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int
+    /// The status message for the client after a `read` that returned -1 (nil: the generic "Read error").
+    func failureMessage() -> String?
+}
+
+extension SFTPByteSource {
+    public func failureMessage() -> String? { nil }
 }
 
 /// `pread` from the blob store's reader, opened once at login (a deleted blob stays readable until the
 /// revalidation check ends the session): the descriptor and offset it names for each stretch.
 public struct BlobByteSource: SFTPByteSource {
     public let blob: any BlobReader
+    /// The code of the last read's error (an object store's cold slice may fail to arrive).
+    private let lastError = LastReadError()
     public init(blob: any BlobReader) { self.blob = blob }
 
     public func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
         guard offset < blob.size else { return 0 }
-        guard let extent = try? blob.extent(at: offset, maxLength: UInt64(count)) else {
+        // For a cold slice of an object-store blob this waits for the fetch (this session's own thread).
+        let extent: BlobExtent
+        do {
+            extent = try blob.extent(at: offset, maxLength: UInt64(count))
+        } catch {
+            lastError.code.withLock { $0 = error.code }
             errno = EIO
             return -1
         }
+        defer { withExtendedLifetime(extent) {} }
         while true {
             let n = pread(extent.fd, buffer, Int(extent.length), off_t(extent.offset))
             if n < 0 && errno == EINTR { continue }
             return n
         }
     }
+
+    /// SSH_FX_FAILURE's text: a store that failed or timed out is worth a retry, and the client is told so
+    /// (the details, which may name the store, go to the server's log, not to the client).
+    public func failureMessage() -> String? {
+        lastError.code.withLock { $0 } == .unavailable ? "Storage temporarily unavailable; try again later" : nil
+    }
+}
+
+/// A box for the last read error: the source is a value copied into the processor, the box is shared.
+private final class LastReadError: Sendable {
+    let code = Mutex<GateError.Code?>(nil)
 }
 
 /// What a path names in the virtual tree.
@@ -127,7 +153,7 @@ extension SFTPStatus {
         case .permissionDenied, .forbiddenByPolicy, .tokenInvalid: self = .permissionDenied
         case .invalidRequest, .usage: self = .badMessage
         case .unsupported: self = .opUnsupported
-        case .conflict, .alreadyExists, .io, .internal: self = .failure
+        case .conflict, .alreadyExists, .io, .internal, .unavailable: self = .failure
         }
     }
 }

@@ -27,6 +27,8 @@ final class SSHSession {
     /// Set when a valid token was refused for a limit: the client is told why and the connection ends
     /// (never counted as a failed login, Docs/sftp.md "Authentication").
     var refusal: String?
+    /// Why a logged-in session was ended (its link was revoked): told to the client as the channel closes.
+    var endMessage: String?
     var promoted = false
     var userLog = "-"
     var outcome = AccessOutcome.authFailed
@@ -148,8 +150,19 @@ final class SSHSession {
     func tryToken(_ token: String, user: UnsafePointer<CChar>?, route: String) -> Bool {
         guard file == nil, refusal == nil else { return false }
         let host = control.peer.host
-        let granted = ctx.throttle.isLocked(host) ? nil : ctx.policy.authorize(token: token, peer: control.peer)
-        guard let granted else {
+        let verdict = ctx.throttle.isLocked(host) ? .denied : ctx.policy.authorize(token: token, peer: control.peer)
+        let granted: ServedFile
+        switch verdict {
+        case .granted(let file):
+            granted = file
+        case .refused(let message):
+            // An authentic link: not a guess, so no failure count or pause; the holder is told why and the
+            // connection ends (a retry with the same link cannot succeed).
+            ctx.logger.info("sftp \(control.peer): login refused (\(route), \(SFTPTokenShape.redact(token))): \(message)")
+            outcome = .authFailed
+            refuse(message)
+            return false
+        case .denied:
             failures += 1
             // Each failure pauses longer, up to 3 s (Docs/sftp.md).
             let delay = min(3_000, ctx.config.authFailureDelayMs * Int64(ctx.throttle.recordFailure(host)))
@@ -272,6 +285,13 @@ final class SSHSession {
         if let ch = channel {
             // Before ssh_disconnect, which frees every channel of the session itself.
             if ssh_channel_is_open(ch) != 0 {
+                if let endMessage {
+                    // On the channel's stderr, before it closes: OpenSSH copies it to its own stderr. (A DISCONNECT
+                    // message would come after the CLOSE, when the client has already stopped reading.)
+                    let line = Array((endMessage + "\n").utf8)
+                    _ = line.withUnsafeBytes { ssh_channel_write_stderr(ch, $0.baseAddress, UInt32($0.count)) }
+                    ssh_session_set_disconnect_message(session, endMessage)
+                }
                 // exit-status 0, EOF and CLOSE, then wait briefly for the client's CLOSE: a DISCONNECT while
                 // the channel is open makes OpenSSH print "Connection … closed by remote host".
                 ssh_channel_request_send_exit_status(ch, 0)

@@ -44,18 +44,36 @@ extension SQLiteCatalogStore {
     }
 
     public func auditEvents(tenant: TenantID?, afterSeq: Int64?, limit: Int) throws(GateError) -> [AuditEvent] {
-        guard limit > 0 else { return [] }
+        try auditEvents(AuditQuery(tenant: tenant, afterSeq: afterSeq, limit: limit))
+    }
+
+    public func auditEvents(_ q: AuditQuery) throws(GateError) -> [AuditEvent] {
+        guard q.limit > 0 else { return [] }
         return try withConnection { db throws(GateError) in
+            // Unset filters are NULL and match everything; image and serial also match the detail's key.
+            // The direction is one of two constants; every value is bound.
             let stmt = try db.prepare(
-                """
+                composed: """
                 SELECT seq, time, actor, actor_tenant, action, target, target_tenant, source, outcome, detail, hash
                 FROM audit_events
-                WHERE seq > ?1 AND (?2 IS NULL OR actor_tenant = ?2 OR target_tenant = ?2)
-                ORDER BY seq LIMIT ?3
+                WHERE seq > ?1 AND seq < ?2 AND time >= ?3 AND time <= ?4
+                    AND (?5 IS NULL OR actor_tenant = ?5 OR target_tenant = ?5)
+                    AND (?6 IS NULL OR action = ?6)
+                    AND (?7 IS NULL OR actor = ?7)
+                    AND (?8 IS NULL OR target = ?8 OR json_extract(detail, '$.image') = ?8)
+                    AND (?9 IS NULL OR target = ?9 OR json_extract(detail, '$.serial') = ?9)
+                ORDER BY seq \(q.newestFirst ? "DESC" : "ASC") LIMIT ?10
                 """)
-            try stmt.bind(1, afterSeq ?? 0)
-            try stmt.bind(2, tenant?.description)
-            try stmt.bind(3, Int64(limit))
+            try stmt.bind(1, q.afterSeq ?? 0)
+            try stmt.bind(2, q.beforeSeq ?? Int64.max)
+            try stmt.bind(3, q.since ?? Int64.min)
+            try stmt.bind(4, q.until ?? Int64.max)
+            try stmt.bind(5, q.tenant?.description)
+            try stmt.bind(6, q.action)
+            try stmt.bind(7, q.actor)
+            try stmt.bind(8, q.image)
+            try stmt.bind(9, q.serial)
+            try stmt.bind(10, Int64(q.limit))
             // The detail column is decoded by SQLite's own JSON parser (json_each), not by hand.
             let details = try db.prepare("SELECT key, value FROM json_each(?1)")
             var out: [AuditEvent] = []

@@ -207,7 +207,42 @@ enum CatalogSchema {
         );
         CREATE INDEX console_sessions_by_key ON console_sessions (key_id);
         """,
-        // 7: link administration (Docs/links.md): a minted link's options (label, protocol names, allowed
+        // 7: webhooks and their delivery outbox (Docs/webhooks.md). A delivery row is both the outbox entry
+        // (pending, claimed by one node at a time) and, once delivered or given up, the webhook's log.
+        """
+        CREATE TABLE webhooks (
+            id         TEXT PRIMARY KEY NOT NULL,          -- whk-<32 hex>
+            url        TEXT NOT NULL,
+            events     TEXT NOT NULL,                      -- U+001F-separated, like tags
+            secret     TEXT NOT NULL,                      -- the HMAC key; shown once when added
+            created_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            enabled    INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE webhook_deliveries (
+            seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- enqueue order, never reused
+            webhook_id      TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+            event_id        TEXT NOT NULL,                 -- evt-<32 hex>
+            type            TEXT NOT NULL,
+            time            INTEGER NOT NULL,
+            image_id        TEXT,                          -- ordering key: one image's events go out in order
+            data            TEXT NOT NULL,                 -- JSON object
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+            last_status     INTEGER,
+            last_error      TEXT,
+            last_attempt_at INTEGER,
+            claimed_by      TEXT,                          -- the node working on it, until claim_until
+            claim_until     INTEGER,
+            UNIQUE (webhook_id, event_id)
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+        CREATE INDEX webhook_deliveries_by_image ON webhook_deliveries (webhook_id, image_id, seq)
+            WHERE state = 'pending';
+        CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
+        """,
+        // 8: link administration (Docs/links.md): a minted link's options (label, protocol names, allowed
         // client addresses, max_downloads with its byte allowance), when it was revoked, and its usage, which
         // every front adds to. Links revoked before carry their issue time as revocation time.
         """

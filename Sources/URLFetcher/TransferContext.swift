@@ -115,24 +115,9 @@ final class TransferContext {
     /// control and data connections alike (an FTP server's PASV/EPSV reply cannot steer the data connection
     /// to another host: it must be one of this hop's validated addresses and pass `DestinationCheck`).
     func onOpenSocket(purpose: curlsocktype, address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
-        var raw = [UInt8](repeating: 0, count: 16)
-        var port: UInt16 = 0
-        let length = Int(CCurl_sockaddr_ip(address, &raw, &port))
-        // CURLSOCKTYPE_ACCEPT would be active FTP, which the importer never uses.
-        guard purpose == CURLSOCKTYPE_IPCXN, length == 4 || length == 16 else {
-            refusedAddress = "a non-IP or listening socket"
-            return CCurl_socket_bad()
-        }
-        let bytes = Array(raw[0..<length])
-        if let pinned, !pinned.contains(bytes) {
-            refusedAddress = "\(IPAddressText.format(bytes)) is not an address validated for \(target.lookupName)"
-            return CCurl_socket_bad()
-        }
-        if let why = DestinationCheck.refusal(for: bytes, policy: policy) {
-            refusedAddress = why
-            return CCurl_socket_bad()
-        }
-        return CCurl_open_socket(address)
+        SocketCheck.open(
+            purpose: purpose, address: address, pinned: pinned, host: target.lookupName, policy: policy,
+            refused: &refusedAddress)
     }
 
     // MARK: FTP response

@@ -44,6 +44,43 @@ import Testing
         #expect(try store.auditEvents(tenant: nil, afterSeq: nil, limit: 0).isEmpty)
     }
 
+    /// The audit page's filters: action, actor, image and serial (target or detail key), time range, tenant,
+    /// both directions with paging by seq.
+    @Test(arguments: StoreKind.available) func queryFilters(_ kind: StoreKind) throws {
+        let catalog = try TestCatalog(kind)
+        let store = try catalog.open()
+        let other = TenantID(ID128(high: 5, low: 5))
+        let image = "img-" + String(repeating: "a", count: 32)
+        let serial = String(repeating: "b", count: 32)
+        func add(_ time: Int64, _ action: String, actor: String, target: String, tenant: TenantID? = .defaultTenant,
+                 _ detail: [String: String] = [:]) throws -> AuditEvent {
+            try store.appendAudit(AuditDraft(
+                time: time, actor: actor, actorTenant: nil, action: action, target: target, targetTenant: tenant,
+                source: "s", outcome: "ok", detail: detail))
+        }
+        let minted = try add(10, "link.mint", actor: "acc-1", target: image, ["serial": serial])
+        let refused = try add(20, "download.refused", actor: "anonymous", target: image, ["serial": serial])
+        let revoked = try add(30, "link.revoke", actor: "acc-2", target: serial, ["image": image])
+        let elsewhere = try add(40, "download.refused", actor: "anonymous", target: "img-x", tenant: other)
+        func q(_ f: (inout AuditQuery) -> Void) throws -> [AuditEvent] {
+            var query = AuditQuery(limit: 10)
+            f(&query)
+            return try store.auditEvents(query)
+        }
+        #expect(try q { _ in } == [minted, refused, revoked, elsewhere])
+        #expect(try q { $0.action = "download.refused" } == [refused, elsewhere])
+        #expect(try q { $0.actor = "acc-2" } == [revoked])
+        #expect(try q { $0.image = image } == [minted, refused, revoked])  // revoke names it in its detail
+        #expect(try q { $0.serial = serial } == [minted, refused, revoked])
+        #expect(try q { $0.since = 20; $0.until = 30 } == [refused, revoked])
+        #expect(try q { $0.tenant = other } == [elsewhere])
+        #expect(try q { $0.action = "download.refused"; $0.tenant = .defaultTenant } == [refused])
+        #expect(try q { $0.newestFirst = true; $0.limit = 2 } == [elsewhere, revoked])
+        #expect(try q { $0.newestFirst = true; $0.beforeSeq = revoked.seq } == [refused, minted])
+        #expect(try q { $0.afterSeq = minted.seq; $0.limit = 1 } == [refused])
+        #expect(try q { $0.action = "no.such" }.isEmpty)
+    }
+
     /// Writers on several threads of two stores (two nodes) append at once: the result is one valid chain
     /// with no gap and no fork.
     @Test(arguments: StoreKind.available) func concurrentWritersKeepOneChain(_ kind: StoreKind) throws {

@@ -188,4 +188,21 @@ struct TextCase: Sendable, CustomTestStringConvertible {
         let wrongBoth = Fixture.claims(protocols: .sftp, ip: IPPrefix(cidr: "10.0.0.0/8"))
         #expect(Fixture.verify(Fixture.token(wrongBoth), peer: [1, 1, 1, 1]).rejection == .protocolNotAllowed)
     }
+
+    /// The claims of a refused but authentic token (for telling its holder why and auditing the refusal), and
+    /// nothing for a token whose MAC does not verify.
+    @Test func authenticClaimsOnlyAfterTheMAC() {
+        let expired = Fixture.claims(iat: Fixture.now - 9000, exp: Fixture.now - 8000, ip: IPPrefix(cidr: "10.0.0.0/8"))
+        let token = Fixture.token(expired)
+        #expect(Fixture.codec.authenticClaims(token, keyring: Fixture.keyring, now: Fixture.now)?.serial == Fixture.serial)
+        let stranger = SigningKey.generate(kid: 0x0a0b_0c0d, now: Fixture.now)
+        #expect(Fixture.codec.authenticClaims(Fixture.token(expired, key: stranger), keyring: Fixture.keyring,
+            now: Fixture.now) == nil)
+        let other = TokenCodec(deploymentID: Fixture.otherDeployment)
+        #expect(other.authenticClaims(token, keyring: Fixture.keyring, now: Fixture.now) == nil)
+        var tampered = Array(token.utf8)
+        tampered[20] = tampered[20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(Fixture.codec.authenticClaims(String(decoding: tampered, as: UTF8.self), keyring: Fixture.keyring,
+            now: Fixture.now) == nil)
+    }
 }

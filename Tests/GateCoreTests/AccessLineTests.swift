@@ -69,7 +69,7 @@ import Testing
         let words: [AccessOutcome: String] = [
             .ok: "ok", .clientAbort: "client_abort", .sendTimeout: "send_timeout", .truncated: "truncated",
             .writeError: "write_error", .internal: "internal", .shutdown: "shutdown", .refused: "refused",
-            .badRequest: "bad_request", .complete: "complete", .aborted: "aborted", .quit: "quit",
+            .badRequest: "bad_request", .storeUnavailable: "store_unavailable", .complete: "complete", .aborted: "aborted", .quit: "quit",
             .peerClosed: "peer_closed", .stalled: "stalled", .controlLost: "control_lost", .localError: "local_error",
             .noDataConnection: "no_data_connection", .tlsFailed: "tls_failed", .denied: "denied",
             .completed: "completed", .authFailed: "auth_failed", .kexFailed: "kex_failed",

@@ -49,6 +49,7 @@ import Testing
         store.close()
         // Roll the file back to what migration 1 alone produced (one ISO row), then reopen: 2 to 7 run again.
         try exec(dir.catalogPath, """
+            DROP TABLE webhook_deliveries; DROP TABLE webhooks;
             DROP TABLE shared_documents; DROP TABLE task_leases; DROP TABLE console_sessions;
             DROP INDEX import_leases_by_holder; ALTER TABLE import_leases DROP COLUMN node;
             ALTER TABLE import_leases DROP COLUMN run; ALTER TABLE import_leases DROP COLUMN expires_at;

@@ -5,6 +5,7 @@ import GateCore
 import Glibc
 import ImageCatalog
 import SQLiteCatalog
+import Synchronization
 import Testing
 
 @Suite struct RecoveryTests {
@@ -30,12 +31,16 @@ import Testing
         try [UInt8](repeating: 7, count: 100).withUnsafeBytes { try staging.append($0) }
         staging.close()
 
-        let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
+        var recovery = CatalogRecovery(store: store, blobs: dir.blobs, clock: clock)
+        let told = Mutex<[ImageRecord]>([])
+        recovery.onFailed = { r in told.withLock { $0.append(r) } }
+        let report = try recovery.run()
 
         #expect(report.interruptedImports == 1)
         #expect(report.removedStagingFiles == 1)
         let row = try #require(try store.image(record.id))
         #expect(row.status == .failed && row.failureReason == "the importing process stopped")
+        #expect(told.withLock { $0 } == [row])  // announced (image.failed) once, as stored
         #expect(dir.blobs.stagingFiles().isEmpty)
         #expect(try store.leases().isEmpty)
         // Idempotent: a second pass finds nothing.
@@ -117,9 +122,13 @@ import Testing
         #expect(truncate(dir.blobs.path(for: truncated.id), 1000) == 0)
         dir.blobs.remove(deleted.id)
 
-        let report = try CatalogRecovery(store: store, blobs: dir.blobs, clock: clock).run()
+        var recovery = CatalogRecovery(store: store, blobs: dir.blobs, clock: clock)
+        let told = Mutex<[ImageID]>([])
+        recovery.onFailed = { r in told.withLock { $0.append(r.id) } }
+        let report = try recovery.run()
 
         #expect(report.damagedImages == 2 && report.interruptedImports == 0)
+        #expect(Set(told.withLock { $0 }) == [truncated.id, deleted.id])
         for id in [truncated.id, deleted.id] {
             let row = try #require(try store.image(id))
             #expect(row.status == .failed && row.failureReason == "image bytes missing or damaged")

@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import SFTPServer
 import Testing
+import TestSupport
 
 @Suite struct HandshakeTests {
     @Test func versionAdvertisesLimits() {
@@ -119,6 +120,20 @@ import Testing
         #expect(h.processor.bytesSent == 110)
         #expect(h.one(Req(SFTPType.close).u32(6).bytes(handle)).status == 0)
         #expect(h.processor.openHandles == 0)
+    }
+
+    @Test("a READ the blob's store cannot serve (object store down) is SSH_FX_FAILURE with a retry message")
+    func storeFailureIsAFailureStatus() throws {
+        let dir = try TemporaryDirectory(prefix: "sftp-store")
+        let path = try dir.write("blob", [UInt8](repeating: 5, count: 1000))
+        let h = Harness(size: 1000, source: BlobByteSource(blob: try FailingStoreReader(path: path, failFrom: 500)))
+        let handle = h.open()
+        #expect(h.one(Req(SFTPType.read).u32(3).bytes(handle).u64(0).u32(100)).blob == [UInt8](repeating: 5, count: 100))
+        let r = h.one(Req(SFTPType.read).u32(4).bytes(handle).u64(600).u32(100))
+        #expect(r.type == SFTPType.status && r.status == SFTPStatus.failure.rawValue)
+        #expect(r.string(at: 8).0 == "Storage temporarily unavailable; try again later")
+        // The session goes on: a readable offset still reads.
+        #expect(h.one(Req(SFTPType.read).u32(5).bytes(handle).u64(10).u32(10)).blob.count == 10)
     }
 
     @Test func oversizeReadIsClamped() {

@@ -61,11 +61,11 @@ final class Harness {
     let out = SFTPReplyBuffer(capacity: 1024)
     let data: [UInt8]
 
-    init(size: Int = 1000, name: String = "disk.qcow2", initialize: Bool = true) {
+    init(size: Int = 1000, name: String = "disk.qcow2", initialize: Bool = true, source: (any SFTPByteSource)? = nil) {
         data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
         let file = ServedFile.fixture(
             name: name, path: "/blob", size: UInt64(size), modified: 1_700_000_000, logID: "igt1.x…")
-        processor = SFTPProcessor(file: file, source: MemorySource(bytes: data))
+        processor = SFTPProcessor(file: file, source: source ?? MemorySource(bytes: data))
         if initialize { _ = run(Req(SFTPType.initialize).u32(3)) }
     }
 

@@ -28,6 +28,31 @@ public final class PathBlobReader: BlobReader {
     deinit { if fd >= 0 { close(fd) } }
 }
 
+/// A file whose bytes from `failFrom` on cannot be fetched: the store is down (what the slice cache's reader
+/// throws then).
+public final class FailingStoreReader: PreparableBlobReader {
+    public let file: PathBlobReader
+    public let failFrom: UInt64
+    public init(path: String, failFrom: UInt64) throws {
+        file = try PathBlobReader(path: path)
+        self.failFrom = failFrom
+    }
+    public var size: UInt64 { file.size }
+    public func isCurrent() -> Bool { true }
+    public static let down = GateError.unavailable("object store unreachable: connection refused")
+
+    public func prepare(at offset: UInt64, then ready: @escaping @Sendable (GateError?) -> Void) -> Bool {
+        if offset < failFrom { return true }
+        ready(Self.down)
+        return false
+    }
+
+    public func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
+        guard offset < failFrom else { throw Self.down }
+        return try file.extent(at: offset, maxLength: min(maxLength, failFrom - offset))
+    }
+}
+
 extension ServedFile {
     public static func fixture(
         name: String, path: String, size: UInt64, modified: Int64, logID: String = "igt1.0000.0000…",

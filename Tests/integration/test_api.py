@@ -918,7 +918,7 @@ def test_audit_events_scoping_and_chain(env, tmp_path):
 # Docs/openapi.yaml against the server.
 
 # Every route the server answers, enumerated by hand from ManagementAPI.route, ImageRoutes, AccountRoutes,
-# ImageExporter, and DownloadHandler (downloads and health).
+# WebhookRoutes, ImageExporter, and DownloadHandler (downloads and health).
 SERVED = {
     ("/api/v1/me", "get"),
     ("/api/v1/session", "get"), ("/api/v1/session", "post"), ("/api/v1/session", "delete"),
@@ -941,7 +941,10 @@ SERVED = {
     ("/api/v1/api-keys", "get"), ("/api/v1/api-keys", "post"),
     ("/api/v1/api-keys/{key_id}", "delete"),
     ("/api/v1/api-keys/{key_id}/rotate", "post"),
-    ("/api/v1/audit", "get"),
+    ("/api/v1/audit", "get"), ("/api/v1/audit/export.csv", "get"),
+    ("/api/v1/webhooks", "get"), ("/api/v1/webhooks", "post"),
+    ("/api/v1/webhooks/{webhook_id}", "get"), ("/api/v1/webhooks/{webhook_id}", "delete"),
+    ("/api/v1/webhooks/{webhook_id}/deliveries", "get"),
     ("/api/v1/imports", "post"), ("/api/v1/os-matrix", "get"),
     ("/api/v1/images/{image_id}/cancel", "post"), ("/api/v1/images/{image_id}/content", "put"),
     ("/uploads", "options"), ("/uploads", "post"),
@@ -954,7 +957,7 @@ SERVED = {
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 PLACEHOLDERS = {"image_id": NO_IMAGE, "vm_id": "vm-none", "serial": "0" * 32, "account_id": "acc-" + "0" * 32,
                 "key_id": "igk_" + "0" * 12, "token": "igt1.x.y", "file_name": "x.img",
-                "upload_id": "0" * 32}
+                "upload_id": "0" * 32, "webhook_id": "whk-" + "0" * 32}
 
 
 def load_spec():

@@ -241,8 +241,10 @@ def test_tenant_account_apikey_commands(cli, tmp_path):
 def test_audit_list_and_verify(cli):
     i = cli.image("audited")
     cli("image", "rename", i, "renamed")
-    r = ok(cli("audit", "list"), r"^SEQ\s+TIME\s+ACTOR\s+ACTION\s+TARGET\s+SOURCE\s+OUTCOME$")
-    assert re.search(rf"local-admin\s+image\.update\s+{i}\s+cli\s+ok", r.stdout)
+    r = ok(cli("audit", "list"), r"^SEQ\s+TIME\s+ACTOR\s+ACTION\s+TARGET\s+SOURCE\s+OUTCOME\s+DETAILS$")
+    # The details column reads key=value pairs.
+    assert re.search(rf"local-admin\s+image\.update\s+{i}\s+cli\s+ok\s+cross_tenant=true fields=name name=renamed$",
+                     r.stdout, re.M)
     events = cli.json("audit", "list")["items"]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     after = cli.json("audit", "list", "--after", str(events[-2]["seq"]))["items"]

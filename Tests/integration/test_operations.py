@@ -93,7 +93,10 @@ def test_promtool_accepts_a_scrape_taken_during_downloads(ops_server, tmp_path):
                    "imagegate_connections_open", "imagegate_requests_total", "imagegate_token_rejections_total",
                    "imagegate_imports_total", "imagegate_import_bytes_total", "imagegate_imports_active",
                    "imagegate_catalog_seconds", "imagegate_authorization_cache_hits_total",
-                   "imagegate_authorization_cache_misses_total", "imagegate_images", "imagegate_image_bytes"):
+                   "imagegate_authorization_cache_misses_total", "imagegate_images", "imagegate_image_bytes",
+                   "imagegate_cache_hits_total", "imagegate_cache_misses_total", "imagegate_cache_evictions_total",
+                   "imagegate_cache_corrupt_slices_total", "imagegate_cache_fetched_bytes_total",
+                   "imagegate_cache_fetch_failures_total", "imagegate_cache_fetch_seconds"):
         assert f"# TYPE {family} " in text, family
     assert sample(text, "imagegate_images", status="available") == 1
     assert sample(text, "imagegate_catalog_seconds_count") > 0

@@ -39,6 +39,17 @@ final class Connection {
     /// Last time the peer sent or accepted bytes.
     var lastProgressMs: Int64
     var inReadyList = false
+    /// The response waits for a slice of its file to be fetched (`WriteProgress.parked`): no epoll interest
+    /// until the fetch reports through the loop's mailbox (`LoopMailbox.sliceReady`).
+    var parked = false
+    /// When the response parked (the store's deadline, `HTTPServerConfig.storeTimeoutMs`).
+    var parkedSinceMs: Int64 = 0
+    /// Parks so far: a fetch's report names the park it is for, so a late report (after the deadline
+    /// answered) never resumes a later park.
+    var parks: UInt64 = 0
+    /// What a slice fetch calls for park number `park`: made once per park (only for responses whose file must
+    /// be prepared), not per write turn.
+    var sliceReady: (park: UInt64, call: @Sendable (GateError?) -> Void)?
     /// The peer half-closed: answer what is buffered, then close.
     var peerClosed = false
     /// Download sessions seen on this connection (`Response.session`): requests and body bytes.

@@ -26,6 +26,8 @@ struct LoopContext: Sendable {
     static let handshakeTimeoutMs: Int64 = 10_000
     /// Connections accepted per wake-up before the loop serves its other sockets again.
     static let acceptsPerWake = 64
+    /// `Retry-After` of the 503 answered when the object store fails before a response's head went out.
+    static let storeRetryAfterSeconds = 5
 }
 
 /// Owns its connections and its epoll instance; runs on one `OSThread` and is never touched from another.
@@ -63,6 +65,7 @@ final class EventLoop {
                 case Self.wakeTag:
                     mailbox.wake.drain()
                     for (fd, peer) in mailbox.takeAll() { adopt(fd, peer) }
+                    for (tag, park, error) in mailbox.takeReadySlices() { unpark(tag, park: park, error) }
                     if mailbox.stopRequested { stopping = true }
                 default: onEvent(data, events)
                 }
@@ -158,6 +161,11 @@ final class EventLoop {
         let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: tag))
         // A stale event for a descriptor number that was closed and reused in this batch: ignore.
         guard let c = connections[fd], c.tag == tag else { return }
+        if c.parked {
+            // Only errors and hang-ups are reported while parked (no interest): the client is gone.
+            if !events.intersection([.error, .hangup]).isEmpty { close(c, outcome: .clientAbort) }
+            return
+        }
         switch c.state {
         case .handshaking, .writing:
             drive(c)
@@ -278,7 +286,17 @@ final class EventLoop {
                 // Done, or the sink refused: answer; a refusal leaves unread body bytes, so close after it.
                 respond(c, head, sink.complete(), forceClose: left > 0)
             case .writing(var job, let record, let keepAlive):
-                let progress = job.advance(c.transport, budget: ctx.config.writeChunkBytes)
+                if c.parked { return }
+                let progress = job.advance(c.transport, budget: ctx.config.writeChunkBytes) {
+                    // For the park this turn would start: reused while turns find their bytes local.
+                    let park = c.parks + 1
+                    if let ready = c.sliceReady, ready.park == park { return ready.call }
+                    let call: @Sendable (GateError?) -> Void = { [mailbox, tag = c.tag] error in
+                        mailbox.sliceReady(tag: tag, park: park, error: error)
+                    }
+                    c.sliceReady = (park, call)
+                    return call
+                }
                 if job.bodySent > 0 || job.headSent > 0 { c.lastProgressMs = Monotonic.milliseconds() }
                 switch progress {
                 case .finished:
@@ -299,6 +317,13 @@ final class EventLoop {
                         c.inReadyList = true
                         ready.append(c)
                     }
+                    return
+                case .parked:
+                    c.state = .writing(job, record, keepAlive: keepAlive)
+                    c.parked = true
+                    c.parks += 1
+                    c.parkedSinceMs = Monotonic.milliseconds()
+                    setInterest(c, [])
                     return
                 case .failed(let why):
                     var rec = record
@@ -381,8 +406,37 @@ final class EventLoop {
         keepAlive: Bool
     ) {
         let head = ResponseHeadWriter.serialize(response, version: version, date: httpDate(), keepAlive: keepAlive)
-        let job = WriteJob(head: head, pieces: isHead ? [] : response.body, file: isHead ? nil : response.file)
+        let job = WriteJob(
+            head: head, pieces: isHead ? [] : response.body, file: isHead ? nil : response.file, version: version)
         c.state = .writing(job, record, keepAlive: keepAlive)
+    }
+
+    /// A parked connection's slice is local (`error` nil: write on) or could not be fetched. Before the head
+    /// went out the client gets a clean 503 with `Retry-After` (500 when it is not the store's availability);
+    /// after it the connection is cut, so a 200/206 is never shorter than its Content-Length (the client
+    /// resumes with a range request).
+    private func unpark(_ tag: UInt64, park: UInt64, _ error: GateError?) {
+        let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: tag))
+        guard let c = connections[fd], c.tag == tag, c.parked, c.parks == park else { return }
+        c.parked = false
+        c.lastProgressMs = Monotonic.milliseconds()
+        guard let error, case .writing(let job, var record, let keepAlive) = c.state else { return drive(c) }
+        ctx.logger.warning("response to \(c.peer) for \(ctx.handler.loggablePath(record.path)): \(error.message)")
+        if job.headSent > 0 {
+            return close(c, outcome: .storeUnavailable)
+        }
+        let response: Response
+        if error.code == .unavailable {
+            response = Response.text(
+                503, "The image store is not available right now; try again shortly.",
+                headers: [("Retry-After", String(LoopContext.storeRetryAfterSeconds))])
+        } else {
+            response = Response.text(500, StatusText.reason(500))
+        }
+        record.status = response.status
+        record.note = error.code == .unavailable ? "store_unavailable" : "store_error"
+        start(c, response, record: record, version: job.version, isHead: false, keepAlive: keepAlive)
+        drive(c)
     }
 
     /// Writes the access line and counts the request toward its download session.
@@ -471,7 +525,15 @@ final class EventLoop {
                 // Uploads may take hours; what must not happen is a stall.
                 if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: nil) }
             case .writing:
-                if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: .sendTimeout) }
+                if c.parked {
+                    // The store did not deliver within blobs.timeout: answer now (its late report is ignored).
+                    if now - c.parkedSinceMs > ctx.config.storeTimeoutMs {
+                        let ms = ctx.config.storeTimeoutMs
+                        unpark(c.tag, park: c.parks, .unavailable("the object store did not answer within \(ms) ms"))
+                    }
+                } else if now - c.lastProgressMs > ctx.config.sendTimeoutMs {
+                    close(c, outcome: .sendTimeout)
+                }
             case .lingering(let deadline):
                 if now > deadline { close(c, outcome: nil) }
             }

@@ -2,6 +2,7 @@
 // ImageGate: what one event loop shares with its siblings: its wake-up descriptor, the connections handed
 // to it, and its connection counts (for balancing and for the per-loop report at shutdown).
 //===----------------------------------------------------------------------===//
+import GateCore
 import Synchronization
 import SystemIO
 
@@ -14,6 +15,8 @@ final class LoopMailbox: Sendable {
     /// Accepted sockets handed to this loop, not yet adopted by it.
     private let inbox = Mutex<[(fd: Int32, peer: PeerAddress)]>([])
     private let stopFlag = Atomic<Bool>(false)
+    /// Parked connections (by tag) whose slice fetch finished, with its error if it failed.
+    private let readySlices = Mutex<[(tag: UInt64, park: UInt64, error: GateError?)]>([])
     /// Connections this loop owns now, including those waiting in its inbox (counted when handed over, so
     /// the next pick in the same burst already sees them).
     let open = Atomic<Int>(0)
@@ -32,6 +35,20 @@ final class LoopMailbox: Sendable {
 
     func takeAll() -> [(fd: Int32, peer: PeerAddress)] {
         inbox.withLock { box in
+            if box.isEmpty { return [] }
+            defer { box.removeAll() }
+            return box
+        }
+    }
+
+    /// Called on a fetch thread when the slice a parked connection waits for is local (or failed).
+    func sliceReady(tag: UInt64, park: UInt64, error: GateError?) {
+        readySlices.withLock { $0.append((tag, park, error)) }
+        wake.signal()
+    }
+
+    func takeReadySlices() -> [(tag: UInt64, park: UInt64, error: GateError?)] {
+        readySlices.withLock { box in
             if box.isEmpty { return [] }
             defer { box.removeAll() }
             return box

@@ -12,6 +12,9 @@ public struct HTTPServerConfig: Sendable {
     public var idleTimeoutMs: Int64 = 30_000
     /// No byte accepted by the peer for this long while a response is pending (slow read).
     public var sendTimeoutMs: Int64 = 60_000
+    /// A response parked on bytes its blob store is fetching (a cold slice of an object-store blob) waits at
+    /// most this long for them (`blobs.timeout`), then answers 503 (or is cut, after its head).
+    public var storeTimeoutMs: Int64 = 10_000
     public var maxRequestsPerConnection = 1000
     public var maxConnections = 10_000
     public var maxConnectionsPerPeer = 256

@@ -16,6 +16,9 @@ enum WriteProgress {
     case yielded
     /// Peer gone (`client_abort`), file truncated (`truncated`), or another write error.
     case failed(AccessOutcome)
+    /// The next file bytes are not local yet (a cold slice of an object-store blob): they are being fetched on
+    /// another thread, and the `ready` callback given to `advance` fires once when they are (or failed).
+    case parked
 }
 
 /// The serialized head plus the body pieces still to send. For HEAD the pieces are dropped
@@ -25,13 +28,40 @@ struct WriteJob {
     var headSent = 0
     var pieces: [BodyPiece]
     var file: (any BlobReader)?
+    /// `file` when its bytes may have to be fetched first (cast once here, not per piece).
+    let preparable: (any PreparableBlobReader)?
+    /// The request's version: a replacement answer (503 when the store fails before the head) is written in it.
+    let version: HTTPVersion
+    /// The bytes of the first file piece were local once, so the head may go out (Docs/object-storage.md: a
+    /// store failure before the head is a clean 503, after it a cut connection).
+    var headCleared = false
     var pieceIndex = 0
     var pieceSent: UInt64 = 0
     var bodySent: UInt64 = 0
 
-    /// Sends until done, the socket would block, or `budget` bytes went out this turn.
-    mutating func advance(_ transport: any Transport, budget: Int) -> WriteProgress {
+    init(head: [UInt8], pieces: [BodyPiece], file: (any BlobReader)?, version: HTTPVersion = .http11) {
+        self.head = head
+        self.pieces = pieces
+        self.file = file
+        self.preparable = file as? any PreparableBlobReader
+        self.version = version
+    }
+
+    /// Sends until done, the socket would block, `budget` bytes went out this turn, or the next file bytes must
+    /// be fetched first (`parked`: `ready()` makes the callback the reader calls when they are local).
+    mutating func advance(
+        _ transport: any Transport, budget: Int, ready: () -> @Sendable (GateError?) -> Void
+    ) -> WriteProgress {
         var spent = 0
+        if !headCleared, let preparable {
+            // The head promises a status and a length: send it only once the first bytes are here.
+            if let first = pieces.first(where: { if case .file = $0 { true } else { false } }),
+                case .file(let offset, _) = first, !preparable.prepare(at: offset, then: ready())
+            {
+                return .parked
+            }
+            headCleared = true
+        }
         while headSent < head.count {
             let more = pieceIndex < pieces.count
             let r = head.withUnsafeBytes { buf in
@@ -57,11 +87,15 @@ struct WriteJob {
                 guard let file else { return .failed(.internal) }
                 // Stay below 2 GiB per call (nginx NGX_SENDFILE_MAXSIZE) and within this turn's budget.
                 let want = min(length - pieceSent, UInt64(budget - spent), 1 << 30)
+                // Never block the loop on a cold slice: park until the cache has it.
+                if let preparable, !preparable.prepare(at: offset + pieceSent, then: ready()) { return .parked }
                 // The store says where these bytes are: the blob itself, or a cached slice of it.
                 guard let extent = try? file.extent(at: offset + pieceSent, maxLength: want), extent.length > 0 else {
                     return .failed(.truncated)
                 }
-                r = transport.sendFile(extent.fd, offset: extent.offset, count: Int(extent.length))
+                r = withExtendedLifetime(extent) {
+                    transport.sendFile(extent.fd, offset: extent.offset, count: Int(extent.length))
+                }
                 // The file shrank under us: the headers promised bytes that no longer exist.
                 if case .done(0) = r { return .failed(.truncated) }
             }

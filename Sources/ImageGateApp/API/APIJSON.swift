@@ -70,7 +70,7 @@ enum APIJSON {
             "seq": e.seq, "time": TimeFormat.rfc3339(e.time), "actor": e.actor,
             "actor_tenant": e.actorTenant?.description ?? NSNull(), "action": e.action, "target": e.target,
             "target_tenant": e.targetTenant?.description ?? NSNull(), "source": e.source, "outcome": e.outcome,
-            "detail": e.detail, "hash": e.hash,
+            "detail": AuditDetailText.readable(e.detail), "hash": e.hash,
         ]
     }
 
@@ -99,7 +99,7 @@ enum APIJSON {
         let o: [String: Any] = [
             "serial": i.serial.hex, "image_id": i.image.description, "tenant": i.tenant.description,
             "state": i.state(now: now).rawValue, "label": i.options.label,
-            "protocols": i.options.protocols ?? protocolNames(bits: i.protocols),
+            "protocols": i.options.protocols ?? WebhookEvents.protocolNames(i.protocols),
             "allowed_ips": i.options.allowedIPs, "max_downloads": i.options.maxDownloads ?? NSNull(),
             "byte_allowance": i.options.byteAllowance ?? NSNull(), "bytes_served": i.usage.bytesServed,
             "sessions": i.usage.sessions, "completed_downloads": i.completedDownloads,
@@ -111,17 +111,5 @@ enum APIJSON {
             "file_name": i.fileName ?? NSNull(),
         ]
         return o
-    }
-
-    /// The protocol names a token's bits allow (links minted before the catalog kept names).
-    static func protocolNames(bits: UInt16) -> [String] {
-        let p = ProtocolSet(rawValue: bits)
-        var names: [String] = []
-        if p.contains(.http) { names.append("https") }
-        if p.contains([.http, .httpPlain]) { names.append("http") }
-        if p.contains(.ftps) { names.append("ftps") }
-        if p.contains([.ftps, .ftpPlain]) { names.append("ftp") }
-        if p.contains(.sftp) { names.append("sftp") }
-        return names
     }
 }

@@ -16,6 +16,7 @@ enum APIError {
         case .conflict, .alreadyExists: 409
         case .tokenInvalid: 401
         case .io, .internal: 500
+        case .unavailable: 503
         }
     }
 

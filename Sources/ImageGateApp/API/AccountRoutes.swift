@@ -1,5 +1,5 @@
 //===----------------------------------------------------------------------===//
-// ImageGate: /api/v1/tenants, /accounts, /api-keys and /audit.
+// ImageGate: /api/v1/tenants, /accounts and /api-keys.
 //===----------------------------------------------------------------------===//
 import GateCore
 import HTTPServer
@@ -82,20 +82,6 @@ struct AccountRoutes {
         case ("api-keys", 3) where s[2] == "rotate": "POST"
         default: nil
         }
-    }
-
-    func audit(_ c: APICall) throws(GateError) -> Response {
-        guard c.segments.count == 1 else { throw GateError.notFound("no such API route") }
-        guard c.method == "GET" else { throw ManagementAPI.methodNotAllowed("GET") }
-        var after: Int64?
-        if let a = c.query["after"] {
-            guard let n = Int64(a), n >= 0 else { throw GateError.invalid("after must be a sequence number") }
-            after = n
-        }
-        let limit = try c.query.int("limit", default: 100)
-        let events = try service.auditEvents(
-            c.principal, tenant: try tenant(c.query["tenant"]), afterSeq: after, limit: min(max(limit, 1), 1000))
-        return APIReply.json(200, ["items": events.map(APIJSON.audit)])
     }
 
     private func tenant(_ text: String?) throws(GateError) -> TenantID? {

@@ -97,16 +97,21 @@ struct ImageExporter: Sendable {
         return "=+-@\u{FF1D}\u{FF0B}\u{FF0D}\u{FF20}".unicodeScalars.contains(lead)
     }
 
+    /// One RFC 4180 text cell, guarded against formulas (`formulaLike`); the audit export uses it too.
+    static func csvCell(_ text: String) -> String {
+        var s = text
+        if formulaLike(s) { s = "'" + s }
+        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            s = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return s
+    }
+
     static func csv(_ images: [ImageRecord]) -> String {
         func cell(_ v: ExportColumn.Value) -> String {
             switch v {
             case .number(let n): return String(UInt64(n))
-            case .text(var s):
-                if formulaLike(s) { s = "'" + s }
-                if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-                    s = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                }
-                return s
+            case .text(let s): return csvCell(s)
             }
         }
         var out = ExportColumn.all.map { cell(.text($0.title)) }.joined(separator: ",") + "\r\n"

@@ -6,6 +6,7 @@ import HTTPServer
 import ImageCatalog
 import ImageManagement
 import SystemIO
+import URLFetcher
 
 /// One API call after authentication: who, what, and from where (for the audit log).
 struct APICall {
@@ -29,6 +30,8 @@ struct ManagementAPI: Sendable {
     var imports: ImportManager? = nil
     /// Present in the server: web console sessions (the `ig_session` cookie, Console/ConsoleSessions.swift).
     var sessions: ConsoleSessions? = nil
+    /// The delivery rules a new webhook address is checked against (webhooks.*, Settings+Webhooks.swift).
+    var webhookPolicy: FetchPolicy = WebhookSettings().policy
 
     func respond(to request: Request) -> Response {
         if let refusal = RequestShape.refusal(request) { return refusal }
@@ -71,7 +74,8 @@ struct ManagementAPI: Sendable {
         case (_, _, "links"): return try LinkRoutes(api: self).route(c)
         case (_, _, "export.xlsx"), (_, _, "export.csv"): return try exporter.route(c, service: service)
         case (_, _, "tenants"), (_, _, "accounts"), (_, _, "api-keys"): return try AccountRoutes(api: self).route(c)
-        case (_, _, "audit"): return try AccountRoutes(api: self).audit(c)
+        case (_, _, "audit"): return try AuditRoutes(service: service).route(c)
+        case (_, _, "webhooks"): return try WebhookRoutes(api: self).route(c)
         default: throw GateError.notFound("no such API route")
         }
     }

@@ -24,9 +24,14 @@ enum AdminCommands {
           The secret (igk_…) is printed once at creation or rotation; only its hash is stored.
         """
     static let auditHelp = """
-        Usage: imagegate audit list [--tenant ten-…] [--after SEQ] [--limit N]
+        Usage: imagegate audit list [--tenant ten-…] [--action A] [--image ID] [--serial S] [--account ID]
+                                    [--since T] [--until T] [--newest-first] [--after SEQ] [--before SEQ] [--limit N]
                imagegate audit verify
-          Every change and every minted link: who, what, when, from where. 'verify' checks the hash chain.
+          Every change, every minted link and every refused download of a valid link: who, what, when, from
+          where. --action is an exact name (download.refused, link.mint, …); --image and --serial also match
+          the detail of an event; --account is the acting account; --since/--until take 2026-12-07T13:00:00Z,
+          a date (its whole day) or Unix seconds. --json shows each event's details (times in RFC 3339,
+          protocols by name). 'verify' checks the hash chain.
         """
 
     static func wrap(_ c: APICommand, _ help: String) -> (ArraySlice<String>) throws(GateError) -> Int32 {
@@ -122,20 +127,27 @@ enum AdminCommands {
         try ImageGateCLI.group(
             args, help: auditHelp,
             verbs: [
-                "list": wrap(APICommand(name: "list", usage: "audit list", valueOptions: ["--tenant", "--after", "--limit"],
+                "list": wrap(APICommand(name: "list", usage: "audit list",
+                    valueOptions: Set(auditFilters.map(\.option)), flagOptions: ["--newest-first"],
                     request: { a throws(GateError) in
                         var q: [String: String] = [:]
-                        if let t = a.value("--tenant") { q["tenant"] = t }
-                        if let s = a.value("--after") { q["after"] = s }
-                        if let l = a.value("--limit") { q["limit"] = l }
+                        for (option, key) in auditFilters { if let v = a.value(option) { q[key] = v } }
+                        if a.flags.contains("--newest-first") { q["order"] = "desc" }
                         return ("GET", "/api/v1/audit", q, nil)
                     }, render: Render.table([
                         ("SEQ", "seq"), ("TIME", "time"), ("ACTOR", "actor"), ("ACTION", "action"), ("TARGET", "target"),
-                        ("SOURCE", "source"), ("OUTCOME", "outcome"),
+                        ("SOURCE", "source"), ("OUTCOME", "outcome"), ("DETAILS", "detail"),
                     ])), auditHelp),
                 "verify": verify,
             ])
     }
+
+    /// `audit list` options and the /api/v1/audit query parameter each sets.
+    static let auditFilters: [(option: String, key: String)] = [
+        ("--tenant", "tenant"), ("--action", "action"), ("--image", "image"), ("--serial", "serial"),
+        ("--account", "account"), ("--since", "since"), ("--until", "until"), ("--after", "after"),
+        ("--before", "before"), ("--limit", "limit"),
+    ]
 
     static func verify(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
         guard let args = try CommandPrelude.parse(raw, flagOptions: ["--json"], maxPositionals: 0, help: auditHelp)

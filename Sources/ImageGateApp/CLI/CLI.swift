@@ -25,6 +25,7 @@ public enum ImageGateCLI {
           tenant, account       Tenants and their sub-accounts (view or manage).
           apikey                API keys for the management API (/api/v1): create, list, revoke, rotate.
           audit list|verify     The audit log of changes and minted links.
+          webhook               Signed event notifications to HTTPS endpoints: add, list, remove, deliveries.
           key list              List token signing keys (never their secrets).
           key rotate            Start signing with a new key; old links keep working until they expire.
           key host              The SFTP server's host key fingerprints.
@@ -72,6 +73,8 @@ public enum ImageGateCLI {
                 return try AdminCommands.apiKey(rest)
             case "audit":
                 return try AdminCommands.audit(rest)
+            case "webhook":
+                return try WebhookCommands.run(rest)
             default:
                 throw GateError.usage("unknown command \(first)")
             }

@@ -24,7 +24,7 @@ public enum ExitCode {
         case .invalidRequest, .conflict, .forbiddenByPolicy, .permissionDenied, .tokenInvalid, .alreadyExists,
             .unsupported:
             refused
-        case .io, .internal: failure
+        case .io, .internal, .unavailable: failure
         }
     }
 }

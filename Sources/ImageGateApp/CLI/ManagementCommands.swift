@@ -51,6 +51,9 @@ enum Render {
         case nil, is NSNull: return "-"
         case let s as String: return s.isEmpty ? "-" : s
         case let a as [Any]: return a.isEmpty ? "-" : a.map { text($0) }.joined(separator: ",")
+        // An object (an audit event's details): `key=value` pairs in key order.
+        case let d as [String: Any]:
+            return d.isEmpty ? "-" : d.keys.sorted().map { "\($0)=\(text(d[$0]))" }.joined(separator: " ")
         case let n as NSNumber:
             return String(cString: n.objCType) == "c" ? (n.boolValue ? "yes" : "no") : n.stringValue
         default: return "\(v!)"

@@ -9,6 +9,7 @@ import FTPServer
 import GateCore
 import HTTPServer
 import ImageCatalog
+import ImageManagement
 import SFTPServer
 import SystemIO
 import TLSSupport
@@ -81,7 +82,10 @@ enum ServeCommand {
         // Imports this server can continue (unexpired uploads, URL fetches) and whose holder stopped are claimed
         // before recovery fails the orphans; imports whose holder is alive (a CLI import) are left alone.
         let resumable = data.imports.adopt()
-        let report = try CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock).run()
+        var recovery = CatalogRecovery(store: data.store, blobs: data.blobs, clock: data.clock)
+        let events = data.service.webhookEvents
+        recovery.onFailed = { events.image("image.failed", $0) }
+        let report = try recovery.run()
         logger.info("catalog recovery: \(report)")
         // Blobs without a row: quarantined (a few, once old enough) or reported, never deleted.
         let orphans = OrphanBlobJanitor(data: data, logger: logger)
@@ -98,9 +102,21 @@ enum ServeCommand {
             accessLog = try LineSink.appending(path: settings.accessLogPath, filter: TokenRedaction.redactTokens(in:))
         }
 
-        let authorizer = DownloadAuthorizer(
+        var authorizer = DownloadAuthorizer(
             codec: TokenCodec(deploymentID: data.keys.deploymentID), keys: data.keys, store: data.store,
-            clock: data.clock, maxLifetime: settings.tokenMaxTTL)
+            clock: data.clock, maxLifetime: settings.tokenMaxTTL,
+            refusals: RefusedDownloadAudit(write: DownloadAudit.writer(data.service, outcome: "denied")))
+        // Link usage transitions become webhook events (link.first_use, link.exhausted; Docs/webhooks.md).
+        let webhookEvents = data.service.webhookEvents
+        authorizer.linkEvents = { event in
+            switch event {
+            case .firstUse(let issue, let name, let client):
+                webhookEvents.linkFirstUse(issue, protocol: name, client: client)
+            case .exhausted(let issue, let bytesServed, let allowance):
+                webhookEvents.linkExhausted(
+                    issue, bytesServed: UInt64(clamping: bytesServed), allowance: UInt64(clamping: allowance))
+            }
+        }
         // The web console signs in with an API key and then uses a cookie for the API and tus uploads.
         let sessions = ConsoleSessions(
             settings: settings.console, service: data.service, retention: settings.recycleRetention,
@@ -237,6 +253,10 @@ enum ServeCommand {
             service: data.service, bytesPerSecond: settings.imports.verifyRate,
             intervalSeconds: settings.imports.verifyInterval, logger: logger)
         defer { scrub?.stop() }
+        // Webhook deliveries from the catalog's outbox (Docs/webhooks.md); every node runs one.
+        let webhooks = WebhookWorker(store: data.store, clock: data.clock, logger: logger, settings: settings.webhooks)
+        webhooks.start()
+        defer { webhooks.stop() }
         while true {
             switch Signals.wait() {
             case .reload:

@@ -30,6 +30,8 @@ public struct Settings: Sendable {
     var catalogGuards = CatalogGuardSettings()
     /// Imports (`imports.*`, Settings+Imports.swift).
     var imports = ImportSettings()
+    /// Webhook deliveries (`webhooks.*`, Settings+Webhooks.swift).
+    var webhooks = WebhookSettings()
     /// The web console (`console.*`, Settings+Console.swift).
     var console = ConsoleSettings()
     public var tokenDefaultTTL: Int64 = 86_400
@@ -55,6 +57,8 @@ public struct Settings: Sendable {
     public var catalogURL = ""
     /// `blobs.url`: empty = the data directory; `file:///PATH` = a blob directory elsewhere (Settings+Blobs.swift).
     public var blobsURL = ""
+    /// `cache.*`: the read cache of an object-store blob store (Settings+Cache.swift).
+    public var cache = CacheSettings()
     /// The SQLite catalog file when the catalog is SQLite (the data directory's, or a `sqlite:///` URL's).
     public var catalogPath: String {
         catalogURL.hasPrefix("sqlite://") ? String(catalogURL.dropFirst("sqlite://".count)) : embeddedCatalogPath
@@ -200,7 +204,7 @@ struct SettingKey: Sendable {
             help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
         ) { s, v throws(GateError) in s.accessLog = v },
     ] + SettingKey.catalogGuards + SettingKey.blobs + SettingKey.ftp + sftpKeys + SettingKey.imports
-        + SettingKey.console + SettingKey.metrics + SettingKey.cluster
+        + SettingKey.console + SettingKey.metrics + SettingKey.cluster + SettingKey.webhooks + SettingKey.cache
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
 }
@@ -235,6 +239,11 @@ extension Settings {
         }
         if tokenDefaultTTL > tokenMaxTTL {
             throw GateError.usage("\(source): tokens.default_ttl is longer than tokens.max_ttl")
+        }
+        do {
+            try cache.validate()
+        } catch {
+            throw GateError.usage("\(source): \(error.message)")
         }
     }
 }

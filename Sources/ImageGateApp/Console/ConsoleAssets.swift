@@ -81,8 +81,10 @@ import { renderImport } from "./importwizard.js";
 import { renderDownload } from "./download.js";
 import { renderCreateVM } from "./createvm.js";
 import { renderGuide } from "./guide.js";
+import { renderAudit } from "./audit.js";
 import { renderUploads } from "./uploads.js";
 import { renderLinks } from "./links.js";
+import { renderWebhooks } from "./webhooks.js";
 
 export const BASE = "/console/";
 /** The signed-in session: {principal, console: {vm_create_url, recycle_retention_seconds}, …}. */
@@ -129,6 +131,7 @@ function renderHeader() {
     h("p", { class: "brand" }, t("app.title")),
     h("nav", { "aria-label": t("nav.label") }, h("ul", {},
       item("", t("nav.images")), item("links", t("nav.links")), item("recycle-bin", t("nav.recycle")),
+      can.destroy() ? item("audit", t("nav.audit")) : null, can.admin() ? item("webhooks", t("nav.webhooks")) : null,
       item("guide", t("nav.guide")))),
     h("div", { class: "who" },
       h("span", {}, t("nav.signedInAs", { name: p.name, role: roleName(p) })),
@@ -182,6 +185,8 @@ export async function route() {
     else if (rest === "import") title = await renderImport(main);
     else if (rest === "guide") title = await renderGuide(main);
     else if (rest === "links") title = await renderLinks(main);
+    else if (rest === "audit") title = await renderAudit(main);
+    else if (rest === "webhooks" && can.admin()) title = await renderWebhooks(main);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "download") title = await renderDownload(main, parts[1]);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "create-vm") title = await renderCreateVM(main, parts[1]);
     else { clear(main, h("h1", {}, t("notFound"))); title = t("notFound"); }
@@ -211,6 +216,107 @@ async function start() {
 
 start();
 export { api };
+
+"""#####,
+        "audit.js": #####"""
+// ImageGate console: the audit log (tenant owners: their tenant's; platform administrators: all, with a tenant
+// filter): filter by action, image, link serial, account and time; newest first, 50 a page; CSV export of the
+// same filter. Details come from the API already readable (RFC 3339 times, protocol names).
+import { api, query } from "./api.js";
+import { BASE, can, navigate } from "./app.js";
+import { h, clear, uid } from "./dom.js";
+import { t, dateTime } from "./i18n.js";
+
+const PAGE = 50;
+const FILTERS = ["action", "image", "serial", "account", "since", "until", "tenant"];
+/** Suggestions for the action field; any exact action name works. */
+const ACTIONS = ["download.refused", "download.session", "link.mint", "link.revoke", "image.delete", "image.import",
+  "auth.failure", "console.sign_in"];
+
+/** The filters as the URL holds them (a reload or a shared link shows the same page), and the page's start. */
+function params() {
+  const u = new URLSearchParams(location.search);
+  const p = {};
+  for (const k of FILTERS) p[k] = u.get(k) || "";
+  p.before = u.get("before") || "";
+  return p;
+}
+
+function setParams(p) {
+  const out = {};
+  for (const [k, v] of Object.entries(p)) if (v) out[k] = v;
+  navigate(BASE + "audit" + query(out));
+}
+
+export async function renderAudit(main) {
+  const p = params();
+  const tenants = can.admin() ? (await api("GET", "/api/v1/tenants")).items || [] : [];
+  const filter = {};
+  for (const k of FILTERS) filter[k] = p[k];
+  const page = await api("GET", "/api/v1/audit" + query({ ...filter, order: "desc", limit: PAGE, before: p.before }));
+  const items = page.items;
+
+  const input = (name, label, type = "text", list = null) => {
+    const id = uid(name);
+    return h("div", { class: "field" }, h("label", { for: id }, label),
+      h("input", { id, name, type, value: p[name], maxlength: 256, list }));
+  };
+  const actionsID = uid("actions");
+  const form = h("form", { class: "filters", role: "search", id: "audit-filters", onsubmit: (e) => {
+    e.preventDefault();
+    setParams(Object.fromEntries(new FormData(form).entries()));
+  } },
+    input("action", t("audit.filter.action"), "text", actionsID),
+    h("datalist", { id: actionsID }, ACTIONS.map((a) => h("option", { value: a }))),
+    input("image", t("audit.filter.image")),
+    input("serial", t("audit.filter.serial")),
+    input("account", t("audit.filter.account")),
+    input("since", t("audit.filter.since"), "date"),
+    input("until", t("audit.filter.until"), "date"),
+    tenants.length ? (() => {
+      const id = uid("tenant");
+      return h("div", { class: "field" }, h("label", { for: id }, t("audit.filter.tenant")),
+        h("select", { id, name: "tenant" }, [["", t("images.filter.any")], ...tenants.map((x) => [x.id, x.name])]
+          .map(([v, l]) => h("option", { value: v, selected: v === p.tenant }, l))));
+    })() : null,
+    h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary", id: "apply-audit-filters" }, t("audit.apply")),
+      h("button", { type: "button", onclick: () => setParams({}) }, t("images.filter.clear"))));
+
+  // The export is a plain GET with the session cookie: the browser saves the server's audit.csv.
+  const exportLink = h("a", { class: "button", id: "export-audit", download: "audit.csv",
+    href: "/api/v1/audit/export.csv" + query({ ...filter, order: "desc" }) }, t("audit.export"));
+
+  const cols = ["audit.col.time", "audit.col.action", "audit.col.account", "audit.col.target", "audit.col.source",
+    "audit.col.outcome", "audit.col.details"];
+  const rows = items.map((e) => h("tr", { "data-seq": String(e.seq) },
+    h("td", { "data-label": t(cols[0]) }, h("time", { datetime: e.time }, dateTime(e.time))),
+    h("th", { scope: "row", "data-label": t(cols[1]) }, e.action),
+    h("td", { "data-label": t(cols[2]) }, e.actor),
+    h("td", { "data-label": t(cols[3]) }, h("span", { class: "resource-id" }, e.target)),
+    h("td", { "data-label": t(cols[4]) }, e.source),
+    h("td", { "data-label": t(cols[5]) }, t("audit.outcome." + e.outcome)),
+    h("td", { "data-label": t(cols[6]) }, details(e.detail))));
+  const table = h("div", { class: "table-wrap", id: "audit-table" }, h("table", {},
+    h("caption", {}, t("audit.caption")),
+    h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length }, t("audit.empty"))))));
+  const last = items.length ? items[items.length - 1].seq : null;
+  const pager = h("div", { class: "pager" },
+    h("button", { id: "audit-newest", disabled: !p.before, onclick: () => setParams({ ...filter }) }, t("audit.newest")),
+    h("button", { id: "audit-older", disabled: items.length < PAGE,
+      onclick: () => setParams({ ...filter, before: String(last) }) }, t("audit.older")));
+
+  clear(main, h("h1", {}, t("audit.title")), h("p", {}, t("audit.intro")),
+    h("div", { class: "toolbar" }, exportLink), form, table, pager);
+  return t("audit.title");
+}
+
+/** `key: value` per detail, in key order, as text. */
+function details(detail) {
+  const keys = Object.keys(detail || {}).sort();
+  if (!keys.length) return "";
+  return h("dl", { class: "audit-detail" }, keys.flatMap((k) => [h("dt", {}, k), h("dd", {}, detail[k])]));
+}
 
 """#####,
         "createvm.js": #####"""
@@ -1353,6 +1459,8 @@ export default {
   "nav.recycle": "Recycle bin",
   "nav.links": "Download links",
   "nav.guide": "Custom image guide",
+  "nav.audit": "Audit log",
+  "nav.webhooks": "Webhooks",
   "nav.signout": "Sign out",
   "nav.signedInAs": "Signed in as {name} ({role})",
   "role.platform_admin": "platform administrator",
@@ -1475,6 +1583,32 @@ export default {
   "cancel.confirm": "Cancel the upload of {name}? The bytes received so far are discarded and the image is marked failed.",
   "cancel.title": "Cancel upload",
   "cancel.done": "The upload of {name} was cancelled.",
+
+  "audit.title": "Audit log",
+  "audit.intro": "Every change, every minted download address and every refused download of a valid address: who, what, when and from where. Newest first.",
+  "audit.filter.action": "Action",
+  "audit.filter.image": "Image ID",
+  "audit.filter.serial": "Link serial",
+  "audit.filter.account": "Account",
+  "audit.filter.since": "From (UTC date)",
+  "audit.filter.until": "Until (UTC date)",
+  "audit.filter.tenant": "Tenant",
+  "audit.apply": "Show",
+  "audit.export": "Export CSV",
+  "audit.caption": "Audit events",
+  "audit.empty": "No audit events match.",
+  "audit.newest": "Newest",
+  "audit.older": "Older",
+  "audit.col.time": "Time",
+  "audit.col.action": "Action",
+  "audit.col.account": "Account",
+  "audit.col.target": "Target",
+  "audit.col.source": "From",
+  "audit.col.outcome": "Outcome",
+  "audit.col.details": "Details",
+  "audit.outcome.ok": "ok",
+  "audit.outcome.denied": "denied",
+  "audit.outcome.error": "error",
 
   "recycle.title": "Recycle bin",
   "recycle.intro": "Deleted images stay here for {retention}, then they are destroyed automatically.",
@@ -1623,6 +1757,39 @@ export default {
   "time.h.one": "{count} hour", "time.h.other": "{count} hours",
   "time.m.one": "{count} minute", "time.m.other": "{count} minutes",
   "time.s.one": "{count} second", "time.s.other": "{count} seconds",
+
+  "webhooks.title": "Webhooks",
+  "webhooks.intro": "Endpoints that receive signed JSON events (POST) when images and download links change. Each delivery carries X-ImageGate-Signature: sha256= and the HMAC-SHA256 of the body, keyed with the webhook's secret.",
+  "webhooks.add": "Add a webhook",
+  "webhooks.url": "Address",
+  "webhooks.urlHelp": "https:// only, unless the server allows plain http; private and loopback addresses only where webhooks.allow_private allows them.",
+  "webhooks.urlRequired": "Enter the address of the endpoint.",
+  "webhooks.events": "Events",
+  "webhooks.eventsRequired": "Choose at least one event.",
+  "webhooks.addSubmit": "Add webhook",
+  "webhooks.secretOnce": "The webhook's secret is shown only now: keep it to check the signature of each delivery.",
+  "webhooks.caption": "Registered webhooks",
+  "webhooks.empty": "No webhooks yet.",
+  "webhooks.col.url": "Address / ID",
+  "webhooks.col.events": "Events",
+  "webhooks.col.created": "Added",
+  "webhooks.col.type": "Event",
+  "webhooks.col.time": "Time",
+  "webhooks.col.image": "Image",
+  "webhooks.col.state": "State",
+  "webhooks.col.attempts": "Attempts",
+  "webhooks.col.status": "Last status",
+  "webhooks.col.error": "Last error",
+  "webhooks.state.pending": "Pending",
+  "webhooks.state.delivered": "Delivered",
+  "webhooks.state.failed": "Given up",
+  "webhooks.log": "Delivery log",
+  "webhooks.logTitle": "Deliveries to {url}",
+  "webhooks.logEmpty": "Nothing delivered yet.",
+  "webhooks.remove": "Remove",
+  "webhooks.removeTitle": "Remove webhook",
+  "webhooks.removeConfirm": "Remove the webhook for {url}? Its pending deliveries and its log go with it.",
+  "webhooks.removed": "The webhook for {url} was removed.",
 };
 
 """#####,
@@ -1756,6 +1923,9 @@ progress { width: 100%; max-width: 16em; height: 1em; }
 /* Download links: the mint options of the download page. */
 .mint-options { margin: .6em 0; }
 .mint-options label.check { margin-right: 1em; font-weight: normal; }
+.audit-detail { display: grid; grid-template-columns: max-content 1fr; gap: 0 .6em; margin: 0; font-size: .9em; }
+.audit-detail dt { font-weight: 600; }
+.audit-detail dd { margin: 0; overflow-wrap: anywhere; }
 
 """#####,
         "tus.js": #####"""
@@ -1997,6 +2167,90 @@ export function renderUploads() {
   const items = [...[...active.values()].map((a) => a.view.el), ...pending.map(([id, e]) => pendingView(id, e))];
   tray.hidden = items.length === 0;
   clear(tray, h("h2", {}, t("upload.title")), h("ul", {}, items));
+}
+
+"""#####,
+        "webhooks.js": #####"""
+// ImageGate console: webhooks (platform administrators): add an endpoint for some events (the secret is shown
+// once), remove one, and read its delivery log (Docs/webhooks.md).
+import { api, query } from "./api.js";
+import { showError } from "./app.js";
+import { h, clear, announce, field, setError, confirmDialog } from "./dom.js";
+import { t, dateTime } from "./i18n.js";
+
+const EVENTS = ["image.available", "image.failed", "image.deleted", "link.minted", "link.first_use",
+  "download.completed", "link.revoked", "link.exhausted"];
+
+export async function renderWebhooks(main) {
+  const list = h("div", { class: "table-wrap", id: "webhook-table" });
+  const log = h("section", { id: "delivery-log", "aria-live": "polite" });
+  const secretBox = h("div", { id: "webhook-secret-box" });
+
+  async function reload() {
+    const hooks = (await api("GET", "/api/v1/webhooks")).items;
+    const cols = ["webhooks.col.url", "webhooks.col.events", "webhooks.col.created", "col.operations"];
+    const rows = hooks.map((w) => h("tr", { "data-id": w.id },
+      h("th", { scope: "row", "data-label": t("webhooks.col.url") }, h("div", { class: "name-cell" },
+        h("span", { class: "image-name" }, w.url), h("span", { class: "resource-id" }, w.id))),
+      h("td", { "data-label": t("webhooks.col.events") }, w.events.join(", ")),
+      h("td", { "data-label": t("webhooks.col.created") }, dateTime(w.created_at)),
+      h("td", { "data-label": t("col.operations") }, h("div", { class: "ops" },
+        h("button", { class: "op-log", onclick: () => showLog(w) }, t("webhooks.log")),
+        h("button", { class: "danger op-remove", onclick: () => remove(w) }, t("webhooks.remove"))))));
+    clear(list, h("table", {}, h("caption", {}, t("webhooks.caption")),
+      h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length }, t("webhooks.empty"))))));
+  }
+
+  async function showLog(w) {
+    const items = (await api("GET", `/api/v1/webhooks/${w.id}/deliveries` + query({ limit: 100 }))).items;
+    const cols = ["webhooks.col.type", "webhooks.col.time", "webhooks.col.image", "webhooks.col.state",
+      "webhooks.col.attempts", "webhooks.col.status", "webhooks.col.error"];
+    const cell = (c, v) => h("td", { "data-label": t(c) }, v == null || v === "" ? "–" : String(v));
+    const rows = items.map((d) => h("tr", { "data-event": d.event_id, "data-state": d.state },
+      cell(cols[0], d.type), cell(cols[1], dateTime(d.time)), cell(cols[2], d.image_id),
+      cell(cols[3], t("webhooks.state." + d.state)), cell(cols[4], d.attempts), cell(cols[5], d.last_status),
+      cell(cols[6], d.last_error)));
+    clear(log, h("h2", {}, t("webhooks.logTitle", { url: w.url })), h("div", { class: "table-wrap", id: "delivery-table" },
+      h("table", {}, h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))),
+        h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length }, t("webhooks.logEmpty")))))));
+  }
+
+  async function remove(w) {
+    if (!(await confirmDialog(t("webhooks.removeTitle"), t("webhooks.removeConfirm", { url: w.url }), t("webhooks.remove"), t("op.cancel")))) return;
+    try {
+      await api("DELETE", `/api/v1/webhooks/${w.id}`);
+      announce(t("webhooks.removed", { url: w.url }));
+      clear(log);
+    } catch (e) { showError(e); }
+    await reload();
+  }
+
+  const url = field(t("webhooks.url"), h("input", { type: "url", id: "webhook-url", required: true, spellcheck: "false" }),
+    t("webhooks.urlHelp"));
+  const boxes = EVENTS.map((e) => h("label", { class: "check" },
+    h("input", { type: "checkbox", name: "event", value: e }), " ", e));
+  const form = h("form", { class: "card", id: "webhook-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const events = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+    if (!url.input.value.trim()) { setError(url, t("webhooks.urlRequired")); url.input.focus(); return; }
+    if (!events.length) { setError(url, t("webhooks.eventsRequired")); return; }
+    setError(url, "");
+    try {
+      const w = await api("POST", "/api/v1/webhooks", { url: url.input.value.trim(), events });
+      clear(secretBox, h("div", { class: "notice", role: "alert" }, h("p", {}, t("webhooks.secretOnce")),
+        h("code", { id: "webhook-secret" }, w.secret)));
+      url.input.value = "";
+      boxes.forEach((b) => { b.querySelector("input").checked = false; });
+      await reload();
+    } catch (e) { setError(url, e.message); }
+  } }, h("h2", {}, t("webhooks.add")), url.wrap,
+    h("fieldset", {}, h("legend", {}, t("webhooks.events")), boxes),
+    h("button", { type: "submit", class: "primary" }, t("webhooks.addSubmit")));
+
+  clear(main, h("h1", {}, t("webhooks.title")), h("p", {}, t("webhooks.intro")), secretBox, form, list, log);
+  await reload();
+  return t("webhooks.title");
 }
 
 """#####,

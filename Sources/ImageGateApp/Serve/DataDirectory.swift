@@ -42,7 +42,8 @@ final class DataDirectory: Sendable {
     var managementAPI: ManagementAPI {
         ManagementAPI(
             service: service, minter: LinkMinter(data: self),
-            exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run"), imports: imports)
+            exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run"), imports: imports,
+            webhookPolicy: settings.webhooks.policy)
     }
 
     var localAPI: LocalAPI { LocalAPI(api: managementAPI) }

@@ -41,6 +41,8 @@ struct DownloadAuthorizer: Sendable {
     /// Told when a usage report made a link's first use or used it up (for webhooks: WebhookEvents'
     /// linkFirstUse and linkExhausted). nil: nobody listens.
     var linkEvents: (@Sendable (LinkUseEvent) -> Void)? = nil
+    /// Audits refusals of authentic links (`download.refused`); nil in tests that do not look at them.
+    var refusals: RefusedDownloadAudit? = nil
 
     enum Denial: Error, Sendable, Equatable {
         case token(TokenRejection)
@@ -66,7 +68,10 @@ struct DownloadAuthorizer: Sendable {
             }
         }
 
-        /// What the recipient of an authentic link may be told (nil: the uniform refusal).
+        /// Why an authentic link is refused, when this denial is one the recipient is told about (HTTP 410/403,
+        /// FTP 530, SFTP banner with `LinkRefusal.sentence`). Each of these comes only after the MAC verified
+        /// (TokenCodec steps 5 and 9 follow step 3; revocation and the allowance are checked on verified claims);
+        /// every other denial stays the uniform 404 / generic refusal.
         var linkRefusal: LinkRefusal? {
             switch self {
             case .token(.expired): .expired
@@ -81,8 +86,22 @@ struct DownloadAuthorizer: Sendable {
     /// Counts the verdict (`imagegate_token_rejections_total` by the access log's reason) around `decide`.
     func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
         let result = decide(token: token, protocol: proto, peer: peer)
-        if case .failure(let denial) = result, Metrics.isEnabled { Metrics.add(Self.rejectionCounter(denial)) }
+        if case .failure(let denial) = result {
+            if Metrics.isEnabled { Metrics.add(Self.rejectionCounter(denial)) }
+            if let refusal = denial.linkRefusal { audit(refusal, token: token, protocol: proto, peer: peer) }
+        }
         return result
+    }
+
+    /// The `download.refused` record (rate-limited by `RefusedDownloadAudit`). The claims are read again from
+    /// the token, MAC checked: an expired or misplaced token's verdict carries none.
+    private func audit(_ refusal: LinkRefusal, token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) {
+        guard let refusals else { return }
+        let now = clock.now()
+        guard let claims = codec.authenticClaims(token, keyring: keys.keyring(), now: now) else { return }
+        refusals.record(
+            refusal, claims: claims, protocolName: Self.protocolName(proto) ?? proto.description,
+            client: RefusedDownloadAudit.addressText(peer), now: now)
     }
 
     static let cacheHits = Metrics.counter(MetricSeries("imagegate_authorization_cache_hits_total"))
@@ -193,7 +212,8 @@ struct DownloadAuthorizer: Sendable {
     }
 
     /// The protocol name (Docs/links.md) of the bits a front asks for: each name is granted on its own, so
-    /// `http` (plain) does not open HTTPS although both need the token's `http` bit.
+    /// `http` (plain) does not open HTTPS although both need the token's `http` bit. The same names go into
+    /// `download.refused` audit records and link webhooks.
     static func protocolName(_ required: ProtocolSet) -> String? {
         switch required {
         case .http: "https"

@@ -47,6 +47,15 @@ struct DownloadHandler: RequestHandler {
     private static let notFoundFields = HeaderBlock([("Content-Type", "text/plain; charset=utf-8")])
     private static let notFoundBody = Array("Not Found\n".utf8)
 
+    /// An authentic link that may not be used: 410 (403 for the client address) with the one sentence that
+    /// tells the recipient why (Docs/links.md "Refused links"). Never cached: a new link has a new URL anyway,
+    /// but a 410 must not outlive an operator's mistake in a shared cache.
+    private static func refused(_ refusal: LinkRefusal, note: String) -> Response {
+        var r = Response.text(refusal.httpStatus, refusal.sentence, headers: [("Cache-Control", "no-store")])
+        r.note = note
+        return r
+    }
+
     func respond(to request: Request) -> Response {
         let head = request.head
         // A path that cannot name a download (trailing or double slash, dot segments, bad escapes) gets the
@@ -77,7 +86,9 @@ struct DownloadHandler: RequestHandler {
         let required: ProtocolSet = request.secure ? .http : [.http, .httpPlain]
         let download: AuthorizedDownload
         switch authorizer.authorize(token: token, protocol: required, peer: request.peer.bytes) {
-        case .failure(let denial): return Self.notFound(denial.logReason)
+        case .failure(let denial):
+            guard let refusal = denial.linkRefusal else { return Self.notFound(denial.logReason) }
+            return Self.refused(refusal, note: denial.logReason)
         case .success(let d): download = d
         }
         if segments[0] == "i" && segments[1] != download.image.id.description {

@@ -29,7 +29,9 @@ struct FTPPolicy: FTPAccessPolicy {
     func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin {
         let required: ProtocolSet = secure ? .ftps : [.ftps, .ftpPlain]
         switch authorizer.authorize(token: Substring(token), protocol: required, peer: peer.bytes) {
-        case .failure(let denial): return .denied(reason: denial.logReason, tokenLabel: TokenRedaction.redact(token))
+        case .failure(let denial):
+            return .denied(
+                reason: denial.logReason, tokenLabel: TokenRedaction.redact(token), message: denial.linkRefusal?.sentence)
         case .success(let d): return .granted(authorizer.servedFile(d, blobs: blobs))
         }
     }
@@ -43,5 +45,11 @@ struct FTPPolicy: FTPAccessPolicy {
 
     func stillValid(_ file: ServedFile) -> Bool {
         authorizer.stillValid(file.grant, newTransfer: true, logger: logger)
+    }
+
+    /// A RETR refused because the link expired or was revoked since login: told and audited like a login.
+    func refusalMessage(_ file: ServedFile, secure: Bool, peer: PeerAddress) -> String? {
+        authorizer.refusal(
+            of: file.grant, newTransfer: true, protocol: secure ? .ftps : [.ftps, .ftpPlain], peer: peer.bytes)?.sentence
     }
 }

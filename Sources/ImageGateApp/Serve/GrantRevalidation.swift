@@ -55,6 +55,32 @@ extension DownloadAuthorizer {
         return GrantRevalidation.decide(answer, confirmedAt: grant.confirmedAt.load(ordering: .relaxed), now: now)
     }
 
+    /// Why a grant that `stillValid` refused ended, when its holder is told (Docs/links.md "Refused links"):
+    /// expired (only where expiry counts: a new transfer), revoked, or used up (its max_downloads allowance
+    /// reached; also only for a new transfer, like `catalogAnswer`); nil for the other endings (image
+    /// deleted, replaced, key retired, catalog unreachable), which keep the generic reply. Asked only after a
+    /// refusal; audited as `download.refused` like a refused login.
+    func refusal(of grant: DownloadGrant, newTransfer: Bool, protocol proto: ProtocolSet, peer: [UInt8]?)
+        -> LinkRefusal?
+    {
+        let now = clock.now()
+        let refusal: LinkRefusal
+        if newTransfer && now > grant.expiresAt + TokenCodec.expirySkew {
+            refusal = .expired
+        } else if (try? store.isRevoked(serial: grant.serial)) == true {
+            refusal = .revoked
+        } else if newTransfer, (try? store.tokenIssue(serial: grant.serial))??.state(now: now) == .exhausted {
+            refusal = .exhausted
+        } else {
+            return nil
+        }
+        refusals?.record(
+            refusal, serial: grant.serial, image: grant.image, tenant: grant.tenant,
+            protocolName: Self.protocolName(proto) ?? proto.description, client: RefusedDownloadAudit.addressText(peer),
+            now: now)
+        return refusal
+    }
+
     private func catalogAnswer(_ grant: DownloadGrant, newTransfer: Bool) -> GrantRevalidation.CatalogAnswer {
         do {
             guard let image = try store.image(grant.image) else { return .ended("image_not_found") }

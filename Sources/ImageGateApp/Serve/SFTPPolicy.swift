@@ -25,13 +25,13 @@ struct SFTPPolicy: SFTPAccessPolicy {
         ])
     }
 
-    func authorize(token: String, peer: PeerAddress) -> ServedFile? {
+    func authorize(token: String, peer: PeerAddress) -> SFTPLogin {
         switch authorizer.authorize(token: Substring(token), protocol: .sftp, peer: peer.bytes) {
         case .failure(let denial):
             logger.debug("sftp \(peer): \(TokenRedaction.redact(token)) refused: \(denial.logReason)")
-            return nil
+            return denial.linkRefusal.map { .refused(message: $0.sentence) } ?? .denied
         case .success(let d):
-            return authorizer.servedFile(d, blobs: blobs)
+            return .granted(authorizer.servedFile(d, blobs: blobs))
         }
     }
 
@@ -45,6 +45,11 @@ struct SFTPPolicy: SFTPAccessPolicy {
 
     func stillValid(_ file: ServedFile) -> Bool {
         authorizer.stillValid(file.grant, newTransfer: false, logger: logger)
+    }
+
+    /// A session ended because its link was revoked: told (DISCONNECT message) and audited like a login.
+    func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String? {
+        authorizer.refusal(of: file.grant, newTransfer: false, protocol: .sftp, peer: peer.bytes)?.sentence
     }
 }
 

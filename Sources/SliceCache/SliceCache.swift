@@ -1,0 +1,246 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the node-local read cache of object-store slices: LRU under a size cap, one fetch per cold slice,
+// every slice verified against its recorded SHA-256 before it is served (Docs/object-storage.md "Read cache").
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import GateCore
+import Synchronization
+import SystemIO
+
+/// Slices of stored objects kept as files under `cache.dir`. Shared by every front and thread.
+///
+/// - A request needs a slice that is not local: one fetch per slice on a dedicated thread (single flight: later
+///   requests for the same slice wait on that fetch instead of starting their own; at most `maxFetchThreads`
+///   at once), never Swift's cooperative pool.
+/// - A fetched slice goes to a `.part-` file, is checked (length and SHA-256) and only then renamed in.
+/// - A cached slice is hashed again when first opened after a restart, or when its file's length or mtime is
+///   not what the index recorded; a mismatch drops it and fetches it again. It is never served unchecked.
+/// - Over `maxBytes` (a soft cap), least recently used slices are deleted; a reader that has one open keeps
+///   reading it (unlink after open), so a response in progress is never cut by an eviction.
+public final class SliceCache: Sendable {
+    public static let defaultSliceBytes: UInt64 = 16 << 20
+    /// A fetched slice that fails its check is fetched once more before the request gets an error.
+    static let fetchAttempts = 2
+
+    public let maxBytes: UInt64
+    /// How long a blocking read (FTP, SFTP) waits for a slice before it fails `unavailable` (`blobs.timeout`);
+    /// the fetch itself goes on and may still fill the cache for later requests.
+    public let waitTimeoutMs: Int64
+    /// Fetches running at once, each on its own thread; more wait in a queue.
+    public let maxFetchThreads: Int
+    let files: SliceFiles
+    let source: any SliceSource
+    let logger: Logger
+
+    private struct Flight: Sendable {
+        let name: String
+        let object: SlicedObject
+        let index: Int
+    }
+    private struct State {
+        var index: SliceIndex
+        /// Slices being fetched or verified (or queued for it), with the callbacks waiting for them.
+        var flights: [String: [@Sendable (GateError?) -> Void]] = [:]
+        /// Flights waiting for a fetch thread, oldest first.
+        var queued: [Flight] = []
+        var fetchThreads = 0
+    }
+    private let state: Mutex<State>
+
+    /// Opens (or creates) the cache in `directory`: the index is rebuilt from the slice files there, partial
+    /// downloads are deleted, and the least recently used slices go if the files exceed `maxBytes`.
+    /// `sliceBytes` is `cache.slice_bytes`, only checked against `maxBytes` here: each object is cut at the
+    /// slice size its digests were recorded with.
+    public init(
+        directory: String, maxBytes: UInt64, source: any SliceSource, sliceBytes: UInt64 = defaultSliceBytes,
+        waitTimeoutMs: Int64 = 10_000, maxFetchThreads: Int = 32, logger: Logger = Logger()
+    ) throws(GateError) {
+        guard sliceBytes > 0, maxBytes / 4 >= sliceBytes else {
+            throw .usage("cache.max_bytes (\(maxBytes)) must hold at least 4 slices of cache.slice_bytes (\(sliceBytes))")
+        }
+        self.maxBytes = maxBytes
+        self.waitTimeoutMs = waitTimeoutMs
+        self.maxFetchThreads = max(1, maxFetchThreads)
+        self.files = SliceFiles(directory: directory)
+        self.source = source
+        self.logger = logger
+        try files.makeDirectory()
+        var index = SliceIndex(found: try files.scan())
+        let victims = index.evictions(toFit: maxBytes, keep: [])
+        for name in victims { files.remove(name) }
+        state = Mutex(State(index: index))
+        logger.info("read cache \(directory): \(index.count) slices, \(index.totalBytes) bytes (cap \(maxBytes))")
+    }
+
+    /// A reader of `object` through this cache (nothing is fetched until bytes are asked for).
+    public func reader(for object: SlicedObject) -> any BlobReader { SliceReader(object: object, cache: self) }
+
+    /// Bytes and slice files in the cache now (for tests and the start-up line).
+    public var cachedBytes: UInt64 { state.withLock { $0.index.totalBytes } }
+    public var cachedSlices: Int { state.withLock { $0.index.count } }
+
+    /// Requests waiting on the fetch of `object`'s slice `index` (0 when none runs): lets a test release a held
+    /// fetch once every reader joined it, instead of sleeping.
+    func waiting(_ object: SlicedObject, _ index: Int) -> Int {
+        let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
+        return state.withLock { $0.flights[name]?.count ?? 0 }
+    }
+
+    // MARK: used by SliceReader
+
+    /// The slice's file, opened, when it is cached and known good; nil when it must be fetched or checked first.
+    func openWarm(_ object: SlicedObject, _ index: Int) -> (fd: Int32, name: String)? {
+        let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
+        guard let entry = state.withLock({ $0.index[name] }), entry.verified else { return nil }
+        guard let (fd, stamp) = files.openForReading(name) else {
+            // Deleted behind our back (or evicted just now): forget it; a fetch brings it back.
+            state.withLock { s in if s.index[name]?.stamp == entry.stamp { s.index.remove(name) } }
+            return nil
+        }
+        guard stamp.size == object.slice(index).length, stamp.sameFile(as: entry.stamp) else {
+            Sys.close(fd)
+            logger.warning("read cache: slice \(name) changed on disk (length or mtime); checking it again")
+            state.withLock { $0.index.markUnverified(name) }
+            return nil
+        }
+        state.withLock { $0.index.touch(name) }
+        Metrics.add(CacheMetrics.hits)
+        return (fd, name)
+    }
+
+    /// Marks a slice used (a reader served it from a descriptor it already held).
+    func touch(_ name: String) { state.withLock { $0.index.touch(name) } }
+
+    /// Whether `name` is still in the cache (a reader holding an evicted slice asks to be reopened).
+    func contains(_ name: String) -> Bool { state.withLock { $0.index[name] != nil } }
+
+    /// Makes slice `index` local and good, then calls `ready` once (nil, or the error). Joins a fetch of the
+    /// same slice already under way instead of starting another.
+    func materialize(_ object: SlicedObject, _ index: Int, then ready: @escaping @Sendable (GateError?) -> Void) {
+        let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
+        Metrics.add(CacheMetrics.misses)
+        let start = state.withLock { s -> Bool in
+            if s.flights[name] != nil {
+                s.flights[name]!.append(ready)
+                return false
+            }
+            s.flights[name] = [ready]
+            // At most `maxFetchThreads` fetches run; the others wait their turn (a cold start with many
+            // downloads at once must not become hundreds of threads and connections to the store).
+            guard s.fetchThreads < maxFetchThreads else {
+                s.queued.append(Flight(name: name, object: object, index: index))
+                return false
+            }
+            s.fetchThreads += 1
+            return true
+        }
+        guard start else { return }
+        _ = OSThread.spawn(name: "slice-fetch") { [self] in
+            var next: Flight? = Flight(name: name, object: object, index: index)
+            while let flight = next {
+                var failure: GateError?
+                do throws(GateError) {
+                    try bringIn(flight.name, flight.object, flight.index)
+                } catch {
+                    failure = error
+                }
+                let waiters = state.withLock { s -> [@Sendable (GateError?) -> Void] in
+                    let w = s.flights.removeValue(forKey: flight.name) ?? []
+                    if s.queued.isEmpty {
+                        s.fetchThreads -= 1
+                        next = nil
+                    } else {
+                        next = s.queued.removeFirst()
+                    }
+                    return w
+                }
+                for w in waiters { w(failure) }
+            }
+        }
+    }
+
+    // MARK: the fetch thread
+
+    /// Checks a cached file that is not known good (keeping it when it matches), else fetches the slice.
+    private func bringIn(_ name: String, _ object: SlicedObject, _ index: Int) throws(GateError) {
+        let expected = object.slice(index).length
+        if state.withLock({ $0.index[name] }) != nil {
+            if let (fd, stamp) = files.openForReading(name) {
+                defer { Sys.close(fd) }
+                let digest = try? SliceFiles.digest(of: fd)
+                if let digest, digest.length == expected, digest.hex == object.sliceSHA256[index] {
+                    state.withLock { $0.index.markVerified(name, stamp: stamp) }
+                    return
+                }
+                Metrics.add(CacheMetrics.corrupt)
+                logger.warning("read cache: slice \(name) does not match its recorded length or SHA-256: fetching it again")
+            }
+            state.withLock { _ = $0.index.remove(name) }
+            files.remove(name)
+        }
+        var attempt = 1
+        while true {
+            do throws(GateError) {
+                return try fetch(name, object, index)
+            } catch {
+                // Only a slice that arrived wrong is worth another try at once; a store that failed is not.
+                guard error.code == .io, attempt < Self.fetchAttempts else { throw error }
+                attempt += 1
+            }
+        }
+    }
+
+    /// One Range GET into a partial file, checked, renamed in, then eviction down to the cap.
+    private func fetch(_ name: String, _ object: SlicedObject, _ index: Int) throws(GateError) {
+        let (offset, length) = object.slice(index)
+        let (fd, part) = try files.createPart(for: name)
+        defer { Sys.close(fd) }
+        let keyHash = SliceFiles.keyHash(ofName: name)
+        let started = Monotonic.nanoseconds()
+        do throws(GateError) {
+            try source.fetchRange(key: object.key, offset: offset, length: length, into: fd)
+        } catch {
+            let ms = (Monotonic.nanoseconds() - started) / 1_000_000
+            Metrics.add(CacheMetrics.fetchFailures)
+            logger.debug("store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=failed ms=\(ms): \(error.message)")
+            unlink(part)
+            // The store failed or did not answer in time: the request may be retried (HTTP 503, FTP 451).
+            throw error.code == .io ? .unavailable(error.message) : error
+        }
+        let seconds = Double(Monotonic.nanoseconds() - started) / 1e9
+        Metrics.observe(CacheMetrics.fetchSeconds, seconds)
+        logger.debug("store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=ok ms=\(Int(seconds * 1000))")
+        let digest: (hex: String, length: UInt64)
+        do throws(GateError) {
+            digest = try SliceFiles.digest(of: fd)
+        } catch {
+            unlink(part)
+            throw error
+        }
+        Metrics.add(CacheMetrics.fetchedBytes, Double(digest.length))
+        guard digest.length == length, digest.hex == object.sliceSHA256[index] else {
+            unlink(part)
+            Metrics.add(CacheMetrics.corrupt)
+            let what = digest.length == length ? "does not match its recorded SHA-256" : "has \(digest.length) bytes, not \(length)"
+            logger.warning("read cache: slice \(index) of object \(keyHash) from the store \(what); not cached")
+            throw .io("slice \(index) of object \(keyHash) from the store \(what)")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            unlink(part)
+            throw .io("cannot stat a fetched slice: \(String(cString: strerror(errno)))")
+        }
+        try files.publish(part: part, as: name)
+        let victims = state.withLock { s in
+            s.index.insert(name, stamp: SliceStamp(st), verified: true)
+            return s.index.evictions(toFit: maxBytes, keep: Set(s.flights.keys))
+        }
+        for v in victims {
+            files.remove(v)
+            Metrics.add(CacheMetrics.evictions)
+            logger.debug("read cache: evicted \(v)")
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the cache directory on disk: slice file names, listing after a restart, temp files, hashing.
+//===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
+import CryptoPrimitives
+import GateCore
+import SystemIO
+
+/// One slice file as `stat` saw it: what the index remembers to notice a file that changed behind its back.
+struct SliceStamp: Equatable, Sendable {
+    var size: UInt64
+    var mtimeNanoseconds: Int64
+    /// Last access (atime, touched when a reader opens the slice): the LRU order rebuilt after a restart.
+    var atimeNanoseconds: Int64
+
+    init(_ st: stat) {
+        size = UInt64(st.st_size)
+        mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        atimeNanoseconds = Int64(st.st_atim.tv_sec) * 1_000_000_000 + Int64(st.st_atim.tv_nsec)
+    }
+
+    /// Same bytes as far as `stat` can tell (atime moves on every open and says nothing about content).
+    func sameFile(as other: SliceStamp) -> Bool { size == other.size && mtimeNanoseconds == other.mtimeNanoseconds }
+}
+
+/// Names and file operations under `cache.dir`. A slice file is `<key hash>-<slice bytes>-<index>.slice`: the
+/// key hash keeps object keys (user-influenced text) out of file names, and the slice size is part of the name
+/// because the recorded digests are per slice size. Downloads in progress are `.part-…` files, never served
+/// and removed at start-up.
+struct SliceFiles: Sendable {
+    let directory: String
+    static let sliceSuffix = ".slice"
+    static let partPrefix = ".part-"
+    // <sys/stat.h> defines these as macros Swift does not import (Linux values, stable ABI).
+    static let utimeNow = (1 << 30) - 1
+    static let utimeOmit = (1 << 30) - 2
+
+    static func name(key: String, sliceBytes: UInt64, index: Int) -> String {
+        let hash = Crypto.sha256(Array(key.utf8)).prefix(16).map { b in
+            String(b >> 4, radix: 16) + String(b & 0xF, radix: 16)
+        }.joined()
+        return "\(hash)-\(sliceBytes)-\(index)\(sliceSuffix)"
+    }
+
+    /// The key hash of a slice file name: what the debug log shows instead of the key.
+    static func keyHash(ofName name: String) -> Substring { name.prefix(while: { $0 != "-" }) }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    /// Creates the directory (0700) when it is missing.
+    func makeDirectory() throws(GateError) {
+        var st = stat()
+        if stat(directory, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFDIR else { throw .usage("cache.dir \(directory) is not a directory") }
+            return
+        }
+        var path = directory.hasPrefix("/") ? "" : "."
+        for part in directory.split(separator: "/") {
+            path += "/" + part
+            if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                throw .io("cannot create cache.dir \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// The slice files present, with their stamps; leftover partial downloads are deleted (a crash or a kill
+    /// mid-fetch leaves them; they were never renamed in, so nothing refers to them).
+    func scan() throws(GateError) -> [String: SliceStamp] {
+        guard let dir = opendir(directory) else {
+            throw .io("cannot read cache.dir \(directory): \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(dir) }
+        var found: [String: SliceStamp] = [:]
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name.hasPrefix(Self.partPrefix) {
+                unlink(path(name))
+                continue
+            }
+            guard name.hasSuffix(Self.sliceSuffix) else { continue }
+            var st = stat()
+            guard stat(path(name), &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+            found[name] = SliceStamp(st)
+        }
+        return found
+    }
+
+    /// A new partial-download file for `name`, opened read-write; its path goes back to `publish` or `discard`.
+    func createPart(for name: String) throws(GateError) -> (fd: Int32, path: String) {
+        let suffix = Crypto.randomBytes(6).map { String($0, radix: 16) }.joined()
+        let p = path(Self.partPrefix + name + "." + suffix)
+        let fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io("cannot create \(p): \(String(cString: strerror(errno)))") }
+        return (fd, p)
+    }
+
+    /// Renames a verified partial download into place (atomic: a reader sees the whole slice or none).
+    func publish(part: String, as name: String) throws(GateError) {
+        guard rename(part, path(name)) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(part)
+            throw .io("cannot rename \(part) into the cache: \(reason)")
+        }
+    }
+
+    func remove(_ name: String) { unlink(path(name)) }
+
+    /// Opens a slice for reading and marks it used (atime, for the LRU order after a restart). nil when gone.
+    func openForReading(_ name: String) -> (fd: Int32, stamp: SliceStamp)? {
+        let fd = open(path(name), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            Sys.close(fd)
+            return nil
+        }
+        let stamp = SliceStamp(st)
+        // Only atime moves (UTIME_OMIT for mtime), so the stamp's content check is unaffected.
+        var times = [timespec(tv_sec: 0, tv_nsec: Self.utimeNow), timespec(tv_sec: 0, tv_nsec: Self.utimeOmit)]
+        _ = futimens(fd, &times)
+        return (fd, stamp)
+    }
+
+    /// The SHA-256 (lowercase hex) and length of what `fd` holds from offset 0.
+    static func digest(of fd: Int32) throws(GateError) -> (hex: String, length: UInt64) {
+        let hasher = SHA256Hasher()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: off_t = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io("reading a cache slice failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            offset += off_t(n)
+        }
+        let hex = hasher.finish().map { b in String(b >> 4, radix: 16) + String(b & 0xF, radix: 16) }.joined()
+        return (hex, UInt64(offset))
+    }
+}

@@ -1,0 +1,145 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: one object read through the slice cache: extents are slice files, fetched when cold.
+//===----------------------------------------------------------------------===//
+import Dispatch
+import GateCore
+import Synchronization
+import SystemIO
+
+/// One open slice file; the descriptor closes when the last reference goes (the reader's table, or an extent
+/// a front is sending from).
+final class SliceHandle: Sendable {
+    let fd: Int32
+    let name: String
+    init(fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+    }
+    deinit { Sys.close(fd) }
+}
+
+/// A `BlobReader` over a `SlicedObject`. It keeps the slice files it opened most recently (at most
+/// `maxOpenSlices`; an image of thousands of slices must not hold thousands of descriptors), and hands each
+/// extent its slice's handle, so a descriptor is closed only when no response is reading from it. An eviction
+/// never pulls bytes from under a response (unlink after open); `isCurrent` turns false once a slice it holds
+/// was evicted, so the open-file cache drops the reader and the disk space comes back with the last response.
+final class SliceReader: PreparableBlobReader {
+    static let maxOpenSlices = 16
+
+    let object: SlicedObject
+    let cache: SliceCache
+    private struct Open {
+        var handles: [Int: (handle: SliceHandle, lastUse: UInt64)] = [:]
+        var clock: UInt64 = 0
+
+        mutating func take(_ index: Int) -> SliceHandle? {
+            guard let h = handles[index]?.handle else { return nil }
+            clock += 1
+            handles[index]?.lastUse = clock
+            return h
+        }
+
+        /// Keeps `handle` unless another thread got there first; returns the one kept. Drops the least recently
+        /// used beyond the limit (its descriptor closes when the extents using it are done).
+        mutating func keep(_ index: Int, _ handle: SliceHandle) -> SliceHandle {
+            if let existing = take(index) { return existing }
+            clock += 1
+            handles[index] = (handle, clock)
+            if handles.count > SliceReader.maxOpenSlices, let oldest = handles.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                handles[oldest.key] = nil
+            }
+            return handle
+        }
+    }
+    private let open = Mutex(Open())
+    /// A record that cannot be served from (no slice size, digests missing): every read fails with this.
+    private let broken: GateError?
+
+    init(object: SlicedObject, cache: SliceCache) {
+        self.object = object
+        self.cache = cache
+        do throws(GateError) {
+            try object.validate()
+            broken = nil
+        } catch {
+            broken = error
+        }
+    }
+
+    var size: UInt64 { object.size }
+
+    func prepare(at offset: UInt64, then ready: @escaping @Sendable (GateError?) -> Void) -> Bool {
+        if let broken {
+            ready(broken)
+            return false
+        }
+        // Nothing to fetch at or past the end (`extent` refuses such an offset).
+        guard offset < object.size else { return true }
+        let index = Int(offset / object.sliceBytes)
+        if local(index) != nil { return true }
+        cache.materialize(object, index, then: ready)
+        return false
+    }
+
+    /// The slice's open handle when it is local now (held, or opened from the cache); nil when it is not.
+    private func local(_ index: Int) -> SliceHandle? {
+        if let h = open.withLock({ $0.take(index) }) {
+            // Served from a descriptor this reader holds: still a use, or a hot slice would age out of the LRU.
+            cache.touch(h.name)
+            return h
+        }
+        guard let (fd, name) = cache.openWarm(object, index) else { return nil }
+        let handle = SliceHandle(fd: fd, name: name)
+        return open.withLock { $0.keep(index, handle) }
+    }
+
+    /// Blocks until the slice holding `offset` is local (FTP and SFTP threads; the HTTP writer calls
+    /// `prepare` first, so for it the slice is normally local here).
+    func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
+        if let broken { throw broken }
+        guard offset < object.size else { throw .internal("read at \(offset) past the end of a \(object.size)-byte object") }
+        let index = Int(offset / object.sliceBytes)
+        var attempts = 0
+        while true {
+            if let handle = local(index) {
+                let within = offset - UInt64(index) * object.sliceBytes
+                let length = min(maxLength, object.slice(index).length - within)
+                return BlobExtent(fd: handle.fd, offset: within, length: length, owner: handle)
+            }
+            // Evicted again between the fetch and this open (a cap far too small for the load): a few tries.
+            attempts += 1
+            guard attempts <= 3 else {
+                throw .unavailable("read cache: slice \(index) of an object was evicted before it could be read")
+            }
+            let waiter = SliceWait()
+            cache.materialize(object, index) { waiter.finish($0) }
+            if let error = waiter.wait(timeoutMs: cache.waitTimeoutMs) { throw error }
+        }
+    }
+
+    /// Slice files this reader holds open now (tests).
+    var openSlices: Int { open.withLock { $0.handles.count } }
+
+    func isCurrent() -> Bool {
+        let held = open.withLock { $0.handles.values.map(\.handle.name) }
+        return held.allSatisfy { cache.contains($0) }
+    }
+}
+
+/// One blocking wait for a `ready` callback.
+private final class SliceWait: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let result = Mutex<GateError?>(nil)
+
+    func finish(_ error: GateError?) {
+        result.withLock { $0 = error }
+        done.signal()
+    }
+
+    func wait(timeoutMs: Int64) -> GateError? {
+        if done.wait(timeout: .now() + .milliseconds(Int(timeoutMs))) == .timedOut {
+            return .unavailable("the object store did not answer within \(timeoutMs) ms")
+        }
+        return result.withLock { $0 }
+    }
+}
