@@ -19,7 +19,9 @@ struct SFTPChannelLoop {
         let control = session.control
         let processor = SFTPProcessor(file: file, source: BlobByteSource(blob: session.blob!))
         let session = self.session
-        processor.openCheck = { sent in ctx.policy.refuseOpen(file, unreported: sent - session.usage.reported) }
+        processor.openCheck = { sent in
+            ctx.policy.refuseOpen(file, unreported: sent - session.usage.reported, peer: control.peer)
+        }
         let out = SFTPReplyBuffer(capacity: SFTPWireLimits.maxRead + 64 * 1024)
         var framer = SFTPFramer()
         let chunk = 64 * 1024

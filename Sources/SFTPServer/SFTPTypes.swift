@@ -22,7 +22,8 @@ public protocol SFTPAccessPolicy: Sendable {
     func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress)
     /// Before a file OPEN in a session: a refusal message when the link may serve no new download (its
     /// allowance is used up, counting `unreported` bytes this session sent but has not reported yet), else nil.
-    func refuseOpen(_ file: ServedFile, unreported: UInt64) -> String?
+    /// `peer` is for the audit record of the refusal.
+    func refuseOpen(_ file: ServedFile, unreported: UInt64, peer: PeerAddress) -> String?
 }
 
 /// The outcome of a login with a token.
@@ -39,7 +40,7 @@ extension SFTPAccessPolicy {
     public func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String? { nil }
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
     public func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {}
-    public func refuseOpen(_ file: ServedFile, unreported: UInt64) -> String? { nil }
+    public func refuseOpen(_ file: ServedFile, unreported: UInt64, peer: PeerAddress) -> String? { nil }
 }
 
 /// Limits and timeouts of the SFTP listener.

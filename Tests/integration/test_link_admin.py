@@ -157,6 +157,11 @@ def test_an_sftp_session_opens_no_new_download_once_the_allowance_is_used(srv, t
     assert not os.path.exists(tmp_path / "refused") or os.path.getsize(tmp_path / "refused") == 0
     used = usage_reaches(srv, link["serial"], copies * SIZE)
     assert used["bytes_served"] == copies * SIZE and used["state"] == "exhausted"
+    # The refused OPEN is audited like a refused login (Docs/links.md "Refused links").
+    events = srv.cli_json("audit", "list", "--limit", "1000")["items"]
+    refused = [e["detail"] for e in events
+               if e["action"] == "download.refused" and e["detail"].get("serial") == link["serial"]]
+    assert [(d["reason"], d["protocol"]) for d in refused] == [("exhausted", "sftp")], refused
 
 
 def test_bulk_mint_of_50_images_with_csv_and_json_output(srv, tmp_path):
