@@ -10,6 +10,7 @@ import { renderCreateVM } from "./createvm.js";
 import { renderGuide } from "./guide.js";
 import { renderAudit } from "./audit.js";
 import { renderUploads } from "./uploads.js";
+import { renderLinks } from "./links.js";
 import { renderWebhooks } from "./webhooks.js";
 
 export const BASE = "/console/";
@@ -56,7 +57,7 @@ function renderHeader() {
   clear(top,
     h("p", { class: "brand" }, t("app.title")),
     h("nav", { "aria-label": t("nav.label") }, h("ul", {},
-      item("", t("nav.images")), item("recycle-bin", t("nav.recycle")),
+      item("", t("nav.images")), item("links", t("nav.links")), item("recycle-bin", t("nav.recycle")),
       can.destroy() ? item("audit", t("nav.audit")) : null, can.admin() ? item("webhooks", t("nav.webhooks")) : null,
       item("guide", t("nav.guide")))),
     h("div", { class: "who" },
@@ -110,6 +111,7 @@ export async function route() {
     else if (rest === "recycle-bin") title = await renderRecycleBin(main);
     else if (rest === "import") title = await renderImport(main);
     else if (rest === "guide") title = await renderGuide(main);
+    else if (rest === "links") title = await renderLinks(main);
     else if (rest === "audit") title = await renderAudit(main);
     else if (rest === "webhooks" && can.admin()) title = await renderWebhooks(main);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "download") title = await renderDownload(main, parts[1]);

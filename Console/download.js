@@ -3,7 +3,8 @@
 // one is minted), and ready commands (wget, curl, lftp, sftp) that resume.
 import { api } from "./api.js";
 import { link, state } from "./app.js";
-import { h, clear, announce, uid } from "./dom.js";
+import { h, clear, announce, uid, field } from "./dom.js";
+import { revokeAllButton } from "./links.js";
 import { t, tn, clock, dateTime, duration } from "./i18n.js";
 
 /** A link's lifetime as people say it: "24 hours" (up to two days of whole hours), else "7 days", "30 minutes". */
@@ -50,16 +51,56 @@ function commands(l) {
   return out;
 }
 
+/** Lifetimes the mint dialog offers: the server's default, common choices, and tokens.max_ttl, none above it. */
+function lifetimeChoices() {
+  const c = state.session.console;
+  const max = c.link_max_ttl_seconds || c.link_ttl_seconds;
+  const set = new Set([3600, 6 * 3600, 24 * 3600, 3 * 86400, 7 * 86400, 30 * 86400, c.link_ttl_seconds, max]);
+  return [...set].filter((s) => s > 0 && s <= max).sort((a, b) => a - b);
+}
+
+/** The mint options (Docs/links.md): lifetime, protocols, client addresses, max_downloads, label. */
+function mintOptions() {
+  const c = state.session.console;
+  const ttl = h("select", { id: "mint-ttl" }, lifetimeChoices().map((s) =>
+    h("option", { value: String(s), selected: s === c.link_ttl_seconds }, lifetime(s))));
+  const protocols = ["https", "http", "ftps", "ftp", "sftp"].map((p) => {
+    const box = h("input", { type: "checkbox", id: "mint-proto-" + p, value: p });
+    return { p, box, label: h("label", { class: "check" }, box, " ", t("download.protocol." + p)) };
+  });
+  const ips = field(t("mint.allowedIPs"), h("input", { id: "mint-allowed-ips", spellcheck: "false" }), t("mint.allowedIPsHelp"));
+  const max = field(t("mint.maxDownloads"), h("input", { id: "mint-max-downloads", type: "number", min: "1", step: "1" }), t("mint.maxDownloadsHelp"));
+  const label = field(t("mint.label"), h("input", { id: "mint-label", maxlength: "200" }));
+  const form = h("details", { class: "mint-options", id: "mint-options" }, h("summary", {}, t("mint.options")),
+    field(t("mint.lifetime"), ttl).wrap,
+    h("fieldset", {}, h("legend", {}, t("mint.protocols")), protocols.map((x) => x.label), h("p", { class: "help" }, t("mint.protocolsHelp"))),
+    ips.wrap, max.wrap, label.wrap);
+  return {
+    form, ttl,
+    body() {
+      const b = { ttl: ttl.value };
+      const chosen = protocols.filter((x) => x.box.checked).map((x) => x.p);
+      if (chosen.length) b.protocols = chosen;
+      const list = ips.input.value.split(/[\s,]+/).filter(Boolean);
+      if (list.length) b.allowed_ips = list;
+      if (max.input.value) b.max_downloads = Number(max.input.value);
+      if (label.input.value.trim()) b.label = label.input.value.trim();
+      return b;
+    },
+  };
+}
+
 let timer = null;
 
 export async function renderDownload(main, id) {
   clearInterval(timer);
   const img = await api("GET", `/api/v1/images/${encodeURIComponent(id)}`);
   const result = h("div", { id: "download-result" });
+  const opts = mintOptions();
   const generate = h("button", { class: "primary", id: "generate-link", disabled: img.status !== "available", onclick: async () => {
     generate.disabled = true;
     try {
-      const l = await api("POST", `/api/v1/images/${img.id}/links`, {});
+      const l = await api("POST", `/api/v1/images/${img.id}/links`, opts.body());
       show(l);
     } catch (e) {
       clear(result, h("p", { role: "alert", class: "notice error" }, t("error.generic", { reason: e.message })));
@@ -69,6 +110,10 @@ export async function renderDownload(main, id) {
 
   const note = h("p", { class: "notice", id: "validity-note" },
     t("download.validity", { lifetime: lifetime(state.session.console.link_ttl_seconds) }));
+  // The note states the lifetime chosen before a link is minted, too.
+  opts.ttl.addEventListener("change", () => {
+    note.textContent = t("download.validity", { lifetime: lifetime(Number(opts.ttl.value)) });
+  });
 
   function show(l) {
     clearInterval(timer);
@@ -101,7 +146,9 @@ export async function renderDownload(main, id) {
     h("p", {}, t("download.intro", { name: img.name })),
     img.status !== "available" ? h("p", { class: "notice error" }, t("download.notAvailable")) : null,
     note,
-    h("div", { class: "buttons" }, generate, link("", t("op.back"), { class: "button" })),
+    img.status === "available" ? opts.form : null,
+    h("div", { class: "buttons" }, generate, link("links?image=" + encodeURIComponent(img.id), t("links.ofImage"), { class: "button" }),
+      revokeAllButton(img), link("", t("op.back"), { class: "button" })),
     result));
   return t("download.title");
 }

@@ -25,11 +25,15 @@ public protocol FTPAccessPolicy: Sendable {
     func refusalMessage(_ file: ServedFile, secure: Bool, peer: PeerAddress) -> String?
     /// A logged-in control connection ended after its transfers sent `bytes` (for the audit log).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress)
+    /// Bytes sent under the login's link, for its usage: every `UsageReporter.interval` during a session
+    /// (`newSession` false), the rest when it ends (`newSession` true, just before `sessionEnded`).
+    func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, secure: Bool, peer: PeerAddress)
 }
 
 extension FTPAccessPolicy {
     public func refusalMessage(_ file: ServedFile, secure: Bool, peer: PeerAddress) -> String? { nil }
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {}
+    public func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, secure: Bool, peer: PeerAddress) {}
 }
 
 /// Limits and timeouts of one FTP listener (Docs/protocols.md §6.3).

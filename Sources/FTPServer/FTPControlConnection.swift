@@ -43,6 +43,8 @@ final class FTPControlConnection: ControlWatch {
     /// Body bytes and transfers of this control connection, for the session's audit record.
     var sessionBytes: UInt64 = 0
     var sessionTransfers = 0
+    /// What of `sessionBytes` (and the transfer under way) the policy has been told for the link's usage.
+    var usage = UsageReporter()
     /// Until a login succeeds, the connection must log in by this time (`FTPConfig.loginTimeoutMs`).
     let loginDeadlineMs: Int64
 
@@ -70,6 +72,9 @@ final class FTPControlConnection: ControlWatch {
         defer {
             passive?.close()
             if let file = session.file {
+                ctx.policy.usage(
+                    file, newSession: true, bytes: usage.rest(total: sessionBytes), secure: session.secureControl,
+                    peer: peer)
                 ctx.policy.sessionEnded(
                     file, bytes: sessionBytes, transfers: sessionTransfers, secure: session.secureControl, peer: peer)
             }
@@ -223,6 +228,12 @@ final class FTPControlConnection: ControlWatch {
 
     /// Mid-transfer: reads the control connection; ABOR or QUIT stop the transfer, other commands wait
     /// their turn (RFC 959 §4.1.3 lets only ABOR, STAT and QUIT interrupt).
+    /// The transfer under way has sent `sent` bytes: report them once `UsageReporter.interval` gathered.
+    func transferProgress(sent: UInt64) {
+        guard let file = session.file, let bytes = usage.due(total: sessionBytes + sent) else { return }
+        ctx.policy.usage(file, newSession: false, bytes: bytes, secure: session.secureControl, peer: peer)
+    }
+
     func controlActivity() -> TransferOutcome? {
         var scratch = [UInt8](repeating: 0, count: 17 * 1024)
         let n: Int?

@@ -68,6 +68,8 @@ protocol ControlWatch: AnyObject {
     var controlFD: Int32 { get }
     /// Reads what arrived on the control connection and says whether it asks to stop.
     func controlActivity() -> TransferOutcome?
+    /// The file transfer under way has sent `sent` bytes so far (the link's usage, `UsageReporter`).
+    func transferProgress(sent: UInt64)
 }
 
 enum Accepted {
@@ -140,6 +142,7 @@ enum DataSender {
                     off += fileOffset - Int64(extent.offset)
                     sent += UInt64(fileOffset - Int64(extent.offset))
                     lastProgress = Monotonic.milliseconds()
+                    watch.transferProgress(sent: sent)
                 case .wouldBlock?: continue
                 case nil: return .peerClosed
                 }
@@ -175,6 +178,7 @@ enum DataSender {
                     pending = (pending.lowerBound + w)..<pending.upperBound
                     sent += UInt64(w)
                     lastProgress = Monotonic.milliseconds()
+                    watch.transferProgress(sent: sent)
                 }
             }
         }

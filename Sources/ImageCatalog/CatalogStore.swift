@@ -41,8 +41,20 @@ public protocol CatalogStore: CatalogHealth, AnyObject, Sendable {
     func isRevoked(serial: ID128) throws(GateError) -> Bool
 
     /// Puts `serial` on the deny-list until its token's `expiresAt` (plus clock skew); idempotent.
-    /// Entries whose tokens have long expired are pruned so the list stays bounded.
+    /// Entries whose tokens have long expired are pruned so the list stays bounded. The link record (if any)
+    /// gets `revokedAt` = the store's clock, the first time only.
     func revoke(serial: ID128, expiresAt: Int64) throws(GateError)
+
+    /// The link inventory (LinkRecord.swift): records matching every filter, newest first (issuedAt, then
+    /// serial, descending), `limit` from `offset`.
+    func links(_ query: LinkQuery) throws(GateError) -> [TokenIssue]
+
+    /// Adds a front's report to a link's usage in one statement of increments (sessions, bytes served) and
+    /// sets the last client and time, so reports from every node add up; returns the record as this update
+    /// left it (in the same transaction: `LinkUseEvent.transitions` sees each transition exactly once across
+    /// nodes). An unknown serial changes nothing and returns nil.
+    @discardableResult
+    func recordLinkUse(_ use: LinkUse) throws(GateError) -> TokenIssue?
 
     /// Import leases: which process on which node owns an in-progress import, until when (ImportLease).
     /// Creates or replaces the lease; throws notFound if the image row does not exist.

@@ -177,10 +177,16 @@ public struct TokenIssue: Sendable, Equatable {
     /// link's whole life, whatever the image is renamed to meanwhile. nil for links minted before the
     /// catalog recorded it (migration 4).
     public var fileName: String?
+    /// The mint options and the usage counters of the link (migration 8; LinkRecord.swift).
+    public var options: LinkOptions
+    /// When the link was revoked (nil: not revoked). Links revoked before migration 8 carry their issue time.
+    public var revokedAt: Int64?
+    public var usage: LinkUsage
 
     public init(
         serial: ID128, image: ImageID, tenant: TenantID, issuedAt: Int64, expiresAt: Int64, protocols: UInt16,
-        minter: String, fileName: String? = nil
+        minter: String, fileName: String? = nil, options: LinkOptions = LinkOptions(), revokedAt: Int64? = nil,
+        usage: LinkUsage = LinkUsage()
     ) {
         self.serial = serial
         self.image = image
@@ -190,6 +196,9 @@ public struct TokenIssue: Sendable, Equatable {
         self.protocols = protocols
         self.minter = minter
         self.fileName = fileName
+        self.options = options
+        self.revokedAt = revokedAt
+        self.usage = usage
     }
 }
 

@@ -15,6 +15,7 @@ public enum PostgresCatalogSchema {
     public static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "catalog", sql: version1),
         PostgresMigration(version: 2, name: "webhooks", sql: version2),
+        PostgresMigration(version: 3, name: "link administration", sql: version3),
     ]
 
     public static func migrator() throws(PostgresError) -> PostgresMigrator {
@@ -221,5 +222,23 @@ public enum PostgresCatalogSchema {
         CREATE INDEX webhook_deliveries_by_image ON webhook_deliveries (webhook_id, image_id, seq)
             WHERE state = 'pending';
         CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
+        """
+
+    /// SQLite migration 8, column for column: link options, revocation time and usage (Docs/links.md).
+    static let version3 = """
+        ALTER TABLE token_issues ADD COLUMN label text COLLATE "C" NOT NULL DEFAULT '';
+        ALTER TABLE token_issues ADD COLUMN protocol_names text COLLATE "C";          -- NULL: the token's bits decide alone
+        ALTER TABLE token_issues ADD COLUMN allowed_ips text COLLATE "C" NOT NULL DEFAULT '';
+        ALTER TABLE token_issues ADD COLUMN max_downloads int8;            -- NULL: unlimited
+        ALTER TABLE token_issues ADD COLUMN image_size int8 NOT NULL DEFAULT 0;
+        ALTER TABLE token_issues ADD COLUMN allowance_bytes int8;          -- N x size x 1.1 + 16 MiB
+        ALTER TABLE token_issues ADD COLUMN revoked_at int8;
+        ALTER TABLE token_issues ADD COLUMN sessions int8 NOT NULL DEFAULT 0;
+        ALTER TABLE token_issues ADD COLUMN bytes_served int8 NOT NULL DEFAULT 0;
+        ALTER TABLE token_issues ADD COLUMN last_client text COLLATE "C";
+        ALTER TABLE token_issues ADD COLUMN last_used_at int8;
+        UPDATE token_issues SET revoked_at = issued_at WHERE serial IN (SELECT serial FROM revoked_serials);
+        CREATE INDEX token_issues_by_issued ON token_issues (issued_at, serial);
+        CREATE INDEX token_issues_by_tenant ON token_issues (tenant, issued_at, serial);
         """
 }

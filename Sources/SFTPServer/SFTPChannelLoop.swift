@@ -18,6 +18,10 @@ struct SFTPChannelLoop {
         let ctx = session.ctx
         let control = session.control
         let processor = SFTPProcessor(file: file, source: BlobByteSource(blob: session.blob!))
+        let session = self.session
+        processor.openCheck = { sent in
+            ctx.policy.refuseOpen(file, unreported: sent - session.usage.reported, peer: control.peer)
+        }
         let out = SFTPReplyBuffer(capacity: SFTPWireLimits.maxRead + 64 * 1024)
         var framer = SFTPFramer()
         let chunk = 64 * 1024
@@ -78,6 +82,9 @@ struct SFTPChannelLoop {
                 guard flush(out, channel) else { return }
             }
             session.bytesSent = processor.bytesSent
+            if let bytes = session.usage.due(total: processor.bytesSent) {
+                ctx.policy.usage(file, newSession: false, bytes: bytes, peer: control.peer)
+            }
         }
     }
 

@@ -29,6 +29,9 @@ public final class SFTPProcessor {
     public private(set) var bytesSent: UInt64 = 0
     public private(set) var requests = 0
     public var openHandles: Int { handles.count }
+    /// Asked before each file OPEN with the bytes sent so far: a refusal's message (the link's allowance is
+    /// used up), or nil to go on. An OPEN is a new download; the READs of one already open are never cut.
+    public var openCheck: ((UInt64) -> String?)? = nil
 
     public init(file: ServedFile, source: any SFTPByteSource) {
         fs = SFTPVirtualFS(file: file)
@@ -90,6 +93,7 @@ public final class SFTPProcessor {
             // Anything but plain READ is a write (OpenSSH `sftp-server -R`): refused before the lookup.
             guard pflags == 0x1 else { throw GateError(.forbiddenByPolicy, SFTPStatus.permissionDenied.message) }
             guard try fs.lookup(path) == .file else { throw GateError(.io, "Is a directory") }
+            if let refusal = openCheck?(bytesSent) { throw GateError(.forbiddenByPolicy, refusal) }
             handleReply(out, id, try allocate(.file))
         case SFTPType.opendir:
             guard try fs.lookup(try r.string()) == .root else { throw GateError.notFound("Not a directory") }

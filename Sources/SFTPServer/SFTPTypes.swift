@@ -17,6 +17,13 @@ public protocol SFTPAccessPolicy: Sendable {
     func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String?
     /// A session that had logged in with `file` ended after sending `bytes` (for the audit log).
     func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String)
+    /// Bytes sent under the login's link, for its usage: every `UsageReporter.interval` during a session
+    /// (`newSession` false), the rest when it ends (`newSession` true, just before `sessionEnded`).
+    func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress)
+    /// Before a file OPEN in a session: a refusal message when the link may serve no new download (its
+    /// allowance is used up, counting `unreported` bytes this session sent but has not reported yet), else nil.
+    /// `peer` is for the audit record of the refusal.
+    func refuseOpen(_ file: ServedFile, unreported: UInt64, peer: PeerAddress) -> String?
 }
 
 /// The outcome of a login with a token.
@@ -32,6 +39,8 @@ public enum SFTPLogin: Sendable {
 extension SFTPAccessPolicy {
     public func refusalMessage(_ file: ServedFile, peer: PeerAddress) -> String? { nil }
     public func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {}
+    public func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {}
+    public func refuseOpen(_ file: ServedFile, unreported: UInt64, peer: PeerAddress) -> String? { nil }
 }
 
 /// Limits and timeouts of the SFTP listener.

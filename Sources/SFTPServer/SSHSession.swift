@@ -33,6 +33,8 @@ final class SSHSession {
     var userLog = "-"
     var outcome = AccessOutcome.authFailed
     var bytesSent: UInt64 = 0
+    /// What of `bytesSent` the policy has been told for the link's usage.
+    var usage = UsageReporter()
 
     private let serverCallbacks = UnsafeMutablePointer<ssh_server_callbacks_struct>.allocate(capacity: 1)
     private let channelCallbacks = UnsafeMutablePointer<ssh_channel_callbacks_struct>.allocate(capacity: 1)
@@ -311,7 +313,10 @@ final class SSHSession {
             peer: control.peer, user: userLog, path: file.map { "/" + $0.name } ?? "-", bytes: bytesSent,
             durationMs: Monotonic.milliseconds() - startMs, outcome: outcome)
         ctx.logger.debug("sftp \(control.peer): session ended (\(outcome), \(bytesSent) bytes)")
-        if let file { ctx.policy.sessionEnded(file, bytes: bytesSent, peer: control.peer, outcome: outcome.rawValue) }
+        if let file {
+            ctx.policy.usage(file, newSession: true, bytes: usage.rest(total: bytesSent), peer: control.peer)
+            ctx.policy.sessionEnded(file, bytes: bytesSent, peer: control.peer, outcome: outcome.rawValue)
+        }
     }
 }
 

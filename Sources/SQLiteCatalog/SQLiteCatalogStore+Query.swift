@@ -82,25 +82,6 @@ extension SQLiteCatalogStore {
         }
     }
 
-    public func tokenIssue(serial: ID128) throws(GateError) -> TokenIssue? {
-        try withConnection { db throws(GateError) in
-            let stmt = try db.prepare(
-                """
-                SELECT image_id, tenant, issued_at, expires_at, protocols, minter, file_name FROM token_issues
-                WHERE serial = ?1
-                """)
-            try stmt.bind(1, serial.hex)
-            guard try stmt.step() else { return nil }
-            guard let image = ImageID(stmt.string(0)), let tenant = TenantID(stmt.string(1)) else {
-                throw ImageRow.damaged("token issue \(serial.hex)")
-            }
-            return TokenIssue(
-                serial: serial, image: image, tenant: tenant, issuedAt: stmt.int64(2), expiresAt: stmt.int64(3),
-                protocols: UInt16(truncatingIfNeeded: stmt.int64(4)), minter: stmt.string(5),
-                fileName: stmt.optionalString(6))
-        }
-    }
-
     // MARK: VM references
 
     public func addVMReference(_ ref: VMReference, _ check: (ImageRecord) throws(GateError) -> Void)

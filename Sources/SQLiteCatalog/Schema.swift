@@ -242,6 +242,25 @@ enum CatalogSchema {
             WHERE state = 'pending';
         CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
         """,
+        // 8: link administration (Docs/links.md): a minted link's options (label, protocol names, allowed
+        // client addresses, max_downloads with its byte allowance), when it was revoked, and its usage, which
+        // every front adds to. Links revoked before carry their issue time as revocation time.
+        """
+        ALTER TABLE token_issues ADD COLUMN label TEXT NOT NULL DEFAULT '';
+        ALTER TABLE token_issues ADD COLUMN protocol_names TEXT;          -- NULL: the token's bits decide alone
+        ALTER TABLE token_issues ADD COLUMN allowed_ips TEXT NOT NULL DEFAULT '';
+        ALTER TABLE token_issues ADD COLUMN max_downloads INTEGER;            -- NULL: unlimited
+        ALTER TABLE token_issues ADD COLUMN image_size INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE token_issues ADD COLUMN allowance_bytes INTEGER;          -- N x size x 1.1 + 16 MiB
+        ALTER TABLE token_issues ADD COLUMN revoked_at INTEGER;
+        ALTER TABLE token_issues ADD COLUMN sessions INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE token_issues ADD COLUMN bytes_served INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE token_issues ADD COLUMN last_client TEXT;
+        ALTER TABLE token_issues ADD COLUMN last_used_at INTEGER;
+        UPDATE token_issues SET revoked_at = issued_at WHERE serial IN (SELECT serial FROM revoked_serials);
+        CREATE INDEX token_issues_by_issued ON token_issues (issued_at, serial);
+        CREATE INDEX token_issues_by_tenant ON token_issues (tenant, issued_at, serial);
+        """,
     ]
 
     /// Brings the database up to `migrations.count`. Safe to run from several processes at once.

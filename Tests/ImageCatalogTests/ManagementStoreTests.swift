@@ -47,12 +47,19 @@ import Testing
         let iso = sampleRecord()
         try store.insert(iso)
         store.close()
-        // Roll the file back to what migration 1 alone produced (one ISO row), then reopen: 2, 3 and 4 run again.
+        // Roll the file back to what migration 1 alone produced (one ISO row), then reopen: 2 to 7 run again.
         try exec(dir.catalogPath, """
             DROP TABLE webhook_deliveries; DROP TABLE webhooks;
             DROP TABLE shared_documents; DROP TABLE task_leases; DROP TABLE console_sessions;
             DROP INDEX import_leases_by_holder; ALTER TABLE import_leases DROP COLUMN node;
             ALTER TABLE import_leases DROP COLUMN run; ALTER TABLE import_leases DROP COLUMN expires_at;
+            DROP INDEX token_issues_by_issued; DROP INDEX token_issues_by_tenant;
+            ALTER TABLE token_issues DROP COLUMN label; ALTER TABLE token_issues DROP COLUMN protocol_names;
+            ALTER TABLE token_issues DROP COLUMN allowed_ips; ALTER TABLE token_issues DROP COLUMN max_downloads;
+            ALTER TABLE token_issues DROP COLUMN image_size; ALTER TABLE token_issues DROP COLUMN allowance_bytes;
+            ALTER TABLE token_issues DROP COLUMN revoked_at; ALTER TABLE token_issues DROP COLUMN sessions;
+            ALTER TABLE token_issues DROP COLUMN bytes_served; ALTER TABLE token_issues DROP COLUMN last_client;
+            ALTER TABLE token_issues DROP COLUMN last_used_at;
             ALTER TABLE token_issues DROP COLUMN file_name;
             DROP TABLE import_jobs; DROP TABLE audit_events; DROP TABLE vm_references; DROP TABLE api_keys;
             DROP TABLE accounts;

@@ -143,7 +143,7 @@ import Testing
         again.close()
         #expect(try sqliteScalar(dir.catalogPath, "PRAGMA journal_mode") == "wal")
         #expect(try sqliteScalar(dir.catalogPath, "PRAGMA user_version") == String(CatalogSchema.migrations.count))
-        #expect(CatalogSchema.migrations.count == 7)
+        #expect(CatalogSchema.migrations.count == 8)
         #expect(fileMode(dir.catalogPath) == 0o600)
     }
 

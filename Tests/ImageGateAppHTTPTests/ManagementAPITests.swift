@@ -90,7 +90,7 @@ import TestSupport
         #expect(try Self.ids(app.api("GET", "/api/v1/recycle-bin")).isEmpty)
     }
 
-    @Test("a minted link downloads; a revoked link and a link to a deleted image get 404")
+    @Test("a minted link downloads; a revoked link gets 410 with its sentence, a link to a deleted image 404")
     func linksMintRevoke() throws {
         let app = try AppFixture()
         defer { app.close() }
@@ -106,8 +106,11 @@ import TestSupport
         let r = try app.api("DELETE", "/api/v1/links/\(revoked.serial)")
         #expect(r.status == 200)
         #expect(try r.json()["revoked"] as? Bool == true)
-        // Never used, so no cached authorization: refused at once.
-        #expect(try app.send(.get(revoked.path)).status == 404)
+        // Never used, so no cached authorization: refused at once, and told why (Docs/links.md "Refused links").
+        let refused = try app.send(.get(revoked.path))
+        #expect(refused.status == 410)
+        #expect(String(decoding: refused.body, as: UTF8.self)
+            == "This download address was revoked: ask for a new download address.\n")
         #expect(try app.send(.get(kept.path)).status == 200)
 
         // Delete bumps the generation: links minted before stop working for new requests.

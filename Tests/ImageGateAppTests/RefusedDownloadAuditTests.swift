@@ -38,11 +38,11 @@ import Testing
 
     @Test("the issue's protocol names for each front's required bits; address text for v4 and v6")
     func names() {
-        #expect(RefusedDownloadAudit.protocolName(.http) == "https")
-        #expect(RefusedDownloadAudit.protocolName([.http, .httpPlain]) == "http")
-        #expect(RefusedDownloadAudit.protocolName(.ftps) == "ftps")
-        #expect(RefusedDownloadAudit.protocolName([.ftps, .ftpPlain]) == "ftp")
-        #expect(RefusedDownloadAudit.protocolName(.sftp) == "sftp")
+        #expect(DownloadAuthorizer.protocolName(.http) == "https")
+        #expect(DownloadAuthorizer.protocolName([.http, .httpPlain]) == "http")
+        #expect(DownloadAuthorizer.protocolName(.ftps) == "ftps")
+        #expect(DownloadAuthorizer.protocolName([.ftps, .ftpPlain]) == "ftp")
+        #expect(DownloadAuthorizer.protocolName(.sftp) == "sftp")
         #expect(RefusedDownloadAudit.addressText([127, 0, 0, 2]) == "127.0.0.2")
         #expect(RefusedDownloadAudit.addressText([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1])
             == "2001:db8::1")
@@ -55,5 +55,17 @@ import Testing
         #expect(LinkRefusal.exhausted.sentence
             == "This download address has been used up: ask for a new download address.")
         #expect(LinkRefusal.allCases.map(\.httpStatus) == [410, 410, 410, 403])
+    }
+
+    @Test("the denials told to the recipient, each with its refusal; every other denial stays uniform")
+    func denials() {
+        typealias Denial = DownloadAuthorizer.Denial
+        #expect(Denial.token(.expired).linkRefusal == .expired)
+        #expect(Denial.token(.addressNotAllowed).linkRefusal == .addressNotAllowed)
+        #expect(Denial.revoked.linkRefusal == .revoked)
+        #expect(Denial.exhausted.linkRefusal == .exhausted)
+        for denial in [Denial.token(.badSignature), .imageGone, .wrongTenant, .notAvailable, .staleGeneration, .catalog] {
+            #expect(denial.linkRefusal == nil)
+        }
     }
 }

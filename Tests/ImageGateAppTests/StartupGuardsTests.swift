@@ -101,7 +101,7 @@ import Testing
 
     @Test func linkMintWithoutAServerWarnsWhereAddressesComeFrom() {
         let dir = Dir()
-        let warning = LinkCommands.configuredAddressWarning(dir.settings)
+        let warning = LinkMintCommand.configuredAddressWarning(dir.settings)
         #expect(warning?.contains("no server is running") == true)
         #expect(warning?.contains("https 127.0.0.1:8443") == true && warning?.contains("sftp 127.0.0.1:2222") == true)
     }

@@ -1,10 +1,12 @@
 """Refused links tell their recipient why (issue 14 item 5, Docs/links.md "Refused links"): an authentic link that
-expired, was revoked or is used from a network address it is not bound to gets 410/403 with one sentence over
+expired, was revoked, was used up (max_downloads) or is used from a network address it is not bound to gets
+410/403 with one sentence over
 HTTP, a 530 with the sentence over FTP and the sentence in the SSH banner over SFTP; a token whose MAC does not
 verify keeps the uniform 404. Refusals are audited as `download.refused`, once per rate window."""
 import csv
 import ftplib
 import io
+import os
 import ssl
 import subprocess
 import time
@@ -15,6 +17,7 @@ from tokenforge import Forge, b64u, unb64u
 
 EXPIRED = "This download address has expired: ask for a new download address."
 REVOKED = "This download address was revoked: ask for a new download address."
+USED_UP = "This download address has been used up: ask for a new download address."
 ELSEWHERE = "This download address may not be used from your network address: ask for a new download address."
 ANOTHER_NET = dict(ipfam=4, ipaddr=bytes([203, 0, 113, 0]) + b"\0" * 12, ipplen=24)
 LOOPBACK_ONE = dict(ipfam=4, ipaddr=bytes([127, 0, 0, 1]) + b"\0" * 12, ipplen=32)
@@ -156,6 +159,48 @@ def test_sftp_session_ended_by_revocation_says_why(server, small_image, tmp_path
         p.kill()
     assert REVOKED in err, err
     assert [e["detail"]["protocol"] for e in refused_events(server, serial)] == ["sftp"]
+
+
+def test_used_up_link_says_why_on_every_front(server, workdir, tmp_path):
+    """A link whose max_downloads allowance is reached: 410 over HTTP, 530 at FTP login and at the next RETR of a
+    session that logged in before, the SSH banner over SFTP; audited with reason `exhausted`."""
+    size = 8 * 1024 * 1024
+    path = os.path.join(workdir, f"used-up-{time.time_ns()}.img")
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))
+    rec = server.import_image(path, "used up")
+    link = server.cli_json("link", "mint", rec["id"], "--max-downloads", "1")
+    serial = link["serial"]
+    ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=server.ca_file))
+    ftp.connect("127.0.0.1", server.ftp_port, timeout=30)
+    ftp.auth()
+    ftp.login(link["ftp"].split("//", 1)[1].split(":", 1)[0], token_in(link["ftp"]))
+    ftp.prot_p()
+    try:
+        served = 0
+        while served < link["byte_allowance"]:
+            r = run(["curl", "-sS", "-o", os.devnull, "-w", "%{http_code}", link["http"]])
+            assert r.stdout == "200", r.stderr
+            served += size
+            deadline = time.time() + 30  # usage is recorded when the server sees the connection end
+            while server.cli_json("link", "show", serial)["bytes_served"] < served:
+                assert time.time() < deadline, "usage never recorded"
+                time.sleep(0.05)
+        assert curl_http(link["http"]) == (410, USED_UP + "\n")
+        try:
+            ftp.retrbinary(f"RETR {rec['file_name']}", lambda _: None)
+            raise AssertionError("RETR after the allowance was used up succeeded")
+        except ftplib.error_perm as e:
+            assert str(e) == "530 " + USED_UP
+    finally:
+        ftp.close()
+    r = run(["curl", "-sS", "-v", "--ssl-reqd", "--cacert", server.ca_file, "-o", str(tmp_path / "x"), link["ftp"]])
+    assert r.returncode != 0 and f"< 530 {USED_UP}" in r.stderr.splitlines()
+    r = sftp_batch(server, token_of(link), ["ls"], str(tmp_path))
+    assert r.returncode != 0 and USED_UP in r.stderr, r.stderr
+    # One record per (serial, reason, client address) in the window: the first refusal's.
+    events = refused_events(server, serial)
+    assert [(e["detail"]["reason"], e["detail"]["protocol"]) for e in events] == [("exhausted", "http")], events
 
 
 def test_refusals_audited_once_per_window(server, small_image, tmp_path):

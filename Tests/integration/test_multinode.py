@@ -507,3 +507,35 @@ def test_sigkill_the_importing_node_another_node_finishes_the_url_import(cluster
     finally:
         holder.start().wait_ready()
         cluster.balancer.wait_states({holder.id: "UP"})
+
+
+def test_max_downloads_is_counted_across_nodes(cluster, key, n1, n2, n3, big, tmp_path):
+    """A link's usage lives in the catalog (Docs/links.md): what two nodes served adds up, a third node reads the
+    sum, and once the allowance (N x size x 1.1 + 16 MiB) is reached every node refuses the link."""
+    rec, digest = big
+    status, _, link, payload = API.of(cluster, n1, key).call(
+        "POST", f"/api/v1/images/{rec['id']}/links", {"max_downloads": 1})
+    assert status == 201, payload
+    size = rec["size"]
+    assert link["byte_allowance"] == size + size // 10 + 16 * MiB
+
+    def usage():
+        s, _, body, p = API.of(cluster, n3, key).call("GET", f"/api/v1/links/{link['serial']}")
+        assert s == 200, p
+        return body
+
+    served = 0
+    for node in (n1, n2):
+        out = str(tmp_path / f"from-{node.id}")
+        r = curl(node_url(node, link), out)
+        assert r.returncode == 0, r.stderr
+        assert sha256_file(out) == digest
+        served += size
+        # The session is recorded when the node sees the connection end, just after curl is done.
+        deadline = time.time() + 30
+        while usage()["bytes_served"] < served and time.time() < deadline:
+            time.sleep(0.1)
+    used = usage()
+    assert used["bytes_served"] == 2 * size and used["sessions"] == 2 and used["state"] == "exhausted"
+    got = statuses(cluster, link)
+    assert all(s is not None and s >= 400 for s in got.values()), got

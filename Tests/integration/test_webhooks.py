@@ -142,6 +142,48 @@ def test_deliveries_are_signed_with_the_secret(gateway, workdir):
         receiver.stop()
 
 
+def test_link_first_use_and_exhausted_are_sent_once_each(gateway, workdir):
+    """The usage accounting's transitions (Docs/links.md, `LinkUseEvent`) become webhook events: the first
+    download under a link sends link.first_use, the one that makes its bytes reach the max_downloads allowance
+    sends link.exhausted; later downloads (and the refused one) send neither again."""
+    receiver = Receiver(free_port()).start()
+    try:
+        hook = add_webhook(gateway, receiver.url, events="link.first_use,link.exhausted")
+        size = 4 * 1024 * 1024
+        path = os.path.join(workdir, f"wh-usage-{time.time_ns()}.img")
+        with open(path, "wb") as f:
+            f.write(os.urandom(size))
+        rec = gateway.import_image(path, "usage")
+        link = gateway.mint(rec["id"], "--max-downloads", "1")
+        allowance, served = link["byte_allowance"], 0
+        while served < allowance:
+            r = run(["curl", "-sS", "-o", os.devnull, "-w", "%{http_code}", link["http"]])
+            assert r.stdout == "200", r.stderr
+            served += size
+            deadline = time.time() + 30  # usage is reported when the server sees the connection end
+            while gateway.cli_json("link", "show", link["serial"])["bytes_served"] < served:
+                assert time.time() < deadline, "usage never reported"
+                time.sleep(0.05)
+        r = run(["curl", "-sS", "-o", os.devnull, "-w", "%{http_code}", link["http"]])
+        assert r.stdout == "410", r.stderr
+
+        def mine(bodies):
+            return [b for b in bodies if b["data"].get("serial") == link["serial"]]
+
+        receiver.wait_for(lambda b: {"link.first_use", "link.exhausted"} <= {e["type"] for e in mine(b)})
+        wait_delivered(gateway, hook["id"], 2)
+        events = {e["type"]: e for e in mine(receiver.bodies())}
+        assert sorted(e["type"] for e in mine(receiver.bodies())) == ["link.exhausted", "link.first_use"]
+        first = events["link.first_use"]["data"]
+        assert first["image_id"] == rec["id"] and first["protocol"] in ("http", "https")
+        assert first["client"] == "127.0.0.1"
+        exhausted = events["link.exhausted"]["data"]
+        assert exhausted["allowance"] == allowance and exhausted["bytes_served"] == served >= allowance
+        gateway.cli("webhook", "remove", hook["id"])
+    finally:
+        receiver.stop()
+
+
 def test_receiver_down_then_up_across_a_restart_gets_each_event_once_in_order(workdir):
     data_dir = os.path.join(workdir, "webhooks-restart")
     server = Server(data_dir, config_text=CONFIG).start()

@@ -54,6 +54,8 @@ final class Connection {
     var peerClosed = false
     /// Download sessions seen on this connection (`Response.session`): requests and body bytes.
     var sessions: [DownloadGrant: (requests: Int, bytes: UInt64)] = [:]
+    /// What of each session's bytes the handler has been told for the link's usage.
+    var usage: [DownloadGrant: UsageReporter] = [:]
 
     init(fd: Int32, tag: UInt64, peer: PeerAddress, transport: any Transport, handshake: Bool, nowMs: Int64) {
         self.fd = fd

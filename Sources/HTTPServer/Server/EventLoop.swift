@@ -306,10 +306,12 @@ final class EventLoop {
                     if case .lingering = c.state { return }
                     if connections[c.fd] !== c { return }
                 case .blocked(let needs):
+                    if let grant = record.session { reportUsage(c, grant, inFlight: job.bodySent) }
                     c.state = .writing(job, record, keepAlive: keepAlive)
                     setInterest(c, needs)
                     return
                 case .yielded:
+                    if let grant = record.session { reportUsage(c, grant, inFlight: job.bodySent) }
                     c.state = .writing(job, record, keepAlive: keepAlive)
                     if !c.inReadyList {
                         c.inReadyList = true
@@ -443,7 +445,19 @@ final class EventLoop {
         if let grant = record.session {
             let s = c.sessions[grant, default: (0, 0)]
             c.sessions[grant] = (s.requests + 1, s.bytes + record.bytesSent)
+            reportUsage(c, grant, inFlight: 0)
         }
+    }
+
+    /// Tells the handler about a session's bytes once `UsageReporter.interval` have gathered (a long response,
+    /// or many ranges on one keep-alive connection), so a link's usage grows while its transfer runs.
+    private func reportUsage(_ c: Connection, _ grant: DownloadGrant, inFlight: UInt64) {
+        let total = (c.sessions[grant]?.bytes ?? 0) + inFlight
+        guard total >= UsageReporter.interval else { return }
+        var reporter = c.usage[grant] ?? UsageReporter()
+        guard let bytes = reporter.due(total: total) else { return }
+        c.usage[grant] = reporter
+        ctx.handler.sessionUsage(grant, secure: ctx.secure, newSession: false, bytes: bytes, peer: c.peer)
     }
 
     private func finish(_ c: Connection, _ record: AccessRecord, keepAlive: Bool) {
@@ -487,9 +501,13 @@ final class EventLoop {
         previous = .idle  // the last reference to the response's file: closed here
         if let cut { logged(c, cut) }
         for (grant, s) in c.sessions {
+            var reporter = c.usage[grant] ?? UsageReporter()
+            ctx.handler.sessionUsage(
+                grant, secure: ctx.secure, newSession: true, bytes: reporter.rest(total: s.bytes), peer: c.peer)
             ctx.handler.sessionEnded(grant, secure: ctx.secure, requests: s.requests, bytes: s.bytes, peer: c.peer)
         }
         c.sessions = [:]
+        c.usage = [:]
     }
 
     // MARK: timeouts

@@ -50,6 +50,10 @@ public protocol RequestHandler: Sendable {
     func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling
     /// A connection ended: one call per download grant its responses carried (`Response.session`).
     func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress)
+    /// Bytes sent under a grant on one connection, for the link's usage: every `UsageReporter.interval`
+    /// while the connection runs (`newSession` false), the rest when it ends (`newSession` true, just before
+    /// `sessionEnded`).
+    func sessionUsage(_ grant: DownloadGrant, secure: Bool, newSession: Bool, bytes: UInt64, peer: PeerAddress)
     /// Called about once a second by every event loop of the listener, even when no request arrives:
     /// housekeeping that must not wait for traffic (closing cached descriptors of deleted blobs).
     func tick(nowMs: Int64)
@@ -58,5 +62,6 @@ public protocol RequestHandler: Sendable {
 extension RequestHandler {
     public func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling { .buffer }
     public func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress) {}
+    public func sessionUsage(_ grant: DownloadGrant, secure: Bool, newSession: Bool, bytes: UInt64, peer: PeerAddress) {}
     public func tick(nowMs: Int64) {}
 }

@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: how catalog objects look in the API and in `--json` CLI output (one encoder for both).
 //===----------------------------------------------------------------------===//
+import DownloadTokens
 import Foundation
 import GateCore
 import ImageCatalog
@@ -73,11 +74,15 @@ enum APIJSON {
         ]
     }
 
+    /// A minted link: its record (`linkRecord`) with one URL per granted protocol and the ready commands.
     static func link(_ l: MintedLink) -> [String: Any] {
-        var o: [String: Any] = [
-            "image_id": l.imageID.description, "file_name": l.fileName, "serial": l.serial.hex,
-            "issued_at": TimeFormat.rfc3339(l.issuedAt), "expires_at": TimeFormat.rfc3339(l.expiresAt),
-        ]
+        var o: [String: Any] = l.record.map { linkRecord($0, now: l.issuedAt) } ?? [:]
+        o["image_id"] = l.imageID.description
+        o["file_name"] = l.fileName
+        o["image_name"] = l.imageName
+        o["serial"] = l.serial.hex
+        o["issued_at"] = TimeFormat.rfc3339(l.issuedAt)
+        o["expires_at"] = TimeFormat.rfc3339(l.expiresAt)
         for (proto, url) in l.urls { o[proto] = url }
         if !l.commands.isEmpty { o["commands"] = Dictionary(uniqueKeysWithValues: l.commands) }
         if !l.sftpCommands.isEmpty { o["sftp_commands"] = l.sftpCommands }
@@ -85,6 +90,26 @@ enum APIJSON {
             o["ca_certificate"] = pin.url
             o["ca_sha256"] = pin.sha256
         }
+        return o
+    }
+
+    /// A link of the inventory (Docs/links.md, "Link JSON"); `state` as of `now`. Links minted before the
+    /// catalog kept protocol names show the names their token's bits allow.
+    static func linkRecord(_ i: TokenIssue, now: Int64) -> [String: Any] {
+        let o: [String: Any] = [
+            "serial": i.serial.hex, "image_id": i.image.description, "tenant": i.tenant.description,
+            "state": i.state(now: now).rawValue, "label": i.options.label,
+            "protocols": i.options.protocols ?? WebhookEvents.protocolNames(i.protocols),
+            "allowed_ips": i.options.allowedIPs, "max_downloads": i.options.maxDownloads ?? NSNull(),
+            "byte_allowance": i.options.byteAllowance ?? NSNull(), "bytes_served": i.usage.bytesServed,
+            "sessions": i.usage.sessions, "completed_downloads": i.completedDownloads,
+            "last_client": i.usage.lastClient ?? NSNull(),
+            "last_used_at": i.usage.lastUsedAt.map { TimeFormat.rfc3339($0) } ?? NSNull(),
+            "minted_by": i.minter, "minted_at": TimeFormat.rfc3339(i.issuedAt),
+            "expires_at": TimeFormat.rfc3339(i.expiresAt),
+            "revoked_at": i.revokedAt.map { TimeFormat.rfc3339($0) } ?? NSNull(),
+            "file_name": i.fileName ?? NSNull(),
+        ]
         return o
     }
 }

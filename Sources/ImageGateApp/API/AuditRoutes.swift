@@ -124,9 +124,7 @@ enum AuditDetailText {
     /// The names for the token's `perms` bits (Docs/tokens.md): `https` (bit 0), `sftp` (1),
     /// `ftps` (2), `ftp` (3, clear text), `http` (4, clear text).
     static func protocolNames(_ bits: UInt16) -> String {
-        let names: [(UInt16, String)] = [(1 << 0, "https"), (1 << 4, "http"), (1 << 2, "ftps"), (1 << 3, "ftp"),
-                                         (1 << 1, "sftp")]
-        let set = names.filter { bits & $0.0 != 0 }.map(\.1)
+        let set = WebhookEvents.protocolNames(bits)
         return set.isEmpty ? "none" : set.joined(separator: ",")
     }
 }

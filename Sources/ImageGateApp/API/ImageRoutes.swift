@@ -95,19 +95,17 @@ struct ImageRoutes {
             try service.detachVM(c.principal, id, vmID: s[3], source: c.source)
             return APIReply.json(200, ["image_id": id.description, "vm_id": s[3], "detached": true])
         case ("POST", 3, "links"):
-            let body = try JSONBody(c.request.body, allowed: ["ttl"])
-            var ttl: Int64?
-            if let t = try body.string("ttl") {
-                guard let d = DurationText.parse(t), d > 0 else {
-                    throw GateError.invalid("ttl must be a duration like 30m, 24h or 7d")
-                }
-                ttl = d
-            }
-            let link = try api.minter.mint(c.principal, id, ttl: ttl, source: c.source, service: service)
+            let body = try JSONBody(c.request.body, allowed: LinkRoutes.optionFields)
+            let link = try api.minter.mint(
+                c.principal, id, options: try MintOptions.from(body), source: c.source, service: service)
             return APIReply.json(201, APIJSON.link(link))
+        case ("DELETE", 3, "links"):
+            let serials = try service.revokeImageLinks(c.principal, id, source: c.source)
+            return APIReply.json(200, ["image_id": id.description, "revoked": serials.map(\.hex)])
         case (_, 2, _): throw ManagementAPI.methodNotAllowed("GET, PATCH, DELETE")
-        case (_, 3, "restore"), (_, 3, "destroy"), (_, 3, "links"), (_, 3, "cancel"):
+        case (_, 3, "restore"), (_, 3, "destroy"), (_, 3, "cancel"):
             throw ManagementAPI.methodNotAllowed("POST")
+        case (_, 3, "links"): throw ManagementAPI.methodNotAllowed("POST, DELETE")
         // PUT .../content streams (RootHandler.bodyHandling answers it before this table is reached).
         case (_, 3, "content"): throw ManagementAPI.methodNotAllowed("PUT")
         case (_, 3, "vms"): throw ManagementAPI.methodNotAllowed("GET, POST")
@@ -149,13 +147,5 @@ struct ImageRoutes {
         guard c.segments.count == 1 else { throw GateError.notFound("no such API route") }
         guard c.method == "GET" else { throw ManagementAPI.methodNotAllowed("GET") }
         return APIReply.json(200, APIJSON.page(try service.recycleBin(c.principal, Self.query(c.query))))
-    }
-
-    func links(_ c: APICall) throws(GateError) -> Response {
-        guard c.segments.count == 2 else { throw GateError.notFound("no such API route") }
-        guard c.method == "DELETE" else { throw ManagementAPI.methodNotAllowed("DELETE") }
-        guard let serial = ID128(hex: c.segments[1]) else { throw GateError.notFound("no such link") }
-        try service.revokeLink(c.principal, serial: serial, source: c.source)
-        return APIReply.json(200, ["serial": serial.hex, "revoked": true])
     }
 }

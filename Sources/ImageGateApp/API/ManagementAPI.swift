@@ -71,7 +71,7 @@ struct ManagementAPI: Sendable {
         case (_, 1, "os-matrix"): throw Self.methodNotAllowed("GET")
         case (_, _, "images"): return try ImageRoutes(api: self).route(c)
         case (_, _, "recycle-bin"): return try ImageRoutes(api: self).recycleBin(c)
-        case (_, _, "links"): return try ImageRoutes(api: self).links(c)
+        case (_, _, "links"): return try LinkRoutes(api: self).route(c)
         case (_, _, "export.xlsx"), (_, _, "export.csv"): return try exporter.route(c, service: service)
         case (_, _, "tenants"), (_, _, "accounts"), (_, _, "api-keys"): return try AccountRoutes(api: self).route(c)
         case (_, _, "audit"): return try AuditRoutes(service: service).route(c)

@@ -8,6 +8,8 @@ import GateCore
 struct Arguments {
     var positionals: [String] = []
     var values: [String: String] = [:]
+    /// Every value of each option in the order given (`values` keeps the last): `--allow-ip A --allow-ip B`.
+    var repeated: [String: [String]] = [:]
     var flags: Set<String> = []
 
     /// Options every command accepts.
@@ -46,6 +48,7 @@ struct Arguments {
                     values[name] = args[i]
                     i += 1
                 }
+                repeated[name, default: []].append(values[name]!)
             } else {
                 throw GateError.usage("unknown option \(a)")
             }
@@ -55,6 +58,7 @@ struct Arguments {
     var wantsHelp: Bool { flags.contains("--help") }
     var json: Bool { flags.contains("--json") }
     func value(_ name: String) -> String? { values[name] }
+    func allValues(_ name: String) -> [String] { repeated[name] ?? [] }
 
     func required(_ name: String) throws(GateError) -> String {
         guard let v = values[name], !v.isEmpty else { throw GateError.usage("missing \(name)") }

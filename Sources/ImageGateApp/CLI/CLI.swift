@@ -20,7 +20,8 @@ public enum ImageGateCLI {
           image list            List images (filters, sorting, paging); also rename, remarks, tag, delete,
                                 recycle-bin, restore, destroy, vms, attach-vm, detach-vm, export.
           image show ID         Show one image.
-          link mint ID          Mint a signed download link (default lifetime 24h); link revoke SERIAL.
+          link mint ID…         Mint signed download links (default lifetime 24h; protocols, allowed addresses,
+                                max downloads, label); link list, link show SERIAL, link revoke SERIAL|--image ID.
           tenant, account       Tenants and their sub-accounts (view or manage).
           apikey                API keys for the management API (/api/v1): create, list, revoke, rotate.
           audit list|verify     The audit log of changes and minted links.

@@ -103,14 +103,25 @@ enum ServeCommand {
             accessLog = try LineSink.appending(path: settings.accessLogPath, filter: TokenRedaction.redactTokens(in:))
         }
 
-        let authorizer = DownloadAuthorizer(
+        var authorizer = DownloadAuthorizer(
             codec: TokenCodec(deploymentID: data.keys.deploymentID), keys: data.keys, store: data.store,
             clock: data.clock, maxLifetime: settings.tokenMaxTTL,
             refusals: RefusedDownloadAudit(write: DownloadAudit.writer(data.service, outcome: "denied")))
+        // Link usage transitions become webhook events (link.first_use, link.exhausted; Docs/webhooks.md).
+        let webhookEvents = data.service.webhookEvents
+        authorizer.linkEvents = { event in
+            switch event {
+            case .firstUse(let issue, let name, let client):
+                webhookEvents.linkFirstUse(issue, protocol: name, client: client)
+            case .exhausted(let issue, let bytesServed, let allowance):
+                webhookEvents.linkExhausted(
+                    issue, bytesServed: UInt64(clamping: bytesServed), allowance: UInt64(clamping: allowance))
+            }
+        }
         // The web console signs in with an API key and then uses a cookie for the API and tus uploads.
         let sessions = ConsoleSessions(
             settings: settings.console, service: data.service, retention: settings.recycleRetention,
-            linkTTL: settings.tokenDefaultTTL, clock: data.clock)
+            linkTTL: settings.tokenDefaultTTL, linkMaxTTL: settings.tokenMaxTTL, clock: data.clock)
         var api = data.managementAPI
         api.sessions = sessions
         var uploads = TusHandler(imports: data.imports, service: data.service)

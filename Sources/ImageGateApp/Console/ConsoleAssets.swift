@@ -83,6 +83,7 @@ import { renderCreateVM } from "./createvm.js";
 import { renderGuide } from "./guide.js";
 import { renderAudit } from "./audit.js";
 import { renderUploads } from "./uploads.js";
+import { renderLinks } from "./links.js";
 import { renderWebhooks } from "./webhooks.js";
 
 export const BASE = "/console/";
@@ -129,7 +130,7 @@ function renderHeader() {
   clear(top,
     h("p", { class: "brand" }, t("app.title")),
     h("nav", { "aria-label": t("nav.label") }, h("ul", {},
-      item("", t("nav.images")), item("recycle-bin", t("nav.recycle")),
+      item("", t("nav.images")), item("links", t("nav.links")), item("recycle-bin", t("nav.recycle")),
       can.destroy() ? item("audit", t("nav.audit")) : null, can.admin() ? item("webhooks", t("nav.webhooks")) : null,
       item("guide", t("nav.guide")))),
     h("div", { class: "who" },
@@ -183,6 +184,7 @@ export async function route() {
     else if (rest === "recycle-bin") title = await renderRecycleBin(main);
     else if (rest === "import") title = await renderImport(main);
     else if (rest === "guide") title = await renderGuide(main);
+    else if (rest === "links") title = await renderLinks(main);
     else if (rest === "audit") title = await renderAudit(main);
     else if (rest === "webhooks" && can.admin()) title = await renderWebhooks(main);
     else if (parts[0] === "images" && parts.length === 3 && parts[2] === "download") title = await renderDownload(main, parts[1]);
@@ -443,7 +445,8 @@ export function confirmDialog(title, body, confirmLabel, cancelLabel, danger = t
 // one is minted), and ready commands (wget, curl, lftp, sftp) that resume.
 import { api } from "./api.js";
 import { link, state } from "./app.js";
-import { h, clear, announce, uid } from "./dom.js";
+import { h, clear, announce, uid, field } from "./dom.js";
+import { revokeAllButton } from "./links.js";
 import { t, tn, clock, dateTime, duration } from "./i18n.js";
 
 /** A link's lifetime as people say it: "24 hours" (up to two days of whole hours), else "7 days", "30 minutes". */
@@ -490,16 +493,56 @@ function commands(l) {
   return out;
 }
 
+/** Lifetimes the mint dialog offers: the server's default, common choices, and tokens.max_ttl, none above it. */
+function lifetimeChoices() {
+  const c = state.session.console;
+  const max = c.link_max_ttl_seconds || c.link_ttl_seconds;
+  const set = new Set([3600, 6 * 3600, 24 * 3600, 3 * 86400, 7 * 86400, 30 * 86400, c.link_ttl_seconds, max]);
+  return [...set].filter((s) => s > 0 && s <= max).sort((a, b) => a - b);
+}
+
+/** The mint options (Docs/links.md): lifetime, protocols, client addresses, max_downloads, label. */
+function mintOptions() {
+  const c = state.session.console;
+  const ttl = h("select", { id: "mint-ttl" }, lifetimeChoices().map((s) =>
+    h("option", { value: String(s), selected: s === c.link_ttl_seconds }, lifetime(s))));
+  const protocols = ["https", "http", "ftps", "ftp", "sftp"].map((p) => {
+    const box = h("input", { type: "checkbox", id: "mint-proto-" + p, value: p });
+    return { p, box, label: h("label", { class: "check" }, box, " ", t("download.protocol." + p)) };
+  });
+  const ips = field(t("mint.allowedIPs"), h("input", { id: "mint-allowed-ips", spellcheck: "false" }), t("mint.allowedIPsHelp"));
+  const max = field(t("mint.maxDownloads"), h("input", { id: "mint-max-downloads", type: "number", min: "1", step: "1" }), t("mint.maxDownloadsHelp"));
+  const label = field(t("mint.label"), h("input", { id: "mint-label", maxlength: "200" }));
+  const form = h("details", { class: "mint-options", id: "mint-options" }, h("summary", {}, t("mint.options")),
+    field(t("mint.lifetime"), ttl).wrap,
+    h("fieldset", {}, h("legend", {}, t("mint.protocols")), protocols.map((x) => x.label), h("p", { class: "help" }, t("mint.protocolsHelp"))),
+    ips.wrap, max.wrap, label.wrap);
+  return {
+    form, ttl,
+    body() {
+      const b = { ttl: ttl.value };
+      const chosen = protocols.filter((x) => x.box.checked).map((x) => x.p);
+      if (chosen.length) b.protocols = chosen;
+      const list = ips.input.value.split(/[\s,]+/).filter(Boolean);
+      if (list.length) b.allowed_ips = list;
+      if (max.input.value) b.max_downloads = Number(max.input.value);
+      if (label.input.value.trim()) b.label = label.input.value.trim();
+      return b;
+    },
+  };
+}
+
 let timer = null;
 
 export async function renderDownload(main, id) {
   clearInterval(timer);
   const img = await api("GET", `/api/v1/images/${encodeURIComponent(id)}`);
   const result = h("div", { id: "download-result" });
+  const opts = mintOptions();
   const generate = h("button", { class: "primary", id: "generate-link", disabled: img.status !== "available", onclick: async () => {
     generate.disabled = true;
     try {
-      const l = await api("POST", `/api/v1/images/${img.id}/links`, {});
+      const l = await api("POST", `/api/v1/images/${img.id}/links`, opts.body());
       show(l);
     } catch (e) {
       clear(result, h("p", { role: "alert", class: "notice error" }, t("error.generic", { reason: e.message })));
@@ -509,6 +552,10 @@ export async function renderDownload(main, id) {
 
   const note = h("p", { class: "notice", id: "validity-note" },
     t("download.validity", { lifetime: lifetime(state.session.console.link_ttl_seconds) }));
+  // The note states the lifetime chosen before a link is minted, too.
+  opts.ttl.addEventListener("change", () => {
+    note.textContent = t("download.validity", { lifetime: lifetime(Number(opts.ttl.value)) });
+  });
 
   function show(l) {
     clearInterval(timer);
@@ -541,7 +588,9 @@ export async function renderDownload(main, id) {
     h("p", {}, t("download.intro", { name: img.name })),
     img.status !== "available" ? h("p", { class: "notice error" }, t("download.notAvailable")) : null,
     note,
-    h("div", { class: "buttons" }, generate, link("", t("op.back"), { class: "button" })),
+    img.status === "available" ? opts.form : null,
+    h("div", { class: "buttons" }, generate, link("links?image=" + encodeURIComponent(img.id), t("links.ofImage"), { class: "button" }),
+      revokeAllButton(img), link("", t("op.back"), { class: "button" })),
     result));
   return t("download.title");
 }
@@ -1166,6 +1215,94 @@ export async function renderImport(main) {
 </html>
 
 """#####,
+        "links.js": #####"""
+// ImageGate console: "Download links": the link inventory (state filter; tenant filter for platform
+// administrators; image filter from ?image=), each link's options and usage, and per-link revoke (the links one
+// minted, or every link with the manage permission). The server decides what each account sees (Docs/links.md).
+import { api, query } from "./api.js";
+import { state, can, showError, link as pageLink } from "./app.js";
+import { h, clear, announce, confirmDialog, field } from "./dom.js";
+import { t, bytes, dateTime } from "./i18n.js";
+
+const STATES = ["active", "expired", "revoked", "exhausted"];
+
+export async function renderLinks(main) {
+  const params = new URLSearchParams(location.search);
+  const stateSelect = h("select", { id: "link-state" },
+    h("option", { value: "" }, t("links.state.all")),
+    STATES.map((s) => h("option", { value: s, selected: params.get("state") === s }, t("links.state." + s))));
+  const filters = [field(t("links.filter.state"), stateSelect).wrap];
+  let tenantSelect = null;
+  if (can.admin()) {
+    const tenants = await api("GET", "/api/v1/tenants");
+    tenantSelect = h("select", { id: "link-tenant" }, h("option", { value: "" }, t("links.tenant.all")),
+      (tenants.items || []).map((x) => h("option", { value: x.id, selected: params.get("tenant") === x.id }, x.name)));
+    filters.push(field(t("links.filter.tenant"), tenantSelect).wrap);
+  }
+  const box = h("div", { class: "table-wrap", id: "links-table" });
+  const me = state.session.principal.account_id;
+
+  async function reload() {
+    const q = { state: stateSelect.value, tenant: tenantSelect ? tenantSelect.value : "", image: params.get("image") || "", limit: 200 };
+    const page = await api("GET", "/api/v1/links" + query(q));
+    const cols = ["links.col.serial", "links.col.image", "links.col.state", "links.col.options", "links.col.usage",
+      "links.col.lastUse", "links.col.minted", "links.col.expires", "col.operations"];
+    const rows = page.items.map((l) => {
+      const ops = [];
+      const live = l.state === "active" || l.state === "exhausted";
+      if (live && (can.manage() || l.minted_by === me)) {
+        ops.push(h("button", { class: "danger op-revoke", onclick: () => revoke(l) }, t("links.revoke")));
+      }
+      const options = [l.protocols.join(", "), l.allowed_ips.length ? t("links.from", { ips: l.allowed_ips.join(", ") }) : null,
+        l.max_downloads != null ? t("links.max", { n: l.max_downloads }) : null].filter(Boolean).join(" · ");
+      return h("tr", { "data-serial": l.serial },
+        h("th", { scope: "row", "data-label": t("links.col.serial") }, h("span", { class: "mono" }, l.serial),
+          l.label ? h("span", { class: "remarks" }, l.label) : null),
+        h("td", { "data-label": t("links.col.image") }, h("span", { class: "resource-id" }, l.image_id)),
+        h("td", { "data-label": t("links.col.state"), class: "link-state" }, t("links.state." + l.state)),
+        h("td", { "data-label": t("links.col.options") }, options),
+        h("td", { "data-label": t("links.col.usage") }, t("links.usage", { sessions: l.sessions, bytes: bytes(l.bytes_served), done: l.completed_downloads })),
+        h("td", { "data-label": t("links.col.lastUse") }, l.last_used_at ? `${dateTime(l.last_used_at)} (${l.last_client})` : "–"),
+        h("td", { "data-label": t("links.col.minted") }, `${dateTime(l.minted_at)} (${l.minted_by})`),
+        h("td", { "data-label": t("links.col.expires") }, dateTime(l.expires_at)),
+        h("td", { "data-label": t("col.operations") }, h("div", { class: "ops" }, ops)));
+    });
+    clear(box, h("table", {}, h("caption", {}, t("links.caption", { n: page.items.length })),
+      h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length }, t("links.empty"))))));
+  }
+
+  async function revoke(l) {
+    if (!(await confirmDialog(t("links.revokeTitle"), t("links.revokeConfirm", { serial: l.serial }), t("links.revoke"), t("op.cancel")))) return;
+    try {
+      await api("DELETE", `/api/v1/links/${l.serial}`);
+      announce(t("links.revoked", { serial: l.serial }));
+    } catch (e) { showError(e); }
+    await reload();
+  }
+
+  stateSelect.addEventListener("change", reload);
+  if (tenantSelect) tenantSelect.addEventListener("change", reload);
+  clear(main, h("h1", {}, t("links.title")), h("p", {}, t("links.intro")),
+    params.get("image") ? h("p", {}, t("links.forImage", { id: params.get("image") }), " ", pageLink("links", t("links.allImages"))) : null,
+    h("div", { class: "filters" }, filters), box);
+  await reload();
+  return t("links.title");
+}
+
+/** "Revoke all links of this image" (manage permission), for the image's download page. */
+export function revokeAllButton(img) {
+  if (!can.manage()) return null;
+  return h("button", { class: "danger", id: "revoke-all-links", type: "button", onclick: async () => {
+    if (!(await confirmDialog(t("links.revokeAllTitle"), t("links.revokeAllConfirm", { name: img.name }), t("links.revokeAll"), t("op.cancel")))) return;
+    try {
+      const r = await api("DELETE", `/api/v1/images/${img.id}/links`);
+      announce(t("links.revokedAll", { n: r.revoked.length, name: img.name }));
+    } catch (e) { showError(e); }
+  } }, t("links.revokeAll"));
+}
+
+"""#####,
         "markdown.js": #####"""
 // ImageGate console: a small Markdown renderer for the custom image guide (headings, paragraphs, lists,
 // fenced code, block quotes, tables, `code`, **bold**, *italic*, [links](…)). It builds DOM nodes, never HTML text.
@@ -1320,6 +1457,7 @@ export default {
   "nav.label": "Main",
   "nav.images": "Images",
   "nav.recycle": "Recycle bin",
+  "nav.links": "Download links",
   "nav.guide": "Custom image guide",
   "nav.audit": "Audit log",
   "nav.webhooks": "Webhooks",
@@ -1531,6 +1669,49 @@ export default {
   "upload.forget": "Forget",
   "upload.gone": "The upload of {name} can no longer be resumed.",
 
+  "links.title": "Download links",
+  "links.intro": "Every download address that was generated, with its limits and how much it was used. Revoked addresses stop working within a second.",
+  "links.filter.state": "State",
+  "links.filter.tenant": "Tenant",
+  "links.tenant.all": "All tenants",
+  "links.state.all": "All states",
+  "links.state.active": "Active",
+  "links.state.expired": "Expired",
+  "links.state.revoked": "Revoked",
+  "links.state.exhausted": "Used up",
+  "links.col.serial": "Serial and label",
+  "links.col.image": "Image",
+  "links.col.state": "State",
+  "links.col.options": "Protocols and limits",
+  "links.col.usage": "Usage",
+  "links.col.lastUse": "Last used",
+  "links.col.minted": "Generated",
+  "links.col.expires": "Expires",
+  "links.from": "from {ips}",
+  "links.max": "at most {n} downloads",
+  "links.usage": "{sessions} sessions, {bytes} sent, {done} complete downloads",
+  "links.caption": "{n} download links",
+  "links.empty": "No download links.",
+  "links.revoke": "Revoke",
+  "links.revokeTitle": "Revoke download address",
+  "links.revokeConfirm": "Revoke the download address {serial}? Downloads with it stop working within a second.",
+  "links.revoked": "Revoked {serial}.",
+  "links.revokeAll": "Revoke all links of this image",
+  "links.revokeAllTitle": "Revoke all links",
+  "links.revokeAllConfirm": "Revoke every download address of {name}? Downloads with them stop working within a second.",
+  "links.revokedAll": "Revoked {n} download addresses of {name}.",
+  "links.forImage": "Showing the links of {id}.",
+  "links.allImages": "Show all",
+  "links.ofImage": "Links of this image",
+  "mint.options": "Options: lifetime, protocols, addresses, limits",
+  "mint.lifetime": "Valid for",
+  "mint.protocols": "Protocols",
+  "mint.protocolsHelp": "None ticked: every protocol this server offers. HTTP and FTP without TLS are granted only when ticked themselves.",
+  "mint.allowedIPs": "Allowed client addresses",
+  "mint.allowedIPsHelp": "Addresses or networks such as 203.0.113.0/24, separated by commas; empty: any address.",
+  "mint.maxDownloads": "Maximum downloads",
+  "mint.maxDownloadsHelp": "Resumed and parallel downloads count once: the address may send this many times the image size, plus 10 % and 16 MiB.",
+  "mint.label": "Label",
   "download.title": "Download image",
   "download.intro": "Generate a download address for {name}. Every protocol resumes interrupted transfers.",
   "download.generate": "Generate download address",
@@ -1739,6 +1920,9 @@ progress { width: 100%; max-width: 16em; height: 1em; }
   .filters { flex-direction: column; align-items: stretch; }
   .guide-link { margin-left: 0; }
 }
+/* Download links: the mint options of the download page. */
+.mint-options { margin: .6em 0; }
+.mint-options label.check { margin-right: 1em; font-weight: normal; }
 .audit-detail { display: grid; grid-template-columns: max-content 1fr; gap: 0 .6em; margin: 0; font-size: .9em; }
 .audit-detail dt { font-weight: 600; }
 .audit-detail dd { margin: 0; overflow-wrap: anywhere; }

@@ -34,16 +34,22 @@ final class ConsoleSessions: Sendable {
     let retention: Int64
     /// The lifetime of a link minted without a ttl (`tokens.default_ttl`): the download page states it.
     let linkTTL: Int64
+    /// The longest lifetime a link may be minted with (`tokens.max_ttl`): the mint dialog offers up to it.
+    let linkMaxTTL: Int64
     private let clock: any WallClock
     /// Clock second of this process's last sweep of expired sessions.
     private let lastSweep = Atomic<Int64>(0)
     static let sweepInterval: Int64 = 60
 
-    init(settings: ConsoleSettings, service: ImageService, retention: Int64, linkTTL: Int64, clock: any WallClock) {
+    init(
+        settings: ConsoleSettings, service: ImageService, retention: Int64, linkTTL: Int64, linkMaxTTL: Int64 = 0,
+        clock: any WallClock
+    ) {
         self.settings = settings
         self.service = service
         self.retention = retention
         self.linkTTL = linkTTL
+        self.linkMaxTTL = max(linkMaxTTL, linkTTL)
         self.clock = clock
     }
 

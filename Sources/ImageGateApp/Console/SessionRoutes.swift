@@ -89,7 +89,7 @@ struct SessionRoutes {
             "idle_timeout_seconds": sessions.settings.sessionTimeout,
             "console": [
                 "vm_create_url": sessions.settings.vmCreateURL, "recycle_retention_seconds": sessions.retention,
-                "link_ttl_seconds": sessions.linkTTL,
+                "link_ttl_seconds": sessions.linkTTL, "link_max_ttl_seconds": sessions.linkMaxTTL,
             ] as [String: Any],
         ]
     }

@@ -4,18 +4,24 @@
 import DownloadTokens
 import GateCore
 import ImageCatalog
+import SystemIO
 
-/// A download the token allows: the claims and the catalog record they were checked against.
+/// A download the token allows: the claims and the catalog records they were checked against.
 struct AuthorizedDownload: Sendable {
     let claims: TokenClaims
     let image: ImageRecord
+    /// The link's record (nil only for a token the catalog has no record of); its CIDRs parsed once.
+    let link: TokenIssue?
+    let allowedIPs: [IPPrefix]
     /// The typed grant every front carries (HTTP's `Response.session`, FTP's and SFTP's `ServedFile`), made
     /// once per verification instead of once per range request.
     let grant: DownloadGrant
 
-    init(claims: TokenClaims, image: ImageRecord, logID: String, now: Int64) {
+    init(claims: TokenClaims, image: ImageRecord, link: TokenIssue?, logID: String, now: Int64) {
         self.claims = claims
         self.image = image
+        self.link = link
+        allowedIPs = (link?.options.allowedIPs ?? []).compactMap(IPPrefix.init(cidr:))
         grant = DownloadGrant(
             image: image.id, generation: image.generation, tenant: image.tenant, serial: claims.serial,
             keyID: claims.kid, expiresAt: claims.expiresAt, protocols: claims.protocols.rawValue,
@@ -32,6 +38,9 @@ struct DownloadAuthorizer: Sendable {
     let clock: any WallClock
     let maxLifetime: Int64
     let cache = AuthorizationCache()
+    /// Told when a usage report made a link's first use or used it up (for webhooks: WebhookEvents'
+    /// linkFirstUse and linkExhausted). nil: nobody listens.
+    var linkEvents: (@Sendable (LinkUseEvent) -> Void)? = nil
     /// Audits refusals of authentic links (`download.refused`); nil in tests that do not look at them.
     var refusals: RefusedDownloadAudit? = nil
 
@@ -42,6 +51,8 @@ struct DownloadAuthorizer: Sendable {
         case notAvailable
         case staleGeneration
         case revoked
+        /// The link's max_downloads allowance is used up (Docs/links.md).
+        case exhausted
         case catalog
 
         var logReason: String {
@@ -52,19 +63,21 @@ struct DownloadAuthorizer: Sendable {
             case .notAvailable: "image_not_available"
             case .staleGeneration: "stale_generation"
             case .revoked: "token_revoked"
+            case .exhausted: "link_exhausted"
             case .catalog: "catalog_error"
             }
         }
 
         /// Why an authentic link is refused, when this denial is one the recipient is told about (HTTP 410/403,
         /// FTP 530, SFTP banner with `LinkRefusal.sentence`). Each of these comes only after the MAC verified
-        /// (TokenCodec steps 5 and 9 follow step 3; revocation is checked on verified claims); every other
-        /// denial stays the uniform 404 / generic refusal.
+        /// (TokenCodec steps 5 and 9 follow step 3; revocation and the allowance are checked on verified claims);
+        /// every other denial stays the uniform 404 / generic refusal.
         var linkRefusal: LinkRefusal? {
             switch self {
             case .token(.expired): .expired
             case .token(.addressNotAllowed): .addressNotAllowed
             case .revoked: .revoked
+            case .exhausted: .exhausted
             default: nil
             }
         }
@@ -87,7 +100,7 @@ struct DownloadAuthorizer: Sendable {
         let now = clock.now()
         guard let claims = codec.authenticClaims(token, keyring: keys.keyring(), now: now) else { return }
         refusals.record(
-            refusal, claims: claims, protocolName: RefusedDownloadAudit.protocolName(proto),
+            refusal, claims: claims, protocolName: Self.protocolName(proto) ?? proto.description,
             client: RefusedDownloadAudit.addressText(peer), now: now)
     }
 
@@ -98,7 +111,7 @@ struct DownloadAuthorizer: Sendable {
     /// flood counts by comparing enum values, without making the reason text per request.
     static let rejectionCounters: [(Denial, MetricCounter)] = {
         let all = TokenRejection.allCases.map(Denial.token)
-            + [.imageGone, .wrongTenant, .notAvailable, .staleGeneration, .revoked, .catalog]
+            + [.imageGone, .wrongTenant, .notAvailable, .staleGeneration, .revoked, .exhausted, .catalog]
         return all.map { ($0, Metrics.counter(rejectionSeries($0.logReason))) }
     }()
     static func rejectionSeries(_ reason: String) -> MetricSeries {
@@ -126,6 +139,13 @@ struct DownloadAuthorizer: Sendable {
             if !signingKeyExists(hit.claims.kid) { return .failure(.token(.unknownKey)) }
             if let binding = hit.claims.ipBinding, !(peer.map(binding.contains) ?? false) {
                 return .failure(.token(.addressNotAllowed))
+            }
+            if let denial = Self.linkDenial(hit, peer: peer) { return .failure(denial) }
+            // A limited link's usage moves with every transfer on every node: re-read it (one primary-key
+            // lookup, only for links with max_downloads) so a new request is refused once it is used up.
+            if hit.link?.options.byteAllowance != nil {
+                guard let fresh = try? store.tokenIssue(serial: hit.claims.serial) else { return .failure(.catalog) }
+                if fresh.state(now: clock.now()) == .exhausted { return .failure(.exhausted) }
             }
             return .success(hit)
         }
@@ -163,13 +183,71 @@ struct DownloadAuthorizer: Sendable {
         guard record.tenant == claims.tenant else { return .failure(.wrongTenant) }
         guard record.status == .available else { return .failure(.notAvailable) }
         guard record.generation == claims.generation else { return .failure(.staleGeneration) }
+        let link: TokenIssue?
         do {
             if try store.isRevoked(serial: claims.serial) { return .failure(.revoked) }
+            link = try store.tokenIssue(serial: claims.serial)
         } catch {
             return .failure(.catalog)
         }
-        return .success(AuthorizedDownload(
-            claims: claims, image: record, logID: TokenRedaction.redact(token), now: clock.now()))
+        if let name = Self.protocolName(proto), let granted = link?.options.protocols, !granted.contains(name) {
+            return .failure(.token(.protocolNotAllowed))
+        }
+        let download = AuthorizedDownload(
+            claims: claims, image: record, link: link, logID: TokenRedaction.redact(token), now: clock.now())
+        if let denial = Self.linkDenial(download, peer: peer) { return .failure(denial) }
+        return .success(download)
+    }
+
+    /// The link's own limits that can differ per request: the client address (any of the link's CIDRs; the
+    /// token's single binding was checked already) and, for a cached verdict, the allowance as last read.
+    static func linkDenial(_ d: AuthorizedDownload, peer: [UInt8]?) -> Denial? {
+        if !d.allowedIPs.isEmpty {
+            guard let peer, d.allowedIPs.contains(where: { $0.contains(peer) }) else { return .token(.addressNotAllowed) }
+        }
+        if let link = d.link, let allowance = link.options.byteAllowance, link.usage.bytesServed >= allowance {
+            return .exhausted
+        }
+        return nil
+    }
+
+    /// The protocol name (Docs/links.md) of the bits a front asks for: each name is granted on its own, so
+    /// `http` (plain) does not open HTTPS although both need the token's `http` bit. The same names go into
+    /// `download.refused` audit records and link webhooks.
+    static func protocolName(_ required: ProtocolSet) -> String? {
+        switch required {
+        case .http: "https"
+        case [.http, .httpPlain]: "http"
+        case .ftps: "ftps"
+        case [.ftps, .ftpPlain]: "ftp"
+        case .sftp: "sftp"
+        default: nil
+        }
+    }
+}
+
+extension DownloadAuthorizer {
+    /// Whether a limited link's allowance is reached, counting `unreported` bytes a session sent and has not
+    /// reported yet (an SFTP session's next OPEN). An unlimited link, or a catalog that does not answer: false
+    /// (the session's own revalidation deals with an unreachable catalog).
+    func allowanceUsedUp(_ grant: DownloadGrant, unreported: UInt64) -> Bool {
+        guard let link = (try? store.tokenIssue(serial: grant.serial)) ?? nil,
+            let allowance = link.options.byteAllowance
+        else { return false }
+        return link.usage.bytesServed.addingReportingOverflow(Int64(clamping: unreported)).partialValue >= allowance
+    }
+
+    /// Adds what a front served under a link to its usage in the catalog (best effort, like the audit
+    /// record: a lost report makes the count smaller, it never fails a download). `newSessions` is 1 for the
+    /// report that ends a session (an HTTP connection, an FTP or SFTP login), 0 for a report during one.
+    /// `protocolName` is the front's (`https`, `http`, `ftps`, `ftp`, `sftp`), for `linkEvents`.
+    func recordUse(_ grant: DownloadGrant, newSessions: Int64, bytes: UInt64, protocolName: String, peer: PeerAddress) {
+        guard newSessions > 0 || bytes > 0 else { return }
+        let use = LinkUse(
+            serial: grant.serial, newSessions: newSessions, bytes: Int64(clamping: bytes), client: peer.host,
+            at: clock.now())
+        guard let after = try? store.recordLinkUse(use), let linkEvents else { return }
+        for event in LinkUseEvent.transitions(after: after, use: use, protocolName: protocolName) { linkEvents(event) }
     }
 }
 
@@ -180,7 +258,7 @@ extension DownloadAuthorizer {
     /// to the current name. One indexed lookup per login; HTTP ignores the name segment and needs none.
     func fileNames(_ d: AuthorizedDownload) -> (minted: String, others: [String]) {
         let current = d.image.fileName
-        guard let minted = (try? store.tokenIssue(serial: d.claims.serial))??.fileName, minted != current else {
+        guard let minted = d.link?.fileName, minted != current else {
             return (current, [])
         }
         return (minted, [current])

@@ -29,6 +29,11 @@ struct DownloadHandler: RequestHandler {
         ])
     }
 
+    func sessionUsage(_ grant: DownloadGrant, secure: Bool, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
+        authorizer.recordUse(
+            grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: secure ? "https" : "http", peer: peer)
+    }
+
     func tick(nowMs: Int64) {
         files.sweep(nowMs: nowMs)
     }

@@ -38,6 +38,11 @@ struct FTPPolicy: FTPAccessPolicy {
 
     /// The one revalidation rule of every front (`GrantRevalidation`), before each RETR: a transfer already
     /// running is never cut; a failed check ends the control connection.
+    func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, secure: Bool, peer: PeerAddress) {
+        authorizer.recordUse(
+            file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: secure ? "ftps" : "ftp", peer: peer)
+    }
+
     func stillValid(_ file: ServedFile) -> Bool {
         authorizer.stillValid(file.grant, newTransfer: true, logger: logger)
     }

@@ -45,7 +45,7 @@ extension DownloadAuthorizer {
         if newTransfer && now > grant.expiresAt + TokenCodec.expirySkew { return false }
         // The keyring is local (key files, or the catalog's copy): no catalog round trip.
         guard signingKeyExists(grant.keyID) else { return false }
-        let answer = catalogAnswer(grant)
+        let answer = catalogAnswer(grant, newTransfer: newTransfer)
         switch answer {
         case .current: grant.confirmedAt.store(now, ordering: .relaxed)
         case .ended(let why): logger.debug("\(grant): no longer valid: \(why)")
@@ -56,7 +56,8 @@ extension DownloadAuthorizer {
     }
 
     /// Why a grant that `stillValid` refused ended, when its holder is told (Docs/links.md "Refused links"):
-    /// expired (only where expiry counts: a new transfer) or revoked; nil for the other endings (image
+    /// expired (only where expiry counts: a new transfer), revoked, or used up (its max_downloads allowance
+    /// reached; also only for a new transfer, like `catalogAnswer`); nil for the other endings (image
     /// deleted, replaced, key retired, catalog unreachable), which keep the generic reply. Asked only after a
     /// refusal; audited as `download.refused` like a refused login.
     func refusal(of grant: DownloadGrant, newTransfer: Bool, protocol proto: ProtocolSet, peer: [UInt8]?)
@@ -68,23 +69,30 @@ extension DownloadAuthorizer {
             refusal = .expired
         } else if (try? store.isRevoked(serial: grant.serial)) == true {
             refusal = .revoked
+        } else if newTransfer, (try? store.tokenIssue(serial: grant.serial))??.state(now: now) == .exhausted {
+            refusal = .exhausted
         } else {
             return nil
         }
         refusals?.record(
             refusal, serial: grant.serial, image: grant.image, tenant: grant.tenant,
-            protocolName: RefusedDownloadAudit.protocolName(proto), client: RefusedDownloadAudit.addressText(peer),
+            protocolName: Self.protocolName(proto) ?? proto.description, client: RefusedDownloadAudit.addressText(peer),
             now: now)
         return refusal
     }
 
-    private func catalogAnswer(_ grant: DownloadGrant) -> GrantRevalidation.CatalogAnswer {
+    private func catalogAnswer(_ grant: DownloadGrant, newTransfer: Bool) -> GrantRevalidation.CatalogAnswer {
         do {
             guard let image = try store.image(grant.image) else { return .ended("image_not_found") }
             guard image.tenant == grant.tenant else { return .ended("tenant_mismatch") }
             guard image.status == .available else { return .ended("image_not_available") }
             guard image.generation == grant.generation else { return .ended("stale_generation") }
-            return try store.isRevoked(serial: grant.serial) ? .ended("token_revoked") : .current
+            if try store.isRevoked(serial: grant.serial) { return .ended("token_revoked") }
+            // A used-up allowance refuses the next transfer (FTP RETR), never the one under way.
+            if newTransfer, try store.tokenIssue(serial: grant.serial)?.state(now: clock.now()) == .exhausted {
+                return .ended("link_exhausted")
+            }
+            return .current
         } catch {
             return .unreachable
         }

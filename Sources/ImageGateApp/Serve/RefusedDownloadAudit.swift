@@ -61,18 +61,6 @@ final class RefusedDownloadAudit: Sendable {
         }
     }
 
-    /// The protocol names (`https`, `http`, `ftps`, `ftp`, `sftp`) for the bits a front requires.
-    static func protocolName(_ required: ProtocolSet) -> String {
-        switch required {
-        case .http: "https"
-        case [.http, .httpPlain]: "http"
-        case .ftps: "ftps"
-        case [.ftps, .ftpPlain]: "ftp"
-        case .sftp: "sftp"
-        default: required.description
-        }
-    }
-
     /// `203.0.113.7` or `2001:db8::1` for a 4- or 16-byte client address; "unknown" otherwise.
     static func addressText(_ bytes: [UInt8]?) -> String {
         guard let bytes, bytes.count == 4 || bytes.count == 16 else { return "unknown" }

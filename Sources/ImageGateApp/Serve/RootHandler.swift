@@ -70,6 +70,10 @@ struct RootHandler: RequestHandler {
         downloads.sessionEnded(grant, secure: secure, requests: requests, bytes: bytes, peer: peer)
     }
 
+    func sessionUsage(_ grant: DownloadGrant, secure: Bool, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
+        downloads.sessionUsage(grant, secure: secure, newSession: newSession, bytes: bytes, peer: peer)
+    }
+
     /// The download front's open-file cache closes descriptors of deleted blobs even without traffic.
     func tick(nowMs: Int64) { downloads.tick(nowMs: nowMs) }
 }

@@ -35,6 +35,20 @@ struct SFTPPolicy: SFTPAccessPolicy {
         }
     }
 
+    func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
+        authorizer.recordUse(file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: "sftp", peer: peer)
+    }
+
+    /// A used-up link's next OPEN: told why and audited as `download.refused`, like a refused login.
+    func refuseOpen(_ file: ServedFile, unreported: UInt64, peer: PeerAddress) -> String? {
+        guard authorizer.allowanceUsedUp(file.grant, unreported: unreported) else { return nil }
+        let g = file.grant
+        authorizer.refusals?.record(
+            .exhausted, serial: g.serial, image: g.image, tenant: g.tenant, protocolName: "sftp",
+            client: RefusedDownloadAudit.addressText(peer.bytes), now: authorizer.clock.now())
+        return LinkRefusal.exhausted.sentence
+    }
+
     func stillValid(_ file: ServedFile) -> Bool {
         authorizer.stillValid(file.grant, newTransfer: false, logger: logger)
     }
