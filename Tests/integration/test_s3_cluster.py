@@ -350,8 +350,8 @@ def test_store_stopped_mid_download_cuts_the_transfer_and_the_download_resumes(c
 
 
 def test_cache_stays_within_a_small_max_bytes_and_downloads_stay_identical(cluster, key, tmp_path):
-    """Node 3 restarted with cache.max_bytes = 4 slices; three images of 3 slices each are downloaded twice,
-    each download evicting the others' slices. The slice files on disk stay within the cap once a download
+    """Node 3 restarted with cache.max_bytes = 4 slices; three images of 3 slices each are downloaded, then
+    again after a restart, each download evicting the others' slices. The slice files on disk stay within the cap once a download
     ends (soft: while one is served it may exceed the cap by the slices in flight, at most one here)."""
     n3 = cluster.nodes[2]
     plain = n3.settings
@@ -359,7 +359,6 @@ def test_cache_stays_within_a_small_max_bytes_and_downloads_stay_identical(clust
     try:
         n3.restart()
         images = [new_image(cluster, 3 * SLICE - 17, f"evict {i}") for i in range(3)]
-        evictions = metric(n3, "imagegate_cache_evictions_total")
         cache = os.path.join(n3.data_dir, "cache")
         peak = [0]
         done = threading.Event()
@@ -379,6 +378,11 @@ def test_cache_stays_within_a_small_max_bytes_and_downloads_stay_identical(clust
         watcher = threading.Thread(target=watch)
         try:
             for round_ in range(2):
+                if round_:
+                    # Within a second of its last use a reader from the open-file cache still serves the slices
+                    # it holds open, evicted or not (their bytes stay until it lets go; Docs/object-storage.md,
+                    # "Eviction"); a restart lets go of them all, so the second round reads the cache as left.
+                    n3.restart()
                 for rec, _, digest in images:
                     link = mint(cluster, cluster.nodes[0], rec["id"], key)
                     out = str(tmp_path / f"{rec['id']}-{round_}")
@@ -396,9 +400,12 @@ def test_cache_stays_within_a_small_max_bytes_and_downloads_stay_identical(clust
             if watcher.is_alive():
                 watcher.join()
         assert peak[0] <= 5 * SLICE, peak[0]
-        assert metric(n3, "imagegate_cache_evictions_total") >= evictions + 5
+        # Since the restart: the second round's nine fetches into a full cache of four slices.
+        assert metric(n3, "imagegate_cache_evictions_total") >= 5
         # The second round found its slices evicted: fetched again.
-        assert all(len(store_gets(n3, rec["id"])) > 3 for rec, _, _ in images)
+        # The first image, least recently used, was wholly evicted by the other two: fetched again.
+        gets = [store_gets(n3, rec["id"]) for rec, _, _ in images]
+        assert sorted(gets[0]) == [0, 0, 1, 1, 2, 2], gets
     finally:
         del n3.settings
         n3.restart()
