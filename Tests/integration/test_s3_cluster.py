@@ -173,6 +173,12 @@ def metric(node, name):
     return float(m.group(1)) if m else 0.0
 
 
+def first_difference(path_a, path_b):
+    with open(path_a, "rb") as a, open(path_b, "rb") as b:
+        x, y = a.read(), b.read()
+    return next((i for i in range(min(len(x), len(y))) if x[i] != y[i]), None if len(x) == len(y) else min(len(x), len(y)))
+
+
 def fetch(cluster, node, link, protocol, out):
     """Downloads the link's file from `node` directly with a real client; returns the CompletedProcess."""
     name = link["file_name"]
@@ -207,7 +213,7 @@ def test_cold_then_warm_download_is_byte_identical(cluster, key, protocol, tmp_p
 @pytest.mark.parametrize("client", ["wget", "curl", "sftp"])
 def test_download_interrupted_on_node1_resumed_on_node3_is_byte_identical(cluster, key, client, tmp_path):
     """Started cold on node 1 with a rate-limited client, SIGKILLed part-way, resumed on node 3 (cold too)."""
-    rec, _, digest = new_image(cluster, 12 * SLICE + 7, f"resume {client}")
+    rec, source, digest = new_image(cluster, 12 * SLICE + 7, f"resume {client}")
     n1, n3 = cluster.nodes[0], cluster.nodes[2]
     link = mint(cluster, n1, rec["id"], key)
     name = link["file_name"]
@@ -230,7 +236,7 @@ def test_download_interrupted_on_node1_resumed_on_node3_is_byte_identical(cluste
         r = sftp(n3.host, cluster.ports.sftp, token_of(link), [f"reget {name}"], out)
         assert r.returncode == 0, r.stderr
     assert 0 < got < rec["size"]
-    assert sha256_file(target) == digest
+    assert sha256_file(target) == digest, f"resumed at {got}, first wrong byte at {first_difference(target, source)}"
     # Node 3 fetched only what the client still needed: not the slices wholly before the resume offset.
     assert min(store_gets(n3, rec["id"])) >= got // SLICE - 1
 
