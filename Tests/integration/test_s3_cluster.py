@@ -26,7 +26,7 @@ import uuid
 
 import pytest
 
-from cluster import API, Cluster, run
+from cluster import Cluster, run
 from conftest import OS_ARGS, sha256_file
 from test_clients_resume import start_and_kill
 from test_multinode import SSH_OPTS, have_postgres, mint, node_url, pg, sftp, started, token_of  # noqa: F401
@@ -179,7 +179,7 @@ def first_difference(path_a, path_b):
     return next((i for i in range(min(len(x), len(y))) if x[i] != y[i]), None if len(x) == len(y) else min(len(x), len(y)))
 
 
-def fetch(cluster, node, link, protocol, out):
+def fetch(cluster, node, link, image_id, protocol, out):
     """Downloads the link's file from `node` directly with a real client; returns the CompletedProcess."""
     name = link["file_name"]
     if protocol == "http":
@@ -187,7 +187,7 @@ def fetch(cluster, node, link, protocol, out):
     if protocol == "https":
         return run(["curl", "-sS", "-f", "--cacert", cluster.ca, "-o", out, node_url(node, link, "https")])
     if protocol == "ftps":
-        return run(["curl", "-sS", "--ssl-reqd", "--cacert", cluster.ca, "-u", f"{link['_id']}:{token_of(link)}",
+        return run(["curl", "-sS", "--ssl-reqd", "--cacert", cluster.ca, "-u", f"{image_id}:{token_of(link)}",
                     "-o", out, f"ftp://{node.host}:{cluster.ports.ftp}/{name}"])
     assert protocol == "sftp"
     d = os.path.dirname(out)
@@ -200,11 +200,11 @@ def test_cold_then_warm_download_is_byte_identical(cluster, key, protocol, tmp_p
     fetches nothing; both are the imported bytes."""
     rec, _, digest = new_image(cluster, 4 * SLICE + 12345, f"cold warm {protocol}")
     n2 = cluster.nodes[1]
-    link = dict(mint(cluster, cluster.nodes[0], rec["id"], key), _id=rec["id"])
+    link = mint(cluster, cluster.nodes[0], rec["id"], key)
     assert store_gets(n2, rec["id"]) == []
     for attempt in ("cold", "warm"):
         out = str(tmp_path / attempt)
-        r = fetch(cluster, n2, link, protocol, out)
+        r = fetch(cluster, n2, link, rec["id"], protocol, out)
         assert r.returncode == 0, r.stderr
         assert sha256_file(out) == digest, attempt
         assert sorted(store_gets(n2, rec["id"])) == [0, 1, 2, 3, 4], attempt  # the warm read added none
