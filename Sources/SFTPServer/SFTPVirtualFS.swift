@@ -28,7 +28,23 @@ public struct BlobByteSource: SFTPByteSource {
     private let lastError = LastReadError()
     public init(blob: any BlobReader) { self.blob = blob }
 
+    /// Fills the whole `count` unless the file ends (or a later stretch fails: then the bytes so far). A READ
+    /// spanning two slices of an object-store blob must not be answered short: OpenSSH's sftp asks for a short
+    /// answer's rest only after the requests it already sent, so a client killed in between leaves a hole below
+    /// its file's end, which `reget` then trusts (seen in test_s3_cluster.py's resume across nodes).
     public func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
+        var done = 0
+        while done < count {
+            let n = readStretch(into: buffer + done, count: count - done, offset: offset + UInt64(done))
+            if n < 0 { return done > 0 ? done : -1 }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// One extent's bytes: up to the end of the slice (or file) holding `offset`.
+    private func readStretch(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
         guard offset < blob.size else { return 0 }
         // For a cold slice of an object-store blob this waits for the fetch (this session's own thread).
         let extent: BlobExtent

@@ -91,7 +91,7 @@ public final class SliceCache: Sendable {
     // MARK: used by SliceReader
 
     /// The slice's file, opened, when it is cached and known good; nil when it must be fetched or checked first.
-    func openWarm(_ object: SlicedObject, _ index: Int) -> (fd: Int32, name: String)? {
+    func openWarm(_ object: SlicedObject, _ index: Int) -> (fd: Int32, name: String, stamp: SliceStamp)? {
         let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
         guard let entry = state.withLock({ $0.index[name] }), entry.verified else { return nil }
         guard let (fd, stamp) = files.openForReading(name) else {
@@ -107,7 +107,17 @@ public final class SliceCache: Sendable {
         }
         state.withLock { $0.index.touch(name) }
         Metrics.add(CacheMetrics.hits)
-        return (fd, name)
+        return (fd, name, entry.stamp)
+    }
+
+    /// Whether a slice file a reader holds open still has the length and mtime it was checked with (one
+    /// `fstat`); a changed one is marked for checking again, as `openWarm` does for a file it opens.
+    func unchanged(_ handle: SliceHandle) -> Bool {
+        var st = stat()
+        if fstat(handle.fd, &st) == 0, SliceStamp(st).sameFile(as: handle.stamp) { return true }
+        logger.warning("read cache: slice \(handle.name) changed on disk (length or mtime); checking it again")
+        state.withLock { s in if s.index[handle.name]?.stamp == handle.stamp { s.index.markUnverified(handle.name) } }
+        return false
     }
 
     /// Starts bringing slice `index` in when it is not local and good, waiting for nothing (read-ahead).

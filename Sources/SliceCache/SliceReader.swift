@@ -11,9 +11,13 @@ import SystemIO
 final class SliceHandle: Sendable {
     let fd: Int32
     let name: String
-    init(fd: Int32, name: String) {
+    /// Length and mtime the index recorded when the slice was checked: a held descriptor is served again only
+    /// while its file still has them (Docs/object-storage.md, "Verification").
+    let stamp: SliceStamp
+    init(fd: Int32, name: String, stamp: SliceStamp) {
         self.fd = fd
         self.name = name
+        self.stamp = stamp
     }
     deinit { Sys.close(fd) }
 }
@@ -97,12 +101,16 @@ final class SliceReader: PreparableBlobReader {
     /// The slice's open handle when it is local now (held, or opened from the cache); nil when it is not.
     private func local(_ index: Int) -> SliceHandle? {
         if let h = open.withLock({ $0.take(index) }) {
-            // Served from a descriptor this reader holds: still a use, or a hot slice would age out of the LRU.
-            cache.touch(h.name)
-            return h
+            if cache.unchanged(h) {
+                // Served from a descriptor this reader holds: still a use, or a hot slice would age out of the LRU.
+                cache.touch(h.name)
+                return h
+            }
+            // Changed on disk since it was checked: let it go; openWarm refuses it until it is checked again.
+            open.withLock { o in if o.handles[index]?.handle === h { o.handles[index] = nil } }
         }
-        guard let (fd, name) = cache.openWarm(object, index) else { return nil }
-        let handle = SliceHandle(fd: fd, name: name)
+        guard let (fd, name, stamp) = cache.openWarm(object, index) else { return nil }
+        let handle = SliceHandle(fd: fd, name: name, stamp: stamp)
         return open.withLock { $0.keep(index, handle) }
     }
 

@@ -252,6 +252,24 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(f.source.fetches == 2)
     }
 
+    @Test("a slice changed on disk while a reader holds it open is not served again from that descriptor")
+    func corruptHeldSlice() throws {
+        let f = try Fixture()
+        let cache = try f.cache()
+        // One reader, as the open-file cache keeps it between requests: its descriptor of slice 0 stays open.
+        let reader = cache.reader(for: f.object)
+        _ = try readThrough(reader, length: 10)
+        let name = try #require(filesIn(f.dir).first)
+        let fd = open(f.dir.file(name), O_WRONLY)
+        var flipped: UInt8 = f.bytes[7] ^ 0x01
+        #expect(pwrite(fd, &flipped, 1, 7) == 1)
+        var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        #expect(futimens(fd, &times) == 0)
+        close(fd)
+        #expect(try readThrough(reader, length: 10) == Array(f.bytes[0..<10]))
+        #expect(f.source.fetches == 2)
+    }
+
     @Test("a restart rebuilds the index from the directory, checks each slice once and refetches a bad one")
     func restart() throws {
         let f = try Fixture()
