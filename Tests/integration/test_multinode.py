@@ -381,7 +381,8 @@ def test_revoke_on_node2_refused_on_every_node(cluster, key, n1, n2, big):
     assert statuses(cluster, link) == {n.id: 206 for n in cluster.nodes}  # every node has it cached now
     status, _, _, payload = API.of(cluster, n2, key).call("DELETE", f"/api/v1/links/{link['serial']}")
     assert status == 200, payload
-    wait_everywhere(cluster, link, 404)
+    # A revoked link whose MAC verifies says so (410 with the sentence, Docs/links.md), on every node.
+    wait_everywhere(cluster, link, 410)
 
 
 def test_delete_on_node3_refused_on_every_node(cluster, key, n1, n2, n3):
