@@ -56,9 +56,11 @@ final class SliceReader: PreparableBlobReader {
         }
     }
     private let open = Mutex(Open())
-    /// The highest slice index a read-ahead was started for through this reader: a response asks on every
-    /// write turn, and only the first ask per slice may cost more than this comparison.
-    private let readAheadDone = Atomic<Int>(-1)
+    /// Slices a read-ahead was started for through this reader (at most one entry per slice of the object): a
+    /// response asks on every write turn, and only the first ask per slice may cost more than this lookup. A set,
+    /// not a high-water mark: the open-file cache shares one reader among every download of the image, and a
+    /// download behind another still needs its own next slice.
+    private let readAheadAsked = Mutex(Set<Int>())
     /// A record that cannot be served from (no slice size, digests missing): every read fails with this.
     private let broken: GateError?
 
@@ -92,8 +94,7 @@ final class SliceReader: PreparableBlobReader {
         guard broken == nil else { return }
         let next = Int(offset / object.sliceBytes) + 1
         let nextStart = UInt64(next) * object.sliceBytes
-        guard nextStart < min(end, object.size), readAheadDone.load(ordering: .relaxed) < next else { return }
-        readAheadDone.store(next, ordering: .relaxed)
+        guard nextStart < min(end, object.size), readAheadAsked.withLock({ $0.insert(next).inserted }) else { return }
         // Single flight joins a fetch already under way; a slice already local costs one index lookup.
         cache.fetchAhead(object, next)
     }

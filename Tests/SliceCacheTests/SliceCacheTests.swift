@@ -107,6 +107,13 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         reader.readAhead(at: 2000, end: 5000)
         #expect(try readThrough(reader, offset: Self.slice, length: 100) == Array(f.bytes[4096..<4196]))
         #expect(f.source.fetches == 1)
+        // Two downloads share one reader (the open-file cache): one reading slice 3 asks for slice 4, and one
+        // behind it, reading slice 1, still gets slice 2 fetched ahead.
+        reader.readAhead(at: Self.slice * 3 + 1, end: UInt64(f.bytes.count))
+        try waitUntil("slice 4 fetched ahead") { cache.cachedSlices == 2 }
+        reader.readAhead(at: Self.slice + 1, end: UInt64(f.bytes.count))
+        try waitUntil("slice 2 fetched ahead") { cache.cachedSlices == 3 }
+        #expect(f.source.ranges.map(\.offset) == [Self.slice, Self.slice * 4, Self.slice * 2])
     }
 
     @Test("50 concurrent readers of one cold slice: one fetch, every reader gets the bytes")
