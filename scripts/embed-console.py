@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compiles the web console into the binary: writes Sources/ImageGateApp/Console/ConsoleAssets.swift from
+"""Compiles the web console into the binary: writes Sources/ConsoleAssets/ConsoleAssets.swift from
 Console/* and Docs/custom-image-guide.md, one raw string literal per file.
 
 Run it after editing anything under Console/ (ConsoleAssetsTests fails while the generated file is stale):
@@ -9,7 +9,7 @@ import os
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-OUT = os.path.join(ROOT, "Sources", "ImageGateApp", "Console", "ConsoleAssets.swift")
+OUT = os.path.join(ROOT, "Sources", "ConsoleAssets", "ConsoleAssets.swift")
 DELIM = "#####"
 
 
