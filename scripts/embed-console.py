@@ -29,8 +29,8 @@ def render():
         "//===----------------------------------------------------------------------===//",
         "",
         "/// Served name → text, looked up by `ConsoleHandler` (a fixed table: no path ever reaches the file system).",
-        "enum ConsoleAssets {",
-        "    static let files: [String: String] = [",
+        "package enum ConsoleAssets {",
+        "    package static let files: [String: String] = [",
     ]
     for name, path in sources():
         with open(path, encoding="utf-8") as f:

@@ -12,7 +12,7 @@ import ImageManagement
 extension ImportManager {
     /// Imports `path` as `request` (its size taken from the file) and returns the available image, or throws
     /// with the reason the import failed (the image is then `failed`).
-    func importLocalFile(
+    package func importLocalFile(
         _ p: Principal, _ request: ImportRequest, path: String, progress: ((UInt64, UInt64) -> Void)?
     ) throws(GateError) -> ImageRecord {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -5,6 +5,7 @@ import GateCore
 import HTTPServer
 import ImageCatalog
 import ImageManagement
+import ImportPipeline
 import SystemIO
 import URLFetcher
 

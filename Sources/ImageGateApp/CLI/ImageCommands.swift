@@ -388,6 +388,7 @@ final class ProgressPrinter {
 
 #if canImport(Glibc)
 import Glibc
+import ImportPipeline
 #endif
 
 enum FileOut {
