@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
         // Signed download tokens (igt1) and the signing keyring.
         .target(name: "DownloadTokens", dependencies: ["GateCore", "CryptoPrimitives"], swiftSettings: strictSettings),
-        // Image records, the store interface (CatalogStore), the blob store and local import.
+        // Image records, the store interface (CatalogStore), the blob store and start-up recovery.
         .target(name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives"], swiftSettings: strictSettings),
         // The embedded catalog: CatalogStore on one SQLite file (the default; Docs/catalog.md).
         .target(
