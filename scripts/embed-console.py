@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compiles the web console into the binary: writes Sources/ImageGateApp/Console/ConsoleAssets.swift from
+"""Compiles the web console into the binary: writes Sources/ConsoleAssets/ConsoleAssets.swift from
 Console/* and Docs/custom-image-guide.md, one raw string literal per file.
 
 Run it after editing anything under Console/ (ConsoleAssetsTests fails while the generated file is stale):
@@ -9,7 +9,7 @@ import os
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-OUT = os.path.join(ROOT, "Sources", "ImageGateApp", "Console", "ConsoleAssets.swift")
+OUT = os.path.join(ROOT, "Sources", "ConsoleAssets", "ConsoleAssets.swift")
 DELIM = "#####"
 
 
@@ -29,8 +29,8 @@ def render():
         "//===----------------------------------------------------------------------===//",
         "",
         "/// Served name → text, looked up by `ConsoleHandler` (a fixed table: no path ever reaches the file system).",
-        "enum ConsoleAssets {",
-        "    static let files: [String: String] = [",
+        "package enum ConsoleAssets {",
+        "    package static let files: [String: String] = [",
     ]
     for name, path in sources():
         with open(path, encoding="utf-8") as f:

@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: the local directory implementation of BlobStorage: staging under the blob root (another file
-// system than the catalog's), finalize order and failure, readers by version, reopened staging.
+// system than the catalog's), finalize order and failure, readers by version, reopened staging. An import into
+// a blob root on another file system is in ImportPipelineTests (LocalFileImportTests).
 //===----------------------------------------------------------------------===//
 import CryptoPrimitives
 import Foundation
@@ -21,11 +22,6 @@ import Testing
         deinit { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    static func device(_ path: String) -> UInt64? {
-        var st = stat()
-        return stat(path, &st) == 0 ? UInt64(st.st_dev) : nil
-    }
-
     static func stage(_ store: BlobStore, _ id: ImageID, _ bytes: [UInt8]) throws -> any BlobStaging {
         let staging = try store.createStaging(for: BlobVersion(image: id, generation: 1))
         try bytes.withUnsafeBytes { try staging.append($0) }
@@ -44,27 +40,6 @@ import Testing
             offset += e.length
         }
         return out
-    }
-
-    @Test("an import into a blob root on another file system: staged, finalized and read there, nothing elsewhere")
-    func importAcrossFileSystems() throws {
-        let dir = TempDir()  // the catalog and the source file: /tmp
-        let root = OtherFileSystemRoot()
-        let store = BlobStore(root: root.path)
-        let bytes = randomBytes(300_000)
-        let source = dir.write("source.img", bytes)
-        let catalog = try dir.openStore()
-        let record = try LocalImporter(store: catalog, blobs: store, clock: ManualClock(1))
-            .importFile(path: source, name: "across", tenant: .defaultTenant)
-
-        #expect(record.status == .available && record.generation == 1)
-        let blob = store.path(for: record.id)
-        #expect(Self.device(blob) == Self.device(root.path))
-        #expect(store.stagedBlobs().isEmpty)
-        let reader = try store.openReader(BlobVersion(image: record.id, generation: 1), expectedSize: record.size)
-        #expect(try Self.read(reader) == bytes)
-        #expect(!FileManager.default.fileExists(atPath: dir.path + "/blobs"))
-        #expect(!FileManager.default.fileExists(atPath: dir.path + "/staging"))
     }
 
     @Test("staged bytes are invisible until finalize; a failed finalize keeps them staged and makes no blob")

@@ -21,6 +21,21 @@ import Testing
         return record
     }
 
+    /// An `available` row with its finalized blob of `size` random bytes, as a finished import leaves them (the
+    /// import pipeline itself is tested in ImportPipelineTests).
+    func availableImage(_ store: SQLiteCatalogStore, _ blobs: BlobStore, name: String, size: Int) throws -> ImageRecord {
+        let id = ImageRecord.newID()
+        let staging = try blobs.createStaging(for: BlobVersion(image: id, generation: 1))
+        try randomBytes(size).withUnsafeBytes { try staging.append($0) }
+        try staging.finalize(as: BlobVersion(image: id, generation: 1))
+        let record = ImageRecord(
+            id: id, tenant: .defaultTenant, name: name, fileName: name + ".img", format: .raw, size: UInt64(size),
+            sha256: String(repeating: "ab", count: 32), status: .available, generation: 1, createdAt: 1,
+            updatedAt: 1, finalizedAt: 1)
+        try store.insert(record)
+        return record
+    }
+
     @Test func crashDuringCopyDeadPID() throws {
         // (a) Crash while copying: row uploading, owner pid gone, staging file half-written.
         let dir = TempDir()
@@ -112,13 +127,9 @@ import Testing
         let dir = TempDir()
         let clock = ManualClock(1_700_000_000)
         let store = try dir.openStore(clock: clock)
-        let importer = LocalImporter(store: store, blobs: dir.blobs, clock: clock)
-        let truncated = try importer.importFile(
-            path: dir.write("a", randomBytes(5000)), name: "truncated", tenant: .defaultTenant)
-        let deleted = try importer.importFile(
-            path: dir.write("b", randomBytes(5000)), name: "deleted", tenant: .defaultTenant)
-        let intact = try importer.importFile(
-            path: dir.write("c", randomBytes(5000)), name: "intact", tenant: .defaultTenant)
+        let truncated = try availableImage(store, dir.blobs, name: "truncated", size: 5000)
+        let deleted = try availableImage(store, dir.blobs, name: "deleted", size: 5000)
+        let intact = try availableImage(store, dir.blobs, name: "intact", size: 5000)
         #expect(truncate(dir.blobs.path(for: truncated.id), 1000) == 0)
         dir.blobs.remove(deleted.id)
 

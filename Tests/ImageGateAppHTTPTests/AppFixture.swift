@@ -11,6 +11,7 @@ import GateCore
 import HTTPServer
 @testable import ImageGateApp
 import ImageManagement
+import ImportPipeline
 import SFTPServer
 import SystemIO
 import TestSupport

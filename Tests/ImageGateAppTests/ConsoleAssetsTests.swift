@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: the console files compiled into the binary match Console/ and the guide; URL → asset mapping.
 //===----------------------------------------------------------------------===//
+import ConsoleAssets
 import Foundation
 @testable import ImageGateApp
 import Testing

@@ -5,6 +5,7 @@ import Foundation
 import GateCore
 import ImageCatalog
 @testable import ImageGateApp
+@testable import ImportPipeline
 import Testing
 
 @Suite struct ImportProgressTests {

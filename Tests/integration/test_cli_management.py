@@ -37,6 +37,17 @@ def cli(tmp_path):
     return ig
 
 
+def test_import_file_refuses_a_fifo_at_once(cli, tmp_path):
+    """A FIFO is no image: `image import --file` refuses it at once instead of waiting for a writer."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    r = run([BIN, "image", "import", "--file", str(fifo), "--name", "pipe", *OS_ARGS, "--data-dir", cli.dir],
+            timeout=60)
+    assert r.returncode == 4, r.stderr
+    assert "not a regular file" in r.stderr
+    assert cli.json("image", "list")["items"] == []
+
+
 def ok(r, pattern=None):
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
     if pattern:

@@ -388,6 +388,19 @@ def test_tenant_quota_enforced_at_the_first_byte_over(workdir):
         s.stop()
 
 
+def test_cli_remote_import_refuses_a_fifo_at_once(api, srv, tmp_path):
+    """A FIFO is no image: a remote `image import --file` refuses it before any request, without waiting for a
+    writer."""
+    from conftest import BIN, OS_ARGS
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    env = dict(os.environ, IMAGEGATE_API_KEY=api.key)
+    r = subprocess.run([BIN, "image", "import", "--file", str(fifo), "--name", "pipe", "--server", srv.base,
+                        *OS_ARGS], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 4, r.stderr
+    assert "not a non-empty regular file" in r.stderr
+
+
 def test_cli_remote_import_and_commands(api, srv, tmp_path):
     from conftest import BIN
     path = str(tmp_path / "remote.raw")

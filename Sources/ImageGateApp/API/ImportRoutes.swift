@@ -6,6 +6,7 @@ import GateCore
 import HTTPServer
 import ImageCatalog
 import ImageManagement
+import ImportPipeline
 
 struct ImportRoutes {
     let api: ManagementAPI

@@ -5,6 +5,7 @@ import GateCore
 import HTTPServer
 import ImageCatalog
 import ImageManagement
+import ImportPipeline
 import SystemIO
 import URLFetcher
 
@@ -80,10 +81,8 @@ struct ManagementAPI: Sendable {
         }
     }
 
-    static let notAllowedPrefix = "method not allowed here (allowed: "
-
     static func methodNotAllowed(_ allowed: String) -> GateError {
-        GateError(.unsupported, notAllowedPrefix + allowed + ")")
+        GateError(.unsupported, APIError.notAllowedPrefix + allowed + ")")
     }
 
     static func imageID(_ text: String) throws(GateError) -> ImageID {

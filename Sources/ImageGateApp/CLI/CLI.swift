@@ -5,7 +5,7 @@ import GateCore
 import SystemIO
 
 public enum ImageGateCLI {
-    public static let version = "0.1.0"
+    public static let version = BuildInfo.version
 
     static let overview = """
         imagegate \(version): an image download gateway for a private cloud.

@@ -323,7 +323,8 @@ enum ImageCommands {
     }
 
     static func headOf(_ path: String) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO must not hang the command waiting for a writer (the import refuses it).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
         var buf = [UInt8](repeating: 0, count: ImageFormat.sniffLength)
@@ -388,6 +389,7 @@ final class ProgressPrinter {
 
 #if canImport(Glibc)
 import Glibc
+import ImportPipeline
 #endif
 
 enum FileOut {

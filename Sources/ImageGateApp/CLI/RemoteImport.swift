@@ -18,7 +18,8 @@ enum RemoteImport {
     static func run(_ remote: RemoteAPI, _ request: ImportRequest, path: String, quiet: Bool) throws(GateError)
         -> [String: Any]
     {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO must not hang the command waiting for a writer (refused below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard fd >= 0 else { throw GateError.notFound("no file \(path)") }
         defer { close(fd) }
         var st = stat()

@@ -7,6 +7,7 @@ import Glibc
 import DownloadTokens
 import FTPServer
 import GateCore
+import ImportPipeline
 import S3BlobStore
 import HTTPServer
 import ImageCatalog

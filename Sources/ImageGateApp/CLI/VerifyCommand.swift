@@ -4,6 +4,7 @@
 import GateCore
 import ImageCatalog
 import ImageManagement
+import ImportPipeline
 
 enum VerifyCommand {
     static let help = """

@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 import ImageManagement
+import ImportPipeline
 
 extension SettingKey {
     static func bytes(_ v: String, _ key: String) throws(GateError) -> UInt64 {

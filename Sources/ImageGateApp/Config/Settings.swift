@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import GateCore
 import HTTPServer
+import ImportPipeline
 import SFTPServer
 import SystemIO
 

@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: the web console's static files under /console/, from a fixed table compiled into the binary.
 //===----------------------------------------------------------------------===//
+import ConsoleAssets
 import GateCore
 import HTTPServer
 

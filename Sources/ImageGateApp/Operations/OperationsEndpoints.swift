@@ -31,7 +31,7 @@ struct OperationsEndpoints: Sendable {
 
     func metricsText() -> String {
         var values = Metrics.snapshot()
-        values[MetricSeries("imagegate_build_info", [("version", ImageGateCLI.version)])] = 1
+        values[MetricSeries("imagegate_build_info", [("version", BuildInfo.version)])] = 1
         for (series, value) in listenerGauges() { values[series] = value }
         for scheme in ["http", "https"] {
             let started = values[HTTPMetrics.downloadsStarted(scheme: scheme)] ?? 0

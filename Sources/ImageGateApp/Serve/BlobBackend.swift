@@ -4,6 +4,7 @@
 import GateCore
 import ImageCatalog
 import ImageManagement
+import ImportPipeline
 import S3BlobStore
 import S3Client
 import SliceCache

@@ -10,6 +10,7 @@ import DownloadTokens
 import Foundation
 import GateCore
 import ImageCatalog
+import ImportPipeline
 import SQLiteCatalog
 import ImageManagement
 import PostgresCatalog

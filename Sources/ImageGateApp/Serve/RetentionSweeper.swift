@@ -7,6 +7,7 @@ import Glibc
 #endif
 import GateCore
 import ImageManagement
+import ImportPipeline
 import Synchronization
 import SystemIO
 

@@ -4,6 +4,7 @@
 import GateCore
 import ImageCatalog
 import Synchronization
+import SystemIO
 import URLFetcher
 
 /// Once a second, claims the due deliveries (`CatalogStore.claimWebhookDeliveries`: safe with several nodes on

@@ -23,12 +23,15 @@ enum APIError {
     static func response(_ error: GateError) -> Response {
         var r = APIReply.json(status(error.code), ["error": ["code": error.code.rawValue, "message": error.message]])
         // RFC 9110 §15.5.6: a 405 names the methods the resource supports.
-        if error.code == .unsupported, error.message.hasPrefix(ManagementAPI.notAllowedPrefix) {
-            let methods = error.message.dropFirst(ManagementAPI.notAllowedPrefix.count).dropLast()
+        if error.code == .unsupported, error.message.hasPrefix(notAllowedPrefix) {
+            let methods = error.message.dropFirst(notAllowedPrefix.count).dropLast()
             r.headers.append(("Allow", String(methods)))
         }
         return r
     }
+
+    /// The start of a 405's message (`ManagementAPI.methodNotAllowed`); the methods after it become `Allow`.
+    static let notAllowedPrefix = "method not allowed here (allowed: "
 
     static func unauthorized() -> Response {
         var r = APIReply.json(

@@ -5,19 +5,18 @@
 import Glibc
 #endif
 import Synchronization
-import SystemIO
 
 /// Runs `body` at once and then every `intervalMs` milliseconds on its own thread (catalog work blocks, so it
 /// never runs on Swift's cooperative pool or an event loop). `stop` wakes the sleeping thread through an
 /// eventfd and joins it, so no `body` runs after `stop` returned.
-final class PeriodicThread: Sendable {
+public final class PeriodicThread: Sendable {
     private let stopping = Mutex(false)
     private let wake: EventFD
     private let thread: Mutex<OSThread?> = Mutex(nil)
 
     private init(wake: EventFD) { self.wake = wake }
 
-    static func start(name: String, intervalMs: Int32, _ body: @escaping @Sendable () -> Void) -> PeriodicThread {
+    public static func start(name: String, intervalMs: Int32, _ body: @escaping @Sendable () -> Void) -> PeriodicThread {
         // eventfd fails only when the process is out of descriptors, where nothing else would work either.
         let wake = try! EventFD()
         let p = PeriodicThread(wake: wake)
@@ -32,7 +31,7 @@ final class PeriodicThread: Sendable {
         return p
     }
 
-    func stop() {
+    public func stop() {
         let first = stopping.withLock { was in
             defer { was = true }
             return !was

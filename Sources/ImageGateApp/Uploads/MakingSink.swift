@@ -6,6 +6,7 @@ import HTTPServer
 import ImageCatalog
 import ImageInspection
 import ImageManagement
+import ImportPipeline
 
 /// The body of one content PUT, through the same checks as any import (hash, inspection, caps). The image
 /// ends `available` once its bytes are durable, or `failed` with the reason.

@@ -7,7 +7,7 @@ import ImageCatalog
 import ImageManagement
 
 /// What `claimUpload` found.
-enum UploadClaim: Equatable {
+package enum UploadClaim: Equatable {
     /// This process holds the upload's lease now (taken, or already its own).
     case claimed
     /// Another process holds it, live: a PATCH or the finalize runs there.
@@ -22,7 +22,7 @@ extension ImportManager {
     /// Takes the lease of upload `id` for a PATCH, unless another process holds it live: tus forbids
     /// concurrent writes to one upload, and with several nodes sharing its staging file only the holder may
     /// write it. Same transaction as the liveness check (`claimLease`), so of two nodes at most one gets it.
-    func claimUpload(_ id: ImageID) -> UploadClaim {
+    package func claimUpload(_ id: ImageID) -> UploadClaim {
         let now = service.clock.now()
         startHeartbeat()  // a long PATCH keeps its lease live
         let me = LeaseHolder.current
@@ -46,7 +46,7 @@ extension ImportManager {
     /// Gives the lease of upload `id` up between PATCHes (only if this process holds it), so the client's next
     /// PATCH may go to any node; also hands a new URL import this process will not fetch to the server nodes. A failure is logged: the lease then stays live here until this process
     /// stops, and PATCHes reaching other nodes meanwhile get 409.
-    func releaseUpload(_ id: ImageID) {
+    package func releaseUpload(_ id: ImageID) {
         let now = service.clock.now()
         let me = LeaseHolder.current
         do {

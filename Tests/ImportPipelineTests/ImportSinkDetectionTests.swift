@@ -5,7 +5,7 @@ import CryptoPrimitives
 import Foundation
 import GateCore
 import ImageCatalog
-@testable import ImageGateApp
+@testable import ImportPipeline
 import Testing
 
 @Suite struct ImportSinkDetectionTests {

@@ -6,7 +6,7 @@ import CryptoPrimitives
 import Foundation
 import GateCore
 import ImageCatalog
-@testable import ImageGateApp
+@testable import ImportPipeline
 import Testing
 
 /// A staging object that, like an unfinished multipart upload, cannot read back bytes before its last

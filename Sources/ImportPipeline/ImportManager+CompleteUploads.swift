@@ -12,7 +12,7 @@ extension ImportManager {
     /// background finalize hashed, synced or renamed), so the client has its `204` and will never send
     /// another byte: without this, the image would stay `uploading` until the upload expires. The import sweep
     /// does the same on a running node for uploads whose finalizing node stopped.
-    func finishCompleteUploads() {
+    package func finishCompleteUploads() {
         guard let jobs = try? store.importJobs() else { return }
         let now = service.clock.now()
         for job in jobs where job.source == .upload { _ = finishCompleteUpload(job, now: now) }

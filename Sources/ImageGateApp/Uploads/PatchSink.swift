@@ -6,6 +6,7 @@ import Foundation
 import GateCore
 import HTTPServer
 import ImageCatalog
+import ImportPipeline
 
 /// tus checksum extension: `Upload-Checksum: <algorithm> <base64 digest>` over this PATCH's body.
 struct ChunkChecksum {

@@ -11,9 +11,9 @@ import ImageCatalog
 import ImageInspection
 
 /// Why an import stopped, in words a tenant can act on (`failure_reason`).
-struct ImportFailure: Error, Sendable {
+package struct ImportFailure: Error, Sendable {
     /// Whose fault: the bytes (a refusal), or the server's storage (nothing wrong with the bytes).
-    enum Cause: Sendable {
+    package enum Cause: Sendable {
         case refused
         /// ENOSPC or EDQUOT: the server has no room for the image.
         case storageFull
@@ -21,8 +21,13 @@ struct ImportFailure: Error, Sendable {
         case storage
     }
 
-    let reason: String
-    var cause: Cause = .refused
+    package let reason: String
+    package var cause: Cause = .refused
+
+    package init(reason: String, cause: Cause = .refused) {
+        self.reason = reason
+        self.cause = cause
+    }
 
     /// A failed write of the staging file, with `errno` as its cause.
     static func write(errno code: Int32, reason: String? = nil) -> ImportFailure {
@@ -45,7 +50,7 @@ struct ImportedBytes: Sendable {
 }
 
 /// One import's staging file and in-line checks. Used by one thread at a time (callers serialize).
-final class ImportSink {
+package final class ImportSink {
     let imageID: ImageID
     /// The version the finished bytes become: the image's generation after the import's commit.
     let version: BlobVersion
@@ -60,7 +65,7 @@ final class ImportSink {
     private let limits: InspectionLimits
     private let cap: UInt64?
     private let expectedSHA256: String?
-    private(set) var bytes: UInt64 = 0
+    package private(set) var bytes: UInt64 = 0
     private var closed = false
 
     private init(
@@ -81,7 +86,7 @@ final class ImportSink {
     /// A new, empty staging object for `record`'s import. With `detection`, `declared` is ignored and the
     /// format is what the first 64 KiB sniff as. The import's commit raises the row's generation by one, so
     /// the bytes are finalized as that version.
-    static func create(
+    package static func create(
         _ record: ImageRecord, blobs: any BlobStorage, declared: DeclaredKind, detection: FormatDetection? = nil,
         encrypted: Bool, cap: UInt64?, expectedSHA256: String?
     ) throws(GateError) -> ImportSink {
@@ -163,7 +168,7 @@ final class ImportSink {
     /// Checks and appends `buffer`. A failure means the import must stop; nothing of `buffer` is kept.
     /// With a store that checkpoints, the buffer is split at each checkpoint offset and the checks' state is
     /// saved there, right after the append that reached it.
-    func write(_ buffer: UnsafeRawBufferPointer) -> ImportFailure? {
+    package func write(_ buffer: UnsafeRawBufferPointer) -> ImportFailure? {
         guard let interval = staging.checkpointInterval, interval > 0 else { return writePiece(buffer) }
         var rest = buffer
         while !rest.isEmpty {
@@ -183,7 +188,7 @@ final class ImportSink {
 
     /// Whether the staged bytes live in a store that checkpoints (an object store): between two tus PATCHes
     /// the sink is closed, which saves what is held in memory, instead of being kept open.
-    var pausesBetweenChunks: Bool { staging.checkpointInterval != nil }
+    package var pausesBetweenChunks: Bool { staging.checkpointInterval != nil }
 
     /// The checks' state after the bytes so far.
     func checkpoint() -> ImportCheckpoint {
@@ -250,7 +255,7 @@ final class ImportSink {
     }
 
     /// Stops: the descriptor is closed and the partial bytes removed.
-    func abandon() {
+    package func abandon() {
         guard !closed else { return }
         closed = true
         staging.abort()
@@ -258,7 +263,7 @@ final class ImportSink {
 
     /// Truncates the staging file back to `offset` bytes (a rejected tus chunk); the checks are redone by
     /// reopening, since a hash cannot be rewound.
-    func truncateForRetry(to offset: UInt64) -> Bool {
+    package func truncateForRetry(to offset: UInt64) -> Bool {
         (try? staging.truncate(to: offset)) != nil
     }
 

@@ -7,9 +7,11 @@
 /// dilute the rate after it: a resumed transfer starts a fresh window. Whether a transfer is *stalled*
 /// (no bytes for a while) is decided when the catalog is read (`ImportProgressJSON`), since a stalled
 /// transfer writes nothing.
-struct ProgressWindow {
+package struct ProgressWindow {
     static let seconds: Int64 = 10
     private var samples: [(ms: Int64, bytes: UInt64)] = []
+
+    package init() {}
 
     /// Whether a sample at `now` is due: a second after the previous one, or at once when `final`.
     func due(_ now: Int64, final: Bool) -> Bool {

@@ -16,23 +16,25 @@ import Synchronization
 import SystemIO
 
 /// Import settings (the `imports.*` keys).
-struct ImportSettings: Sendable {
-    var matrix = OSMatrix.builtIn
-    var quota = ImportQuota()
+package struct ImportSettings: Sendable {
+    package var matrix = OSMatrix.builtIn
+    package var quota = ImportQuota()
     /// URL imports running at once; more wait their turn (status `uploading`, no bytes yet).
-    var maxConcurrent = 2
+    package var maxConcurrent = 2
     /// How long an upload session stays resumable.
-    var uploadTTL: Int64 = 86_400
+    package var uploadTTL: Int64 = 86_400
     /// Private address ranges URL imports may reach (an internal mirror); empty = none.
-    var allowedPrivateRanges: [String] = []
+    package var allowedPrivateRanges: [String] = []
     /// Trust anchors for https sources instead of the system bundle (a private CA); empty = system CAs.
-    var caFile = ""
+    package var caFile = ""
     /// How often (seconds) the server looks for imports whose process stopped and uploads past their TTL.
-    var sweepInterval: Int64 = 60
+    package var sweepInterval: Int64 = 60
     /// Seconds between background scrubs of every available image's bytes (0: off).
-    var verifyInterval: Int64 = 0
+    package var verifyInterval: Int64 = 0
     /// Bytes per second the scrub and `image verify` read at most (0: no limit).
-    var verifyRate: UInt64 = 64 << 20
+    package var verifyRate: UInt64 = 64 << 20
+
+    package init() {}
 }
 
 /// A running transfer that can be stopped.
@@ -40,11 +42,11 @@ private struct ActiveImport: Sendable {
     let cancel: @Sendable () -> Void
 }
 
-final class ImportManager: Sendable {
-    let service: ImageService
-    let store: any CatalogStore
-    let blobs: any BlobStorage
-    let settings: ImportSettings
+package final class ImportManager: Sendable {
+    package let service: ImageService
+    package let store: any CatalogStore
+    package let blobs: any BlobStorage
+    package let settings: ImportSettings
     let logger: Logger
     let secrets: SecretBox
     private let uploads = Mutex<[String: UploadSession]>([:])
@@ -59,7 +61,7 @@ final class ImportManager: Sendable {
     /// Whether the last heartbeat failed, so trouble is logged once and not every 5 s.
     let heartbeatFailing = Mutex(false)
 
-    init(service: ImageService, store: any CatalogStore, blobs: any BlobStorage, settings: ImportSettings,
+    package init(service: ImageService, store: any CatalogStore, blobs: any BlobStorage, settings: ImportSettings,
          logger: Logger, secrets: SecretBox) {
         self.service = service
         self.store = store
@@ -70,7 +72,7 @@ final class ImportManager: Sendable {
         self.slots = DispatchSemaphore(value: max(1, settings.maxConcurrent))
     }
 
-    static func declared(_ format: ImageFormat) -> DeclaredKind {
+    package static func declared(_ format: ImageFormat) -> DeclaredKind {
         switch format {
         case .qcow2: .qcow2
         case .iso: .iso
@@ -85,7 +87,7 @@ final class ImportManager: Sendable {
     /// fetching (or queue) in this process, or with `fetchHere` false are released for a server node to pick
     /// up (URLImportPickup), since this process is about to exit or is a CLI on a shared catalog. A `localFile` upload is fed by this process alone (`image import --file`): it gets no tus
     /// URL and no expiry, and nobody else can resume it.
-    func create(
+    package func create(
         _ p: Principal, _ request: ImportRequest, source: String, localFile: Bool = false, fetchHere: Bool = true
     ) throws(GateError)
         -> (ImageRecord, uploadPath: String?)
@@ -133,7 +135,7 @@ final class ImportManager: Sendable {
     // MARK: Ending
 
     /// "Cancel upload": stops the transfer now, removes partial bytes, image `failed` with reason `cancelled`.
-    func cancel(_ p: Principal, _ id: ImageID, source: String) throws(GateError) -> ImageRecord {
+    package func cancel(_ p: Principal, _ id: ImageID, source: String) throws(GateError) -> ImageRecord {
         let record = try service.cancelImport(p, id, source: source)
         stopTransfer(id)
         try? store.deleteImportJob(image: id)
@@ -160,7 +162,7 @@ final class ImportManager: Sendable {
     /// Fails the import for `reason`. The partial bytes go first: when the disk is full (the likely reason
     /// an import failed), the catalog shares it and can record the failure only once they are freed. The
     /// job goes last, once the failure is recorded, so a crash in between still finds the import.
-    func fail(_ id: ImageID, reason: String) {
+    package func fail(_ id: ImageID, reason: String) {
         stopTransfer(id)
         logger.info("import \(id) failed: \(reason)")
         if service.failImport(id, reason: reason) {
@@ -187,7 +189,7 @@ final class ImportManager: Sendable {
 
     /// Finalizes a complete sink on its own thread (fsync of a multi-GB file must not stall an event loop);
     /// the image stays `uploading` until the bytes are durable and then becomes `available` (or `failed`).
-    func finalizeInBackground(_ sink: ImportSink, id: ImageID) {
+    package func finalizeInBackground(_ sink: ImportSink, id: ImageID) {
         let box = SinkBox(sink)
         _ = OSThread.spawn(name: "import-final") { [self] in
             let result = box.take().finish()
@@ -224,7 +226,7 @@ final class ImportManager: Sendable {
     /// Writes progress to the catalog at most once a second, with the rate over the last seconds
     /// (`ProgressWindow`). `flush` writes at once: at the end of a PATCH, so a client that stops between
     /// chunks leaves the catalog with every byte it sent, not those of the last whole second.
-    func reportProgress(_ id: ImageID, bytes: UInt64, total: UInt64?, last: inout ProgressWindow, flush: Bool = false) {
+    package func reportProgress(_ id: ImageID, bytes: UInt64, total: UInt64?, last: inout ProgressWindow, flush: Bool = false) {
         let now = Monotonic.milliseconds()
         guard last.due(now, final: flush || (total != nil && bytes == total)) else { return }
         let rate = last.add(now, bytes: bytes)
@@ -237,7 +239,7 @@ final class ImportManager: Sendable {
     /// not this process's memory: another node may have finished or failed the upload since this one last saw
     /// it. A cached session not busy here takes its offset from the staging file, which the nodes share: the
     /// bytes another node's PATCH wrote count.
-    func uploadSession(_ uploadID: String) -> UploadSession? {
+    package func uploadSession(_ uploadID: String) -> UploadSession? {
         guard let job = try? store.importJob(upload: uploadID), job.source == .upload,
             let record = try? store.image(job.imageID), record.status == .uploading
         else {
@@ -262,15 +264,15 @@ final class ImportManager: Sendable {
     }
 
     /// The size of `id`'s staging file, nil when it has none.
-    func stagedSize(_ id: ImageID) -> UInt64? {
+    package func stagedSize(_ id: ImageID) -> UInt64? {
         blobs.stagedBlobs(of: id).first.flatMap { blobs.stagedSize($0) }
     }
 
     /// The image and length of an upload that completed since start (see `completedUploads`).
-    func completedUpload(_ uploadID: String) -> (ImageID, UInt64)? { completedUploads.withLock { $0[uploadID] } }
+    package func completedUpload(_ uploadID: String) -> (ImageID, UInt64)? { completedUploads.withLock { $0[uploadID] } }
 
     /// The sink of a session, created or reopened from its staging file.
-    func sink(for s: UploadSession, state: inout UploadSession.State) throws(GateError) -> ImportSink {
+    package func sink(for s: UploadSession, state: inout UploadSession.State) throws(GateError) -> ImportSink {
         if let sink = state.sink { return sink }
         let cap = try service.remainingQuota(s.tenant, settings.quota, excluding: s.imageID)
         let declared = DeclaredKind(rawValue: s.job.declared) ?? .raw

@@ -3,8 +3,8 @@
 //===----------------------------------------------------------------------===//
 
 /// Served name → text, looked up by `ConsoleHandler` (a fixed table: no path ever reaches the file system).
-enum ConsoleAssets {
-    static let files: [String: String] = [
+package enum ConsoleAssets {
+    package static let files: [String: String] = [
         "api.js": #####"""
 // ImageGate console: the management API (/api/v1) with the session cookie and CSRF token.
 

@@ -12,10 +12,12 @@ import ImageManagement
 extension ImportManager {
     /// Imports `path` as `request` (its size taken from the file) and returns the available image, or throws
     /// with the reason the import failed (the image is then `failed`).
-    func importLocalFile(
+    package func importLocalFile(
         _ p: Principal, _ request: ImportRequest, path: String, progress: ((UInt64, UInt64) -> Void)?
     ) throws(GateError) -> ImageRecord {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK so opening a FIFO cannot hang waiting for a writer (it is refused below as not a regular
+        // file); it has no effect on regular files.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard fd >= 0 else {
             throw errno == ENOENT ? GateError.notFound("no file \(path)") : GateError.io("cannot open \(path): \(String(cString: strerror(errno)))")
         }
@@ -75,11 +77,19 @@ extension ImportManager {
             fail(record.id, reason: f.reason)
             throw GateError(.unsupported, "import refused: \(f.reason)")
         case .success(let b):
-            let done = try service.finishImport(
-                record.id, size: b.size, sha256: b.sha256, virtualSize: b.virtualSize, format: b.format,
-                encrypted: b.encrypted)
-            try? store.deleteImportJob(image: record.id)
-            return done
+            do {
+                let done = try service.finishImport(
+                    record.id, size: b.size, sha256: b.sha256, virtualSize: b.virtualSize, format: b.format,
+                    encrypted: b.encrypted)
+                try? store.deleteImportJob(image: record.id)
+                return done
+            } catch {
+                // Cancelled or failed meanwhile (recovery or a sweep in another process): that verdict stands, and
+                // the bytes just finalized must not stay behind it (as in finalizeInBackground).
+                blobs.remove(record.id)
+                try? store.deleteImportJob(image: record.id)
+                throw error
+            }
         }
     }
 }

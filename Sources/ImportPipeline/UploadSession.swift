@@ -8,20 +8,20 @@ import Synchronization
 /// The server side of one tus upload. PATCH requests are serialized by `busy` (tus forbids concurrent
 /// writes to one upload); the sink is created on the first PATCH, or rebuilt from the staging file after a
 /// restart or a rejected chunk.
-final class UploadSession: @unchecked Sendable {
-    struct State {
-        var sink: ImportSink?
-        var offset: UInt64
-        var busy = false
-        var finished = false
+package final class UploadSession: @unchecked Sendable {
+    package struct State {
+        package var sink: ImportSink?
+        package var offset: UInt64
+        package var busy = false
+        package var finished = false
         /// Progress bookkeeping: the recent (time, bytes) samples written to the catalog.
-        var lastReport = ProgressWindow()
+        package var lastReport = ProgressWindow()
     }
 
-    let uploadID: String
-    let imageID: ImageID
-    let tenant: TenantID
-    let length: UInt64
+    package let uploadID: String
+    package let imageID: ImageID
+    package let tenant: TenantID
+    package let length: UInt64
     let expiresAt: Int64
     let job: ImportJob
     // @unchecked Sendable: `stateStorage` (which holds the non-Sendable sink) is only touched under `lock`,
@@ -39,7 +39,7 @@ final class UploadSession: @unchecked Sendable {
         self.stateStorage = State(offset: offset)
     }
 
-    func withState<T>(_ body: (inout State) -> T) -> T {
+    package func withState<T>(_ body: (inout State) -> T) -> T {
         lock.withLock { _ in body(&stateStorage) }
     }
 }

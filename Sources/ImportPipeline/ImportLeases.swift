@@ -6,6 +6,7 @@ import GateCore
 import ImageCatalog
 import ImageManagement
 import Synchronization
+import SystemIO
 
 extension ImportManager {
     /// A lease on a new import, held by this process; the heartbeat starts with the first one.
@@ -41,7 +42,7 @@ extension ImportManager {
     }
 
     /// Stops the heartbeat (before the catalog closes). Leases still held then expire on their own.
-    func stopHeartbeat() {
+    package func stopHeartbeat() {
         let thread = heartbeat.withLock { $0 }
         thread?.stop()
     }
@@ -82,7 +83,7 @@ extension ImportManager {
     /// imports nobody can finish. Returns the URL jobs to restart once the server is up. Resumable tus uploads
     /// are not claimed: nobody holds them between PATCHes (UploadLeases.swift) and recovery leaves them alone;
     /// `finishCompleteUploads` claims those whose bytes are all there.
-    func adopt() -> [ImportJob] {
+    package func adopt() -> [ImportJob] {
         startHeartbeat()
         guard let jobs = try? store.importJobs() else { return [] }
         let now = service.clock.now()
@@ -100,7 +101,7 @@ extension ImportManager {
     }
 
     /// Restarts the URL fetches `adopt` claimed, resuming from their staging files.
-    func resume(_ jobs: [ImportJob]) {
+    package func resume(_ jobs: [ImportJob]) {
         for job in jobs {
             guard let record = try? store.image(job.imageID), record.status == .uploading else { continue }
             startFetch(job, record: record, resume: true)
@@ -166,8 +167,8 @@ extension ImportManager {
 }
 
 /// The server's import sweep (`imports.sweep_interval`, first pass at start-up) on a thread of its own.
-enum ImportSweep {
-    static func start(_ imports: ImportManager, intervalSeconds: Int64, logger: Logger) -> PeriodicThread {
+package enum ImportSweep {
+    package static func start(_ imports: ImportManager, intervalSeconds: Int64, logger: Logger) -> PeriodicThread {
         PeriodicThread.start(name: "import-sweep", intervalMs: Int32(clamping: intervalSeconds * 1000)) {
             let seen = imports.sweepImports()
             logger.debug(

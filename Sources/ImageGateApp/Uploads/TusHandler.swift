@@ -7,6 +7,7 @@ import GateCore
 import HTTPServer
 import ImageCatalog
 import ImageManagement
+import ImportPipeline
 import SystemIO
 
 /// tus 1.0.0 (https://tus.io/protocols/resumable-upload): `OPTIONS` discovery, `POST` creation (for an import

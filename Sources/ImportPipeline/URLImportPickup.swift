@@ -5,14 +5,15 @@
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SystemIO
 import URLFetcher
 
 /// Once a second the server looks for URL import jobs whose lease is not live and claims them (the same
 /// claim as start-up adoption and the import sweep), then fetches them, continuing a staging file an
 /// interrupted CLI left. A live lease (a CLI fetching, with its heartbeat) is never taken, so one import is
 /// never fetched twice.
-enum URLImportPickup {
-    static func start(imports: ImportManager, logger: Logger, intervalMs: Int32 = 1000) -> PeriodicThread {
+package enum URLImportPickup {
+    package static func start(imports: ImportManager, logger: Logger, intervalMs: Int32 = 1000) -> PeriodicThread {
         PeriodicThread.start(name: "url-pickup", intervalMs: intervalMs) {
             for id in imports.pickUpUnclaimedURLImports() { logger.info("import \(id): fetch picked up") }
         }
