@@ -12,14 +12,8 @@ import SliceCache
 import Synchronization
 
 /// `BlobStaging` for `S3BlobStore`. Bytes collect in a buffer of one part (`partBytes`); a full buffer goes
-/// out as the next part on its own thread (`PartUpload`) while the next part's bytes collect in a second
-/// buffer, so receiving and uploading overlap and at most two parts per import are held in memory; nothing is
-/// buffered whole on local disk. A second full buffer waits for the upload before it. The per-slice SHA-256 the
-/// read cache verifies against is computed from the part's bytes on the upload thread.
-///
-/// Record writes (the checkpoint with its part) stay on the caller's thread: a part's checkpoint is recorded
-/// once its upload finished, at the next append that sees it done (or when the import waits for it), so the
-/// record never names a part the store does not have.
+/// out as the next part at once, so at most one part per import is held in memory and nothing is buffered
+/// whole on local disk. The per-slice SHA-256 the read cache verifies against is computed from the buffer.
 ///
 /// Parts of an unfinished multipart upload cannot be read back, so `read(at:)` reaches only the bytes after
 /// the last part (the buffer); a resumed import starts from the checkpoint saved with that part instead
@@ -33,11 +27,6 @@ final class S3Staging: BlobStaging {
     /// Parts uploaded since the record was last written (they count once a checkpoint writes them).
     private var pendingParts: [S3StagingRecord.Part] = []
     private var buffer: [UInt8] = []
-    /// The part being uploaded now, and the checkpoint saved at its end (recorded once it is stored).
-    private var inFlight: PartUpload?
-    private var inFlightCheckpoint: [UInt8]?
-    /// The previous part's buffer, given back by its finished upload: the next part fills it (no new allocation).
-    private var spare: [UInt8] = []
     private var ended = false
     let restoredCheckpoint: (offset: UInt64, state: [UInt8])?
 
@@ -45,10 +34,7 @@ final class S3Staging: BlobStaging {
         StagedBlob(image: image, name: S3BlobStore.name(key: record.key, uploadID: record.uploadID))
     }
     var checkpointInterval: UInt64? { record.partBytes }
-    /// Bytes in parts: stored, or being uploaded (they cannot be taken back either way).
-    private var uploadedBytes: UInt64 {
-        record.storedBytes + pendingParts.reduce(0) { $0 + $1.size } + UInt64(inFlight?.bytes.count ?? 0)
-    }
+    private var uploadedBytes: UInt64 { record.storedBytes + pendingParts.reduce(0) { $0 + $1.size } }
     private var totalBytes: UInt64 { uploadedBytes + UInt64(buffer.count) }
 
     init(
@@ -101,84 +87,63 @@ final class S3Staging: BlobStaging {
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws(BlobWriteError) {
-        do {
-            // A part uploaded since the last append: record it (with its checkpoint) now, not a part later.
-            if let inFlight, inFlight.isFinished { try settleInFlight() }
-            var rest = bytes[...]
-            while !rest.isEmpty {
-                let room = Int(record.partBytes) - buffer.count
-                let take = min(room, rest.count)
-                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest.prefix(take)))
-                rest = rest.dropFirst(take)
-                if buffer.count == Int(record.partBytes) { try startUpload() }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let room = Int(record.partBytes) - buffer.count
+            let take = min(room, rest.count)
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest.prefix(take)))
+            rest = rest.dropFirst(take)
+            if buffer.count == Int(record.partBytes) {
+                do {
+                    try uploadBuffer()
+                } catch {
+                    throw BlobWriteError(errno: EIO, reason: error.message)
+                }
             }
-        } catch {
-            throw BlobWriteError(errno: EIO, reason: error.message)
         }
         publish()
     }
 
-    /// Hands the full buffer to an upload thread and continues in the spare buffer. The part before it must be
-    /// stored first (two parts in memory at most).
-    private func startUpload() throws(GateError) {
-        try settleInFlight()
-        let number = try nextPartNumber()
-        var next = spare
-        spare = []
-        next.removeAll(keepingCapacity: true)
-        next.reserveCapacity(Int(record.partBytes))
-        swap(&buffer, &next)
-        inFlight = PartUpload(
-            number: number, bytes: next, client: store.client, key: record.key, uploadID: record.uploadID,
-            sliceBytes: record.sliceBytes)
-    }
-
-    /// Waits for the part being uploaded, if any; a stored part joins `pendingParts` and, when its checkpoint
-    /// was saved meanwhile, is recorded with it.
-    private func settleInFlight() throws(GateError) {
-        guard let upload = inFlight else { return }
-        inFlight = nil
-        let checkpoint = inFlightCheckpoint
-        inFlightCheckpoint = nil
-        let part = try upload.wait().get()
-        spare = upload.takeBytes()
-        pendingParts.append(part)
-        if let checkpoint { try recordCheckpoint(checkpoint) }
-    }
-
-    private func nextPartNumber() throws(GateError) -> Int {
-        let number = record.parts.count + pendingParts.count + (inFlight == nil ? 0 : 1) + 1
+    /// Sends the buffer as the next part (a few attempts for a busy or briefly unreachable store).
+    private func uploadBuffer() throws(GateError) {
+        let number = record.parts.count + pendingParts.count + 1
         guard number <= 10_000 else {
             throw GateError.io("the image needs more than 10000 parts of \(record.partBytes) bytes (raise blobs.part_size)")
         }
-        return number
+        var etag = ""
+        var attempt = 0
+        while true {
+            do {
+                etag = try store.client.uploadPart(key: record.key, uploadID: record.uploadID, partNumber: number, bytes: buffer)
+                break
+            } catch where error.isTransient && attempt < 3 {
+                attempt += 1
+                usleep(UInt32(200_000 << attempt))
+            } catch {
+                throw GateError.io("cannot store part \(number) of the image: \(error.gateError.message)")
+            }
+        }
+        pendingParts.append(
+            S3StagingRecord.Part(number: number, etag: etag, size: UInt64(buffer.count), sliceSHA256: sliceDigests()))
+        buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Sends the buffer as the next part on this thread and waits for it (the last part of an import).
-    private func uploadBuffer() throws(GateError) {
-        try settleInFlight()
-        let part = try PartUpload.store(
-            number: try nextPartNumber(), bytes: buffer, client: store.client, key: record.key,
-            uploadID: record.uploadID, sliceBytes: record.sliceBytes)
-        pendingParts.append(part)
-        buffer.removeAll(keepingCapacity: true)
+    /// SHA-256 of each slice of the buffer (parts are a whole number of slices, so slices never straddle parts).
+    private func sliceDigests() -> [String] {
+        let slice = Int(record.sliceBytes)
+        return stride(from: 0, to: buffer.count, by: slice).map { start in
+            buffer.withUnsafeBytes { raw in
+                let h = SHA256Hasher()
+                h.update(UnsafeRawBufferPointer(rebasing: raw[start..<min(start + slice, buffer.count)]))
+                return Hex.encode(h.finish())
+            }
+        }
     }
 
     func saveCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError) {
         guard buffer.isEmpty, offset == uploadedBytes else {
             throw GateError.internal("checkpoint at \(offset) is not at a part boundary (\(uploadedBytes) stored)")
         }
-        // The part that ends here is still being uploaded: recorded with it once it is stored.
-        if let inFlight, !inFlight.isFinished {
-            inFlightCheckpoint = state
-            return
-        }
-        try settleInFlight()
-        try recordCheckpoint(state)
-    }
-
-    /// Records the stored parts with the checks' state at their end; the old tail object goes.
-    private func recordCheckpoint(_ state: [UInt8]) throws(GateError) {
         var next = record
         next.parts += pendingParts
         next.checkpoint = Data(state).base64EncodedString()
@@ -202,18 +167,6 @@ final class S3Staging: BlobStaging {
     }
 
     func read(at offset: UInt64, into target: UnsafeMutableRawBufferPointer) throws(GateError) -> Int {
-        // A part being uploaded is still in memory.
-        if let inFlight {
-            let start = uploadedBytes - UInt64(inFlight.bytes.count)
-            if offset >= start && offset < uploadedBytes {
-                let from = Int(offset - start)
-                let n = min(target.count, inFlight.bytes.count - from)
-                inFlight.bytes.withUnsafeBytes {
-                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[from..<from + n]))
-                }
-                return n
-            }
-        }
         let start = uploadedBytes
         guard offset >= start else {
             throw GateError.internal("bytes before \(start) are in stored parts and cannot be read back")
@@ -241,7 +194,6 @@ final class S3Staging: BlobStaging {
         guard store.objectKey(version) == record.key else {
             throw GateError.conflict("the import was staged as \(record.key), not as generation \(version.generation)")
         }
-        try settleInFlight()
         // Recorded first, so a node that dies between here and the catalog commit leaves an upload whose every
         // byte is staged (the last part as the tail): the next start finishes it from the record
         // (ImportManager.finishCompleteUploads) instead of waiting for a client that already had its answer.
@@ -274,9 +226,6 @@ final class S3Staging: BlobStaging {
 
     func abort() {
         guard !ended else { return }
-        // An upload still running would race the abort; its outcome no longer matters.
-        _ = inFlight?.wait()
-        inFlight = nil
         end()
         store.removeStaging(staged)
     }
@@ -288,7 +237,6 @@ final class S3Staging: BlobStaging {
         guard !ended else { return }
         end()
         do {
-            try settleInFlight()
             try saveTail()
         } catch {
             store.logger.info("import of \(image): not paused here: \(error.message)")
