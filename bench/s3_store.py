@@ -17,7 +17,8 @@ cache (`cache.dir`, `cache.max_bytes` large enough for every image of the run) o
       requests/s of S3 against LOCAL: the read cache's cost per request.
   (b) cold cache: full downloads from S3 with an empty read cache (the node is stopped, its cache dir removed and
       the node started again before each one) against `curl --aws-sigv4` of the same object straight from the
-      SeaweedFS S3 endpoint, alternating. Goal: ImageGate ≥ 0.9x curl.
+      SeaweedFS S3 endpoint, alternating. Goal: ImageGate ≥ 0.9x curl. A third row, curl into a new file on the
+      same disk (no goal), shows what filling the page cache costs on the machine (the read cache must do it).
   (c) import: `imagegate image import --file` of the file into S3 (multipart upload, `blobs.part_size` 64 MiB)
       and into LOCAL, alternating; each image is deleted and destroyed after its round. No goal: the cost of the
       store. (A URL import from nginx is bench/url_import.py's job, against a local node only.)
@@ -305,8 +306,11 @@ def part_ranges(a, b, local, s3, links, store):
 
 
 def part_cold(a, b, s3, image_id, key, store):
-    rows = {"imagegate": [], "curl": []}
+    rows = {"imagegate": [], "curl": [], "curlfile": []}
     cache = f"{b.tmp}/cache-s3"
+    # What writing the bytes to a new file costs on this machine (the read cache must do it; /dev/null does not):
+    # in a VM that gives freed memory back to its host, filling new page-cache pages can cost several CPU-s/GiB.
+    into_file = f"{b.tmp}/cold-curl.bin"
 
     def cold_node():
         s3.stop()
@@ -317,13 +321,19 @@ def part_cold(a, b, s3, image_id, key, store):
     log("(b) cold cache: ImageGate with an empty read cache vs curl --aws-sigv4 from the store")
     measured({"weed": store.pids}, store.curl(key), a.bytes)  # warm-up of the store, not recorded
     for r in range(a.rounds):
-        for side in (("imagegate", "curl") if r % 2 == 0 else ("curl", "imagegate")):
+        for side in (("imagegate", "curl", "curlfile") if r % 2 == 0 else ("curlfile", "curl", "imagegate")):
             if side == "imagegate":
                 url = cold_node()
                 row = measured({"imagegate": lambda: [s3.proc.pid], "weed": store.pids},
                                ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", url], a.bytes)
                 if tree_bytes(cache) < a.bytes:  # the bytes came through the read cache, every slice of them
                     die(f"the read cache holds {tree_bytes(cache)} bytes after a cold download of {a.bytes}")
+            elif side == "curlfile":
+                if os.path.exists(into_file):
+                    os.unlink(into_file)
+                row = measured({"weed": store.pids}, store.curl(key, into_file), a.bytes)
+                os.unlink(into_file)
+                row["imagegate"] = 0.0
             else:
                 row = measured({"weed": store.pids}, store.curl(key), a.bytes)
                 row["imagegate"] = 0.0
@@ -416,7 +426,13 @@ def report(a, warm, ranges, cold, imports):
               f"| ImageGate, cold cache | {i['mbs']:.0f} | {fmt_ratio(i['mbs'], c['mbs'])} | {cells(i)} | "
               f"{flags(i)} |",
               f"| curl from SeaweedFS | {c['mbs']:.0f} | 1.00x | – | {c['client'] / gib:.2f} | "
-              f"{c['client'] / c['wall']:.0%} | {c['weed'] / gib:.2f} | {flags(c)} |", ""]
+              f"{c['client'] / c['wall']:.0%} | {c['weed'] / gib:.2f} | {flags(c)} |"]
+        if cold.get("curlfile"):
+            f_ = med(cold["curlfile"])
+            o += [f"| curl from SeaweedFS into a new file (no goal: what filling the page cache costs here) | "
+                  f"{f_['mbs']:.0f} | {fmt_ratio(f_['mbs'], c['mbs'])} | – | {f_['client'] / gib:.2f} | "
+                  f"{f_['client'] / f_['wall']:.0%} | {f_['weed'] / gib:.2f} | {flags(f_)} |"]
+        o += [""]
     if imports:
         s, l_ = med(imports["s3"]), med(imports["local"])
         o += ["(c) `imagegate image import --file` (sha256, inspection; local: fsync; S3: 64 MiB multipart parts), "

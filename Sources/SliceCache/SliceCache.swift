@@ -30,6 +30,12 @@ public final class SliceCache: Sendable {
     public let waitTimeoutMs: Int64
     /// Fetches running at once, each on its own thread; more wait in a queue.
     public let maxFetchThreads: Int
+    /// How many slices past the one being sent a download fetches ahead (within its range).
+    public let readAheadSlices: Int
+    /// A slice file a reader holds open is `fstat`ed before it is served again, at most this often per handle.
+    public let heldCheckIntervalNs: Int64
+    /// The index's use clock (readers mark held slices used on it without the lock).
+    let clock: SliceUseClock
     let files: SliceFiles
     let source: any SliceSource
     let logger: Logger
@@ -55,7 +61,8 @@ public final class SliceCache: Sendable {
     /// slice size its digests were recorded with.
     public init(
         directory: String, maxBytes: UInt64, source: any SliceSource, sliceBytes: UInt64 = defaultSliceBytes,
-        waitTimeoutMs: Int64 = 10_000, maxFetchThreads: Int = 32, logger: Logger = Logger()
+        waitTimeoutMs: Int64 = 10_000, maxFetchThreads: Int = 32, readAheadSlices: Int = 2,
+        heldCheckIntervalNs: Int64 = 1_000_000, logger: Logger = Logger()
     ) throws(GateError) {
         guard sliceBytes > 0, maxBytes / 4 >= sliceBytes else {
             throw .usage("cache.max_bytes (\(maxBytes)) must hold at least 4 slices of cache.slice_bytes (\(sliceBytes))")
@@ -63,11 +70,14 @@ public final class SliceCache: Sendable {
         self.maxBytes = maxBytes
         self.waitTimeoutMs = waitTimeoutMs
         self.maxFetchThreads = max(1, maxFetchThreads)
+        self.readAheadSlices = max(0, readAheadSlices)
+        self.heldCheckIntervalNs = max(0, heldCheckIntervalNs)
         self.files = SliceFiles(directory: directory)
         self.source = source
         self.logger = logger
         try files.makeDirectory()
         var index = SliceIndex(found: try files.scan())
+        clock = index.clock
         let victims = index.evictions(toFit: maxBytes, keep: [])
         for name in victims { files.remove(name) }
         state = Mutex(State(index: index))
@@ -91,8 +101,7 @@ public final class SliceCache: Sendable {
     // MARK: used by SliceReader
 
     /// The slice's file, opened, when it is cached and known good; nil when it must be fetched or checked first.
-    func openWarm(_ object: SlicedObject, _ index: Int) -> (fd: Int32, name: String, stamp: SliceStamp)? {
-        let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
+    func openWarm(_ object: SlicedObject, _ index: Int, name: String) -> SliceHandle? {
         guard let entry = state.withLock({ $0.index[name] }), entry.verified else { return nil }
         guard let (fd, stamp) = files.openForReading(name) else {
             // Deleted behind our back (or evicted just now): forget it; a fetch brings it back.
@@ -105,32 +114,38 @@ public final class SliceCache: Sendable {
             state.withLock { $0.index.markUnverified(name) }
             return nil
         }
-        state.withLock { $0.index.touch(name) }
+        entry.use.mark(clock)
         Metrics.add(CacheMetrics.hits)
-        return (fd, name, entry.stamp)
+        return SliceHandle(fd: fd, name: name, stamp: entry.stamp, use: entry.use, checkedAt: Monotonic.nanoseconds())
     }
 
-    /// Whether a slice file a reader holds open still has the length and mtime it was checked with (one
-    /// `fstat`); a changed one is marked for checking again, as `openWarm` does for a file it opens.
+    /// Whether a slice file a reader holds open still has the length and mtime it was checked with: one
+    /// `fstat`, at most once per `heldCheckIntervalNs` per handle (a response asks before every `sendfile`, and
+    /// an HTTP turn asks twice); a changed one is marked for checking again, as `openWarm` does for a file it
+    /// opens.
     func unchanged(_ handle: SliceHandle) -> Bool {
+        let now = Monotonic.nanoseconds()
+        if now - handle.checkedAt.load(ordering: .relaxed) < heldCheckIntervalNs { return true }
         var st = stat()
-        if fstat(handle.fd, &st) == 0, SliceStamp(st).sameFile(as: handle.stamp) { return true }
+        if fstat(handle.fd, &st) == 0, SliceStamp(st).sameFile(as: handle.stamp) {
+            handle.checkedAt.store(now, ordering: .relaxed)
+            return true
+        }
         logger.warning("read cache: slice \(handle.name) changed on disk (length or mtime); checking it again")
         state.withLock { s in if s.index[handle.name]?.stamp == handle.stamp { s.index.markUnverified(handle.name) } }
         return false
     }
 
     /// Starts bringing slice `index` in when it is not local and good, waiting for nothing (read-ahead).
-    func fetchAhead(_ object: SlicedObject, _ index: Int) {
-        let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
+    func fetchAhead(_ object: SlicedObject, _ index: Int, name: String) {
         let local = state.withLock { s in s.index[name]?.verified == true || s.flights[name] != nil }
         guard !local else { return }
         Metrics.add(CacheMetrics.readAheads)
-        materialize(object, index, countMiss: false) { _ in }
+        materialize(object, index, name: name, countMiss: false) { _ in }
     }
 
-    /// Marks a slice used (a reader served it from a descriptor it already held).
-    func touch(_ name: String) { state.withLock { $0.index.touch(name) } }
+    /// Marks a slice used (a reader served it from a descriptor it already held): one atomic store, no lock.
+    func touch(_ handle: SliceHandle) { handle.use.mark(clock) }
 
     /// Whether `name` is still in the cache (a reader holding an evicted slice asks to be reopened).
     func contains(_ name: String) -> Bool { state.withLock { $0.index[name] != nil } }
@@ -139,9 +154,9 @@ public final class SliceCache: Sendable {
     /// same slice already under way instead of starting another.
     /// A read-ahead (`countMiss` false) is not a request's miss.
     func materialize(
-        _ object: SlicedObject, _ index: Int, countMiss: Bool = true, then ready: @escaping @Sendable (GateError?) -> Void
+        _ object: SlicedObject, _ index: Int, name: String, countMiss: Bool = true,
+        then ready: @escaping @Sendable (GateError?) -> Void
     ) {
-        let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
         if countMiss { Metrics.add(CacheMetrics.misses) }
         let start = state.withLock { s -> Bool in
             if s.flights[name] != nil {
@@ -214,40 +229,39 @@ public final class SliceCache: Sendable {
         }
     }
 
-    /// One Range GET into a partial file, checked, renamed in, then eviction down to the cap.
+    /// One Range GET into a partial file, hashed as it arrives, checked, renamed in, then eviction down to the
+    /// cap. The bytes are written and hashed in one pass (never read back from the file).
     private func fetch(_ name: String, _ object: SlicedObject, _ index: Int) throws(GateError) {
         let (offset, length) = object.slice(index)
         let (fd, part) = try files.createPart(for: name)
         defer { Sys.close(fd) }
         let keyHash = SliceFiles.keyHash(ofName: name)
         let started = Monotonic.nanoseconds()
+        var writer = SliceWriter(fd: fd, expected: length)
         do throws(GateError) {
-            try source.fetchRange(key: object.key, offset: offset, length: length, into: fd)
+            try source.fetchRange(key: object.key, offset: offset, length: length) { writer.write($0) }
         } catch {
+            unlink(part)
+            if let failure = writer.failure { throw failure }
+            if writer.tooLong { return try refuse(part: nil, index, keyHash, "has more than \(length) bytes") }
             let ms = (Monotonic.nanoseconds() - started) / 1_000_000
             Metrics.add(CacheMetrics.fetchFailures)
             logger.debug("store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=failed ms=\(ms): \(error.message)")
-            unlink(part)
             // The store failed or did not answer in time: the request may be retried (HTTP 503, FTP 451).
             throw error.code == .io ? .unavailable(error.message) : error
         }
         let seconds = Double(Monotonic.nanoseconds() - started) / 1e9
         Metrics.observe(CacheMetrics.fetchSeconds, seconds)
         logger.debug("store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=ok ms=\(Int(seconds * 1000))")
-        let digest: (hex: String, length: UInt64)
-        do throws(GateError) {
-            digest = try SliceFiles.digest(of: fd)
-        } catch {
+        if let failure = writer.failure {
             unlink(part)
-            throw error
+            throw failure
         }
+        let digest = writer.finish()
         Metrics.add(CacheMetrics.fetchedBytes, Double(digest.length))
         guard digest.length == length, digest.hex == object.sliceSHA256[index] else {
-            unlink(part)
-            Metrics.add(CacheMetrics.corrupt)
             let what = digest.length == length ? "does not match its recorded SHA-256" : "has \(digest.length) bytes, not \(length)"
-            logger.warning("read cache: slice \(index) of object \(keyHash) from the store \(what); not cached")
-            throw .io("slice \(index) of object \(keyHash) from the store \(what)")
+            return try refuse(part: part, index, keyHash, what)
         }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
@@ -264,5 +278,13 @@ public final class SliceCache: Sendable {
             Metrics.add(CacheMetrics.evictions)
             logger.debug("read cache: evicted \(v)")
         }
+    }
+
+    /// A fetched slice that is not what was recorded: never cached, counted, and an `.io` error (one more try).
+    private func refuse(part: String?, _ index: Int, _ keyHash: Substring, _ what: String) throws(GateError) {
+        if let part { unlink(part) }
+        Metrics.add(CacheMetrics.corrupt)
+        logger.warning("read cache: slice \(index) of object \(keyHash) from the store \(what); not cached")
+        throw .io("slice \(index) of object \(keyHash) from the store \(what)")
     }
 }

@@ -25,6 +25,19 @@ struct SliceStamp: Equatable, Sendable {
     func sameFile(as other: SliceStamp) -> Bool { size == other.size && mtimeNanoseconds == other.mtimeNanoseconds }
 }
 
+/// The slice file names of one object: the SHA-256 of its key is computed once (per reader), not on every
+/// slice lookup.
+struct SliceNames: Sendable {
+    /// `<first 32 hex digits of SHA-256(key)>-<slice bytes>-`
+    let prefix: String
+
+    init(key: String, sliceBytes: UInt64) {
+        prefix = SliceFiles.hex(Array(Crypto.sha256(Array(key.utf8)).prefix(16))) + "-\(sliceBytes)-"
+    }
+
+    func name(_ index: Int) -> String { prefix + String(index) + SliceFiles.sliceSuffix }
+}
+
 /// Names and file operations under `cache.dir`. A slice file is `<key hash>-<slice bytes>-<index>.slice`: the
 /// key hash keeps object keys (user-influenced text) out of file names, and the slice size is part of the name
 /// because the recorded digests are per slice size. Downloads in progress are `.part-…` files, never served
@@ -38,10 +51,18 @@ struct SliceFiles: Sendable {
     static let utimeOmit = (1 << 30) - 2
 
     static func name(key: String, sliceBytes: UInt64, index: Int) -> String {
-        let hash = Crypto.sha256(Array(key.utf8)).prefix(16).map { b in
-            String(b >> 4, radix: 16) + String(b & 0xF, radix: 16)
-        }.joined()
-        return "\(hash)-\(sliceBytes)-\(index)\(sliceSuffix)"
+        SliceNames(key: key, sliceBytes: sliceBytes).name(index)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The key hash of a slice file name: what the debug log shows instead of the key.
@@ -140,7 +161,50 @@ struct SliceFiles: Sendable {
             buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             offset += off_t(n)
         }
-        let hex = hasher.finish().map { b in String(b >> 4, radix: 16) + String(b & 0xF, radix: 16) }.joined()
-        return (hex, UInt64(offset))
+        return (hex(hasher.finish()), UInt64(offset))
+    }
+}
+
+/// Writes a slice as the store sends it and hashes the same bytes on the way (one pass over them while they are
+/// still in the CPU's cache, instead of reading the whole file back to check it).
+struct SliceWriter {
+    let fd: Int32
+    let expected: UInt64
+    private let hasher = SHA256Hasher()
+    private(set) var written: UInt64 = 0
+    /// The store sent more than the slice: stopped, and the slice is refused like a wrong digest.
+    private(set) var tooLong = false
+    /// A local write failed (disk full, I/O error): not the store's fault.
+    private(set) var failure: GateError?
+
+    init(fd: Int32, expected: UInt64) {
+        self.fd = fd
+        self.expected = expected
+    }
+
+    /// One chunk, in order; false stops the transfer.
+    mutating func write(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard written + UInt64(chunk.count) <= expected else {
+            tooLong = true
+            return false
+        }
+        var done = 0
+        while done < chunk.count {
+            let n = pwrite(fd, chunk.baseAddress! + done, chunk.count - done, off_t(written) + off_t(done))
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                failure = .io("writing a cache slice failed: \(String(cString: strerror(errno)))")
+                return false
+            }
+            done += n
+        }
+        hasher.update(chunk)
+        written += UInt64(chunk.count)
+        return true
+    }
+
+    /// The SHA-256 (lowercase hex) and length of what was written.
+    func finish() -> (hex: String, length: UInt64) {
+        (SliceFiles.hex(hasher.finish()), written)
     }
 }

@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: what the read cache holds: slice files with their size and last use, in LRU order.
 //===----------------------------------------------------------------------===//
+import Synchronization
 
 /// The in-memory index of `cache.dir` (kept under the cache's lock; no I/O here). Rebuilt from the directory
 /// at start-up; entries found there are unverified until first opened (Docs/object-storage.md "Read cache").
@@ -9,16 +10,19 @@ struct SliceIndex {
         var stamp: SliceStamp
         /// Hashed against its recorded digest since this process started (or fetched and checked by it).
         var verified: Bool
-        /// A logical clock: larger = used more recently.
-        var lastUse: UInt64
+        /// When it was last used, on `clock`; shared with the handles readers hold, so a use of a held slice
+        /// is one atomic store instead of a lock and a lookup by name.
+        let use: SliceUse
+        var lastUse: UInt64 { use.last }
     }
 
     private(set) var entries: [String: Entry] = [:]
     private(set) var totalBytes: UInt64 = 0
-    private var clock: UInt64 = 0
+    /// A logical clock: larger = used more recently.
+    let clock = SliceUseClock()
 
     /// Entries found on disk at start-up, oldest access first, so the LRU order survives a restart.
-    init(found: [String: SliceStamp]) {
+    init(found: [String: SliceStamp] = [:]) {
         for (name, stamp) in found.sorted(by: { ($0.value.atimeNanoseconds, $0.key) < ($1.value.atimeNanoseconds, $1.key) }) {
             insert(name, stamp: stamp, verified: false)
         }
@@ -30,15 +34,12 @@ struct SliceIndex {
 
     mutating func insert(_ name: String, stamp: SliceStamp, verified: Bool) {
         if let old = entries[name] { totalBytes -= old.stamp.size }
-        clock += 1
-        entries[name] = Entry(stamp: stamp, verified: verified, lastUse: clock)
+        entries[name] = Entry(stamp: stamp, verified: verified, use: SliceUse(clock.tick()))
         totalBytes += stamp.size
     }
 
-    mutating func touch(_ name: String) {
-        guard entries[name] != nil else { return }
-        clock += 1
-        entries[name]?.lastUse = clock
+    func touch(_ name: String) {
+        entries[name]?.use.mark(clock)
     }
 
     mutating func markVerified(_ name: String, stamp: SliceStamp) {
@@ -60,7 +61,8 @@ struct SliceIndex {
     mutating func evictions(toFit maxBytes: UInt64, keep: Set<String>) -> [String] {
         guard totalBytes > maxBytes else { return [] }
         var victims: [String] = []
-        for (name, _) in entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) where !keep.contains(name) {
+        let order = entries.map { ($0.key, $0.value.lastUse) }.sorted { $0.1 < $1.1 }
+        for (name, _) in order where !keep.contains(name) {
             if totalBytes <= maxBytes { break }
             remove(name)
             victims.append(name)
@@ -74,4 +76,18 @@ extension SliceIndex {
     mutating func markUnverified(_ name: String) {
         entries[name]?.verified = false
     }
+}
+
+/// The cache's use clock: one tick per use of any slice.
+final class SliceUseClock: Sendable {
+    private let now = Atomic<UInt64>(0)
+    func tick() -> UInt64 { now.add(1, ordering: .relaxed).newValue }
+}
+
+/// When one slice was last used (a tick of the cache's clock).
+final class SliceUse: Sendable {
+    private let tick: Atomic<UInt64>
+    init(_ tick: UInt64) { self.tick = Atomic(tick) }
+    var last: UInt64 { tick.load(ordering: .relaxed) }
+    func mark(_ clock: SliceUseClock) { tick.store(clock.tick(), ordering: .relaxed) }
 }

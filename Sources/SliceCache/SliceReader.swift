@@ -14,10 +14,16 @@ final class SliceHandle: Sendable {
     /// Length and mtime the index recorded when the slice was checked: a held descriptor is served again only
     /// while its file still has them (Docs/object-storage.md, "Verification").
     let stamp: SliceStamp
-    init(fd: Int32, name: String, stamp: SliceStamp) {
+    /// The index entry's last use, marked without the cache's lock.
+    let use: SliceUse
+    /// When `stamp` was last compared with the open file (`SliceCache.unchanged`).
+    let checkedAt: Atomic<Int64>
+    init(fd: Int32, name: String, stamp: SliceStamp, use: SliceUse, checkedAt: Int64) {
         self.fd = fd
         self.name = name
         self.stamp = stamp
+        self.use = use
+        self.checkedAt = Atomic(checkedAt)
     }
     deinit { Sys.close(fd) }
 }
@@ -28,10 +34,13 @@ final class SliceHandle: Sendable {
 /// never pulls bytes from under a response (unlink after open); `isCurrent` turns false once a slice it holds
 /// was evicted, so the open-file cache drops the reader and the disk space comes back with the last response.
 final class SliceReader: PreparableBlobReader {
-    static let maxOpenSlices = 16
+    /// 128 slices of 16 MiB: random ranges anywhere in a 2 GiB image never reopen a slice file.
+    static let maxOpenSlices = 128
 
     let object: SlicedObject
     let cache: SliceCache
+    /// File names of this object's slices (the key's hash computed once).
+    let names: SliceNames
     private struct Open {
         var handles: [Int: (handle: SliceHandle, lastUse: UInt64)] = [:]
         var clock: UInt64 = 0
@@ -67,6 +76,7 @@ final class SliceReader: PreparableBlobReader {
     init(object: SlicedObject, cache: SliceCache) {
         self.object = object
         self.cache = cache
+        names = SliceNames(key: object.key, sliceBytes: object.sliceBytes)
         do throws(GateError) {
             try object.validate()
             broken = nil
@@ -86,17 +96,20 @@ final class SliceReader: PreparableBlobReader {
         guard offset < object.size else { return true }
         let index = Int(offset / object.sliceBytes)
         if local(index) != nil { return true }
-        cache.materialize(object, index, then: ready)
+        cache.materialize(object, index, name: names.name(index), then: ready)
         return false
     }
 
     func readAhead(at offset: UInt64, end: UInt64) {
-        guard broken == nil else { return }
-        let next = Int(offset / object.sliceBytes) + 1
-        let nextStart = UInt64(next) * object.sliceBytes
-        guard nextStart < min(end, object.size), readAheadAsked.withLock({ $0.insert(next).inserted }) else { return }
-        // Single flight joins a fetch already under way; a slice already local costs one index lookup.
-        cache.fetchAhead(object, next)
+        guard broken == nil, cache.readAheadSlices > 0 else { return }
+        let current = Int(offset / object.sliceBytes)
+        let limit = min(end, object.size)
+        for next in (current + 1)...(current + cache.readAheadSlices) {
+            guard UInt64(next) * object.sliceBytes < limit else { return }
+            guard readAheadAsked.withLock({ $0.insert(next).inserted }) else { continue }
+            // Single flight joins a fetch already under way; a slice already local costs one index lookup.
+            cache.fetchAhead(object, next, name: names.name(next))
+        }
     }
 
     /// The slice's open handle when it is local now (held, or opened from the cache); nil when it is not.
@@ -104,14 +117,13 @@ final class SliceReader: PreparableBlobReader {
         if let h = open.withLock({ $0.take(index) }) {
             if cache.unchanged(h) {
                 // Served from a descriptor this reader holds: still a use, or a hot slice would age out of the LRU.
-                cache.touch(h.name)
+                cache.touch(h)
                 return h
             }
             // Changed on disk since it was checked: let it go; openWarm refuses it until it is checked again.
             open.withLock { o in if o.handles[index]?.handle === h { o.handles[index] = nil } }
         }
-        guard let (fd, name, stamp) = cache.openWarm(object, index) else { return nil }
-        let handle = SliceHandle(fd: fd, name: name, stamp: stamp)
+        guard let handle = cache.openWarm(object, index, name: names.name(index)) else { return nil }
         return open.withLock { $0.keep(index, handle) }
     }
 
@@ -134,7 +146,7 @@ final class SliceReader: PreparableBlobReader {
                 throw .unavailable("read cache: slice \(index) of an object was evicted before it could be read")
             }
             let waiter = SliceWait()
-            cache.materialize(object, index) { waiter.finish($0) }
+            cache.materialize(object, index, name: names.name(index)) { waiter.finish($0) }
             if let error = waiter.wait(timeoutMs: cache.waitTimeoutMs) { throw error }
         }
     }

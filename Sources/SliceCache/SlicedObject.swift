@@ -6,10 +6,14 @@ import GateCore
 
 /// Where slice bytes come from (the S3 blob store's `S3SliceSource`; tests count calls on their own).
 public protocol SliceSource: Sendable {
-    /// Copies bytes [offset, offset+length) of object `key` into `fd` starting at file offset 0 (blocking;
-    /// called on a dedicated thread). Throws GateError (.unavailable-style error with a reason) when the
-    /// store does not answer within its timeout or fails.
-    func fetchRange(key: String, offset: UInt64, length: UInt64, into fd: Int32) throws(GateError)
+    /// Hands bytes [offset, offset+length) of object `key` to `deliver` in order, chunk by chunk as they arrive
+    /// (blocking; called on a dedicated thread). `false` from `deliver` stops the transfer, and the call then
+    /// throws. Throws GateError (.io with the store's reason) when the store fails or does not answer within
+    /// its timeout. The cache writes and hashes each chunk as it comes, so a slice is never read back to be
+    /// checked.
+    func fetchRange(
+        key: String, offset: UInt64, length: UInt64, deliver: (UnsafeRawBufferPointer) -> Bool
+    ) throws(GateError)
 }
 
 /// What the catalog recorded at import about one stored object.

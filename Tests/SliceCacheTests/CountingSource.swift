@@ -12,7 +12,7 @@ import Synchronization
 
 /// Objects kept in memory. Every call is counted; `hold()` makes fetches wait until `release()`.
 final class CountingSource: SliceSource {
-    enum Fault: Sendable { case none, fail, short, corrupt }
+    enum Fault: Sendable { case none, fail, short, long, corrupt }
 
     private let objects = Mutex<[String: [UInt8]]>([:])
     private let calls = Mutex<[(key: String, offset: UInt64, length: UInt64)]>([])
@@ -53,7 +53,12 @@ final class CountingSource: SliceSource {
         for _ in 0..<64 { g?.signal() }
     }
 
-    func fetchRange(key: String, offset: UInt64, length: UInt64, into fd: Int32) throws(GateError) {
+    /// Bytes go out in chunks of this many (at most), as a store's answer arrives in pieces.
+    let chunkBytes = 1000
+
+    func fetchRange(
+        key: String, offset: UInt64, length: UInt64, deliver: (UnsafeRawBufferPointer) -> Bool
+    ) throws(GateError) {
         calls.withLock { $0.append((key, offset, length)) }
         if let g = gate.withLock({ $0 }) { g.wait() }
         let fault = faults.withLock { f -> Fault in
@@ -68,9 +73,14 @@ final class CountingSource: SliceSource {
         case .none: break
         case .fail: throw .io("object store unreachable: connection refused")
         case .short: bytes.removeLast()
+        case .long: bytes.append(0)
         case .corrupt: bytes[0] ^= 0xFF
         }
-        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        guard n == bytes.count else { throw .io("pwrite failed") }
+        let taken = bytes.withUnsafeBytes { all in
+            stride(from: 0, to: all.count, by: chunkBytes).allSatisfy { start in
+                deliver(UnsafeRawBufferPointer(rebasing: all[start..<min(start + chunkBytes, all.count)]))
+            }
+        }
+        guard taken else { throw .io("the receiver stopped the transfer") }
     }
 }

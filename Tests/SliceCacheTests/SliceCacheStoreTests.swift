@@ -14,13 +14,17 @@ import TestSupport
 
 @testable import SliceCache
 
-/// A SliceSource over S3Client's ranged GET into a descriptor: what the S3 blob store's source does.
+/// A SliceSource over S3Client's ranged GET streamed to the cache: what the S3 blob store's source does.
 struct StoreSliceSource: SliceSource {
     let client: S3Client
 
-    func fetchRange(key: String, offset: UInt64, length: UInt64, into fd: Int32) throws(GateError) {
+    func fetchRange(
+        key: String, offset: UInt64, length: UInt64, deliver: (UnsafeRawBufferPointer) -> Bool
+    ) throws(GateError) {
         do {
-            let got = try client.getObject(key: key, range: S3ByteRange(offset: offset, length: length), into: fd, at: 0)
+            let got = try withoutActuallyEscaping(deliver) { sink in
+                try client.getObject(key: key, range: S3ByteRange(offset: offset, length: length), sink: sink)
+            }
             guard got.bytesDelivered == length else {
                 throw GateError.io("object store sent \(got.bytesDelivered) of \(length) bytes")
             }

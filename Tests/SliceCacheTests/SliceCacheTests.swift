@@ -59,10 +59,13 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
             object = source.put("p/images/img-1/1", bytes, sliceBytes: SliceCacheTests.slice)
         }
 
-        func cache(maxSlices: UInt64 = 16) throws -> SliceCache {
+        func cache(maxSlices: UInt64 = 16, readAheadSlices: Int = 2, heldCheckIntervalNs: Int64 = 1_000_000) throws
+            -> SliceCache
+        {
             try SliceCache(
                 directory: dir.path, maxBytes: maxSlices * SliceCacheTests.slice, source: source,
-                sliceBytes: SliceCacheTests.slice, waitTimeoutMs: 120_000, logger: Logger(minimum: .error))
+                sliceBytes: SliceCacheTests.slice, waitTimeoutMs: 120_000, readAheadSlices: readAheadSlices,
+                heldCheckIntervalNs: heldCheckIntervalNs, logger: Logger(minimum: .error))
         }
     }
 
@@ -89,7 +92,7 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
     @Test("read-ahead fetches the next slice of a range, once; nothing for a range inside one slice or at the end")
     func readAhead() throws {
         let f = try Fixture()
-        let cache = try f.cache()
+        let cache = try f.cache(readAheadSlices: 1)
         guard let reader = cache.reader(for: f.object) as? any PreparableBlobReader else {
             Issue.record("a cache reader can be prepared")
             return
@@ -212,6 +215,19 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(f.source.fetches == 3)
     }
 
+    @Test("a store answer longer than the slice is stopped and not cached; the next read fetches again")
+    func tooLong() throws {
+        let f = try Fixture()
+        let cache = try f.cache()
+        f.source.inject(.long, times: 2)
+        #expect {
+            try readThrough(cache.reader(for: f.object), length: 10)
+        } throws: { ($0 as? GateError)?.message.contains("more than 4096 bytes") == true }
+        #expect(cache.cachedSlices == 0 && filesIn(f.dir).isEmpty)
+        #expect(try readThrough(cache.reader(for: f.object), length: 10) == Array(f.bytes[0..<10]))
+        #expect(f.source.fetches == 3)
+    }
+
     @Test("a failing store: the request gets an unavailable error, nothing is cached, a later read succeeds")
     func sourceFailure() throws {
         let f = try Fixture()
@@ -273,8 +289,46 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
         #expect(futimens(fd, &times) == 0)
         close(fd)
+        // A held slice is checked at most once per heldCheckIntervalNs (1 ms): the next read comes later.
+        usleep(5_000)
         #expect(try readThrough(reader, length: 10) == Array(f.bytes[0..<10]))
         #expect(f.source.fetches == 2)
+    }
+
+    @Test("a held slice is fstat-checked at most once per interval, and a change is caught once it has passed")
+    func heldCheckInterval() throws {
+        let f = try Fixture()
+        let cache = try f.cache(heldCheckIntervalNs: 200_000_000)
+        let reader = cache.reader(for: f.object)
+        _ = try readThrough(reader, length: 10)
+        let name = try #require(filesIn(f.dir).first)
+        let fd = open(f.dir.file(name), O_WRONLY)
+        var flipped: UInt8 = f.bytes[3] ^ 0x01
+        #expect(pwrite(fd, &flipped, 1, 3) == 1)
+        var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        #expect(futimens(fd, &times) == 0)
+        close(fd)
+        usleep(250_000)
+        #expect(try readThrough(reader, length: 10) == Array(f.bytes[0..<10]))
+        #expect(f.source.fetches == 2)
+    }
+
+    @Test("read-ahead keeps two slices in flight within the range, each fetched once")
+    func readAheadTwo() throws {
+        let f = try Fixture()
+        let cache = try f.cache(readAheadSlices: 2)
+        let reader = try #require(cache.reader(for: f.object) as? any PreparableBlobReader)
+        // A range from slice 0 to the end: slices 1 and 2 are fetched ahead.
+        reader.readAhead(at: 100, end: UInt64(f.bytes.count))
+        try waitUntil("slices 1 and 2 fetched ahead") { cache.cachedSlices == 2 }
+        #expect(Set(f.source.ranges.map(\.offset)) == [Self.slice, Self.slice * 2])
+        // Moving on into slice 1 asks for slice 3 only; a range ending inside slice 4 never asks for slice 5.
+        reader.readAhead(at: Self.slice + 5, end: Self.slice * 4 + 10)
+        try waitUntil("slice 3 fetched ahead") { cache.cachedSlices == 3 }
+        reader.readAhead(at: Self.slice * 3 + 5, end: Self.slice * 4 + 10)
+        try waitUntil("slice 4 fetched ahead") { cache.cachedSlices == 4 }
+        #expect(f.source.fetches == 4)
+        #expect(!f.source.ranges.contains { $0.offset == Self.slice * 5 })
     }
 
     @Test("a restart rebuilds the index from the directory, checks each slice once and refetches a bad one")
@@ -361,12 +415,12 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(f.source.fetches == 0)
     }
 
-    @Test("a reader holds at most 16 slice files open; an extent keeps its own slice readable after that")
+    @Test("a reader holds at most 128 slice files open; an extent keeps its own slice readable after that")
     func boundedDescriptors() throws {
         let f = try Fixture()
-        let cache = try f.cache(maxSlices: 64)
+        let cache = try f.cache(maxSlices: 256)
         var random = SeededRandom(seed: 5)
-        let bytes = random.bytes(40 * Int(Self.slice))
+        let bytes = random.bytes((SliceReader.maxOpenSlices + 12) * Int(Self.slice))
         let object = f.source.put("p/images/img-3/1", bytes, sliceBytes: Self.slice)
         let reader = try #require(cache.reader(for: object) as? SliceReader)
         let first = try reader.extent(at: 10, maxLength: 100)
