@@ -38,11 +38,11 @@ protocol Transport: AnyObject {
 /// Plain TCP: `recv`/`send` and zero-copy `sendfile`.
 final class PlainTransport: Transport {
     /// A head is sent with MSG_MORE (held by the kernel and joined to the body's first segment) only when at
-    /// most this many body bytes follow. Measured on Linux 6.18 with BBR (issue 17, Docs/architecture.md
-    /// "Writing a response"): a corked head in front of a 64 KiB sendfile made TCP pace the body, with a pacing
-    /// hrtimer per request and part of the body sent from the timer's softirq, about 40 µs of server CPU per
-    /// request more than a head sent on its own as nginx does (`tcp_nopush off`); for a 128-byte body the
-    /// joined segment saves about 7 µs, and at 16 KiB the two ways cost the same.
+    /// most this many body bytes follow. Measured on Linux 6.18 with BBR (issue 17; Docs/architecture.md,
+    /// "Threads", writing a response): a corked head in front of a 64 KiB sendfile made TCP arm its pacing
+    /// timer about once per request and cost about 20 µs of server CPU per request more than a head sent on
+    /// its own, as nginx sends it (`tcp_nopush off`); for a 128-byte body the joined segment is cheaper, and at
+    /// 16 KiB the two ways cost the same.
     static let corkLimit: UInt64 = 16 * 1024
     let fd: Int32
     init(fd: Int32) { self.fd = fd }
