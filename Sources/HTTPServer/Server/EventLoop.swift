@@ -381,7 +381,7 @@ final class EventLoop {
     /// socket buffer is empty at this point, so a 25-byte write does not block.
     private func sendContinue(_ c: Connection) {
         let cont = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-        _ = cont.withUnsafeBytes { c.transport.send($0, more: false) }
+        _ = cont.withUnsafeBytes { c.transport.send($0, followedBy: 0) }
     }
 
     private func dispatch(_ c: Connection, _ head: RequestHead, body: [UInt8]) {

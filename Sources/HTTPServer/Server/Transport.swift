@@ -22,7 +22,9 @@ protocol Transport: AnyObject {
     /// Completes any handshake; `.done(0)` when the transport is ready for data.
     func prepare() -> TransportResult
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult
-    func send(_ buffer: UnsafeRawBufferPointer, more: Bool) -> TransportResult
+    /// Sends `buffer`; `followedBy` response bytes come right after it (0: nothing pending), so the transport
+    /// may join them (TLS: one record; plain TCP: one segment when they are few, see `PlainTransport.corkLimit`).
+    func send(_ buffer: UnsafeRawBufferPointer, followedBy: UInt64) -> TransportResult
     /// Sends up to `count` bytes of `file` from `offset`; returns how many file bytes were taken, with
     /// `sendfile` semantics: a retry after `.wouldBlock` continues at the new offset.
     func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult
@@ -35,6 +37,13 @@ protocol Transport: AnyObject {
 
 /// Plain TCP: `recv`/`send` and zero-copy `sendfile`.
 final class PlainTransport: Transport {
+    /// A head is sent with MSG_MORE (held by the kernel and joined to the body's first segment) only when at
+    /// most this many body bytes follow. Measured on Linux 6.18 with BBR (issue 17; Docs/architecture.md,
+    /// "Threads", writing a response): a corked head in front of a 64 KiB sendfile made TCP arm its pacing
+    /// timer about once per request and cost about 20 µs of server CPU per request more than a head sent on
+    /// its own, as nginx sends it (`tcp_nopush off`); for a 128-byte body the joined segment is cheaper, and at
+    /// 16 KiB the two ways cost the same.
+    static let corkLimit: UInt64 = 16 * 1024
     let fd: Int32
     init(fd: Int32) { self.fd = fd }
 
@@ -57,8 +66,12 @@ final class PlainTransport: Transport {
         return r
     }
 
-    func send(_ buffer: UnsafeRawBufferPointer, more: Bool) -> TransportResult {
-        map({ () throws(SystemError) in try Socket.send(fd, buffer, more: more) }, needs: .writable)
+    /// MSG_MORE for a write that `followedBy` bytes follow.
+    static func corks(followedBy: UInt64) -> Bool { followedBy > 0 && followedBy <= corkLimit }
+
+    func send(_ buffer: UnsafeRawBufferPointer, followedBy: UInt64) -> TransportResult {
+        let more = Self.corks(followedBy: followedBy)
+        return map({ () throws(SystemError) in try Socket.send(fd, buffer, more: more) }, needs: .writable)
     }
 
     func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult {
@@ -76,7 +89,7 @@ final class PlainTransport: Transport {
 /// `SSL_sendfile` when the kernel does the TLS record layer (kTLS): file bytes never reach the TLS layer
 /// as a file region otherwise (the NIO `FileRegion` lesson, Docs/style.md §2.5).
 ///
-/// A response head sent with `more` is held back and written in the same `SSL_write` as the first body
+/// A response head sent with body bytes following (`followedBy` > 0) is held back and written in the same `SSL_write` as the first body
 /// bytes (nginx's `ssl_buffer_size` does the same): one TLS record and one socket write fewer per response,
 /// which is most of what a 64 KiB range over HTTPS costs beyond the copy and the cipher.
 final class TLSTransport: Transport {
@@ -92,7 +105,7 @@ final class TLSTransport: Transport {
     private var pendingEnd = 0
     private var pendingHead = 0
     private var pendingFileOffset: UInt64 = 0
-    /// A head held back by `send(_:more: true)`, not yet in `buffer`.
+    /// A head held back by `send(_:followedBy:)` with bytes following, not yet in `buffer`.
     private var held: [UInt8] = []
 
     init(session: TLSSession) {
@@ -133,8 +146,8 @@ final class TLSTransport: Transport {
         return .done(0)
     }
 
-    func send(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportResult {
-        if more && held.isEmpty && pendingStart == pendingEnd && bytes.count <= Self.holdLimit {
+    func send(_ bytes: UnsafeRawBufferPointer, followedBy: UInt64) -> TransportResult {
+        if followedBy > 0 && held.isEmpty && pendingStart == pendingEnd && bytes.count <= Self.holdLimit {
             held.append(contentsOf: bytes)
             return .done(bytes.count)
         }

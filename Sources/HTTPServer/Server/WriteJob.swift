@@ -63,9 +63,9 @@ struct WriteJob {
             headCleared = true
         }
         while headSent < head.count {
-            let more = pieceIndex < pieces.count
+            let body = bodyLeft
             let r = head.withUnsafeBytes { buf in
-                transport.send(UnsafeRawBufferPointer(rebasing: buf[headSent...]), more: more)
+                transport.send(UnsafeRawBufferPointer(rebasing: buf[headSent...]), followedBy: body)
             }
             switch r {
             case .done(let n): headSent += n
@@ -79,9 +79,9 @@ struct WriteJob {
             let r: TransportResult
             switch pieces[pieceIndex] {
             case .bytes(let bytes):
+                let after = bodyLeft - (UInt64(bytes.count) - pieceSent)
                 r = bytes.withUnsafeBytes { buf in
-                    transport.send(
-                        UnsafeRawBufferPointer(rebasing: buf[Int(pieceSent)...]), more: pieceIndex + 1 < pieces.count)
+                    transport.send(UnsafeRawBufferPointer(rebasing: buf[Int(pieceSent)...]), followedBy: after)
                 }
             case .file(let offset, let length):
                 guard let file else { return .failed(.internal) }
@@ -117,6 +117,13 @@ struct WriteJob {
             }
         }
         return .finished
+    }
+
+    /// Body bytes not yet sent (what follows the head, or the current piece's unsent bytes and the rest).
+    private var bodyLeft: UInt64 {
+        var n: UInt64 = 0
+        for i in pieceIndex..<pieces.count { n += pieces[i].length }
+        return n - pieceSent
     }
 
     /// EPIPE / ECONNRESET: the client went away mid-response, which is normal (aria2 closes at segment ends).
