@@ -9,6 +9,7 @@ import Foundation
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SystemIO
 
 enum RemoteImport {
     static let chunk = 8 << 20
@@ -18,9 +19,8 @@ enum RemoteImport {
     static func run(_ remote: RemoteAPI, _ request: ImportRequest, path: String, quiet: Bool) throws(GateError)
         -> [String: Any]
     {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw GateError.notFound("no file \(path)") }
-        defer { close(fd) }
+        guard let fd = try? FileIO.open(path, O_RDONLY | O_CLOEXEC) else { throw GateError.notFound("no file \(path)") }
+        defer { Sys.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else {
             throw GateError.invalid("\(path) is not a non-empty regular file")
@@ -45,7 +45,9 @@ enum RemoteImport {
         var attempts = 0
         var buf = [UInt8](repeating: 0, count: chunk)
         while offset < size {
-            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min(chunk, Int(size - offset)), off_t(offset)) }
+            let n = buf.withUnsafeMutableBytes {
+                (try? FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<min(chunk, Int(size - offset))]), at: offset)) ?? -1
+            }
             guard n > 0 else { throw GateError.io("cannot read \(path)") }
             do throws(GateError) {
                 let r = try remote.send(
