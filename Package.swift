@@ -101,7 +101,8 @@ let package = Package(
             name: "ImageCatalogTests", dependencies: ["ImageCatalog", "SQLiteCatalog", "GateCore", "CryptoPrimitives", "CSQLite"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "GateCore"]),
         .testTarget(
-            name: "ImageManagementTests", dependencies: ["ImageManagement", "ImageCatalog", "SQLiteCatalog", "GateCore"]),
+            name: "ImageManagementTests",
+            dependencies: ["ImageManagement", "ImageCatalog", "SQLiteCatalog", "GateCore", "SystemIO"]),
         .testTarget(name: "ImageInspectionTests", dependencies: ["ImageInspection", "GateCore"]),
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO", "TestSupport"]),
