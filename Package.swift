@@ -42,7 +42,8 @@ let package = Package(
         .target(name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"], swiftSettings: strictSettings),
         // The embedded catalog: CatalogStore on one SQLite file (the default; Docs/catalog.md).
         .target(
-            name: "SQLiteCatalog", dependencies: ["GateCore", "ImageCatalog", "CSQLite"], swiftSettings: strictSettings),
+            name: "SQLiteCatalog", dependencies: ["GateCore", "ImageCatalog", "CSQLite", "SystemIO"],
+            swiftSettings: strictSettings),
         // The shared catalog: CatalogStore on PostgreSQL, for several gateway nodes (Docs/catalog.md).
         .target(
             name: "PostgresCatalog", dependencies: ["GateCore", "ImageCatalog", "PostgresClient"],

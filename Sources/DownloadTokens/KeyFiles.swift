@@ -107,15 +107,12 @@ enum KeyFiles {
     static func withLock<T>(directory: String, _ body: () throws(GateError) -> T) throws(GateError) -> T {
         let dfd: Int32
         do {
-            dfd = try FileIO.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            dfd = try FileIO.lockDirectory(directory)
         } catch {
-            throw failure("cannot open directory", directory, error.errno)
+            let what = error.call == "open" ? "cannot open directory" : "cannot lock directory"
+            throw failure(what, directory, error.errno)
         }
-        defer { Sys.close(dfd) }
-        while flock(dfd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw failure("cannot lock directory", directory) }
-        }
-        defer { flock(dfd, LOCK_UN) }
+        defer { Sys.close(dfd) }  // releases the lock
         return try body()
     }
 }

@@ -48,8 +48,8 @@ package enum FileSystem {
         do {
             try FileIO.syncDirectory(path)
         } catch {
-            throw Self.error(error.call == "open" ? "cannot open directory \(path)" : "fsync of directory \(path) failed",
-                errno: error.errno)
+            let what = error.call == "open" ? "cannot open directory \(path)" : "fsync of directory \(path) failed"
+            throw Self.error(what, errno: error.errno)
         }
     }
 

@@ -38,7 +38,8 @@ public enum FileIO {
     {
         var done = 0
         while done < buffer.count {
-            let n = try pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + UInt64(done))
+            let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[done...])
+            let n = try pread(fd, into: rest, at: offset + UInt64(done))
             if n == 0 { break }
             done += n
         }
@@ -140,5 +141,21 @@ extension FileIO {
     /// `unlink(2)`, for cleanup: a missing file is fine and other failures leave nothing to do.
     public static func remove(_ path: String) {
         _ = unlink(path)
+    }
+}
+
+extension FileIO {
+    /// Opens `directory` and takes an exclusive `flock` on it (waiting for it; EINTR retried). The lock belongs
+    /// to the returned descriptor's open file description: `Sys.close` releases it, and so does the death of
+    /// the process, so a crash never leaves it taken. The error's `call` is "open" or "flock".
+    public static func lockDirectory(_ directory: String) throws(SystemError) -> Int32 {
+        let fd = try open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        while flock(fd, LOCK_EX) != 0 {
+            let e = errno
+            if e == EINTR { continue }
+            Sys.close(fd)
+            throw SystemError("flock", errno: e, path: directory)
+        }
+        return fd
     }
 }

@@ -45,9 +45,7 @@ enum RemoteImport {
         var attempts = 0
         var buf = [UInt8](repeating: 0, count: chunk)
         while offset < size {
-            let n = buf.withUnsafeMutableBytes {
-                (try? FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<min(chunk, Int(size - offset))]), at: offset)) ?? -1
-            }
+            let n = (try? FileIO.pread(fd, into: &buf, range: 0..<min(chunk, Int(size - offset)), at: offset)) ?? -1
             guard n > 0 else { throw GateError.io("cannot read \(path)") }
             do throws(GateError) {
                 let r = try remote.send(

@@ -20,7 +20,8 @@ extension ImportManager {
         do {
             fd = try FileIO.open(path, O_RDONLY | O_CLOEXEC)
         } catch {
-            throw error.errno == ENOENT ? GateError.notFound("no file \(path)") : GateError.io("cannot open \(path): \(error.reason)")
+            throw error.errno == ENOENT
+                ? GateError.notFound("no file \(path)") : GateError.io("cannot open \(path): \(error.reason)")
         }
         defer { Sys.close(fd) }
         var st = stat()
