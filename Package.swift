@@ -26,22 +26,24 @@ let package = Package(
         // Linux specials Glibc does not export to Swift (epoll, accept4, eventfd, sendfile).
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
 
-        // Thin syscall layer: errno, descriptors, sockets, epoll.
+        // The syscall layer, the only code that calls file and socket syscalls: errno as SystemError, file I/O
+        // (writeAll, pread, fsync), the one atomic file write, sockets, epoll, and the fault seam tests use.
         .target(name: "SystemIO", dependencies: ["CLinuxShims"], swiftSettings: strictSettings),
         // The git commit of the build (`imagegate --version`): one generated function, written by the plugin below.
         .target(name: "BuildCommit", plugins: ["GitCommitStamp"]),
         .plugin(name: "GitCommitStamp", capability: .buildTool()),
         // Errors, clocks, logging, small value types shared by every layer.
-        .target(name: "GateCore", swiftSettings: strictSettings),
+        .target(name: "GateCore", dependencies: ["SystemIO"], swiftSettings: strictSettings),
         // SHA-256, HMAC, HKDF, random bytes, constant-time compare (OpenSSL).
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
         // Signed download tokens (igt1) and the signing keyring.
-        .target(name: "DownloadTokens", dependencies: ["GateCore", "CryptoPrimitives"], swiftSettings: strictSettings),
+        .target(name: "DownloadTokens", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"], swiftSettings: strictSettings),
         // Image records, the store interface (CatalogStore), the blob store and start-up recovery.
-        .target(name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives"], swiftSettings: strictSettings),
+        .target(name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"], swiftSettings: strictSettings),
         // The embedded catalog: CatalogStore on one SQLite file (the default; Docs/catalog.md).
         .target(
-            name: "SQLiteCatalog", dependencies: ["GateCore", "ImageCatalog", "CSQLite"], swiftSettings: strictSettings),
+            name: "SQLiteCatalog", dependencies: ["GateCore", "ImageCatalog", "CSQLite", "SystemIO"],
+            swiftSettings: strictSettings),
         // The shared catalog: CatalogStore on PostgreSQL, for several gateway nodes (Docs/catalog.md).
         .target(
             name: "PostgresCatalog", dependencies: ["GateCore", "ImageCatalog", "PostgresClient"],
@@ -49,7 +51,8 @@ let package = Package(
         // Who may do what: principals, tenants, sub-accounts, API keys, image lifecycle rules, recycle bin,
         // VM references, audit log. The management API and the CLI call only this.
         .target(
-            name: "ImageManagement", dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog", "DownloadTokens"],
+            name: "ImageManagement",
+            dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog", "DownloadTokens", "SystemIO"],
             swiftSettings: strictSettings),
         // Streaming format inspection of image bytes: qcow2 header rules, ISO 9660, refusal of VMDK/VHD/… .
         .target(name: "ImageInspection", dependencies: ["GateCore"], swiftSettings: strictSettings),
@@ -95,7 +98,7 @@ let package = Package(
         // S3 client on libcurl: s3:// locations, credentials, AWS Signature Version 4 (OpenSSL HMAC/SHA-256),
         // object and multipart calls for dedicated threads, typed errors (Docs/object-storage.md).
         .target(
-            name: "S3Client", dependencies: ["CCurl", "CryptoPrimitives", "GateCore"], swiftSettings: strictSettings),
+            name: "S3Client", dependencies: ["CCurl", "CryptoPrimitives", "GateCore", "SystemIO"], swiftSettings: strictSettings),
         // BlobStorage on an S3 bucket (`blobs.url = s3://…`): multipart imports that resume from a catalog
         // checkpoint, per-slice digests for the read cache (Docs/object-storage.md).
         .target(
@@ -106,13 +109,15 @@ let package = Package(
             name: "SliceCache", dependencies: ["GateCore", "SystemIO", "CryptoPrimitives"], swiftSettings: strictSettings),
         .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
 
+        .testTarget(name: "SystemIOTests", dependencies: ["SystemIO", "TestSupport"]),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
         .testTarget(name: "DownloadTokensTests", dependencies: ["DownloadTokens", "CryptoPrimitives", "GateCore"]),
         .testTarget(
             name: "ImageCatalogTests", dependencies: ["ImageCatalog", "SQLiteCatalog", "GateCore", "CryptoPrimitives", "CSQLite"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "GateCore"]),
         .testTarget(
-            name: "ImageManagementTests", dependencies: ["ImageManagement", "ImageCatalog", "SQLiteCatalog", "GateCore"]),
+            name: "ImageManagementTests",
+            dependencies: ["ImageManagement", "ImageCatalog", "SQLiteCatalog", "GateCore", "SystemIO"]),
         .testTarget(name: "ImageInspectionTests", dependencies: ["ImageInspection", "GateCore"]),
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO", "TestSupport"]),

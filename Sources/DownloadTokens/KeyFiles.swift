@@ -4,8 +4,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CryptoPrimitives
 import GateCore
+import SystemIO
 
 /// Identity and version of a file as `stat` sees it. The atomic replace gives every new version a new inode,
 /// so `ino` alone usually tells; size and nanosecond mtime catch in-place edits by an administrator.
@@ -56,12 +56,14 @@ enum KeyFiles {
     /// Reads a whole regular file, or nil if it does not exist. Refuses symlinks (O_NOFOLLOW) and
     /// tightens a loose mode to 0600.
     static func read(_ path: String) throws(GateError) -> (bytes: [UInt8], stamp: FileStamp)? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw failure("cannot open", path)
+        let fd: Int32
+        do {
+            fd = try FileIO.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        } catch {
+            if error.errno == ENOENT { return nil }
+            throw failure("cannot open", path, error.errno)
         }
-        defer { close(fd) }
+        defer { Sys.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw failure("cannot stat", path) }
         guard st.st_mode & S_IFMT == S_IFREG else { throw GateError.io("\(path) is not a regular file") }
@@ -69,70 +71,48 @@ enum KeyFiles {
         if st.st_mode & 0o077 != 0 {
             guard fchmod(fd, fileMode) == 0 else { throw failure("cannot chmod 0600", path) }
         }
-        var out = [UInt8]()
-        var buf = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure("cannot read", path)
-            }
-            if n == 0 { break }
-            out += buf[0..<n]
-            guard out.count <= readLimit else { throw GateError.io("\(path) is too large") }
+        let bytes: [UInt8]?
+        do {
+            bytes = try FileIO.readToEnd(fd, limit: readLimit)
+        } catch {
+            throw failure("cannot read", path, error.errno)
         }
-        return (out, stamp(st))
+        guard let bytes else { throw GateError.io("\(path) is too large") }
+        return (bytes, stamp(st))
     }
 
-    /// Replaces `directory/name` atomically: write a 0600 temp file, fsync, rename over, fsync the
-    /// directory, so a crash leaves either the old or the new file, never a torn one.
+    /// Replaces `directory/name` atomically with a 0600 file (`AtomicFile`: temporary file, fsync, rename over,
+    /// fsync of the directory), so a crash leaves either the old or the new file, never a torn one.
     static func writeAtomically(directory: String, name: String, bytes: [UInt8]) throws(GateError) {
         let final = directory + "/" + name
-        let temp = directory + "/." + name + ".tmp-" + Hex.encode(Crypto.randomBytes(6))
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, fileMode)
-        guard fd >= 0 else { throw failure("cannot create", temp) }
-        var ok = false
-        defer {
-            if !ok { unlink(temp) }
-        }
         do {
-            defer { close(fd) }
-            // The umask can only remove bits; set 0600 explicitly so the result never depends on it.
-            guard fchmod(fd, fileMode) == 0 else { throw failure("cannot chmod 0600", temp) }
-            var off = 0
-            while off < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw failure("cannot write", temp)
-                }
-                off += n
+            // enforceMode: the umask can only remove bits; 0600 exactly so the result never depends on it.
+            try AtomicFile.write(bytes, to: final, mode: fileMode, enforceMode: true)
+        } catch {
+            let what: String
+            switch error.step {
+            case .create: what = error.cause.call == "fchmod" ? "cannot chmod 0600" : "cannot create"
+            case .write: what = "cannot write"
+            case .sync: what = "cannot fsync"
+            case .place: what = "cannot rename into place"
+            case .syncDirectory: what = "cannot fsync directory"
             }
-            guard fsync(fd) == 0 else { throw failure("cannot fsync", temp) }
+            throw failure(what, error.path, error.errno)
         }
-        guard rename(temp, final) == 0 else { throw failure("cannot rename into place", final) }
-        ok = true
-        try syncDirectory(directory)
-    }
-
-    static func syncDirectory(_ directory: String) throws(GateError) {
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { throw failure("cannot open directory", directory) }
-        defer { close(dfd) }
-        guard fsync(dfd) == 0 else { throw failure("cannot fsync directory", directory) }
     }
 
     /// Runs `body` holding an exclusive `flock` on the directory, so a CLI `key rotate` and a server
     /// creating the files on first start never interleave their read-modify-write cycles. flock locks
     /// belong to the open file description, so this also serialises threads of one process.
     static func withLock<T>(directory: String, _ body: () throws(GateError) -> T) throws(GateError) -> T {
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { throw failure("cannot open directory", directory) }
-        defer { close(dfd) }
-        while flock(dfd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw failure("cannot lock directory", directory) }
+        let dfd: Int32
+        do {
+            dfd = try FileIO.lockDirectory(directory)
+        } catch {
+            let what = error.call == "open" ? "cannot open directory" : "cannot lock directory"
+            throw failure(what, directory, error.errno)
         }
-        defer { flock(dfd, LOCK_UN) }
+        defer { Sys.close(dfd) }  // releases the lock
         return try body()
     }
 }

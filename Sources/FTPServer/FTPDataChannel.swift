@@ -158,10 +158,11 @@ enum DataSender {
                     guard extent.length > 0 else { return .localError("image file ended early") }
                     defer { withExtendedLifetime(extent) {} }
                     let n = buffer.withUnsafeMutableBytes {
-                        pread(extent.fd, $0.baseAddress, Int(extent.length), off_t(extent.offset))
+                        try? FileIO.pread(
+                            extent.fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<Int(extent.length)]),
+                            at: extent.offset)
                     }
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { return .localError(n == 0 ? "image file ended early" : "pread failed") }
+                    guard let n, n > 0 else { return .localError(n == 0 ? "image file ended early" : "pread failed") }
                     off += Int64(n)
                     pending = 0..<n
                 }

@@ -51,14 +51,14 @@ final class FTPStream {
                 case .failed(let why): throw GateError.io("TLS read: \(why)")
                 }
             } else {
-                let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-                if n >= 0 { return n }
-                let e = errno
-                if e == EINTR { continue }
-                if e == ECONNRESET { return 0 }
-                guard e == EAGAIN || e == EWOULDBLOCK else {
-                    throw GateError.io("read: \(String(cString: strerror(e)))")
+                let r: IOResult<Int>
+                do {
+                    r = try Socket.read(fd, into: buffer)  // EINTR retried, EAGAIN is .wouldBlock
+                } catch {
+                    if error.errno == ECONNRESET { return 0 }
+                    throw GateError.io("read: \(error.reason)")
                 }
+                if case .processed(let n) = r { return n }
                 if !wait(pollIn, deadlineMs) { return nil }
             }
         }
@@ -134,8 +134,8 @@ final class FTPStream {
         Socket.shutdownWrite(fd)
         var scratch = [UInt8](repeating: 0, count: 4096)
         for _ in 0..<16 {
-            let n = scratch.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
+            guard case .processed(let n)? = scratch.withUnsafeMutableBytes({ try? Socket.read(fd, into: $0) }), n > 0
+            else { break }
         }
         close()
     }

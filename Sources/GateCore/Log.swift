@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import Synchronization
+import SystemIO
 
 /// Writes whole lines to one descriptor with a single `write` each, so concurrent writers never interleave
 /// within a line (O_APPEND files and pipes up to PIPE_BUF keep a write whole).
@@ -25,9 +26,11 @@ public final class LineSink: Sendable {
     }
 
     private static func openAppending(_ path: String) throws(GateError) -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw GateError.io("cannot open log file \(path): \(String(cString: strerror(errno)))") }
-        return fd
+        do {
+            return try FileIO.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode: 0o640)
+        } catch {
+            throw GateError.io("cannot open log file \(path): \(error.reason)")
+        }
     }
 
     /// Opens (creating, mode 0640) a log file for appending.
@@ -46,7 +49,7 @@ public final class LineSink: Sendable {
             fd = new
             return o
         }
-        close(old)
+        Sys.close(old)
     }
 
     public static let standardError = LineSink(fd: 2)
@@ -55,23 +58,12 @@ public final class LineSink: Sendable {
     public func write(line: String) {
         var bytes = Array((filter?(line) ?? line).utf8)
         bytes.append(10)
-        fd.withLock { fd in
-            bytes.withUnsafeBytes { buf in
-                var off = 0
-                while off < buf.count {
-                    let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return
-                    }
-                    off += n
-                }
-            }
-        }
+        // A failed log write has nowhere to be reported; the line is dropped.
+        fd.withLock { fd in _ = try? FileIO.writeAll(fd, bytes) }
     }
 
     deinit {
-        if ownsDescriptor { fd.withLock { _ = close($0) } }
+        if ownsDescriptor { fd.withLock { Sys.close($0) } }
     }
 }
 

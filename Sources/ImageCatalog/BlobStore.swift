@@ -6,6 +6,7 @@ import Glibc
 #endif
 import CryptoPrimitives
 import GateCore
+import SystemIO
 
 /// `BlobStorage` on a directory: the data directory by default, or `blobs.url = file:///PATH` (a directory
 /// several nodes share, NFS or CephFS):
@@ -55,8 +56,12 @@ public struct BlobStore: BlobStorage {
         let id = version.image
         try FileSystem.makeDirectories(stagingDirectory)
         let path = stagingDirectory + "/" + id.description + "." + Hex.encode(Crypto.randomBytes(8))
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileSystem.error("cannot create staging file \(path)") }
+        let fd: Int32
+        do {
+            fd = try FileIO.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
+        } catch {
+            throw FileSystem.error("cannot create staging file \(path)", errno: error.errno)
+        }
         return LocalBlobStaging(store: self, fd: fd, staged: StagedBlob(image: id, name: path))
     }
 
@@ -65,8 +70,12 @@ public struct BlobStore: BlobStorage {
         guard FileSystem.parentDirectory(of: staged.name) == stagingDirectory else {
             throw GateError.invalid("\(staged.name) is not a staging file of this store")
         }
-        let fd = open(staged.name, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw FileSystem.error("cannot reopen staging file") }
+        let fd: Int32
+        do {
+            fd = try FileIO.open(staged.name, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+        } catch {
+            throw FileSystem.error("cannot reopen staging file", errno: error.errno)
+        }
         guard lseek(fd, 0, SEEK_END) >= 0 else {
             let e = FileSystem.error("cannot seek staging file")
             Glibc.close(fd)
@@ -95,18 +104,25 @@ public struct BlobStore: BlobStorage {
     /// Always consumes `fd` (closed on success and on failure). On failure the staging file, and the
     /// blob if the rename already happened, are left for the caller (or recovery) to remove.
     func finalize(stagingPath: String, fd: Int32, id: ImageID) throws(GateError) {
-        guard fsync(fd) == 0 else {
-            let e = FileSystem.error("fsync of staging file failed")
-            Glibc.close(fd)
-            throw e
+        do {
+            try FileSystem.makeDirectories(blobDirectory)
+        } catch {
+            Sys.close(fd)
+            throw error
         }
-        // close can report a deferred write error (NFS); after a successful fsync it is informational.
-        guard Glibc.close(fd) == 0 else { throw FileSystem.error("closing staging file failed") }
-        try FileSystem.makeDirectories(blobDirectory)
-        guard rename(stagingPath, path(for: id)) == 0 else {
-            throw FileSystem.error("cannot move staging file into the blob store")
+        do {
+            try AtomicFile.commit(fd: fd, temporary: stagingPath, to: path(for: id))
+        } catch {
+            switch error.step {
+            case .create, .write, .sync:
+                throw FileSystem.error(
+                    error.cause.call == "close" ? "closing staging file failed" : "fsync of staging file failed",
+                    errno: error.errno)
+            case .place: throw FileSystem.error("cannot move staging file into the blob store", errno: error.errno)
+            case .syncDirectory:
+                throw FileSystem.error("fsync of directory \(blobDirectory) failed", errno: error.errno)
+            }
         }
-        try FileSystem.syncDirectory(blobDirectory)
     }
 
     /// Undoes a `finalize` whose catalog commit never happened (the process died after the rename): the blob
@@ -115,8 +131,10 @@ public struct BlobStore: BlobStorage {
     public func returnToStaging(_ id: ImageID) throws(GateError) -> StagedBlob {
         try FileSystem.makeDirectories(stagingDirectory)
         let target = stagingDirectory + "/" + id.description + "." + Hex.encode(Crypto.randomBytes(8))
-        guard rename(path(for: id), target) == 0 else {
-            throw FileSystem.error("cannot move the uncommitted blob back to staging")
+        do {
+            try FileIO.rename(path(for: id), to: target)
+        } catch {
+            throw FileSystem.error("cannot move the uncommitted blob back to staging", errno: error.errno)
         }
         try FileSystem.syncDirectory(stagingDirectory)
         try FileSystem.syncDirectory(blobDirectory)
@@ -173,7 +191,11 @@ public struct BlobStore: BlobStorage {
         try FileSystem.makeDirectories(quarantineDirectory)
         let target = quarantineDirectory + "/" + id.description + "." + String(now)
         // link + unlink instead of rename: rename would silently replace an existing quarantined file.
-        guard link(path(for: id), target) == 0 else { throw FileSystem.error("cannot quarantine blob \(id)") }
+        do {
+            try FileIO.link(path(for: id), to: target)
+        } catch {
+            throw FileSystem.error("cannot quarantine blob \(id)", errno: error.errno)
+        }
         try FileSystem.syncDirectory(quarantineDirectory)
         guard unlink(path(for: id)) == 0 else { throw FileSystem.error("cannot remove quarantined blob \(id)") }
         try FileSystem.syncDirectory(blobDirectory)

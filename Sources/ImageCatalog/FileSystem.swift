@@ -5,9 +5,10 @@
 import Glibc
 #endif
 import GateCore
+import SystemIO
 
-/// Thin helpers over Glibc. Package-internal (the catalog stores use them): the rest of the program uses SystemIO; the catalog only
-/// needs files and directories, and must control fsync ordering itself.
+/// Directory helpers and errno → `GateError` for the catalog stores (package-internal). The reads, writes
+/// and syncs themselves are SystemIO's (`FileIO`, `AtomicFile`).
 package enum FileSystem {
     /// `GateError` for the current `errno`, classified so the CLI can say "not found" vs "denied".
     package static func error(_ what: String, errno code: Int32 = errno) -> GateError {
@@ -44,10 +45,12 @@ package enum FileSystem {
 
     /// fsync a directory so a rename or unlink inside it is durable.
     package static func syncDirectory(_ path: String) throws(GateError) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw error("cannot open directory \(path)") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw error("fsync of directory \(path) failed") }
+        do {
+            try FileIO.syncDirectory(path)
+        } catch {
+            let what = error.call == "open" ? "cannot open directory \(path)" : "fsync of directory \(path) failed"
+            throw Self.error(what, errno: error.errno)
+        }
     }
 
     /// Size of a regular file, nil if it does not exist or is not a regular file (no symlink following:
@@ -74,27 +77,10 @@ package enum FileSystem {
 
     /// `read` retrying on EINTR; returns 0 at end of file.
     package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(GateError) -> Int {
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw error("read failed")
-        }
-    }
-
-    /// Writes all of `buffer`, looping over short writes and EINTR.
-    package static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(GateError) {
-        var offset = 0
-        while offset < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n > 0 {
-                offset += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                // ENOSPC/EDQUOT arrive here; n == 0 cannot happen for a regular file, treat it as an error.
-                throw error("write to staging file failed", errno: n == 0 ? EIO : errno)
-            }
+        do {
+            return try FileIO.read(fd, into: buffer)
+        } catch {
+            throw Self.error("read failed", errno: error.errno)
         }
     }
 }

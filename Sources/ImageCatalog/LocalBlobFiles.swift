@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import GateCore
+import SystemIO
 
 /// A local blob opened read-only. Size and identity (`st_dev`, `st_ino`) are frozen with `fstat` on the
 /// opened descriptor, so headers describe exactly the bytes this descriptor sends (Docs/style.md §2.5
@@ -17,8 +18,12 @@ final class LocalBlobReader: BlobReader {
     private let inode: UInt64
 
     init(path: String) throws(GateError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw FileSystem.error("cannot open the blob") }
+        let fd: Int32
+        do {
+            fd = try FileIO.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        } catch {
+            throw FileSystem.error("cannot open the blob", errno: error.errno)
+        }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
             let e = FileSystem.error("the blob is not a regular file", errno: errno == 0 ? EINVAL : errno)
@@ -60,26 +65,18 @@ final class LocalBlobStaging: BlobStaging {
     }
 
     func append(_ buffer: UnsafeRawBufferPointer) throws(BlobWriteError) {
-        var off = 0
-        while off < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + off, buffer.count - off)
-            if n > 0 {
-                off += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                // ENOSPC/EDQUOT arrive here; n == 0 cannot happen for a regular file, treat it as EIO.
-                throw BlobWriteError(errno: n == 0 ? EIO : errno)
-            }
+        do {
+            try FileIO.writeAll(fd, buffer)
+        } catch {
+            throw BlobWriteError(errno: error.errno)  // ENOSPC/EDQUOT arrive here
         }
     }
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(GateError) -> Int {
-        while true {
-            let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw FileSystem.error("cannot read staging file")
+        do {
+            return try FileIO.pread(fd, into: buffer, at: offset)
+        } catch {
+            throw FileSystem.error("cannot read staging file", errno: error.errno)
         }
     }
 

@@ -7,6 +7,7 @@ import Glibc
 import CryptoPrimitives
 import GateCore
 import ImageCatalog
+import SystemIO
 
 /// What re-reading one image's blob found.
 public enum BlobCheck: Sendable, Equatable {
@@ -89,11 +90,12 @@ public struct BlobVerifier: Sendable {
         let hasher = SHA256Hasher()
         var done: UInt64 = 0
         let started = Monotonic.microseconds()
+        var advised: Int32 = -1
         while true {
             if shouldStop() { return .interrupted }
             let n: Int
             do {
-                n = try Self.read(reader, at: done, into: buffer)
+                n = try Self.read(reader, at: done, into: buffer, advised: &advised)
             } catch {
                 return .unreadable(error.message)
             }
@@ -121,18 +123,24 @@ public struct BlobVerifier: Sendable {
         }
     }
 
-    /// One `pread` from wherever the store keeps the bytes at `offset` (0 at the end of the blob).
+    /// One `pread` from wherever the store keeps the bytes at `offset` (0 at the end of the blob). Each new
+    /// descriptor (the blob, or a cached slice of it) is first advised as read front to back
+    /// (POSIX_FADV_SEQUENTIAL: Linux doubles the read-ahead window), as the scrub did before the storage seam.
     private static func read(
-        _ reader: any BlobReader, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer
+        _ reader: any BlobReader, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer, advised: inout Int32
     ) throws(GateError) -> Int {
         guard offset < reader.size else { return 0 }
         let extent = try reader.extent(at: offset, maxLength: UInt64(buffer.count))
         defer { withExtendedLifetime(extent) {} }
-        while true {
-            let n = pread(extent.fd, buffer.baseAddress, Int(extent.length), off_t(extent.offset))
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw GateError.io("cannot read the blob of the image: \(String(cString: strerror(errno)))")
+        if extent.fd != advised {
+            FileIO.adviseSequential(extent.fd)
+            advised = extent.fd
+        }
+        do {
+            return try FileIO.pread(
+                extent.fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(extent.length)]), at: extent.offset)
+        } catch {
+            throw GateError.io("cannot read the blob of the image: \(error.reason)")
         }
     }
 }

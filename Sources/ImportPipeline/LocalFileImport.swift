@@ -8,6 +8,7 @@ import Glibc
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SystemIO
 
 extension ImportManager {
     /// Imports `path` as `request` (its size taken from the file) and returns the available image, or throws
@@ -17,11 +18,14 @@ extension ImportManager {
     ) throws(GateError) -> ImageRecord {
         // O_NONBLOCK so opening a FIFO cannot hang waiting for a writer (it is refused below as not a regular
         // file); it has no effect on regular files.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw errno == ENOENT ? GateError.notFound("no file \(path)") : GateError.io("cannot open \(path): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do {
+            fd = try FileIO.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+        } catch {
+            throw error.errno == ENOENT
+                ? GateError.notFound("no file \(path)") : GateError.io("cannot open \(path): \(error.reason)")
         }
-        defer { close(fd) }
+        defer { Sys.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             throw GateError.invalid("\(path) is not a regular file")
@@ -47,10 +51,11 @@ extension ImportManager {
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         var last = ProgressWindow()
         while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 {
-                let reason = "cannot read \(path): \(String(cString: strerror(errno)))"
+            let n: Int
+            do {
+                n = try FileIO.read(fd, into: &buf)
+            } catch {
+                let reason = "cannot read \(path): \(error.reason)"
                 sink.abandon()
                 fail(record.id, reason: reason)
                 throw GateError.io(reason)

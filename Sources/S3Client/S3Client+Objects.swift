@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import CryptoPrimitives
 import Glibc
+import SystemIO
 
 extension S3Client {
     /// Stores `bytes` as `key` (signed with the body's SHA-256). Returns the store's ETag.
@@ -54,17 +55,13 @@ extension S3Client {
         var writeError: Int32 = 0
         do throws(S3Error) {
             return try getObject(key: key, range: range) { chunk in
-                var done = 0
-                while done < chunk.count {
-                    let n = pwrite(descriptor, chunk.baseAddress! + done, chunk.count - done, off_t(position))
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else {
-                        writeError = errno
-                        return false
-                    }
-                    done += n
-                    position += UInt64(n)
+                do throws(SystemError) {
+                    try FileIO.pwriteAll(descriptor, chunk, at: position)
+                } catch {
+                    writeError = error.errno
+                    return false
                 }
+                position += UInt64(chunk.count)
                 return true
             }
         } catch {

@@ -2,6 +2,7 @@
 // ImageGate: the S3 credentials file: `key = value` lines, mode 0600 or stricter, errors without values.
 //===----------------------------------------------------------------------===//
 import Glibc
+import SystemIO
 
 /// Reads a credentials file in the syntax of AWS's shared credentials file, limited to one profile:
 ///
@@ -21,11 +22,13 @@ public enum S3CredentialsFile {
     static let maxBytes = 64 * 1024
 
     public static func load(path: String) throws(S3Error) -> S3Credentials {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw .configuration("cannot open the S3 credentials file \(path): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do {
+            fd = try FileIO.open(path, O_RDONLY | O_CLOEXEC)
+        } catch {
+            throw .configuration("cannot open the S3 credentials file \(path): \(error.reason)")
         }
-        defer { close(fd) }
+        defer { Sys.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             throw .configuration("cannot stat the S3 credentials file \(path): \(String(cString: strerror(errno)))")
@@ -43,15 +46,13 @@ public enum S3CredentialsFile {
             throw .configuration("the S3 credentials file \(path) is larger than \(maxBytes) bytes")
         }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-        var filled = 0
-        while filled < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else {
-                throw .configuration("cannot read the S3 credentials file \(path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            filled += n
+        let filled: Int
+        do {
+            filled = try bytes.withUnsafeMutableBytes { b in
+                Result { () throws(SystemError) in try FileIO.preadFully(fd, into: b, at: 0) }
+            }.get()
+        } catch {
+            throw .configuration("cannot read the S3 credentials file \(path): \(error.reason)")
         }
         guard let text = String(validating: bytes[..<filled], as: UTF8.self) else {
             throw .configuration("the S3 credentials file \(path) is not UTF-8 text")

@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import CCurl
 import Glibc
+import SystemIO
 
 /// A request body: nothing, bytes in memory, or a range of an open file (read with `pread`, so the
 /// descriptor's offset is not used and the caller may share the descriptor).
@@ -76,10 +77,15 @@ final class S3Exchange {
         case .file(let fd, let offset, _):
             var got = 0
             while got < n {
-                let r = pread(fd, buffer.baseAddress! + got, n - got, off_t(offset + sent) + off_t(got))
-                if r < 0, errno == EINTR { continue }
+                var why = "the file ended early"
+                var r = 0
+                do {
+                    r = try FileIO.pread(
+                        fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[got..<n]), at: offset + sent + UInt64(got))
+                } catch {
+                    why = error.reason
+                }
                 if r <= 0 {
-                    let why = r < 0 ? String(cString: strerror(errno)) : "the file ended early"
                     stop = S3Error(
                         .cancelled, "reading the upload's source failed at byte \(sent + UInt64(got)): \(why)")
                     return Int(CCurl_readfunc_abort())

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import GateCore
 import Synchronization
+import SystemIO
 
 /// Where the bytes of the served file come from. Implemented over a blob descriptor by the server and over
 /// memory by the tests.
@@ -56,10 +57,12 @@ public struct BlobByteSource: SFTPByteSource {
             return -1
         }
         defer { withExtendedLifetime(extent) {} }
-        while true {
-            let n = pread(extent.fd, buffer, Int(extent.length), off_t(extent.offset))
-            if n < 0 && errno == EINTR { continue }
-            return n
+        do {
+            return try FileIO.pread(
+                extent.fd, into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(extent.length)), at: extent.offset)
+        } catch {
+            errno = error.errno
+            return -1
         }
     }
 

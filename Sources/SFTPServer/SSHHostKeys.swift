@@ -6,6 +6,7 @@ import Glibc
 #endif
 import CLibSSH
 import GateCore
+import SystemIO
 
 /// One host key as clients see it.
 public struct SSHHostKey: Sendable, Equatable {
@@ -96,31 +97,19 @@ public enum SSHHostKeys {
         return true
     }
 
-    /// Writes private key text to `path`. The file is created 0600 with O_EXCL under a temporary name and
-    /// renamed into place, so a reader never sees a partial or world-readable key (libssh's own
-    /// `ssh_pki_export_privkey_file` creates 0644: Docs/sftp-notes.md §2).
+    /// Writes private key text to `path` with `AtomicFile`: created 0600 with O_EXCL under a temporary name of
+    /// its own and renamed into place, so a reader never sees a partial or world-readable key (libssh's own
+    /// `ssh_pki_export_privkey_file` creates 0644: Docs/sftp-notes.md §2), and a server and a CLI command
+    /// writing the same key at once never touch each other's half-written file.
     public static func writePrivateKeyText(_ text: String, to path: String) throws(GateError) {
-        // One temporary name per process: a server and a CLI command writing the same key at once must not
-        // unlink or rename each other's half-written file.
-        let tmp = path + ".tmp-\(getpid())"
-        unlink(tmp)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw GateError.io("cannot create \(tmp): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                close(fd)
-                unlink(tmp)
-                throw GateError.io("cannot write \(tmp)")
+        do {
+            try AtomicFile.write(Array(text.utf8), to: path, mode: 0o600)
+        } catch {
+            switch error.step {
+            case .create: throw GateError.io("cannot create \(error.path): \(error.reason)")
+            case .write: throw GateError.io("cannot write \(error.path)")
+            case .sync, .place, .syncDirectory: throw GateError.io("cannot write \(path)")
             }
-            off += n
-        }
-        guard fsync(fd) == 0, close(fd) == 0, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw GateError.io("cannot write \(path)")
         }
     }
 

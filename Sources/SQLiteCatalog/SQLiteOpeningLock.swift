@@ -6,6 +6,7 @@ import Glibc
 #endif
 import GateCore
 import ImageCatalog
+import SystemIO
 
 extension SQLiteCatalogStore {
     /// Runs `body` (the start-up guards, `open`, the integrity check) holding an exclusive `flock` on the
@@ -18,12 +19,14 @@ extension SQLiteCatalogStore {
     public static func withOpeningLock<T>(path: String, _ body: () throws(GateError) -> T) throws(GateError) -> T {
         let parent = FileSystem.parentDirectory(of: path)
         try FileSystem.makeDirectories(parent)
-        let fd = Glibc.open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileSystem.error("cannot open the catalog's directory \(parent)") }
-        defer { Glibc.close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw FileSystem.error("cannot lock the catalog's directory \(parent)") }
+        let fd: Int32
+        do {
+            fd = try FileIO.lockDirectory(parent)
+        } catch {
+            let what = error.call == "open" ? "cannot open" : "cannot lock"
+            throw FileSystem.error("\(what) the catalog's directory \(parent)", errno: error.errno)
         }
+        defer { Sys.close(fd) }
         return try body()
     }
 }

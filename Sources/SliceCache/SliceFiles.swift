@@ -114,17 +114,24 @@ struct SliceFiles: Sendable {
     func createPart(for name: String) throws(GateError) -> (fd: Int32, path: String) {
         let suffix = Crypto.randomBytes(6).map { String($0, radix: 16) }.joined()
         let p = path(Self.partPrefix + name + "." + suffix)
-        let fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io("cannot create \(p): \(String(cString: strerror(errno)))") }
-        return (fd, p)
+        do {
+            return (try FileIO.open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600), p)
+        } catch {
+            throw .io("cannot create \(p): \(error.reason)")
+        }
     }
 
     /// Renames a verified partial download into place (atomic: a reader sees the whole slice or none).
+    /// Deliberately not `AtomicFile.commit`: no fsync of the slice or the directory. A cache slice is a copy
+    /// of the object store's bytes, checked against its SHA-256 whenever it is opened after a restart
+    /// (`scan`, `SliceCache`), so a slice a crash tore or lost is fetched again; syncing would only slow
+    /// every cold read.
     func publish(part: String, as name: String) throws(GateError) {
-        guard rename(part, path(name)) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(part)
-            throw .io("cannot rename \(part) into the cache: \(reason)")
+        do {
+            try FileIO.rename(part, to: path(name))
+        } catch {
+            FileIO.remove(part)
+            throw .io("cannot rename \(part) into the cache: \(error.reason)")
         }
     }
 
@@ -152,10 +159,11 @@ struct SliceFiles: Sendable {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var offset: off_t = 0
         while true {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io("reading a cache slice failed: \(String(cString: strerror(errno)))")
+            let n: Int
+            do {
+                n = try FileIO.pread(fd, into: &buffer, at: UInt64(offset))
+            } catch {
+                throw .io("reading a cache slice failed: \(error.reason)")
             }
             if n == 0 { break }
             buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }

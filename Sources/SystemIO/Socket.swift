@@ -169,7 +169,7 @@ public enum Socket {
         -> IOResult<Int>
     {
         var off = offset
-        let r = try Sys.nonBlocking("sendfile") { CLinuxShims_sendfile(socket, file, &off, count) }
+        let r = try Sys.nonBlocking("sendfile") { Syscall.sendfile(socket, file, &off, count) }
         offset = off
         return r
     }

@@ -5,18 +5,24 @@
 import Glibc
 #endif
 
-/// A failed system call: which call and the errno it left. Captured immediately after the call so no
-/// intervening code can change errno (NIO `System.swift` does the same).
+/// A failed system call: which call, the errno it left (the cause callers keep) and, for calls on a path,
+/// the path. Captured immediately after the call so no intervening code can change errno (NIO
+/// `System.swift` does the same).
 public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
     public let call: String
     public let errno: Int32
+    public let path: String?
 
-    public init(_ call: String, errno: Int32) {
+    public init(_ call: String, errno: Int32, path: String? = nil) {
         self.call = call
         self.errno = errno
+        self.path = path
     }
 
-    public var description: String { "\(call): \(String(cString: strerror(errno)))" }
+    /// `strerror` text of the errno ("No space left on device").
+    public var reason: String { String(cString: strerror(errno)) }
+
+    public var description: String { path.map { "\(call) \($0): \(reason)" } ?? "\(call): \(reason)" }
 }
 
 /// Outcome of a non-blocking call: done (with a value) or would block.

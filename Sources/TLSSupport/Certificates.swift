@@ -6,6 +6,7 @@ import Glibc
 #endif
 import COpenSSL
 import GateCore
+import SystemIO
 
 public enum Certificates {
     /// Returns `(certificate, key)` paths in `directory`, generating a self-signed P-256 certificate for
@@ -60,20 +61,23 @@ public enum Certificates {
         try writePEM(certPath, mode: 0o644) { bio in PEM_write_bio_X509(bio, x509) }
     }
 
+    /// Renders PEM into memory, then writes it with `AtomicFile` (temporary file created with `mode`, fsync,
+    /// rename, fsync of the directory).
     private static func writePEM(_ path: String, mode: mode_t, _ body: (OpaquePointer) -> Int32) throws(GateError) {
-        let tmp = path + ".tmp"
-        unlink(tmp)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw GateError.io("cannot create \(tmp): \(String(cString: strerror(errno)))") }
-        guard let bio = BIO_new_fd(fd, BIO_CLOSE) else {
-            close(fd)
-            throw OpenSSLError.gate("BIO_new_fd")
+        guard let bio = BIO_new(BIO_s_mem()) else { throw OpenSSLError.gate("BIO_new") }
+        defer { BIO_free(bio) }
+        guard body(bio) == 1 else { throw OpenSSLError.gate("writing \(path)") }
+        var pem = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { BIO_read(bio, $0.baseAddress, Int32($0.count)) }
+            if n <= 0 { break }
+            pem += chunk[0..<Int(n)]
         }
-        let ok = body(bio) == 1
-        fsync(fd)
-        BIO_free(bio)
-        guard ok, rename(tmp, path) == 0 else {
-            unlink(tmp)
+        do {
+            try AtomicFile.write(pem, to: path, mode: mode)
+        } catch {
+            if error.step == .create { throw GateError.io("cannot create \(error.path): \(error.reason)") }
             throw OpenSSLError.gate("writing \(path)")
         }
     }

@@ -21,6 +21,8 @@ final class LoopHarness {
     private let thread: OSThread
     private var stopped = false
     private var nextPort: UInt16 = 40000
+    /// The server end of the last `connect`, for a syscall fault scoped to it (`SyscallFault.Scope.descriptor`).
+    private(set) var lastServerFD: Int32 = -1
 
     init(handler: any RequestHandler, config: HTTPServerConfig = HTTPServerConfig()) throws {
         ClientSocket.ignoreBrokenPipes()
@@ -55,6 +57,7 @@ final class LoopHarness {
             throw TestFailure("connection limit reached")
         }
         ctx.mailboxes[0].open.add(1, ordering: .relaxed)
+        lastServerFD = serverFD
         ctx.mailboxes[0].hand(serverFD, peer)
         return client
     }

@@ -7,6 +7,7 @@ import Glibc
 #endif
 import GateCore
 import HTTPServer
+import SystemIO
 import Testing
 import TestSupport
 
@@ -104,6 +105,33 @@ import TestSupport
         #expect(byteDifference(body, Array(f.bytes.prefix(body.count))) == nil)
         let line = try loop.accessLog.nextJSON()
         #expect(line["status"] as? Int == 200)
+        #expect(line["outcome"] as? String == "truncated")
+        #expect(line["bytes"] as? Int == body.count)
+        #expect(try loop.diagnostics.nextLine().contains("file truncated while sending"))
+    }
+
+    @Test("sendfile returning 0 before the promised length (through the syscall seam): cut, never padded")
+    func sendfileReturningZeroCutsTheConnection() throws {
+        let f = try FileFixture(size: 1 << 20, seed: 6)
+        let loop = try LoopHarness(handler: f.handler)
+        defer { loop.stop() }
+        let client = try loop.connect(serverSendBuffer: Self.tinyBuffer)
+        // The file stays whole: only the second sendfile on this connection says "end of file" (the first sends
+        // the first bytes). Without the writer's truncation branch the third call would send the rest.
+        let (received, hits) = try SyscallFaults.inject([
+            SyscallFault(.sendfile, .returnZero, scope: .descriptor(loop.lastServerFD), skip: 1)
+        ]) {
+            try client.send(.get("/blob"))
+            return try client.readToEnd()
+        }
+        #expect(hits == [1])
+        let headEnd = try #require(Self.headLength(received))
+        let body = Array(received[headEnd...])
+        #expect(String(decoding: received[0..<headEnd], as: UTF8.self).contains("Content-Length: \(1 << 20)"))
+        #expect(body.count > 0)
+        #expect(body.count < 1 << 20)
+        #expect(byteDifference(body, Array(f.bytes.prefix(body.count))) == nil)
+        let line = try loop.accessLog.nextJSON()
         #expect(line["outcome"] as? String == "truncated")
         #expect(line["bytes"] as? Int == body.count)
         #expect(try loop.diagnostics.nextLine().contains("file truncated while sending"))

@@ -5,6 +5,7 @@ import Foundation
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SystemIO
 import Testing
 
 @Suite struct BlobVerifyTests {
@@ -31,6 +32,19 @@ import Testing
         #expect(seen == 1_000_000)
         #expect(try w.store.image(r.id)?.status == .available)
         #expect(try w.events("image.verify.fail").isEmpty)
+    }
+
+    @Test("the scrub advises sequential reading once per blob and reads on through EINTR")
+    func advisesSequentialReadsAndRetriesInterruptedReads() throws {
+        let w = try World()
+        let r = try image(w, Self.millionA)
+        // A failed advice changes nothing but speed, so a failure is how the test counts the calls.
+        let (result, hits) = try SyscallFaults.inject([
+            SyscallFault(.fadvise, .fail(errno: EINVAL), times: 100),
+            SyscallFault(.pread, .fail(errno: EINTR), times: 3),
+        ]) { try w.service.verifyImage(r, verifier: verifier(w), source: "test") }
+        #expect(result == .intact)
+        #expect(hits == [1, 3])
     }
 
     @Test func flippedByteOfTheRightSizeFailsTheImageWithAReason() throws {

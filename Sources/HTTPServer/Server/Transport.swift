@@ -184,8 +184,12 @@ final class TLSTransport: Transport {
                 held.removeAll(keepingCapacity: true)
             }
             let want = min(count, Self.chunk)
-            let got = buffer.withUnsafeMutableBytes { pread(file, $0.baseAddress! + head, want, off_t(offset)) }
-            if got < 0 { return .failed(errno: errno, "pread: \(String(cString: strerror(errno)))") }
+            let got: Int
+            do {
+                got = try FileIO.pread(file, into: &buffer, range: head..<(head + want), at: offset)
+            } catch {
+                return .failed(errno: error.errno, error.description)
+            }
             if got == 0 { return .done(0) }  // the writer treats 0 as a truncated file
             pendingStart = 0
             pendingHead = head

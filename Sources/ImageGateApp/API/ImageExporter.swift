@@ -10,6 +10,7 @@ import GateCore
 import HTTPServer
 import ImageCatalog
 import ImageManagement
+import SystemIO
 
 /// The columns of the console's image list, in order, with how each cell is read from a record.
 struct ExportColumn: Sendable {
@@ -151,17 +152,9 @@ struct ImageExporter: Sendable {
     }
 
     private func readWhole(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { return nil }
-            if n == 0 { return out }
-            out += buf[0..<n]
-        }
+        guard let fd = try? FileIO.open(path, O_RDONLY | O_CLOEXEC) else { return nil }
+        defer { Sys.close(fd) }
+        return (try? FileIO.readToEnd(fd, limit: Int.max)) ?? nil
     }
 }
 

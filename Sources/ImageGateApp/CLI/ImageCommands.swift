@@ -8,6 +8,7 @@ import Foundation
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SystemIO
 
 enum ImageCommands {
     static let help = """
@@ -324,12 +325,11 @@ enum ImageCommands {
 
     static func headOf(_ path: String) -> [UInt8] {
         // O_NONBLOCK: a FIFO must not hang the command waiting for a writer (the import refuses it).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
+        guard let fd = try? FileIO.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) else { return [] }
+        defer { Sys.close(fd) }
         var buf = [UInt8](repeating: 0, count: ImageFormat.sniffLength)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        return n > 0 ? Array(buf[0..<n]) : []
+        let n = buf.withUnsafeMutableBytes { (try? FileIO.read(fd, into: $0)) ?? 0 }
+        return Array(buf[0..<n])
     }
 
     static let importHelp = """
@@ -394,7 +394,6 @@ import ImportPipeline
 
 enum FileOut {
     static func stderr(_ s: String) {
-        var b = Array(s.utf8)
-        _ = b.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        _ = try? FileIO.writeAll(2, Array(s.utf8))
     }
 }

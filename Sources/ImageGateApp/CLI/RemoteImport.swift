@@ -9,6 +9,7 @@ import Foundation
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SystemIO
 
 enum RemoteImport {
     static let chunk = 8 << 20
@@ -19,9 +20,10 @@ enum RemoteImport {
         -> [String: Any]
     {
         // O_NONBLOCK: a FIFO must not hang the command waiting for a writer (refused below).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-        guard fd >= 0 else { throw GateError.notFound("no file \(path)") }
-        defer { close(fd) }
+        guard let fd = try? FileIO.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) else {
+            throw GateError.notFound("no file \(path)")
+        }
+        defer { Sys.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else {
             throw GateError.invalid("\(path) is not a non-empty regular file")
@@ -46,7 +48,7 @@ enum RemoteImport {
         var attempts = 0
         var buf = [UInt8](repeating: 0, count: chunk)
         while offset < size {
-            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min(chunk, Int(size - offset)), off_t(offset)) }
+            let n = (try? FileIO.pread(fd, into: &buf, range: 0..<min(chunk, Int(size - offset)), at: offset)) ?? -1
             guard n > 0 else { throw GateError.io("cannot read \(path)") }
             do throws(GateError) {
                 let r = try remote.send(

@@ -60,8 +60,9 @@ final class MetricsListener: Sendable {
         var head: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 2048)
         while head.count < 8192, !head.ends(with: [13, 10, 13, 10]) && !head.ends(with: [10, 10]) {
-            let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { return }
+            // A receive timeout (SO_RCVTIMEO) comes back as .wouldBlock: the client is dropped.
+            guard case .processed(let n)? = chunk.withUnsafeMutableBytes({ try? Socket.read(client, into: $0) }), n > 0
+            else { return }
             head += chunk[..<n]
         }
         let line = String(decoding: head.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
@@ -80,8 +81,8 @@ final class MetricsListener: Sendable {
         if parts.first != "HEAD" { out += body }
         var bytes = Array(out.utf8)[...]
         while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
+            guard case .processed(let n)? = bytes.withUnsafeBytes({ try? Socket.send(client, $0, more: false) }), n > 0
+            else { return }
             bytes = bytes.dropFirst(n)
         }
     }

@@ -12,6 +12,7 @@ import GateCore
 import ImageCatalog
 import ImportPipeline
 import SQLiteCatalog
+import SystemIO
 import ImageManagement
 import PostgresCatalog
 
@@ -159,23 +160,18 @@ final class DataDirectory: Sendable {
     }
 
     /// Creates `path` with mode 0600 and the given text (never overwrites). The text is written and synced
-    /// under a temporary name first and then linked into place, so another process never reads the file
+    /// under a temporary name first and then linked into place (`AtomicFile`, `.createNew`: link(2) fails with
+    /// EEXIST instead of replacing an existing file, unlike rename(2)), so another process never reads the file
     /// half-written (and so never mistakes a key being created for a damaged one).
     static func writePrivateFile(_ path: String, _ text: String) throws(GateError) {
-        let temp = path + ".tmp-" + Hex.encode(Crypto.randomBytes(6))
-        let fd = Glibc.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw GateError.io("cannot create \(temp): \(String(cString: strerror(errno)))") }
-        defer { unlink(temp) }
         do {
-            defer { Glibc.close(fd) }
-            var bytes = Array(text.utf8)
-            guard bytes.withUnsafeMutableBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count,
-                fsync(fd) == 0
-            else { throw GateError.io("cannot write \(temp)") }
-        }
-        // link(2) fails with EEXIST instead of replacing an existing file, unlike rename(2).
-        guard link(temp, path) == 0 else {
-            throw GateError.io("cannot create \(path): \(String(cString: strerror(errno)))")
+            try AtomicFile.write(Array(text.utf8), to: path, mode: 0o600, placement: .createNew)
+        } catch {
+            switch error.step {
+            case .create, .place: throw GateError.io("cannot create \(error.path): \(error.reason)")
+            case .write, .sync: throw GateError.io("cannot write \(error.path)")
+            case .syncDirectory: throw GateError.io("cannot create \(path): \(error)")
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import Foundation
 import GateCore
+import SystemIO
 
 /// Written by `serve` once its listeners are bound, removed on clean stop. A stale file (dead pid) is ignored.
 struct RunFile: Codable, Sendable {
@@ -30,9 +31,10 @@ struct RunFile: Codable, Sendable {
             let dir = (path as NSString).deletingLastPathComponent
             try DataDirectory.makeDirectories(dir)
             let data = try JSONEncoder().encode(self)
-            let tmp = path + ".tmp"
-            try data.write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, path) == 0 else { throw GateError.io("cannot write \(path)") }
+            // 0666 less the umask, as the file has always been created.
+            try AtomicFile.write(Array(data), to: path, mode: 0o666)
+        } catch let e as AtomicFileError {
+            throw GateError.io(e.step == .place ? "cannot write \(path)" : "cannot write \(path): \(e)")
         } catch let e as GateError {
             throw e
         } catch {

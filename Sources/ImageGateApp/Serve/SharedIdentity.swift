@@ -11,6 +11,7 @@ import Foundation
 import GateCore
 import ImageCatalog
 import SFTPServer
+import SystemIO
 
 /// With `catalog.url` naming a shared catalog (CatalogLocation.isEmbedded false), `DataDirectory.open` takes
 /// its identity from here instead of `<data_dir>/keys` (Docs/tokens.md "Keyring storage", Docs/sftp.md
@@ -165,8 +166,10 @@ enum SharedIdentity {
                 // Read again: another process on this data directory (a CLI command) may have synced it already.
                 guard readTextFile(path) != text else { continue }
                 let aside = path + ".replaced-\(time(nil))"
-                guard rename(path, aside) == 0 else {
-                    throw GateError.io("cannot move \(absolutePath(path)) aside: \(String(cString: strerror(errno)))")
+                do {
+                    try FileIO.rename(path, to: aside)
+                } catch {
+                    throw GateError.io("cannot move \(absolutePath(path)) aside: \(error.reason)")
                 }
             }
             try SSHHostKeys.writePrivateKeyText(text, to: path)
