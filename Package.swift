@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "ImageManagementTests", dependencies: ["ImageManagement", "ImageCatalog", "SQLiteCatalog", "GateCore"]),
         .testTarget(name: "ImageInspectionTests", dependencies: ["ImageInspection", "GateCore"]),
-        .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
+        .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "COpenSSL", "GateCore", "SystemIO"]),
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO", "TestSupport"]),
         .testTarget(
             name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO", "TestSupport"]),
