@@ -63,8 +63,8 @@ import Testing
         return (session, resumed.withLock { $0 })
     }
 
-    /// `SSL_OP_NO_TICKET` keeps TLS 1.3 sessions in the server's cache (two per full handshake, 300 s each);
-    /// OpenSSL's default bound, 20,480 sessions, let a busy server's memory grow for minutes. More handshakes
+    /// `SSL_OP_NO_TICKET` keeps TLS 1.3 sessions in the server's cache (two per full handshake); OpenSSL's
+    /// defaults, 20,480 sessions for 2 hours each, let a busy server's memory grow for two hours. More handshakes
     /// than the bound allows leave at most `sessionCacheSize` sessions, and as a full cache evicts the oldest,
     /// a session just made still resumes: what an FTPS data connection does with its control connection's
     /// session (Docs/ftp.md).
@@ -79,6 +79,7 @@ import Testing
             SSL_SESSION_free(session)
         }
         #expect(failed == 0)
+        #expect(context.sessionTimeout == TLSContext.sessionTimeoutSeconds)
         #expect(context.cachedSessions > TLSContext.sessionCacheSize / 2)
         #expect(context.cachedSessions <= TLSContext.sessionCacheSize, "\(context.cachedSessions) sessions")
 
