@@ -119,7 +119,7 @@ let package = Package(
             name: "ImageManagementTests",
             dependencies: ["ImageManagement", "ImageCatalog", "SQLiteCatalog", "GateCore", "SystemIO"]),
         .testTarget(name: "ImageInspectionTests", dependencies: ["ImageInspection", "GateCore"]),
-        .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "GateCore"]),
+        .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "COpenSSL", "GateCore", "SystemIO"]),
         .testTarget(name: "SFTPServerTests", dependencies: ["SFTPServer", "GateCore", "SystemIO", "TestSupport"]),
         .testTarget(
             name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO", "TestSupport"]),

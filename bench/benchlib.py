@@ -265,8 +265,9 @@ def import_file(conf, data, src, name="bench.bin"):
     return js, blob
 
 
-def start_imagegate(bench, conf, data, listeners, extra=()):
-    """listeners: e.g. ["http", "sftp"]; extra: more serve flags. Returns (Popen, {"http": "http://127.0.0.1:P", ...})."""
+def start_imagegate(bench, conf, data, listeners, extra=(), startup_seconds=20):
+    """listeners: e.g. ["http", "sftp"]; extra: more serve flags. Returns (Popen, {"http": "http://127.0.0.1:P", ...}).
+    startup_seconds: longer for a server under a profiler (heaptrack, valgrind)."""
     argv = [BIN, "serve", "--config", conf, "--data-dir", data]
     for name in listeners:
         argv += [f"--{name}", "127.0.0.1:0"]
@@ -277,7 +278,7 @@ def start_imagegate(bench, conf, data, listeners, extra=()):
         os.remove(out)
     p = bench.spawn("imagegate", argv, stdout=out)
     found = {}
-    deadline = time.time() + 20
+    deadline = time.time() + startup_seconds
     while time.time() < deadline and len(found) < len(listeners):
         bench.alive(p, "imagegate")
         for line in open(out).read().splitlines():
@@ -287,7 +288,7 @@ def start_imagegate(bench, conf, data, listeners, extra=()):
                     found[name] = line[len(prefix):].split()[0]
         time.sleep(0.1)
     if len(found) < len(listeners):
-        die(f"imagegate did not report {listeners} within 20 s (got {found})")
+        die(f"imagegate did not report {listeners} within {startup_seconds} s (got {found})")
     return p, found
 
 

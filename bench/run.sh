@@ -27,6 +27,7 @@
 #   bash bench/run.sh metrics       -> bench/metrics_overhead.py  64 KiB ranges, metrics listener on vs off
 #   bash bench/run.sh metrics-callgrind -> bench/metrics_callgrind.py  the same, in instructions per request
 #                                      (valgrind callgrind: repeatable on a busy machine)
+#   bash bench/run.sh metrics-scrape -> bench/metrics_scrape.py  CPU of one /metrics scrape and of the health round
 #   bash bench/run.sh hotpath       -> bench/hotpath.py     the issue-17 matrix: wrk -t1/-t2, 16/256 connections,
 #                                      64 KiB / 128-byte unaligned ranges, valid and bad token, HTTPS, aria2c; server
 #                                      and client CPU per request, client-bound rows flagged, per-loop balance
@@ -43,10 +44,11 @@ case "${1:-}" in
     url-import) exec /usr/bin/python3 "$(dirname "$0")/url_import.py" ;;
     metrics) exec /usr/bin/python3 "$(dirname "$0")/metrics_overhead.py" ;;
     metrics-callgrind) exec /usr/bin/python3 "$(dirname "$0")/metrics_callgrind.py" ;;
+    metrics-scrape) exec /usr/bin/python3 "$(dirname "$0")/metrics_scrape.py" ;;
     hotpath) exec /usr/bin/python3 "$(dirname "$0")/hotpath.py" ;;
     multinode) exec /usr/bin/python3 "$(dirname "$0")/multinode.py" ;;
     s3) exec /usr/bin/python3 "$(dirname "$0")/s3_store.py" "${@:2}" ;;
-    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|metrics-callgrind|hotpath|multinode|s3]" >&2; exit 64 ;;
+    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|metrics-callgrind|metrics-scrape|hotpath|multinode|s3]" >&2; exit 64 ;;
 esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

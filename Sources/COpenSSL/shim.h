@@ -30,6 +30,9 @@ static inline void COpenSSL_CTX_set_nonblocking_modes(SSL_CTX *c) {
     SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
                             | SSL_MODE_RELEASE_BUFFERS);
 }
+/// The server session cache (SSL_CTX_sess_set_cache_size and SSL_CTX_sess_number are macros).
+static inline long COpenSSL_CTX_sess_set_cache_size(SSL_CTX *c, long n) { return SSL_CTX_sess_set_cache_size(c, n); }
+static inline long COpenSSL_CTX_sess_number(SSL_CTX *c) { return SSL_CTX_sess_number(c); }
 static inline int COpenSSL_ktls_send_enabled(SSL *s) {
     return BIO_get_ktls_send(SSL_get_wbio(s)) ? 1 : 0;
 }

@@ -14,11 +14,15 @@ public struct MetricFamily: Sendable {
     public var seeds: [MetricSeries]
     public var histogram: MetricHistogram?
 
+    /// `# HELP` and `# TYPE` lines, escaped once here rather than on every scrape.
+    public let header: String
+
     public init(_ name: String, _ kind: Kind, _ help: String, seeds: [MetricSeries] = []) {
         self.name = name
         self.kind = kind
         self.help = help
         self.seeds = seeds
+        header = "# HELP \(name) \(MetricText.escapeHelp(help))\n# TYPE \(name) \(kind.rawValue)\n"
     }
 
     public init(histogram: MetricHistogram, help: String) {
@@ -30,24 +34,35 @@ public struct MetricFamily: Sendable {
 public enum MetricText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    /// Renders families in the given order. `values` holds counters, histogram cells and gauges alike.
+    /// Renders families in the given order. `values` holds counters, histogram cells and gauges alike. A scrape
+    /// renders every family (Docs/operations.md, "What a scrape costs"): build the families once and pass them
+    /// again, so their header lines are not escaped anew each time.
     public static func render(_ families: [MetricFamily], values: [MetricSeries: Double]) -> String {
+        var byName: [String: [MetricSeries]] = [:]
+        for k in values.keys { byName[k.name, default: []].append(k) }
         var out = ""
+        out.reserveCapacity(8192)
         for f in families {
-            out += "# HELP \(f.name) \(escapeHelp(f.help))\n# TYPE \(f.name) \(f.kind.rawValue)\n"
+            out += f.header
             if let h = f.histogram {
-                for (_, s) in h.bucketSeries { out += line(s, values[s] ?? 0) }
-                for s in [h.infSeries, h.sumSeries, h.countSeries] { out += line(s, values[s] ?? 0) }
+                for (_, s) in h.bucketSeries { append(s, values[s] ?? 0, to: &out) }
+                for s in [h.infSeries, h.sumSeries, h.countSeries] { append(s, values[s] ?? 0, to: &out) }
                 continue
             }
-            var series = Set(f.seeds)
-            for k in values.keys where k.name == f.name { series.insert(k) }
-            for s in series.sorted(by: { $0.labels < $1.labels }) { out += line(s, values[s] ?? 0) }
+            var series = f.seeds
+            for k in byName[f.name] ?? [] where !f.seeds.contains(k) { series.append(k) }
+            for s in series.sorted(by: { $0.labels < $1.labels }) { append(s, values[s] ?? 0, to: &out) }
         }
         return out
     }
 
-    static func line(_ s: MetricSeries, _ v: Double) -> String { "\(s.name)\(s.labels) \(number(v))\n" }
+    static func append(_ s: MetricSeries, _ v: Double, to out: inout String) {
+        out += s.name
+        out += s.labels
+        out += " "
+        out += number(v)
+        out += "\n"
+    }
 
     /// Integers without a fraction (counters of bytes stay exact and readable); others in Swift's shortest form.
     public static func number(_ v: Double) -> String {

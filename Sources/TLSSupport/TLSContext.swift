@@ -18,6 +18,15 @@ public final class TLSContext: @unchecked Sendable {
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
         + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
+    /// Sessions the server keeps for resumption. With `SSL_OP_NO_TICKET` every TLS 1.3 handshake stores its
+    /// sessions here (two per full handshake); OpenSSL's defaults, 20,480 sessions kept for 2 hours, let a busy
+    /// server's heap grow for two hours (Docs/testing.md, "Memory under a mixed load"). A full cache evicts the
+    /// oldest session: a client that comes back later does a full handshake, which is all a resumption saves;
+    /// an FTPS data connection resumes a session made moments before (resumption is logged, not required:
+    /// Docs/ftp.md).
+    static let sessionCacheSize = 1024
+    static let sessionTimeoutSeconds = 300
+
     /// Loads a PEM certificate chain and its private key and checks that they belong together.
     public static func server(certificateChain: String, privateKey: String) throws(GateError) -> TLSContext {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw OpenSSLError.gate("SSL_CTX_new") }
@@ -34,6 +43,8 @@ public final class TLSContext: @unchecked Sendable {
         // A session id context lets FTPS data connections resume the control connection's session.
         let sid: [UInt8] = Array("imagegate".utf8)
         _ = SSL_CTX_set_session_id_context(ctx, sid, UInt32(sid.count))
+        _ = COpenSSL_CTX_sess_set_cache_size(ctx, sessionCacheSize)
+        _ = SSL_CTX_set_timeout(ctx, sessionTimeoutSeconds)
         guard SSL_CTX_use_certificate_chain_file(ctx, certificateChain) == 1 else {
             throw fail("loading certificate \(certificateChain)")
         }
@@ -52,6 +63,12 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     deinit { SSL_CTX_free(ctx) }
+
+    /// Sessions in the server session cache now (`SSL_CTX_sess_number`).
+    var cachedSessions: Int { COpenSSL_CTX_sess_number(ctx) }
+
+    /// How long a cached session may be resumed (`SSL_CTX_get_timeout`).
+    var sessionTimeout: Int { SSL_CTX_get_timeout(ctx) }
 }
 
 /// OpenSSL's error queue turned into a message (per thread; drained here).

@@ -76,10 +76,14 @@ final class MetricsListener: Sendable {
             let path = String(parts[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0])
             (status, type, body) = answer(path)
         }
-        var out = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: \(type)\r\n"
-        out += "Content-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
-        if parts.first != "HEAD" { out += body }
-        var bytes = Array(out.utf8)[...]
+        let header = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: \(type)\r\n"
+            + "Content-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+        // One buffer, one copy of the body: a scrape's answer is kilobytes.
+        var answer: [UInt8] = []
+        answer.reserveCapacity(header.utf8.count + body.utf8.count)
+        answer += header.utf8
+        if parts.first != "HEAD" { answer += body.utf8 }
+        var bytes = answer[...]
         while !bytes.isEmpty {
             guard case .processed(let n)? = bytes.withUnsafeBytes({ try? Socket.send(client, $0, more: false) }), n > 0
             else { return }

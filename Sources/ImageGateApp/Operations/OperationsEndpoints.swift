@@ -14,6 +14,22 @@ struct OperationsEndpoints: Sendable {
     let catalog: any CatalogHealth
     /// Gauges read from the running listeners at scrape time (open connections, FTP/SFTP sessions).
     let listenerGauges: @Sendable () -> [(MetricSeries, Double)]
+    /// Every family /metrics describes, built once: their HELP lines were escaped anew on every scrape, more
+    /// than half of what a scrape cost (Docs/benchmarks.md, "Results: metrics-scrape").
+    let families = ImageGateMetrics.families()
+    /// The catalog's images and bytes per status, read at most once per `CatalogTotals.maxAgeMs`.
+    let catalogTotals: CatalogTotals
+
+    init(
+        health: HealthMonitor, catalog: any CatalogHealth,
+        listenerGauges: @escaping @Sendable () -> [(MetricSeries, Double)],
+        now: @escaping @Sendable () -> Int64 = Monotonic.milliseconds
+    ) {
+        self.health = health
+        self.catalog = catalog
+        self.listenerGauges = listenerGauges
+        catalogTotals = CatalogTotals(catalog: catalog, now: now)
+    }
 
     func answer(_ path: String) -> (status: Int, contentType: String, body: String) {
         switch path {
@@ -39,7 +55,7 @@ struct OperationsEndpoints: Sendable {
             values[MetricSeries("imagegate_downloads_active", [("protocol", scheme)])] = max(0, started - ended)
         }
         // A catalog that cannot answer leaves these series out rather than reporting zeros (/readyz says why).
-        if let totals = try? catalog.imageTotals() {
+        if let totals = catalogTotals.current() {
             var importing = 0.0
             for t in totals {
                 values[MetricSeries("imagegate_images", [("status", t.status)])] = Double(t.images)
@@ -48,7 +64,34 @@ struct OperationsEndpoints: Sendable {
             }
             values[MetricSeries("imagegate_imports_active")] = importing
         }
-        return MetricText.render(ImageGateMetrics.families(), values: values)
+        return MetricText.render(families, values: values)
+    }
+}
+
+/// `imageTotals()` remembered for a few seconds. The query is a `GROUP BY` over every image row (a scan that
+/// grows with the catalog), and Prometheus may scrape every second or from several servers; the gauges it
+/// feeds move with imports and deletions, so a few seconds' delay changes nothing an alert looks at. A
+/// failed query is not remembered: the next scrape asks again.
+final class CatalogTotals: Sendable {
+    typealias Totals = [(status: String, images: Int64, bytes: Int64)]
+    static let maxAgeMs: Int64 = 5000
+
+    private let catalog: any CatalogHealth
+    private let now: @Sendable () -> Int64
+    private let last = Mutex<(atMs: Int64, totals: Totals)?>(nil)
+
+    init(catalog: any CatalogHealth, now: @escaping @Sendable () -> Int64) {
+        self.catalog = catalog
+        self.now = now
+    }
+
+    /// The totals of a query at most `maxAgeMs` old, nil when the catalog cannot answer.
+    func current() -> Totals? {
+        let t = now()
+        if let l = last.withLock({ $0 }), t - l.atMs < Self.maxAgeMs { return l.totals }
+        guard let totals = try? catalog.imageTotals() else { return nil }
+        last.withLock { $0 = (t, totals) }
+        return totals
     }
 }
 
