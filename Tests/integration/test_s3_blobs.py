@@ -348,6 +348,7 @@ class SlowRangeHandler(http.server.BaseHTTPRequestHandler):
     """Serves one file slowly (1 MiB steps), honouring `Range: bytes=N-`, and records each request's range."""
     data = b""
     ranges = []
+    step_seconds = 0.05
 
     def do_GET(self):
         start = 0
@@ -365,7 +366,7 @@ class SlowRangeHandler(http.server.BaseHTTPRequestHandler):
         try:
             for i in range(0, len(body), MiB):
                 self.wfile.write(body[i:i + MiB])
-                time.sleep(0.05)
+                time.sleep(type(self).step_seconds)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
@@ -378,8 +379,9 @@ def test_url_import_killed_mid_transfer_resumes_from_its_last_part(store, node):
     """The node dies with a part stored; after the restart the fetch continues with a Range request from the
     last recorded part's end (the checkpoint), not from byte 0, and the object has the source's bytes."""
     s3 = S3(store)
-    data = os.urandom(40 * MiB + 9)
-    SlowRangeHandler.data, SlowRangeHandler.ranges = data, []
+    data = os.urandom(56 * MiB + 9)
+    # 0.1 s per MiB: about 5.6 s in all, so the kill below lands with parts still to come even on a busy machine.
+    SlowRangeHandler.data, SlowRangeHandler.ranges, SlowRangeHandler.step_seconds = data, [], 0.1
     web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowRangeHandler)
     threading.Thread(target=web.serve_forever, daemon=True).start()
     try:
@@ -389,15 +391,18 @@ def test_url_import_killed_mid_transfer_resumes_from_its_last_part(store, node):
                 "source": {"url": f"http://127.0.0.1:{web.server_address[1]}/disk.raw"}}
         status, _, js, payload = api.call("POST", "/api/v1/imports", body)
         assert status == 201, payload
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if (api.image(js["id"]).get("progress") or {}).get("bytes", 0) > 20 * MiB:
-                break
-            time.sleep(0.1)
+        # Kill once two parts are in the store: parts are uploaded in order and a part's checkpoint is recorded
+        # before the next part is uploaded, so the first part's checkpoint is then in the catalog. (Waiting on the
+        # progress counter instead raced the part upload on a loaded machine: the fetch runs up to a part ahead.)
+        deadline, parts = time.time() + 60, []
+        while time.time() < deadline and len(parts) < 2:
+            uploads = s3.uploads(f"{node.prefix}/images/")
+            parts = s3.parts(*uploads[0]) if uploads else []
+            time.sleep(0.05)
         node.stop(signal.SIGKILL)
         (key, upload_id), = s3.uploads(f"{node.prefix}/images/")
         parts = s3.parts(key, upload_id)
-        assert parts and parts == list(range(1, len(parts) + 1))
+        assert len(parts) >= 2 and parts == list(range(1, len(parts) + 1)), parts
         node.start()
         api = API(node)
         done = api.wait_status(js["id"], {"available", "failed"}, timeout=120)
