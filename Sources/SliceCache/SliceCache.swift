@@ -103,7 +103,16 @@ public final class SliceCache: Sendable {
     /// The slice's file, opened, when it is cached and known good; nil when it must be fetched or checked first.
     func openWarm(_ object: SlicedObject, _ index: Int, name: String) -> SliceHandle? {
         guard let entry = state.withLock({ $0.index[name] }), entry.verified else { return nil }
-        guard let (fd, stamp) = files.openForReading(name) else {
+        let opened: (fd: Int32, stamp: SliceStamp)?
+        do {
+            opened = try files.openForReading(name)
+        } catch {
+            // Not gone, only not openable now (out of descriptors, say): the entry stays (the file still counts
+            // against cache.max_bytes) and this read takes the fetch path, which checks the file again there.
+            logger.warning("read cache: cannot open slice \(name): \(error.reason)")
+            return nil
+        }
+        guard let (fd, stamp) = opened else {
             // Deleted behind our back (or evicted just now): forget it; a fetch brings it back.
             state.withLock { s in if s.index[name]?.stamp == entry.stamp { s.index.remove(name) } }
             return nil
@@ -204,7 +213,13 @@ public final class SliceCache: Sendable {
     private func bringIn(_ name: String, _ object: SlicedObject, _ index: Int) throws(GateError) {
         let expected = object.slice(index).length
         if state.withLock({ $0.index[name] }) != nil {
-            if let (fd, stamp) = files.openForReading(name) {
+            let opened: (fd: Int32, stamp: SliceStamp)?
+            do {
+                opened = try files.openForReading(name)
+            } catch {
+                throw GateError.io("read cache: cannot open slice \(name): \(error.reason)")
+            }
+            if let (fd, stamp) = opened {
                 defer { Sys.close(fd) }
                 let digest = try? SliceFiles.digest(of: fd)
                 if let digest, digest.length == expected, digest.hex == object.sliceSHA256[index] {

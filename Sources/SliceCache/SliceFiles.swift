@@ -137,14 +137,21 @@ struct SliceFiles: Sendable {
 
     func remove(_ name: String) { unlink(path(name)) }
 
-    /// Opens a slice for reading and marks it used (atime, for the LRU order after a restart). nil when gone.
-    func openForReading(_ name: String) -> (fd: Int32, stamp: SliceStamp)? {
-        let fd = open(path(name), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+    /// Opens a slice for reading and marks it used (atime, for the LRU order after a restart). nil when the file
+    /// is gone (ENOENT); any other failure (EMFILE when the process is out of descriptors, EACCES, EIO) throws, so
+    /// callers do not mistake a slice they cannot open now for a slice that no longer exists.
+    func openForReading(_ name: String) throws(SystemError) -> (fd: Int32, stamp: SliceStamp)? {
+        let fd: Int32
+        do {
+            fd = try FileIO.open(path(name), O_RDONLY | O_CLOEXEC)
+        } catch where error.errno == ENOENT {
+            return nil
+        }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
+            let e = errno
             Sys.close(fd)
-            return nil
+            throw SystemError("fstat", errno: e, path: path(name))
         }
         let stamp = SliceStamp(st)
         // Only atime moves (UTIME_OMIT for mtime), so the stamp's content check is unaffected.

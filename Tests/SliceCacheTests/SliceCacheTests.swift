@@ -275,6 +275,24 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(f.source.fetches == 2)
     }
 
+    @Test("a warm slice that cannot be opened now (EMFILE) stays cached: the read is served after a re-check, no fetch")
+    func openFailureKeepsSlice() throws {
+        let f = try Fixture()
+        let cache = try f.cache()
+        _ = try readThrough(cache.reader(for: f.object), length: 10)
+        #expect(f.source.fetches == 1)
+        // Only this thread's opens fail: the reader's warm open does; the fetch thread's re-check of the file does
+        // not, so the slice is found good on disk instead of being fetched again (before, the failed open dropped
+        // the slice from the index as if deleted, and the read fetched it from the store).
+        let (bytes, hits) = try SyscallFaults.inject([SyscallFault(.open, .fail(errno: EMFILE), times: 1)]) {
+            () throws -> [UInt8] in try readThrough(cache.reader(for: f.object), length: 10)
+        }
+        #expect(hits == [1])
+        #expect(bytes == Array(f.bytes[0..<10]))
+        #expect(f.source.fetches == 1)
+        #expect(cache.cachedSlices == 1)
+    }
+
     @Test("a slice changed on disk while a reader holds it open is not served again from that descriptor")
     func corruptHeldSlice() throws {
         let f = try Fixture()
