@@ -5,6 +5,7 @@ import Foundation
 import GateCore
 import Glibc
 import ImageCatalog
+import SQLiteCatalog
 import Testing
 
 @Suite struct ImportTests {
