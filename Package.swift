@@ -28,44 +28,41 @@ let package = Package(
 
         // The syscall layer, the only code that calls file and socket syscalls: errno as SystemError, file I/O
         // (writeAll, pread, fsync), the one atomic file write, sockets, epoll, and the fault seam tests use.
-        .target(name: "SystemIO", dependencies: ["CLinuxShims"], swiftSettings: strictSettings),
+        .target(name: "SystemIO", dependencies: ["CLinuxShims"]),
         // The git commit of the build (`imagegate --version`): one generated function, written by the plugin below.
         .target(name: "BuildCommit", plugins: ["GitCommitStamp"]),
         .plugin(name: "GitCommitStamp", capability: .buildTool()),
         // Errors, clocks, logging, small value types shared by every layer.
-        .target(name: "GateCore", dependencies: ["SystemIO"], swiftSettings: strictSettings),
+        .target(name: "GateCore", dependencies: ["SystemIO"]),
         // SHA-256, HMAC, HKDF, random bytes, constant-time compare (OpenSSL).
-        .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
+        .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"]),
         // Signed download tokens (igt1) and the signing keyring.
-        .target(name: "DownloadTokens", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"], swiftSettings: strictSettings),
+        .target(name: "DownloadTokens", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
         // Image records, the store interface (CatalogStore), the blob store and start-up recovery.
-        .target(name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"], swiftSettings: strictSettings),
+        .target(name: "ImageCatalog", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
         // The embedded catalog: CatalogStore on one SQLite file (the default; Docs/catalog.md).
         .target(
-            name: "SQLiteCatalog", dependencies: ["GateCore", "ImageCatalog", "CSQLite", "SystemIO"],
-            swiftSettings: strictSettings),
+            name: "SQLiteCatalog", dependencies: ["GateCore", "ImageCatalog", "CSQLite", "SystemIO"]),
         // The shared catalog: CatalogStore on PostgreSQL, for several gateway nodes (Docs/catalog.md).
         .target(
-            name: "PostgresCatalog", dependencies: ["GateCore", "ImageCatalog", "PostgresClient"],
-            swiftSettings: strictSettings),
+            name: "PostgresCatalog", dependencies: ["GateCore", "ImageCatalog", "PostgresClient"]),
         // Who may do what: principals, tenants, sub-accounts, API keys, image lifecycle rules, recycle bin,
         // VM references, audit log. The management API and the CLI call only this.
         .target(
             name: "ImageManagement",
-            dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog", "DownloadTokens", "SystemIO"],
-            swiftSettings: strictSettings),
+            dependencies: ["GateCore", "CryptoPrimitives", "ImageCatalog", "DownloadTokens", "SystemIO"]),
         // Streaming format inspection of image bytes: qcow2 header rules, ISO 9660, refusal of VMDK/VHD/… .
-        .target(name: "ImageInspection", dependencies: ["GateCore"], swiftSettings: strictSettings),
+        .target(name: "ImageInspection", dependencies: ["GateCore"]),
         // HTTP/1.1: request parser, range and precondition logic, responses, event-loop server.
         .target(
-            name: "HTTPServer", dependencies: ["GateCore", "SystemIO", "TLSSupport"], swiftSettings: strictSettings),
+            name: "HTTPServer", dependencies: ["GateCore", "SystemIO", "TLSSupport"]),
         // TLS with OpenSSL: contexts (TLS 1.2/1.3, modern suites), certificates, self-signed generation, streams.
-        .target(name: "TLSSupport", dependencies: ["COpenSSL", "GateCore", "SystemIO"], swiftSettings: strictSettings),
+        .target(name: "TLSSupport", dependencies: ["COpenSSL", "GateCore", "SystemIO"]),
         // SSH transport (libssh 0.10) and a read-only SFTP v3 subsystem serving one image per token.
-        .target(name: "SFTPServer", dependencies: ["CLibSSH", "GateCore", "SystemIO"], swiftSettings: strictSettings),
+        .target(name: "SFTPServer", dependencies: ["CLibSSH", "GateCore", "SystemIO"]),
         // FTP/FTPS (explicit AUTH TLS) read-only front with passive data connections and REST.
         .target(
-            name: "FTPServer", dependencies: ["GateCore", "SystemIO", "TLSSupport"], swiftSettings: strictSettings),
+            name: "FTPServer", dependencies: ["GateCore", "SystemIO", "TLSSupport"]),
         // Composition root: configuration, CLI commands, management API, console, upload fronts, wiring of
         // catalog, tokens, imports and listeners (Docs/architecture.md, "Targets").
         .target(
@@ -76,8 +73,7 @@ let package = Package(
                 "SFTPServer", "FTPServer", "ImageManagement", "ImageInspection", "CXLSXWriter", "URLFetcher", "CCurl",
                 "PostgresClient", "PostgresCatalog", "BuildCommit", "S3Client", "S3BlobStore", "SliceCache",
                 "ImportPipeline", "ConsoleAssets",
-            ],
-            swiftSettings: strictSettings),
+            ]),
         // Imports from bytes to an available image: jobs, leases, staging sinks with in-line checks, URL fetches,
         // local files, upload sessions, finalize and resumption (Docs/imports.md). No HTTP: the fronts that feed
         // it (tus, content PUT) are in ImageGateApp.
@@ -86,28 +82,26 @@ let package = Package(
             dependencies: [
                 "GateCore", "SystemIO", "CryptoPrimitives", "ImageCatalog", "ImageManagement", "ImageInspection",
                 "URLFetcher",
-            ],
-            swiftSettings: strictSettings),
+            ]),
         // The web console's files, generated by scripts/embed-console.py (a leaf: one table of strings).
-        .target(name: "ConsoleAssets", swiftSettings: strictSettings),
+        .target(name: "ConsoleAssets"),
         // URL import transport: http, https and ftp through libcurl with the SSRF defences of Docs/protocols.md §4.1.
-        .target(name: "URLFetcher", dependencies: ["CCurl", "GateCore"], swiftSettings: strictSettings),
+        .target(name: "URLFetcher", dependencies: ["CCurl", "GateCore"]),
         // PostgreSQL client on libpq: URLs, parameterized queries, typed errors (SQLSTATE), transactions with
         // retry, advisory locks, a bounded pool for dedicated threads, versioned migrations (Docs/deployment.md).
-        .target(name: "PostgresClient", dependencies: ["CLibPQ", "GateCore"], swiftSettings: strictSettings),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ", "GateCore"]),
         // S3 client on libcurl: s3:// locations, credentials, AWS Signature Version 4 (OpenSSL HMAC/SHA-256),
         // object and multipart calls for dedicated threads, typed errors (Docs/object-storage.md).
         .target(
-            name: "S3Client", dependencies: ["CCurl", "CryptoPrimitives", "GateCore", "SystemIO"], swiftSettings: strictSettings),
+            name: "S3Client", dependencies: ["CCurl", "CryptoPrimitives", "GateCore", "SystemIO"]),
         // BlobStorage on an S3 bucket (`blobs.url = s3://…`): multipart imports that resume from a catalog
         // checkpoint, per-slice digests for the read cache (Docs/object-storage.md).
         .target(
-            name: "S3BlobStore", dependencies: ["GateCore", "ImageCatalog", "S3Client", "CryptoPrimitives", "SliceCache"],
-            swiftSettings: strictSettings),
+            name: "S3BlobStore", dependencies: ["GateCore", "ImageCatalog", "S3Client", "CryptoPrimitives", "SliceCache"]),
         // The node-local read cache of object-store slices: LRU, single flight, SHA-256 checks (Docs/object-storage.md).
         .target(
-            name: "SliceCache", dependencies: ["GateCore", "SystemIO", "CryptoPrimitives"], swiftSettings: strictSettings),
-        .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"], swiftSettings: strictSettings),
+            name: "SliceCache", dependencies: ["GateCore", "SystemIO", "CryptoPrimitives"]),
+        .executableTarget(name: "imagegate", dependencies: ["ImageGateApp"]),
 
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO", "TestSupport"]),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore", "CryptoPrimitives", "SystemIO"]),
@@ -131,7 +125,7 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
         // Shared by test targets only (Docs/testing.md, "In-process tests"): scratch directories, seeded random
         // bytes, raw request builders, a scripted client socket, bounded waits. Public APIs only.
-        .target(name: "TestSupport", dependencies: ["GateCore"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(name: "TestSupport", dependencies: ["GateCore"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerLoopTests", dependencies: ["HTTPServer", "GateCore", "SystemIO", "TestSupport"]),
         .testTarget(
             name: "ImageGateAppHTTPTests",
@@ -157,3 +151,9 @@ let package = Package(
             ]),
     ]
 )
+
+// Every Swift target, tests included, builds with the same strict settings (Docs/style.md, "Compiler
+// settings"): one loop, so a new target cannot be added without them.
+for target in package.targets where target.type != .system && target.type != .plugin {
+    target.swiftSettings = (target.swiftSettings ?? []) + strictSettings
+}

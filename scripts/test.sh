@@ -12,6 +12,9 @@ case "${1:-}" in
     --quick) quick=1 ;;
     *) echo "usage: $0 [--quick]" >&2; exit 64 ;;
 esac
+# Formatting and lint first: seconds, and a commit that skipped scripts/format.sh fails before the build.
+echo "== lint (swift format, .swift-format)"
+scripts/lint.sh
 scripts/install-deps.sh --test
 # Python test packages live in a virtual environment (.build/venv), never in the system interpreter.
 python=$(scripts/test-venv.sh)

@@ -66,16 +66,16 @@ public enum S3CredentialsFile {
         let known = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
         for (index, raw) in lines(text).enumerated() {
             let line = raw.trimmingCharacters(in: " \t\r")
-            let where_ = "\(path) line \(index + 1)"
+            let location = "\(path) line \(index + 1)"
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
                 guard line == "[default]" else {
-                    throw .configuration("\(where_): only a [default] section is accepted")
+                    throw .configuration("\(location): only a [default] section is accepted")
                 }
                 continue
             }
             guard let eq = line.firstIndex(of: "=") else {
-                throw .configuration("\(where_): expected key = value")
+                throw .configuration("\(location): expected key = value")
             }
             let key = line[..<eq].trimmingCharacters(in: " \t")
             let value = line[line.index(after: eq)...].trimmingCharacters(in: " \t")
@@ -83,10 +83,10 @@ public enum S3CredentialsFile {
                 let printable = String(
                     key.prefix(40).unicodeScalars.map { $0.isASCII && $0.value >= 32 ? Character($0) : "?" })
                 throw .configuration(
-                    "\(where_): unknown key \"\(printable)\" (known: \(known.joined(separator: ", ")))")
+                    "\(location): unknown key \"\(printable)\" (known: \(known.joined(separator: ", ")))")
             }
-            guard values[key] == nil else { throw .configuration("\(where_): \(key) given twice") }
-            guard !value.isEmpty else { throw .configuration("\(where_): \(key) is empty") }
+            guard values[key] == nil else { throw .configuration("\(location): \(key) given twice") }
+            guard !value.isEmpty else { throw .configuration("\(location): \(key) is empty") }
             values[key] = value
         }
         guard let id = values["aws_access_key_id"] else {

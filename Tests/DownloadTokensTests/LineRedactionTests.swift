@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: tokens anywhere in a logged line are replaced by their labels (issue #11 item 18).
 //===----------------------------------------------------------------------===//
+import Foundation
 import GateCore
 import Testing
 @testable import DownloadTokens

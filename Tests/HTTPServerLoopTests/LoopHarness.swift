@@ -8,6 +8,7 @@ import GateCore
 @testable import HTTPServer
 import SystemIO
 import TestSupport
+import Synchronization
 
 /// An `EventLoop` built as `HTTPListener.start` builds one, on its own thread, except that connections
 /// arrive as socket-pair ends through its mailbox instead of from `accept`: the test owns the client end and

@@ -7,7 +7,7 @@ import Testing
 
 @testable import HTTPServer
 
-private let L: UInt64 = 10_000_000_000
+private let fileLength: UInt64 = 10_000_000_000
 private let etag = "\"img-7-1-abcd\""
 private let lastModified: Int64 = 1_700_000_000
 private let validators = Validators(etag: etag, lastModified: lastModified, date: lastModified + 100)
@@ -25,12 +25,12 @@ struct ConditionalRequestTests {
             (.head, ConditionalHeaders(range: "bytes=0-9"), .serve(.full)),
             (.post, ConditionalHeaders(range: "bytes=0-9"), .serve(.full)),
             (.get, ConditionalHeaders(range: "bytes=0-9"), .serve(.single(first: 0, last: 9))),
-            (.get, ConditionalHeaders(range: "bytes=100-", ifRange: etag), .serve(.single(first: 100, last: L - 1))),
+            (.get, ConditionalHeaders(range: "bytes=100-", ifRange: etag), .serve(.single(first: 100, last: fileLength - 1))),
             (.get, ConditionalHeaders(range: "bytes=100-", ifRange: "\"stale\""), .serve(.full)),
             (.get, ConditionalHeaders(range: "bytes=100-", ifRange: "W/\(etag)"), .serve(.full)),
             (
                 .get, ConditionalHeaders(range: "bytes=100-", ifRange: TimeFormat.httpDate(lastModified)),
-                .serve(.single(first: 100, last: L - 1))
+                .serve(.single(first: 100, last: fileLength - 1))
             ),
             (
                 .get, ConditionalHeaders(range: "bytes=100-", ifRange: TimeFormat.httpDate(lastModified - 1)),
@@ -63,7 +63,7 @@ struct ConditionalRequestTests {
             isHead: method == .head,
             headers: headers,
             validators: validators,
-            length: L
+            length: fileLength
         )
         #expect(outcome == expected)
     }
@@ -77,7 +77,7 @@ struct ConditionalRequestTests {
                 isHead: false,
                 headers: headers,
                 validators: validators,
-                length: L,
+                length: fileLength,
                 maxRanges: 1
             ) == .serve(.unsatisfiable)
         )
@@ -87,7 +87,7 @@ struct ConditionalRequestTests {
                 isHead: false,
                 headers: headers,
                 validators: validators,
-                length: L
+                length: fileLength
             ) == .serve(.multiple([0...9, 20...29]))
         )
     }

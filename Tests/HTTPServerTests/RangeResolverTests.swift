@@ -7,7 +7,7 @@ import Testing
 @testable import HTTPServer
 
 /// The representation length used by Docs/protocols.md §1.5.
-private let L: UInt64 = 10_000_000_000
+private let fileLength: UInt64 = 10_000_000_000
 
 /// `count` disjoint 10-byte ranges 100 bytes apart, as a Range field value.
 private func disjointRanges(_ count: Int) -> String {
@@ -17,11 +17,11 @@ private func disjointRanges(_ count: Int) -> String {
 @Suite("RangeResolver")
 struct RangeResolverTests {
     @Test(
-        "Docs/protocols.md §1.5 cases, L = 10 000 000 000",
+        "Docs/protocols.md §1.5 cases, fileLength = 10 000 000 000",
         arguments: [
             (nil, RangeDecision.full),
             ("bytes=0-0", .single(first: 0, last: 0)),
-            ("bytes=100-", .single(first: 100, last: L - 1)),
+            ("bytes=100-", .single(first: 100, last: fileLength - 1)),
             ("bytes=9999999990-", .single(first: 9_999_999_990, last: 9_999_999_999)),
             ("bytes=-500", .single(first: 9_999_999_500, last: 9_999_999_999)),
             ("bytes=-20000000000", .single(first: 0, last: 9_999_999_999)),
@@ -39,7 +39,7 @@ struct RangeResolverTests {
         ] as [(String?, RangeDecision)]
     )
     func protocolCases(header: String?, expected: RangeDecision) {
-        #expect(RangeResolver.resolve(header, length: L) == expected)
+        #expect(RangeResolver.resolve(header, length: fileLength) == expected)
     }
 
     @Test(
@@ -80,21 +80,21 @@ struct RangeResolverTests {
         ] as [(String, RangeDecision)]
     )
     func syntax(header: String, expected: RangeDecision) {
-        #expect(RangeResolver.resolve(header, length: L) == expected)
+        #expect(RangeResolver.resolve(header, length: fileLength) == expected)
     }
 
     @Test(
         "big numerals saturate instead of overflowing",
         arguments: [
-            ("bytes=0-18446744073709551615", L, RangeDecision.single(first: 0, last: L - 1)),
-            ("bytes=0-18446744073709551616", L, .single(first: 0, last: L - 1)),
-            ("bytes=0-99999999999999999999999", L, .single(first: 0, last: L - 1)),
-            ("bytes=-99999999999999999999999", L, .single(first: 0, last: L - 1)),
-            ("bytes=-18446744073709551615", L, .single(first: 0, last: L - 1)),
-            ("bytes=99999999999999999999999-", L, .unsatisfiable),
-            ("bytes=18446744073709551615-", L, .unsatisfiable),
+            ("bytes=0-18446744073709551615", fileLength, RangeDecision.single(first: 0, last: fileLength - 1)),
+            ("bytes=0-18446744073709551616", fileLength, .single(first: 0, last: fileLength - 1)),
+            ("bytes=0-99999999999999999999999", fileLength, .single(first: 0, last: fileLength - 1)),
+            ("bytes=-99999999999999999999999", fileLength, .single(first: 0, last: fileLength - 1)),
+            ("bytes=-18446744073709551615", fileLength, .single(first: 0, last: fileLength - 1)),
+            ("bytes=99999999999999999999999-", fileLength, .unsatisfiable),
+            ("bytes=18446744073709551615-", fileLength, .unsatisfiable),
             // Both saturate to UInt64.max, so last >= first holds: valid syntax, unsatisfiable.
-            ("bytes=99999999999999999999999-99999999999999999999998", L, .unsatisfiable),
+            ("bytes=99999999999999999999999-99999999999999999999998", fileLength, .unsatisfiable),
             ("bytes=0-", UInt64.max, .single(first: 0, last: UInt64.max - 1)),
             ("bytes=-5", UInt64.max, .single(first: UInt64.max - 5, last: UInt64.max - 1)),
             ("bytes=18446744073709551614-", UInt64.max, .single(first: UInt64.max - 1, last: UInt64.max - 1)),
@@ -158,21 +158,21 @@ struct RangeResolverTests {
 
     @Test("maxRanges counts every spec; 16 is accepted, 17 rejected")
     func rangeCountLimit() {
-        let sixteen = RangeResolver.resolve(disjointRanges(16), length: L)
+        let sixteen = RangeResolver.resolve(disjointRanges(16), length: fileLength)
         let expected: [ClosedRange<UInt64>] = (0..<16).map { (n: UInt64) in (n * 100)...(n * 100 + 9) }
         #expect(sixteen == .multiple(expected))
-        #expect(RangeResolver.resolve(disjointRanges(17), length: L) == .unsatisfiable)
+        #expect(RangeResolver.resolve(disjointRanges(17), length: fileLength) == .unsatisfiable)
         // Unsatisfiable specs count too, so the limit bounds parsing work, not just parts served.
         #expect(
-            RangeResolver.resolve("bytes=0-9," + String(repeating: "20000000000-,", count: 16), length: L)
+            RangeResolver.resolve("bytes=0-9," + String(repeating: "20000000000-,", count: 16), length: fileLength)
                 == .unsatisfiable
         )
         // Syntax wins over the limit: an invalid spec after the 16th still makes the field ignorable.
-        #expect(RangeResolver.resolve(disjointRanges(17) + ",x", length: L) == .full)
-        #expect(RangeResolver.resolve("bytes=0-9,20-29", length: L, maxRanges: 1) == .unsatisfiable)
-        #expect(RangeResolver.resolve("bytes=0-9", length: L, maxRanges: 1) == .single(first: 0, last: 9))
-        #expect(RangeResolver.resolve("bytes=0-9", length: L, maxRanges: 0) == .full)
-        #expect(RangeResolver.resolve("bytes=0-9", length: L, maxRanges: -1) == .full)
+        #expect(RangeResolver.resolve(disjointRanges(17) + ",x", length: fileLength) == .full)
+        #expect(RangeResolver.resolve("bytes=0-9,20-29", length: fileLength, maxRanges: 1) == .unsatisfiable)
+        #expect(RangeResolver.resolve("bytes=0-9", length: fileLength, maxRanges: 1) == .single(first: 0, last: 9))
+        #expect(RangeResolver.resolve("bytes=0-9", length: fileLength, maxRanges: 0) == .full)
+        #expect(RangeResolver.resolve("bytes=0-9", length: fileLength, maxRanges: -1) == .full)
     }
 
     @Test("fields longer than 1024 bytes are ignored without parsing")
@@ -180,20 +180,20 @@ struct RangeResolverTests {
         let pad = 1024 - "bytes=".utf8.count - "1-2".utf8.count
         let atCap = "bytes=" + String(repeating: "0", count: pad) + "1-2"
         #expect(atCap.utf8.count == RangeResolver.maxHeaderBytes)
-        #expect(RangeResolver.resolve(atCap, length: L) == .single(first: 1, last: 2))
+        #expect(RangeResolver.resolve(atCap, length: fileLength) == .single(first: 1, last: 2))
         let overCap = "bytes=" + String(repeating: "0", count: pad + 1) + "1-2"
-        #expect(RangeResolver.resolve(overCap, length: L) == .full)
+        #expect(RangeResolver.resolve(overCap, length: fileLength) == .full)
     }
 
     @Test(
         "ContentRange field values",
         arguments: [
-            (ContentRange.satisfied(first: 0, last: 0, length: L), "bytes 0-0/10000000000"),
+            (ContentRange.satisfied(first: 0, last: 0, length: fileLength), "bytes 0-0/10000000000"),
             (
-                ContentRange.satisfied(first: 9_999_999_500, last: L - 1, length: L),
+                ContentRange.satisfied(first: 9_999_999_500, last: fileLength - 1, length: fileLength),
                 "bytes 9999999500-9999999999/10000000000"
             ),
-            (ContentRange.unsatisfied(length: L), "bytes */10000000000"),
+            (ContentRange.unsatisfied(length: fileLength), "bytes */10000000000"),
             (ContentRange.unsatisfied(length: 0), "bytes */0"),
         ]
     )

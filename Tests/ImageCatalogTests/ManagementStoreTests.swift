@@ -4,6 +4,7 @@
 import CSQLite
 import GateCore
 import ImageCatalog
+import SQLiteCatalog
 import Testing
 
 @Suite struct ManagementStoreTests {

@@ -5,6 +5,7 @@ import DownloadTokens
 import GateCore
 @testable import ImageGateApp
 import Testing
+import SystemIO
 
 @Suite struct FTPSettingsTests {
     @Test func defaultsAndValues() throws {

@@ -5,6 +5,8 @@ import Foundation
 import GateCore
 @testable import ImageGateApp
 import Testing
+import SystemIO
+import HTTPServer
 
 @Suite struct SettingsTests {
     static let exampleURL = URL(fileURLWithPath: #filePath)

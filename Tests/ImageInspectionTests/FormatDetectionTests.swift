@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: magic-number detection, foreign-format refusals, multiple formats and declared-kind matching.
 //===----------------------------------------------------------------------===//
+import GateCore
 import Testing
 @testable import ImageInspection
 

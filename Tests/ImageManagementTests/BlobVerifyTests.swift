@@ -5,6 +5,7 @@ import Foundation
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SQLiteCatalog
 import SystemIO
 import Testing
 

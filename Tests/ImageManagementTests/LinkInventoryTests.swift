@@ -4,6 +4,7 @@
 import GateCore
 import ImageCatalog
 import ImageManagement
+import SQLiteCatalog
 import Testing
 
 @Suite struct LinkInventoryTests {

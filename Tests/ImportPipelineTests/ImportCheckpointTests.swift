@@ -8,6 +8,7 @@ import GateCore
 import ImageCatalog
 @testable import ImportPipeline
 import Testing
+import ImageInspection
 
 /// A staging object that, like an unfinished multipart upload, cannot read back bytes before its last
 /// checkpoint: `read(at:)` below it fails the test.

@@ -13,6 +13,8 @@ import ImageManagement
 @testable import ImportPipeline
 import Testing
 import TestSupport
+import SQLiteCatalog
+import ImageInspection
 
 @Suite struct ImportCrashTests {
     /// Where the importing process stops, in the order `importLocalFile` runs its steps.

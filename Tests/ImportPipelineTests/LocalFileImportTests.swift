@@ -12,6 +12,7 @@ import ImageManagement
 @testable import ImportPipeline
 import Testing
 import TestSupport
+import SQLiteCatalog
 
 @Suite struct LocalFileImportTests {
     @Test func importsASmallRandomFile() throws {

@@ -2,6 +2,7 @@
 // ImageGate: the connection pool: bounded, timing out when exhausted, healing after a lost session.
 //===----------------------------------------------------------------------===//
 
+import GateCore
 import Testing
 
 @testable import PostgresClient

@@ -2,6 +2,7 @@
 // ImageGate: statements against a real PostgreSQL: parameters, NULL, bytea, typed access, SQLSTATE errors.
 //===----------------------------------------------------------------------===//
 
+import GateCore
 import Testing
 
 @testable import PostgresClient

@@ -4,6 +4,7 @@
 
 import CryptoPrimitives
 import Dispatch
+import GateCore
 import Synchronization
 import Testing
 
