@@ -39,13 +39,3 @@ enum Output {
         return i == 0 ? "\(n) B" : String(format: "%.1f", v) + " " + units[i]
     }
 }
-
-func environment(_ name: String) -> String? {
-    guard let v = getenv(name) else { return nil }
-    return String(cString: v)
-}
-
-func readTextFile(_ path: String) -> String? {
-    guard let data = FileManager.default.contents(atPath: path) else { return nil }
-    return String(data: data, encoding: .utf8)
-}

@@ -71,7 +71,7 @@ enum VerifyCommand {
                 progress.update(done, total: image.size)
             }
             progress.done()
-            entry["result"] = label(result)
+            entry["result"] = result.label
             if result != .intact { entry["reason"] = result.reason(expected: image) }
             switch result {
             case .wrongDigest(let actual): entry["actual_sha256"] = actual
@@ -84,7 +84,7 @@ enum VerifyCommand {
             if !args.json {
                 print(result == .intact
                     ? "\(image.id)  intact  \(image.name)"
-                    : "\(image.id)  \(label(result).uppercased())  \(image.name): \(result.reason(expected: image))"
+                    : "\(image.id)  \(result.label.uppercased())  \(image.name): \(result.reason(expected: image))"
                         + (result.isCorrupt ? " (now failed)" : ""))
             }
         }
@@ -95,18 +95,5 @@ enum VerifyCommand {
         }
         if corrupt > 0 { return ExitCode.corrupt }
         return unreadable > 0 ? ExitCode.failure : ExitCode.success
-    }
-
-    /// The one-word result used in the JSON output and the log.
-    static func label(_ check: BlobCheck) -> String {
-        switch check {
-        case .intact: "intact"
-        case .missing: "missing"
-        case .wrongSize: "wrong_size"
-        case .wrongDigest: "wrong_digest"
-        case .unreadable: "unreadable"
-        case .superseded: "superseded"
-        case .interrupted: "interrupted"
-        }
     }
 }

@@ -89,10 +89,10 @@ final class BlobScrubber: Sendable {
                 logger.info("blob scrub: \(image.id) intact (\(image.size) bytes)")
             case .missing, .wrongSize, .wrongDigest:
                 corrupt += 1
-                logger.error("blob scrub: \(image.id) \(VerifyCommand.label(result)): \(result.reason(expected: image)); "
+                logger.error("blob scrub: \(image.id) \(result.label): \(result.reason(expected: image)); "
                     + "the image is now failed")
             case .unreadable, .superseded:
-                logger.warning("blob scrub: \(image.id) \(VerifyCommand.label(result)): \(result.reason(expected: image))")
+                logger.warning("blob scrub: \(image.id) \(result.label): \(result.reason(expected: image))")
             case .interrupted:
                 return
             }

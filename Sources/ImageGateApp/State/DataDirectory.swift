@@ -40,16 +40,6 @@ final class DataDirectory: Sendable {
             secrets: secrets)
     }
 
-    /// The management API as the server and the local CLI use it (/api/v1).
-    var managementAPI: ManagementAPI {
-        ManagementAPI(
-            service: service, minter: LinkMinter(data: self),
-            exporter: ImageExporter(scratchDirectory: settings.dataDir + "/run"), imports: imports,
-            webhookPolicy: settings.webhooks.policy)
-    }
-
-    var localAPI: LocalAPI { LocalAPI(api: managementAPI) }
-
     /// The key that seals secrets kept in the catalog (source URLs with credentials): 32 random bytes,
     /// created once, mode 0600, next to the token keys. A file that exists but does not hold such a key is
     /// an error that says so; it is never replaced (imports in progress may need the key it held).
@@ -190,14 +180,4 @@ final class DataDirectory: Sendable {
         imports.stopHeartbeat()  // the lease heartbeat stops before the catalog closes under it
         store.close()
     }
-}
-
-/// Absolute form of a path, for start-up messages.
-func absolutePath(_ path: String) -> String {
-    if path.hasPrefix("/") { return path }
-    var buf = [CChar](repeating: 0, count: 4096)
-    guard getcwd(&buf, buf.count) != nil else { return path }
-    let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let rel = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
-    return rel == "." ? cwd : cwd + "/" + rel
 }
