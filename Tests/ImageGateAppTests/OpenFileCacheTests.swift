@@ -62,7 +62,7 @@ import Testing
         throws -> (fd: Int32, ref: () -> AnyObject?)
     {
         let file = try cache.file(for: key, nowMs: now, open: s.opener(key, path))
-        weak var w = file
+        weak let w = file
         return (try file.extent(at: 0, maxLength: 1).fd, { w })
     }
 

@@ -57,8 +57,10 @@ struct ImageRoutes {
             return APIReply.json(200, APIJSON.page(try service.listImages(c.principal, Self.query(c.query))))
         case ("POST", 2) where s[1] == "batch-delete":
             return try batchDelete(c)
-        case (_, 1), (_, 2) where s[1] == "batch-delete":
-            throw ManagementAPI.methodNotAllowed(s.count == 1 ? "GET" : "POST")
+        case (_, 1):
+            throw ManagementAPI.methodNotAllowed("GET")
+        case (_, 2) where s[1] == "batch-delete":
+            throw ManagementAPI.methodNotAllowed("POST")
         default: break
         }
         let id = try ManagementAPI.imageID(s[1])

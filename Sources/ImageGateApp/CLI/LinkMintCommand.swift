@@ -1,6 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: `imagegate link mint ID [ID…]`: options, one result per image, --output FILE.csv|FILE.json.
 //===----------------------------------------------------------------------===//
+import DownloadTokens
 import Foundation
 import GateCore
 import ImageManagement
