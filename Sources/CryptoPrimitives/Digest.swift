@@ -11,11 +11,12 @@ public final class Digest {
     public init(algorithm: String) {
         guard let c = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
         ctx = c
-        let md: OpaquePointer? = switch algorithm {
-        case "sha1": EVP_sha1()
-        case "md5": EVP_md5()
-        default: EVP_sha256()
-        }
+        let md: OpaquePointer? =
+            switch algorithm {
+            case "sha1": EVP_sha1()
+            case "md5": EVP_md5()
+            default: EVP_sha256()
+            }
         precondition(EVP_DigestInit_ex(ctx, md, nil) == 1)
     }
 

@@ -25,7 +25,8 @@ public struct SecretBox: Sendable {
             precondition(EVP_EncryptUpdate(ctx, &out, &len, plaintext, Int32(plaintext.count)) == 1)
             total = Int(len)
         }
-        precondition(out.withUnsafeMutableBufferPointer { EVP_EncryptFinal_ex(ctx, $0.baseAddress! + total, &len) } == 1)
+        precondition(
+            out.withUnsafeMutableBufferPointer { EVP_EncryptFinal_ex(ctx, $0.baseAddress! + total, &len) } == 1)
         total += Int(len)
         var tag = [UInt8](repeating: 0, count: 16)
         precondition(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, &tag) == 1)

@@ -54,7 +54,9 @@ public struct Keyring: Sendable, Equatable {
     /// Emergency retirement (§3.5): removes a verify-only key at once, killing every token it signed.
     /// The active key cannot be retired this way; rotate first.
     public func retiring(kid: UInt32) throws(GateError) -> Keyring {
-        guard keys.contains(where: { $0.kid == kid }) else { throw GateError.notFound("no signing key \(SigningKey.hex(kid))") }
+        guard keys.contains(where: { $0.kid == kid }) else {
+            throw GateError.notFound("no signing key \(SigningKey.hex(kid))")
+        }
         guard active.kid != kid else { throw GateError.conflict("cannot retire the active key; rotate first") }
         return try Keyring(keys: keys.filter { $0.kid != kid })
     }
@@ -63,7 +65,9 @@ public struct Keyring: Sendable, Equatable {
     /// once, as with `retiring`) or is already retired (past `verifyUntil`, kept only until the next rotation).
     /// The active key signs every new link and is the one key a keyring cannot be without: rotate first.
     public func removing(kid: UInt32) throws(GateError) -> Keyring {
-        guard keys.contains(where: { $0.kid == kid }) else { throw GateError.notFound("no signing key \(SigningKey.hex(kid))") }
+        guard keys.contains(where: { $0.kid == kid }) else {
+            throw GateError.notFound("no signing key \(SigningKey.hex(kid))")
+        }
         guard active.kid != kid else {
             throw GateError.conflict(
                 "signing key \(SigningKey.hex(kid)) is the active key (it signs every new link) and cannot be removed; "

@@ -62,8 +62,10 @@ public struct SigningKey: Sendable, Equatable, Codable, CustomStringConvertible,
     public var kidHex: String { Self.hex(kid) }
 
     static func hex(_ kid: UInt32) -> String {
-        Hex.encode([UInt8(kid >> 24), UInt8(truncatingIfNeeded: kid >> 16), UInt8(truncatingIfNeeded: kid >> 8),
-            UInt8(truncatingIfNeeded: kid)])
+        Hex.encode([
+            UInt8(kid >> 24), UInt8(truncatingIfNeeded: kid >> 16), UInt8(truncatingIfNeeded: kid >> 8),
+            UInt8(truncatingIfNeeded: kid),
+        ])
     }
 
     public var description: String {
@@ -72,7 +74,8 @@ public struct SigningKey: Sendable, Equatable, Codable, CustomStringConvertible,
     }
     public var debugDescription: String { description }
     public var customMirror: Mirror {
-        Mirror(self, children: ["kid": kidHex, "state": state, "createdAt": createdAt, "verifyUntil": verifyUntil as Any])
+        Mirror(
+            self, children: ["kid": kidHex, "state": state, "createdAt": createdAt, "verifyUntil": verifyUntil as Any])
     }
 
     // MARK: Codable (key file only)
@@ -83,7 +86,8 @@ public struct SigningKey: Sendable, Equatable, Codable, CustomStringConvertible,
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let hex = try c.decode(String.self, forKey: .secret)
         guard let secret = Hex.decode(hex), secret.count == Self.secretLength else {
-            throw DecodingError.dataCorruptedError(forKey: .secret, in: c, debugDescription: "secret must be 64 hex digits")
+            throw DecodingError.dataCorruptedError(
+                forKey: .secret, in: c, debugDescription: "secret must be 64 hex digits")
         }
         self.init(
             kid: try c.decode(UInt32.self, forKey: .kid), secret: secret,

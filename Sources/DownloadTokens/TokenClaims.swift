@@ -24,7 +24,8 @@ public struct TokenClaims: Sendable, Equatable {
     public var ipBinding: IPPrefix?
 
     public init(
-        kid: UInt32 = 0, tenant: TenantID, image: ImageID, generation: UInt32, serial: ID128 = TokenClaims.randomSerial(),
+        kid: UInt32 = 0, tenant: TenantID, image: ImageID, generation: UInt32,
+        serial: ID128 = TokenClaims.randomSerial(),
         issuedAt: Int64, expiresAt: Int64, protocols: ProtocolSet, ipBinding: IPPrefix? = nil
     ) {
         self.kid = kid

@@ -40,8 +40,10 @@ public final class TokenKeyStore: Sendable {
     static let forcedRefreshIntervalMs: Int64 = 100
     private let cache: Mutex<Cache>
 
-    private init(storage: any KeyringStorage, deploymentID: [UInt8], stored: StoredKeyring, keyring: Keyring,
-                 created: [String], clock: any WallClock) {
+    private init(
+        storage: any KeyringStorage, deploymentID: [UInt8], stored: StoredKeyring, keyring: Keyring,
+        created: [String], clock: any WallClock
+    ) {
         self.storage = storage
         self.deploymentID = deploymentID
         self.created = created

@@ -67,7 +67,8 @@ public enum TokenRedaction {
     private static func markerStart(_ b: [UInt8], from: Int) -> Int? {
         var i = from
         while i + 5 <= b.count {
-            let head = lower(b[i]) == 0x69 && lower(b[i + 1]) == 0x67 && lower(b[i + 2]) == 0x74
+            let head =
+                lower(b[i]) == 0x69 && lower(b[i + 1]) == 0x67 && lower(b[i + 2]) == 0x74
                 && b[i + 3] == UInt8(ascii: "1")
             if head && (b[i + 4] == UInt8(ascii: ".") || isEncodedDot(b, i + 4)) { return i }
             i += 1

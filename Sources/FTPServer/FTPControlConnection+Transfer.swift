@@ -18,8 +18,9 @@ extension FTPControlConnection {
         passive = nil
         defer { listener.close() }
         // Every path below sets the outcome (finish or conclude) before the line is written.
-        var record = FTPAccessRecord(startedMs: started, proto: proto, peer: peer, method: "", path: "/", status: 0,
-                                     outcome: .localError, token: session.file?.logID)
+        var record = FTPAccessRecord(
+            startedMs: started, proto: proto, peer: peer, method: "", path: "/", status: 0,
+            outcome: .localError, token: session.file?.logID)
         var blob: (any BlobReader)?
         switch t {
         case .file(let f, let offset):

@@ -174,15 +174,18 @@ final class FTPControlConnection: ControlWatch {
             case .loginFailed(let reason, let label):
                 ctx.loginFailures.recordFailure(peer.host)
                 ctx.logger.info("ftp: \(peer): login refused (\(reason), token \(label))")
-                ctx.accessLog.write(FTPAccessRecord(
-                    startedMs: Monotonic.milliseconds(), proto: proto, peer: peer, method: "PASS", path: "",
-                    status: 530, outcome: .denied, token: label, note: reason))
+                ctx.accessLog.write(
+                    FTPAccessRecord(
+                        startedMs: Monotonic.milliseconds(), proto: proto, peer: peer, method: "PASS", path: "",
+                        status: 530, outcome: .denied, token: label, note: reason))
                 // Constant pause whatever the reason: guessing is slow and timing says nothing.
                 usleep(UInt32(max(0, min(ctx.config.loginFailureDelayMs, 60_000)) * 1000))
             case .loggedIn(let f):
-                ctx.accessLog.write(FTPAccessRecord(
-                    startedMs: Monotonic.milliseconds(), proto: proto, peer: peer, method: "PASS", path: "/" + f.name,
-                    status: 230, outcome: .ok, token: f.logID))
+                ctx.accessLog.write(
+                    FTPAccessRecord(
+                        startedMs: Monotonic.milliseconds(), proto: proto, peer: peer, method: "PASS",
+                        path: "/" + f.name,
+                        status: 230, outcome: .ok, token: f.logID))
             case .close: closing = true
             }
         }

@@ -103,7 +103,8 @@ enum DataSender {
     /// Sends `count` bytes of `file` from `offset`: sendfile on clear connections, pread into a bounded
     /// buffer and TLS writes on protected ones (Docs/style.md §2.5). `sent` counts bytes the socket accepted.
     static func sendFile(
-        _ data: FTPStream, blob: any BlobReader, offset: UInt64, count: UInt64, config: FTPConfig, watch: any ControlWatch,
+        _ data: FTPStream, blob: any BlobReader, offset: UInt64, count: UInt64, config: FTPConfig,
+        watch: any ControlWatch,
         sent: inout UInt64
     ) -> TransferOutcome {
         var off = Int64(offset)

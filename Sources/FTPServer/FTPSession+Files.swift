@@ -28,21 +28,34 @@ extension FTPSession {
         case "MODE":
             return [.reply(arg.uppercased() == "S" ? FTPReply(200, "Mode set to S.") : FTPReply(504, "Only mode S."))]
         case "STRU":
-            return [.reply(
-                arg.uppercased() == "F" ? FTPReply(200, "Structure set to F.") : FTPReply(504, "Only structure F."))]
+            return [
+                .reply(
+                    arg.uppercased() == "F" ? FTPReply(200, "Structure set to F.") : FTPReply(504, "Only structure F."))
+            ]
         case "PWD", "XPWD": return [.reply(FTPReply(257, "\"/\" is the current directory."))]
         case "CWD", "XCWD":
             guard !arg.isEmpty else { return [.reply(.syntaxError)] }
-            return [.reply(FTPView.resolve(arg, file: f, allowParent: true) == .root
-                ? FTPReply(250, "Directory successfully changed.") : FTPReply(550, "Failed to change directory."))]
+            return [
+                .reply(
+                    FTPView.resolve(arg, file: f, allowParent: true) == .root
+                        ? FTPReply(250, "Directory successfully changed.")
+                        : FTPReply(550, "Failed to change directory."))
+            ]
         case "CDUP", "XCUP": return [.reply(FTPReply(250, "Directory successfully changed."))]
         case "SIZE":
             // RFC 3659 §4: the byte count of the file as it would be transferred (TYPE makes no difference here).
-            return [.reply(FTPView.resolve(arg, file: f) == .file
-                ? FTPReply(213, String(f.size)) : FTPReply(550, "Could not get file size."))]
+            return [
+                .reply(
+                    FTPView.resolve(arg, file: f) == .file
+                        ? FTPReply(213, String(f.size)) : FTPReply(550, "Could not get file size."))
+            ]
         case "MDTM":
-            return [.reply(FTPView.resolve(arg, file: f) == .file
-                ? FTPReply(213, TimeFormat.compact(f.modified)) : FTPReply(550, "Could not get modification time."))]
+            return [
+                .reply(
+                    FTPView.resolve(arg, file: f) == .file
+                        ? FTPReply(213, TimeFormat.compact(f.modified))
+                        : FTPReply(550, "Could not get modification time."))
+            ]
         case "REST": return rest(arg)
         case "RETR": return retr(arg, f)
         case "PASV", "EPSV": return passive(verb, arg)
@@ -60,8 +73,11 @@ extension FTPSession {
         case "ALLO": return [.reply(FTPReply(202, "ALLO not needed."))]
         case "STAT":
             guard arg.isEmpty else { return [.reply(.notImplemented)] }
-            return [.reply(FTPReply(
-                211, lines: ["ImageGate FTP status:", " Logged in, one file: \(f.name)", "End of status"]))]
+            return [
+                .reply(
+                    FTPReply(
+                        211, lines: ["ImageGate FTP status:", " Logged in, one file: \(f.name)", "End of status"]))
+            ]
         case "SITE": return [.reply(FTPReply(502, "SITE commands are not supported."))]
         default:
             if Self.writeVerbs.contains(verb) { return [.reply(.readOnly)] }
@@ -93,7 +109,11 @@ extension FTPSession {
         guard FTPView.resolve(arg, file: f) == .file else { return [.reply(.noSuchFile)] }
         if let r = dataReady() { return [.reply(r)] }
         guard policy.stillValid(f) else {
-            return [.reply(policy.refusalMessage(f, secure: secureControl, peer: peer).map { FTPReply(530, $0) } ?? .linkInvalid), .close]
+            return [
+                .reply(
+                    policy.refusalMessage(f, secure: secureControl, peer: peer).map { FTPReply(530, $0) }
+                        ?? .linkInvalid), .close,
+            ]
         }
         guard offset <= f.size else {
             return [.reply(FTPReply(554, "Restart offset \(offset) is beyond the end of the file (\(f.size) bytes)."))]

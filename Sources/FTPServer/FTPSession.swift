@@ -103,12 +103,17 @@ public struct FTPSession {
         case "NOOP": return [.reply(FTPReply(200, "NOOP ok."))]
         case "QUIT": return [.reply(.goodbye), .close]
         case "HELP":
-            return [.reply(FTPReply(214, lines: [
-                "Commands recognized:",
-                " AUTH PBSZ PROT USER PASS FEAT OPTS SYST TYPE MODE STRU PWD CWD CDUP SIZE MDTM REST RETR",
-                " EPSV PASV LIST NLST MLSD MLST ABOR NOOP HELP QUIT",
-                "Help OK.",
-            ]))]
+            return [
+                .reply(
+                    FTPReply(
+                        214,
+                        lines: [
+                            "Commands recognized:",
+                            " AUTH PBSZ PROT USER PASS FEAT OPTS SYST TYPE MODE STRU PWD CWD CDUP SIZE MDTM REST RETR",
+                            " EPSV PASV LIST NLST MLSD MLST ABOR NOOP HELP QUIT",
+                            "Help OK.",
+                        ]))
+            ]
         case "ABOR":
             // Outside a transfer (a transfer's ABOR is handled while it runs): RFC 959 §4.1.3 → 225/226.
             restOffset = nil

@@ -3,7 +3,8 @@
 //===----------------------------------------------------------------------===//
 
 public enum Base64URL {
-    @usableFromInline static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    @usableFromInline static let alphabet = Array(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
     @usableFromInline static let reverse: [Int8] = {
         var r = [Int8](repeating: -1, count: 256)
         for (i, c) in alphabet.enumerated() { r[Int(c)] = Int8(i) }

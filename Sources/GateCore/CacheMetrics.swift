@@ -22,16 +22,22 @@ public enum CacheMetrics {
         }
         return [
             one("imagegate_cache_hits_total", "Slices opened from the node-local read cache (object store blobs)."),
-            one("imagegate_cache_misses_total",
+            one(
+                "imagegate_cache_misses_total",
                 "Requests that needed a slice not in the read cache (several may share one fetch: single flight)."),
-            one("imagegate_cache_read_aheads_total",
+            one(
+                "imagegate_cache_read_aheads_total",
                 "Slice fetches started ahead of a download (the next slice of its range while this one is sent)."),
             one("imagegate_cache_evictions_total", "Slices deleted from the read cache to stay under cache.max_bytes."),
-            one("imagegate_cache_corrupt_slices_total",
+            one(
+                "imagegate_cache_corrupt_slices_total",
                 "Slices whose length or SHA-256 did not match the record (cached or fetched); never served."),
             one("imagegate_cache_fetched_bytes_total", "Bytes fetched from the object store into the read cache."),
-            one("imagegate_cache_fetch_failures_total", "Slice fetches the object store failed or did not answer in time."),
-            MetricFamily(histogram: fetchSeconds, help: "Duration of one slice fetch (Range GET) from the object store."),
+            one(
+                "imagegate_cache_fetch_failures_total",
+                "Slice fetches the object store failed or did not answer in time."),
+            MetricFamily(
+                histogram: fetchSeconds, help: "Duration of one slice fetch (Range GET) from the object store."),
         ]
     }
 }

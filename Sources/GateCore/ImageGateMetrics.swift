@@ -105,7 +105,9 @@ public enum ImageGateMetrics {
     public static func families() -> [MetricFamily] {
         var requests: [MetricSeries] = []
         for f in ["http", "https", "api"] {
-            for c in statusClasses { requests.append(MetricSeries("imagegate_requests_total", [("front", f), ("status_class", c)])) }
+            for c in statusClasses {
+                requests.append(MetricSeries("imagegate_requests_total", [("front", f), ("status_class", c)]))
+            }
         }
         return [
             MetricFamily("imagegate_build_info", .gauge, "Always 1; the version label says which build runs."),
@@ -115,7 +117,8 @@ public enum ImageGateMetrics {
                 seeds: seeds("imagegate_bytes_sent_total", "protocol", protocols)),
             MetricFamily(
                 "imagegate_download_sessions_total", .counter,
-                "Finished transfers (HTTP download response, FTP RETR, SFTP session) by the outcome of their access line."),
+                "Finished transfers (HTTP download response, FTP RETR, SFTP session) by the outcome of their access line."
+            ),
             MetricFamily(
                 "imagegate_downloads_active", .gauge,
                 "Transfers in progress: HTTP download responses being written, FTP/FTPS and SFTP sessions open.",
@@ -133,7 +136,8 @@ public enum ImageGateMetrics {
                 "Download attempts refused by the token or catalog check, by the access log's note (never the token)."),
             MetricFamily(
                 "imagegate_imports_total", .counter, "Imports that ended, by source (upload, url, local) and result."),
-            MetricFamily("imagegate_import_bytes_total", .counter, "Bytes of images that finished importing.",
+            MetricFamily(
+                "imagegate_import_bytes_total", .counter, "Bytes of images that finished importing.",
                 seeds: [MetricSeries("imagegate_import_bytes_total")]),
             MetricFamily("imagegate_imports_active", .gauge, "Images in state importing."),
             MetricFamily(histogram: catalogSeconds, help: "Duration of catalog calls, lock wait included."),
@@ -163,9 +167,10 @@ public struct TransferCounters: Sendable {
         self.proto = proto
         let proto = "\(proto)"
         bytes = Metrics.counter(MetricSeries("imagegate_bytes_sent_total", [("protocol", proto)]))
-        sessions = Metrics.block(ImageGateMetrics.transferOutcomes.map {
-            MetricSeries("imagegate_download_sessions_total", [("protocol", proto), ("outcome", $0)])
-        })
+        sessions = Metrics.block(
+            ImageGateMetrics.transferOutcomes.map {
+                MetricSeries("imagegate_download_sessions_total", [("protocol", proto), ("outcome", $0)])
+            })
     }
 
     public func ended(outcome: String, bytes sent: UInt64) {

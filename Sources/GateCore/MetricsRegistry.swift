@@ -193,7 +193,9 @@ public enum Metrics {
     public static func block(_ series: [MetricSeries]) -> MetricCounterBlock { table.block(series) }
 
     @inline(__always) private static var current: MetricSlots {
-        if let raw = pthread_getspecific(shardKey) { return MetricSlots(raw.assumingMemoryBound(to: Atomic<UInt64>.self)) }
+        if let raw = pthread_getspecific(shardKey) {
+            return MetricSlots(raw.assumingMemoryBound(to: Atomic<UInt64>.self))
+        }
         let slots = MetricSlots.allocate()
         shards.register(slots)
         pthread_setspecific(shardKey, slots.base)

@@ -18,7 +18,8 @@ package enum ImageColumns {
         os_version, architecture, boot_mode, project_group, tags, virtual_size, status_before_delete,
         deleted_at, progress_bytes, progress_total, progress_rate, progress_at
         """
-    package static let select = "SELECT " + names
+    package static let select =
+        "SELECT " + names
         + ", (SELECT count(*) FROM vm_references v WHERE v.image_id = images.id) FROM images"
 
     /// Separator of list elements: U+001F (unit separator), a control character that validated tags and

@@ -91,7 +91,8 @@ public struct ImportLease: Sendable, Equatable {
     /// heartbeat matches it). A URL import left for a server node to fetch and a tus upload between two
     /// PATCHes carry one, so their row is never without a lease row, yet any node may claim them at once.
     public static func released(now: Int64) -> ImportLease {
-        ImportLease(holder: LeaseHolder(node: LeaseHolder.localNode, pid: 0, run: ""), heartbeat: now, expiresAt: now - 1)
+        ImportLease(
+            holder: LeaseHolder(node: LeaseHolder.localNode, pid: 0, run: ""), heartbeat: now, expiresAt: now - 1)
     }
 
     /// Whether the holder must be presumed alive at `now`. Expiry in the catalog is the rule for every holder;

@@ -43,7 +43,8 @@ public struct ConsoleSessionRecord: Sendable, Equatable {
     public var createdAt: Int64
     public var lastSeen: Int64
 
-    public init(digest: String, keyID: String, accountID: String, csrfToken: String, createdAt: Int64, lastSeen: Int64) {
+    public init(digest: String, keyID: String, accountID: String, csrfToken: String, createdAt: Int64, lastSeen: Int64)
+    {
         self.digest = digest
         self.keyID = keyID
         self.accountID = accountID

@@ -154,7 +154,8 @@ public struct ImageInspector: Sendable, Codable {
         case (.qcow2, nil):
             // A fixed VHD lands here too: its only signature is in the footer, which arrives last.
             return .kindMismatch(
-                declared: declared, detected: "has no qcow2 header (raw data?); convert the disk first: "
+                declared: declared,
+                detected: "has no qcow2 header (raw data?); convert the disk first: "
                     + "qemu-img convert -f raw -O qcow2 disk.img disk.qcow2")
         case (_, let format?): return .kindMismatch(declared: declared, detected: format.containsPhrase)
         }

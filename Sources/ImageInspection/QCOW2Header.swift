@@ -89,13 +89,15 @@ struct QCOW2Header: Sendable, Equatable, Codable {
         }
         if incompatible & (1 << 1) != 0 {
             return .qcow2(
-                "qcow2_corrupt", "qcow2 image is marked corrupt (incompatible feature bit 1); repair it first with "
+                "qcow2_corrupt",
+                "qcow2 image is marked corrupt (incompatible feature bit 1); repair it first with "
                     + "qemu-img check -r all disk.qcow2, or convert it: qemu-img convert -f qcow2 -O qcow2 …")
         }
         // Policy: a dirty image has refcounts that may be wrong until repaired; the gateway never repairs.
         if incompatible & 1 != 0 {
             return .qcow2(
-                "qcow2_dirty", "qcow2 image was not closed cleanly (dirty bit set); run "
+                "qcow2_dirty",
+                "qcow2 image was not closed cleanly (dirty bit set); run "
                     + "qemu-img check -r all disk.qcow2 before uploading it")
         }
         if extendedL2 && clusterBits < 14 {
@@ -130,7 +132,8 @@ struct QCOW2Header: Sendable, Equatable, Codable {
         case 1:
             // Legacy AES-CBC: QEMU system emulators refuse to open it, so it could never boot on the platform.
             return .qcow2(
-                "qcow2_encrypted", "qcow2 with legacy AES encryption (crypt_method 1) is not accepted; re-encrypt "
+                "qcow2_encrypted",
+                "qcow2 with legacy AES encryption (crypt_method 1) is not accepted; re-encrypt "
                     + "it with LUKS (qemu-img convert … -o encrypt.format=luks) or decrypt it")
         case 2 where limits.allowEncrypted: return nil
         case 2:
@@ -170,7 +173,8 @@ struct QCOW2Header: Sendable, Equatable, Codable {
         // Policy (Docs/protocols.md §4.3 "require 0 for imports"): snapshot tables hide data the guest never sees.
         guard snapshots == 0 else {
             return .qcow2(
-                "qcow2_snapshots", "qcow2 image has \(snapshots) internal snapshot(s); delete them "
+                "qcow2_snapshots",
+                "qcow2 image has \(snapshots) internal snapshot(s); delete them "
                     + "(qemu-img snapshot -d NAME disk.qcow2) or flatten: qemu-img convert -f qcow2 -O qcow2 …")
         }
         return nil
@@ -205,13 +209,15 @@ struct QCOW2Header: Sendable, Equatable, Codable {
 extension InspectionFailure {
     @inline(never) static func backingFile(_ detail: String) -> InspectionFailure {
         InspectionFailure(
-            code: "qcow2_backing_file", message: "qcow2 backing file not allowed: \(detail); upload a standalone "
+            code: "qcow2_backing_file",
+            message: "qcow2 backing file not allowed: \(detail); upload a standalone "
                 + "image: qemu-img convert -f qcow2 -O qcow2 disk.qcow2 standalone.qcow2")
     }
 
     @inline(never) static func externalDataFile(_ detail: String) -> InspectionFailure {
         InspectionFailure(
-            code: "qcow2_external_data_file", message: "qcow2 external data file not allowed: \(detail); upload a "
+            code: "qcow2_external_data_file",
+            message: "qcow2 external data file not allowed: \(detail); upload a "
                 + "self-contained image: qemu-img convert -f qcow2 -O qcow2 disk.qcow2 standalone.qcow2")
     }
 

@@ -38,7 +38,8 @@ public enum BlobCheck: Sendable, Equatable {
     public func reason(expected: ImageRecord) -> String {
         switch self {
         case .missing: "verify: the image's bytes are missing from the blob store"
-        case .wrongSize(let actual): "verify: the stored bytes are \(actual) bytes, the catalog records \(expected.size)"
+        case .wrongSize(let actual):
+            "verify: the stored bytes are \(actual) bytes, the catalog records \(expected.size)"
         case .wrongDigest(let actual):
             "verify: the stored bytes have SHA-256 \(actual), the catalog records \(expected.sha256)"
         case .unreadable(let why): "verify: the stored bytes cannot be read: \(why)"
@@ -138,7 +139,8 @@ public struct BlobVerifier: Sendable {
         }
         do {
             return try FileIO.pread(
-                extent.fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(extent.length)]), at: extent.offset)
+                extent.fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(extent.length)]),
+                at: extent.offset)
         } catch {
             throw GateError.io("cannot read the blob of the image: \(error.reason)")
         }

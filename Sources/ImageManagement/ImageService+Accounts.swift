@@ -12,7 +12,8 @@ extension ImageService {
         -> (tenant: Tenant, owner: Account)
     {
         guard p.isPlatformAdmin else {
-            throw denied(p, action: "tenant.create", target: "tenants", targetTenant: p.tenant, source: source,
+            throw denied(
+                p, action: "tenant.create", target: "tenants", targetTenant: p.tenant, source: source,
                 "platform admins only")
         }
         let name = try TextRules.label(name, field: "tenant name", max: 128)
@@ -23,7 +24,8 @@ extension ImageService {
             createdAt: now)
         try store.insertTenant(tenant)
         try store.insertAccount(owner)
-        record(p, "tenant.create", target: tenant.id.description, targetTenant: tenant.id, source: source,
+        record(
+            p, "tenant.create", target: tenant.id.description, targetTenant: tenant.id, source: source,
             detail: ["name": name, "owner": owner.id])
         return (tenant, owner)
     }
@@ -51,14 +53,16 @@ extension ImageService {
             if let tenant, tenant != own { throw .notFound("no tenant \(tenant)") }
             target = own
         }
-        try require(p, .manageAccounts, action: "account.create", target: "accounts", targetTenant: target,
+        try require(
+            p, .manageAccounts, action: "account.create", target: "accounts", targetTenant: target,
             source: source)
         let name = try TextRules.label(name, field: "account name", max: 128)
         let account = Account(
             id: Account.newID(), tenant: target, kind: .subAccount, permission: permission, name: name,
             createdAt: clock.now())
         try store.insertAccount(account)
-        record(p, "account.create", target: account.id, targetTenant: target, source: source,
+        record(
+            p, "account.create", target: account.id, targetTenant: target, source: source,
             detail: ["name": name, "permission": permission.rawValue])
         return account
     }
@@ -81,15 +85,18 @@ extension ImageService {
         throws(GateError) -> Account
     {
         let target = try visibleAccount(p, accountID)
-        try require(p, .manageAccounts, action: "account.update", target: accountID, targetTenant: target.tenant,
+        try require(
+            p, .manageAccounts, action: "account.update", target: accountID, targetTenant: target.tenant,
             source: source)
         guard p.isPlatformAdmin || target.kind == .subAccount else {
-            throw denied(p, action: "account.update", target: accountID, targetTenant: target.tenant, source: source,
+            throw denied(
+                p, action: "account.update", target: accountID, targetTenant: target.tenant, source: source,
                 "owners manage sub-accounts only")
         }
         guard target.id != p.accountID else { throw .conflict("you cannot disable or enable your own account") }
         let after = try store.updateAccount(accountID) { (a: inout Account) throws(GateError) in a.disabled = disabled }
-        record(p, "account.update", target: accountID, targetTenant: after.tenant, source: source,
+        record(
+            p, "account.update", target: accountID, targetTenant: after.tenant, source: source,
             detail: ["disabled": String(disabled)])
         return after
     }
@@ -130,12 +137,14 @@ extension ImageService {
     {
         let account = try keyAccount(p, accountID)
         let accountID = account.id
-        try require(p, .manageAccounts, action: "apikey.create", target: accountID, targetTenant: account.tenant,
+        try require(
+            p, .manageAccounts, action: "apikey.create", target: accountID, targetTenant: account.tenant,
             source: source)
         if let expiresAt, expiresAt <= clock.now() { throw .invalid("expiresAt must be in the future") }
         guard !account.disabled else { throw .conflict("account \(accountID) is disabled") }
         let key = try newKey(for: account, expiresAt: expiresAt)
-        record(p, "apikey.create", target: key.info.keyID, targetTenant: account.tenant, source: source,
+        record(
+            p, "apikey.create", target: key.info.keyID, targetTenant: account.tenant, source: source,
             detail: ["account": accountID])
         return key
     }
@@ -153,7 +162,8 @@ extension ImageService {
             let account = try keyAccount(p, named)
             let accountID = account.id
             guard p.may(.manageAccounts) || accountID == p.accountID else {
-                throw denied(p, action: "apikey.list", target: accountID, targetTenant: account.tenant, source: "api",
+                throw denied(
+                    p, action: "apikey.list", target: accountID, targetTenant: account.tenant, source: "api",
                     "sub-accounts see their own keys only")
             }
             return try store.apiKeys(accountID: accountID, tenant: nil)
@@ -166,10 +176,12 @@ extension ImageService {
     /// Revokes a key at once (idempotent). Tenant admins only.
     public func revokeAPIKey(_ p: Principal, keyID: String, source: String) throws(GateError) {
         let (info, account) = try visibleKey(p, keyID)
-        try require(p, .manageAccounts, action: "apikey.revoke", target: keyID, targetTenant: account.tenant,
+        try require(
+            p, .manageAccounts, action: "apikey.revoke", target: keyID, targetTenant: account.tenant,
             source: source)
         let changed = try store.revokeAPIKey(keyID, at: clock.now())
-        record(p, "apikey.revoke", target: keyID, targetTenant: account.tenant, source: source,
+        record(
+            p, "apikey.revoke", target: keyID, targetTenant: account.tenant, source: source,
             detail: ["account": info.accountID, "already_revoked": String(!changed)])
     }
 
@@ -181,7 +193,8 @@ extension ImageService {
         let (old, account) = try visibleKey(p, keyID)
         let own = old.accountID == p.accountID && p.permission == .manage
         guard p.may(.manageAccounts) || own else {
-            throw denied(p, action: "apikey.rotate", target: keyID, targetTenant: account.tenant, source: source,
+            throw denied(
+                p, action: "apikey.rotate", target: keyID, targetTenant: account.tenant, source: source,
                 "only tenant admins and the key's manage-permission owner rotate keys")
         }
         guard !account.disabled else { throw .conflict("account \(account.id) is disabled") }
@@ -190,7 +203,8 @@ extension ImageService {
         let expiresAt = old.expiresAt.map { now + max(0, $0 - old.createdAt) }
         let info = APIKeyInfo(keyID: newID, accountID: old.accountID, createdAt: now, expiresAt: expiresAt)
         try store.replaceAPIKey(revoking: keyID, at: now, with: info, secretHash: APIKeySecret.hash(secret))
-        record(p, "apikey.rotate", target: keyID, targetTenant: account.tenant, source: source,
+        record(
+            p, "apikey.rotate", target: keyID, targetTenant: account.tenant, source: source,
             detail: ["account": old.accountID, "new_key": newID])
         return (info, secret)
     }

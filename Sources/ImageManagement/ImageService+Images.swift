@@ -55,7 +55,8 @@ extension ImageService {
         -> ImageRecord
     {
         let before = try visibleImage(p, id)
-        try require(p, .manageImages, action: "image.update", target: id.description, targetTenant: before.tenant,
+        try require(
+            p, .manageImages, action: "image.update", target: id.description, targetTenant: before.tenant,
             source: source)
         let patch = try patch.validated()
         if patch.isEmpty { return before }
@@ -83,7 +84,8 @@ extension ImageService {
         if patch.remarks != nil { fields.append("remarks") }
         if patch.tags != nil { fields.append("tags") }
         if patch.projectGroup != nil { fields.append("project_group") }
-        record(p, "image.update", target: id.description, targetTenant: after.tenant, source: source,
+        record(
+            p, "image.update", target: id.description, targetTenant: after.tenant, source: source,
             detail: ["fields": fields.joined(separator: ","), "name": after.name])
         return after
     }
@@ -94,7 +96,8 @@ extension ImageService {
     /// before stops working. Refused while VMs made from the image exist, naming them.
     public func deleteImage(_ p: Principal, _ id: ImageID, source: String) throws(GateError) -> ImageRecord {
         let before = try visibleImage(p, id)
-        try require(p, .manageImages, action: "image.delete", target: id.description, targetTenant: before.tenant,
+        try require(
+            p, .manageImages, action: "image.delete", target: id.description, targetTenant: before.tenant,
             source: source)
         let now = clock.now()
         var usedByVMs = false
@@ -108,13 +111,14 @@ extension ImageService {
                 }
                 try ImageLifecycle.apply(.delete, to: &r, now: now)
             }
-        } catch where usedByVMs {
+        } catch  where usedByVMs {
             let vms = (try? store.vmReferences(image: id).map(\.vmID)) ?? []
             let noun = vms.count == 1 ? "VM" : "VMs"
             throw .conflict("image is used by \(vms.count) \(noun): \(vms.joined(separator: ", "))")
         }
         let after = try finishDelete(id, now: now)
-        record(p, "image.delete", target: id.description, targetTenant: after.tenant, source: source,
+        record(
+            p, "image.delete", target: id.description, targetTenant: after.tenant, source: source,
             detail: ["generation": String(after.generation), "status_before": after.statusBeforeDelete?.rawValue ?? ""])
         webhookEvents.image("image.deleted", after)
         return after
@@ -148,7 +152,8 @@ extension ImageService {
     /// as available whose bytes are gone or damaged comes back `failed` instead.
     public func restoreImage(_ p: Principal, _ id: ImageID, source: String) throws(GateError) -> ImageRecord {
         let before = try visibleImage(p, id)
-        try require(p, .manageImages, action: "image.restore", target: id.description, targetTenant: before.tenant,
+        try require(
+            p, .manageImages, action: "image.restore", target: id.description, targetTenant: before.tenant,
             source: source)
         let now = clock.now()
         let after = try store.update(id) { (r: inout ImageRecord) throws(GateError) in
@@ -158,7 +163,8 @@ extension ImageService {
                 r.failureReason = CatalogRecovery.damagedReason
             }
         }
-        record(p, "image.restore", target: id.description, targetTenant: after.tenant, source: source,
+        record(
+            p, "image.restore", target: id.description, targetTenant: after.tenant, source: source,
             detail: ["generation": String(after.generation), "status": after.status.rawValue])
         webhookEvents.image(after.status == .available ? "image.available" : "image.failed", after)
         return after
@@ -169,7 +175,8 @@ extension ImageService {
     /// records remain.
     public func destroyImage(_ p: Principal, _ id: ImageID, source: String) throws(GateError) {
         let before = try visibleImage(p, id)
-        try require(p, .destroyImages, action: "image.destroy", target: id.description, targetTenant: before.tenant,
+        try require(
+            p, .destroyImages, action: "image.destroy", target: id.description, targetTenant: before.tenant,
             source: source)
         let removed = try store.removeImage(id) { (r: ImageRecord) throws(GateError) in
             _ = try ImageLifecycle.next(r.status, .destroy)
@@ -177,7 +184,8 @@ extension ImageService {
         // Row first, bytes second: a crash in between leaves an orphan blob that `OrphanBlobSweep` moves to
         // quarantine, never a row pointing at missing bytes.
         blobs.remove(id)
-        record(p, "image.destroy", target: id.description, targetTenant: removed.tenant, source: source,
+        record(
+            p, "image.destroy", target: id.description, targetTenant: removed.tenant, source: source,
             detail: ["name": removed.name, "sha256": removed.sha256])
     }
 
@@ -198,9 +206,10 @@ extension ImageService {
                 }
                 blobs.remove(r.id)
                 purged.append(r.id)
-                record(.system, "image.purge", target: r.id.description, targetTenant: removed.tenant, source: "system",
+                record(
+                    .system, "image.purge", target: r.id.description, targetTenant: removed.tenant, source: "system",
                     detail: ["deleted_at": String(deletedAt), "retention": String(retention)])
-            } catch where error.code == .conflict || error.code == .notFound {
+            } catch  where error.code == .conflict || error.code == .notFound {
                 continue
             }
         }

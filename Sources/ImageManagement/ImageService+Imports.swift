@@ -46,9 +46,15 @@ extension ImageService {
         try store.insert(new, lease: lease)
         var detail = ["name": r.name, "kind": r.kind.rawValue]
         switch r.source {
-        case .url(let u): detail["source"] = "url"; detail["url"] = ImportRequest.redactedURL(u)
-        case .upload(let s): detail["source"] = "upload"; detail["size"] = String(s)
-        case .vm(let vm): detail["source"] = "vm"; detail["vm"] = vm
+        case .url(let u):
+            detail["source"] = "url"
+            detail["url"] = ImportRequest.redactedURL(u)
+        case .upload(let s):
+            detail["source"] = "upload"
+            detail["size"] = String(s)
+        case .vm(let vm):
+            detail["source"] = "vm"
+            detail["vm"] = vm
         }
         record(p, "image.import", target: new.id.description, targetTenant: target, source: source, detail: detail)
         return new
@@ -56,12 +62,14 @@ extension ImageService {
 
     private func checkQuota(_ tenant: TenantID, _ q: ImportQuota, incoming: UInt64) throws(GateError) {
         if q.maxImportBytes > 0 && incoming > q.maxImportBytes {
-            throw GateError(.forbiddenByPolicy, "the image is larger than the import limit of \(q.maxImportBytes) bytes")
+            throw GateError(
+                .forbiddenByPolicy, "the image is larger than the import limit of \(q.maxImportBytes) bytes")
         }
         guard q.tenantBytes > 0 || q.tenantImages > 0 else { return }
         let images = try store.images(tenant: tenant)
         if q.tenantImages > 0 && images.count >= q.tenantImages {
-            throw GateError(.forbiddenByPolicy, "the tenant already has \(images.count) images (quota \(q.tenantImages))")
+            throw GateError(
+                .forbiddenByPolicy, "the tenant already has \(images.count) images (quota \(q.tenantImages))")
         }
         let used = images.reduce(UInt64(0)) { $0 + max($1.size, $1.progressTotal ?? 0) }
         if q.tenantBytes > 0 && used + incoming > q.tenantBytes {
@@ -70,7 +78,8 @@ extension ImageService {
     }
 
     /// Bytes a tenant may still bring in under `q` (nil = no limit), for caps enforced while streaming.
-    public func remainingQuota(_ tenant: TenantID, _ q: ImportQuota, excluding id: ImageID) throws(GateError) -> UInt64? {
+    public func remainingQuota(_ tenant: TenantID, _ q: ImportQuota, excluding id: ImageID) throws(GateError) -> UInt64?
+    {
         var limits: [UInt64] = []
         if q.maxImportBytes > 0 { limits.append(q.maxImportBytes) }
         if q.tenantBytes > 0 {
@@ -114,7 +123,8 @@ extension ImageService {
             r.progressTotal = size
             r.progressRate = nil
         }
-        audit(.system, action: "image.import.finish", target: id.description, targetTenant: r.tenant, source: "importer",
+        audit(
+            .system, action: "image.import.finish", target: id.description, targetTenant: r.tenant, source: "importer",
             outcome: "ok", detail: ["size": String(size), "sha256": sha256])
         countImportEnd(id, result: "ok", bytes: size)
         webhookEvents.image("image.available", r)
@@ -141,7 +151,8 @@ extension ImageService {
             return error.code != .io
         }
         if changed {
-            audit(.system, action: "image.import.fail", target: id.description, targetTenant: r.tenant,
+            audit(
+                .system, action: "image.import.fail", target: id.description, targetTenant: r.tenant,
                 source: "importer", outcome: "error", detail: ["reason": reason])
             countImportEnd(id, result: "failed")
             webhookEvents.image("image.failed", r)
@@ -153,7 +164,8 @@ extension ImageService {
     /// removes partial bytes.
     public func cancelImport(_ p: Principal, _ id: ImageID, source: String) throws(GateError) -> ImageRecord {
         let before = try visibleImage(p, id)
-        try require(p, .manageImages, action: "image.cancel", target: id.description, targetTenant: before.tenant,
+        try require(
+            p, .manageImages, action: "image.cancel", target: id.description, targetTenant: before.tenant,
             source: source)
         let now = clock.now()
         let after = try store.update(id) { (r: inout ImageRecord) throws(GateError) in

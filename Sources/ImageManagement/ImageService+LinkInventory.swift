@@ -38,7 +38,8 @@ extension ImageService {
     /// audit event and one `link.revoked` webhook event per link, as for a single revocation.
     public func revokeImageLinks(_ p: Principal, _ id: ImageID, source: String) throws(GateError) -> [ID128] {
         let image = try visibleImage(p, id)
-        try require(p, .manageLinks, action: "link.revoke", target: id.description, targetTenant: image.tenant,
+        try require(
+            p, .manageLinks, action: "link.revoke", target: id.description, targetTenant: image.tenant,
             source: source)
         let now = clock.now()
         var live: [TokenIssue] = []
@@ -49,7 +50,8 @@ extension ImageService {
                     LinkQuery(image: id, tenant: image.tenant, state: state, now: now, limit: Self.maxLinkPage))
                 for issue in page {
                     try store.revoke(serial: issue.serial, expiresAt: issue.expiresAt)
-                    record(p, "link.revoke", target: issue.serial.hex, targetTenant: issue.tenant, source: source,
+                    record(
+                        p, "link.revoke", target: issue.serial.hex, targetTenant: issue.tenant, source: source,
                         detail: ["image": issue.image.description])
                     webhookEvents.linkRevoked(issue, by: p.accountID)
                 }

@@ -12,7 +12,8 @@ extension ImageService {
         -> VMReference
     {
         let image = try visibleImage(p, id)
-        try require(p, .manageImages, action: "vm.attach", target: id.description, targetTenant: image.tenant,
+        try require(
+            p, .manageImages, action: "vm.attach", target: id.description, targetTenant: image.tenant,
             source: source)
         let vmID = try TextRules.vmID(vmID)
         let ref = VMReference(vmID: vmID, imageID: id, createdAt: clock.now())
@@ -20,10 +21,11 @@ extension ImageService {
             try store.addVMReference(ref) { (r: ImageRecord) throws(GateError) in
                 _ = try ImageLifecycle.next(r.status, .attachVM)
             }
-        } catch where error.code == .alreadyExists {
+        } catch  where error.code == .alreadyExists {
             throw .conflict("VM \(vmID) is already recorded for image \(id)")
         }
-        record(p, "vm.attach", target: id.description, targetTenant: image.tenant, source: source,
+        record(
+            p, "vm.attach", target: id.description, targetTenant: image.tenant, source: source,
             detail: ["vm": vmID])
         return ref
     }
@@ -31,13 +33,15 @@ extension ImageService {
     /// Forgets a VM reference (the VM was deleted). Legal in every status.
     public func detachVM(_ p: Principal, _ id: ImageID, vmID: String, source: String) throws(GateError) {
         let image = try visibleImage(p, id)
-        try require(p, .manageImages, action: "vm.detach", target: id.description, targetTenant: image.tenant,
+        try require(
+            p, .manageImages, action: "vm.detach", target: id.description, targetTenant: image.tenant,
             source: source)
         let vmID = try TextRules.vmID(vmID)
         guard try store.removeVMReference(image: id, vmID: vmID) else {
             throw .notFound("image \(id) has no VM \(vmID)")
         }
-        record(p, "vm.detach", target: id.description, targetTenant: image.tenant, source: source,
+        record(
+            p, "vm.detach", target: id.description, targetTenant: image.tenant, source: source,
             detail: ["vm": vmID])
     }
 
@@ -54,7 +58,8 @@ extension ImageService {
     /// Returns the record whose id, tenant and generation go into the token.
     public func authorizeMint(_ p: Principal, _ id: ImageID) throws(GateError) -> ImageRecord {
         let image = try visibleImage(p, id)
-        try require(p, .mintLinks, action: "link.mint", target: id.description, targetTenant: image.tenant,
+        try require(
+            p, .mintLinks, action: "link.mint", target: id.description, targetTenant: image.tenant,
             source: "api")
         do {
             _ = try ImageLifecycle.next(image.status, .download)
@@ -67,10 +72,12 @@ extension ImageService {
     /// Stores a minted token's record and audits "link.mint" (serial, image, expiry, protocols; never the token).
     public func recordMint(_ p: Principal, _ issue: TokenIssue, source: String) throws(GateError) {
         guard p.sees(issue.tenant) else { throw .notFound("no image \(issue.image)") }
-        try require(p, .mintLinks, action: "link.mint", target: issue.image.description, targetTenant: issue.tenant,
+        try require(
+            p, .mintLinks, action: "link.mint", target: issue.image.description, targetTenant: issue.tenant,
             source: source)
         try store.recordTokenIssue(issue)
-        record(p, "link.mint", target: issue.image.description, targetTenant: issue.tenant, source: source,
+        record(
+            p, "link.mint", target: issue.image.description, targetTenant: issue.tenant, source: source,
             detail: [
                 "serial": issue.serial.hex, "expires_at": String(issue.expiresAt),
                 "protocols": String(issue.protocols), "minter": issue.minter,
@@ -85,11 +92,13 @@ extension ImageService {
             throw .notFound("no link \(serial.hex)")
         }
         if issue.minter != p.accountID {
-            try require(p, .manageLinks, action: "link.revoke", target: serial.hex, targetTenant: issue.tenant,
+            try require(
+                p, .manageLinks, action: "link.revoke", target: serial.hex, targetTenant: issue.tenant,
                 source: source)
         }
         try store.revoke(serial: serial, expiresAt: issue.expiresAt)
-        record(p, "link.revoke", target: serial.hex, targetTenant: issue.tenant, source: source,
+        record(
+            p, "link.revoke", target: serial.hex, targetTenant: issue.tenant, source: source,
             detail: ["image": issue.image.description])
         webhookEvents.linkRevoked(issue, by: p.accountID)
     }

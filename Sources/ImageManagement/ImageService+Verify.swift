@@ -37,7 +37,7 @@ extension ImageService {
                 r.failureReason = reason
                 failed = true
             }
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return .superseded
         }
         guard failed else { return .superseded }
@@ -47,7 +47,8 @@ extension ImageService {
         case .wrongSize(let actual): detail["actual_size"] = String(actual)
         default: break
         }
-        audit(.system, action: "image.verify.fail", target: image.id.description, targetTenant: after.tenant,
+        audit(
+            .system, action: "image.verify.fail", target: image.id.description, targetTenant: after.tenant,
             source: source, outcome: "error", detail: detail)
         webhookEvents.image("image.failed", after)
         return result

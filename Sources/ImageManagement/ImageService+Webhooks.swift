@@ -23,7 +23,8 @@ extension ImageService {
             createdBy: p.accountID, createdAt: clock.now())
         try store.insertWebhook(hook)
         webhookEvents.refresh()
-        record(p, "webhook.add", target: hook.id, targetTenant: nil, source: source,
+        record(
+            p, "webhook.add", target: hook.id, targetTenant: nil, source: source,
             detail: ["url": url, "events": hook.events.joined(separator: ",")])
         return hook
     }
@@ -63,7 +64,8 @@ extension ImageService {
     /// Webhooks see every tenant's events: platform administrators only.
     public func authorizeWebhooks(_ p: Principal, _ action: String, target: String, source: String) throws(GateError) {
         guard p.isPlatformAdmin else {
-            throw denied(p, action: action, target: target, targetTenant: p.tenant, source: source,
+            throw denied(
+                p, action: action, target: target, targetTenant: p.tenant, source: source,
                 "webhooks are for platform administrators")
         }
     }

@@ -45,7 +45,7 @@ public final class ImageService: Sendable {
         if try store.tenant(.defaultTenant) == nil {
             do {
                 try store.insertTenant(Tenant(id: .defaultTenant, name: "default", createdAt: now))
-            } catch where error.code == .alreadyExists {
+            } catch  where error.code == .alreadyExists {
                 // Another process bootstrapped at the same moment.
             }
         }
@@ -61,14 +61,16 @@ public final class ImageService: Sendable {
             createdAt: now)
         do {
             try store.insertAccount(admin)
-        } catch where error.code == .alreadyExists {
+        } catch  where error.code == .alreadyExists {
             guard let existing = try store.account(admin.id) else { throw error }
             return (existing, nil)
         }
-        record(.system, "account.create", target: admin.id, targetTenant: nil, source: "bootstrap",
+        record(
+            .system, "account.create", target: admin.id, targetTenant: nil, source: "bootstrap",
             detail: ["kind": admin.kind.rawValue, "name": admin.name])
         let (info, secret) = try newKey(for: admin, expiresAt: nil)
-        record(.system, "apikey.create", target: info.keyID, targetTenant: nil, source: "bootstrap",
+        record(
+            .system, "apikey.create", target: info.keyID, targetTenant: nil, source: "bootstrap",
             detail: ["account": admin.id])
         return (admin, secret)
     }
@@ -95,11 +97,11 @@ public final class ImageService: Sendable {
             return nil
         }
         let reason: String? =
-            if found.info.revokedAt != nil { "revoked" }
-            else if let exp = found.info.expiresAt, exp <= now { "expired" }
-            else if account == nil { "no_account" }
-            else if account?.disabled == true { "account_disabled" }
-            else { nil }
+            if found.info.revokedAt != nil { "revoked" } else if let exp = found.info.expiresAt, exp <= now {
+                "expired"
+            } else if account == nil { "no_account" } else if account?.disabled == true { "account_disabled" } else {
+                nil
+            }
         guard reason == nil, let account else {
             authFailure(keyID, reason: reason ?? "no_account", tenant: account?.tenant, source: source)
             return nil
@@ -111,7 +113,8 @@ public final class ImageService: Sendable {
     }
 
     private func authFailure(_ actor: String, reason: String, tenant: TenantID?, source: String) {
-        audit(nil, actor: actor, action: "auth.failure", target: actor, targetTenant: tenant, source: source,
+        audit(
+            nil, actor: actor, action: "auth.failure", target: actor, targetTenant: tenant, source: source,
             outcome: "denied", detail: ["reason": reason])
     }
 
@@ -122,7 +125,8 @@ public final class ImageService: Sendable {
         _ p: Principal?, action: String, target: String, targetTenant: TenantID?, source: String, outcome: String,
         detail: [String: String]
     ) {
-        audit(p, actor: p?.accountID ?? "anonymous", action: action, target: target, targetTenant: targetTenant,
+        audit(
+            p, actor: p?.accountID ?? "anonymous", action: action, target: target, targetTenant: targetTenant,
             source: source, outcome: outcome, detail: detail)
     }
 
@@ -146,14 +150,16 @@ public final class ImageService: Sendable {
     ) {
         var detail = detail
         if p.isPlatformAdmin, p != .system, targetTenant != nil { detail["cross_tenant"] = "true" }
-        audit(p, action: action, target: target, targetTenant: targetTenant, source: source, outcome: "ok",
+        audit(
+            p, action: action, target: target, targetTenant: targetTenant, source: source, outcome: "ok",
             detail: detail)
     }
 
     /// A platform admin reading a tenant's objects (Docs/protocols.md §7.4: allowed and audited).
     func recordCrossTenantRead(_ p: Principal, _ operation: String, target: String, targetTenant: TenantID?) {
         guard p.isPlatformAdmin, p != .system else { return }
-        audit(p, action: "cross_tenant_access", target: target, targetTenant: targetTenant, source: "api",
+        audit(
+            p, action: "cross_tenant_access", target: target, targetTenant: targetTenant, source: "api",
             outcome: "ok", detail: ["operation": operation])
     }
 
@@ -178,7 +184,8 @@ public final class ImageService: Sendable {
         source: String
     ) throws(GateError) {
         guard !p.may(capability) else { return }
-        audit(p, action: action, target: target, targetTenant: targetTenant, source: source, outcome: "denied",
+        audit(
+            p, action: action, target: target, targetTenant: targetTenant, source: source, outcome: "denied",
             detail: ["reason": "role lacks \(capability.rawValue)"])
         throw GateError(.permissionDenied, Refusal.message(p, action))
     }
@@ -186,7 +193,8 @@ public final class ImageService: Sendable {
     func denied(_ p: Principal, action: String, target: String, targetTenant: TenantID?, source: String, _ why: String)
         -> GateError
     {
-        audit(p, action: action, target: target, targetTenant: targetTenant, source: source, outcome: "denied",
+        audit(
+            p, action: action, target: target, targetTenant: targetTenant, source: source, outcome: "denied",
             detail: ["reason": why])
         return GateError(.permissionDenied, Refusal.message(p, action))
     }

@@ -29,15 +29,18 @@ public struct OSMatrix: Sendable, Equatable, Codable {
         func minor(_ major: Int, _ from: Int, _ to: Int) -> [String] { (from...to).map { "\(major).\($0)" } }
         let ubuntuRange = (14...20).flatMap { ["\($0).04", "\($0).10"] }
         return OSMatrix(entries: [
-            Entry(systemType: "Linux", platform: "CentOS", architecture: "x86_64",
-                  versions: minor(6, 5, 10) + minor(7, 0, 9)),
+            Entry(
+                systemType: "Linux", platform: "CentOS", architecture: "x86_64",
+                versions: minor(6, 5, 10) + minor(7, 0, 9)),
             Entry(systemType: "Linux", platform: "CentOS", architecture: "aarch64", versions: minor(7, 6, 9)),
             Entry(systemType: "Linux", platform: "Ubuntu", architecture: "x86_64", versions: ubuntuRange),
             Entry(systemType: "Linux", platform: "Ubuntu", architecture: "aarch64", versions: ["16.04", "18.04"]),
-            Entry(systemType: "Windows", platform: "Windows Server", architecture: "x86_64",
-                  versions: ["2008", "2008 R2", "2012", "2012 R2", "2016", "2019"]),
-            Entry(systemType: "Windows", platform: "Windows", architecture: "x86_64",
-                  versions: ["7", "8", "8.1", "10"]),
+            Entry(
+                systemType: "Windows", platform: "Windows Server", architecture: "x86_64",
+                versions: ["2008", "2008 R2", "2012", "2012 R2", "2016", "2019"]),
+            Entry(
+                systemType: "Windows", platform: "Windows", architecture: "x86_64",
+                versions: ["7", "8", "8.1", "10"]),
         ])
     }()
 
@@ -72,13 +75,17 @@ public struct OSMatrix: Sendable, Equatable, Codable {
         }
         let platforms = Set(entries.filter { $0.systemType == systemType }.map(\.platform))
         guard platforms.contains(platform) else {
-            throw GateError.invalid("platform for \(systemType) must be one of \(platforms.sorted().joined(separator: ", "))")
+            throw GateError.invalid(
+                "platform for \(systemType) must be one of \(platforms.sorted().joined(separator: ", "))")
         }
         let archs = Set(entries.filter { $0.systemType == systemType && $0.platform == platform }.map(\.architecture))
-        guard let entry = entries.first(where: {
-            $0.systemType == systemType && $0.platform == platform && $0.architecture == architecture
-        }) else {
-            throw GateError.invalid("\(platform) images are supported for \(archs.sorted().joined(separator: ", ")) only")
+        guard
+            let entry = entries.first(where: {
+                $0.systemType == systemType && $0.platform == platform && $0.architecture == architecture
+            })
+        else {
+            throw GateError.invalid(
+                "\(platform) images are supported for \(archs.sorted().joined(separator: ", ")) only")
         }
         guard entry.versions.contains(version) else {
             throw GateError.invalid(

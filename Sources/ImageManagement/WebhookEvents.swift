@@ -79,37 +79,45 @@ public final class WebhookEvents: Sendable {
     }
 
     public func linkMinted(_ issue: TokenIssue, by account: String) {
-        emit(type: "link.minted", image: issue.image, data: [
-            ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
-            ("tenant", .text(issue.tenant.description)), ("minted_by", .text(account)),
-            ("minted_at", .text(TimeFormat.rfc3339(issue.issuedAt))),
-            ("expires_at", .text(TimeFormat.rfc3339(issue.expiresAt))),
-            ("protocols", .list(Self.protocolNames(issue.protocols))),
-        ])
+        emit(
+            type: "link.minted", image: issue.image,
+            data: [
+                ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
+                ("tenant", .text(issue.tenant.description)), ("minted_by", .text(account)),
+                ("minted_at", .text(TimeFormat.rfc3339(issue.issuedAt))),
+                ("expires_at", .text(TimeFormat.rfc3339(issue.expiresAt))),
+                ("protocols", .list(Self.protocolNames(issue.protocols))),
+            ])
     }
 
     public func linkRevoked(_ issue: TokenIssue, by account: String) {
-        emit(type: "link.revoked", image: issue.image, data: [
-            ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
-            ("tenant", .text(issue.tenant.description)), ("revoked_by", .text(account)),
-        ])
+        emit(
+            type: "link.revoked", image: issue.image,
+            data: [
+                ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
+                ("tenant", .text(issue.tenant.description)), ("revoked_by", .text(account)),
+            ])
     }
 
     /// For the link usage accounting: the first session a link opened (any front).
     public func linkFirstUse(_ issue: TokenIssue, protocol name: String, client: String) {
-        emit(type: "link.first_use", image: issue.image, data: [
-            ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
-            ("tenant", .text(issue.tenant.description)), ("protocol", .text(name)), ("client", .text(client)),
-        ])
+        emit(
+            type: "link.first_use", image: issue.image,
+            data: [
+                ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
+                ("tenant", .text(issue.tenant.description)), ("protocol", .text(name)), ("client", .text(client)),
+            ])
     }
 
     /// For the link usage accounting: the link's bytes served reached its max_downloads allowance.
     public func linkExhausted(_ issue: TokenIssue, bytesServed: UInt64, allowance: UInt64) {
-        emit(type: "link.exhausted", image: issue.image, data: [
-            ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
-            ("tenant", .text(issue.tenant.description)), ("bytes_served", .number(Int64(clamping: bytesServed))),
-            ("allowance", .number(Int64(clamping: allowance))),
-        ])
+        emit(
+            type: "link.exhausted", image: issue.image,
+            data: [
+                ("serial", .text(issue.serial.hex)), ("image_id", .text(issue.image.description)),
+                ("tenant", .text(issue.tenant.description)), ("bytes_served", .number(Int64(clamping: bytesServed))),
+                ("allowance", .number(Int64(clamping: allowance))),
+            ])
     }
 
     /// Issue #14's protocol names for a token's protocol bits: `https` (bit http), `http` (http-plain), `ftps`,

@@ -30,13 +30,20 @@ extension ImportManager {
         let now = service.clock.now()
         do {
             try store.renewLeases(of: .current, heartbeat: now, expiresAt: now + ImportLease.lifetime)
-            if heartbeatFailing.withLock({ was in defer { was = false }; return was }) {
+            if heartbeatFailing.withLock({ was in
+                defer { was = false }
+                return was
+            }) {
                 logger.info("import lease heartbeat works again")
             }
         } catch {
-            if !heartbeatFailing.withLock({ was in defer { was = true }; return was }) {
-                logger.warning("import lease heartbeat failed (imports in progress expire after "
-                    + "\(ImportLease.lifetime) s without one): \(error.message)")
+            if !heartbeatFailing.withLock({ was in
+                defer { was = true }
+                return was
+            }) {
+                logger.warning(
+                    "import lease heartbeat failed (imports in progress expire after "
+                        + "\(ImportLease.lifetime) s without one): \(error.message)")
             }
         }
     }

@@ -61,8 +61,10 @@ package final class ImportManager: Sendable {
     /// Whether the last heartbeat failed, so trouble is logged once and not every 5 s.
     let heartbeatFailing = Mutex(false)
 
-    package init(service: ImageService, store: any CatalogStore, blobs: any BlobStorage, settings: ImportSettings,
-         logger: Logger, secrets: SecretBox) {
+    package init(
+        service: ImageService, store: any CatalogStore, blobs: any BlobStorage, settings: ImportSettings,
+        logger: Logger, secrets: SecretBox
+    ) {
         self.service = service
         self.store = store
         self.blobs = blobs
@@ -226,7 +228,9 @@ package final class ImportManager: Sendable {
     /// Writes progress to the catalog at most once a second, with the rate over the last seconds
     /// (`ProgressWindow`). `flush` writes at once: at the end of a PATCH, so a client that stops between
     /// chunks leaves the catalog with every byte it sent, not those of the last whole second.
-    package func reportProgress(_ id: ImageID, bytes: UInt64, total: UInt64?, last: inout ProgressWindow, flush: Bool = false) {
+    package func reportProgress(
+        _ id: ImageID, bytes: UInt64, total: UInt64?, last: inout ProgressWindow, flush: Bool = false
+    ) {
         let now = Monotonic.milliseconds()
         guard last.due(now, final: flush || (total != nil && bytes == total)) else { return }
         let rate = last.add(now, bytes: bytes)
@@ -269,7 +273,9 @@ package final class ImportManager: Sendable {
     }
 
     /// The image and length of an upload that completed since start (see `completedUploads`).
-    package func completedUpload(_ uploadID: String) -> (ImageID, UInt64)? { completedUploads.withLock { $0[uploadID] } }
+    package func completedUpload(_ uploadID: String) -> (ImageID, UInt64)? {
+        completedUploads.withLock { $0[uploadID] }
+    }
 
     /// The sink of a session, created or reopened from its staging file.
     package func sink(for s: UploadSession, state: inout UploadSession.State) throws(GateError) -> ImportSink {

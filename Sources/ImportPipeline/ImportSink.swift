@@ -179,7 +179,8 @@ package final class ImportSink {
                 do {
                     try staging.saveCheckpoint(checkpoint().encoded(), at: bytes)
                 } catch {
-                    return ImportFailure(reason: "cannot record the import's progress: \(error.message)", cause: .storage)
+                    return ImportFailure(
+                        reason: "cannot record the import's progress: \(error.message)", cause: .storage)
                 }
             }
         }
@@ -248,9 +249,10 @@ package final class ImportSink {
             case .iso: format = .iso
             case .raw: format = .raw
             }
-            return .success(ImportedBytes(
-                size: bytes, sha256: digest, virtualSize: result.virtualSize, format: format,
-                encrypted: result.encrypted))
+            return .success(
+                ImportedBytes(
+                    size: bytes, sha256: digest, virtualSize: result.virtualSize, format: format,
+                    encrypted: result.encrypted))
         }
     }
 

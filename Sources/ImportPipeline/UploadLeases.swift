@@ -34,7 +34,7 @@ extension ImportManager {
                 return true
             }
             if taken { return .claimed }
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return .gone
         } catch {
             return .catalogFailed(error)

@@ -164,7 +164,8 @@ extension PostgresCatalogStore {
     }
 
     private static func revokeKey(_ c: PostgresConnection, _ keyID: String, _ time: Int64) throws -> Bool {
-        guard let row = try c.query("SELECT revoked_at FROM api_keys WHERE key_id = $1 FOR UPDATE", [.text(keyID)]).first
+        guard
+            let row = try c.query("SELECT revoked_at FROM api_keys WHERE key_id = $1 FOR UPDATE", [.text(keyID)]).first
         else { throw GateError.notFound("no API key \(keyID)") }
         if try !row.isNull(0) { return false }
         try c.query("UPDATE api_keys SET revoked_at = $2 WHERE key_id = $1", [.text(keyID), .int(time)])

@@ -49,16 +49,16 @@ extension PostgresCatalogStore {
             // The direction is one of two constants; every value is a parameter.
             let rows = try c.query(
                 composed: """
-                SELECT seq, time, actor, actor_tenant, action, target, target_tenant, source, outcome, detail, hash
-                FROM audit_events
-                WHERE seq > $1 AND seq < $2 AND time >= $3 AND time <= $4
-                    AND ($5::text IS NULL OR actor_tenant = $5 OR target_tenant = $5)
-                    AND ($6::text IS NULL OR action = $6)
-                    AND ($7::text IS NULL OR actor = $7)
-                    AND ($8::text IS NULL OR target = $8 OR detail::jsonb ->> 'image' = $8)
-                    AND ($9::text IS NULL OR target = $9 OR detail::jsonb ->> 'serial' = $9)
-                ORDER BY seq \(q.newestFirst ? "DESC" : "ASC") LIMIT $10
-                """,
+                    SELECT seq, time, actor, actor_tenant, action, target, target_tenant, source, outcome, detail, hash
+                    FROM audit_events
+                    WHERE seq > $1 AND seq < $2 AND time >= $3 AND time <= $4
+                        AND ($5::text IS NULL OR actor_tenant = $5 OR target_tenant = $5)
+                        AND ($6::text IS NULL OR action = $6)
+                        AND ($7::text IS NULL OR actor = $7)
+                        AND ($8::text IS NULL OR target = $8 OR detail::jsonb ->> 'image' = $8)
+                        AND ($9::text IS NULL OR target = $9 OR detail::jsonb ->> 'serial' = $9)
+                    ORDER BY seq \(q.newestFirst ? "DESC" : "ASC") LIMIT $10
+                    """,
                 [
                     .int(q.afterSeq ?? 0), .int(q.beforeSeq ?? Int64.max), .int(q.since ?? Int64.min),
                     .int(q.until ?? Int64.max), .text(q.tenant?.description), .text(q.action), .text(q.actor),

@@ -35,8 +35,10 @@ extension PostgresCatalogStore {
 
     public func importJob(image: ImageID) throws(GateError) -> ImportJob? {
         try withConnection { c in
-            try c.query(composed: "SELECT \(Self.jobColumns) FROM import_jobs WHERE image_id = $1",
-                        [.text(image.description)]).first.map(Self.decodeJob)
+            try c.query(
+                composed: "SELECT \(Self.jobColumns) FROM import_jobs WHERE image_id = $1",
+                [.text(image.description)]
+            ).first.map(Self.decodeJob)
         }
     }
 

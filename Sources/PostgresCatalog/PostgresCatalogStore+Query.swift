@@ -66,7 +66,9 @@ extension PostgresCatalogStore {
         -> ImageRecord
     {
         try inTransaction { c in
-            guard let record = try Self.fetch(c, id, forUpdate: true) else { throw GateError.notFound("no image \(id)") }
+            guard let record = try Self.fetch(c, id, forUpdate: true) else {
+                throw GateError.notFound("no image \(id)")
+            }
             try check(record)
             // Leases, VM references and the import job go by ON DELETE CASCADE.
             try c.query("DELETE FROM images WHERE id = $1", [.text(id.description)])

@@ -49,10 +49,13 @@ extension PostgresCatalogStore {
     }
 
     private static func fetchDocument(_ c: PostgresConnection, _ name: String) throws -> SharedDocument? {
-        guard let row = try c.query(
-            "SELECT body, version, updated_at FROM shared_documents WHERE name = $1", [.text(name)]
-        ).first else { return nil }
-        return SharedDocument(name: name, body: try row.string(0), version: try row.int64(1), updatedAt: try row.int64(2))
+        guard
+            let row = try c.query(
+                "SELECT body, version, updated_at FROM shared_documents WHERE name = $1", [.text(name)]
+            ).first
+        else { return nil }
+        return SharedDocument(
+            name: name, body: try row.string(0), version: try row.int64(1), updatedAt: try row.int64(2))
     }
 
     // MARK: Task leases
@@ -87,18 +90,22 @@ extension PostgresCatalogStore {
                 INSERT INTO console_sessions (digest, key_id, account_id, csrf_token, created_at, last_seen)
                 VALUES ($1, $2, $3, $4, $5, $6)
                 """,
-                [.text(s.digest), .text(s.keyID), .text(s.accountID), .text(s.csrfToken), .int(s.createdAt),
-                 .int(s.lastSeen)])
+                [
+                    .text(s.digest), .text(s.keyID), .text(s.accountID), .text(s.csrfToken), .int(s.createdAt),
+                    .int(s.lastSeen),
+                ])
         }
     }
 
     public func consoleSession(digest: String) throws(GateError) -> ConsoleSessionRecord? {
         try withConnection { c in
-            guard let row = try c.query(
-                """
-                SELECT key_id, account_id, csrf_token, created_at, last_seen FROM console_sessions WHERE digest = $1
-                """, [.text(digest)]
-            ).first else { return nil }
+            guard
+                let row = try c.query(
+                    """
+                    SELECT key_id, account_id, csrf_token, created_at, last_seen FROM console_sessions WHERE digest = $1
+                    """, [.text(digest)]
+                ).first
+            else { return nil }
             return ConsoleSessionRecord(
                 digest: digest, keyID: try row.string(0), accountID: try row.string(1), csrfToken: try row.string(2),
                 createdAt: try row.int64(3), lastSeen: try row.int64(4))

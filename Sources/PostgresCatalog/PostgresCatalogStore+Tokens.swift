@@ -121,7 +121,8 @@ extension PostgresCatalogStore {
                 [.text(serial.hex), .int(now)])
             // Tokens past expiry plus skew fail verification anyway; their entries only cost space.
             try c.query(
-                "DELETE FROM revoked_serials WHERE expires_at < $1 AND serial <> $2", [.int(horizon), .text(serial.hex)])
+                "DELETE FROM revoked_serials WHERE expires_at < $1 AND serial <> $2",
+                [.int(horizon), .text(serial.hex)])
         }
     }
 }

@@ -14,8 +14,10 @@ extension PostgresCatalogStore {
                 INSERT INTO webhooks (id, url, events, secret, created_by, created_at, enabled)
                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                 """,
-                [.text(w.id), .text(w.url), .text(events), .text(w.secret), .text(w.createdBy), .int(w.createdAt),
-                 .bool(w.enabled)])
+                [
+                    .text(w.id), .text(w.url), .text(events), .text(w.secret), .text(w.createdBy), .int(w.createdAt),
+                    .bool(w.enabled),
+                ])
         }
     }
 
@@ -60,19 +62,19 @@ extension PostgresCatalogStore {
             // earlier one is in flight on any node.
             let claimed = try c.query(
                 composed: """
-                UPDATE webhook_deliveries SET claimed_by = $2, claim_until = $3
-                WHERE seq IN (
-                    SELECT d.seq FROM webhook_deliveries d
-                    WHERE d.state = 'pending' AND d.next_attempt_at <= $1
-                      AND (d.claim_until IS NULL OR d.claim_until <= $1)
-                      AND NOT EXISTS (
-                          SELECT 1 FROM webhook_deliveries e
-                          WHERE e.webhook_id = d.webhook_id AND e.image_id = d.image_id AND e.seq < d.seq
-                            AND e.state = 'pending')
-                    ORDER BY d.seq LIMIT $4
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING \(Self.deliveryColumns)
-                """, [.int(now), .text(holder), .int(claimUntil), .int(limit)])
+                    UPDATE webhook_deliveries SET claimed_by = $2, claim_until = $3
+                    WHERE seq IN (
+                        SELECT d.seq FROM webhook_deliveries d
+                        WHERE d.state = 'pending' AND d.next_attempt_at <= $1
+                          AND (d.claim_until IS NULL OR d.claim_until <= $1)
+                          AND NOT EXISTS (
+                              SELECT 1 FROM webhook_deliveries e
+                              WHERE e.webhook_id = d.webhook_id AND e.image_id = d.image_id AND e.seq < d.seq
+                                AND e.state = 'pending')
+                        ORDER BY d.seq LIMIT $4
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING \(Self.deliveryColumns)
+                    """, [.int(now), .text(holder), .int(claimUntil), .int(limit)])
             return try claimed.rows.map(Self.decodeDelivery).sorted { $0.seq < $1.seq }
         }
     }
@@ -90,8 +92,10 @@ extension PostgresCatalogStore {
                     last_attempt_at = $7, claimed_by = NULL, claim_until = NULL
                 WHERE seq = $1 AND claimed_by = $2 AND state = 'pending'
                 """,
-                [.int(seq), .text(holder), .text(row.state.rawValue), .int(row.nextAttemptAt),
-                 .int(row.status.map(Int64.init)), .text(row.error), .int(now)]
+                [
+                    .int(seq), .text(holder), .text(row.state.rawValue), .int(row.nextAttemptAt),
+                    .int(row.status.map(Int64.init)), .text(row.error), .int(now),
+                ]
             ).affectedRows > 0
         }
     }
@@ -99,7 +103,8 @@ extension PostgresCatalogStore {
     public func webhookDeliveries(webhook: String, limit: Int) throws(GateError) -> [WebhookDelivery] {
         try withConnection { c in
             try c.query(
-                composed: "SELECT \(Self.deliveryColumns) FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY seq DESC LIMIT $2",
+                composed:
+                    "SELECT \(Self.deliveryColumns) FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY seq DESC LIMIT $2",
                 [.text(webhook), .int(limit)]
             ).rows.map(Self.decodeDelivery)
         }

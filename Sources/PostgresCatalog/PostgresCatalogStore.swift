@@ -129,7 +129,9 @@ public final class PostgresCatalogStore: CatalogStore {
     {
         let now = clock.now()
         return try inTransaction { c in
-            guard let before = try Self.fetch(c, id, forUpdate: true) else { throw GateError.notFound("no image \(id)") }
+            guard let before = try Self.fetch(c, id, forUpdate: true) else {
+                throw GateError.notFound("no image \(id)")
+            }
             var record = before
             try change(&record)
             guard record.id == id else { throw GateError.invalid("an image's id cannot change") }
@@ -166,7 +168,9 @@ public final class PostgresCatalogStore: CatalogStore {
     {
         try inTransaction { c in
             // The image row's lock makes concurrent claimers take turns; the next one reads the winner's lease.
-            guard let record = try Self.fetch(c, id, forUpdate: true) else { throw GateError.notFound("no image \(id)") }
+            guard let record = try Self.fetch(c, id, forUpdate: true) else {
+                throw GateError.notFound("no image \(id)")
+            }
             guard record.status.isInProgress else { return false }
             let current = try c.query(
                 composed: "SELECT \(Self.leaseColumns) FROM import_leases WHERE image_id = $1", [.text(id.description)])

@@ -11,7 +11,8 @@ import PostgresClient
 enum PostgresImageRow {
     static let columns = ImageColumns.names
     static let select = ImageColumns.select
-    static let insert = "INSERT INTO images (" + columns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+    static let insert =
+        "INSERT INTO images (" + columns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
         + "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
     static let update = """
         UPDATE images SET tenant = $2, name = $3, remarks = $4, file_name = $5, format = $6,

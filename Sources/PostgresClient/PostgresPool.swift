@@ -25,8 +25,10 @@ public final class PostgresPool: Sendable {
         /// An idle connection older than this is pinged before it is lent (0: always).
         public var validateAfterIdleMilliseconds: Int64
 
-        public init(maxConnections: Int = 8, acquireTimeoutMilliseconds: Int = 5000,
-                    validateAfterIdleMilliseconds: Int64 = 30_000) {
+        public init(
+            maxConnections: Int = 8, acquireTimeoutMilliseconds: Int = 5000,
+            validateAfterIdleMilliseconds: Int64 = 30_000
+        ) {
             self.maxConnections = maxConnections
             self.acquireTimeoutMilliseconds = acquireTimeoutMilliseconds
             self.validateAfterIdleMilliseconds = validateAfterIdleMilliseconds

@@ -143,7 +143,9 @@ public final class S3BlobStore: BlobStorage {
             logger.warning("object store: cannot list multipart uploads: \(error.gateError.message)")
             return []
         }
-        return uploads.map { StagedBlob(image: imageID(ofKey: $0.key), name: Self.name(key: $0.key, uploadID: $0.uploadID)) }
+        return uploads.map {
+            StagedBlob(image: imageID(ofKey: $0.key), name: Self.name(key: $0.key, uploadID: $0.uploadID))
+        }
     }
 
     /// One image's multipart uploads (every tus HEAD and PATCH asks): a listing of its own prefix only.
@@ -176,10 +178,11 @@ public final class S3BlobStore: BlobStorage {
         do {
             try client.abortMultipartUpload(key: key, uploadID: uploadID)
             logger.info("object store: aborted multipart upload \(uploadID) of \(key)")
-        } catch where error.kind == .notFound {
+        } catch  where error.kind == .notFound {
             // Completed or aborted already.
         } catch {
-            logger.warning("object store: cannot abort multipart upload \(uploadID) of \(key): \(error.gateError.message)")
+            logger.warning(
+                "object store: cannot abort multipart upload \(uploadID) of \(key): \(error.gateError.message)")
         }
         guard let id = staged.image else { return }
         live.withLock { if $0[id]?.uploadID == uploadID { $0[id] = nil } }
@@ -193,7 +196,8 @@ public final class S3BlobStore: BlobStorage {
     public func returnToStaging(_ id: ImageID) throws(GateError) -> StagedBlob {
         // A completed multipart upload is an object; S3 cannot turn it back into an upload. The import is
         // failed instead and its client uploads again (Docs/object-storage.md, "Failure modes").
-        throw GateError.conflict("an object in the object store cannot be returned to staging; \(id) must be imported again")
+        throw GateError.conflict(
+            "an object in the object store cannot be returned to staging; \(id) must be imported again")
     }
 
     // MARK: Finished objects
@@ -206,7 +210,9 @@ public final class S3BlobStore: BlobStorage {
     public func blobIDs() -> [ImageID] {
         do {
             var ids = Set<ImageID>()
-            for o in try client.listAllObjects(prefix: imagesPrefix) { if let id = imageID(ofKey: o.key) { ids.insert(id) } }
+            for o in try client.listAllObjects(prefix: imagesPrefix) {
+                if let id = imageID(ofKey: o.key) { ids.insert(id) }
+            }
             return ids.sorted()
         } catch {
             logger.warning("object store: cannot list objects: \(error.gateError.message)")
@@ -284,7 +290,9 @@ public final class S3BlobStore: BlobStorage {
     static func unixTime(_ text: String) -> Int64? {
         let digits = text.unicodeScalars.map { $0 }
         guard digits.count >= 19 else { return nil }
-        func number(_ from: Int, _ count: Int) -> Int32? { Int32(String(String.UnicodeScalarView(digits[from..<from + count]))) }
+        func number(_ from: Int, _ count: Int) -> Int32? {
+            Int32(String(String.UnicodeScalarView(digits[from..<from + count])))
+        }
         guard let y = number(0, 4), let mo = number(5, 2), let d = number(8, 2), let h = number(11, 2),
             let mi = number(14, 2), let s = number(17, 2)
         else { return nil }

@@ -72,7 +72,8 @@ final class S3Staging: BlobStaging {
                 throw GateError.io("cannot read back the paused import of \(image): \(error.gateError.message)")
             }
             guard UInt64(tail.count) == record.tailBytes else {
-                throw GateError.io("the saved tail of the import of \(image) has \(tail.count) bytes, not \(record.tailBytes)")
+                throw GateError.io(
+                    "the saved tail of the import of \(image) has \(tail.count) bytes, not \(record.tailBytes)")
             }
         }
         return S3Staging(
@@ -82,7 +83,8 @@ final class S3Staging: BlobStaging {
 
     /// Tells the store how far this process is (its `stagedSize` answers with it).
     private func publish() {
-        let entry = S3BlobStore.LiveStaging(uploadID: record.uploadID, documentVersion: documentVersion, bytes: totalBytes)
+        let entry = S3BlobStore.LiveStaging(
+            uploadID: record.uploadID, documentVersion: documentVersion, bytes: totalBytes)
         store.live.withLock { $0[image] = entry }
     }
 
@@ -108,15 +110,17 @@ final class S3Staging: BlobStaging {
     private func uploadBuffer() throws(GateError) {
         let number = record.parts.count + pendingParts.count + 1
         guard number <= 10_000 else {
-            throw GateError.io("the image needs more than 10000 parts of \(record.partBytes) bytes (raise blobs.part_size)")
+            throw GateError.io(
+                "the image needs more than 10000 parts of \(record.partBytes) bytes (raise blobs.part_size)")
         }
         var etag = ""
         var attempt = 0
         while true {
             do {
-                etag = try store.client.uploadPart(key: record.key, uploadID: record.uploadID, partNumber: number, bytes: buffer)
+                etag = try store.client.uploadPart(
+                    key: record.key, uploadID: record.uploadID, partNumber: number, bytes: buffer)
                 break
-            } catch where error.isTransient && attempt < 3 {
+            } catch  where error.isTransient && attempt < 3 {
                 attempt += 1
                 usleep(UInt32(200_000 << attempt))
             } catch {

@@ -20,7 +20,8 @@ extension S3Client {
                 httpStatus: response.status, requestID: failure.requestID)
         }
         guard let root = S3XML.parse(response.body), root.name == "CopyObjectResult" else {
-            throw .protocolError("CopyObject \(sourceKey): the answer is not a result document", status: response.status)
+            throw .protocolError(
+                "CopyObject \(sourceKey): the answer is not a result document", status: response.status)
         }
         return root.value("ETag") ?? ""
     }

@@ -111,7 +111,7 @@ extension S3Client {
     public func headBucket() throws(S3Error) {
         do throws(S3Error) {
             _ = try perform(Request(operation: .headBucket, method: "HEAD", key: nil))
-        } catch where error.kind == .notFound {
+        } catch  where error.kind == .notFound {
             throw S3Error(
                 .noSuchBucket, "HeadBucket \(location.bucket): the bucket does not exist", httpStatus: error.httpStatus,
                 requestID: error.requestID)

@@ -44,7 +44,8 @@ public struct S3Credentials: Sendable, Equatable, CustomStringConvertible, Custo
         Mirror(
             self,
             children: [
-                "accessKeyID": accessKeyID, "secretAccessKey": "***", "sessionToken": sessionToken == nil ? "nil" : "***",
+                "accessKeyID": accessKeyID, "secretAccessKey": "***",
+                "sessionToken": sessionToken == nil ? "nil" : "***",
             ])
     }
 

@@ -81,7 +81,8 @@ final class S3Exchange {
                 var r = 0
                 do {
                     r = try FileIO.pread(
-                        fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[got..<n]), at: offset + sent + UInt64(got))
+                        fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[got..<n]),
+                        at: offset + sent + UInt64(got))
                 } catch {
                     why = error.reason
                 }

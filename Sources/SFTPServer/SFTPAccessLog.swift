@@ -10,7 +10,8 @@ import SystemIO
 struct SFTPAccessLog: Sendable {
     let sink: LineSink?
 
-    func write(peer: PeerAddress, user: String, path: String, bytes: UInt64, durationMs: Int64, outcome: AccessOutcome) {
+    func write(peer: PeerAddress, user: String, path: String, bytes: UInt64, durationMs: Int64, outcome: AccessOutcome)
+    {
         ImageGateMetrics.transferEnded(protocol: "sftp", outcome: outcome.rawValue, bytes: bytes)
         guard let sink else { return }
         var line = AccessLine(unixSeconds: SystemClock().now(), proto: "sftp")

@@ -91,7 +91,8 @@ public enum SSHAlgorithmSet: String, Sendable, CaseIterable {
     case legacy
 
     public var kex: String {
-        let base = "curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,"
+        let base =
+            "curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,"
             + "diffie-hellman-group18-sha512"
         return self == .legacy
             ? base + ",ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group14-sha256" : base

@@ -59,7 +59,8 @@ public struct BlobByteSource: SFTPByteSource {
         defer { withExtendedLifetime(extent) {} }
         do {
             return try FileIO.pread(
-                extent.fd, into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(extent.length)), at: extent.offset)
+                extent.fd, into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(extent.length)),
+                at: extent.offset)
         } catch {
             errno = error.errno
             return -1

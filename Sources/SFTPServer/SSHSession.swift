@@ -111,10 +111,12 @@ final class SSHSession {
         }
         ssh_set_server_callbacks(session, serverCallbacks)
         // keyboard-interactive has no callback in 0.10: it arrives through the message API (Docs/sftp-notes.md §2).
-        ssh_set_message_callback(session, { session, msg, ud in
-            let s = Unmanaged<SSHSession>.fromOpaque(ud!).takeUnretainedValue()
-            return s.handleMessage(session!, msg!)
-        }, me)
+        ssh_set_message_callback(
+            session,
+            { session, msg, ud in
+                let s = Unmanaged<SSHSession>.fromOpaque(ud!).takeUnretainedValue()
+                return s.handleMessage(session!, msg!)
+            }, me)
         ssh_set_auth_methods(session, Int32(SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE))
     }
 
@@ -158,7 +160,8 @@ final class SSHSession {
         case .refused(let message):
             // An authentic link: not a guess, so no failure count or pause; the holder is told why and the
             // connection ends (a retry with the same link cannot succeed).
-            ctx.logger.info("sftp \(control.peer): login refused (\(route), \(SFTPTokenShape.redact(token))): \(message)")
+            ctx.logger.info(
+                "sftp \(control.peer): login refused (\(route), \(SFTPTokenShape.redact(token))): \(message)")
             outcome = .authFailed
             refuse(message)
             return false

@@ -54,7 +54,9 @@ final class SessionControl: Sendable {
 
     /// Called by the watchdog: cuts the session if its deadline has passed.
     func checkDeadline(now: Int64) {
-        let reason: AccessOutcome? = state.withLock { $0.deadlineMs <= now && $0.cutReason == nil ? $0.deadlineReason : nil }
+        let reason: AccessOutcome? = state.withLock {
+            $0.deadlineMs <= now && $0.cutReason == nil ? $0.deadlineReason : nil
+        }
         if let reason { cut(reason) }
     }
 

@@ -9,7 +9,8 @@ import ImageCatalog
 enum ImageRow {
     static let columns = ImageColumns.names
     static let select = ImageColumns.select
-    static let insert = "INSERT INTO images (" + columns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+    static let insert =
+        "INSERT INTO images (" + columns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
         + "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)"
     static let update = """
         UPDATE images SET tenant = ?2, name = ?3, remarks = ?4, file_name = ?5, format = ?6,
@@ -57,7 +58,9 @@ enum ImageRow {
         try stmt.bind(27, r.statusBeforeDelete?.rawValue)
         try stmt.bind(28, r.deletedAt)
         try stmt.bind(29, try signed(r.progressBytes, "progress"))
-        if let total = r.progressTotal { try stmt.bind(30, try signed(total, "progress total")) } else {
+        if let total = r.progressTotal {
+            try stmt.bind(30, try signed(total, "progress total"))
+        } else {
             try stmt.bindNull(30)
         }
         try stmt.bind(31, r.progressRate)

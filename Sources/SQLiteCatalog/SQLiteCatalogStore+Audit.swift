@@ -54,16 +54,16 @@ extension SQLiteCatalogStore {
             // The direction is one of two constants; every value is bound.
             let stmt = try db.prepare(
                 composed: """
-                SELECT seq, time, actor, actor_tenant, action, target, target_tenant, source, outcome, detail, hash
-                FROM audit_events
-                WHERE seq > ?1 AND seq < ?2 AND time >= ?3 AND time <= ?4
-                    AND (?5 IS NULL OR actor_tenant = ?5 OR target_tenant = ?5)
-                    AND (?6 IS NULL OR action = ?6)
-                    AND (?7 IS NULL OR actor = ?7)
-                    AND (?8 IS NULL OR target = ?8 OR json_extract(detail, '$.image') = ?8)
-                    AND (?9 IS NULL OR target = ?9 OR json_extract(detail, '$.serial') = ?9)
-                ORDER BY seq \(q.newestFirst ? "DESC" : "ASC") LIMIT ?10
-                """)
+                    SELECT seq, time, actor, actor_tenant, action, target, target_tenant, source, outcome, detail, hash
+                    FROM audit_events
+                    WHERE seq > ?1 AND seq < ?2 AND time >= ?3 AND time <= ?4
+                        AND (?5 IS NULL OR actor_tenant = ?5 OR target_tenant = ?5)
+                        AND (?6 IS NULL OR action = ?6)
+                        AND (?7 IS NULL OR actor = ?7)
+                        AND (?8 IS NULL OR target = ?8 OR json_extract(detail, '$.image') = ?8)
+                        AND (?9 IS NULL OR target = ?9 OR json_extract(detail, '$.serial') = ?9)
+                    ORDER BY seq \(q.newestFirst ? "DESC" : "ASC") LIMIT ?10
+                    """)
             try stmt.bind(1, q.afterSeq ?? 0)
             try stmt.bind(2, q.beforeSeq ?? Int64.max)
             try stmt.bind(3, q.since ?? Int64.min)

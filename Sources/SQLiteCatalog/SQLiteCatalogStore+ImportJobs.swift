@@ -53,7 +53,8 @@ extension SQLiteCatalogStore {
 
     public func importJobs() throws(GateError) -> [ImportJob] {
         try withConnection { db throws(GateError) in
-            let stmt = try db.prepare(composed: "SELECT \(Self.jobColumns) FROM import_jobs ORDER BY created_at, image_id")
+            let stmt = try db.prepare(
+                composed: "SELECT \(Self.jobColumns) FROM import_jobs ORDER BY created_at, image_id")
             var out: [ImportJob] = []
             while try stmt.step() { out.append(try Self.decodeJob(stmt)) }
             return out

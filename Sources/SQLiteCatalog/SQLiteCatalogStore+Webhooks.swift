@@ -133,7 +133,8 @@ extension SQLiteCatalogStore {
 
     public func webhookDeliveries(webhook: String, limit: Int) throws(GateError) -> [WebhookDelivery] {
         try withConnection { db throws(GateError) in
-            let stmt = try db.prepare(composed: Self.deliverySelect + " WHERE d.webhook_id = ?1 ORDER BY d.seq DESC LIMIT ?2")
+            let stmt = try db.prepare(
+                composed: Self.deliverySelect + " WHERE d.webhook_id = ?1 ORDER BY d.seq DESC LIMIT ?2")
             try stmt.bind(1, webhook)
             try stmt.bind(2, Int64(limit))
             var out: [WebhookDelivery] = []

@@ -65,7 +65,8 @@ public final class SliceCache: Sendable {
         heldCheckIntervalNs: Int64 = 1_000_000, logger: Logger = Logger()
     ) throws(GateError) {
         guard sliceBytes > 0, maxBytes / 4 >= sliceBytes else {
-            throw .usage("cache.max_bytes (\(maxBytes)) must hold at least 4 slices of cache.slice_bytes (\(sliceBytes))")
+            throw .usage(
+                "cache.max_bytes (\(maxBytes)) must hold at least 4 slices of cache.slice_bytes (\(sliceBytes))")
         }
         self.maxBytes = maxBytes
         self.waitTimeoutMs = waitTimeoutMs
@@ -227,7 +228,8 @@ public final class SliceCache: Sendable {
                     return
                 }
                 Metrics.add(CacheMetrics.corrupt)
-                logger.warning("read cache: slice \(name) does not match its recorded length or SHA-256: fetching it again")
+                logger.warning(
+                    "read cache: slice \(name) does not match its recorded length or SHA-256: fetching it again")
             }
             state.withLock { _ = $0.index.remove(name) }
             files.remove(name)
@@ -261,13 +263,17 @@ public final class SliceCache: Sendable {
             if writer.tooLong { return try refuse(part: nil, index, keyHash, "has more than \(length) bytes") }
             let ms = (Monotonic.nanoseconds() - started) / 1_000_000
             Metrics.add(CacheMetrics.fetchFailures)
-            logger.debug("store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=failed ms=\(ms): \(error.message)")
+            logger.debug(
+                "store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=failed ms=\(ms): \(error.message)"
+            )
             // The store failed or did not answer in time: the request may be retried (HTTP 503, FTP 451).
             throw error.code == .io ? .unavailable(error.message) : error
         }
         let seconds = Double(Monotonic.nanoseconds() - started) / 1e9
         Metrics.observe(CacheMetrics.fetchSeconds, seconds)
-        logger.debug("store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=ok ms=\(Int(seconds * 1000))")
+        logger.debug(
+            "store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=ok ms=\(Int(seconds * 1000))"
+        )
         if let failure = writer.failure {
             unlink(part)
             throw failure
@@ -275,7 +281,9 @@ public final class SliceCache: Sendable {
         let digest = writer.finish()
         Metrics.add(CacheMetrics.fetchedBytes, Double(digest.length))
         guard digest.length == length, digest.hex == object.sliceSHA256[index] else {
-            let what = digest.length == length ? "does not match its recorded SHA-256" : "has \(digest.length) bytes, not \(length)"
+            let what =
+                digest.length == length
+                ? "does not match its recorded SHA-256" : "has \(digest.length) bytes, not \(length)"
             return try refuse(part: part, index, keyHash, what)
         }
         var st = stat()

@@ -144,7 +144,7 @@ struct SliceFiles: Sendable {
         let fd: Int32
         do {
             fd = try FileIO.open(path(name), O_RDONLY | O_CLOEXEC)
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             return nil
         }
         var st = stat()

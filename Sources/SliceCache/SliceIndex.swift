@@ -23,7 +23,9 @@ struct SliceIndex {
 
     /// Entries found on disk at start-up, oldest access first, so the LRU order survives a restart.
     init(found: [String: SliceStamp] = [:]) {
-        for (name, stamp) in found.sorted(by: { ($0.value.atimeNanoseconds, $0.key) < ($1.value.atimeNanoseconds, $1.key) }) {
+        for (name, stamp) in found.sorted(by: {
+            ($0.value.atimeNanoseconds, $0.key) < ($1.value.atimeNanoseconds, $1.key)
+        }) {
             insert(name, stamp: stamp, verified: false)
         }
     }

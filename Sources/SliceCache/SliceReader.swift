@@ -58,7 +58,9 @@ final class SliceReader: PreparableBlobReader {
             if let existing = take(index) { return existing }
             clock += 1
             handles[index] = (handle, clock)
-            if handles.count > SliceReader.maxOpenSlices, let oldest = handles.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            if handles.count > SliceReader.maxOpenSlices,
+                let oldest = handles.min(by: { $0.value.lastUse < $1.value.lastUse })
+            {
                 handles[oldest.key] = nil
             }
             return handle
@@ -131,7 +133,9 @@ final class SliceReader: PreparableBlobReader {
     /// `prepare` first, so for it the slice is normally local here).
     func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
         if let broken { throw broken }
-        guard offset < object.size else { throw .internal("read at \(offset) past the end of a \(object.size)-byte object") }
+        guard offset < object.size else {
+            throw .internal("read at \(offset) past the end of a \(object.size)-byte object")
+        }
         let index = Int(offset / object.sliceBytes)
         var attempts = 0
         while true {

@@ -25,19 +25,23 @@ public final class OSThread: @unchecked Sendable {
 
     public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> OSThread {
         let t = OSThread()
-        let box = Unmanaged.passRetained(Box({
-            CLinuxShims_set_thread_name(name)
-            body()
-        })).toOpaque()
+        let box = Unmanaged.passRetained(
+            Box({
+                CLinuxShims_set_thread_name(name)
+                body()
+            })
+        ).toOpaque()
         var attr = pthread_attr_t()
         pthread_attr_init(&attr)
         // Event loops need little stack; 1 MiB keeps virtual size modest with many threads.
         pthread_attr_setstacksize(&attr, 1 << 20)
-        let rc = pthread_create(&t.handle, &attr, { arg in
-            let b = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-            b.body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &t.handle, &attr,
+            { arg in
+                let b = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+                b.body()
+                return nil
+            }, box)
         pthread_attr_destroy(&attr)
         precondition(rc == 0, "pthread_create failed: \(rc)")
         return t

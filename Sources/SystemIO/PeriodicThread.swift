@@ -16,7 +16,8 @@ public final class PeriodicThread: Sendable {
 
     private init(wake: EventFD) { self.wake = wake }
 
-    public static func start(name: String, intervalMs: Int32, _ body: @escaping @Sendable () -> Void) -> PeriodicThread {
+    public static func start(name: String, intervalMs: Int32, _ body: @escaping @Sendable () -> Void) -> PeriodicThread
+    {
         // eventfd fails only when the process is out of descriptors, where nothing else would work either.
         let wake = try! EventFD()
         let p = PeriodicThread(wake: wake)

@@ -91,8 +91,10 @@ public enum Socket {
         guard rc == 0, let ai = res else { throw SystemError("getaddrinfo(\(address.host))", errno: EINVAL) }
         defer { freeaddrinfo(res) }
         let fd = try Sys.blocking("socket") {
-            socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-                | Int32(SOCK_CLOEXEC.rawValue), 0)
+            socket(
+                ai.pointee.ai_family,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+                    | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
         do {
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)

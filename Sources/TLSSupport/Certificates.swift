@@ -45,10 +45,14 @@ public enum Certificates {
         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, "ImageGate self-signed", -1, -1, 0)
         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, commonName, -1, -1, 0)
         X509_set_issuer_name(x509, name)
-        let san = hosts.map { h in h.contains(":") || h.allSatisfy({ $0.isNumber || $0 == "." }) ? "IP:\(h)" : "DNS:\(h)" }
-            .joined(separator: ",")
-        for (nid, value) in [(NID_subject_alt_name, san), (NID_basic_constraints, "critical,CA:FALSE"),
-                             (NID_ext_key_usage, "serverAuth")] {
+        let san = hosts.map { h in
+            h.contains(":") || h.allSatisfy({ $0.isNumber || $0 == "." }) ? "IP:\(h)" : "DNS:\(h)"
+        }
+        .joined(separator: ",")
+        for (nid, value) in [
+            (NID_subject_alt_name, san), (NID_basic_constraints, "critical,CA:FALSE"),
+            (NID_ext_key_usage, "serverAuth"),
+        ] {
             guard let ext = X509V3_EXT_conf_nid(nil, nil, nid, value) else {
                 throw OpenSSLError.gate("certificate extension \(value)")
             }

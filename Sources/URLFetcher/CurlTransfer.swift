@@ -41,7 +41,8 @@ enum CurlTransfer {
         _ = curlGlobalInit
         guard let easy = curl_easy_init() else {
             let f = FetchFailure(code: "transfer_failed", message: "cannot create a libcurl handle")
-            return AttemptReport(outcome: .failed(f, transient: false), delivered: 0, accepted: false, total: nil,
+            return AttemptReport(
+                outcome: .failed(f, transient: false), delivered: 0, accepted: false, total: nil,
                 validator: nil)
         }
         defer { curl_easy_cleanup(easy) }
@@ -60,7 +61,8 @@ enum CurlTransfer {
             configure(easy, request, userdata: userdata, errorBuffer: errorBuffer, lists: &lists)
         }
         if let setupError {
-            return AttemptReport(outcome: .failed(setupError, transient: false), delivered: 0, accepted: false,
+            return AttemptReport(
+                outcome: .failed(setupError, transient: false), delivered: 0, accepted: false,
                 total: nil, validator: nil)
         }
         let rc = withExtendedLifetime(context) { curl_easy_perform(easy) }

@@ -45,7 +45,8 @@ struct FetchTarget: Sendable, Equatable {
         // would call malformed) is reported as the scheme being refused.
         if let colon = text.firstIndex(of: ":") {
             let lexicalScheme = text[..<colon].lowercased()
-            let valid = lexicalScheme.first?.isLetter == true
+            let valid =
+                lexicalScheme.first?.isLetter == true
                 && lexicalScheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
             if valid, !(implementedSchemes.contains(lexicalScheme) && policy.schemes.contains(lexicalScheme)) {
                 throw FetchFailure(

@@ -16,7 +16,8 @@ public enum URLPost {
         do throws(FetchFailure) {
             let target = try FetchTarget.parse(url, policy: policy)
             guard target.scheme != "ftp" else {
-                throw FetchFailure(code: "scheme_not_allowed", message: "scheme 'ftp' is not allowed: \(target.redacted)")
+                throw FetchFailure(
+                    code: "scheme_not_allowed", message: "scheme 'ftp' is not allowed: \(target.redacted)")
             }
             _ = try HostResolver.pin(target, policy: policy)
             return nil
@@ -34,7 +35,8 @@ public enum URLPost {
         do throws(FetchFailure) {
             target = try FetchTarget.parse(url, policy: policy)
             guard target.scheme != "ftp" else {
-                throw FetchFailure(code: "scheme_not_allowed", message: "scheme 'ftp' is not allowed: \(target.redacted)")
+                throw FetchFailure(
+                    code: "scheme_not_allowed", message: "scheme 'ftp' is not allowed: \(target.redacted)")
             }
             pinned = try HostResolver.pin(target, policy: policy)
         } catch {
@@ -85,7 +87,9 @@ public enum URLPost {
             }, "OPENSOCKETFUNCTION")
         check(CCurl_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, userdata), "OPENSOCKETDATA")
         // The receiver's answer body is not used: read and dropped (returning less would fail the transfer).
-        check(CCurl_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }, "WRITEFUNCTION")
+        check(
+            CCurl_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count },
+            "WRITEFUNCTION")
         long(CURLOPT_CONNECTTIMEOUT, max(1, min(policy.connectTimeoutSeconds, timeoutSeconds)), "CONNECTTIMEOUT")
         long(CURLOPT_TIMEOUT, max(1, timeoutSeconds), "TIMEOUT")
         long(CURLOPT_SSL_VERIFYPEER, 1, "SSL_VERIFYPEER")
@@ -96,10 +100,13 @@ public enum URLPost {
         long(CURLOPT_POST, 1, "POST")
         check(CCurl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "POSTFIELDSIZE_LARGE")
         var copy = body
-        copy.withUnsafeMutableBytes { check(CCurl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress), "COPYPOSTFIELDS") }
+        copy.withUnsafeMutableBytes {
+            check(CCurl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress), "COPYPOSTFIELDS")
+        }
         guard failed.isEmpty else {
             return .failure(
-                FetchFailure(code: "transfer_failed", message: "libcurl refused options: \(failed.joined(separator: ", "))"))
+                FetchFailure(
+                    code: "transfer_failed", message: "libcurl refused options: \(failed.joined(separator: ", "))"))
         }
 
         let rc = withExtendedLifetime(context) { curl_easy_perform(easy) }

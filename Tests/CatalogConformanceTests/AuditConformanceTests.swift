@@ -52,11 +52,14 @@ import Testing
         let other = TenantID(ID128(high: 5, low: 5))
         let image = "img-" + String(repeating: "a", count: 32)
         let serial = String(repeating: "b", count: 32)
-        func add(_ time: Int64, _ action: String, actor: String, target: String, tenant: TenantID? = .defaultTenant,
-                 _ detail: [String: String] = [:]) throws -> AuditEvent {
-            try store.appendAudit(AuditDraft(
-                time: time, actor: actor, actorTenant: nil, action: action, target: target, targetTenant: tenant,
-                source: "s", outcome: "ok", detail: detail))
+        func add(
+            _ time: Int64, _ action: String, actor: String, target: String, tenant: TenantID? = .defaultTenant,
+            _ detail: [String: String] = [:]
+        ) throws -> AuditEvent {
+            try store.appendAudit(
+                AuditDraft(
+                    time: time, actor: actor, actorTenant: nil, action: action, target: target, targetTenant: tenant,
+                    source: "s", outcome: "ok", detail: detail))
         }
         let minted = try add(10, "link.mint", actor: "acc-1", target: image, ["serial": serial])
         let refused = try add(20, "download.refused", actor: "anonymous", target: image, ["serial": serial])
@@ -72,12 +75,32 @@ import Testing
         #expect(try q { $0.actor = "acc-2" } == [revoked])
         #expect(try q { $0.image = image } == [minted, refused, revoked])  // revoke names it in its detail
         #expect(try q { $0.serial = serial } == [minted, refused, revoked])
-        #expect(try q { $0.since = 20; $0.until = 30 } == [refused, revoked])
+        #expect(
+            try q {
+                $0.since = 20
+                $0.until = 30
+            } == [refused, revoked])
         #expect(try q { $0.tenant = other } == [elsewhere])
-        #expect(try q { $0.action = "download.refused"; $0.tenant = .defaultTenant } == [refused])
-        #expect(try q { $0.newestFirst = true; $0.limit = 2 } == [elsewhere, revoked])
-        #expect(try q { $0.newestFirst = true; $0.beforeSeq = revoked.seq } == [refused, minted])
-        #expect(try q { $0.afterSeq = minted.seq; $0.limit = 1 } == [refused])
+        #expect(
+            try q {
+                $0.action = "download.refused"
+                $0.tenant = .defaultTenant
+            } == [refused])
+        #expect(
+            try q {
+                $0.newestFirst = true
+                $0.limit = 2
+            } == [elsewhere, revoked])
+        #expect(
+            try q {
+                $0.newestFirst = true
+                $0.beforeSeq = revoked.seq
+            } == [refused, minted])
+        #expect(
+            try q {
+                $0.afterSeq = minted.seq
+                $0.limit = 1
+            } == [refused])
         #expect(try q { $0.action = "no.such" }.isEmpty)
     }
 

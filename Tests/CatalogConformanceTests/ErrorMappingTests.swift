@@ -15,7 +15,8 @@ import Testing
         #expect(full.isCatalogFull)
         let other = PostgresCatalogStore.mapped(PostgresError(.server, "relation does not exist", sqlState: "42P01"))
         #expect(!other.isCatalogFull && other.code == .io)
-        #expect(PostgresCatalogStore.mapped(PostgresError(.uniqueViolation, "dup", sqlState: "23505")).code
-            == .alreadyExists)
+        #expect(
+            PostgresCatalogStore.mapped(PostgresError(.uniqueViolation, "dup", sqlState: "23505")).code
+                == .alreadyExists)
     }
 }

@@ -115,7 +115,9 @@ import Testing
         #expect(err == GateError.conflict("nope"))  // rethrown unchanged, rolled back
         #expect(try store.image(record.id) == updated)
 
-        let missing = #expect(throws: GateError.self) { try store.update(ImageRecord.newID()) { _ throws(GateError) in } }
+        let missing = #expect(throws: GateError.self) {
+            try store.update(ImageRecord.newID()) { _ throws(GateError) in }
+        }
         #expect(missing?.code == .notFound)
         let idChange = #expect(throws: GateError.self) {
             try store.update(record.id) { r throws(GateError) in r.id = ImageRecord.newID() }
@@ -167,7 +169,9 @@ import Testing
         // Not in progress any more: not claimable. Missing: notFound.
         _ = try store.update(held.id) { r throws(GateError) in r.status = .failed }
         #expect(try !store.claimLease(held.id, mine, unless: { _ in false }))
-        let missing = #expect(throws: GateError.self) { try store.claimLease(ImageRecord.newID(), mine, unless: { _ in false }) }
+        let missing = #expect(throws: GateError.self) {
+            try store.claimLease(ImageRecord.newID(), mine, unless: { _ in false })
+        }
         #expect(missing?.code == .notFound)
     }
 
@@ -184,8 +188,10 @@ import Testing
         }
         #expect(try store.renewLeases(of: me, heartbeat: 200, expiresAt: 230) == 2)
         // The holder is (node, run): a heartbeat naming another pid renews the same leases.
-        #expect(try store.renewLeases(of: LeaseHolder(node: "n1", pid: 9, run: "r"), heartbeat: 200, expiresAt: 230) == 2)
-        #expect(try store.renewLeases(of: LeaseHolder(node: "n1", pid: 5, run: "other"), heartbeat: 1, expiresAt: 1) == 0)
+        #expect(
+            try store.renewLeases(of: LeaseHolder(node: "n1", pid: 9, run: "r"), heartbeat: 200, expiresAt: 230) == 2)
+        #expect(
+            try store.renewLeases(of: LeaseHolder(node: "n1", pid: 5, run: "other"), heartbeat: 1, expiresAt: 1) == 0)
         let leases = Dictionary(try store.leases(), uniquingKeysWith: { x, _ in x })
         for id in ids.prefix(2) { #expect(leases[id]?.heartbeat == 200 && leases[id]?.expiresAt == 230) }
         #expect(leases[ids[2]] == other)
@@ -199,10 +205,12 @@ import Testing
         let stores = [try catalog.open(), try catalog.open()]
         for round in 0..<5 {
             let record = sampleRecord(status: .uploading)
-            try stores[0].insert(record, lease: ImportLease(holder: LeaseHolder(node: "dead", pid: 1, run: "x"), heartbeat: 0))
+            try stores[0].insert(
+                record, lease: ImportLease(holder: LeaseHolder(node: "dead", pid: 1, run: "x"), heartbeat: 0))
             let winners = Collected<Int>()
             try onThreads(8) { i in
-                let claim = ImportLease(holder: LeaseHolder(node: "n\(i)", pid: Int32(i), run: "r\(round)"), heartbeat: 1_000)
+                let claim = ImportLease(
+                    holder: LeaseHolder(node: "n\(i)", pid: Int32(i), run: "r\(round)"), heartbeat: 1_000)
                 // Held = any lease that is not the dead one.
                 if try stores[i % 2].claimLease(record.id, claim, unless: { $0.holder.node != "dead" }) {
                     winners.append(i)

@@ -10,9 +10,10 @@ import Testing
     private let imageB = ImageID(ID128(high: 0xA, low: 2))
     private let otherTenant = TenantID(ID128(high: 0xBB, low: 1))
 
-    private func issue(_ n: UInt64, image: ImageID, tenant: TenantID = .defaultTenant, issuedAt: Int64,
-        expiresAt: Int64 = 2_000, minter: String = "acct-1", options: LinkOptions = LinkOptions()) -> TokenIssue
-    {
+    private func issue(
+        _ n: UInt64, image: ImageID, tenant: TenantID = .defaultTenant, issuedAt: Int64,
+        expiresAt: Int64 = 2_000, minter: String = "acct-1", options: LinkOptions = LinkOptions()
+    ) -> TokenIssue {
         TokenIssue(
             serial: ID128(high: 7, low: n), image: image, tenant: tenant, issuedAt: issuedAt, expiresAt: expiresAt,
             protocols: 0b11, minter: minter, fileName: "disk.qcow2", options: options)
@@ -29,14 +30,19 @@ import Testing
         #expect(try store.tokenIssue(serial: link.serial) == link)
         // Two nodes report for the same link: the counters add up, the last client is the last report's.
         let other = try catalog.open()
-        try store.recordLinkUse(LinkUse(serial: link.serial, newSessions: 1, bytes: 4 << 20, client: "127.0.0.1", at: 150))
-        try other.recordLinkUse(LinkUse(serial: link.serial, newSessions: 1, bytes: 6 << 20, client: "127.0.0.2", at: 160))
+        try store.recordLinkUse(
+            LinkUse(serial: link.serial, newSessions: 1, bytes: 4 << 20, client: "127.0.0.1", at: 150))
+        try other.recordLinkUse(
+            LinkUse(serial: link.serial, newSessions: 1, bytes: 6 << 20, client: "127.0.0.2", at: 160))
         try store.recordLinkUse(LinkUse(serial: link.serial, newSessions: 0, bytes: 1, client: "127.0.0.3", at: 155))
         let used = try #require(try other.tokenIssue(serial: link.serial))
-        #expect(used.usage == LinkUsage(sessions: 2, bytesServed: (10 << 20) + 1, lastClient: "127.0.0.3", lastUsedAt: 160))
+        #expect(
+            used.usage == LinkUsage(sessions: 2, bytesServed: (10 << 20) + 1, lastClient: "127.0.0.3", lastUsedAt: 160))
         #expect(used.completedDownloads == 1)
         // An unknown serial changes nothing and is no error.
-        #expect(try store.recordLinkUse(LinkUse(serial: ID128(high: 9, low: 9), newSessions: 1, bytes: 1, client: "x", at: 1)) == nil)
+        #expect(
+            try store.recordLinkUse(
+                LinkUse(serial: ID128(high: 9, low: 9), newSessions: 1, bytes: 1, client: "x", at: 1)) == nil)
     }
 
     @Test(arguments: StoreKind.available) func eachReportSeesItsOwnTransitions(_ kind: StoreKind) throws {
@@ -55,14 +61,20 @@ import Testing
         // The first report is the first use (a report during a session counts: it has bytes).
         let first = try report(0, 4 << 20)
         #expect(first.count == 1)
-        if case .firstUse(_, let name, let client) = first[0] { #expect(name == "https" && client == "127.0.0.1") }
-        else { Issue.record("expected first use, got \(first)") }
+        if case .firstUse(_, let name, let client) = first[0] {
+            #expect(name == "https" && client == "127.0.0.1")
+        } else {
+            Issue.record("expected first use, got \(first)")
+        }
         #expect(try report(1, 1).isEmpty)
         // The report that crosses the allowance, and only that one, says exhausted.
         let crossing = try report(1, allowance)
         #expect(crossing.count == 1)
-        if case .exhausted(_, let served, let limit) = crossing[0] { #expect(limit == allowance && served >= allowance) }
-        else { Issue.record("expected exhausted, got \(crossing)") }
+        if case .exhausted(_, let served, let limit) = crossing[0] {
+            #expect(limit == allowance && served >= allowance)
+        } else {
+            Issue.record("expected exhausted, got \(crossing)")
+        }
         #expect(try report(1, 5).isEmpty)
     }
 
@@ -85,7 +97,10 @@ import Testing
             issue(5, image: imageB, tenant: otherTenant, issuedAt: 50),  // active, other tenant
         ]
         for l in links { try store.recordTokenIssue(l) }
-        try store.recordLinkUse(LinkUse(serial: links[2].serial, newSessions: 1, bytes: (1 << 20) + (1 << 20) / 10 + (16 << 20), client: "c", at: 900))
+        try store.recordLinkUse(
+            LinkUse(
+                serial: links[2].serial, newSessions: 1, bytes: (1 << 20) + (1 << 20) / 10 + (16 << 20), client: "c",
+                at: 900))
         try store.revoke(serial: links[3].serial, expiresAt: links[3].expiresAt)
         clock.set(1_100)
         try store.revoke(serial: links[3].serial, expiresAt: links[3].expiresAt)  // keeps the first time

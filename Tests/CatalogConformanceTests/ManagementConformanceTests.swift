@@ -29,11 +29,15 @@ import Testing
         let store = try catalog.open()
         try store.insertTenant(Tenant(id: tenantID(1), name: "t1", createdAt: 1))
         try store.insertTenant(Tenant(id: tenantID(2), name: "t2", createdAt: 1))
-        let admin = Account(id: "acc-9", tenant: nil, kind: .platformAdmin, permission: .manage, name: "admin", createdAt: 7)
-        let owner = Account(id: "acc-5", tenant: tenantID(1), kind: .tenantOwner, permission: .manage, name: "o", createdAt: 7)
-        let sub = Account(id: "acc-1", tenant: tenantID(1), kind: .subAccount, permission: .view, name: "s", createdAt: 7,
-                          disabled: true)
-        let other = Account(id: "acc-0", tenant: tenantID(2), kind: .tenantOwner, permission: .manage, name: "x", createdAt: 8)
+        let admin = Account(
+            id: "acc-9", tenant: nil, kind: .platformAdmin, permission: .manage, name: "admin", createdAt: 7)
+        let owner = Account(
+            id: "acc-5", tenant: tenantID(1), kind: .tenantOwner, permission: .manage, name: "o", createdAt: 7)
+        let sub = Account(
+            id: "acc-1", tenant: tenantID(1), kind: .subAccount, permission: .view, name: "s", createdAt: 7,
+            disabled: true)
+        let other = Account(
+            id: "acc-0", tenant: tenantID(2), kind: .tenantOwner, permission: .manage, name: "x", createdAt: 8)
         for a in [admin, owner, sub, other] { try store.insertAccount(a) }
         #expect(try store.accounts(tenant: nil).map(\.id) == ["acc-1", "acc-5", "acc-9", "acc-0"])
         #expect(try store.accounts(tenant: tenantID(1)) == [sub, owner])
@@ -42,10 +46,14 @@ import Testing
         #expect(throws: GateError.self) { try store.insertAccount(admin) }
         // A tenant account without its tenant row, and a platform admin with a tenant, are refused.
         #expect(throws: GateError.self) {
-            try store.insertAccount(Account(id: "acc-x", tenant: tenantID(9), kind: .tenantOwner, permission: .view, name: "", createdAt: 1))
+            try store.insertAccount(
+                Account(id: "acc-x", tenant: tenantID(9), kind: .tenantOwner, permission: .view, name: "", createdAt: 1)
+            )
         }
         #expect(throws: GateError.self) {
-            try store.insertAccount(Account(id: "acc-y", tenant: tenantID(1), kind: .platformAdmin, permission: .view, name: "", createdAt: 1))
+            try store.insertAccount(
+                Account(
+                    id: "acc-y", tenant: tenantID(1), kind: .platformAdmin, permission: .view, name: "", createdAt: 1))
         }
 
         let changed = try store.updateAccount("acc-1") { a throws(GateError) in
@@ -72,8 +80,10 @@ import Testing
         let catalog = try TestCatalog(kind)
         let store = try catalog.open()
         try store.insertTenant(Tenant(id: tenantID(1), name: "t1", createdAt: 1))
-        try store.insertAccount(Account(id: "acc-a", tenant: nil, kind: .platformAdmin, permission: .manage, name: "a", createdAt: 1))
-        try store.insertAccount(Account(id: "acc-t", tenant: tenantID(1), kind: .tenantOwner, permission: .manage, name: "t", createdAt: 1))
+        try store.insertAccount(
+            Account(id: "acc-a", tenant: nil, kind: .platformAdmin, permission: .manage, name: "a", createdAt: 1))
+        try store.insertAccount(
+            Account(id: "acc-t", tenant: tenantID(1), kind: .tenantOwner, permission: .manage, name: "t", createdAt: 1))
         let k2 = APIKeyInfo(keyID: "igk_000000000002", accountID: "acc-a", createdAt: 10, expiresAt: 99)
         let k1 = APIKeyInfo(keyID: "igk_000000000001", accountID: "acc-a", createdAt: 10)
         let kt = APIKeyInfo(keyID: "igk_00000000000t", accountID: "acc-t", createdAt: 5)

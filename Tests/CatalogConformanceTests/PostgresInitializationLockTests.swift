@@ -25,9 +25,10 @@ import Testing
                 // Another holder inside now would have entered without leaving: the log shows it.
                 if try stores[i].accounts(tenant: nil).isEmpty {
                     usleep(20_000)  // widen the window a racing creator would need
-                    try stores[i].insertAccount(Account(
-                        id: "acc-\(i)", tenant: nil, kind: .platformAdmin, permission: .manage, name: "admin",
-                        createdAt: 1))
+                    try stores[i].insertAccount(
+                        Account(
+                            id: "acc-\(i)", tenant: nil, kind: .platformAdmin, permission: .manage, name: "admin",
+                            createdAt: 1))
                     created.append(i)
                 }
             }
@@ -46,7 +47,9 @@ import Testing
         let catalog = try TestCatalog(.postgres)
         let url = try #require(catalog.postgresURL)
         let stores = Collected<PostgresCatalogStore>()
-        try onThreads(4) { _ in stores.append(try PostgresCatalogStore.open(url: url, poolSize: 2, clock: SystemClock())) }
+        try onThreads(4) { _ in
+            stores.append(try PostgresCatalogStore.open(url: url, poolSize: 2, clock: SystemClock()))
+        }
         #expect(stores.all.count == 4)
         let record = sampleRecord()
         try stores.all[0].insert(record)

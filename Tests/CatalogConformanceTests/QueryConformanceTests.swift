@@ -10,17 +10,30 @@ import Testing
     private func seeded(_ store: any CatalogStore) throws -> [ImageRecord] {
         let other = TenantID(ID128(high: 3, low: 3))
         var rows: [ImageRecord] = []
-        func add(_ name: String, _ status: ImageStatus = .available, created: Int64, size: UInt64,
-                 tenant: TenantID = .defaultTenant, _ edit: (inout ImageRecord) -> Void = { _ in }) throws {
+        func add(
+            _ name: String, _ status: ImageStatus = .available, created: Int64, size: UInt64,
+            tenant: TenantID = .defaultTenant, _ edit: (inout ImageRecord) -> Void = { _ in }
+        ) throws {
             var r = sampleRecord(name: name, tenant: tenant, status: status, createdAt: created, size: size)
             r.updatedAt = 10_000 - created
             edit(&r)
             try store.insert(r)
             rows.append(r)
         }
-        try add("alpha", created: 10, size: 300) { $0.tags = ["prod", "web"]; $0.systemType = "Linux"; $0.architecture = "x86_64" }
-        try add("Beta", created: 20, size: 100) { $0.tags = ["prod-old"]; $0.systemType = "linux"; $0.architecture = "AARCH64" }
-        try add("beta", created: 20, size: 100) { $0.kind = .iso; $0.systemType = "Windows" }
+        try add("alpha", created: 10, size: 300) {
+            $0.tags = ["prod", "web"]
+            $0.systemType = "Linux"
+            $0.architecture = "x86_64"
+        }
+        try add("Beta", created: 20, size: 100) {
+            $0.tags = ["prod-old"]
+            $0.systemType = "linux"
+            $0.architecture = "AARCH64"
+        }
+        try add("beta", created: 20, size: 100) {
+            $0.kind = .iso
+            $0.systemType = "Windows"
+        }
         try add("_under", .failed, created: 30, size: 200)
         try add("gamma 100%", .deleted, created: 40, size: 50)
         try add("delta", .uploading, created: 50, size: 0, tenant: other) { $0.tags = ["prod"] }
@@ -102,7 +115,11 @@ import Testing
             r.name.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }
         }
         let keys: [(ImageSort, (ImageRecord, ImageRecord) -> Bool?)] = [
-            (.name, { a, b in asciiLower(a) == asciiLower(b) ? nil : asciiLower(a).lexicographicallyPrecedes(asciiLower(b)) }),
+            (
+                .name,
+                { a, b in asciiLower(a) == asciiLower(b) ? nil : asciiLower(a).lexicographicallyPrecedes(asciiLower(b))
+                }
+            ),
             (.createdAt, compare(\.createdAt)), (.updatedAt, compare(\.updatedAt)), (.size, compare(\.size)),
             (.status, compare(\.status.rawValue)),
         ]
@@ -149,14 +166,16 @@ import Testing
         let record = sampleRecord(status: .uploading)
         try store.insert(record, lease: ImportLease(holder: LeaseHolder(node: "n", pid: 1, run: "r"), heartbeat: 1))
         try store.addVMReference(VMReference(vmID: "vm-1", imageID: record.id, createdAt: 1)) { _ throws(GateError) in }
-        try store.saveImportJob(ImportJob(imageID: record.id, source: .upload, declared: "raw", uploadID: "up-1", createdAt: 1))
+        try store.saveImportJob(
+            ImportJob(imageID: record.id, source: .upload, declared: "raw", uploadID: "up-1", createdAt: 1))
         let issue = TokenIssue(
             serial: ID128(high: 7, low: 7), image: record.id, tenant: .defaultTenant, issuedAt: 1, expiresAt: 2,
             protocols: 1, minter: "m")
         try store.recordTokenIssue(issue)
-        try store.appendAudit(AuditDraft(
-            time: 1, actor: "a", actorTenant: nil, action: "image.create", target: record.id.description,
-            targetTenant: .defaultTenant, source: "s", outcome: "ok", detail: [:]))
+        try store.appendAudit(
+            AuditDraft(
+                time: 1, actor: "a", actorTenant: nil, action: "image.create", target: record.id.description,
+                targetTenant: .defaultTenant, source: "s", outcome: "ok", detail: [:]))
 
         // A refusing check removes nothing and its error comes back unchanged.
         let refused = #expect(throws: GateError.self) {
@@ -184,22 +203,29 @@ import Testing
         let record = sampleRecord()
         try store.insert(record)
         for (vm, at) in [("vm-b", 5), ("vm-a", 5), ("vm-c", 1)] {
-            try store.addVMReference(VMReference(vmID: vm, imageID: record.id, createdAt: Int64(at))) { _ throws(GateError) in }
+            try store.addVMReference(VMReference(vmID: vm, imageID: record.id, createdAt: Int64(at))) {
+                _ throws(GateError) in
+            }
         }
         #expect(try store.vmReferences(image: record.id).map(\.vmID) == ["vm-c", "vm-a", "vm-b"])  // createdAt, vm id
         #expect(try store.image(record.id)?.vmCount == 3)
         let duplicate = #expect(throws: GateError.self) {
-            try store.addVMReference(VMReference(vmID: "vm-a", imageID: record.id, createdAt: 9)) { _ throws(GateError) in }
+            try store.addVMReference(VMReference(vmID: "vm-a", imageID: record.id, createdAt: 9)) {
+                _ throws(GateError) in
+            }
         }
         #expect(duplicate?.code == .alreadyExists)
         let refused = #expect(throws: GateError.self) {
-            try store.addVMReference(VMReference(vmID: "vm-z", imageID: record.id, createdAt: 9)) { r throws(GateError) in
+            try store.addVMReference(VMReference(vmID: "vm-z", imageID: record.id, createdAt: 9)) {
+                r throws(GateError) in
                 throw .conflict("image is \(r.status.rawValue)")
             }
         }
         #expect(refused == GateError.conflict("image is available"))
         let missing = #expect(throws: GateError.self) {
-            try store.addVMReference(VMReference(vmID: "vm", imageID: ImageRecord.newID(), createdAt: 1)) { _ throws(GateError) in }
+            try store.addVMReference(VMReference(vmID: "vm", imageID: ImageRecord.newID(), createdAt: 1)) {
+                _ throws(GateError) in
+            }
         }
         #expect(missing?.code == .notFound)
         #expect(try store.removeVMReference(image: record.id, vmID: "vm-a"))

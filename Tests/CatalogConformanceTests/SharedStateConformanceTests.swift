@@ -12,12 +12,16 @@ import Testing
         let store = try catalog.open(clock: clock)
         #expect(try store.document("keys") == nil)
         let first = try store.putDocument("keys", body: "a", expectedVersion: nil)
-        #expect(first == SharedDocumentWrite(document: SharedDocument(name: "keys", body: "a", version: 1, updatedAt: 500), written: true))
+        #expect(
+            first
+                == SharedDocumentWrite(
+                    document: SharedDocument(name: "keys", body: "a", version: 1, updatedAt: 500), written: true))
         let late = try store.putDocument("keys", body: "b", expectedVersion: nil)
         #expect(!late.written && late.document == first.document)
         clock.set(600)
         let second = try store.putDocument("keys", body: "c", expectedVersion: 1)
-        #expect(second.written && second.document == SharedDocument(name: "keys", body: "c", version: 2, updatedAt: 600))
+        #expect(
+            second.written && second.document == SharedDocument(name: "keys", body: "c", version: 2, updatedAt: 600))
         let stale = try store.putDocument("keys", body: "d", expectedVersion: 1)
         #expect(!stale.written && stale.document == second.document)
         #expect(try store.document("keys") == second.document)
@@ -126,10 +130,13 @@ import Testing
         for r in [a, b, c] { try store.insert(r) }
         let url = ImportJob(
             imageID: a.id, source: .url, sealedURL: "abcd", displayURL: "https://***@h/x.qcow2", declared: "qcow2",
-            expectedSHA256: String(repeating: "0", count: 64), encrypted: true, totalSize: 1 << 33, validator: "\"etag\"",
+            expectedSHA256: String(repeating: "0", count: 64), encrypted: true, totalSize: 1 << 33,
+            validator: "\"etag\"",
             createdAt: 20, detectFormat: .selfMade)
-        let up1 = ImportJob(imageID: b.id, source: .upload, declared: "raw", uploadID: "up-b", expiresAt: 99, createdAt: 10)
-        let up2 = ImportJob(imageID: c.id, source: .upload, declared: "iso", uploadID: "up-c", createdAt: 10, detectFormat: .any)
+        let up1 = ImportJob(
+            imageID: b.id, source: .upload, declared: "raw", uploadID: "up-b", expiresAt: 99, createdAt: 10)
+        let up2 = ImportJob(
+            imageID: c.id, source: .upload, declared: "iso", uploadID: "up-c", createdAt: 10, detectFormat: .any)
         for j in [url, up1, up2] { try store.saveImportJob(j) }
         #expect(try store.importJob(image: a.id) == url)
         #expect(try store.importJob(upload: "up-b") == up1)
@@ -144,7 +151,8 @@ import Testing
         #expect(try store.importJobs().count == 3)
         // A job needs its image row.
         #expect(throws: GateError.self) {
-            try store.saveImportJob(ImportJob(imageID: ImageRecord.newID(), source: .url, declared: "raw", createdAt: 1))
+            try store.saveImportJob(
+                ImportJob(imageID: ImageRecord.newID(), source: .url, declared: "raw", createdAt: 1))
         }
         try store.deleteImportJob(image: b.id)
         try store.deleteImportJob(image: b.id)  // idempotent

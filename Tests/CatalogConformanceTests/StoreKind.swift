@@ -41,7 +41,8 @@ final class TestCatalog {
             var template = Array("/tmp/imagegate-conformance-XXXXXX".utf8CString)
             let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
             precondition(made != nil, "mkdtemp failed")
-            directory = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            directory = String(
+                decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         case .postgres:
             let url = try PostgresURL(StoreKind.postgresURLText ?? "")
             let name = "conformance_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -72,7 +73,8 @@ final class TestCatalog {
         case .sqlite:
             store = try SQLiteCatalogStore.open(path: directory! + "/catalog.sqlite3", clock: clock)
         case .postgres:
-            store = try PostgresCatalogStore.open(url: adminURL!.withDatabase(database!), poolSize: poolSize, clock: clock)
+            store = try PostgresCatalogStore.open(
+                url: adminURL!.withDatabase(database!), poolSize: poolSize, clock: clock)
         }
         opened.append(store)
         return store

@@ -71,16 +71,19 @@ import Testing
         // Claimed: nobody else gets them before the claim ends.
         #expect(try store.claimWebhookDeliveries(holder: "n2", now: 120, claimUntil: 180, limit: 10).isEmpty)
         // A failed attempt scheduled for later keeps img-1's next event waiting.
-        #expect(try store.finishWebhookDelivery(
-            seq: first[0].seq, holder: "n1", outcome: .retry(at: 130, status: 503, error: "HTTP 503"), at: 121))
+        #expect(
+            try store.finishWebhookDelivery(
+                seq: first[0].seq, holder: "n1", outcome: .retry(at: 130, status: 503, error: "HTTP 503"), at: 121))
         #expect(try store.claimWebhookDeliveries(holder: "n2", now: 125, claimUntil: 185, limit: 10).isEmpty)
         let retried = try store.claimWebhookDeliveries(holder: "n2", now: 130, claimUntil: 190, limit: 10)
         #expect(retried.map(\.seq) == [first[0].seq] && retried[0].attempts == 1)
         // n1 lost that claim when it expired; only n2 may record the outcome now.
-        #expect(try store.finishWebhookDelivery(
-            seq: first[0].seq, holder: "n2", outcome: .delivered(status: 204), at: 131))
-        #expect(try !store.finishWebhookDelivery(
-            seq: first[0].seq, holder: "n2", outcome: .delivered(status: 204), at: 132))
+        #expect(
+            try store.finishWebhookDelivery(
+                seq: first[0].seq, holder: "n2", outcome: .delivered(status: 204), at: 131))
+        #expect(
+            try !store.finishWebhookDelivery(
+                seq: first[0].seq, holder: "n2", outcome: .delivered(status: 204), at: 132))
         let next = try store.claimWebhookDeliveries(holder: "n1", now: 170, claimUntil: 230, limit: 10)
         // img-1's delete is now free; the other three are still claimed by n1 until 160 and then free again.
         #expect(next.map(\.event.type) == ["image.available", "image.deleted", "link.minted", "link.minted"])
@@ -98,8 +101,9 @@ import Testing
         try store.enqueueWebhookEvent(event("image.deleted", image: "img-1"))
         let first = try store.claimWebhookDeliveries(holder: "n1", now: 100, claimUntil: 160, limit: 10)
         #expect(first.count == 1)
-        #expect(try store.finishWebhookDelivery(
-            seq: first[0].seq, holder: "n1", outcome: .gaveUp(status: nil, error: "connection refused"), at: 110))
+        #expect(
+            try store.finishWebhookDelivery(
+                seq: first[0].seq, holder: "n1", outcome: .gaveUp(status: nil, error: "connection refused"), at: 110))
         let second = try store.claimWebhookDeliveries(holder: "n1", now: 111, claimUntil: 170, limit: 10)
         #expect(second.map(\.event.type) == ["image.deleted"])
         let failed = try #require(try store.webhookDeliveries(webhook: "whk-a", limit: 10).last)

@@ -14,19 +14,23 @@ import Testing
             #expect(token.utf8.count == TokenCodec.tokenLength)
             #expect(token.utf8.count == 173)
             #expect(token.hasPrefix("igt1."))
-            let peer: [UInt8] = ip?.family == .v6 ? [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 12) : [203, 0, 113, 9]
+            let peer: [UInt8] =
+                ip?.family == .v6 ? [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 12) : [203, 0, 113, 9]
             #expect(Fixture.verify(token, protocol: .sftp, peer: peer) == .success(c))
             // Substring input works the same.
             let wrapped = "/d/" + token + "/x.qcow2"
             let sub = wrapped.split(separator: "/")[1]
-            #expect(Fixture.codec.verify(sub, keyring: Fixture.keyring, now: Fixture.now, maxLifetime: Fixture.maxLifetime,
-                protocol: .http, peer: peer) == .success(c))
+            #expect(
+                Fixture.codec.verify(
+                    sub, keyring: Fixture.keyring, now: Fixture.now, maxLifetime: Fixture.maxLifetime,
+                    protocol: .http, peer: peer) == .success(c))
         }
     }
 
     /// Pins the byte layout of Docs/protocols.md §3.2 field by field.
     @Test func payloadLayout() {
-        let c = Fixture.claims(iat: 0x0102_0304_0506_0708, exp: 0x0102_0304_0506_0709, protocols: [.http, .httpPlain],
+        let c = Fixture.claims(
+            iat: 0x0102_0304_0506_0708, exp: 0x0102_0304_0506_0709, protocols: [.http, .httpPlain],
             ip: IPPrefix(cidr: "203.0.113.0/24"))
         let p = Fixture.payload(of: Fixture.token(c))
         #expect(p.count == 93)
@@ -49,7 +53,8 @@ import Testing
         let token = Fixture.token()
         let parts = token.split(separator: ".")
         let k = Crypto.hkdfSHA256(secret: Fixture.secret, salt: [], info: Array("image-gateway download token v1".utf8))
-        let mac = Crypto.hmacSHA256(key: k, message: Array("igt1".utf8) + [0] + Fixture.deployment + Fixture.payload(of: token))
+        let mac = Crypto.hmacSHA256(
+            key: k, message: Array("igt1".utf8) + [0] + Fixture.deployment + Fixture.payload(of: token))
         #expect(String(parts[2]) == Base64URL.encode(mac))
     }
 
@@ -92,7 +97,8 @@ import Testing
     }
 
     @Test func sameKidOtherSecretIsBadSignature() {
-        let impostor = SigningKey(kid: Fixture.key.kid, secret: [UInt8](repeating: 9, count: 32), state: .active, createdAt: 0)
+        let impostor = SigningKey(
+            kid: Fixture.key.kid, secret: [UInt8](repeating: 9, count: 32), state: .active, createdAt: 0)
         #expect(Fixture.verify(Fixture.token(key: impostor)).rejection == .badSignature)
     }
 
@@ -118,11 +124,41 @@ import Testing
         RawCase(name: "ipfam 5", edit: { $0[75] = 5 }, expected: .malformed),
         RawCase(name: "ipfam 0 with address", edit: { $0[76] = 1 }, expected: .malformed),
         RawCase(name: "ipfam 0 with length", edit: { $0[92] = 8 }, expected: .malformed),
-        RawCase(name: "v4 length 33", edit: { $0[75] = 4; $0[92] = 33 }, expected: .malformed),
-        RawCase(name: "v6 length 129", edit: { $0[75] = 6; $0[92] = 129 }, expected: .malformed),
-        RawCase(name: "v4 host bits", edit: { $0[75] = 4; $0[76] = 10; $0[79] = 1; $0[92] = 8 }, expected: .malformed),
-        RawCase(name: "v4 bytes past 4", edit: { $0[75] = 4; $0[76] = 10; $0[85] = 1; $0[92] = 8 }, expected: .malformed),
-        RawCase(name: "v4 /8 canonical", edit: { $0[75] = 4; $0[76] = 10; $0[92] = 8 }, expected: .addressNotAllowed),
+        RawCase(
+            name: "v4 length 33",
+            edit: {
+                $0[75] = 4
+                $0[92] = 33
+            }, expected: .malformed),
+        RawCase(
+            name: "v6 length 129",
+            edit: {
+                $0[75] = 6
+                $0[92] = 129
+            }, expected: .malformed),
+        RawCase(
+            name: "v4 host bits",
+            edit: {
+                $0[75] = 4
+                $0[76] = 10
+                $0[79] = 1
+                $0[92] = 8
+            }, expected: .malformed),
+        RawCase(
+            name: "v4 bytes past 4",
+            edit: {
+                $0[75] = 4
+                $0[76] = 10
+                $0[85] = 1
+                $0[92] = 8
+            }, expected: .malformed),
+        RawCase(
+            name: "v4 /8 canonical",
+            edit: {
+                $0[75] = 4
+                $0[76] = 10
+                $0[92] = 8
+            }, expected: .addressNotAllowed),
     ]
 
     @Test(arguments: rawCases) func authenticButInvalidPayload(_ c: RawCase) {

@@ -37,7 +37,9 @@ struct TextCase: Sendable, CustomTestStringConvertible {
         TextCase(name: "tag with extra char") { $0 + "A" },
         TextCase(name: "trailing dot") { $0 + "." },
         TextCase(name: "double dot") { "igt1." + parts($0).payload + ".." + parts($0).tag },
-        TextCase(name: "dot inside payload") { "igt1." + parts($0).payload.prefix(60) + "." + parts($0).payload.dropFirst(60) + "." + parts($0).tag },
+        TextCase(name: "dot inside payload") {
+            "igt1." + parts($0).payload.prefix(60) + "." + parts($0).payload.dropFirst(60) + "." + parts($0).tag
+        },
         TextCase(name: "three parts after prefix") { $0 + ".AAAA" },
         TextCase(name: "payload one char short") { "igt1." + parts($0).payload.dropLast() + "." + parts($0).tag },
         TextCase(name: "standard base64 +") { "igt1.+" + parts($0).payload.dropFirst() + "." + parts($0).tag },
@@ -180,10 +182,13 @@ struct TextCase: Sendable, CustomTestStringConvertible {
     /// times reports the MAC; time is checked before protocol, protocol before address.
     @Test func orderOfChecks() {
         let stranger = SigningKey.generate(kid: 0x0a0b_0c0d, now: Fixture.now)
-        let expired = Fixture.claims(iat: Fixture.now - 9000, exp: Fixture.now - 8000, protocols: .sftp,
+        let expired = Fixture.claims(
+            iat: Fixture.now - 9000, exp: Fixture.now - 8000, protocols: .sftp,
             ip: IPPrefix(cidr: "10.0.0.0/8"))
         #expect(Fixture.verify(Fixture.token(expired, key: stranger)).rejection == .unknownKey)
-        #expect(Fixture.verify(Fixture.token(expired), codec: TokenCodec(deploymentID: Fixture.otherDeployment)).rejection == .badSignature)
+        #expect(
+            Fixture.verify(Fixture.token(expired), codec: TokenCodec(deploymentID: Fixture.otherDeployment)).rejection
+                == .badSignature)
         #expect(Fixture.verify(Fixture.token(expired)).rejection == .expired)
         let wrongBoth = Fixture.claims(protocols: .sftp, ip: IPPrefix(cidr: "10.0.0.0/8"))
         #expect(Fixture.verify(Fixture.token(wrongBoth), peer: [1, 1, 1, 1]).rejection == .protocolNotAllowed)
@@ -194,15 +199,20 @@ struct TextCase: Sendable, CustomTestStringConvertible {
     @Test func authenticClaimsOnlyAfterTheMAC() {
         let expired = Fixture.claims(iat: Fixture.now - 9000, exp: Fixture.now - 8000, ip: IPPrefix(cidr: "10.0.0.0/8"))
         let token = Fixture.token(expired)
-        #expect(Fixture.codec.authenticClaims(token, keyring: Fixture.keyring, now: Fixture.now)?.serial == Fixture.serial)
+        #expect(
+            Fixture.codec.authenticClaims(token, keyring: Fixture.keyring, now: Fixture.now)?.serial == Fixture.serial)
         let stranger = SigningKey.generate(kid: 0x0a0b_0c0d, now: Fixture.now)
-        #expect(Fixture.codec.authenticClaims(Fixture.token(expired, key: stranger), keyring: Fixture.keyring,
-            now: Fixture.now) == nil)
+        #expect(
+            Fixture.codec.authenticClaims(
+                Fixture.token(expired, key: stranger), keyring: Fixture.keyring,
+                now: Fixture.now) == nil)
         let other = TokenCodec(deploymentID: Fixture.otherDeployment)
         #expect(other.authenticClaims(token, keyring: Fixture.keyring, now: Fixture.now) == nil)
         var tampered = Array(token.utf8)
         tampered[20] = tampered[20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-        #expect(Fixture.codec.authenticClaims(String(decoding: tampered, as: UTF8.self), keyring: Fixture.keyring,
-            now: Fixture.now) == nil)
+        #expect(
+            Fixture.codec.authenticClaims(
+                String(decoding: tampered, as: UTF8.self), keyring: Fixture.keyring,
+                now: Fixture.now) == nil)
     }
 }

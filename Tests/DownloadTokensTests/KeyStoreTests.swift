@@ -52,8 +52,11 @@ import Testing
         #expect(a.deploymentID == b.deploymentID)
         #expect(a.keyring() == b.keyring())
         let token = a.codec.mint(Fixture.claims(), keyring: a.keyring())
-        #expect(b.codec.verify(token, keyring: b.keyring(), now: Fixture.now, maxLifetime: Fixture.maxLifetime,
-            protocol: .http, peer: nil).claims != nil)
+        #expect(
+            b.codec.verify(
+                token, keyring: b.keyring(), now: Fixture.now, maxLifetime: Fixture.maxLifetime,
+                protocol: .http, peer: nil
+            ).claims != nil)
     }
 
     @Test func rotatePersistsAndOtherInstanceReloads() throws {
@@ -78,7 +81,8 @@ import Testing
 
         // Old token verifies (verify-only), a token minted by the CLI's key verifies in the server.
         func verify(_ t: String) -> Result<TokenClaims, TokenRejection> {
-            server.codec.verify(t, keyring: seen, now: Fixture.now, maxLifetime: Fixture.maxLifetime, protocol: .http, peer: nil)
+            server.codec.verify(
+                t, keyring: seen, now: Fixture.now, maxLifetime: Fixture.maxLifetime, protocol: .http, peer: nil)
         }
         #expect(verify(oldToken).claims?.kid == before.active.kid)
         #expect(verify(cli.codec.mint(Fixture.claims(), keyring: rotated)).claims?.kid == rotated.active.kid)
@@ -121,7 +125,9 @@ import Testing
         let old = store.keyring().active.kid
         try store.rotate(maxLifetime: 3600)
         try store.retire(kid: old)
-        #expect(try TokenKeyStore.openOrCreate(directory: tmp.path, clock: clock).keyring().key(old, now: Fixture.now) == nil)
+        #expect(
+            try TokenKeyStore.openOrCreate(directory: tmp.path, clock: clock).keyring().key(old, now: Fixture.now)
+                == nil)
     }
 
     @Test func concurrentFirstOpenAgreesOnDeploymentID() async throws {

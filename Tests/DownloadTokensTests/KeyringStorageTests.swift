@@ -32,7 +32,12 @@ final class MemoryKeyringStorage: KeyringStorage {
     func replaceKeyring(with text: String, expected: KeyringVersion?) throws(GateError)
         -> (stored: StoredKeyring, written: Bool)
     {
-        if let sneak = state.withLock({ s in defer { s.interloper = nil }; return s.interloper }) { sneak() }
+        if let sneak = state.withLock({ s in
+            defer { s.interloper = nil }
+            return s.interloper
+        }) {
+            sneak()
+        }
         return state.withLock { s in
             let current = s.keyring.map { KeyringVersion(String($0.version)) }
             guard current == expected else {
@@ -66,9 +71,11 @@ final class MemoryKeyringStorage: KeyringStorage {
         #expect(shared.state.withLock { $0.writes } == 1)
         // A link minted through one verifies through the other.
         let token = first.codec.mint(Fixture.claims(), keyring: first.keyring())
-        #expect(second.codec.verify(
-            token, keyring: second.keyring(), now: Fixture.now, maxLifetime: Fixture.maxLifetime, protocol: .http,
-            peer: nil).claims != nil)
+        #expect(
+            second.codec.verify(
+                token, keyring: second.keyring(), now: Fixture.now, maxLifetime: Fixture.maxLifetime, protocol: .http,
+                peer: nil
+            ).claims != nil)
     }
 
     @Test func aRotationElsewhereIsSeenWithinASecond() throws {

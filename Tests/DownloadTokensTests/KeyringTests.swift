@@ -74,7 +74,9 @@ import Testing
         let hex = Hex.encode(key.secret)
         var dumped = ""
         dump(key, to: &dumped)
-        for text in [String(describing: key), String(reflecting: key), "\(key)", dumped, String(describing: Fixture.keyring)] {
+        for text in [
+            String(describing: key), String(reflecting: key), "\(key)", dumped, String(describing: Fixture.keyring),
+        ] {
             #expect(!text.contains(hex))
             #expect(!text.contains("7, 7, 7"))
         }

@@ -44,7 +44,9 @@ enum Fixture {
     }
 
     /// Re-signs arbitrary payload bytes with the fixture key.
-    static func signed(_ payload: [UInt8], key: SigningKey = key) -> String { codec.mint(rawPayload: payload, key: key) }
+    static func signed(_ payload: [UInt8], key: SigningKey = key) -> String {
+        codec.mint(rawPayload: payload, key: key)
+    }
 }
 
 extension Result where Failure == TokenRejection {

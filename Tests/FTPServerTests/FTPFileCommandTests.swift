@@ -7,34 +7,43 @@ import SystemIO
 import Testing
 
 @Suite struct FTPFileCommandTests {
-    @Test("simple commands", arguments: [
-        ("SYST", 215), ("TYPE I", 200), ("TYPE A", 200), ("TYPE X", 504), ("MODE S", 200), ("MODE B", 504),
-        ("STRU F", 200), ("PWD", 257), ("XPWD", 257), ("CWD /", 250), ("CWD ..", 250), ("CWD ../..", 250),
-        ("CWD /..", 250), ("CWD .", 250), ("CDUP", 250), ("CWD /etc", 550), ("CWD centos-7.qcow2", 550),
-        ("CWD ../../etc", 550), ("NOOP", 200), ("OPTS UTF8 ON", 200), ("OPTS MLST type;size;", 200),
-        ("OPTS FOO", 501), ("ALLO 100", 202), ("STAT", 211), ("SITE CHMOD 777 x", 502), ("XYZZY", 502),
-        ("PORT 10,0,0,5,0,22", 502), ("PORT 127,0,0,1,200,10", 502), ("EPRT |1|198.51.100.9|8080|", 502),
-        ("EPRT |2|::1|8080|", 502), ("STOR x", 550), ("APPE centos-7.qcow2", 550), ("DELE centos-7.qcow2", 550),
-        ("MKD d", 550), ("RMD d", 550), ("RNFR centos-7.qcow2", 550), ("RNTO y", 550), ("STOU", 550),
-        ("EPSV 2", 522), ("EPSV ALL", 200),
-    ])
+    @Test(
+        "simple commands",
+        arguments: [
+            ("SYST", 215), ("TYPE I", 200), ("TYPE A", 200), ("TYPE X", 504), ("MODE S", 200), ("MODE B", 504),
+            ("STRU F", 200), ("PWD", 257), ("XPWD", 257), ("CWD /", 250), ("CWD ..", 250), ("CWD ../..", 250),
+            ("CWD /..", 250), ("CWD .", 250), ("CDUP", 250), ("CWD /etc", 550), ("CWD centos-7.qcow2", 550),
+            ("CWD ../../etc", 550), ("NOOP", 200), ("OPTS UTF8 ON", 200), ("OPTS MLST type;size;", 200),
+            ("OPTS FOO", 501), ("ALLO 100", 202), ("STAT", 211), ("SITE CHMOD 777 x", 502), ("XYZZY", 502),
+            ("PORT 10,0,0,5,0,22", 502), ("PORT 127,0,0,1,200,10", 502), ("EPRT |1|198.51.100.9|8080|", 502),
+            ("EPRT |2|::1|8080|", 502), ("STOR x", 550), ("APPE centos-7.qcow2", 550), ("DELE centos-7.qcow2", 550),
+            ("MKD d", 550), ("RMD d", 550), ("RNFR centos-7.qcow2", 550), ("RNTO y", 550), ("STOU", 550),
+            ("EPSV 2", 522), ("EPSV ALL", 200),
+        ])
     func simple(line: String, code: Int) {
         var s = FTPSession.loggedIn()
         #expect(s.codes(line) == [code], "\(line)")
     }
 
-    @Test("paths that name the file", arguments: ["centos-7.qcow2", "/centos-7.qcow2", "./centos-7.qcow2",
-                                                  "/./centos-7.qcow2", "~/centos-7.qcow2", "//centos-7.qcow2"])
+    @Test(
+        "paths that name the file",
+        arguments: [
+            "centos-7.qcow2", "/centos-7.qcow2", "./centos-7.qcow2",
+            "/./centos-7.qcow2", "~/centos-7.qcow2", "//centos-7.qcow2",
+        ])
     func fileNames(path: String) {
         var s = FTPSession.loggedIn()
         #expect(replies(s.send("SIZE " + path)) == [FTPReply(213, "1000000")])
         #expect(replies(s.send("MDTM " + path)) == [FTPReply(213, "20231114221320")])
     }
 
-    @Test("path escapes and other names are 550", arguments: [
-        "../../etc/passwd", "/etc/passwd", "../centos-7.qcow2", "/../centos-7.qcow2", "centos-7.qcow2/..",
-        "CENTOS-7.QCOW2", "centos-7.qcow2/", "x/../centos-7.qcow2", "..\\centos-7.qcow2", "/", "", "dir/centos-7.qcow2",
-    ])
+    @Test(
+        "path escapes and other names are 550",
+        arguments: [
+            "../../etc/passwd", "/etc/passwd", "../centos-7.qcow2", "/../centos-7.qcow2", "centos-7.qcow2/..",
+            "CENTOS-7.QCOW2", "centos-7.qcow2/", "x/../centos-7.qcow2", "..\\centos-7.qcow2", "/", "",
+            "dir/centos-7.qcow2",
+        ])
     func escapes(path: String) {
         var s = FTPSession.loggedIn()
         s.pasv()
@@ -44,9 +53,11 @@ import Testing
         if path != "centos-7.qcow2/" { #expect(replies(r).map(\.code) == [550], "\(path)") }
     }
 
-    @Test("REST refusals", arguments: [
-        "-1", "abc", "99999999999999999999", "", "+5", "1e3", " 5", "18446744073709551616",
-    ])
+    @Test(
+        "REST refusals",
+        arguments: [
+            "-1", "abc", "99999999999999999999", "", "+5", "1e3", " 5", "18446744073709551616",
+        ])
     func restSyntax(arg: String) {
         var s = FTPSession.loggedIn()
         #expect(s.codes("REST " + arg) == [501])
@@ -124,20 +135,28 @@ import Testing
             Issue.record("LIST")
             return
         }
-        #expect(String(decoding: list, as: UTF8.self)
-            == "-r--r--r--    1 ftp      ftp           1000000 Nov 14  2023 centos-7.qcow2\r\n")
+        #expect(
+            String(decoding: list, as: UTF8.self)
+                == "-r--r--r--    1 ftp      ftp           1000000 Nov 14  2023 centos-7.qcow2\r\n")
         s.pasv()
         #expect(s.send("NLST") == [.transfer(.listing(verb: "NLST", bytes: Array("centos-7.qcow2\r\n".utf8)))])
         s.pasv()
-        #expect(s.send("MLSD /") == [.transfer(.listing(verb: "MLSD", bytes: Array(
-            "type=file;size=1000000;modify=20231114221320;perm=r; centos-7.qcow2\r\n".utf8)))])
+        #expect(
+            s.send("MLSD /") == [
+                .transfer(
+                    .listing(
+                        verb: "MLSD",
+                        bytes: Array(
+                            "type=file;size=1000000;modify=20231114221320;perm=r; centos-7.qcow2\r\n".utf8)))
+            ])
         #expect(s.codes("MLSD centos-7.qcow2") == [501])
         #expect(s.codes("LIST /etc") == [550])
-        #expect(replies(s.send("MLST centos-7.qcow2"))[0].lines
-            == [
-                "Listing centos-7.qcow2", " type=file;size=1000000;modify=20231114221320;perm=r; /centos-7.qcow2",
-                "End",
-            ])
+        #expect(
+            replies(s.send("MLST centos-7.qcow2"))[0].lines
+                == [
+                    "Listing centos-7.qcow2", " type=file;size=1000000;modify=20231114221320;perm=r; /centos-7.qcow2",
+                    "End",
+                ])
         #expect(s.codes("MLST /") == [250])
         #expect(s.codes("MLST /etc/passwd") == [550])
     }

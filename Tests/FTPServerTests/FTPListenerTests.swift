@@ -77,9 +77,10 @@ final class TestClient {
     static func fixture(_ bytes: [UInt8], maxPerPeer: Int = 32) throws -> (FTPListener, ServedFile) {
         signal(SIGPIPE, SIG_IGN)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ftp-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        let file = ServedFile.fixture(name: "disk.img", path: path, size: UInt64(bytes.count), modified: 1_700_000_000,
-                           logID: "igt1.?…")
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot create a test file")
+        let file = ServedFile.fixture(
+            name: "disk.img", path: path, size: UInt64(bytes.count), modified: 1_700_000_000,
+            logID: "igt1.?…")
         var config = FTPConfig()
         config.allowPlain = true
         config.maxSessionsPerPeer = maxPerPeer

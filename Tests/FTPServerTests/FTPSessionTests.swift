@@ -6,17 +6,23 @@ import GateCore
 import Testing
 
 @Suite struct FTPLoginTests {
-    @Test("commands before login are refused with 530", arguments: [
-        "PWD", "CWD /", "SIZE centos-7.qcow2", "MDTM centos-7.qcow2", "RETR centos-7.qcow2", "LIST", "NLST", "MLSD",
-        "MLST", "PASV", "EPSV", "REST 0", "TYPE I", "PORT 10,0,0,5,0,22", "STOR x", "DELE x", "STAT",
-    ])
+    @Test(
+        "commands before login are refused with 530",
+        arguments: [
+            "PWD", "CWD /", "SIZE centos-7.qcow2", "MDTM centos-7.qcow2", "RETR centos-7.qcow2", "LIST", "NLST", "MLSD",
+            "MLST", "PASV", "EPSV", "REST 0", "TYPE I", "PORT 10,0,0,5,0,22", "STOR x", "DELE x", "STAT",
+        ])
     func refusedBeforeLogin(line: String) {
         var s = FTPSession.make()
         #expect(replies(s.send(line)) == [FTPReply(530, "Please login with USER and PASS.")])
     }
 
-    @Test("allowed before login", arguments: [("FEAT", 211), ("SYST", 215), ("NOOP", 200), ("OPTS UTF8 ON", 200),
-                                              ("HELP", 214), ("QUIT", 221), ("ABOR", 225)])
+    @Test(
+        "allowed before login",
+        arguments: [
+            ("FEAT", 211), ("SYST", 215), ("NOOP", 200), ("OPTS UTF8 ON", 200),
+            ("HELP", 214), ("QUIT", 221), ("ABOR", 225),
+        ])
     func allowedBeforeLogin(line: String, code: Int) {
         var s = FTPSession.make()
         #expect(s.codes(line) == [code])
@@ -88,8 +94,11 @@ import Testing
         var s = FTPSession.make()
         let r = replies(s.send("FEAT"))[0]
         #expect(r.code == 211)
-        #expect(r.lines == ["Features:", " AUTH TLS", " PBSZ", " PROT", " SIZE", " MDTM", " REST STREAM", " EPSV",
-                            " PASV", " MLST type*;size*;modify*;perm*;", " UTF8", "End"])
+        #expect(
+            r.lines == [
+                "Features:", " AUTH TLS", " PBSZ", " PROT", " SIZE", " MDTM", " REST STREAM", " EPSV",
+                " PASV", " MLST type*;size*;modify*;perm*;", " UTF8", "End",
+            ])
         #expect(String(decoding: r.wire, as: UTF8.self).hasPrefix("211-Features:\r\n AUTH TLS\r\n"))
         #expect(String(decoding: r.wire, as: UTF8.self).hasSuffix(" UTF8\r\n211 End\r\n"))
     }

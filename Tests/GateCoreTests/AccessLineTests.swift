@@ -30,7 +30,9 @@ import Testing
         line.add("token", ifPresent: nil)
         line.add("data_tls", ifPresent: "resumed")
         line.add("note", ifPresent: nil)
-        #expect(line.finish() == #"{"time":"1970-01-01T00:00:00Z","proto":"ftp","status":530,"offset":0,"data_tls":"resumed"}"#)
+        #expect(
+            line.finish()
+                == #"{"time":"1970-01-01T00:00:00Z","proto":"ftp","status":530,"offset":0,"data_tls":"resumed"}"#)
     }
 
     @Test func negativeAndLargeNumbers() {
@@ -69,7 +71,8 @@ import Testing
         let words: [AccessOutcome: String] = [
             .ok: "ok", .clientAbort: "client_abort", .sendTimeout: "send_timeout", .truncated: "truncated",
             .writeError: "write_error", .internal: "internal", .shutdown: "shutdown", .refused: "refused",
-            .badRequest: "bad_request", .storeUnavailable: "store_unavailable", .complete: "complete", .aborted: "aborted", .quit: "quit",
+            .badRequest: "bad_request", .storeUnavailable: "store_unavailable", .complete: "complete",
+            .aborted: "aborted", .quit: "quit",
             .peerClosed: "peer_closed", .stalled: "stalled", .controlLost: "control_lost", .localError: "local_error",
             .noDataConnection: "no_data_connection", .tlsFailed: "tls_failed", .denied: "denied",
             .completed: "completed", .authFailed: "auth_failed", .kexFailed: "kex_failed",

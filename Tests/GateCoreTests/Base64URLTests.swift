@@ -5,10 +5,12 @@ import GateCore
 import Testing
 
 @Suite struct Base64URLTests {
-    @Test("RFC 4648 §10 vectors, url alphabet, no padding", arguments: [
-        ("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"),
-        ("foobar", "Zm9vYmFy"),
-    ])
+    @Test(
+        "RFC 4648 §10 vectors, url alphabet, no padding",
+        arguments: [
+            ("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ])
     func vectors(plain: String, encoded: String) {
         #expect(Base64URL.encode(Array(plain.utf8)) == encoded)
         #expect(Base64URL.decode(encoded) == Array(plain.utf8))
@@ -20,9 +22,11 @@ import Testing
         #expect(Base64URL.decode("-_-_") == [0xfb, 0xff, 0xbf])
     }
 
-    @Test("non-canonical or foreign text is refused", arguments: [
-        "Zg==", "Zm9v=", "Zh", "Zm9", "Z", "Zm9v+", "Zm9v/", "Zm 9v", "Zm9v\n", "Zm9vY",
-    ])
+    @Test(
+        "non-canonical or foreign text is refused",
+        arguments: [
+            "Zg==", "Zm9v=", "Zh", "Zm9", "Z", "Zm9v+", "Zm9v/", "Zm 9v", "Zm9v\n", "Zm9vY",
+        ])
     func refused(text: String) {
         // "Zh" and "Zm9" carry non-zero unused bits: a second spelling of "f"/"fo" must not decode.
         #expect(Base64URL.decode(text) == nil)

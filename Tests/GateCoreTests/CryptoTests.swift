@@ -7,8 +7,9 @@ import Testing
 
 @Suite struct CryptoTests {
     @Test func sha256Vectors() {
-        #expect(Hex.encode(Crypto.sha256(Array("abc".utf8)))
-            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Hex.encode(Crypto.sha256(Array("abc".utf8)))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let h = SHA256Hasher()
         for chunk in ["a", "bc"] { h.update(Array(chunk.utf8)) }
         #expect(Hex.encode(h.finish()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
@@ -25,8 +26,9 @@ import Testing
         let ikm = [UInt8](repeating: 0x0b, count: 22)
         let salt = Hex.decode("000102030405060708090a0b0c")!
         let info = Hex.decode("f0f1f2f3f4f5f6f7f8f9")!
-        #expect(Hex.encode(Crypto.hkdfSHA256(secret: ikm, salt: salt, info: info))
-            == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf")
+        #expect(
+            Hex.encode(Crypto.hkdfSHA256(secret: ikm, salt: salt, info: info))
+                == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf")
     }
 
     @Test func constantTimeEqual() {

@@ -65,7 +65,8 @@ import Testing
 
     @Test("status class index and text agree", arguments: [100, 200, 299, 300, 404, 499, 500, 599, 700])
     func statusClassIndex(status: Int) {
-        #expect(ImageGateMetrics.statusClasses[ImageGateMetrics.statusClassIndex(status)]
-            == ImageGateMetrics.statusClass(status))
+        #expect(
+            ImageGateMetrics.statusClasses[ImageGateMetrics.statusClassIndex(status)]
+                == ImageGateMetrics.statusClass(status))
     }
 }

@@ -27,18 +27,20 @@ import Testing
             "test_render_total", .counter, "Line one\\two", seeds: [MetricSeries("test_render_total", [("k", "a")])])
         family.seeds.append(MetricSeries("test_render_total", [("k", "z")]))
         let values: [MetricSeries: Double] = [
-            MetricSeries("test_render_total", [("k", "q\"\\\n")]): 3, MetricSeries("test_render_total", [("k", "z")]): 2,
+            MetricSeries("test_render_total", [("k", "q\"\\\n")]): 3,
+            MetricSeries("test_render_total", [("k", "z")]): 2,
             MetricSeries("other_total"): 9,
         ]
         let text = MetricText.render([family], values: values)
-        #expect(text == """
-            # HELP test_render_total Line one\\\\two
-            # TYPE test_render_total counter
-            test_render_total{k="a"} 0
-            test_render_total{k="q\\"\\\\\\n"} 3
-            test_render_total{k="z"} 2
+        #expect(
+            text == """
+                # HELP test_render_total Line one\\\\two
+                # TYPE test_render_total counter
+                test_render_total{k="a"} 0
+                test_render_total{k="q\\"\\\\\\n"} 3
+                test_render_total{k="z"} 2
 
-            """)
+                """)
     }
 
     @Test("a histogram renders cumulative buckets, +Inf, sum and count")
@@ -46,29 +48,33 @@ import Testing
         let h = MetricHistogram(name: "test_latency_seconds", buckets: [0.001, 0.01])
         for v in [0.0005, 0.005, 0.005, 3] { Metrics.observe(h, v) }
         let text = MetricText.render([MetricFamily(histogram: h, help: "h")], values: Metrics.snapshot())
-        #expect(text == """
-            # HELP test_latency_seconds h
-            # TYPE test_latency_seconds histogram
-            test_latency_seconds_bucket{le="0.001"} 1
-            test_latency_seconds_bucket{le="0.01"} 3
-            test_latency_seconds_bucket{le="+Inf"} 4
-            test_latency_seconds_sum 3.0105
-            test_latency_seconds_count 4
+        #expect(
+            text == """
+                # HELP test_latency_seconds h
+                # TYPE test_latency_seconds histogram
+                test_latency_seconds_bucket{le="0.001"} 1
+                test_latency_seconds_bucket{le="0.01"} 3
+                test_latency_seconds_bucket{le="+Inf"} 4
+                test_latency_seconds_sum 3.0105
+                test_latency_seconds_count 4
 
-            """)
+                """)
     }
 
-    @Test("numbers: integers exact without a fraction, others shortest", arguments: [
-        (0.0, "0"), (101_000.0, "101000"), (0.25, "0.25"), (1e-4, "0.0001"), (Double.infinity, "+Inf"),
-    ])
+    @Test(
+        "numbers: integers exact without a fraction, others shortest",
+        arguments: [
+            (0.0, "0"), (101_000.0, "101000"), (0.25, "0.25"), (1e-4, "0.0001"), (Double.infinity, "+Inf"),
+        ])
     func numbers(value: Double, text: String) {
         #expect(MetricText.number(value) == text)
     }
 
     @Test("status classes")
     func classes() {
-        #expect([200, 206, 304, 404, 416, 500, 503].map(ImageGateMetrics.statusClass) == [
-            "2xx", "2xx", "3xx", "4xx", "4xx", "5xx", "5xx",
-        ])
+        #expect(
+            [200, 206, 304, 404, 416, 500, 503].map(ImageGateMetrics.statusClass) == [
+                "2xx", "2xx", "3xx", "4xx", "4xx", "5xx", "5xx",
+            ])
     }
 }

@@ -19,7 +19,8 @@ import Testing
     }
 
     @Test func refusalSentencesAndStatuses() {
-        #expect(LinkRefusal.exhausted.sentence == "This download address has been used up: ask for a new download address.")
+        #expect(
+            LinkRefusal.exhausted.sentence == "This download address has been used up: ask for a new download address.")
         #expect(LinkRefusal.addressNotAllowed.httpStatus == 403)
         #expect(LinkRefusal.allCases.filter { $0.httpStatus == 410 }.count == 3)
         #expect(LinkRefusal.allCases.allSatisfy { $0.sentence.hasSuffix(": ask for a new download address.") })

@@ -32,7 +32,8 @@ import TestSupport
     static func write(_ pieces: [BodyPiece], fileSize: Int) throws -> RecordingTransport {
         let dir = try TemporaryDirectory(prefix: "cork")
         let path = try dir.write("blob", [UInt8](repeating: 7, count: fileSize))
-        var job = WriteJob(head: Array("HTTP/1.1 206 x\r\n\r\n".utf8), pieces: pieces, file: try PathBlobReader(path: path))
+        var job = WriteJob(
+            head: Array("HTTP/1.1 206 x\r\n\r\n".utf8), pieces: pieces, file: try PathBlobReader(path: path))
         let t = RecordingTransport()
         let progress = job.advance(t, budget: 1 << 21) { { _ in } }
         guard case .finished = progress else { throw TestFailure("write did not finish: \(progress)") }

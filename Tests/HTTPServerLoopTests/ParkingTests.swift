@@ -50,7 +50,9 @@ final class GatedBlobReader: PreparableBlobReader {
 
     func extent(at offset: UInt64, maxLength: UInt64) throws(GateError) -> BlobExtent {
         let slice = offset / sliceBytes
-        guard state.withLock({ $0.local.contains(slice) }) else { throw .internal("extent of a cold slice: the writer would block") }
+        guard state.withLock({ $0.local.contains(slice) }) else {
+            throw .internal("extent of a cold slice: the writer would block")
+        }
         return try file.extent(at: offset, maxLength: min(maxLength, (slice + 1) * sliceBytes - offset))
     }
 
@@ -91,7 +93,8 @@ final class GatedBlobReader: PreparableBlobReader {
             dir = try TemporaryDirectory(prefix: "parking")
             var random = SeededRandom(seed: 9)
             bytes = random.bytes(size)
-            reader = try GatedBlobReader(path: try dir.write("blob", bytes), sliceBytes: ParkingTests.slice, local: local)
+            reader = try GatedBlobReader(
+                path: try dir.write("blob", bytes), sliceBytes: ParkingTests.slice, local: local)
         }
 
         var handler: ScriptedHandler {

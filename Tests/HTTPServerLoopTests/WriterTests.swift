@@ -11,7 +11,6 @@ import SystemIO
 import Testing
 import TestSupport
 
-
 @Suite struct WriterTests {
     /// A file of seeded bytes, served whole at any path.
     final class FileFixture {
@@ -56,9 +55,10 @@ import TestSupport
     @Test("a response head larger than the socket buffer is written in parts")
     func partialHead() throws {
         let big = String(repeating: "h", count: 40_000)
-        let loop = try LoopHarness(handler: ScriptedHandler { _ in
-            Response(status: 200, headers: [("X-Big", big)], body: [.bytes(Array("tail".utf8))])
-        })
+        let loop = try LoopHarness(
+            handler: ScriptedHandler { _ in
+                Response(status: 200, headers: [("X-Big", big)], body: [.bytes(Array("tail".utf8))])
+            })
         defer { loop.stop() }
         let client = try loop.connect(serverSendBuffer: Self.tinyBuffer)
         let r = try client.exchange(.get("/"))
@@ -169,7 +169,8 @@ import TestSupport
     /// Length of the response head in `bytes` (through CRLF CRLF).
     static func headLength(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        for i in 0...(bytes.count - 4)
+        where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
             return i + 4
         }
         return nil

@@ -25,7 +25,10 @@ struct ConditionalRequestTests {
             (.head, ConditionalHeaders(range: "bytes=0-9"), .serve(.full)),
             (.post, ConditionalHeaders(range: "bytes=0-9"), .serve(.full)),
             (.get, ConditionalHeaders(range: "bytes=0-9"), .serve(.single(first: 0, last: 9))),
-            (.get, ConditionalHeaders(range: "bytes=100-", ifRange: etag), .serve(.single(first: 100, last: fileLength - 1))),
+            (
+                .get, ConditionalHeaders(range: "bytes=100-", ifRange: etag),
+                .serve(.single(first: 100, last: fileLength - 1))
+            ),
             (.get, ConditionalHeaders(range: "bytes=100-", ifRange: "\"stale\""), .serve(.full)),
             (.get, ConditionalHeaders(range: "bytes=100-", ifRange: "W/\(etag)"), .serve(.full)),
             (

@@ -68,7 +68,8 @@ private let acceptCases: [AcceptCase] = [
     AcceptCase("empty value", "GET /a HTTP/1.1\r\nHost: a\r\nX:\r\n\r\n", path: "/a"),
     AcceptCase("encoded path kept encoded", "GET /d/tok/a%20b HTTP/1.1\r\nHost: a\r\n\r\n", path: "/d/tok/a%20b"),
     AcceptCase("every known method", "OPTIONS /a HTTP/1.1\r\nHost: a\r\n\r\n", method: "OPTIONS", path: "/a"),
-    AcceptCase("8192-byte request line", requestLine(length: 8192) + "\r\nHost: a\r\n\r\n",
+    AcceptCase(
+        "8192-byte request line", requestLine(length: 8192) + "\r\nHost: a\r\n\r\n",
         path: "/" + String(repeating: "a", count: 8192 - 14)),
     AcceptCase("100 fields", "GET /a HTTP/1.1\r\nHost: a\r\n" + fields(99) + "\r\n", path: "/a"),
 ]

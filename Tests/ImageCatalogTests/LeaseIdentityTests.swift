@@ -63,9 +63,10 @@ import Testing
         expired.finalizedAt = nil
         for (record, expiresAt) in [(pending, Int64(20_000)), (expired, Int64(9_000))] {
             try store.insert(record, lease: .released(now: 10_000))
-            try store.saveImportJob(ImportJob(
-                imageID: record.id, source: .upload, declared: "raw", totalSize: 10, uploadID: "u-\(record.id)",
-                expiresAt: expiresAt, createdAt: 10_000))
+            try store.saveImportJob(
+                ImportJob(
+                    imageID: record.id, source: .upload, declared: "raw", totalSize: 10, uploadID: "u-\(record.id)",
+                    expiresAt: expiresAt, createdAt: 10_000))
         }
         let staging = try dir.blobs.createStaging(for: BlobVersion(image: pending.id, generation: 1))
         staging.close()  // the bytes stay for a later PATCH

@@ -49,7 +49,9 @@ import Testing
         try store.insert(iso)
         store.close()
         // Roll the file back to what migration 1 alone produced (one ISO row), then reopen: 2 to 7 run again.
-        try exec(dir.catalogPath, """
+        try exec(
+            dir.catalogPath,
+            """
             DROP TABLE webhook_deliveries; DROP TABLE webhooks;
             DROP TABLE shared_documents; DROP TABLE task_leases; DROP TABLE console_sessions;
             DROP INDEX import_leases_by_holder; ALTER TABLE import_leases DROP COLUMN node;
@@ -85,7 +87,8 @@ import Testing
     @Test func auditChainAndAppendOnly() throws {
         let dir = TempDir()
         let store = try dir.openStore()
-        let d = AuditDraft(time: 1, actor: "a", actorTenant: nil, action: "x", target: "t", targetTenant: .defaultTenant,
+        let d = AuditDraft(
+            time: 1, actor: "a", actorTenant: nil, action: "x", target: "t", targetTenant: .defaultTenant,
             source: "s", outcome: "ok", detail: ["k": "v\"\n", "a": "ü"])
         let e1 = try store.appendAudit(d)
         let e2 = try store.appendAudit(d)

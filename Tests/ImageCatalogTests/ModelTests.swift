@@ -82,8 +82,10 @@ import Testing
         #expect(try ImageRecord.validateName(String(repeating: "x", count: 255)).count == 255)
     }
 
-    @Test(arguments: ["", "   ", "\n\t", "bad\u{0}name", "bad\u{1B}[31mname", "line\nbreak", "del\u{7F}",
-        "sep\u{2028}x", "gpj.\u{202E}exe", "iso\u{2066}late", String(repeating: "x", count: 256)])
+    @Test(arguments: [
+        "", "   ", "\n\t", "bad\u{0}name", "bad\u{1B}[31mname", "line\nbreak", "del\u{7F}",
+        "sep\u{2028}x", "gpj.\u{202E}exe", "iso\u{2066}late", String(repeating: "x", count: 256),
+    ])
     func invalidNames(_ name: String) {
         #expect(throws: GateError.self) { try ImageRecord.validateName(name) }
     }

@@ -23,7 +23,8 @@ import Testing
 
     /// An `available` row with its finalized blob of `size` random bytes, as a finished import leaves them (the
     /// import pipeline itself is tested in ImportPipelineTests).
-    func availableImage(_ store: SQLiteCatalogStore, _ blobs: BlobStore, name: String, size: Int) throws -> ImageRecord {
+    func availableImage(_ store: SQLiteCatalogStore, _ blobs: BlobStore, name: String, size: Int) throws -> ImageRecord
+    {
         let id = ImageRecord.newID()
         let staging = try blobs.createStaging(for: BlobVersion(image: id, generation: 1))
         try randomBytes(size).withUnsafeBytes { try staging.append($0) }

@@ -56,8 +56,10 @@ import Testing
         #expect(try !store.touchConsoleSession(digest: "none", lastSeen: 1))
         // A second store on the same file (another process) sees it.
         let other = try dir.openStore()
-        #expect(try other.consoleSession(digest: s.digest) == ConsoleSessionRecord(
-            digest: s.digest, keyID: "k1", accountID: "admin", csrfToken: "c", createdAt: 100, lastSeen: 150))
+        #expect(
+            try other.consoleSession(digest: s.digest)
+                == ConsoleSessionRecord(
+                    digest: s.digest, keyID: "k1", accountID: "admin", csrfToken: "c", createdAt: 100, lastSeen: 150))
         var t = s
         t.digest = String(repeating: "cd", count: 32)
         t.keyID = "k2"

@@ -238,7 +238,10 @@ func sqliteScalar(_ path: String, _ sql: String) throws -> String? {
         let dir = TempDir()
         let store = try dir.openStore()
         let holder = LockHolder(dir.catalogPath)
-        let releaser = Thread { usleep(300_000); holder.release() }
+        let releaser = Thread {
+            usleep(300_000)
+            holder.release()
+        }
         releaser.start()
         let record = sampleRecord()
         try store.insert(record)  // waits (busy_timeout) instead of failing

@@ -43,7 +43,8 @@ final class AppFixture {
         // Minting creates the SSH host keys the links name; an RSA key takes ~0.5 s, so every fixture copies
         // one pair generated once per test run.
         try SharedHostKeys.install(into: s.sshHostKeyDir)
-        guard let key = String(data: FileManager.default.contents(atPath: data.adminKeyPath) ?? Data(), encoding: .utf8),
+        guard
+            let key = String(data: FileManager.default.contents(atPath: data.adminKeyPath) ?? Data(), encoding: .utf8),
             key.hasPrefix("igk_")
         else { throw TestFailure("no admin API key at \(data.adminKeyPath)") }
         adminKey = key.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -30,7 +30,8 @@ import TestSupport
         #expect(ownerSecret.hasPrefix("igk_"))
 
         // The owner makes a view-only sub-account in its own tenant, and a key for it.
-        let a = try app.api("POST", "/api/v1/accounts", key: ownerSecret, json: ["name": "reader", "permission": "view"])
+        let a = try app.api(
+            "POST", "/api/v1/accounts", key: ownerSecret, json: ["name": "reader", "permission": "view"])
         #expect(a.status == 201)
         #expect(try a.json()["tenant"] as? String == tenant)
         #expect(try a.json()["permission"] as? String == "view")
@@ -109,8 +110,9 @@ import TestSupport
         // Never used, so no cached authorization: refused at once, and told why (Docs/links.md "Refused links").
         let refused = try app.send(.get(revoked.path))
         #expect(refused.status == 410)
-        #expect(String(decoding: refused.body, as: UTF8.self)
-            == "This download address was revoked: ask for a new download address.\n")
+        #expect(
+            String(decoding: refused.body, as: UTF8.self)
+                == "This download address was revoked: ask for a new download address.\n")
         #expect(try app.send(.get(kept.path)).status == 200)
 
         // Delete bumps the generation: links minted before stop working for new requests.
@@ -138,9 +140,11 @@ import TestSupport
         #expect(unknownField.status == 400)
         #expect(unknownField.errorCode == "invalid_request")
         let badJSON = try app.send(
-            RawRequest("PATCH", "/api/v1/images/\(id)", headers: [
-                ("Authorization", "Bearer \(app.adminKey)"), ("Content-Type", "application/json"),
-            ], body: Array("{not json".utf8)))
+            RawRequest(
+                "PATCH", "/api/v1/images/\(id)",
+                headers: [
+                    ("Authorization", "Bearer \(app.adminKey)"), ("Content-Type", "application/json"),
+                ], body: Array("{not json".utf8)))
         #expect(badJSON.status == 400)
         #expect(badJSON.errorCode == "invalid_request")
         let badQuery = try app.api("GET", "/api/v1/images?sort=colour")
@@ -156,9 +160,11 @@ import TestSupport
         #expect(wrongMethod.header("Allow") == "GET, PATCH, DELETE")
 
         let form = try app.send(
-            RawRequest("PATCH", "/api/v1/images/\(id)", headers: [
-                ("Authorization", "Bearer \(app.adminKey)"), ("Content-Type", "text/plain"),
-            ], body: Array("{\"name\":\"x\"}".utf8)))
+            RawRequest(
+                "PATCH", "/api/v1/images/\(id)",
+                headers: [
+                    ("Authorization", "Bearer \(app.adminKey)"), ("Content-Type", "text/plain"),
+                ], body: Array("{\"name\":\"x\"}".utf8)))
         #expect(form.status == 415)
         #expect(form.errorCode == "unsupported_media_type")
         // None of the refused requests changed the image.

@@ -28,10 +28,12 @@ import TestSupport
         let uploadURL = try #require(o["upload_url"] as? String)
 
         let patch = try app.send(
-            RawRequest("PATCH", uploadURL, headers: [
-                ("Authorization", "Bearer \(app.adminKey)"), ("Tus-Resumable", "1.0.0"), ("Upload-Offset", "0"),
-                ("Content-Type", "application/offset+octet-stream"),
-            ], body: bytes))
+            RawRequest(
+                "PATCH", uploadURL,
+                headers: [
+                    ("Authorization", "Bearer \(app.adminKey)"), ("Tus-Resumable", "1.0.0"), ("Upload-Offset", "0"),
+                    ("Content-Type", "application/offset+octet-stream"),
+                ], body: bytes))
         #expect(patch.status == 204)
         #expect(patch.header("Upload-Offset") == String(bytes.count))
 
@@ -53,9 +55,11 @@ import TestSupport
         let uploadURL = try #require(try created.json()["upload_url"] as? String)
         let headers = [("Authorization", "Bearer \(app.adminKey)"), ("Tus-Resumable", "1.0.0")]
         let patch = try app.send(
-            RawRequest("PATCH", uploadURL, headers: headers + [
-                ("Upload-Offset", "100"), ("Content-Type", "application/offset+octet-stream"),
-            ], body: [UInt8](repeating: 7, count: 10)))
+            RawRequest(
+                "PATCH", uploadURL,
+                headers: headers + [
+                    ("Upload-Offset", "100"), ("Content-Type", "application/offset+octet-stream"),
+                ], body: [UInt8](repeating: 7, count: 10)))
         #expect(patch.status == 409)
         let head = try app.send(RawRequest("HEAD", uploadURL, headers: headers))
         #expect(head.status == 200)

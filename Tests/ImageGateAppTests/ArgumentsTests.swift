@@ -15,9 +15,11 @@ import Testing
         #expect(a.json)
     }
 
-    @Test("typos and missing values are usage errors", arguments: [
-        ["--tll", "2h"], ["--ttl"], ["--json=yes"],
-    ])
+    @Test(
+        "typos and missing values are usage errors",
+        arguments: [
+            ["--tll", "2h"], ["--ttl"], ["--json=yes"],
+        ])
     func refuses(args: [String]) {
         #expect(throws: GateError.self) {
             _ = try Arguments(args[...], valueOptions: ["--ttl"], flagOptions: ["--json"])

@@ -31,8 +31,10 @@ import Testing
         #expect(ConsoleHandler.asset(for: "/console/app.js") == "app.js")
         #expect(ConsoleHandler.asset(for: "/console/recycle-bin") == "index.html")
         #expect(ConsoleHandler.asset(for: "/console/images/img-1/download") == "index.html")
-        for bad in ["/console/../etc/passwd", "/console/..", "/console/x.png", "/console/.git/config", "/consolex/",
-                    "/console/App.js", "/console/a b"] {
+        for bad in [
+            "/console/../etc/passwd", "/console/..", "/console/x.png", "/console/.git/config", "/consolex/",
+            "/console/App.js", "/console/a b",
+        ] {
             #expect(ConsoleHandler.asset(for: bad) == nil, "\(bad)")
         }
     }
@@ -63,7 +65,8 @@ import Testing
             let plural = try NSRegularExpression(pattern: #"\btn\("([a-zA-Z0-9_.]+)","#)
             for m in plural.matches(in: js, range: NSRange(js.startIndex..., in: js)) {
                 let key = String(js[Range(m.range(at: 1), in: js)!])
-                #expect(keys.contains(key + ".other") && keys.contains(key + ".one"),
+                #expect(
+                    keys.contains(key + ".other") && keys.contains(key + ".one"),
                     "\(name): tn(\"\(key)\") has no \(key).one/.other in strings.en.js")
             }
         }

@@ -32,7 +32,8 @@ import Testing
 
     @Test("the served certificate is the last of a chain, and its digest is of exactly the served bytes")
     func lastCertificateOfChain() throws {
-        let chain = "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n"
+        let chain =
+            "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n"
             + "-----BEGIN CERTIFICATE-----\nISSUER\n-----END CERTIFICATE-----\n"
         let ca = try #require(CACertificate.fromChain(chain))
         let issuer = "-----BEGIN CERTIFICATE-----\nISSUER\n-----END CERTIFICATE-----\n"
@@ -47,9 +48,10 @@ import Testing
         let url = "https://gate.example:8443/d/igt1.x/disk.qcow2"
         let pin = CertificatePin(url: "http://gate.example:8080/ca.crt", sha256: String(repeating: "0f", count: 32))
         let pinned = Dictionary(uniqueKeysWithValues: HTTPSLinks.commands(url: url, pin: pin))
-        #expect(pinned["https_curl"] == "curl -fsSo imagegate-ca.crt 'http://gate.example:8080/ca.crt' && echo '"
-            + pin.sha256 + "  imagegate-ca.crt' | sha256sum -c --quiet && curl -fC - --cacert imagegate-ca.crt -O '"
-            + url + "'")
+        #expect(
+            pinned["https_curl"] == "curl -fsSo imagegate-ca.crt 'http://gate.example:8080/ca.crt' && echo '"
+                + pin.sha256 + "  imagegate-ca.crt' | sha256sum -c --quiet && curl -fC - --cacert imagegate-ca.crt -O '"
+                + url + "'")
         #expect(pinned["https_wget"]?.hasPrefix("wget -qO imagegate-ca.crt ") == true)
         #expect(pinned.values.allSatisfy { $0.contains("sha256sum -c") })
         let plain = Dictionary(uniqueKeysWithValues: HTTPSLinks.commands(url: url, pin: nil))

@@ -32,8 +32,10 @@ import Testing
         #expect(FTPLinks.address(s)?.hasPrefix("198.51.100.2:") == true)
         #expect(SFTPLinks.address(s) == "sftp.example.net:22")
         #expect(Settings().effectiveNodeID == Settings().effectiveNodeID && !Settings().effectiveNodeID.isEmpty)
-        for bad in ["node.id = a/b", "node.id = \(String(repeating: "x", count: 65))", "ftp.public_host = a b",
-                    "sftp.public_host = ::1"] {
+        for bad in [
+            "node.id = a/b", "node.id = \(String(repeating: "x", count: 65))", "ftp.public_host = a b",
+            "sftp.public_host = ::1",
+        ] {
             var t = Settings()
             #expect(throws: GateError.self) { try t.apply(configText: bad, source: "t") }
         }

@@ -32,7 +32,8 @@ import Testing
         audit.record(.expired, claims: claims, protocolName: "sftp", client: "127.0.0.1", now: 100 + window)
         let rows = written.rows.withLock { $0 }
         #expect(rows.count == 5)
-        #expect(rows[0] == ["serial": claims.serial.hex, "reason": "expired", "protocol": "http", "client": "127.0.0.1"])
+        #expect(
+            rows[0] == ["serial": claims.serial.hex, "reason": "expired", "protocol": "http", "client": "127.0.0.1"])
         #expect(rows.last?["protocol"] == "sftp")
     }
 
@@ -44,16 +45,18 @@ import Testing
         #expect(DownloadAuthorizer.protocolName([.ftps, .ftpPlain]) == "ftp")
         #expect(DownloadAuthorizer.protocolName(.sftp) == "sftp")
         #expect(RefusedDownloadAudit.addressText([127, 0, 0, 2]) == "127.0.0.2")
-        #expect(RefusedDownloadAudit.addressText([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1])
-            == "2001:db8::1")
+        #expect(
+            RefusedDownloadAudit.addressText([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1])
+                == "2001:db8::1")
         #expect(RefusedDownloadAudit.addressText(nil) == "unknown")
     }
 
     @Test("the sentences and statuses the issue names")
     func sentences() {
         #expect(LinkRefusal.expired.sentence == "This download address has expired: ask for a new download address.")
-        #expect(LinkRefusal.exhausted.sentence
-            == "This download address has been used up: ask for a new download address.")
+        #expect(
+            LinkRefusal.exhausted.sentence
+                == "This download address has been used up: ask for a new download address.")
         #expect(LinkRefusal.allCases.map(\.httpStatus) == [410, 410, 410, 403])
     }
 
@@ -64,7 +67,9 @@ import Testing
         #expect(Denial.token(.addressNotAllowed).linkRefusal == .addressNotAllowed)
         #expect(Denial.revoked.linkRefusal == .revoked)
         #expect(Denial.exhausted.linkRefusal == .exhausted)
-        for denial in [Denial.token(.badSignature), .imageGone, .wrongTenant, .notAvailable, .staleGeneration, .catalog] {
+        for denial in [
+            Denial.token(.badSignature), .imageGone, .wrongTenant, .notAvailable, .staleGeneration, .catalog,
+        ] {
             #expect(denial.linkRefusal == nil)
         }
     }

@@ -53,10 +53,12 @@ import HTTPServer
         #expect(s.logLevel == .debug)
     }
 
-    @Test("mistakes are usage errors naming the line", arguments: [
-        "http.lisen = 1", "http.listen = nowhere", "tokens.max_ttl = forever", "http.loops = -1",
-        "just words", "log.level = loud", "http.public_url = ftp://x", "tokens.default_ttl = 8d",
-    ])
+    @Test(
+        "mistakes are usage errors naming the line",
+        arguments: [
+            "http.lisen = 1", "http.listen = nowhere", "tokens.max_ttl = forever", "http.loops = -1",
+            "just words", "log.level = loud", "http.public_url = ftp://x", "tokens.default_ttl = 8d",
+        ])
     func refuses(line: String) {
         var s = Settings()
         #expect(throws: GateError.self) { try s.apply(configText: "# first\n" + line, source: "f") }

@@ -66,8 +66,9 @@ import Testing
         #expect(message.contains("catalog.sqlite3 is empty (0 bytes)"))
     }
 
-    @Test("a missing key file is refused while the catalog holds an image; --recreate-missing makes it",
-          arguments: ["token-keys.json", "deployment-id"])
+    @Test(
+        "a missing key file is refused while the catalog holds an image; --recreate-missing makes it",
+        arguments: ["token-keys.json", "deployment-id"])
     func missingKeyFile(name: String) throws {
         let dir = Dir()
         _ = try dir.inUse()

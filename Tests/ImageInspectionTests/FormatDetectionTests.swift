@@ -75,12 +75,14 @@ let magicCases: [MagicCase] = [
         #expect(outcome.failureMessage.contains("tar -xf appliance.ova"))
     }
 
-    @Test("refusals name the format and the conversion", arguments: [
-        ("KDMV", "VMDK images are not accepted; convert it first: qemu-img convert -f vmdk -O qcow2"),
-        ("conectix", "VHD images are not accepted; convert it first: qemu-img convert -f vpc -O qcow2"),
-        ("vhdxfile", "VHDX images are not accepted; convert it first: qemu-img convert -f vhdx -O qcow2"),
-        ("QED\0", "QED images are not accepted"),
-    ])
+    @Test(
+        "refusals name the format and the conversion",
+        arguments: [
+            ("KDMV", "VMDK images are not accepted; convert it first: qemu-img convert -f vmdk -O qcow2"),
+            ("conectix", "VHD images are not accepted; convert it first: qemu-img convert -f vpc -O qcow2"),
+            ("vhdxfile", "VHDX images are not accepted; convert it first: qemu-img convert -f vhdx -O qcow2"),
+            ("QED\0", "QED images are not accepted"),
+        ])
     func refusalMessages(magic: String, message: String) {
         #expect(inspect(planted(text(magic), at: 0), as: .qcow2).failureMessage.hasPrefix(message))
     }
@@ -119,14 +121,19 @@ let magicCases: [MagicCase] = [
         #expect(inspect(qcow, as: .qcow2).code == "multiple_formats")
     }
 
-    @Test("declared kind must match the content", arguments: [
-        ("qcow2", DeclaredKind.raw, "image declared RAW but contains a qcow2 header"),
-        ("qcow2", DeclaredKind.iso, "image declared ISO but contains a qcow2 header"),
-        ("iso", DeclaredKind.qcow2, "image declared QCOW2 but contains an ISO 9660 filesystem"),
-        ("iso", DeclaredKind.raw, "image declared RAW but contains an ISO 9660 filesystem"),
-        ("raw", DeclaredKind.qcow2, "image declared QCOW2 but has no qcow2 header (raw data?); convert the disk "
-            + "first: qemu-img convert -f raw -O qcow2 disk.img disk.qcow2"),
-    ])
+    @Test(
+        "declared kind must match the content",
+        arguments: [
+            ("qcow2", DeclaredKind.raw, "image declared RAW but contains a qcow2 header"),
+            ("qcow2", DeclaredKind.iso, "image declared ISO but contains a qcow2 header"),
+            ("iso", DeclaredKind.qcow2, "image declared QCOW2 but contains an ISO 9660 filesystem"),
+            ("iso", DeclaredKind.raw, "image declared RAW but contains an ISO 9660 filesystem"),
+            (
+                "raw", DeclaredKind.qcow2,
+                "image declared QCOW2 but has no qcow2 header (raw data?); convert the disk "
+                    + "first: qemu-img convert -f raw -O qcow2 disk.img disk.qcow2"
+            ),
+        ])
     func kindMismatch(content: String, declared: DeclaredKind, message: String) {
         let bytes: [UInt8] =
             switch content {
@@ -150,8 +157,10 @@ let magicCases: [MagicCase] = [
     @Test("RAW: accepted with its byte size, partition tables noted, size capped")
     func raw() {
         let outcome = inspect(planted([0x55, 0xAA], at: 510), as: .raw)
-        #expect(outcome.value == InspectionResult(
-            format: .raw, virtualSize: 128 << 10, encrypted: false, notes: ["MBR partition table"]))
+        #expect(
+            outcome.value
+                == InspectionResult(
+                    format: .raw, virtualSize: 128 << 10, encrypted: false, notes: ["MBR partition table"]))
         #expect(inspect([1, 2, 3], as: .raw).value?.virtualSize == 3)
         let zeros = [UInt8](repeating: 0, count: 4096)
         let capped = inspect(zeros, as: .raw, limits: InspectionLimits(maxVirtualSize: 4095))

@@ -27,21 +27,25 @@ import Testing
         #expect(outcome.value?.notes == ["ISO 9660", "MBR partition table", "GPT partition table"])
     }
 
-    @Test("declared ISO without CD001 or UDF is not an ISO", arguments: [
-        [UInt8](repeating: 0, count: 100_000), [UInt8](repeating: 0, count: 10),
-        planted(Array("CD001".utf8), at: 0x8002),
-    ])
+    @Test(
+        "declared ISO without CD001 or UDF is not an ISO",
+        arguments: [
+            [UInt8](repeating: 0, count: 100_000), [UInt8](repeating: 0, count: 10),
+            planted(Array("CD001".utf8), at: 0x8002),
+        ])
     func notISO(bytes: [UInt8]) {
         #expect(inspect(bytes, as: .iso).code == "not_iso")
     }
 
-    @Test("inconsistent or impossible descriptors are refused", arguments: [
-        (ISOImage(bigEndianBlocks: 65), "iso_corrupt"),
-        (ISOImage(blocks: 128, blockSize: 4096), "iso_corrupt"),
-        (ISOImage(blocks: 0, fileSize: 0x10000), "iso_corrupt"),
-        (ISOImage(blocks: 64, fileSize: 0x10000), "iso_truncated"),
-        (ISOImage(blocks: 256, blockSize: 512), nil),
-    ])
+    @Test(
+        "inconsistent or impossible descriptors are refused",
+        arguments: [
+            (ISOImage(bigEndianBlocks: 65), "iso_corrupt"),
+            (ISOImage(blocks: 128, blockSize: 4096), "iso_corrupt"),
+            (ISOImage(blocks: 0, fileSize: 0x10000), "iso_corrupt"),
+            (ISOImage(blocks: 64, fileSize: 0x10000), "iso_truncated"),
+            (ISOImage(blocks: 256, blockSize: 512), nil),
+        ])
     func corrupt(image: ISOImage, expected: String?) {
         #expect(inspect(image.bytes(), as: .iso).code == expected)
     }

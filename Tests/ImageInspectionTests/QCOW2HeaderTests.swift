@@ -162,8 +162,9 @@ let headerCases: [HeaderCase] = [
     @Test("virtual size cap comes from the limits")
     func sizeCap() {
         let image = QCOW2Image()
-        #expect(inspect(image.bytes(), as: .qcow2, limits: InspectionLimits(maxVirtualSize: 1 << 29)).code
-            == "qcow2_virtual_size_too_large")
+        #expect(
+            inspect(image.bytes(), as: .qcow2, limits: InspectionLimits(maxVirtualSize: 1 << 29)).code
+                == "qcow2_virtual_size_too_large")
         #expect(inspect(image.bytes(), as: .qcow2, limits: InspectionLimits(maxVirtualSize: 1 << 30)).code == nil)
     }
 

@@ -20,45 +20,69 @@ struct QemuCase: Sendable, CustomStringConvertible {
 }
 
 let qemuCases: [QemuCase] = [
-    QemuCase(name: "qcow2 v3", arguments: ["-f", "qcow2", "d.qcow2", "1G"], file: "d.qcow2", declared: .qcow2,
-             expected: nil),
-    QemuCase(name: "qcow2 v2 (compat=0.10)", arguments: ["-f", "qcow2", "-o", "compat=0.10", "d.qcow2", "1G"],
-             file: "d.qcow2", declared: .qcow2, expected: nil),
-    QemuCase(name: "qcow2 2 MiB clusters, zstd, extended L2, lazy refcounts",
-             arguments: ["-f", "qcow2", "-o", "cluster_size=2M,compression_type=zstd,extended_l2=on,lazy_refcounts=on",
-                         "d.qcow2", "20G"], file: "d.qcow2", declared: .qcow2, expected: nil),
-    QemuCase(name: "qcow2 with backing file", arguments: ["-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "d.qcow2"],
-             file: "d.qcow2", declared: .qcow2, expected: "qcow2_backing_file"),
-    QemuCase(name: "qcow2 with external data file",
-             arguments: ["-f", "qcow2", "-o", "data_file=data.raw", "d.qcow2", "64M"], file: "d.qcow2",
-             declared: .qcow2, expected: "qcow2_external_data_file"),
-    QemuCase(name: "qcow2 LUKS, not declared encrypted", arguments: luks, file: "d.qcow2", declared: .qcow2,
-             expected: "qcow2_encrypted"),
-    QemuCase(name: "qcow2 LUKS, declared encrypted", arguments: luks, file: "d.qcow2", declared: .qcow2,
-             expected: nil, allowEncrypted: true),
-    QemuCase(name: "qcow2 declared RAW", arguments: ["-f", "qcow2", "d.qcow2", "1G"], file: "d.qcow2",
-             declared: .raw, expected: "kind_mismatch"),
+    QemuCase(
+        name: "qcow2 v3", arguments: ["-f", "qcow2", "d.qcow2", "1G"], file: "d.qcow2", declared: .qcow2,
+        expected: nil),
+    QemuCase(
+        name: "qcow2 v2 (compat=0.10)", arguments: ["-f", "qcow2", "-o", "compat=0.10", "d.qcow2", "1G"],
+        file: "d.qcow2", declared: .qcow2, expected: nil),
+    QemuCase(
+        name: "qcow2 2 MiB clusters, zstd, extended L2, lazy refcounts",
+        arguments: [
+            "-f", "qcow2", "-o", "cluster_size=2M,compression_type=zstd,extended_l2=on,lazy_refcounts=on",
+            "d.qcow2", "20G",
+        ], file: "d.qcow2", declared: .qcow2, expected: nil),
+    QemuCase(
+        name: "qcow2 with backing file", arguments: ["-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "d.qcow2"],
+        file: "d.qcow2", declared: .qcow2, expected: "qcow2_backing_file"),
+    QemuCase(
+        name: "qcow2 with external data file",
+        arguments: ["-f", "qcow2", "-o", "data_file=data.raw", "d.qcow2", "64M"], file: "d.qcow2",
+        declared: .qcow2, expected: "qcow2_external_data_file"),
+    QemuCase(
+        name: "qcow2 LUKS, not declared encrypted", arguments: luks, file: "d.qcow2", declared: .qcow2,
+        expected: "qcow2_encrypted"),
+    QemuCase(
+        name: "qcow2 LUKS, declared encrypted", arguments: luks, file: "d.qcow2", declared: .qcow2,
+        expected: nil, allowEncrypted: true),
+    QemuCase(
+        name: "qcow2 declared RAW", arguments: ["-f", "qcow2", "d.qcow2", "1G"], file: "d.qcow2",
+        declared: .raw, expected: "kind_mismatch"),
     QemuCase(name: "raw", arguments: ["-f", "raw", "d.img", "1M"], file: "d.img", declared: .raw, expected: nil),
-    QemuCase(name: "raw declared QCOW2", arguments: ["-f", "raw", "d.img", "1M"], file: "d.img", declared: .qcow2,
-             expected: "kind_mismatch"),
-    QemuCase(name: "vmdk sparse", arguments: ["-f", "vmdk", "d.vmdk", "64M"], file: "d.vmdk", declared: .qcow2,
-             expected: "vmdk"),
-    QemuCase(name: "vmdk monolithicFlat descriptor", arguments: ["-f", "vmdk", "-o", "subformat=monolithicFlat",
-             "d.vmdk", "4M"], file: "d.vmdk", declared: .raw, expected: "vmdk"),
-    QemuCase(name: "vhd dynamic", arguments: ["-f", "vpc", "d.vhd", "64M"], file: "d.vhd", declared: .qcow2,
-             expected: "vhd"),
-    QemuCase(name: "vhd fixed (footer only)", arguments: ["-f", "vpc", "-o", "subformat=fixed", "d.vhd", "4M"],
-             file: "d.vhd", declared: .raw, expected: "vhd"),
-    QemuCase(name: "vhdx", arguments: ["-f", "vhdx", "d.vhdx", "64M"], file: "d.vhdx", declared: .qcow2,
-             expected: "vhdx"),
+    QemuCase(
+        name: "raw declared QCOW2", arguments: ["-f", "raw", "d.img", "1M"], file: "d.img", declared: .qcow2,
+        expected: "kind_mismatch"),
+    QemuCase(
+        name: "vmdk sparse", arguments: ["-f", "vmdk", "d.vmdk", "64M"], file: "d.vmdk", declared: .qcow2,
+        expected: "vmdk"),
+    QemuCase(
+        name: "vmdk monolithicFlat descriptor",
+        arguments: [
+            "-f", "vmdk", "-o", "subformat=monolithicFlat",
+            "d.vmdk", "4M",
+        ], file: "d.vmdk", declared: .raw, expected: "vmdk"),
+    QemuCase(
+        name: "vhd dynamic", arguments: ["-f", "vpc", "d.vhd", "64M"], file: "d.vhd", declared: .qcow2,
+        expected: "vhd"),
+    QemuCase(
+        name: "vhd fixed (footer only)", arguments: ["-f", "vpc", "-o", "subformat=fixed", "d.vhd", "4M"],
+        file: "d.vhd", declared: .raw, expected: "vhd"),
+    QemuCase(
+        name: "vhdx", arguments: ["-f", "vhdx", "d.vhdx", "64M"], file: "d.vhdx", declared: .qcow2,
+        expected: "vhdx"),
     QemuCase(name: "vdi", arguments: ["-f", "vdi", "d.vdi", "64M"], file: "d.vdi", declared: .qcow2, expected: "vdi"),
     QemuCase(name: "qed", arguments: ["-f", "qed", "d.qed", "64M"], file: "d.qed", declared: .qcow2, expected: "qed"),
-    QemuCase(name: "luks raw", arguments: ["-f", "luks", "--object", "secret,id=s0,data=pw", "-o", "key-secret=s0,iter-time=100",
-             "d.luks", "16M"], file: "d.luks", declared: .raw, expected: "luks"),
+    QemuCase(
+        name: "luks raw",
+        arguments: [
+            "-f", "luks", "--object", "secret,id=s0,data=pw", "-o", "key-secret=s0,iter-time=100",
+            "d.luks", "16M",
+        ], file: "d.luks", declared: .raw, expected: "luks"),
 ]
 
 private let luks = [
-    "-f", "qcow2", "--object", "secret,id=s0,data=pw", "-o", "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=100", "d.qcow2",
+    "-f", "qcow2", "--object", "secret,id=s0,data=pw", "-o",
+    "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=100", "d.qcow2",
     "64M",
 ]
 
@@ -74,7 +98,7 @@ private let luks = [
             do {
                 try Tool.run(["qemu-img", "create", "-q"] + testCase.arguments, in: dir)
                 break
-            } catch where attempt < 12 {
+            } catch  where attempt < 12 {
                 usleep(UInt32(250_000 * attempt))  // let the machine's load pass
                 continue
             }
@@ -117,15 +141,17 @@ private let luks = [
         #expect(inspect(bytes, as: .raw).code == "kind_mismatch")
     }
 
-    @Test("compressed and archived images are refused", arguments: [
-        (["gzip", "-k", "d.img"], "d.img.gz", "gzip"),
-        (["xz", "-k", "d.img"], "d.img.xz", "xz"),
-        (["zstd", "-q", "d.img"], "d.img.zst", "zstd"),
-        (["bzip2", "-k", "d.img"], "d.img.bz2", "bzip2"),
-        (["zip", "-q", "d.zip", "d.img"], "d.zip", "zip"),
-        (["tar", "-cf", "d.tar", "d.img"], "d.tar", "tar"),
-        (["tar", "-cf", "d.ova", "d.ovf", "d.img"], "d.ova", "ova"),
-    ])
+    @Test(
+        "compressed and archived images are refused",
+        arguments: [
+            (["gzip", "-k", "d.img"], "d.img.gz", "gzip"),
+            (["xz", "-k", "d.img"], "d.img.xz", "xz"),
+            (["zstd", "-q", "d.img"], "d.img.zst", "zstd"),
+            (["bzip2", "-k", "d.img"], "d.img.bz2", "bzip2"),
+            (["zip", "-q", "d.zip", "d.img"], "d.zip", "zip"),
+            (["tar", "-cf", "d.tar", "d.img"], "d.tar", "tar"),
+            (["tar", "-cf", "d.ova", "d.ovf", "d.img"], "d.ova", "ova"),
+        ])
     func compressed(command: [String], file: String, expected: String) throws {
         try #require(Tool.available(command[0]))
         let dir = try Tool.temporaryDirectory()

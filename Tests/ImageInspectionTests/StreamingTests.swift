@@ -40,8 +40,9 @@ let streamingFixtures: [(name: String, bytes: [UInt8], declared: DeclaredKind)] 
             .random(seed: 1), .random(seed: 2), .random(seed: 99),
         ]
         for chunking in chunkings {
-            #expect(inspect(fixture.bytes, as: fixture.declared, chunking: chunking) == reference,
-                    "\(fixture.name), \(chunking)")
+            #expect(
+                inspect(fixture.bytes, as: fixture.declared, chunking: chunking) == reference,
+                "\(fixture.name), \(chunking)")
         }
     }
 

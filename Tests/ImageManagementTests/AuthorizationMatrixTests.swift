@@ -53,7 +53,8 @@ import Testing
         }
         let serial = ID128(high: 7, low: UInt64(side == .imageOfA ? 1 : 2))
         try w.store.recordTokenIssue(
-            TokenIssue(serial: serial, image: image.id, tenant: tenant, issuedAt: 1, expiresAt: w.clock.now() + 600,
+            TokenIssue(
+                serial: serial, image: image.id, tenant: tenant, issuedAt: 1, expiresAt: w.clock.now() + 600,
                 protocols: 1, minter: "t"))
         let before = try w.store.image(image.id)
         let eventsBefore = try w.eventCount()
@@ -92,7 +93,9 @@ import Testing
             #expect(try w.store.isRevoked(serial: serial) == false)
             let added = try w.eventCount() - eventsBefore
             #expect(added == (outcome == .denied ? 1 : 0))
-            if outcome == .denied { #expect(try w.store.auditEvents(tenant: nil, afterSeq: nil, limit: 10_000).last?.outcome == "denied") }
+            if outcome == .denied {
+                #expect(try w.store.auditEvents(tenant: nil, afterSeq: nil, limit: 10_000).last?.outcome == "denied")
+            }
         }
     }
 
@@ -126,7 +129,8 @@ import Testing
         _ = try w.service.updateImage(w.admin, img.id, ImagePatch(remarks: "x"), source: "t")
         #expect(try w.events("image.update").last?.detail["cross_tenant"] == "true")
         // The tenant sees what the platform admin did in it.
-        #expect(try w.service.auditEvents(w.ownerA, tenant: nil, afterSeq: nil, limit: 1000)
-            .contains { $0.action == "cross_tenant_access" })
+        #expect(
+            try w.service.auditEvents(w.ownerA, tenant: nil, afterSeq: nil, limit: 1000)
+                .contains { $0.action == "cross_tenant_access" })
     }
 }

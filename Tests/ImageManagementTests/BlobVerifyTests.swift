@@ -17,7 +17,9 @@ import Testing
     /// An available image whose blob holds `bytes` and whose catalog row records `digest`.
     func image(_ w: World, _ bytes: [UInt8], digest: String = Self.millionADigest) throws -> ImageRecord {
         let r = try w.image(w.tenantA, size: UInt64(bytes.count))
-        FileManager.default.createFile(atPath: w.blobs.path(for: r.id), contents: Data(bytes))
+        precondition(
+            FileManager.default.createFile(atPath: w.blobs.path(for: r.id), contents: Data(bytes)),
+            "cannot create a test file")
         return try w.store.update(r.id) { (r: inout ImageRecord) throws(GateError) in r.sha256 = digest }
     }
 
@@ -83,7 +85,10 @@ import Testing
     @Test func truncatedBlobIsAWrongSize() throws {
         let w = try World()
         let r = try image(w, Self.millionA)
-        FileManager.default.createFile(atPath: w.blobs.path(for: r.id), contents: Data(Self.millionA.prefix(999_999)))
+        precondition(
+            FileManager.default.createFile(
+                atPath: w.blobs.path(for: r.id), contents: Data(Self.millionA.prefix(999_999))),
+            "cannot create a test file")
         #expect(try w.service.verifyImage(r, verifier: verifier(w), source: "test") == .wrongSize(actual: 999_999))
         #expect(try w.store.image(r.id)?.status == .failed)
         #expect(try w.events("image.verify.fail").first?.draft.detail["actual_size"] == "999999")
@@ -104,10 +109,12 @@ import Testing
         let w = try World()
         let r = try image(w, Self.millionA, digest: String(repeating: "1", count: 64))
         var reads = 0
-        let result = try w.service.verifyImage(r, verifier: verifier(w), source: "test", shouldStop: {
-            reads += 1
-            return reads > 3
-        })
+        let result = try w.service.verifyImage(
+            r, verifier: verifier(w), source: "test",
+            shouldStop: {
+                reads += 1
+                return reads > 3
+            })
         #expect(result == .interrupted)
         #expect(try w.store.image(r.id)?.status == .available)
     }

@@ -14,7 +14,8 @@ import Testing
         let w = try World()
         #expect(w.adminSecret.utf8.count == 60 && w.adminSecret.hasPrefix("igk_"))
         #expect(w.service.authenticate(apiKey: w.adminSecret, source: "t") == w.admin)
-        let (info, secret) = try w.service.createAPIKey(w.ownerA, accountID: w.viewA.accountID, expiresAt: nil,
+        let (info, secret) = try w.service.createAPIKey(
+            w.ownerA, accountID: w.viewA.accountID, expiresAt: nil,
             source: "t")
         #expect(APIKeySecret.keyID(of: secret) == info.keyID)
         #expect(w.service.authenticate(apiKey: secret, source: "t") == w.viewA)
@@ -26,7 +27,8 @@ import Testing
 
     @Test func failuresAreNilAndAudited() throws {
         let w = try World()
-        let (info, secret) = try w.service.createAPIKey(w.ownerA, accountID: w.manageA.accountID,
+        let (info, secret) = try w.service.createAPIKey(
+            w.ownerA, accountID: w.manageA.accountID,
             expiresAt: w.clock.now() + 100, source: "t")
         var wrong = Array(secret.utf8)
         wrong[30] = wrong[30] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
@@ -43,30 +45,37 @@ import Testing
         w.clock.advance(100)
         #expect(w.service.authenticate(apiKey: secret, source: "t") == nil)
         #expect(try w.events("auth.failure").last?.detail["reason"] == "expired")
-        #expect(code { () throws(GateError) in
-            try w.service.createAPIKey(w.ownerA, accountID: w.manageA.accountID, expiresAt: w.clock.now(), source: "t")
-        } == .invalidRequest)
+        #expect(
+            code { () throws(GateError) in
+                try w.service.createAPIKey(
+                    w.ownerA, accountID: w.manageA.accountID, expiresAt: w.clock.now(), source: "t")
+            } == .invalidRequest)
         _ = info
     }
 
     @Test func revokeRotateAndDisable() throws {
         let w = try World()
-        let (info, secret) = try w.service.createAPIKey(w.ownerA, accountID: w.manageA.accountID, expiresAt: nil,
+        let (info, secret) = try w.service.createAPIKey(
+            w.ownerA, accountID: w.manageA.accountID, expiresAt: nil,
             source: "t")
         // A manage sub-account rotates its own key; the old one dies at once.
         let (newInfo, newSecret) = try w.service.rotateAPIKey(w.manageA, keyID: info.keyID, source: "t")
         #expect(newInfo.accountID == w.manageA.accountID && newInfo.keyID != info.keyID)
         #expect(w.service.authenticate(apiKey: secret, source: "t") == nil)
         #expect(w.service.authenticate(apiKey: newSecret, source: "t") == w.manageA)
-        #expect(code { () throws(GateError) in try w.service.rotateAPIKey(w.ownerA, keyID: info.keyID, source: "t") }
-            == .conflict)
+        #expect(
+            code { () throws(GateError) in try w.service.rotateAPIKey(w.ownerA, keyID: info.keyID, source: "t") }
+                == .conflict)
         // View-only sub-accounts cannot rotate, sub-accounts cannot revoke; other tenants do not see the key.
-        #expect(code { () throws(GateError) in try w.service.rotateAPIKey(w.viewA, keyID: newInfo.keyID, source: "t") }
-            == .permissionDenied)
-        #expect(code { () throws(GateError) in try w.service.revokeAPIKey(w.manageA, keyID: newInfo.keyID, source: "t") }
-            == .permissionDenied)
-        #expect(code { () throws(GateError) in try w.service.revokeAPIKey(w.ownerB, keyID: newInfo.keyID, source: "t") }
-            == .notFound)
+        #expect(
+            code { () throws(GateError) in try w.service.rotateAPIKey(w.viewA, keyID: newInfo.keyID, source: "t") }
+                == .permissionDenied)
+        #expect(
+            code { () throws(GateError) in try w.service.revokeAPIKey(w.manageA, keyID: newInfo.keyID, source: "t") }
+                == .permissionDenied)
+        #expect(
+            code { () throws(GateError) in try w.service.revokeAPIKey(w.ownerB, keyID: newInfo.keyID, source: "t") }
+                == .notFound)
         try w.service.revokeAPIKey(w.ownerA, keyID: newInfo.keyID, source: "t")
         #expect(w.service.authenticate(apiKey: newSecret, source: "t") == nil)
         // Disabling an account stops its keys; re-enabling restores them.
@@ -75,16 +84,20 @@ import Testing
         #expect(w.service.authenticate(apiKey: third, source: "t") == nil)
         _ = try w.service.setAccountDisabled(w.ownerA, accountID: w.viewA.accountID, disabled: false, source: "t")
         #expect(w.service.authenticate(apiKey: third, source: "t") == w.viewA)
-        #expect(code { () throws(GateError) in
-            try w.service.setAccountDisabled(w.ownerA, accountID: w.ownerA.accountID, disabled: true, source: "t")
-        } == .permissionDenied)
+        #expect(
+            code { () throws(GateError) in
+                try w.service.setAccountDisabled(w.ownerA, accountID: w.ownerA.accountID, disabled: true, source: "t")
+            } == .permissionDenied)
     }
 
     @Test func databaseHoldsNoSecret() throws {
         let w = try World()
         var secrets = [w.adminSecret]
-        secrets.append(try w.service.createAPIKey(w.ownerA, accountID: w.ownerA.accountID, expiresAt: nil,
-            source: "t").secret)
+        secrets.append(
+            try w.service.createAPIKey(
+                w.ownerA, accountID: w.ownerA.accountID, expiresAt: nil,
+                source: "t"
+            ).secret)
         let info = try w.service.apiKeys(w.ownerA, accountID: w.ownerA.accountID)[0]
         secrets.append(try w.service.rotateAPIKey(w.ownerA, keyID: info.keyID, source: "t").secret)
         w.store.close()
@@ -108,13 +121,15 @@ import Testing
         let local = try w.service.createAPIKey(
             .localAdmin, accountID: Principal.localAdmin.accountID, expiresAt: nil, source: "t")
         #expect(local.info.accountID == w.admin.accountID)
-        #expect(code { () throws(GateError) in
-            _ = try w.service.createAPIKey(w.admin, accountID: "nobody", expiresAt: nil, source: "t")
-        } == .notFound)
+        #expect(
+            code { () throws(GateError) in
+                _ = try w.service.createAPIKey(w.admin, accountID: "nobody", expiresAt: nil, source: "t")
+            } == .notFound)
         // Another tenant's owner does not find accounts by name outside its tenant.
-        #expect(code { () throws(GateError) in
-            _ = try w.service.createAPIKey(w.ownerB, accountID: "admin", expiresAt: nil, source: "t")
-        } == .notFound)
+        #expect(
+            code { () throws(GateError) in
+                _ = try w.service.createAPIKey(w.ownerB, accountID: "admin", expiresAt: nil, source: "t")
+            } == .notFound)
     }
 
     @Test func bootstrapIsIdempotent() throws {
@@ -125,8 +140,9 @@ import Testing
         let expected = [TenantID.defaultTenant] + [w.tenantA, w.tenantB].sorted { $0.description < $1.description }
         #expect(try w.service.tenants(w.admin).map(\.id) == expected)
         #expect(try w.service.tenants(w.viewA).map(\.id) == [w.tenantA])
-        #expect(code { () throws(GateError) in try w.service.createTenant(w.ownerA, name: "x", source: "t") }
-            == .permissionDenied)
+        #expect(
+            code { () throws(GateError) in try w.service.createTenant(w.ownerA, name: "x", source: "t") }
+                == .permissionDenied)
     }
 }
 
@@ -140,7 +156,8 @@ import Testing
         #expect(try w.eventCount() == count)
         _ = try w.service.updateImage(w.ownerA, img.id, ImagePatch(), source: "t")  // no-op, no event
         #expect(try w.eventCount() == count)
-        let issue = TokenIssue(serial: ID128(high: 1, low: 1), image: img.id, tenant: w.tenantA, issuedAt: 1,
+        let issue = TokenIssue(
+            serial: ID128(high: 1, low: 1), image: img.id, tenant: w.tenantA, issuedAt: 1,
             expiresAt: w.clock.now() + 60, protocols: 3, minter: w.viewA.accountID)
         try w.service.recordMint(w.viewA, issue, source: "t")
         let mint = try #require(try w.events("link.mint").last)
@@ -150,10 +167,12 @@ import Testing
         // Tenant scoping of the log.
         let seenByB = try w.service.auditEvents(w.ownerB, tenant: nil, afterSeq: nil, limit: 1000)
         #expect(!seenByB.contains { $0.targetTenant == w.tenantA || $0.actorTenant == w.tenantA })
-        #expect(code { () throws(GateError) in try w.service.auditEvents(w.manageA, tenant: nil, afterSeq: nil, limit: 10) }
-            == .permissionDenied)
-        #expect(code { () throws(GateError) in try w.service.auditEvents(w.ownerA, tenant: nil, afterSeq: nil, limit: 0) }
-            == .invalidRequest)
+        #expect(
+            code { () throws(GateError) in try w.service.auditEvents(w.manageA, tenant: nil, afterSeq: nil, limit: 10) }
+                == .permissionDenied)
+        #expect(
+            code { () throws(GateError) in try w.service.auditEvents(w.ownerA, tenant: nil, afterSeq: nil, limit: 0) }
+                == .invalidRequest)
     }
 
     @Test func tamperingIsDetectedAtTheEditedRow() throws {
@@ -163,10 +182,14 @@ import Testing
         let events = try w.store.auditEvents(tenant: nil, afterSeq: nil, limit: 1000)
         let victim = events[events.count - 3]
         // The append-only triggers refuse edits through SQL…
-        #expect(throws: (any Error).self) { try rawSQL(w.catalogPath, "UPDATE audit_events SET actor = 'x' WHERE seq = \(victim.seq)") }
+        #expect(throws: (any Error).self) {
+            try rawSQL(w.catalogPath, "UPDATE audit_events SET actor = 'x' WHERE seq = \(victim.seq)")
+        }
         #expect(try w.service.verifyAuditChain() == nil)
         // …so an attacker with the file drops them first; the chain still shows where.
-        try rawSQL(w.catalogPath, """
+        try rawSQL(
+            w.catalogPath,
+            """
             DROP TRIGGER audit_events_no_update;
             UPDATE audit_events SET detail = '{"fields":"name"}' WHERE seq = \(victim.seq);
             """)
@@ -179,7 +202,8 @@ import Testing
         for i in 0..<3 { _ = try w.service.updateImage(w.ownerA, img.id, ImagePatch(remarks: "r\(i)"), source: "t") }
         let events = try w.store.auditEvents(tenant: nil, afterSeq: nil, limit: 1000)
         let victim = events[events.count - 2]
-        try rawSQL(w.catalogPath, "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq = \(victim.seq);")
+        try rawSQL(
+            w.catalogPath, "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq = \(victim.seq);")
         #expect(try w.service.verifyAuditChain() == victim.seq + 1)
     }
 }

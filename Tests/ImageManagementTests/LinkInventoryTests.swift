@@ -12,7 +12,8 @@ import Testing
         -> TokenIssue
     {
         let issue = TokenIssue(
-            serial: ID128(high: 0x11, low: n), image: image.id, tenant: image.tenant, issuedAt: w.clock.now() + Int64(n),
+            serial: ID128(high: 0x11, low: n), image: image.id, tenant: image.tenant,
+            issuedAt: w.clock.now() + Int64(n),
             expiresAt: w.clock.now() + expiresIn, protocols: 3, minter: p.accountID)
         try w.service.recordMint(p, issue, source: "t")
         return issue
@@ -25,7 +26,9 @@ import Testing
         let byView = try mint(w, w.viewA, a, 1)
         let byOwner = try mint(w, w.ownerA, a, 2)
         let ofB = try mint(w, w.ownerB, b, 3)
-        func serials(_ p: Principal, _ q: LinkQuery) throws -> Set<ID128> { Set(try w.service.links(p, q).map(\.serial)) }
+        func serials(_ p: Principal, _ q: LinkQuery) throws -> Set<ID128> {
+            Set(try w.service.links(p, q).map(\.serial))
+        }
         let all = LinkQuery(now: w.clock.now())
         #expect(try serials(w.admin, all) == [byView.serial, byOwner.serial, ofB.serial])
         #expect(try serials(w.ownerA, all) == [byView.serial, byOwner.serial])
@@ -33,14 +36,16 @@ import Testing
         #expect(try serials(w.viewA, all) == [byView.serial])  // view-only: the links it minted
         #expect(try serials(w.ownerB, all) == [ofB.serial])
         // A tenant filter naming another tenant is as invisible as anything else of it.
-        #expect(code { () throws(GateError) in _ = try w.service.links(w.ownerA, LinkQuery(tenant: w.tenantB, now: 0)) }
-            == .notFound)
+        #expect(
+            code { () throws(GateError) in _ = try w.service.links(w.ownerA, LinkQuery(tenant: w.tenantB, now: 0)) }
+                == .notFound)
         #expect(try serials(w.admin, LinkQuery(tenant: w.tenantB, now: w.clock.now())) == [ofB.serial])
         #expect(code { () throws(GateError) in _ = try w.service.link(w.ownerB, serial: byOwner.serial) } == .notFound)
         #expect(code { () throws(GateError) in _ = try w.service.link(w.viewA, serial: byOwner.serial) } == .notFound)
         #expect(try w.service.link(w.viewA, serial: byView.serial).serial == byView.serial)
-        #expect(code { () throws(GateError) in _ = try w.service.links(w.admin, LinkQuery(now: 0, limit: 0)) }
-            == .invalidRequest)
+        #expect(
+            code { () throws(GateError) in _ = try w.service.links(w.admin, LinkQuery(now: 0, limit: 0)) }
+                == .invalidRequest)
     }
 
     @Test func revokingAllLinksOfAnImageLeavesOthersAndNeedsManage() throws {
@@ -50,10 +55,12 @@ import Testing
         let live = [try mint(w, w.viewA, a, 1), try mint(w, w.ownerA, a, 2)]
         let expired = try mint(w, w.ownerA, a, 3, expiresIn: -10)
         let elsewhere = try mint(w, w.ownerA, other, 4)
-        #expect(code { () throws(GateError) in _ = try w.service.revokeImageLinks(w.viewA, a.id, source: "t") }
-            == .permissionDenied)
-        #expect(code { () throws(GateError) in _ = try w.service.revokeImageLinks(w.ownerB, a.id, source: "t") }
-            == .notFound)
+        #expect(
+            code { () throws(GateError) in _ = try w.service.revokeImageLinks(w.viewA, a.id, source: "t") }
+                == .permissionDenied)
+        #expect(
+            code { () throws(GateError) in _ = try w.service.revokeImageLinks(w.ownerB, a.id, source: "t") }
+                == .notFound)
         let revoked = try w.service.revokeImageLinks(w.manageA, a.id, source: "t")
         #expect(Set(revoked) == Set(live.map(\.serial)))
         for l in live { #expect(try w.store.isRevoked(serial: l.serial)) }

@@ -13,7 +13,8 @@ import Testing
         let w = try World()
         let a = try w.image(w.tenantA, name: "Alpha", size: 30, createdAt: 10, tags: ["prod", "web"])
         let b = try w.image(w.tenantA, name: "beta", size: 10, createdAt: 20, tags: ["dev"], systemType: "Windows")
-        let c = try w.image(w.tenantA, name: "Gamma 100%", size: 20, createdAt: 30, architecture: "aarch64",
+        let c = try w.image(
+            w.tenantA, name: "Gamma 100%", size: 20, createdAt: 30, architecture: "aarch64",
             kind: .iso)
         let failed = try w.image(w.tenantA, name: "delta", status: .failed, createdAt: 40)
         var q = ImageQuery()
@@ -44,8 +45,17 @@ import Testing
         #expect(try ids { $0.search = "_" } == [])
         #expect(try ids { $0.search = String(b.id.description.suffix(10)) } == [b.id])
         for bad in [0, 501] {
-            #expect(code { () throws(GateError) in try w.service.listImages(w.ownerA, { var q = ImageQuery(); q.limit = bad; return q }()) }
-                == .invalidRequest)
+            #expect(
+                code { () throws(GateError) in
+                    try w.service.listImages(
+                        w.ownerA,
+                        {
+                            var q = ImageQuery()
+                            q.limit = bad
+                            return q
+                        }())
+                }
+                    == .invalidRequest)
         }
     }
 
@@ -77,7 +87,8 @@ import Testing
 
 @Suite struct HostileInputTests {
     static let badNames: [String] = [
-        "", "   ", "a\u{0}b", "line\nbreak", "tab\there", "esc\u{1B}[31m", "bell\u{7}", String(repeating: "x", count: 10_000),
+        "", "   ", "a\u{0}b", "line\nbreak", "tab\there", "esc\u{1B}[31m", "bell\u{7}",
+        String(repeating: "x", count: 10_000),
         "sep\u{2028}x",
     ]
 
@@ -86,19 +97,25 @@ import Testing
         let w = try World()
         let img = try w.image(w.tenantA)
         let before = try w.eventCount()
-        #expect(code { () throws(GateError) in try w.service.updateImage(w.ownerA, img.id, ImagePatch(name: name), source: "t") }
-            == .invalidRequest)
+        #expect(
+            code { () throws(GateError) in
+                try w.service.updateImage(w.ownerA, img.id, ImagePatch(name: name), source: "t")
+            }
+                == .invalidRequest)
         #expect(try w.store.image(img.id) == img)
         #expect(try w.eventCount() == before)
     }
 
-    @Test(arguments: ["../../etc/passwd", "/etc/shadow", "..", "C:\\Windows\\system32", "a/b/../../c", "Robert'); DROP TABLE images;--"])
+    @Test(arguments: [
+        "../../etc/passwd", "/etc/shadow", "..", "C:\\Windows\\system32", "a/b/../../c",
+        "Robert'); DROP TABLE images;--",
+    ])
     func pathLikeAndSQLNamesAreStoredAsData(_ name: String) throws {
         let w = try World()
         let img = try w.image(w.tenantA)
         let r = try w.service.updateImage(w.ownerA, img.id, ImagePatch(name: name), source: "t")
         #expect(r.name == name)
-        #expect(!r.fileName.contains("/") && !r.fileName.contains("\\") && r.fileName != ".." )
+        #expect(!r.fileName.contains("/") && !r.fileName.contains("\\") && r.fileName != "..")
         #expect(try w.store.image(img.id)?.name == name)
         // The bytes stay where the id says, whatever the name.
         #expect(FileManager.default.fileExists(atPath: w.blobs.path(for: img.id)))
@@ -119,17 +136,25 @@ import Testing
             ImagePatch(projectGroup: String(repeating: "g", count: 129)),
         ]
         for patch in bad {
-            #expect(code { () throws(GateError) in try w.service.updateImage(w.ownerA, img.id, patch, source: "t") }
-                == .invalidRequest, "\(patch)")
+            #expect(
+                code { () throws(GateError) in try w.service.updateImage(w.ownerA, img.id, patch, source: "t") }
+                    == .invalidRequest, "\(patch)")
         }
         #expect(try w.store.image(img.id) == img)
-        let ok = try w.service.updateImage(w.ownerA, img.id,
+        let ok = try w.service.updateImage(
+            w.ownerA, img.id,
             ImagePatch(remarks: "line one\nline two", tags: ["生产", "web", "web", "v1.2:x-y"], projectGroup: "ops"),
             source: "t")
         #expect(ok.tags == ["生产", "web", "v1.2:x-y"] && ok.remarks == "line one\nline two" && ok.projectGroup == "ops")
-        #expect(code { () throws(GateError) in try w.service.createAccount(w.ownerA, tenant: nil, name: "a\u{0}", permission: .view, source: "t") }
-            == .invalidRequest)
-        #expect(code { () throws(GateError) in try w.service.createTenant(w.admin, name: String(repeating: "n", count: 200), source: "t") }
-            == .invalidRequest)
+        #expect(
+            code { () throws(GateError) in
+                try w.service.createAccount(w.ownerA, tenant: nil, name: "a\u{0}", permission: .view, source: "t")
+            }
+                == .invalidRequest)
+        #expect(
+            code { () throws(GateError) in
+                try w.service.createTenant(w.admin, name: String(repeating: "n", count: 200), source: "t")
+            }
+                == .invalidRequest)
     }
 }

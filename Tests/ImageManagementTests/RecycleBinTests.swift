@@ -71,22 +71,26 @@ import Testing
         _ = try w.service.attachVM(w.manageA, img.id, vmID: "vm-a", source: "t")
         _ = try w.service.attachVM(w.manageA, img.id, vmID: "vm-b", source: "t")
         #expect(try w.service.image(w.viewA, img.id).vmCount == 2)
-        #expect(code { () throws(GateError) in try w.service.attachVM(w.ownerA, img.id, vmID: "vm-a", source: "t") }
-            == .conflict)
-        #expect(code { () throws(GateError) in try w.service.attachVM(w.ownerA, img.id, vmID: "../etc", source: "t") }
-            == .invalidRequest)
+        #expect(
+            code { () throws(GateError) in try w.service.attachVM(w.ownerA, img.id, vmID: "vm-a", source: "t") }
+                == .conflict)
+        #expect(
+            code { () throws(GateError) in try w.service.attachVM(w.ownerA, img.id, vmID: "../etc", source: "t") }
+                == .invalidRequest)
         let err = #expect(throws: GateError.self) { try w.service.deleteImage(w.ownerA, img.id, source: "t") }
         #expect(err?.code == .conflict && err?.message == "image is used by 2 VMs: vm-a, vm-b")
         #expect(try w.store.image(img.id)?.status == .available)
         try w.service.detachVM(w.ownerA, img.id, vmID: "vm-a", source: "t")
         try w.service.detachVM(w.ownerA, img.id, vmID: "vm-b", source: "t")
-        #expect(code { () throws(GateError) in try w.service.detachVM(w.ownerA, img.id, vmID: "vm-b", source: "t") }
-            == .notFound)
+        #expect(
+            code { () throws(GateError) in try w.service.detachVM(w.ownerA, img.id, vmID: "vm-b", source: "t") }
+                == .notFound)
         #expect(try w.service.vmReferences(w.viewA, img.id).isEmpty)
         #expect(try w.service.deleteImage(w.ownerA, img.id, source: "t").status == .deleted)
         // VMs can only be created from available images.
-        #expect(code { () throws(GateError) in try w.service.attachVM(w.ownerA, img.id, vmID: "vm-c", source: "t") }
-            == .conflict)
+        #expect(
+            code { () throws(GateError) in try w.service.attachVM(w.ownerA, img.id, vmID: "vm-c", source: "t") }
+                == .conflict)
     }
 
     @Test func batchDeleteAnswersPerID() throws {
@@ -136,7 +140,9 @@ import Testing
             try ImageLifecycle.apply(.delete, to: &r, now: w.clock.now())
         }
         let orphan = ImageRecord.newID()
-        FileManager.default.createFile(atPath: w.blobs.path(for: orphan), contents: Data([1]))
+        precondition(
+            FileManager.default.createFile(atPath: w.blobs.path(for: orphan), contents: Data([1])),
+            "cannot create a test file")
         _ = try w.service.purgeExpired()
         #expect(try w.store.image(stuck.id)?.status == .deleted)
         #expect(FileManager.default.fileExists(atPath: w.blobs.path(for: orphan)))

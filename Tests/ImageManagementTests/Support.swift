@@ -55,10 +55,14 @@ final class World {
         tenantB = b.tenant.id
         ownerA = Principal(account: a.owner)
         ownerB = Principal(account: b.owner)
-        viewA = Principal(account: try service.createAccount(ownerA, tenant: nil, name: "viewer", permission: .view,
-            source: "test"))
-        manageA = Principal(account: try service.createAccount(ownerA, tenant: nil, name: "editor",
-            permission: .manage, source: "test"))
+        viewA = Principal(
+            account: try service.createAccount(
+                ownerA, tenant: nil, name: "viewer", permission: .view,
+                source: "test"))
+        manageA = Principal(
+            account: try service.createAccount(
+                ownerA, tenant: nil, name: "editor",
+                permission: .manage, source: "test"))
     }
 
     /// Inserts an image with a blob of `size` bytes (when available).
@@ -76,7 +80,9 @@ final class World {
             kind: kind, systemType: systemType, architecture: architecture, tags: tags)
         try store.insert(record)
         try FileManager.default.createDirectory(atPath: blobs.blobDirectory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: blobs.path(for: record.id), contents: Data(count: Int(size)))
+        precondition(
+            FileManager.default.createFile(atPath: blobs.path(for: record.id), contents: Data(count: Int(size))),
+            "cannot create a test file")
         return record
     }
 

@@ -43,12 +43,14 @@ import Testing
 
     @Test func nothingIsQueuedForTypesNobodySubscribedTo() throws {
         let w = try World()
-        let hook = try w.service.addWebhook(w.admin, url: "https://hooks.example/x", events: ["image.failed"], source: "t")
+        let hook = try w.service.addWebhook(
+            w.admin, url: "https://hooks.example/x", events: ["image.failed"], source: "t")
         let image = try w.image(w.tenantA)
         _ = try w.service.deleteImage(w.ownerA, image.id, source: "test")
         #expect(try outbox(w, hook).isEmpty)
         // The generic door (link usage accounting) follows the same subscriptions.
-        w.service.webhookEvents.emit(type: "image.failed", image: image.id, data: [("n", .number(1)), ("l", .list(["a"]))])
+        w.service.webhookEvents.emit(
+            type: "image.failed", image: image.id, data: [("n", .number(1)), ("l", .list(["a"]))])
         #expect(try outbox(w, hook).map(\.data) == ["{\"n\":1,\"l\":[\"a\"]}"])
     }
 
@@ -62,7 +64,8 @@ import Testing
             try w.service.addWebhook(w.admin, url: "https://hooks.example/x", events: ["image.exploded"], source: "t")
         }
         #expect(unknown?.code == .invalidRequest)
-        let hook = try w.service.addWebhook(w.admin, url: "https://hooks.example/x", events: ["link.minted"], source: "t")
+        let hook = try w.service.addWebhook(
+            w.admin, url: "https://hooks.example/x", events: ["link.minted"], source: "t")
         #expect(hook.secret.hasPrefix("whsec_") && hook.secret.count == 6 + 64)
         #expect(throws: GateError.self) { try w.service.webhooks(w.ownerA) }
         try w.service.removeWebhook(w.admin, hook.id, source: "t")

@@ -36,7 +36,9 @@ final class CheckpointingStaging: BlobStaging {
         #expect(offset >= restoredCheckpoint?.offset ?? 0, "read back below the checkpoint")
         guard offset < UInt64(bytes.count) else { return 0 }
         let n = min(buffer.count, bytes.count - Int(offset))
-        bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset) + n])) }
+        bytes.withUnsafeBytes {
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset) + n]))
+        }
         return n
     }
     func truncate(to length: UInt64) throws(GateError) { bytes.removeLast(bytes.count - Int(length)) }
@@ -87,7 +89,9 @@ final class OneStagingStore: BlobStorage, @unchecked Sendable {
             b.replaceSubrange(pvd + 1..<pvd + 7, with: Array("CD001\u{1}".utf8))
             for (i, v) in withUnsafeBytes(of: UInt32(96).littleEndian, Array.init).enumerated() { b[pvd + 80 + i] = v }
             for (i, v) in withUnsafeBytes(of: UInt32(96).bigEndian, Array.init).enumerated() { b[pvd + 84 + i] = v }
-            for (i, v) in withUnsafeBytes(of: UInt16(2048).littleEndian, Array.init).enumerated() { b[pvd + 128 + i] = v }
+            for (i, v) in withUnsafeBytes(of: UInt16(2048).littleEndian, Array.init).enumerated() {
+                b[pvd + 128 + i] = v
+            }
             for (i, v) in withUnsafeBytes(of: UInt16(2048).bigEndian, Array.init).enumerated() { b[pvd + 130 + i] = v }
             b[pvd + 2048] = 255
             b.replaceSubrange(pvd + 2049..<pvd + 2055, with: Array("CD001\u{1}".utf8))
@@ -156,7 +160,8 @@ final class OneStagingStore: BlobStorage, @unchecked Sendable {
             #expect(resumed.checkpoint() == expectedState, "state after resuming at \(checkpoint.offset)")
             let got = try resumed.finish().get()
             #expect(got.sha256 == expected.sha256 && got.sha256 == Hex.encode(Crypto.sha256(bytes)))
-            #expect(got.format == expected.format && got.virtualSize == expected.virtualSize && got.size == expected.size)
+            #expect(
+                got.format == expected.format && got.virtualSize == expected.virtualSize && got.size == expected.size)
         }
         switch input {
         case .raw: #expect(expected.format == .raw)

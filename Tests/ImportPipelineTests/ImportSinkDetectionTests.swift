@@ -74,8 +74,9 @@ import Testing
         #expect(imported.format == .raw && imported.size == 5000)
     }
 
-    @Test(.enabled(
-        if: FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-img"), "needs qemu-img (qemu-utils)"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-img"), "needs qemu-img (qemu-utils)"))
     func qcow2ContentIsDetectedAsQcow2() throws {
         let scratch = try Scratch()
         let path = scratch.url.path + "/disk.qcow2"

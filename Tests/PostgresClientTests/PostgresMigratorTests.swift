@@ -59,11 +59,12 @@ struct PostgresMigratorTests {
     func failingStep() throws {
         try TestDatabase.withScratchDatabase { url in
             let c = try PostgresConnection(url: url)
-            let broken = Array(Self.steps[0..<2]) + [
-                PostgresMigration(
-                    version: 3, name: "images.size",
-                    sql: "ALTER TABLE images ADD COLUMN size int8; CREATE INDEX broken ON nowhere (x)")
-            ]
+            let broken =
+                Array(Self.steps[0..<2]) + [
+                    PostgresMigration(
+                        version: 3, name: "images.size",
+                        sql: "ALTER TABLE images ADD COLUMN size int8; CREATE INDEX broken ON nowhere (x)")
+                ]
             #expect { try PostgresMigrator(migrations: broken).migrate(c) } throws: {
                 ($0 as? PostgresError)?.sqlState == "42P01"
             }

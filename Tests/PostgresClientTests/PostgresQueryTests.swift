@@ -46,8 +46,10 @@ struct PostgresQueryTests {
         let c = try TestDatabase.connect()
         let row = try c.query("SELECT 'x'::text AS t, NULL::int8 AS n, 7::int4 AS i").single()
         #expect(try row.int64("i") == 7)
-        for attempt in [{ _ = try row.int64("t") }, { _ = try row.int64("n") }, { _ = try row.bool("i") },
-                        { _ = try row.bytes("t") }, { _ = try row.string("missing") }, { _ = try row.string(9) }] {
+        for attempt in [
+            { _ = try row.int64("t") }, { _ = try row.int64("n") }, { _ = try row.bool("i") },
+            { _ = try row.bytes("t") }, { _ = try row.string("missing") }, { _ = try row.string(9) },
+        ] {
             #expect { try attempt() } throws: { ($0 as? PostgresError)?.kind == .typeMismatch }
         }
         #expect { try c.query("SELECT 1 UNION SELECT 2").single() } throws: {

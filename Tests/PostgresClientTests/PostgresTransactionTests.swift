@@ -50,10 +50,12 @@ struct PostgresTransactionTests {
         let c = try TestDatabase.connect()
         let table = try counterTable(c)
         defer { _ = try? c.query(composed: "DROP TABLE \(table)") }
-        #expect { try c.transaction { _ in
-            try c.query(composed: "UPDATE \(table) SET n = 5 WHERE id = 1")
-            _ = try? c.query(composed: "INSERT INTO \(table) VALUES (1, 0)")  // unique violation, ignored
-        } } throws: { ($0 as? PostgresError)?.kind == .misuse }
+        #expect {
+            try c.transaction { _ in
+                try c.query(composed: "UPDATE \(table) SET n = 5 WHERE id = 1")
+                _ = try? c.query(composed: "INSERT INTO \(table) VALUES (1, 0)")  // unique violation, ignored
+            }
+        } throws: { ($0 as? PostgresError)?.kind == .misuse }
         #expect(try counter(c, table) == 0)
         #expect { try c.transaction { _ in try c.transaction { _ in } } } throws: {
             ($0 as? PostgresError)?.kind == .misuse

@@ -120,7 +120,8 @@ struct S3FailureIntegrationTests {
         var c = S3Client.Configuration()
         c.idleTimeoutSeconds = 1
         let client = S3Client(
-            location: try S3Location("s3://some-bucket/p?endpoint=http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"),
+            location: try S3Location(
+                "s3://some-bucket/p?endpoint=http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"),
             credentials: try S3Credentials(accessKeyID: "AKID", secretAccessKey: "SECRETVALUE"), configuration: c)
         #expect {
             try client.getObject(key: "p/x", range: S3ByteRange(offset: 0, length: 10))

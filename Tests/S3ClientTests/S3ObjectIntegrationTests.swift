@@ -130,7 +130,8 @@ struct S3ObjectIntegrationTests {
             let ok: Bool
             do {
                 try client.putObject(key: prefix + "\(i)", bytes: bytes)
-                let back = try client.getObject(key: prefix + "\(i)", range: S3ByteRange(offset: UInt64(i), length: 1000))
+                let back = try client.getObject(
+                    key: prefix + "\(i)", range: S3ByteRange(offset: UInt64(i), length: 1000))
                 ok = back.bytes == Array(bytes[i..<(i + 1000)])
             } catch {
                 ok = false

@@ -59,13 +59,20 @@ import TestSupport
         ("fsetstat", Req(SFTPType.fsetstat).u32(1).bytes([0, 0, 0, 1]).u32(0), .permissionDenied),
         ("symlink", Req(SFTPType.symlink).u32(1).str("/a").str(f), .permissionDenied),
         ("readlink", Req(SFTPType.readlink).u32(1).str(f), .badMessage),
-        ("posix-rename", Req(SFTPType.extended).u32(1).str("posix-rename@openssh.com").str(f).str("/b"),
-         .permissionDenied),
-        ("statvfs of a missing path", Req(SFTPType.extended).u32(1).str("statvfs@openssh.com").str("/etc"), .noSuchFile),
+        (
+            "posix-rename", Req(SFTPType.extended).u32(1).str("posix-rename@openssh.com").str(f).str("/b"),
+            .permissionDenied
+        ),
+        (
+            "statvfs of a missing path", Req(SFTPType.extended).u32(1).str("statvfs@openssh.com").str("/etc"),
+            .noSuchFile
+        ),
         ("unknown type 99", Req(99).u32(1).str("x"), .opUnsupported),
         ("read bad handle", Req(SFTPType.read).u32(1).bytes([9, 9, 9, 9]).u64(0).u32(10), .badMessage),
-        ("read 300-byte handle", Req(SFTPType.read).u32(1).bytes(.init(repeating: 1, count: 300)).u64(0).u32(10),
-         .badMessage),
+        (
+            "read 300-byte handle", Req(SFTPType.read).u32(1).bytes(.init(repeating: 1, count: 300)).u64(0).u32(10),
+            .badMessage
+        ),
         ("close bad handle", Req(SFTPType.close).u32(1).bytes([]), .badMessage),
         ("fstat bad handle", Req(SFTPType.fstat).u32(1).bytes([0, 0, 0, 0]), .badMessage),
     ]
@@ -128,7 +135,8 @@ import TestSupport
         let path = try dir.write("blob", [UInt8](repeating: 5, count: 1000))
         let h = Harness(size: 1000, source: BlobByteSource(blob: try FailingStoreReader(path: path, failFrom: 500)))
         let handle = h.open()
-        #expect(h.one(Req(SFTPType.read).u32(3).bytes(handle).u64(0).u32(100)).blob == [UInt8](repeating: 5, count: 100))
+        #expect(
+            h.one(Req(SFTPType.read).u32(3).bytes(handle).u64(0).u32(100)).blob == [UInt8](repeating: 5, count: 100))
         let r = h.one(Req(SFTPType.read).u32(4).bytes(handle).u64(600).u32(100))
         #expect(r.type == SFTPType.status && r.status == SFTPStatus.failure.rawValue)
         #expect(r.string(at: 8).0 == "Storage temporarily unavailable; try again later")

@@ -98,4 +98,3 @@ final class Harness {
         one(Req(SFTPType.open).u32(10).str(path).u32(1).u32(0)).blob
     }
 }
-

@@ -105,7 +105,8 @@ struct SliceCacheHTTPTests {
             "s3://imagegate-test/x?endpoint=http://127.0.0.1:\(port)&region=us-east-1&path_style=true")
         let client = S3Client(
             location: location, credentials: try S3Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "x"))
-        let object = SlicedObject(key: "x/images/a/1", size: 1000, sliceBytes: 1 << 20, sliceSHA256: [String(repeating: "0", count: 64)])
+        let object = SlicedObject(
+            key: "x/images/a/1", size: 1000, sliceBytes: 1 << 20, sliceSHA256: [String(repeating: "0", count: 64)])
         let dir = try TemporaryDirectory(prefix: "slicecache-http")
         let cache = try SliceCache(
             directory: dir.path, maxBytes: 4 << 20, source: StoreSliceSource(client: client), sliceBytes: 1 << 20,

@@ -49,7 +49,8 @@ enum SliceTestStore {
 
     /// A client whose every finished request goes to `onRequest`.
     static func client(onRequest: @escaping @Sendable (S3RequestRecord) -> Void) throws -> S3Client {
-        let location = try S3Location("s3://\(bucket!)/slicecache?endpoint=\(endpoint!)&region=\(region)&path_style=true")
+        let location = try S3Location(
+            "s3://\(bucket!)/slicecache?endpoint=\(endpoint!)&region=\(region)&path_style=true")
         var c = S3Client.Configuration()
         c.onRequest = onRequest
         return S3Client(
@@ -63,7 +64,9 @@ enum SliceTestStore {
         if: SliceTestStore.available,
         "IMAGEGATE_TEST_S3_* unset: run scripts/test.sh, or source the env of scripts/seaweedfs.sh start DIR"))
 struct SliceCacheStoreTests {
-    @Test("an object put with S3Client reads back byte-identical through the cache: one GET per slice, 20 readers of a cold slice share one")
+    @Test(
+        "an object put with S3Client reads back byte-identical through the cache: one GET per slice, 20 readers of a cold slice share one"
+    )
     func throughSeaweedFS() throws {
         let gets = Mutex<[Int?]>([])
         let client = try SliceTestStore.client { r in
@@ -77,7 +80,8 @@ struct SliceCacheStoreTests {
         var digests: [String] = []
         for start in stride(from: 0, to: bytes.count, by: Int(sliceBytes)) {
             let slice = Array(bytes[start..<min(bytes.count, start + Int(sliceBytes))])
-            digests.append(Crypto.sha256(slice).map { b in String(b >> 4, radix: 16) + String(b & 0xF, radix: 16) }.joined())
+            digests.append(
+                Crypto.sha256(slice).map { b in String(b >> 4, radix: 16) + String(b & 0xF, radix: 16) }.joined())
         }
         let object = SlicedObject(key: key, size: UInt64(bytes.count), sliceBytes: sliceBytes, sliceSHA256: digests)
         let dir = try TemporaryDirectory(prefix: "slicecache-s3")
@@ -89,13 +93,17 @@ struct SliceCacheStoreTests {
         let results = Mutex<[[UInt8]]>([])
         var threads: [OSThread] = []
         for _ in 0..<20 {
-            threads.append(OSThread.spawn(name: "reader") {
-                let got = (try? readThrough(cache.reader(for: object), offset: sliceBytes + 7, length: 1000)) ?? []
-                results.withLock { $0.append(got) }
-            })
+            threads.append(
+                OSThread.spawn(name: "reader") {
+                    let got = (try? readThrough(cache.reader(for: object), offset: sliceBytes + 7, length: 1000)) ?? []
+                    results.withLock { $0.append(got) }
+                })
         }
         for t in threads { t.join() }
-        #expect(results.withLock { $0.count == 20 && $0.allSatisfy { $0 == Array(bytes[Int(sliceBytes) + 7..<Int(sliceBytes) + 1007]) } })
+        #expect(
+            results.withLock {
+                $0.count == 20 && $0.allSatisfy { $0 == Array(bytes[Int(sliceBytes) + 7..<Int(sliceBytes) + 1007]) }
+            })
         #expect(gets.withLock { $0 } == [206])
 
         // The whole object: the three other slices come from the store, once each.

@@ -127,10 +127,11 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         let results = Mutex<[[UInt8]]>([])
         var threads: [OSThread] = []
         for _ in 0..<50 {
-            threads.append(OSThread.spawn(name: "reader") {
-                let got = (try? readThrough(cache.reader(for: f.object), offset: 8192 + 100, length: 1000)) ?? []
-                results.withLock { $0.append(got) }
-            })
+            threads.append(
+                OSThread.spawn(name: "reader") {
+                    let got = (try? readThrough(cache.reader(for: f.object), offset: 8192 + 100, length: 1000)) ?? []
+                    results.withLock { $0.append(got) }
+                })
         }
         // Every reader is waiting on the same fetch before the store answers.
         try waitUntil("50 readers joined the fetch") { cache.waiting(f.object, 2) == 50 }
@@ -154,10 +155,12 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         var threads: [OSThread] = []
         let results = Mutex<[Int: [UInt8]]>([:])
         for slice in 0..<6 {
-            threads.append(OSThread.spawn(name: "reader") {
-                let got = try? readThrough(cache.reader(for: f.object), offset: UInt64(slice) * Self.slice, length: 100)
-                results.withLock { $0[slice] = got }
-            })
+            threads.append(
+                OSThread.spawn(name: "reader") {
+                    let got = try? readThrough(
+                        cache.reader(for: f.object), offset: UInt64(slice) * Self.slice, length: 100)
+                    results.withLock { $0[slice] = got }
+                })
         }
         // Six readers of six cold slices: each waits on its own flight, but only two reached the store.
         try waitUntil("six flights") { (0..<6).allSatisfy { cache.waiting(f.object, $0) == 1 } }
@@ -241,7 +244,8 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(try readThrough(cache.reader(for: f.object), length: 10) == Array(f.bytes[0..<10]))
     }
 
-    @Test("a blocking read waits at most waitTimeoutMs for a store that does not answer; the fetch still fills the cache")
+    @Test(
+        "a blocking read waits at most waitTimeoutMs for a store that does not answer; the fetch still fills the cache")
     func blockingReadTimesOut() throws {
         let f = try Fixture()
         let cache = try SliceCache(

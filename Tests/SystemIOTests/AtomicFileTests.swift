@@ -57,7 +57,8 @@ import TestSupport
         (SyscallFault(.rename, .fail(errno: EXDEV)), .place, "rename"),
     ]
 
-    @Test("a step failing before the rename leaves the old file intact and no temporary file",
+    @Test(
+        "a step failing before the rename leaves the old file intact and no temporary file",
         arguments: 0..<failures.count)
     func failedStepKeepsOldFile(_ index: Int) throws {
         let (fault, step, call) = Self.failures[index]
@@ -115,7 +116,9 @@ import TestSupport
         let fd = try FileIO.open(staging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
         try FileIO.writeAll(fd, [1, 2, 3])
         let (result, hits) = SyscallFaults.inject([SyscallFault(.fsync, .fail(errno: EIO))]) {
-            Result { () throws(AtomicFileError) in try AtomicFile.commit(fd: fd, temporary: staging, to: dir.file("blob")) }
+            Result { () throws(AtomicFileError) in
+                try AtomicFile.commit(fd: fd, temporary: staging, to: dir.file("blob"))
+            }
         }
         #expect(hits == [1])
         let error = try #require(throws: AtomicFileError.self) { try result.get() }

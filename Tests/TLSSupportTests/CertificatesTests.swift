@@ -43,17 +43,22 @@ import Testing
         #expect(rc == 0)
         #expect(text.contains("DNS:localhost") && text.contains("IP Address:127.0.0.1"))
         let ctx = try TLSContext.server(certificateChain: cert, privateKey: key)
-        #expect(text.contains("sha256 Fingerprint=" + ctx.fingerprint) || text.contains("SHA256 Fingerprint=" + ctx.fingerprint))
+        #expect(
+            text.contains("sha256 Fingerprint=" + ctx.fingerprint)
+                || text.contains("SHA256 Fingerprint=" + ctx.fingerprint))
         // A second call keeps the existing pair.
         let again = try Certificates.ensureSelfSigned(directory: dir)
-        #expect(try TLSContext.server(certificateChain: again.certificate, privateKey: again.key).fingerprint
-            == ctx.fingerprint)
+        #expect(
+            try TLSContext.server(certificateChain: again.certificate, privateKey: again.key).fingerprint
+                == ctx.fingerprint)
     }
 
     @Test func mismatchedKeyIsRefused() throws {
         let a = try Certificates.ensureSelfSigned(directory: Self.tempDir())
         let b = try Certificates.ensureSelfSigned(directory: Self.tempDir())
-        #expect(throws: GateError.self) { _ = try TLSContext.server(certificateChain: a.certificate, privateKey: b.key) }
+        #expect(throws: GateError.self) {
+            _ = try TLSContext.server(certificateChain: a.certificate, privateKey: b.key)
+        }
     }
 
     /// A blocking server handshake against `openssl s_client`: TLS 1.3 and 1.2 succeed, 1.1 is refused.

@@ -38,9 +38,11 @@ public struct HTTPResponse: Sendable {
     /// nil while incomplete.
     static func parseHead(_ bytes: ArraySlice<UInt8>) throws -> (HTTPResponse, Int)? {
         let crlf2: [UInt8] = [13, 10, 13, 10]
-        guard let end = bytes.indices.first(where: { i in
-            i + 4 <= bytes.endIndex && bytes[i..<(i + 4)].elementsEqual(crlf2)
-        }) else { return nil }
+        guard
+            let end = bytes.indices.first(where: { i in
+                i + 4 <= bytes.endIndex && bytes[i..<(i + 4)].elementsEqual(crlf2)
+            })
+        else { return nil }
         let text = String(decoding: bytes[bytes.startIndex..<end], as: UTF8.self)
         var lines = text.components(separatedBy: "\r\n")
         let statusLine = lines.removeFirst()
@@ -51,7 +53,8 @@ public struct HTTPResponse: Sendable {
         var headers: [(String, String)] = []
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { throw TestFailure("not a field line: \(line)") }
-            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         let r = HTTPResponse(
             status: status, reason: parts.count > 2 ? String(parts[2]) : "", headers: headers, body: [])

@@ -46,9 +46,11 @@ import Testing
         #expect(DestinationCheck.refusal(for: address, policy: FetchPolicy()) != nil)
     }
 
-    @Test("public addresses pass, also through NAT64 and 6to4", arguments: [
-        "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::1",
-    ])
+    @Test(
+        "public addresses pass, also through NAT64 and 6to4",
+        arguments: [
+            "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::1",
+        ])
     func allowed(_ text: String) {
         #expect(DestinationCheck.refusal(for: IPAddressText.parse(text)!, policy: FetchPolicy()) == nil)
     }
@@ -69,9 +71,11 @@ import Testing
         #expect(DestinationCheck.refusal(for: IPAddressText.parse("64:ff9b::808:808")!, policy: policy) != nil)
     }
 
-    @Test("numeric host spellings resolve to the address they mean", arguments: [
-        "2130706433", "0177.0.0.1", "127.1", "0x7f.1", "0x7f000001", "127.0.0.1",
-    ])
+    @Test(
+        "numeric host spellings resolve to the address they mean",
+        arguments: [
+            "2130706433", "0177.0.0.1", "127.1", "0x7f.1", "0x7f000001", "127.0.0.1",
+        ])
     func numericForms(_ host: String) throws {
         #expect(try HostResolver.resolve(host) == [[127, 0, 0, 1]])
         let target = try FetchTarget.parse("http://\(host)/x", policy: FetchPolicy())
@@ -84,10 +88,12 @@ import Testing
         URLFetch(url: url, policy: policy).urlFailure
     }
 
-    @Test("only http, https and ftp", arguments: [
-        "file:///etc/passwd", "gopher://127.0.0.1:70/_x", "dict://127.0.0.1:11211/stat", "sftp://h/x", "ftps://h/x",
-        "data:text/plain,hi", "ldap://h/", "HTTPX://h/", "scp://h/x", "tftp://h/x", "telnet://h/",
-    ])
+    @Test(
+        "only http, https and ftp",
+        arguments: [
+            "file:///etc/passwd", "gopher://127.0.0.1:70/_x", "dict://127.0.0.1:11211/stat", "sftp://h/x", "ftps://h/x",
+            "data:text/plain,hi", "ldap://h/", "HTTPX://h/", "scp://h/x", "tftp://h/x", "telnet://h/",
+        ])
     func schemes(_ url: String) {
         #expect(failure(url)?.code == "scheme_not_allowed", "\(url)")
     }
@@ -100,12 +106,14 @@ import Testing
         #expect(failure("HTTPS://example.com/x", policy) == nil)
     }
 
-    @Test("malformed URLs, userinfo on http(s), odd hosts and FTP directory/typecode", arguments: [
-        "http://user:pass@example.com/x", "https://good.example@evil.example/", "http://:pw@example.com/",
-        "example.com/x", "http://exa mple.com/", "http://exämple.com/", "http://[fe80::1%25eth0]/",
-        "http://example.com:0/", "http://example.com:99999/", "ftp://u:p@h.example/dir/",
-        "ftp://u:p@h.example/f;type=a", "http://[1.2.3.4]/", " http://example.com/",
-    ])
+    @Test(
+        "malformed URLs, userinfo on http(s), odd hosts and FTP directory/typecode",
+        arguments: [
+            "http://user:pass@example.com/x", "https://good.example@evil.example/", "http://:pw@example.com/",
+            "example.com/x", "http://exa mple.com/", "http://exämple.com/", "http://[fe80::1%25eth0]/",
+            "http://example.com:0/", "http://example.com:99999/", "ftp://u:p@h.example/dir/",
+            "ftp://u:p@h.example/f;type=a", "http://[1.2.3.4]/", " http://example.com/",
+        ])
     func badURLs(_ url: String) {
         #expect(failure(url)?.code == "bad_url", "\(url)")
     }
@@ -132,16 +140,18 @@ import Testing
 
     @Test("redaction keeps the user, never the password or the query")
     func redaction() {
-        #expect(URLRedaction.redact("ftp://user:secretpw@host.example:21/p/img.qcow2")
-            == "ftp://user:***@host.example:21/p/img.qcow2")
+        #expect(
+            URLRedaction.redact("ftp://user:secretpw@host.example:21/p/img.qcow2")
+                == "ftp://user:***@host.example:21/p/img.qcow2")
         #expect(URLRedaction.redact("https://h.example/a.iso?X-Sig=abc#frag") == "https://h.example/a.iso?***")
         #expect(URLRedaction.redact("ftp://user:s%40cret@h/x") == "ftp://user:***@h/x")
         #expect(URLRedaction.redact("ftp://:pw@h/x") == "ftp://:***@h/x")
         // Not a URL libcurl accepts: the lexical fallback still removes the password.
         let weird = URLRedaction.redact("ftp://user:secretpw@ho st/x?tok=1")
         #expect(!weird.contains("secretpw") && !weird.contains("tok=1"), "\(weird)")
-        #expect(URLRedaction.scrub("Access denied for secretpw and s%40cret", secrets: ["secretpw", "s@cret"])
-            == "Access denied for *** and ***")
+        #expect(
+            URLRedaction.scrub("Access denied for secretpw and s%40cret", secrets: ["secretpw", "s@cret"])
+                == "Access denied for *** and ***")
         #expect(URLRedaction.lexical("see ftp://a:b@c/d?e and http://x/y") == "see ftp://a:***@c/d?*** and http://x/y")
     }
 

@@ -39,11 +39,17 @@ struct CredentialTests {
             try server.root.makeFile("img", count: 100)
             ftp = server
             let base = "ftp://user:\(Self.secret)@127.0.0.1:\(server.port)"
-            cases += [(base + "/missing", Fetch.loopbackPolicy), (base + "/img", { () -> FetchPolicy in
-                var p = Fetch.loopbackPolicy
-                p.maxBytes = 10
-                return p
-            }())]
+            cases += [
+                (base + "/missing", Fetch.loopbackPolicy),
+                (
+                    base + "/img",
+                    { () -> FetchPolicy in
+                        var p = Fetch.loopbackPolicy
+                        p.maxBytes = 10
+                        return p
+                    }()
+                ),
+            ]
             // Cancelled before the run starts.
             let f = URLFetch(url: base + "/img", policy: Fetch.loopbackPolicy)
             f.cancel()

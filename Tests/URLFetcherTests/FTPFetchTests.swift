@@ -60,18 +60,20 @@ struct FTPFetchTests {
         let ftp = try FTPServer(user: Self.user, password: Self.password, pasvTrap: true)
         let source = try ftp.root.makeFile("disk.img", count: 200_000)
         // The trap is armed: this server refuses EPSV and its PASV reply names 10.0.0.5.
-        let probe = try Env.run(Env.python, [
-            "-c",
-            """
-            import ftplib, sys
-            f = ftplib.FTP(); f.connect('127.0.0.1', \(ftp.port)); f.login('\(Self.user)', '\(Self.password)')
-            try:
-                f.sendcmd('EPSV'); print('EPSV accepted')
-            except ftplib.error_perm as e:
-                print('EPSV refused')
-            print(f.sendcmd('PASV'))
-            """,
-        ])
+        let probe = try Env.run(
+            Env.python,
+            [
+                "-c",
+                """
+                import ftplib, sys
+                f = ftplib.FTP(); f.connect('127.0.0.1', \(ftp.port)); f.login('\(Self.user)', '\(Self.password)')
+                try:
+                    f.sendcmd('EPSV'); print('EPSV accepted')
+                except ftplib.error_perm as e:
+                    print('EPSV refused')
+                print(f.sendcmd('PASV'))
+                """,
+            ])
         #expect(probe.output.contains("EPSV refused") && probe.output.contains("(10,0,0,5,"), "\(probe.output)")
         let got = Fetch.run("ftp://\(Self.user):\(Self.password)@127.0.0.1:\(ftp.port)/disk.img")
         #expect(got.data == source, "\(String(describing: got.failure))")

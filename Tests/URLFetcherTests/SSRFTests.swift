@@ -105,9 +105,11 @@ struct SSRFTests {
             _ = try HostResolver.validate([[127, 0, 0, 1], [10, 0, 0, 1]], for: target, policy: policy)
         }
         #expect(throws: FetchFailure.self) {
-            _ = try HostResolver.validate([[8, 8, 8, 8], IPAddressText.parse("fe80::1")!], for: target, policy: policy)
+            _ = try HostResolver.validate(
+                [[8, 8, 8, 8], IPAddressText.parse("fe80::1")!], for: target, policy: policy)
         }
-        let v6 = try HostResolver.validate([[8, 8, 8, 8], IPAddressText.parse("2606:4700::1")!], for: target,
+        let v6 = try HostResolver.validate(
+            [[8, 8, 8, 8], IPAddressText.parse("2606:4700::1")!], for: target,
             policy: policy)
         #expect(v6.resolveEntry(for: target) == "mirror.example:80:8.8.8.8,[2606:4700::1]")
     }

@@ -25,11 +25,12 @@ public enum HTTPMetrics {
 
         init(_ scheme: StaticString) {
             let name = "\(scheme)"
-            requests = Metrics.block([name, "api"].flatMap { front in
-                ImageGateMetrics.statusClasses.map {
-                    MetricSeries("imagegate_requests_total", [("front", front), ("status_class", $0)])
-                }
-            })
+            requests = Metrics.block(
+                [name, "api"].flatMap { front in
+                    ImageGateMetrics.statusClasses.map {
+                        MetricSeries("imagegate_requests_total", [("front", front), ("status_class", $0)])
+                    }
+                })
             downloadsStarted = Metrics.counter(HTTPMetrics.downloadsStarted(scheme: name))
             downloadsEnded = Metrics.counter(HTTPMetrics.downloadsEnded(scheme: name))
             transfers = ImageGateMetrics.transfers(name) ?? TransferCounters(scheme)

@@ -114,7 +114,8 @@ final class EventLoop {
             }
             guard case .processed(let (fd, peer)) = r else { return }
             guard ctx.limiter.acquire(peer.bytes) else {
-                let busy = Array("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+                let busy = Array(
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
                 _ = try? busy.withUnsafeBytes { try Socket.send(fd, $0, more: false) }
                 Sys.close(fd)
                 continue
@@ -262,7 +263,8 @@ final class EventLoop {
                     let record = AccessRecord(
                         startedMs: c.requestStartedMs, peer: c.peer, method: "-", path: "-", status: e.status,
                         bytesSent: 0, outcome: .badRequest, note: e.reason)
-                    start(c, Response.text(e.status, StatusText.reason(e.status), close: true), record: record,
+                    start(
+                        c, Response.text(e.status, StatusText.reason(e.status), close: true), record: record,
                         version: .http11, isHead: false, keepAlive: false)
                 case .head(let head, let consumed):
                     c.buffer.removeFirst(consumed)
@@ -276,7 +278,9 @@ final class EventLoop {
             case .streamingBody(let head, let sink, let remaining):
                 if c.buffer.isEmpty && remaining > 0 { return }
                 let n = Int(min(UInt64(c.buffer.count), remaining))
-                let accepted = n == 0 ? true : c.buffer.withUnsafeBytes { sink.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                let accepted =
+                    n == 0
+                    ? true : c.buffer.withUnsafeBytes { sink.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 c.buffer.removeFirst(n)
                 let left = remaining - UInt64(n)
                 if accepted && left > 0 {
@@ -348,7 +352,8 @@ final class EventLoop {
                 startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
                 path: head.path, status: status, bytesSent: 0, outcome: .refused,
                 note: why)
-            start(c, Response.text(status, why, close: true), record: record, version: head.version,
+            start(
+                c, Response.text(status, why, close: true), record: record, version: head.version,
                 isHead: head.method == "HEAD", keepAlive: false)
         }
         if head.contentLength > 0 && isGetOrHead {
@@ -391,13 +396,15 @@ final class EventLoop {
 
     private func respond(_ c: Connection, _ head: RequestHead, _ response: Response, forceClose: Bool) {
         c.requestsServed += 1
-        let keepAlive = head.keepAlive && !response.closeConnection && !stopping && !c.peerClosed && !forceClose
+        let keepAlive =
+            head.keepAlive && !response.closeConnection && !stopping && !c.peerClosed && !forceClose
             && c.requestsServed < ctx.config.maxRequestsPerConnection
         let record = AccessRecord(
             startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
             path: head.path, status: response.status, bytesSent: 0, outcome: .ok,
             note: response.note, session: response.session)
-        start(c, response, record: record, version: head.version, isHead: head.method == "HEAD",
+        start(
+            c, response, record: record, version: head.version, isHead: head.method == "HEAD",
             keepAlive: keepAlive)
     }
 

@@ -62,6 +62,7 @@ public protocol RequestHandler: Sendable {
 extension RequestHandler {
     public func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling { .buffer }
     public func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress) {}
-    public func sessionUsage(_ grant: DownloadGrant, secure: Bool, newSession: Bool, bytes: UInt64, peer: PeerAddress) {}
+    public func sessionUsage(_ grant: DownloadGrant, secure: Bool, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
+    }
     public func tick(nowMs: Int64) {}
 }

@@ -76,7 +76,8 @@ final class PlainTransport: Transport {
 
     func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult {
         var off = Int64(offset)
-        return map({ () throws(SystemError) in try Socket.sendfile(fd, file: file, offset: &off, count: count) },
+        return map(
+            { () throws(SystemError) in try Socket.sendfile(fd, file: file, offset: &off, count: count) },
             needs: .writable)
     }
 

@@ -26,7 +26,8 @@ struct APIAnswer {
     func check() throws(GateError) {
         guard let message = errorMessage else { return }
         let code = ((json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String
-        let mapped: GateError.Code = code == "unauthorized" ? .permissionDenied : GateError.Code(rawValue: code ?? "") ?? .internal
+        let mapped: GateError.Code =
+            code == "unauthorized" ? .permissionDenied : GateError.Code(rawValue: code ?? "") ?? .internal
         throw GateError(mapped, message)
     }
 }

@@ -19,11 +19,14 @@ struct AccountRoutes {
             return APIReply.json(200, ["items": try service.tenants(c.principal).map(APIJSON.tenant)])
         case ("tenants", "POST", 1):
             let body = try JSONBody(c.request.body, allowed: ["name"])
-            let (tenant, owner) = try service.createTenant(c.principal, name: try body.requiredString("name"), source: c.source)
+            let (tenant, owner) = try service.createTenant(
+                c.principal, name: try body.requiredString("name"), source: c.source)
             return APIReply.json(201, ["tenant": APIJSON.tenant(tenant), "owner": APIJSON.account(owner)])
         case ("accounts", "GET", 1):
             return APIReply.json(
-                200, ["items": try service.accounts(c.principal, tenant: try tenant(c.query["tenant"])).map(APIJSON.account)])
+                200,
+                ["items": try service.accounts(c.principal, tenant: try tenant(c.query["tenant"])).map(APIJSON.account)]
+            )
         case ("accounts", "POST", 1):
             let body = try JSONBody(c.request.body, allowed: ["name", "permission", "tenant"])
             guard let permission = Permission(rawValue: try body.requiredString("permission")) else {
@@ -35,7 +38,9 @@ struct AccountRoutes {
             return APIReply.json(201, APIJSON.account(account))
         case ("accounts", "PATCH", 2):
             let body = try JSONBody(c.request.body, allowed: ["disabled"])
-            guard let disabled = try body.bool("disabled") else { throw GateError.invalid("field disabled is required") }
+            guard let disabled = try body.bool("disabled") else {
+                throw GateError.invalid("field disabled is required")
+            }
             let account = try service.setAccountDisabled(
                 c.principal, accountID: s[1], disabled: disabled, source: c.source)
             return APIReply.json(200, APIJSON.account(account))
@@ -46,7 +51,9 @@ struct AccountRoutes {
             let body = try JSONBody(c.request.body, allowed: ["account_id", "expires_in"])
             var expiresAt: Int64?
             if let e = try body.string("expires_in") {
-                guard let d = DurationText.parse(e), d > 0 else { throw GateError.invalid("expires_in must be a duration") }
+                guard let d = DurationText.parse(e), d > 0 else {
+                    throw GateError.invalid("expires_in must be a duration")
+                }
                 // A key's expiry is a date people read (RFC 3339, four-digit years): ten years at most.
                 guard d <= Self.maxAPIKeyLifetime else {
                     throw GateError.invalid("expires_in must be at most \(DurationText.format(Self.maxAPIKeyLifetime))")

@@ -34,8 +34,9 @@ struct AuditRoutes {
                 guard page.count == q.limit, let last = page.last else { break }
                 if q.newestFirst { q.beforeSeq = last.seq } else { q.afterSeq = last.seq }
             }
-            return ImageExporter.download(Array(AuditCSV.text(rows).utf8), type: "text/csv; charset=utf-8",
-                                          name: "audit.csv")
+            return ImageExporter.download(
+                Array(AuditCSV.text(rows).utf8), type: "text/csv; charset=utf-8",
+                name: "audit.csv")
         default:
             throw GateError.notFound("no such API route")
         }
@@ -84,8 +85,10 @@ struct AuditRoutes {
             guard r.upperBound <= u.count, u[r].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
             return Int32(String(decoding: u[r], as: UTF8.self))
         }
-        guard u.count == 10 || (u.count == 20 && u[10] == UInt8(ascii: "T") && u[19] == UInt8(ascii: "Z")
-            && u[13] == UInt8(ascii: ":") && u[16] == UInt8(ascii: ":")),
+        guard
+            u.count == 10
+                || (u.count == 20 && u[10] == UInt8(ascii: "T") && u[19] == UInt8(ascii: "Z")
+                    && u[13] == UInt8(ascii: ":") && u[16] == UInt8(ascii: ":")),
             u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"),
             let year = num(0..<4), let month = num(5..<7), let day = num(8..<10), (1...12).contains(month),
             (1...31).contains(day)
@@ -131,16 +134,20 @@ enum AuditDetailText {
 
 /// The CSV export of the audit page: one row per event, details as `key=value` pairs (readable form).
 enum AuditCSV {
-    static let header = ["seq", "time", "actor", "actor_tenant", "action", "target", "target_tenant", "source",
-                         "outcome", "detail"]
+    static let header = [
+        "seq", "time", "actor", "actor_tenant", "action", "target", "target_tenant", "source",
+        "outcome", "detail",
+    ]
 
     static func text(_ events: [AuditEvent]) -> String {
         var out = header.joined(separator: ",") + "\r\n"
         for e in events {
             let detail = AuditDetailText.readable(e.detail).sorted { $0.key < $1.key }
                 .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            let row = [String(e.seq), TimeFormat.rfc3339(e.time), e.actor, e.actorTenant?.description ?? "", e.action,
-                       e.target, e.targetTenant?.description ?? "", e.source, e.outcome, detail]
+            let row = [
+                String(e.seq), TimeFormat.rfc3339(e.time), e.actor, e.actorTenant?.description ?? "", e.action,
+                e.target, e.targetTenant?.description ?? "", e.source, e.outcome, detail,
+            ]
             out += row.map(ImageExporter.csvCell).joined(separator: ",") + "\r\n"
         }
         return out

@@ -37,7 +37,8 @@ struct ImageRoutes {
         }
         if let s = q["sort"] {
             guard let sort = ImageSort(rawValue: s) else {
-                throw GateError.invalid("sort must be one of \(ImageSort.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw GateError.invalid(
+                    "sort must be one of \(ImageSort.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             out.sort = sort
         }
@@ -139,7 +140,9 @@ struct ImageRoutes {
             switch result {
             case .success(let r): results.append(["id": id.description, "ok": true, "image": APIJSON.image(r)])
             case .failure(let e):
-                results.append(["id": id.description, "ok": false, "error": ["code": e.code.rawValue, "message": e.message]])
+                results.append([
+                    "id": id.description, "ok": false, "error": ["code": e.code.rawValue, "message": e.message],
+                ])
             }
         }
         return APIReply.json(200, ["results": results])

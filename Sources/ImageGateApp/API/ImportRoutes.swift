@@ -44,7 +44,9 @@ struct ImportRoutes {
             r.kind = kind
         }
         if let f = try b.string("format") {
-            guard let format = ImageFormat(rawValue: f) else { throw GateError.invalid("format must be qcow2, raw or iso") }
+            guard let format = ImageFormat(rawValue: f) else {
+                throw GateError.invalid("format must be qcow2, raw or iso")
+            }
             r.format = format
         }
         r.systemType = try b.string("system_type") ?? ""

@@ -21,10 +21,13 @@ struct LinkRoutes {
         case ("GET", 1):
             let now = service.clock.now()
             let items = try service.links(c.principal, try Self.query(c.query, now: now))
-            return APIReply.json(200, [
-                "items": items.map { APIJSON.linkRecord($0, now: now) }, "offset": try c.query.int("offset", default: 0),
-                "limit": try c.query.int("limit", default: 100),
-            ])
+            return APIReply.json(
+                200,
+                [
+                    "items": items.map { APIJSON.linkRecord($0, now: now) },
+                    "offset": try c.query.int("offset", default: 0),
+                    "limit": try c.query.int("limit", default: 100),
+                ])
         case ("POST", 1):
             return try bulkMint(c)
         case (_, 1):
@@ -64,7 +67,8 @@ struct LinkRoutes {
         out.minter = q["minted_by"]
         if let st = q["state"] {
             guard let state = LinkState(rawValue: st) else {
-                throw GateError.invalid("state must be one of \(LinkState.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw GateError.invalid(
+                    "state must be one of \(LinkState.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             out.state = state
         }

@@ -63,8 +63,10 @@ struct SessionRoutes {
     private func signOut(_ request: Request) -> Response {
         var signedOut = false
         if let cookie = ConsoleSessions.cookie(in: request.head) {
-            switch ConsoleAuth.authenticate(request.head, peer: request.peer, service: sessions.service,
-                                            sessions: sessions) {
+            switch ConsoleAuth.authenticate(
+                request.head, peer: request.peer, service: sessions.service,
+                sessions: sessions)
+            {
             case .refused(let why): return APIError.response(GateError(.permissionDenied, why))
             case .principal, .absent: break
             }

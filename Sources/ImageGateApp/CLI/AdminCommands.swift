@@ -42,17 +42,26 @@ enum AdminCommands {
         try ImageGateCLI.group(
             args, help: tenantHelp,
             verbs: [
-                "list": wrap(APICommand(name: "list", usage: "tenant list", request: { _ throws(GateError) in
-                    ("GET", "/api/v1/tenants", [:], nil)
-                }, render: Render.table([("ID", "id"), ("NAME", "name"), ("CREATED", "created_at")])), tenantHelp),
-                "create": wrap(APICommand(name: "create", usage: "tenant create NAME", request: { a throws(GateError) in
-                    try a.noMorePositionals(than: 1)
-                    return ("POST", "/api/v1/tenants", [:], ["name": try a.positional(0, "tenant name")])
-                }, render: { json in
-                    let o = Render.object(json)
-                    print("tenant \(Render.text((o["tenant"] as? [String: Any])?["id"])) created; owner account "
-                        + Render.text((o["owner"] as? [String: Any])?["id"]))
-                }), tenantHelp),
+                "list": wrap(
+                    APICommand(
+                        name: "list", usage: "tenant list",
+                        request: { _ throws(GateError) in
+                            ("GET", "/api/v1/tenants", [:], nil)
+                        }, render: Render.table([("ID", "id"), ("NAME", "name"), ("CREATED", "created_at")])),
+                    tenantHelp),
+                "create": wrap(
+                    APICommand(
+                        name: "create", usage: "tenant create NAME",
+                        request: { a throws(GateError) in
+                            try a.noMorePositionals(than: 1)
+                            return ("POST", "/api/v1/tenants", [:], ["name": try a.positional(0, "tenant name")])
+                        },
+                        render: { json in
+                            let o = Render.object(json)
+                            print(
+                                "tenant \(Render.text((o["tenant"] as? [String: Any])?["id"])) created; owner account "
+                                    + Render.text((o["owner"] as? [String: Any])?["id"]))
+                        }), tenantHelp),
             ])
     }
 
@@ -62,28 +71,39 @@ enum AdminCommands {
             ("DISABLED", "disabled"),
         ])
         func toggle(_ disabled: Bool) -> APICommand {
-            APICommand(name: disabled ? "disable" : "enable", usage: "account \(disabled ? "disable" : "enable") ID",
+            APICommand(
+                name: disabled ? "disable" : "enable", usage: "account \(disabled ? "disable" : "enable") ID",
                 request: { a throws(GateError) in
                     try a.noMorePositionals(than: 1)
-                    return ("PATCH", "/api/v1/accounts/\(LocalAPI.encode(try a.positional(0, "account id")))", [:],
-                        ["disabled": disabled])
-                }, render: { print("account \(Render.text(Render.object($0)["id"])) \(disabled ? "disabled" : "enabled")") })
+                    return (
+                        "PATCH", "/api/v1/accounts/\(LocalAPI.encode(try a.positional(0, "account id")))", [:],
+                        ["disabled": disabled]
+                    )
+                },
+                render: {
+                    print("account \(Render.text(Render.object($0)["id"])) \(disabled ? "disabled" : "enabled")")
+                })
         }
         return try ImageGateCLI.group(
             args, help: accountHelp,
             verbs: [
-                "list": wrap(APICommand(name: "list", usage: "account list", valueOptions: ["--tenant"],
-                    request: { a throws(GateError) in
-                        ("GET", "/api/v1/accounts", a.value("--tenant").map { ["tenant": $0] } ?? [:], nil)
-                    }, render: table), accountHelp),
-                "create": wrap(APICommand(name: "create", usage: "account create --name N --permission view|manage",
-                    valueOptions: ["--name", "--permission", "--tenant"], request: { a throws(GateError) in
-                        var body: [String: Any] = [
-                            "name": try a.required("--name"), "permission": try a.required("--permission"),
-                        ]
-                        if let t = a.value("--tenant") { body["tenant"] = t }
-                        return ("POST", "/api/v1/accounts", [:], body)
-                    }, render: { Render.keyValues($0) }), accountHelp),
+                "list": wrap(
+                    APICommand(
+                        name: "list", usage: "account list", valueOptions: ["--tenant"],
+                        request: { a throws(GateError) in
+                            ("GET", "/api/v1/accounts", a.value("--tenant").map { ["tenant": $0] } ?? [:], nil)
+                        }, render: table), accountHelp),
+                "create": wrap(
+                    APICommand(
+                        name: "create", usage: "account create --name N --permission view|manage",
+                        valueOptions: ["--name", "--permission", "--tenant"],
+                        request: { a throws(GateError) in
+                            var body: [String: Any] = [
+                                "name": try a.required("--name"), "permission": try a.required("--permission"),
+                            ]
+                            if let t = a.value("--tenant") { body["tenant"] = t }
+                            return ("POST", "/api/v1/accounts", [:], body)
+                        }, render: { Render.keyValues($0) }), accountHelp),
                 "disable": wrap(toggle(true), accountHelp),
                 "enable": wrap(toggle(false), accountHelp),
             ])
@@ -98,28 +118,44 @@ enum AdminCommands {
         return try ImageGateCLI.group(
             args, help: apiKeyHelp,
             verbs: [
-                "list": wrap(APICommand(name: "list", usage: "apikey list", valueOptions: ["--account"],
-                    request: { a throws(GateError) in
-                        ("GET", "/api/v1/api-keys", a.value("--account").map { ["account_id": $0] } ?? [:], nil)
-                    }, render: Render.table([
-                        ("KEY", "key_id"), ("ACCOUNT", "account_id"), ("CREATED", "created_at"),
-                        ("LAST USED", "last_used_at"), ("REVOKED", "revoked_at"), ("EXPIRES", "expires_at"),
-                    ])), apiKeyHelp),
-                "create": wrap(APICommand(name: "create", usage: "apikey create", valueOptions: ["--account", "--expires-in"],
-                    request: { a throws(GateError) in
-                        var body: [String: Any] = [:]
-                        if let acc = a.value("--account") { body["account_id"] = acc }
-                        if let e = a.value("--expires-in") { body["expires_in"] = e }
-                        return ("POST", "/api/v1/api-keys", [:], body)
-                    }, render: showSecret), apiKeyHelp),
-                "revoke": wrap(APICommand(name: "revoke", usage: "apikey revoke KEY_ID", request: { a throws(GateError) in
-                    try a.noMorePositionals(than: 1)
-                    return ("DELETE", "/api/v1/api-keys/\(LocalAPI.encode(try a.positional(0, "key id")))", [:], nil)
-                }, render: { print("revoked \(Render.text(Render.object($0)["key_id"]))") }), apiKeyHelp),
-                "rotate": wrap(APICommand(name: "rotate", usage: "apikey rotate KEY_ID", request: { a throws(GateError) in
-                    try a.noMorePositionals(than: 1)
-                    return ("POST", "/api/v1/api-keys/\(LocalAPI.encode(try a.positional(0, "key id")))/rotate", [:], nil)
-                }, render: showSecret), apiKeyHelp),
+                "list": wrap(
+                    APICommand(
+                        name: "list", usage: "apikey list", valueOptions: ["--account"],
+                        request: { a throws(GateError) in
+                            ("GET", "/api/v1/api-keys", a.value("--account").map { ["account_id": $0] } ?? [:], nil)
+                        },
+                        render: Render.table([
+                            ("KEY", "key_id"), ("ACCOUNT", "account_id"), ("CREATED", "created_at"),
+                            ("LAST USED", "last_used_at"), ("REVOKED", "revoked_at"), ("EXPIRES", "expires_at"),
+                        ])), apiKeyHelp),
+                "create": wrap(
+                    APICommand(
+                        name: "create", usage: "apikey create", valueOptions: ["--account", "--expires-in"],
+                        request: { a throws(GateError) in
+                            var body: [String: Any] = [:]
+                            if let acc = a.value("--account") { body["account_id"] = acc }
+                            if let e = a.value("--expires-in") { body["expires_in"] = e }
+                            return ("POST", "/api/v1/api-keys", [:], body)
+                        }, render: showSecret), apiKeyHelp),
+                "revoke": wrap(
+                    APICommand(
+                        name: "revoke", usage: "apikey revoke KEY_ID",
+                        request: { a throws(GateError) in
+                            try a.noMorePositionals(than: 1)
+                            return (
+                                "DELETE", "/api/v1/api-keys/\(LocalAPI.encode(try a.positional(0, "key id")))", [:], nil
+                            )
+                        }, render: { print("revoked \(Render.text(Render.object($0)["key_id"]))") }), apiKeyHelp),
+                "rotate": wrap(
+                    APICommand(
+                        name: "rotate", usage: "apikey rotate KEY_ID",
+                        request: { a throws(GateError) in
+                            try a.noMorePositionals(than: 1)
+                            return (
+                                "POST", "/api/v1/api-keys/\(LocalAPI.encode(try a.positional(0, "key id")))/rotate",
+                                [:], nil
+                            )
+                        }, render: showSecret), apiKeyHelp),
             ])
     }
 
@@ -127,17 +163,21 @@ enum AdminCommands {
         try ImageGateCLI.group(
             args, help: auditHelp,
             verbs: [
-                "list": wrap(APICommand(name: "list", usage: "audit list",
-                    valueOptions: Set(auditFilters.map(\.option)), flagOptions: ["--newest-first"],
-                    request: { a throws(GateError) in
-                        var q: [String: String] = [:]
-                        for (option, key) in auditFilters { if let v = a.value(option) { q[key] = v } }
-                        if a.flags.contains("--newest-first") { q["order"] = "desc" }
-                        return ("GET", "/api/v1/audit", q, nil)
-                    }, render: Render.table([
-                        ("SEQ", "seq"), ("TIME", "time"), ("ACTOR", "actor"), ("ACTION", "action"), ("TARGET", "target"),
-                        ("SOURCE", "source"), ("OUTCOME", "outcome"), ("DETAILS", "detail"),
-                    ])), auditHelp),
+                "list": wrap(
+                    APICommand(
+                        name: "list", usage: "audit list",
+                        valueOptions: Set(auditFilters.map(\.option)), flagOptions: ["--newest-first"],
+                        request: { a throws(GateError) in
+                            var q: [String: String] = [:]
+                            for (option, key) in auditFilters { if let v = a.value(option) { q[key] = v } }
+                            if a.flags.contains("--newest-first") { q["order"] = "desc" }
+                            return ("GET", "/api/v1/audit", q, nil)
+                        },
+                        render: Render.table([
+                            ("SEQ", "seq"), ("TIME", "time"), ("ACTOR", "actor"), ("ACTION", "action"),
+                            ("TARGET", "target"),
+                            ("SOURCE", "source"), ("OUTCOME", "outcome"), ("DETAILS", "detail"),
+                        ])), auditHelp),
                 "verify": verify,
             ])
     }

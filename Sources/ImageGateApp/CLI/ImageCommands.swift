@@ -60,96 +60,129 @@ enum ImageCommands {
     }
 
     static let commands: [APICommand] = [
-        APICommand(name: "list", usage: "image list [options]", valueOptions: listOptions, request: { a throws(GateError) in
-            try a.noMorePositionals(than: 0)
-            return ("GET", "/api/v1/images", listQuery(a), nil)
-        }, render: Render.imageTable),
-        APICommand(name: "recycle-bin", usage: "image recycle-bin [options]", valueOptions: listOptions, request: { a throws(GateError) in
-            try a.noMorePositionals(than: 0)
-            return ("GET", "/api/v1/recycle-bin", listQuery(a), nil)
-        }, render: Render.imageTable),
-        APICommand(name: "show", usage: "image show ID", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 1)
-            return ("GET", "/api/v1/images/\(try id(a))", [:], nil)
-        }, render: { Render.keyValues($0) }),
-        APICommand(name: "rename", usage: "image rename ID NAME", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 2)
-            return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["name": try a.positional(1, "new name")])
-        }, render: { print("renamed to \(Render.text(Render.object($0)["name"]))") }),
-        APICommand(name: "remarks", usage: "image remarks ID TEXT", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 2)
-            return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["remarks": try a.positional(1, "remarks text")])
-        }, render: { print("remarks: \(Render.text(Render.object($0)["remarks"]))") }),
-        APICommand(name: "tag", usage: "image tag ID [TAG…]", request: { a throws(GateError) in
-            let tags = Array(a.positionals.dropFirst())
-            return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["tags": tags])
-        }, render: { print("tags: \(Render.text(Render.object($0)["tags"]))") }),
-        APICommand(name: "restore", usage: "image restore ID", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 1)
-            return ("POST", "/api/v1/images/\(try id(a))/restore", [:], nil)
-        }, render: { print("restored; status \(Render.text(Render.object($0)["status"]))") }),
-        APICommand(name: "destroy", usage: "image destroy ID", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 1)
-            return ("POST", "/api/v1/images/\(try id(a))/destroy", [:], nil)
-        }, render: { print("destroyed \(Render.text(Render.object($0)["id"]))") }),
-        APICommand(name: "cancel", usage: "image cancel ID", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 1)
-            return ("POST", "/api/v1/images/\(try id(a))/cancel", [:], nil)
-        }, render: { print("cancelled; status \(Render.text(Render.object($0)["status"]))") }),
-        APICommand(name: "os-matrix", usage: "image os-matrix", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 0)
-            return ("GET", "/api/v1/os-matrix", [:], nil)
-        }, render: { json in
-            for e in Render.object(json)["entries"] as? [[String: Any]] ?? [] {
-                print("\(Render.text(e["system_type"]))  \(Render.text(e["platform"]))  \(Render.text(e["architecture"])): "
-                    + Render.text(e["versions"]))
-            }
-        }),
-        APICommand(name: "vms", usage: "image vms ID", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 1)
-            return ("GET", "/api/v1/images/\(try id(a))/vms", [:], nil)
-        }, render: Render.table([("VM", "vm_id"), ("SINCE", "created_at")])),
-        APICommand(name: "attach-vm", usage: "image attach-vm ID VM_ID", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 2)
-            return ("POST", "/api/v1/images/\(try id(a))/vms", [:], ["vm_id": try a.positional(1, "VM id")])
-        }, render: { print("VM \(Render.text(Render.object($0)["vm_id"])) recorded") }),
-        APICommand(name: "detach-vm", usage: "image detach-vm ID VM_ID", request: { a throws(GateError) in
-            try a.noMorePositionals(than: 2)
-            let vm = try a.positional(1, "VM id")
-            return ("DELETE", "/api/v1/images/\(try id(a))/vms/\(LocalAPI.encode(vm))", [:], nil)
-        }, render: { _ in print("VM reference released") }),
+        APICommand(
+            name: "list", usage: "image list [options]", valueOptions: listOptions,
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 0)
+                return ("GET", "/api/v1/images", listQuery(a), nil)
+            }, render: Render.imageTable),
+        APICommand(
+            name: "recycle-bin", usage: "image recycle-bin [options]", valueOptions: listOptions,
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 0)
+                return ("GET", "/api/v1/recycle-bin", listQuery(a), nil)
+            }, render: Render.imageTable),
+        APICommand(
+            name: "show", usage: "image show ID",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 1)
+                return ("GET", "/api/v1/images/\(try id(a))", [:], nil)
+            }, render: { Render.keyValues($0) }),
+        APICommand(
+            name: "rename", usage: "image rename ID NAME",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 2)
+                return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["name": try a.positional(1, "new name")])
+            }, render: { print("renamed to \(Render.text(Render.object($0)["name"]))") }),
+        APICommand(
+            name: "remarks", usage: "image remarks ID TEXT",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 2)
+                return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["remarks": try a.positional(1, "remarks text")])
+            }, render: { print("remarks: \(Render.text(Render.object($0)["remarks"]))") }),
+        APICommand(
+            name: "tag", usage: "image tag ID [TAG…]",
+            request: { a throws(GateError) in
+                let tags = Array(a.positionals.dropFirst())
+                return ("PATCH", "/api/v1/images/\(try id(a))", [:], ["tags": tags])
+            }, render: { print("tags: \(Render.text(Render.object($0)["tags"]))") }),
+        APICommand(
+            name: "restore", usage: "image restore ID",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 1)
+                return ("POST", "/api/v1/images/\(try id(a))/restore", [:], nil)
+            }, render: { print("restored; status \(Render.text(Render.object($0)["status"]))") }),
+        APICommand(
+            name: "destroy", usage: "image destroy ID",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 1)
+                return ("POST", "/api/v1/images/\(try id(a))/destroy", [:], nil)
+            }, render: { print("destroyed \(Render.text(Render.object($0)["id"]))") }),
+        APICommand(
+            name: "cancel", usage: "image cancel ID",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 1)
+                return ("POST", "/api/v1/images/\(try id(a))/cancel", [:], nil)
+            }, render: { print("cancelled; status \(Render.text(Render.object($0)["status"]))") }),
+        APICommand(
+            name: "os-matrix", usage: "image os-matrix",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 0)
+                return ("GET", "/api/v1/os-matrix", [:], nil)
+            },
+            render: { json in
+                for e in Render.object(json)["entries"] as? [[String: Any]] ?? [] {
+                    print(
+                        "\(Render.text(e["system_type"]))  \(Render.text(e["platform"]))  \(Render.text(e["architecture"])): "
+                            + Render.text(e["versions"]))
+                }
+            }),
+        APICommand(
+            name: "vms", usage: "image vms ID",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 1)
+                return ("GET", "/api/v1/images/\(try id(a))/vms", [:], nil)
+            }, render: Render.table([("VM", "vm_id"), ("SINCE", "created_at")])),
+        APICommand(
+            name: "attach-vm", usage: "image attach-vm ID VM_ID",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 2)
+                return ("POST", "/api/v1/images/\(try id(a))/vms", [:], ["vm_id": try a.positional(1, "VM id")])
+            }, render: { print("VM \(Render.text(Render.object($0)["vm_id"])) recorded") }),
+        APICommand(
+            name: "detach-vm", usage: "image detach-vm ID VM_ID",
+            request: { a throws(GateError) in
+                try a.noMorePositionals(than: 2)
+                let vm = try a.positional(1, "VM id")
+                return ("DELETE", "/api/v1/images/\(try id(a))/vms/\(LocalAPI.encode(vm))", [:], nil)
+            }, render: { _ in print("VM reference released") }),
     ]
 
     /// `image delete` takes one id (DELETE) or many (batch, one answer per id).
-    static let deleteCommand = APICommand(name: "delete", usage: "image delete ID [ID…]", request: { a throws(GateError) in
-        guard !a.positionals.isEmpty else { throw GateError.usage("missing image ID") }
-        if a.positionals.count == 1 { return ("DELETE", "/api/v1/images/\(try id(a))", [:], nil) }
-        return ("POST", "/api/v1/images/batch-delete", [:], ["ids": a.positionals])
-    }, render: { json in
-        let o = Render.object(json)
-        guard let results = o["results"] as? [[String: Any]] else {
-            print("moved to the recycle bin: \(Render.text(o["id"]))")
-            return
-        }
-        for r in results {
-            let ok = (r["ok"] as? Bool) ?? false
-            let why = ((r["error"] as? [String: Any])?["message"] as? String) ?? ""
-            print("\(Render.text(r["id"]))  \(ok ? "deleted" : "refused: " + why)")
-        }
-    }, exitCode: { json in
-        // A batch is one 200 answer; the exit code reports its first refusal so scripts can tell (3 not found,
-        // 4 refused, as for a single delete).
-        let results = Render.object(json)["results"] as? [[String: Any]] ?? []
-        for r in results where (r["ok"] as? Bool) != true {
-            let code = ((r["error"] as? [String: Any])?["code"] as? String).flatMap(GateError.Code.init(rawValue:))
-            return ExitCode.of(GateError(code ?? .internal, ""))
-        }
-        return ExitCode.success
-    })
+    static let deleteCommand = APICommand(
+        name: "delete", usage: "image delete ID [ID…]",
+        request: { a throws(GateError) in
+            guard !a.positionals.isEmpty else { throw GateError.usage("missing image ID") }
+            if a.positionals.count == 1 { return ("DELETE", "/api/v1/images/\(try id(a))", [:], nil) }
+            return ("POST", "/api/v1/images/batch-delete", [:], ["ids": a.positionals])
+        },
+        render: { json in
+            let o = Render.object(json)
+            guard let results = o["results"] as? [[String: Any]] else {
+                print("moved to the recycle bin: \(Render.text(o["id"]))")
+                return
+            }
+            for r in results {
+                let ok = (r["ok"] as? Bool) ?? false
+                let why = ((r["error"] as? [String: Any])?["message"] as? String) ?? ""
+                print("\(Render.text(r["id"]))  \(ok ? "deleted" : "refused: " + why)")
+            }
+        },
+        exitCode: { json in
+            // A batch is one 200 answer; the exit code reports its first refusal so scripts can tell (3 not found,
+            // 4 refused, as for a single delete).
+            let results = Render.object(json)["results"] as? [[String: Any]] ?? []
+            for r in results where (r["ok"] as? Bool) != true {
+                let code = ((r["error"] as? [String: Any])?["code"] as? String).flatMap(GateError.Code.init(rawValue:))
+                return ExitCode.of(GateError(code ?? .internal, ""))
+            }
+            return ExitCode.success
+        })
 
     static func watch(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, valueOptions: ["--timeout"], flagOptions: ["--json"], maxPositionals: 1, help: help)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, valueOptions: ["--timeout"], flagOptions: ["--json"], maxPositionals: 1, help: help)
         else { return ExitCode.success }
         let imageID = try parseImageID(try args.positional(0, "image ID"))
         var timeout = ImportWatch.defaultTimeout
@@ -167,8 +200,9 @@ enum ImageCommands {
     }
 
     static func export(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, valueOptions: listOptions.union(["--output", "--format"]), maxPositionals: 0, help: help)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, valueOptions: listOptions.union(["--output", "--format"]), maxPositionals: 0, help: help)
         else { return ExitCode.success }
         let format = args.value("--format") ?? "xlsx"
         guard format == "xlsx" || format == "csv" else { throw GateError.usage("--format must be xlsx or csv") }
@@ -208,7 +242,9 @@ enum ImageCommands {
             r.kind = sniffed == .iso ? .iso : .selfMade
         }
         if let f = args.value("--format") {
-            guard let format = ImageFormat(rawValue: f) else { throw GateError.usage("--format must be qcow2, raw or iso") }
+            guard let format = ImageFormat(rawValue: f) else {
+                throw GateError.usage("--format must be qcow2, raw or iso")
+            }
             r.format = format
         } else if case .url = source {
             // A URL's bytes are not at hand yet: the import sniffs its first 64 KiB as they arrive, by the same
@@ -241,23 +277,30 @@ enum ImageCommands {
     }
 
     static func importImage(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, valueOptions: importOptions, flagOptions: ["--json", "--no-wait", "--encrypted"], maxPositionals: 0,
-            help: importHelp)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, valueOptions: importOptions, flagOptions: ["--json", "--no-wait", "--encrypted"],
+                maxPositionals: 0,
+                help: importHelp)
         else { return ExitCode.success }
         let file = args.value("--file")
         let url = args.value("--url")
-        guard (file == nil) != (url == nil) else { throw GateError.usage("give exactly one of --file PATH or --url URL") }
+        guard (file == nil) != (url == nil) else {
+            throw GateError.usage("give exactly one of --file PATH or --url URL")
+        }
         _ = try args.required("--name")
         if let remote = try RemoteAPI.from(args) {
-            guard let file else { throw GateError.usage("--url imports on a remote server go through the API (POST /api/v1/imports)") }
+            guard let file else {
+                throw GateError.usage("--url imports on a remote server go through the API (POST /api/v1/imports)")
+            }
             let request = try importRequest(args, source: .upload(size: 1), head: headOf(file))
             let final = try RemoteImport.run(remote, request, path: file, quiet: args.json)
             if args.json {
                 Output.json(final)
             } else {
-                print("import \(Render.text(final["id"])) is \(Render.text(final["status"]))"
-                    + ((final["failure_reason"] as? String).map { ": " + $0 } ?? ""))
+                print(
+                    "import \(Render.text(final["id"])) is \(Render.text(final["status"]))"
+                        + ((final["failure_reason"] as? String).map { ": " + $0 } ?? ""))
             }
             return (final["status"] as? String) == "available" ? ExitCode.success : ExitCode.refused
         }
@@ -299,14 +342,17 @@ enum ImageCommands {
             if noWait {
                 record = created
                 if clustered {
-                    printError("a server node of the catalog fetches \(created.id); follow it with "
-                        + "'imagegate image watch \(created.id)'")
+                    printError(
+                        "a server node of the catalog fetches \(created.id); follow it with "
+                            + "'imagegate image watch \(created.id)'")
                 } else if let server = RunFile.read(data.settings.runFile) {
-                    printError("the running server (pid \(server.pid)) fetches \(created.id); follow it with "
-                        + "'imagegate image watch \(created.id)'")
+                    printError(
+                        "the running server (pid \(server.pid)) fetches \(created.id); follow it with "
+                            + "'imagegate image watch \(created.id)'")
                 } else {
-                    printError("no server is running on \(data.settings.dataDir): \(created.id) is fetched when "
-                        + "'imagegate serve' starts")
+                    printError(
+                        "no server is running on \(data.settings.dataDir): \(created.id) is fetched when "
+                            + "'imagegate serve' starts")
                 }
             } else if clustered {
                 // Waits for whichever node claims it, saying which one moves the bytes.

@@ -34,8 +34,9 @@ struct ImportWatch {
                 return r
             }
             if !said && announce {
-                printError("waiting for \(id) (\(r.status.rawValue), \(Output.humanSize(r.progressBytes)) so far): "
-                    + (try holder()))
+                printError(
+                    "waiting for \(id) (\(r.status.rawValue), \(Output.humanSize(r.progressBytes)) so far): "
+                        + (try holder()))
                 said = true
             }
             let now = Monotonic.milliseconds()

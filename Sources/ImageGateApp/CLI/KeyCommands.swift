@@ -40,9 +40,11 @@ enum KeyCommands {
         """
 
     static func run(_ args: ArraySlice<String>) throws(GateError) -> Int32 {
-        try ImageGateCLI.group(args, help: help, verbs: [
-            "list": list, "rotate": rotate, "retire": retire, "remove": remove, "host": SFTPHostKeyCommand.run,
-        ])
+        try ImageGateCLI.group(
+            args, help: help,
+            verbs: [
+                "list": list, "rotate": rotate, "retire": retire, "remove": remove, "host": SFTPHostKeyCommand.run,
+            ])
     }
 
     static func list(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
@@ -55,11 +57,14 @@ enum KeyCommands {
     }
 
     static func rotate(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, flagOptions: ["--json", "--recreate-missing"], maxPositionals: 0, help: help)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, flagOptions: ["--json", "--recreate-missing"], maxPositionals: 0, help: help)
         else { return ExitCode.success }
         // The settings come first: --recreate-missing must name the files before the guards refuse to open.
-        if args.flags.contains("--recreate-missing") { return try recreateMissing(try loadSettings(args), json: args.json) }
+        if args.flags.contains("--recreate-missing") {
+            return try recreateMissing(try loadSettings(args), json: args.json)
+        }
         try CommandPrelude.withDataDirectory(args) { data throws(GateError) in
             let ring = try data.keys.rotate(maxLifetime: data.settings.tokenMaxTTL)
             audit(data, "key.rotate", kid: ring.active.kid)
@@ -77,7 +82,8 @@ enum KeyCommands {
         let data = try DataDirectory.open(settings, recreateMissingKeys: true)
         defer { data.close() }
         // Key files in the data directory, or (shared catalog) what the key store had to make in the catalog.
-        let made = data.keys.files == nil ? data.keys.created : missing.map { absolutePath(settings.keysDir + "/" + $0) }
+        let made =
+            data.keys.files == nil ? data.keys.created : missing.map { absolutePath(settings.keysDir + "/" + $0) }
         for what in made {
             printError("warning: made a new \(what); every link minted before it no longer works")
         }
@@ -172,7 +178,8 @@ enum KeyCommands {
 import Foundation
 
 func jsonText(_ object: Any) -> String {
-    let data = (try? JSONSerialization.data(
-        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    let data =
+        (try? JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
     return String(decoding: data, as: UTF8.self)
 }

@@ -58,7 +58,8 @@ enum LinkCommands {
     }
 
     static let list = APICommand(
-        name: "list", usage: "link list", valueOptions: ["--image", "--state", "--tenant", "--minted-by", "--limit", "--offset"],
+        name: "list", usage: "link list",
+        valueOptions: ["--image", "--state", "--tenant", "--minted-by", "--limit", "--offset"],
         request: { a throws(GateError) in
             try a.noMorePositionals(than: 0)
             var q: [String: String] = [:]
@@ -76,25 +77,29 @@ enum LinkCommands {
             ("EXPIRES", "expires_at"),
         ]))
 
-    static let show = APICommand(name: "show", usage: "link show SERIAL", request: { a throws(GateError) in
-        try a.noMorePositionals(than: 1)
-        return ("GET", "/api/v1/links/\(LocalAPI.encode(try a.positional(0, "link serial")))", [:], nil)
-    }, render: { json in
-        let o = Render.object(json)
-        let keys = [
-            "serial", "image_id", "tenant", "state", "label", "protocols", "allowed_ips", "max_downloads",
-            "byte_allowance", "sessions", "bytes_served", "completed_downloads", "last_client", "last_used_at",
-            "minted_by", "minted_at", "expires_at", "revoked_at",
-        ]
-        let width = keys.map(\.count).max() ?? 0
-        for k in keys { print(k + ":" + String(repeating: " ", count: width - k.count + 1) + Render.text(o[k])) }
-    })
+    static let show = APICommand(
+        name: "show", usage: "link show SERIAL",
+        request: { a throws(GateError) in
+            try a.noMorePositionals(than: 1)
+            return ("GET", "/api/v1/links/\(LocalAPI.encode(try a.positional(0, "link serial")))", [:], nil)
+        },
+        render: { json in
+            let o = Render.object(json)
+            let keys = [
+                "serial", "image_id", "tenant", "state", "label", "protocols", "allowed_ips", "max_downloads",
+                "byte_allowance", "sessions", "bytes_served", "completed_downloads", "last_client", "last_used_at",
+                "minted_by", "minted_at", "expires_at", "revoked_at",
+            ]
+            let width = keys.map(\.count).max() ?? 0
+            for k in keys { print(k + ":" + String(repeating: " ", count: width - k.count + 1) + Render.text(o[k])) }
+        })
 
     /// `link revoke SERIAL…` (one request per serial; every one is tried) or `link revoke --image ID`.
     static func revoke(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, valueOptions: ["--image"], flagOptions: ["--json"], maxPositionals: nil,
-            help: "Usage: imagegate link revoke SERIAL [SERIAL…] | --image IMAGE_ID\n\n" + help)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, valueOptions: ["--image"], flagOptions: ["--json"], maxPositionals: nil,
+                help: "Usage: imagegate link revoke SERIAL [SERIAL…] | --image IMAGE_ID\n\n" + help)
         else { return ExitCode.success }
         if let image = args.value("--image") {
             try args.noMorePositionals(than: 0)

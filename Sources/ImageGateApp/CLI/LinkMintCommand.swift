@@ -8,9 +8,10 @@ import ImageManagement
 
 enum LinkMintCommand {
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, valueOptions: ["--ttl", "--protocols", "--allow-ip", "--max-downloads", "--label", "--output"],
-            flagOptions: ["--json"], maxPositionals: nil, help: LinkCommands.help)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, valueOptions: ["--ttl", "--protocols", "--allow-ip", "--max-downloads", "--label", "--output"],
+                flagOptions: ["--json"], maxPositionals: nil, help: LinkCommands.help)
         else { return ExitCode.success }
         guard !args.positionals.isEmpty else { throw GateError.usage("missing image ID") }
         let options = try self.options(args)
@@ -62,7 +63,8 @@ enum LinkMintCommand {
             o.ttl = d
         }
         if let p = args.value("--protocols") {
-            o.protocols = try MintOptions.protocols(p.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+            o.protocols = try MintOptions.protocols(
+                p.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
         }
         o.allowedIPs = try MintOptions.allowedIPs(args.allValues("--allow-ip"))
         if let m = args.value("--max-downloads") {
@@ -107,8 +109,9 @@ enum LinkMintCommand {
         if let warning {
             printError(warning)
         } else if !fromServer {
-            printError("no server is running: the link follows this configuration's link policy "
-                + "(http.plain_links, ftp.*); mint while the server runs, or with its --config")
+            printError(
+                "no server is running: the link follows this configuration's link policy "
+                    + "(http.plain_links, ftp.*); mint while the server runs, or with its --config")
         }
         return results
     }
@@ -118,7 +121,9 @@ enum LinkMintCommand {
     static func write(_ results: [[String: Any]], to path: String) throws(GateError) {
         var text: String
         if path.hasSuffix(".json") {
-            guard let data = try? JSONSerialization.data(withJSONObject: ["results": results], options: [.sortedKeys, .prettyPrinted])
+            guard
+                let data = try? JSONSerialization.data(
+                    withJSONObject: ["results": results], options: [.sortedKeys, .prettyPrinted])
             else { throw GateError.internal("cannot encode the results") }
             text = String(decoding: data, as: UTF8.self) + "\n"
         } else {
@@ -137,7 +142,9 @@ enum LinkMintCommand {
                 text += cells.map(csvField).joined(separator: ",") + "\n"
             }
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         else { throw GateError.io("cannot write \(path)") }
     }
 
@@ -156,7 +163,9 @@ enum LinkMintCommand {
         guard RunFile.read(settings.runFile) == nil else { return nil }
         var configured: [String] = []
         if settings.httpsPublicURL.isEmpty { configured.append("https \(settings.httpsListen)") }
-        if settings.plainLinksEnabled && settings.httpPublicURL.isEmpty { configured.append("http \(settings.httpListen)") }
+        if settings.plainLinksEnabled && settings.httpPublicURL.isEmpty {
+            configured.append("http \(settings.httpListen)")
+        }
         if let ftp = settings.ftp.listen { configured.append("ftp \(ftp)") }
         configured.append("sftp \(settings.sftpListen)")
         return "warning: no server is running (no \(absolutePath(settings.runFile))): the link's addresses come from "

@@ -19,9 +19,10 @@ struct APICommand: Sendable {
     var exitCode: @Sendable (Any) -> Int32 = { _ in ExitCode.success }
 
     func run(_ raw: ArraySlice<String>, groupHelp: String) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, valueOptions: valueOptions, flagOptions: flagOptions.union(["--json"]), maxPositionals: nil,
-            help: "Usage: imagegate \(usage)\n\n" + groupHelp)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, valueOptions: valueOptions, flagOptions: flagOptions.union(["--json"]), maxPositionals: nil,
+                help: "Usage: imagegate \(usage)\n\n" + groupHelp)
         else { return ExitCode.success }
         let (method, path, query, body) = try request(args)
         let answer: APIAnswer
@@ -63,8 +64,10 @@ enum Render {
     @Sendable static func imageTable(_ json: Any) {
         let obj = object(json)
         let rows = items(json).map { o -> [String] in
-            [text(o["id"]), text(o["name"]), text(o["status"]), text(o["kind"]), text(o["os_release"]),
-             Output.humanSize((o["size"] as? NSNumber)?.uint64Value ?? 0), text(o["tags"]), text(o["created_at"])]
+            [
+                text(o["id"]), text(o["name"]), text(o["status"]), text(o["kind"]), text(o["os_release"]),
+                Output.humanSize((o["size"] as? NSNumber)?.uint64Value ?? 0), text(o["tags"]), text(o["created_at"]),
+            ]
         }
         Output.table(["ID", "NAME", "STATUS", "KIND", "OS", "SIZE", "TAGS", "CREATED"], rows)
         if let total = obj["total"] as? Int, let offset = obj["offset"] as? Int {

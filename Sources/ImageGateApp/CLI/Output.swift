@@ -11,8 +11,9 @@ import ImageCatalog
 enum Output {
     /// Pretty, key-sorted JSON on standard output.
     static func json(_ object: Any) {
-        let data = (try? JSONSerialization.data(
-            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(
+                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         print(String(decoding: data, as: UTF8.self))
     }
 

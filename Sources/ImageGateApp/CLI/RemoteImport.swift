@@ -64,7 +64,8 @@ enum RemoteImport {
                     continue
                 }
                 if r.status >= 400 && r.status != 409 {
-                    throw GateError(.unsupported, "upload refused (\(r.status)): \(String(decoding: r.body, as: UTF8.self))")
+                    throw GateError(
+                        .unsupported, "upload refused (\(r.status)): \(String(decoding: r.body, as: UTF8.self))")
                 }
                 // 409: another PATCH holds the upload (behind a balancer, on another node): wait a little.
                 if r.status == 409 { usleep(500_000) }

@@ -9,8 +9,9 @@ enum SFTPHostKeyCommand {
     /// `known_hosts` line) and paths. Keys are made on first use, exactly as `serve` would (with a shared
     /// catalog: the catalog's, SharedIdentity.syncHostKeys).
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, flagOptions: ["--json"], maxPositionals: 0, help: KeyCommands.help)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, flagOptions: ["--json"], maxPositionals: 0, help: KeyCommands.help)
         else { return ExitCode.success }
         let settings = try loadSettings(args)
         try DataDirectory.makeDirectories(settings.dataDir)

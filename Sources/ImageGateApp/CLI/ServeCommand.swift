@@ -49,8 +49,9 @@ enum ServeCommand {
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, valueOptions: ["--http", "--https", "--ftp", "--sftp", "--metrics"], maxPositionals: 0, help: help)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, valueOptions: ["--http", "--https", "--ftp", "--sftp", "--metrics"], maxPositionals: 0, help: help)
         else { return ExitCode.success }
         var settings = try loadSettings(args)
         if let h = args.value("--http") {
@@ -80,7 +81,8 @@ enum ServeCommand {
         let logger = Logger(sink: LineSink(fd: 2, filter: TokenRedaction.redactTokens(in:)), minimum: settings.logLevel)
 
         // Leases and task leases name this node (Docs/imports.md).
-        logger.info("node id: \(LeaseHolder.localNode) (node.id\(settings.nodeID.isEmpty ? ", default: the host name" : ""))")
+        logger.info(
+            "node id: \(LeaseHolder.localNode) (node.id\(settings.nodeID.isEmpty ? ", default: the host name" : ""))")
         // Imports this server can continue (unexpired uploads, URL fetches) and whose holder stopped are claimed
         // before recovery fails the orphans; imports whose holder is alive (a CLI import) are left alone.
         let resumable = data.imports.adopt()
@@ -222,15 +224,19 @@ enum ServeCommand {
         print("imagegate \(ImageGateCLI.version) serving \(absolutePath(settings.dataDir))")
         print("catalog: \((try? CatalogLocation(settings))?.description ?? absolutePath(settings.catalogPath))")
         print("token keys: \(KeyCommands.storageText(data.keys)) (active key \(KeyCommands.kidText(ring.active.kid)))")
-        print("access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))")
+        print(
+            "access log: \(accessLog == nil ? "off" : settings.accessLog == "-" ? "stdout" : absolutePath(settings.accessLogPath))"
+        )
         print("tls certificate: \(absolutePath(tls.current.certificatePath)) (SHA-256 \(tls.current.fingerprint))")
         print("plain http links: \(settings.plainLinksEnabled ? "enabled" : "disabled (https only)")")
-        let httpsBase = settings.httpsPublicURL.isEmpty
+        let httpsBase =
+            settings.httpsPublicURL.isEmpty
             ? "https://" + LinkBases.reachable(boundTLS.description) : settings.httpsPublicURL
         print("web console: \(httpsBase)\(ConsoleHandler.prefix)/ (sign in with an API key)")
         let keyAbsent = readTextFile(data.adminKeyPath) == nil
-        print("admin API key: \(absolutePath(data.adminKeyPath))"
-            + (keyAbsent ? " (absent: written once at first start; 'imagegate apikey create' makes another)" : ""))
+        print(
+            "admin API key: \(absolutePath(data.adminKeyPath))"
+                + (keyAbsent ? " (absent: written once at first start; 'imagegate apikey create' makes another)" : ""))
         print("CA certificate for downloaders: \(CACertificate.path) on the http and https listeners")
         print("http: listening on http://\(bound)")
         print("https: listening on https://\(boundTLS)")

@@ -27,8 +27,9 @@ enum VerifyCommand {
         """
 
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
-        guard let args = try CommandPrelude.parse(
-            raw, valueOptions: ["--rate"], flagOptions: ["--all", "--json"], maxPositionals: nil, help: help)
+        guard
+            let args = try CommandPrelude.parse(
+                raw, valueOptions: ["--rate"], flagOptions: ["--all", "--json"], maxPositionals: nil, help: help)
         else { return ExitCode.success }
         guard args.value("--server") == nil else {
             throw GateError.usage("image verify reads the blob store: run it on the server host, without --server")
@@ -37,7 +38,8 @@ enum VerifyCommand {
         guard all != !args.positionals.isEmpty else { throw GateError.usage("give image IDs or --all (not both)") }
         let ids = try args.positionals.map { (text: String) throws(GateError) in try ImageCommands.parseImageID(text) }
         let settings = try loadSettings(args)
-        let rate = try args.value("--rate").map { (v: String) throws(GateError) in try SettingKey.bytes(v, "--rate") }
+        let rate =
+            try args.value("--rate").map { (v: String) throws(GateError) in try SettingKey.bytes(v, "--rate") }
             ?? settings.imports.verifyRate
         let data = try DataDirectory.open(settings)
         defer { data.close() }
@@ -82,10 +84,11 @@ enum VerifyCommand {
             if case .unreadable = result { unreadable += 1 }
             results.append(entry)
             if !args.json {
-                print(result == .intact
-                    ? "\(image.id)  intact  \(image.name)"
-                    : "\(image.id)  \(result.label.uppercased())  \(image.name): \(result.reason(expected: image))"
-                        + (result.isCorrupt ? " (now failed)" : ""))
+                print(
+                    result == .intact
+                        ? "\(image.id)  intact  \(image.name)"
+                        : "\(image.id)  \(result.label.uppercased())  \(image.name): \(result.reason(expected: image))"
+                            + (result.isCorrupt ? " (now failed)" : ""))
             }
         }
         if args.json {

@@ -24,36 +24,55 @@ enum WebhookCommands {
             args, help: help,
             verbs: [
                 "add": AdminCommands.wrap(add, help),
-                "list": AdminCommands.wrap(APICommand(name: "list", usage: "webhook list", request: { a throws(GateError) in
-                    try a.noMorePositionals(than: 0)
-                    return ("GET", "/api/v1/webhooks", [:], nil)
-                }, render: Render.table([
-                    ("ID", "id"), ("URL", "url"), ("EVENTS", "events"), ("ENABLED", "enabled"), ("CREATED", "created_at"),
-                ])), help),
-                "remove": AdminCommands.wrap(APICommand(name: "remove", usage: "webhook remove ID", request: { a throws(GateError) in
-                    try a.noMorePositionals(than: 1)
-                    return ("DELETE", "/api/v1/webhooks/\(LocalAPI.encode(try a.positional(0, "webhook id")))", [:], nil)
-                }, render: { print("webhook \(Render.text(Render.object($0)["id"])) removed") }), help),
-                "deliveries": AdminCommands.wrap(APICommand(name: "deliveries", usage: "webhook deliveries ID",
-                    valueOptions: ["--limit"], request: { a throws(GateError) in
-                        try a.noMorePositionals(than: 1)
-                        let path = "/api/v1/webhooks/\(LocalAPI.encode(try a.positional(0, "webhook id")))/deliveries"
-                        return ("GET", path, a.value("--limit").map { ["limit": $0] } ?? [:], nil)
-                    }, render: Render.table([
-                        ("EVENT", "event_id"), ("TYPE", "type"), ("TIME", "time"), ("IMAGE", "image_id"), ("STATE", "state"),
-                        ("ATTEMPTS", "attempts"), ("STATUS", "last_status"), ("NEXT", "next_attempt_at"),
-                        ("ERROR", "last_error"),
-                    ])), help),
+                "list": AdminCommands.wrap(
+                    APICommand(
+                        name: "list", usage: "webhook list",
+                        request: { a throws(GateError) in
+                            try a.noMorePositionals(than: 0)
+                            return ("GET", "/api/v1/webhooks", [:], nil)
+                        },
+                        render: Render.table([
+                            ("ID", "id"), ("URL", "url"), ("EVENTS", "events"), ("ENABLED", "enabled"),
+                            ("CREATED", "created_at"),
+                        ])), help),
+                "remove": AdminCommands.wrap(
+                    APICommand(
+                        name: "remove", usage: "webhook remove ID",
+                        request: { a throws(GateError) in
+                            try a.noMorePositionals(than: 1)
+                            return (
+                                "DELETE", "/api/v1/webhooks/\(LocalAPI.encode(try a.positional(0, "webhook id")))", [:],
+                                nil
+                            )
+                        }, render: { print("webhook \(Render.text(Render.object($0)["id"])) removed") }), help),
+                "deliveries": AdminCommands.wrap(
+                    APICommand(
+                        name: "deliveries", usage: "webhook deliveries ID",
+                        valueOptions: ["--limit"],
+                        request: { a throws(GateError) in
+                            try a.noMorePositionals(than: 1)
+                            let path =
+                                "/api/v1/webhooks/\(LocalAPI.encode(try a.positional(0, "webhook id")))/deliveries"
+                            return ("GET", path, a.value("--limit").map { ["limit": $0] } ?? [:], nil)
+                        },
+                        render: Render.table([
+                            ("EVENT", "event_id"), ("TYPE", "type"), ("TIME", "time"), ("IMAGE", "image_id"),
+                            ("STATE", "state"),
+                            ("ATTEMPTS", "attempts"), ("STATUS", "last_status"), ("NEXT", "next_attempt_at"),
+                            ("ERROR", "last_error"),
+                        ])), help),
             ])
     }
 
-    static let add = APICommand(name: "add", usage: "webhook add URL --events LIST", valueOptions: ["--events"],
+    static let add = APICommand(
+        name: "add", usage: "webhook add URL --events LIST", valueOptions: ["--events"],
         request: { a throws(GateError) in
             try a.noMorePositionals(than: 1)
             let events = try a.required("--events").split(separator: ",").map { String($0.trimmingWhitespace()) }
                 .filter { !$0.isEmpty }
             return ("POST", "/api/v1/webhooks", [:], ["url": try a.positional(0, "URL"), "events": events])
-        }, render: { json in
+        },
+        render: { json in
             let o = Render.object(json)
             print("webhook \(Render.text(o["id"])) added for \(Render.text(o["events"])) to \(Render.text(o["url"]))")
             print("secret: \(Render.text(o["secret"]))")

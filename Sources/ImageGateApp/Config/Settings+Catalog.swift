@@ -30,7 +30,9 @@ extension SettingKey {
             name: "catalog.quick_check", defaultText: "true",
             help: "Check the catalog's structure (SQLite quick_check) when opening it; false skips it (huge catalogs)."
         ) { s, v throws(GateError) in
-            guard v == "true" || v == "false" else { throw GateError.usage("catalog.quick_check: expected true or false") }
+            guard v == "true" || v == "false" else {
+                throw GateError.usage("catalog.quick_check: expected true or false")
+            }
             s.catalogGuards.quickCheck = v == "true"
         },
         SettingKey(

@@ -69,7 +69,8 @@ struct PublicHost: Sendable, Equatable {
     static func parse(_ v: String, key: String) throws(GateError) -> PublicHost? {
         if v.isEmpty { return nil }
         guard let h = PublicHost(v) else {
-            throw GateError.usage("\(key): expected HOST or HOST:PORT (a name or an address; IPv6 in brackets), got \(v)")
+            throw GateError.usage(
+                "\(key): expected HOST or HOST:PORT (a name or an address; IPv6 in brackets), got \(v)")
         }
         return h
     }
@@ -88,7 +89,8 @@ extension SettingKey {
         ) { s, v throws(GateError) in
             let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
             guard v.count <= 64, v.allSatisfy({ allowed.contains($0) }) else {
-                throw GateError.usage("node.id: expected up to 64 letters, digits, '.', '-' or '_', got \(JSONText.quote(v))")
+                throw GateError.usage(
+                    "node.id: expected up to 64 letters, digits, '.', '-' or '_', got \(JSONText.quote(v))")
             }
             s.nodeID = v
         },

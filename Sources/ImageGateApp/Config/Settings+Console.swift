@@ -11,7 +11,8 @@ extension SettingKey {
                 + "https://cloud.example.com/vm/new?image={image_id} (empty: not configured)."
         ) { s, v throws(GateError) in
             guard v.isEmpty || v.hasPrefix("https://") || v.hasPrefix("http://") else {
-                throw GateError.usage("console.vm_create_url: expected an http(s) URL template, got \(JSONText.quote(v))")
+                throw GateError.usage(
+                    "console.vm_create_url: expected an http(s) URL template, got \(JSONText.quote(v))")
             }
             s.console.vmCreateURL = v
         },

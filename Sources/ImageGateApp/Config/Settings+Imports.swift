@@ -7,7 +7,9 @@ import ImportPipeline
 
 extension SettingKey {
     static func bytes(_ v: String, _ key: String) throws(GateError) -> UInt64 {
-        let units: [(String, UInt64)] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("", 1)]
+        let units: [(String, UInt64)] = [
+            ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("", 1),
+        ]
         for (suffix, unit) in units where v.hasSuffix(suffix) {
             let number = v.dropLast(suffix.count).trimmingWhitespace()
             guard let n = UInt64(number), n <= UInt64.max / unit else { break }

@@ -45,7 +45,8 @@ extension SettingKey {
         ) { s, v throws(GateError) in
             let ranges = v.split(separator: ",").map { String($0.trimmingWhitespace()) }.filter { !$0.isEmpty }
             for r in ranges where AddressRange(cidr: r) == nil {
-                throw GateError.usage("webhooks.allow_private: \(JSONText.quote(r)) is not an address range like 10.1.0.0/16")
+                throw GateError.usage(
+                    "webhooks.allow_private: \(JSONText.quote(r)) is not an address range like 10.1.0.0/16")
             }
             s.webhooks.allowedPrivateRanges = ranges
         },

@@ -108,105 +108,113 @@ struct SettingKey: Sendable {
         return n
     }
 
-    static let all: [SettingKey] = [
-        SettingKey(name: "data_dir", defaultText: "./data", help: "Catalog, blobs, keys and logs live here.") {
-            s, v throws(GateError) in s.dataDir = v
-        },
-        SettingKey(name: "http.listen", defaultText: "127.0.0.1:8080", help: "HOST:PORT of the HTTP listener.") {
-            s, v throws(GateError) in
-            guard let a = ListenAddress(v) else { throw GateError.usage("http.listen: expected HOST:PORT, got \(v)") }
-            s.httpListen = a
-        },
-        SettingKey(
-            name: "http.public_url", defaultText: "",
-            help: "Base URL put in minted links, e.g. http://images.example.com:8080 (empty: the listener's address)."
-        ) { s, v throws(GateError) in
-            guard v.isEmpty || v.hasPrefix("http://") || v.hasPrefix("https://") else {
-                throw GateError.usage("http.public_url: must start with http:// or https://")
-            }
-            s.httpPublicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
-        },
-        SettingKey(
-            name: "http.plain_links", defaultText: "auto",
-            help: "Links usable over plain HTTP: auto (only while http.listen is loopback), true or false."
-        ) { s, v throws(GateError) in
-            guard ["auto", "true", "false"].contains(v) else {
-                throw GateError.usage("http.plain_links: expected auto, true or false")
-            }
-            s.plainHTTPLinks = v
-        },
-        SettingKey(name: "https.listen", defaultText: "127.0.0.1:8443", help: "HOST:PORT of the HTTPS listener.") {
-            s, v throws(GateError) in
-            guard let a = ListenAddress(v) else { throw GateError.usage("https.listen: expected HOST:PORT, got \(v)") }
-            s.httpsListen = a
-        },
-        SettingKey(
-            name: "https.public_url", defaultText: "",
-            help: "Base URL put in minted HTTPS links (empty: the HTTPS listener's address)."
-        ) { s, v throws(GateError) in
-            guard v.isEmpty || v.hasPrefix("https://") else {
-                throw GateError.usage("https.public_url: must start with https://")
-            }
-            s.httpsPublicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
-        },
-        SettingKey(
-            name: "tls.certificate", defaultText: "",
-            help: "PEM certificate chain for HTTPS and FTPS (empty: self-signed, generated in <data_dir>/tls)."
-        ) { s, v throws(GateError) in s.tlsCertificate = v },
-        SettingKey(name: "tls.private_key", defaultText: "", help: "PEM private key of tls.certificate.") {
-            s, v throws(GateError) in s.tlsPrivateKey = v
-        },
-        SettingKey(name: "http.loops", defaultText: "0", help: "Event-loop threads (0: one per CPU).") {
-            s, v throws(GateError) in s.http.loops = try count(v, "http.loops")
-        },
-        SettingKey(name: "http.header_timeout", defaultText: "20s", help: "Deadline for a whole request head.") {
-            s, v throws(GateError) in s.http.headerTimeoutMs = try duration(v, "http.header_timeout") * 1000
-        },
-        SettingKey(name: "http.idle_timeout", defaultText: "30s", help: "Keep-alive idle time before closing.") {
-            s, v throws(GateError) in s.http.idleTimeoutMs = try duration(v, "http.idle_timeout") * 1000
-        },
-        SettingKey(
-            name: "http.send_timeout", defaultText: "60s", help: "Close when a client accepts no byte for this long."
-        ) { s, v throws(GateError) in s.http.sendTimeoutMs = try duration(v, "http.send_timeout") * 1000 },
-        SettingKey(
-            name: "http.max_requests_per_connection", defaultText: "1000", help: "Requests on one keep-alive connection."
-        ) { s, v throws(GateError) in
-            s.http.maxRequestsPerConnection = try count(v, "http.max_requests_per_connection", min: 1)
-        },
-        SettingKey(name: "http.max_connections", defaultText: "10000", help: "Open connections in all.") {
-            s, v throws(GateError) in s.http.maxConnections = try count(v, "http.max_connections", min: 1)
-        },
-        SettingKey(
-            name: "http.max_connections_per_peer", defaultText: "256", help: "Open connections from one address."
-        ) { s, v throws(GateError) in
-            s.http.maxConnectionsPerPeer = try count(v, "http.max_connections_per_peer", min: 1)
-        },
-        SettingKey(
-            name: "catalog.recycle_retention", defaultText: "7d",
-            help: "How long deleted images stay in the recycle bin before they are destroyed for good."
-        ) { s, v throws(GateError) in s.recycleRetention = try duration(v, "catalog.recycle_retention") },
-        SettingKey(name: "tokens.default_ttl", defaultText: "24h", help: "Lifetime of a minted link.") {
-            s, v throws(GateError) in s.tokenDefaultTTL = try duration(v, "tokens.default_ttl")
-        },
-        SettingKey(
-            name: "tokens.max_ttl", defaultText: "7d",
-            help: "Longest lifetime a link may be minted with; old keys verify this long after a rotation."
-        ) { s, v throws(GateError) in s.tokenMaxTTL = try duration(v, "tokens.max_ttl") },
-        SettingKey(name: "log.level", defaultText: "info", help: "debug, info, warn or error.") {
-            s, v throws(GateError) in
-            switch v {
-            case "debug": s.logLevel = .debug
-            case "info": s.logLevel = .info
-            case "warn", "warning": s.logLevel = .warning
-            case "error": s.logLevel = .error
-            default: throw GateError.usage("log.level: expected debug, info, warn or error")
-            }
-        },
-        SettingKey(
-            name: "log.access", defaultText: "",
-            help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
-        ) { s, v throws(GateError) in s.accessLog = v },
-    ] + SettingKey.catalogGuards + SettingKey.blobs + SettingKey.ftp + sftpKeys + SettingKey.imports
+    static let all: [SettingKey] =
+        [
+            SettingKey(name: "data_dir", defaultText: "./data", help: "Catalog, blobs, keys and logs live here.") {
+                s, v throws(GateError) in s.dataDir = v
+            },
+            SettingKey(name: "http.listen", defaultText: "127.0.0.1:8080", help: "HOST:PORT of the HTTP listener.") {
+                s, v throws(GateError) in
+                guard let a = ListenAddress(v) else {
+                    throw GateError.usage("http.listen: expected HOST:PORT, got \(v)")
+                }
+                s.httpListen = a
+            },
+            SettingKey(
+                name: "http.public_url", defaultText: "",
+                help:
+                    "Base URL put in minted links, e.g. http://images.example.com:8080 (empty: the listener's address)."
+            ) { s, v throws(GateError) in
+                guard v.isEmpty || v.hasPrefix("http://") || v.hasPrefix("https://") else {
+                    throw GateError.usage("http.public_url: must start with http:// or https://")
+                }
+                s.httpPublicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
+            },
+            SettingKey(
+                name: "http.plain_links", defaultText: "auto",
+                help: "Links usable over plain HTTP: auto (only while http.listen is loopback), true or false."
+            ) { s, v throws(GateError) in
+                guard ["auto", "true", "false"].contains(v) else {
+                    throw GateError.usage("http.plain_links: expected auto, true or false")
+                }
+                s.plainHTTPLinks = v
+            },
+            SettingKey(name: "https.listen", defaultText: "127.0.0.1:8443", help: "HOST:PORT of the HTTPS listener.") {
+                s, v throws(GateError) in
+                guard let a = ListenAddress(v) else {
+                    throw GateError.usage("https.listen: expected HOST:PORT, got \(v)")
+                }
+                s.httpsListen = a
+            },
+            SettingKey(
+                name: "https.public_url", defaultText: "",
+                help: "Base URL put in minted HTTPS links (empty: the HTTPS listener's address)."
+            ) { s, v throws(GateError) in
+                guard v.isEmpty || v.hasPrefix("https://") else {
+                    throw GateError.usage("https.public_url: must start with https://")
+                }
+                s.httpsPublicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
+            },
+            SettingKey(
+                name: "tls.certificate", defaultText: "",
+                help: "PEM certificate chain for HTTPS and FTPS (empty: self-signed, generated in <data_dir>/tls)."
+            ) { s, v throws(GateError) in s.tlsCertificate = v },
+            SettingKey(name: "tls.private_key", defaultText: "", help: "PEM private key of tls.certificate.") {
+                s, v throws(GateError) in s.tlsPrivateKey = v
+            },
+            SettingKey(name: "http.loops", defaultText: "0", help: "Event-loop threads (0: one per CPU).") {
+                s, v throws(GateError) in s.http.loops = try count(v, "http.loops")
+            },
+            SettingKey(name: "http.header_timeout", defaultText: "20s", help: "Deadline for a whole request head.") {
+                s, v throws(GateError) in s.http.headerTimeoutMs = try duration(v, "http.header_timeout") * 1000
+            },
+            SettingKey(name: "http.idle_timeout", defaultText: "30s", help: "Keep-alive idle time before closing.") {
+                s, v throws(GateError) in s.http.idleTimeoutMs = try duration(v, "http.idle_timeout") * 1000
+            },
+            SettingKey(
+                name: "http.send_timeout", defaultText: "60s",
+                help: "Close when a client accepts no byte for this long."
+            ) { s, v throws(GateError) in s.http.sendTimeoutMs = try duration(v, "http.send_timeout") * 1000 },
+            SettingKey(
+                name: "http.max_requests_per_connection", defaultText: "1000",
+                help: "Requests on one keep-alive connection."
+            ) { s, v throws(GateError) in
+                s.http.maxRequestsPerConnection = try count(v, "http.max_requests_per_connection", min: 1)
+            },
+            SettingKey(name: "http.max_connections", defaultText: "10000", help: "Open connections in all.") {
+                s, v throws(GateError) in s.http.maxConnections = try count(v, "http.max_connections", min: 1)
+            },
+            SettingKey(
+                name: "http.max_connections_per_peer", defaultText: "256", help: "Open connections from one address."
+            ) { s, v throws(GateError) in
+                s.http.maxConnectionsPerPeer = try count(v, "http.max_connections_per_peer", min: 1)
+            },
+            SettingKey(
+                name: "catalog.recycle_retention", defaultText: "7d",
+                help: "How long deleted images stay in the recycle bin before they are destroyed for good."
+            ) { s, v throws(GateError) in s.recycleRetention = try duration(v, "catalog.recycle_retention") },
+            SettingKey(name: "tokens.default_ttl", defaultText: "24h", help: "Lifetime of a minted link.") {
+                s, v throws(GateError) in s.tokenDefaultTTL = try duration(v, "tokens.default_ttl")
+            },
+            SettingKey(
+                name: "tokens.max_ttl", defaultText: "7d",
+                help: "Longest lifetime a link may be minted with; old keys verify this long after a rotation."
+            ) { s, v throws(GateError) in s.tokenMaxTTL = try duration(v, "tokens.max_ttl") },
+            SettingKey(name: "log.level", defaultText: "info", help: "debug, info, warn or error.") {
+                s, v throws(GateError) in
+                switch v {
+                case "debug": s.logLevel = .debug
+                case "info": s.logLevel = .info
+                case "warn", "warning": s.logLevel = .warning
+                case "error": s.logLevel = .error
+                default: throw GateError.usage("log.level: expected debug, info, warn or error")
+                }
+            },
+            SettingKey(
+                name: "log.access", defaultText: "",
+                help: "Access log file (empty: <data_dir>/logs/access.log; '-': standard output; 'off': none)."
+            ) { s, v throws(GateError) in s.accessLog = v },
+        ] + SettingKey.catalogGuards + SettingKey.blobs + SettingKey.ftp + sftpKeys + SettingKey.imports
         + SettingKey.console + SettingKey.metrics + SettingKey.cluster + SettingKey.webhooks + SettingKey.cache
 
     static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }

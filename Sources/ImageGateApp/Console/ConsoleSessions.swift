@@ -152,10 +152,13 @@ enum ConsoleAuth {
         case refused(String)
     }
 
-    static func authenticate(_ head: RequestHead, peer: PeerAddress, service: ImageService,
-                             sessions: ConsoleSessions?) -> Outcome {
+    static func authenticate(
+        _ head: RequestHead, peer: PeerAddress, service: ImageService,
+        sessions: ConsoleSessions?
+    ) -> Outcome {
         if let v = head.header("authorization") {
-            guard v.hasPrefix("Bearer "), let p = service.authenticate(apiKey: String(v.dropFirst(7)), source: peer.host)
+            guard v.hasPrefix("Bearer "),
+                let p = service.authenticate(apiKey: String(v.dropFirst(7)), source: peer.host)
             else { return .absent }
             return .principal(p)
         }
@@ -169,8 +172,10 @@ enum ConsoleAuth {
     }
 
     /// The Bearer-or-cookie principal, with a refusal folded into nil (callers that answer 401 either way).
-    static func principal(_ head: RequestHead, peer: PeerAddress, service: ImageService,
-                          sessions: ConsoleSessions?) -> Principal? {
+    static func principal(
+        _ head: RequestHead, peer: PeerAddress, service: ImageService,
+        sessions: ConsoleSessions?
+    ) -> Principal? {
         if case .principal(let p) = authenticate(head, peer: peer, service: service, sessions: sessions) { return p }
         return nil
     }

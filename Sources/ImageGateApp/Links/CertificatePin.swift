@@ -14,7 +14,8 @@ struct CertificatePin: Sendable, Equatable {
 
     /// `… && ` that leaves a checked `imagegate-ca.crt` in the current directory, with curl or wget.
     func fetch(with client: String) -> String {
-        let get = client == "wget"
+        let get =
+            client == "wget"
             ? "wget -qO \(file) \(FTPLinks.shellQuote(url))" : "curl -fsSo \(file) \(FTPLinks.shellQuote(url))"
         return "\(get) && echo '\(sha256)  \(file)' | sha256sum -c --quiet && "
     }

@@ -40,9 +40,11 @@ struct LinkBases: Sendable {
 
     init(_ settings: Settings) {
         let run = RunFile.read(settings.runFile)
-        http = settings.httpPublicURL.isEmpty
+        http =
+            settings.httpPublicURL.isEmpty
             ? "http://" + Self.reachable(run?.http ?? settings.httpListen.description) : settings.httpPublicURL
-        https = settings.httpsPublicURL.isEmpty
+        https =
+            settings.httpsPublicURL.isEmpty
             ? "https://" + Self.reachable(run?.https ?? settings.httpsListen.description) : settings.httpsPublicURL
     }
 
@@ -72,7 +74,8 @@ struct LinkMinter: Sendable {
         guard ttl > 0 else { throw GateError.invalid("ttl must be positive") }
         guard ttl <= settings.tokenMaxTTL else {
             throw GateError.invalid(
-                "ttl \(DurationText.format(ttl)) is longer than tokens.max_ttl (\(DurationText.format(settings.tokenMaxTTL)))")
+                "ttl \(DurationText.format(ttl)) is longer than tokens.max_ttl (\(DurationText.format(settings.tokenMaxTTL)))"
+            )
         }
         // What the token may do is the running server's policy (LinkPolicy), whoever mints; the options
         // narrow it.

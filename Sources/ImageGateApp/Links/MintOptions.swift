@@ -49,12 +49,16 @@ struct MintOptions: Sendable, Equatable {
     }
 
     static func maxDownloads(_ n: Int64) throws(GateError) -> Int64 {
-        guard (1...1_000_000).contains(n) else { throw GateError.invalid("max_downloads must be between 1 and 1000000") }
+        guard (1...1_000_000).contains(n) else {
+            throw GateError.invalid("max_downloads must be between 1 and 1000000")
+        }
         return n
     }
 
     static func label(_ text: String) throws(GateError) -> String {
-        guard text.unicodeScalars.count <= maxLabelLength else { throw GateError.invalid("label is longer than \(maxLabelLength) characters") }
+        guard text.unicodeScalars.count <= maxLabelLength else {
+            throw GateError.invalid("label is longer than \(maxLabelLength) characters")
+        }
         guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw GateError.invalid("label must be one line of text without control characters")
         }
@@ -100,7 +104,8 @@ struct MintOptions: Sendable, Equatable {
         let offered = Self.offered(by: policy)
         let names = protocols ?? offered
         for n in names where !offered.contains(n) {
-            throw GateError.invalid("protocol \(n) is not offered by this server (it offers \(offered.joined(separator: ", ")))")
+            throw GateError.invalid(
+                "protocol \(n) is not offered by this server (it offers \(offered.joined(separator: ", ")))")
         }
         var bits: ProtocolSet = []
         for n in names {

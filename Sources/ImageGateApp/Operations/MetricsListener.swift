@@ -76,7 +76,8 @@ final class MetricsListener: Sendable {
             let path = String(parts[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0])
             (status, type, body) = answer(path)
         }
-        let header = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: \(type)\r\n"
+        let header =
+            "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: \(type)\r\n"
             + "Content-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
         // One buffer, one copy of the body: a scrape's answer is kilobytes.
         var answer: [UInt8] = []
@@ -104,5 +105,7 @@ final class MetricsListener: Sendable {
 }
 
 extension Array where Element == UInt8 {
-    fileprivate func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+    fileprivate func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+    }
 }

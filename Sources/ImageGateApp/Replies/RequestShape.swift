@@ -24,12 +24,14 @@ enum RequestShape {
         guard !request.body.isEmpty, !(head.method == "PUT" && head.path.hasSuffix("/content")) else { return nil }
         let types = head.headers("content-type")
         guard types.isEmpty || (types.count == 1 && isJSON(types[0])) else {
-            var r = APIReply.json(415, [
-                "error": [
-                    "code": "unsupported_media_type",
-                    "message": "the request body must be JSON sent as Content-Type: application/json",
-                ]
-            ])
+            var r = APIReply.json(
+                415,
+                [
+                    "error": [
+                        "code": "unsupported_media_type",
+                        "message": "the request body must be JSON sent as Content-Type: application/json",
+                    ]
+                ])
             r.headers.append(("Accept-Patch", "application/json"))
             return r
         }

@@ -89,8 +89,9 @@ final class BlobScrubber: Sendable {
                 logger.info("blob scrub: \(image.id) intact (\(image.size) bytes)")
             case .missing, .wrongSize, .wrongDigest:
                 corrupt += 1
-                logger.error("blob scrub: \(image.id) \(result.label): \(result.reason(expected: image)); "
-                    + "the image is now failed")
+                logger.error(
+                    "blob scrub: \(image.id) \(result.label): \(result.reason(expected: image)); "
+                        + "the image is now failed")
             case .unreadable, .superseded:
                 logger.warning("blob scrub: \(image.id) \(result.label): \(result.reason(expected: image))")
             case .interrupted:

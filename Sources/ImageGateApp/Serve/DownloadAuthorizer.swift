@@ -84,7 +84,8 @@ struct DownloadAuthorizer: Sendable {
     }
 
     /// Counts the verdict (`imagegate_token_rejections_total` by the access log's reason) around `decide`.
-    func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+    func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial>
+    {
         let result = decide(token: token, protocol: proto, peer: peer)
         if case .failure(let denial) = result {
             if Metrics.isEnabled { Metrics.add(Self.rejectionCounter(denial)) }
@@ -110,7 +111,8 @@ struct DownloadAuthorizer: Sendable {
     /// Every denial with its `imagegate_token_rejections_total{reason}` counter, registered once: a bad-token
     /// flood counts by comparing enum values, without making the reason text per request.
     static let rejectionCounters: [(Denial, MetricCounter)] = {
-        let all = TokenRejection.allCases.map(Denial.token)
+        let all =
+            TokenRejection.allCases.map(Denial.token)
             + [.imageGone, .wrongTenant, .notAvailable, .staleGeneration, .revoked, .exhausted, .catalog]
         return all.map { ($0, Metrics.counter(rejectionSeries($0.logReason))) }
     }()
@@ -122,7 +124,9 @@ struct DownloadAuthorizer: Sendable {
         return Metrics.counter(rejectionSeries(denial.logReason))  // a case missing from the list above
     }
 
-    private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+    private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<
+        AuthorizedDownload, Denial
+    > {
         // Every valid token has exactly this length and prefix (TokenCodec step 1): anything else is refused
         // before the cache, the keyring or any copy of it (a bad-token flood costs less than a download).
         guard token.utf8.count == TokenCodec.tokenLength, token.utf8.starts(with: TokenCodec.prefix.utf8) else {
@@ -158,7 +162,9 @@ struct DownloadAuthorizer: Sendable {
     /// front re-checks this for sessions already open (`imagegate key retire`, Docs/tokens.md).
     func signingKeyExists(_ kid: UInt32) -> Bool { keys.keyring().key(kid, now: clock.now()) != nil }
 
-    private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+    private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<
+        AuthorizedDownload, Denial
+    > {
         let claims: TokenClaims
         var verdict = codec.verify(
             token, keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto, peer: peer)
@@ -203,7 +209,9 @@ struct DownloadAuthorizer: Sendable {
     /// token's single binding was checked already) and, for a cached verdict, the allowance as last read.
     static func linkDenial(_ d: AuthorizedDownload, peer: [UInt8]?) -> Denial? {
         if !d.allowedIPs.isEmpty {
-            guard let peer, d.allowedIPs.contains(where: { $0.contains(peer) }) else { return .token(.addressNotAllowed) }
+            guard let peer, d.allowedIPs.contains(where: { $0.contains(peer) }) else {
+                return .token(.addressNotAllowed)
+            }
         }
         if let link = d.link, let allowance = link.options.byteAllowance, link.usage.bytesServed >= allowance {
             return .exhausted
@@ -278,7 +286,8 @@ extension DownloadAuthorizer {
         let size = image.size
         return ServedFile(
             name: names.minted, otherNames: names.others, size: size, modified: image.finalizedAt ?? image.updatedAt,
-            grant: grant, open: { () throws(GateError) -> any BlobReader in
+            grant: grant,
+            open: { () throws(GateError) -> any BlobReader in
                 try blobs.openReader(version, expectedSize: size)
             })
     }

@@ -23,10 +23,12 @@ struct DownloadHandler: RequestHandler {
 
     func sessionEnded(_ grant: DownloadGrant, secure: Bool, requests: Int, bytes: UInt64, peer: PeerAddress) {
         guard let audit else { return }
-        audit("download.session", grant.image.description, grant.tenant, peer.description, [
-            "serial": grant.serial.hex, "protocol": secure ? "https" : "http", "requests": String(requests),
-            "bytes": String(bytes),
-        ])
+        audit(
+            "download.session", grant.image.description, grant.tenant, peer.description,
+            [
+                "serial": grant.serial.hex, "protocol": secure ? "https" : "http", "requests": String(requests),
+                "bytes": String(bytes),
+            ])
     }
 
     func sessionUsage(_ grant: DownloadGrant, secure: Bool, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
@@ -111,7 +113,8 @@ struct DownloadHandler: RequestHandler {
             file = try files.file(
                 for: BlobVersion(image: image.id, generation: image.generation), nowMs: Monotonic.milliseconds()
             ) { () throws(GateError) -> any BlobReader in
-                try blobs.openReader(BlobVersion(image: image.id, generation: image.generation), expectedSize: image.size)
+                try blobs.openReader(
+                    BlobVersion(image: image.id, generation: image.generation), expectedSize: image.size)
             }
         } catch {
             logger.error("image \(image.id) is available but its blob cannot be read: \(error.message)")
@@ -169,7 +172,8 @@ struct DownloadHandler: RequestHandler {
                 }
             }
             return Response(
-                status: 206, headerBlock: withDigest ? fixed.commonAndDigest : fixed.common, headers: [("Content-Type", layout.contentType)],
+                status: 206, headerBlock: withDigest ? fixed.commonAndDigest : fixed.common,
+                headers: [("Content-Type", layout.contentType)],
                 body: pieces, file: file)
         case .unsatisfiable:
             // Empty body (curl #1163: old curl appended error pages to resumed files).

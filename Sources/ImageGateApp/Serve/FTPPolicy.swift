@@ -20,10 +20,12 @@ struct FTPPolicy: FTPAccessPolicy {
     func sessionEnded(_ file: ServedFile, bytes: UInt64, transfers: Int, secure: Bool, peer: PeerAddress) {
         guard let audit else { return }
         let grant = file.grant
-        audit("download.session", grant.image.description, grant.tenant, peer.description, [
-            "serial": grant.serial.hex, "protocol": secure ? "ftps" : "ftp", "bytes": String(bytes),
-            "transfers": String(transfers),
-        ])
+        audit(
+            "download.session", grant.image.description, grant.tenant, peer.description,
+            [
+                "serial": grant.serial.hex, "protocol": secure ? "ftps" : "ftp", "bytes": String(bytes),
+                "transfers": String(transfers),
+            ])
     }
 
     func authorize(token: String, secure: Bool, peer: PeerAddress) -> FTPLogin {
@@ -31,7 +33,8 @@ struct FTPPolicy: FTPAccessPolicy {
         switch authorizer.authorize(token: Substring(token), protocol: required, peer: peer.bytes) {
         case .failure(let denial):
             return .denied(
-                reason: denial.logReason, tokenLabel: TokenRedaction.redact(token), message: denial.linkRefusal?.sentence)
+                reason: denial.logReason, tokenLabel: TokenRedaction.redact(token),
+                message: denial.linkRefusal?.sentence)
         case .success(let d): return .granted(authorizer.servedFile(d, blobs: blobs))
         }
     }
@@ -40,7 +43,8 @@ struct FTPPolicy: FTPAccessPolicy {
     /// running is never cut; a failed check ends the control connection.
     func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, secure: Bool, peer: PeerAddress) {
         authorizer.recordUse(
-            file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: secure ? "ftps" : "ftp", peer: peer)
+            file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: secure ? "ftps" : "ftp", peer: peer
+        )
     }
 
     func stillValid(_ file: ServedFile) -> Bool {
@@ -50,6 +54,7 @@ struct FTPPolicy: FTPAccessPolicy {
     /// A RETR refused because the link expired or was revoked since login: told and audited like a login.
     func refusalMessage(_ file: ServedFile, secure: Bool, peer: PeerAddress) -> String? {
         authorizer.refusal(
-            of: file.grant, newTransfer: true, protocol: secure ? .ftps : [.ftps, .ftpPlain], peer: peer.bytes)?.sentence
+            of: file.grant, newTransfer: true, protocol: secure ? .ftps : [.ftps, .ftpPlain], peer: peer.bytes)?
+            .sentence
     }
 }

@@ -50,7 +50,9 @@ extension DownloadAuthorizer {
         case .current: grant.confirmedAt.store(now, ordering: .relaxed)
         case .ended(let why): logger.debug("\(grant): no longer valid: \(why)")
         case .unreachable:
-            logger.warning("\(grant): catalog unreachable; grant last confirmed \(now - grant.confirmedAt.load(ordering: .relaxed)) s ago")
+            logger.warning(
+                "\(grant): catalog unreachable; grant last confirmed \(now - grant.confirmedAt.load(ordering: .relaxed)) s ago"
+            )
         }
         return GrantRevalidation.decide(answer, confirmedAt: grant.confirmedAt.load(ordering: .relaxed), now: now)
     }

@@ -65,7 +65,9 @@ final class OpenFileCache: Sendable {
         entries.withLock { map in
             // Older generations of the same image are never asked for again.
             for k in map.keys where k.image == key.image && k.generation != key.generation { map[k] = nil }
-            if map[key] == nil && map.count >= maxEntries, let oldest = map.min(by: { $0.value.usedMs < $1.value.usedMs }) {
+            if map[key] == nil && map.count >= maxEntries,
+                let oldest = map.min(by: { $0.value.usedMs < $1.value.usedMs })
+            {
                 map[oldest.key] = nil
             }
             map[key] = Entry(file: fresh, checkedMs: nowMs, usedMs: nowMs)

@@ -32,8 +32,9 @@ final class RefusedDownloadAudit: Sendable {
 
     /// Writes the record unless the same key was written within the window. `now` is wall-clock seconds.
     func record(_ refusal: LinkRefusal, claims: TokenClaims, protocolName: String, client: String, now: Int64) {
-        record(refusal, serial: claims.serial, image: claims.image, tenant: claims.tenant, protocolName: protocolName,
-               client: client, now: now)
+        record(
+            refusal, serial: claims.serial, image: claims.image, tenant: claims.tenant, protocolName: protocolName,
+            client: client, now: now)
     }
 
     /// The same for a grant of a session already open (an FTP RETR after the link expired or was revoked).
@@ -43,9 +44,11 @@ final class RefusedDownloadAudit: Sendable {
     ) {
         let key = "\(serial.hex) \(refusal.rawValue) \(client)"
         guard admit(key, now: now) else { return }
-        write("download.refused", image.description, tenant, client, [
-            "serial": serial.hex, "reason": refusal.rawValue, "protocol": protocolName, "client": client,
-        ])
+        write(
+            "download.refused", image.description, tenant, client,
+            [
+                "serial": serial.hex, "reason": refusal.rawValue, "protocol": protocolName, "client": client,
+            ])
     }
 
     /// Whether `key` may be written now; remembers it when so.

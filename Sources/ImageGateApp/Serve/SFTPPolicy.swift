@@ -20,9 +20,11 @@ struct SFTPPolicy: SFTPAccessPolicy {
     func sessionEnded(_ file: ServedFile, bytes: UInt64, peer: PeerAddress, outcome: String) {
         guard let audit else { return }
         let grant = file.grant
-        audit("download.session", grant.image.description, grant.tenant, peer.description, [
-            "serial": grant.serial.hex, "protocol": "sftp", "bytes": String(bytes), "outcome": outcome,
-        ])
+        audit(
+            "download.session", grant.image.description, grant.tenant, peer.description,
+            [
+                "serial": grant.serial.hex, "protocol": "sftp", "bytes": String(bytes), "outcome": outcome,
+            ])
     }
 
     func authorize(token: String, peer: PeerAddress) -> SFTPLogin {
@@ -36,7 +38,8 @@ struct SFTPPolicy: SFTPAccessPolicy {
     }
 
     func usage(_ file: ServedFile, newSession: Bool, bytes: UInt64, peer: PeerAddress) {
-        authorizer.recordUse(file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: "sftp", peer: peer)
+        authorizer.recordUse(
+            file.grant, newSessions: newSession ? 1 : 0, bytes: bytes, protocolName: "sftp", peer: peer)
     }
 
     /// A used-up link's next OPEN: told why and audited as `download.refused`, like a refused login.
@@ -62,7 +65,8 @@ struct SFTPPolicy: SFTPAccessPolicy {
 /// Starting the SFTP front from `serve`, kept here so ServeCommand only gains a few lines.
 enum SFTPFront {
     static func start(
-        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: any BlobStorage, accessLog: LineSink?, logger: Logger,
+        _ settings: Settings, authorizer: DownloadAuthorizer, blobs: any BlobStorage, accessLog: LineSink?,
+        logger: Logger,
         audit: (@Sendable (String, String, TenantID?, String, [String: String]) -> Void)? = nil
     ) throws(GateError) -> SFTPListener {
         let policy = SFTPPolicy(authorizer: authorizer, blobs: blobs, logger: logger, audit: audit)

@@ -13,7 +13,8 @@ import Synchronization
 enum BlobBackend {
     /// The local directory store, or for `s3://…` the object store, checked before anything else uses it: a
     /// missing bucket or refused credentials stop `serve` and the CLI with a one-line reason.
-    static func open(_ settings: Settings, store: any CatalogStore, logger: Logger) throws(GateError) -> any BlobStorage {
+    static func open(_ settings: Settings, store: any CatalogStore, logger: Logger) throws(GateError) -> any BlobStorage
+    {
         guard settings.isObjectStore else { return BlobStore(root: settings.blobRoot) }
         let s3 = try objectStore(settings, store: store, logger: logger)
         try s3.prepare()
@@ -40,7 +41,8 @@ enum BlobBackend {
             let location = try S3Location(settings.blobsURL)
             // The CLI reads the same credentials as the server: the file when configured, else the environment.
             let credentials = try S3Credentials.resolve(
-                file: o.credentialsFile.isEmpty ? nil : o.credentialsFile, environment: S3Credentials.processEnvironment)
+                file: o.credentialsFile.isEmpty ? nil : o.credentialsFile, environment: S3Credentials.processEnvironment
+            )
             var configuration = S3Client.Configuration()
             configuration.idleTimeoutSeconds = Int(o.timeoutSeconds)
             configuration.connectTimeoutMilliseconds = Int(min(o.timeoutSeconds, 5) * 1000)

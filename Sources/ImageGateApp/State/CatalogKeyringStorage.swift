@@ -35,7 +35,7 @@ struct CatalogKeyringStorage: KeyringStorage {
         let write: SharedDocumentWrite
         do {
             write = try store.putDocument(Self.keyringDocument, body: text, expectedVersion: expectedNumber)
-        } catch where error.code == .conflict {
+        } catch  where error.code == .conflict {
             // The store's answer when a version was expected and no document is there any more.
             throw GateError.io("\(keyringLocation) disappeared")
         }

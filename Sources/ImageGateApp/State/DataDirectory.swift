@@ -25,8 +25,10 @@ final class DataDirectory: Sendable {
     let service: ImageService
     let imports: ImportManager
 
-    private init(settings: Settings, store: any CatalogStore, blobs: any BlobStorage, keys: TokenKeyStore,
-                 clock: any WallClock, secrets: SecretBox) {
+    private init(
+        settings: Settings, store: any CatalogStore, blobs: any BlobStorage, keys: TokenKeyStore,
+        clock: any WallClock, secrets: SecretBox
+    ) {
         self.settings = settings
         self.store = store
         self.blobs = blobs
@@ -103,7 +105,8 @@ final class DataDirectory: Sendable {
         } else {
             // A shared catalog: every node signs, verifies, seals and presents host keys alike (SharedIdentity).
             try makeDirectories(settings.keysDir)
-            keys = try SharedIdentity.tokenKeys(settings, store: store, clock: clock, allowRecreate: recreateMissingKeys)
+            keys = try SharedIdentity.tokenKeys(
+                settings, store: store, clock: clock, allowRecreate: recreateMissingKeys)
             secrets = try SharedIdentity.secretBox(settings, store: store)
             try SharedIdentity.syncHostKeys(settings, store: store)
         }
@@ -111,8 +114,9 @@ final class DataDirectory: Sendable {
         let blobs = try BlobBackend.open(
             settings, store: store,
             logger: Logger(sink: LineSink(fd: 2, filter: TokenRedaction.redactTokens(in:)), minimum: settings.logLevel))
-        let data = DataDirectory(settings: settings, store: store, blobs: blobs, keys: keys,
-                                 clock: clock, secrets: secrets)
+        let data = DataDirectory(
+            settings: settings, store: store, blobs: blobs, keys: keys,
+            clock: clock, secrets: secrets)
         // First use: the default tenant and a platform-admin account; its API key is written once, 0600,
         // for remote use of the API (the local CLI needs none: it acts on the data directory directly).
         // On a shared catalog several nodes and CLIs may come first at the same moment: the first use runs

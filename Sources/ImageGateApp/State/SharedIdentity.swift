@@ -39,8 +39,9 @@ enum SharedIdentity {
         if hasKeyring {
             if let localID { try requireSameDeployment(localID, shared: shared, settings: settings) }
         } else if localID != nil || localRing != nil {
-            try importKeys(localID: localID, localRing: localRing, local: local, into: shared, settings: settings,
-                           now: clock.now())
+            try importKeys(
+                localID: localID, localRing: localRing, local: local, into: shared, settings: settings,
+                now: clock.now())
         } else if !allowRecreate {
             let (images, links) = try store.imageAndLinkCounts()
             if images > 0 || links > 0 {
@@ -87,7 +88,8 @@ enum SharedIdentity {
         settings: Settings, now: Int64
     ) throws(GateError) {
         guard let localID, let localRing else {
-            let (missing, present) = localID == nil
+            let (missing, present) =
+                localID == nil
                 ? (local.deploymentIDPath, local.keyFilePath) : (local.keyFilePath, local.deploymentIDPath)
             throw GateError.io(
                 "\(absolutePath(missing)) is missing next to \(absolutePath(present)); the two only work as a pair, "

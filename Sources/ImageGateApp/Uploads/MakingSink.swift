@@ -71,16 +71,24 @@ final class MakingSink: BodySink {
             case .storageFull, .storage:
                 // The server's fault, not the bytes' (PatchSink.status): 507 for a full disk, else 500.
                 let status = PatchSink.status(failure.cause)
-                return APIReply.json(status, ["error": [
-                    "code": failure.cause == .storageFull ? "insufficient_storage" : GateError.Code.io.rawValue,
-                    "message": "import failed: \(failure.reason)",
-                ]])
+                return APIReply.json(
+                    status,
+                    [
+                        "error": [
+                            "code": failure.cause == .storageFull ? "insufficient_storage" : GateError.Code.io.rawValue,
+                            "message": "import failed: \(failure.reason)",
+                        ]
+                    ])
             }
         }
         let bytes = sink.bytes
         imports.finalizeInBackground(sink, id: record.id)
-        return APIReply.json(202, ["id": record.id.description, "status": "making", "bytes": bytes,
-                                   "message": "received; the image becomes available once its bytes are verified"])
+        return APIReply.json(
+            202,
+            [
+                "id": record.id.description, "status": "making", "bytes": bytes,
+                "message": "received; the image becomes available once its bytes are verified",
+            ])
     }
 
     func abandon() {

@@ -53,8 +53,9 @@ final class PatchSink: BodySink {
         switch imports.claimUpload(s.imageID) {
         case .claimed: break
         case .heldElsewhere(let holder):
-            return .refuse(TusHandler.answer(
-                409, "another PATCH to this upload is in progress (node \(holder.node)); retry after HEAD"))
+            return .refuse(
+                TusHandler.answer(
+                    409, "another PATCH to this upload is in progress (node \(holder.node)); retry after HEAD"))
         case .gone: return .refuse(TusHandler.answer(404, "no such upload"))
         case .catalogFailed(let error) where error.isCatalogFull:
             // The disk the catalog shares with the staged bytes is full: fail the import as a staging write that
@@ -84,8 +85,9 @@ final class PatchSink: BodySink {
                 return TusHandler.answer(APIError.status(error.code), error.message)
             }
             if offset != st.offset {
-                return TusHandler.answer(409, "Upload-Offset \(offset) does not match the upload's offset \(st.offset)",
-                                         [("Upload-Offset", String(st.offset))])
+                return TusHandler.answer(
+                    409, "Upload-Offset \(offset) does not match the upload's offset \(st.offset)",
+                    [("Upload-Offset", String(st.offset))])
             }
             if offset + length > s.length {
                 return TusHandler.answer(413, "the body goes past Upload-Length \(s.length)")
@@ -129,7 +131,8 @@ final class PatchSink: BodySink {
             return TusHandler.answer(460, "Checksum Mismatch", [("Upload-Offset", String(startOffset))])
         }
         let (offset, sink): (UInt64, ImportSink?) = session.withState { st in
-            imports.reportProgress(session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport, flush: true)
+            imports.reportProgress(
+                session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport, flush: true)
             var sink: ImportSink?
             if st.offset == session.length && !st.finished {
                 st.finished = true

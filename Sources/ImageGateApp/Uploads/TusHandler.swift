@@ -55,10 +55,12 @@ struct TusHandler: Sendable {
     func respond(to request: Request) -> Response {
         let head = request.head
         if head.method == "OPTIONS" {
-            return Self.answer(204, nil, [
-                ("Tus-Version", Self.version), ("Tus-Extension", "creation,termination,checksum"),
-                ("Tus-Checksum-Algorithm", "sha1,sha256,md5"),
-            ])
+            return Self.answer(
+                204, nil,
+                [
+                    ("Tus-Version", Self.version), ("Tus-Extension", "creation,termination,checksum"),
+                    ("Tus-Checksum-Algorithm", "sha1,sha256,md5"),
+                ])
         }
         if head.headers("authorization").count > 1 { return Self.answer(400, RequestShape.twoAuthorizations) }
         guard head.header("tus-resumable") == Self.version else {
@@ -73,7 +75,8 @@ struct TusHandler: Sendable {
             guard let s = session(head, p) else {
                 // Completed: the final offset, so a client that lost the last PATCH reply sees it is done.
                 if let length = completedLength(head, p) {
-                    return Self.answer(200, nil, [("Upload-Offset", String(length)), ("Upload-Length", String(length))])
+                    return Self.answer(
+                        200, nil, [("Upload-Offset", String(length)), ("Upload-Length", String(length))])
                 }
                 return Self.answer(404, "no such upload")
             }
@@ -107,7 +110,8 @@ struct TusHandler: Sendable {
             let job = try? imports.store.importJob(image: id), let uploadID = job.uploadID,
             let s = imports.uploadSession(uploadID), (try? service.image(p, id)) != nil, p.may(.manageImages)
         else {
-            return Self.answer(404, "create the import first (POST /api/v1/imports) and name it in Upload-Metadata image_id")
+            return Self.answer(
+                404, "create the import first (POST /api/v1/imports) and name it in Upload-Metadata image_id")
         }
         guard length == s.length else {
             return Self.answer(409, "Upload-Length \(length) differs from the import's size \(s.length)")
@@ -122,7 +126,9 @@ struct TusHandler: Sendable {
             let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
             guard let key = parts.first else { continue }
             var value = ""
-            if parts.count == 2, let d = Data(base64Encoded: String(parts[1])) { value = String(decoding: d, as: UTF8.self) }
+            if parts.count == 2, let d = Data(base64Encoded: String(parts[1])) {
+                value = String(decoding: d, as: UTF8.self)
+            }
             out[String(key)] = value
         }
         return out
@@ -149,7 +155,8 @@ struct TusHandler: Sendable {
             }
             checksum = parsed
         }
-        return PatchSink.start(session: s, imports: imports, offset: offset, length: head.contentLength,
-                               checksum: checksum)
+        return PatchSink.start(
+            session: s, imports: imports, offset: offset, length: head.contentLength,
+            checksum: checksum)
     }
 }

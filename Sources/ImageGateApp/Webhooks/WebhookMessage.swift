@@ -12,7 +12,8 @@ struct WebhookMessage {
     let headers: [String]
 
     init(_ event: WebhookEvent, secret: String) {
-        let text = "{\"id\":\(JSONText.quote(event.id)),\"type\":\(JSONText.quote(event.type)),"
+        let text =
+            "{\"id\":\(JSONText.quote(event.id)),\"type\":\(JSONText.quote(event.type)),"
             + "\"time\":\(JSONText.quote(TimeFormat.rfc3339(event.time))),\"data\":\(event.data)}"
         body = Array(text.utf8)
         headers = [

@@ -97,7 +97,9 @@ final class WebhookWorker: Sendable {
         case .delivered:
             logger.debug("webhooks: \(d.event.id) \(d.event.type) delivered to \(hook.id)")
         case .retry(let at, _, let error):
-            logger.info("webhooks: \(d.event.id) to \(hook.id) failed (attempt \(d.attempts + 1)): \(error); retry in \(at - now) s")
+            logger.info(
+                "webhooks: \(d.event.id) to \(hook.id) failed (attempt \(d.attempts + 1)): \(error); retry in \(at - now) s"
+            )
         case .gaveUp(_, let error):
             logger.warning("webhooks: \(d.event.id) to \(hook.id) given up after \(d.attempts + 1) attempts: \(error)")
         }

@@ -9,7 +9,9 @@ private struct PatternSource: SFTPByteSource {
     func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64) -> Int {
         guard offset < size else { return 0 }
         let n = Int(min(UInt64(count), size - offset))
-        for i in 0..<n { buffer.storeBytes(of: UInt8(truncatingIfNeeded: offset &+ UInt64(i)), toByteOffset: i, as: UInt8.self) }
+        for i in 0..<n {
+            buffer.storeBytes(of: UInt8(truncatingIfNeeded: offset &+ UInt64(i)), toByteOffset: i, as: UInt8.self)
+        }
         return n
     }
 }
