@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-version=$(sed -n 's/^ *public static let version = "\(.*\)"$/\1/p' Sources/ImageGateApp/CLI/CLI.swift)
-[ -n "$version" ] || { echo "cannot read the version from Sources/ImageGateApp/CLI/CLI.swift" >&2; exit 1; }
+version_file=Sources/ImageGateApp/Operations/BuildInfo.swift
+version=$(sed -n 's/^ *static let version = "\(.*\)"$/\1/p' "$version_file")
+[ -n "$version" ] || { echo "cannot read the version from $version_file" >&2; exit 1; }
 arch=$(dpkg --print-architecture)
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then
