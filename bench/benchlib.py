@@ -348,3 +348,20 @@ def finish(marker, script, body):
     if not os.environ.get("BENCH_NO_DOC"):
         update_doc(marker, script, body)
         log(f"refreshed the {marker} results section of {DOC}")
+
+
+def main_with_bin(name, doc, run):
+    """The command line of a benchmark that can also measure another binary: `--bin PATH` (then the results are
+    printed, and Docs/benchmarks.md is left alone) and `--label TEXT` (what that binary is). Calls
+    run(bench, own_binary, label) inside Bench(name)."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--bin", help="an imagegate binary to measure instead of this checkout's release build")
+    ap.add_argument("--label", help="what --bin is (printed with the results)")
+    a = ap.parse_args()
+    global BIN
+    if a.bin:
+        BIN = os.path.abspath(a.bin)
+    label = a.label or ("binary " + BIN if a.bin else f"commit {machine()['commit']}")
+    with Bench(name) as b:
+        run(b, not a.bin, label)

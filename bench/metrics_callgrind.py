@@ -18,7 +18,6 @@ authorization, response and counting happens there); "all threads" adds the heal
 listener, whose work is per second, not per request (no scrape runs during the requests). With metrics on, the
 counters are read back at the end and must equal the requests made.
 """
-import argparse
 import glob
 import http.client
 import os
@@ -206,17 +205,5 @@ def run(b, own_binary, label):
         print(body)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", help="an imagegate binary to measure instead of this checkout's release build")
-    ap.add_argument("--label", help="what --bin is (printed with the results)")
-    a = ap.parse_args()
-    if a.bin:
-        benchlib.BIN = os.path.abspath(a.bin)
-    label = a.label or ("binary " + benchlib.BIN if a.bin else f"commit {machine()['commit']}")
-    with Bench("metrics-callgrind") as b:
-        run(b, not a.bin, label)
-
-
 if __name__ == "__main__":
-    main()
+    benchlib.main_with_bin("metrics-callgrind", __doc__, run)

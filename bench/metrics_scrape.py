@@ -15,7 +15,6 @@ serves every scrape and does nothing else, so its time divided by the scrapes is
 catalog query included: it runs on that thread). The `health` thread's time over BENCH_IDLE_SECONDS of no load
 is the cost of its once-a-second round, which runs with metrics on and off alike.
 """
-import argparse
 import http.client
 import os
 import random
@@ -130,17 +129,5 @@ def run(b, own_binary, label):
         print(body)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bin", help="an imagegate binary to measure instead of this checkout's release build")
-    ap.add_argument("--label", help="what --bin is (printed with the results)")
-    a = ap.parse_args()
-    if a.bin:
-        benchlib.BIN = os.path.abspath(a.bin)
-    label = a.label or ("binary " + benchlib.BIN if a.bin else f"commit {machine()['commit']}")
-    with Bench("metrics-scrape") as b:
-        run(b, not a.bin, label)
-
-
 if __name__ == "__main__":
-    main()
+    benchlib.main_with_bin("metrics-scrape", __doc__, run)
