@@ -32,7 +32,7 @@ struct SliceNames: Sendable {
     let prefix: String
 
     init(key: String, sliceBytes: UInt64) {
-        prefix = SliceFiles.hex(Array(Crypto.sha256(Array(key.utf8)).prefix(16))) + "-\(sliceBytes)-"
+        prefix = Hex.encode(Crypto.sha256(Array(key.utf8)).prefix(16)) + "-\(sliceBytes)-"
     }
 
     func name(_ index: Int) -> String { prefix + String(index) + SliceFiles.sliceSuffix }
@@ -52,17 +52,6 @@ struct SliceFiles: Sendable {
 
     static func name(key: String, sliceBytes: UInt64, index: Int) -> String {
         SliceNames(key: key, sliceBytes: sliceBytes).name(index)
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The key hash of a slice file name: what the debug log shows instead of the key.
@@ -176,7 +165,7 @@ struct SliceFiles: Sendable {
             buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             offset += off_t(n)
         }
-        return (hex(hasher.finish()), UInt64(offset))
+        return (Hex.encode(hasher.finish()), UInt64(offset))
     }
 }
 
@@ -220,6 +209,6 @@ struct SliceWriter {
 
     /// The SHA-256 (lowercase hex) and length of what was written.
     func finish() -> (hex: String, length: UInt64) {
-        (SliceFiles.hex(hasher.finish()), written)
+        (Hex.encode(hasher.finish()), written)
     }
 }
