@@ -49,6 +49,12 @@ class Server:
         self.metrics_port = None
         self.lines = []
 
+    @property
+    def admin_key(self):
+        """The administrator's API key, written to keys/admin-api-key when the data directory was initialized."""
+        with open(os.path.join(self.data_dir, "keys", "admin-api-key")) as f:
+            return f.read().strip()
+
     def common(self):
         args = ["--data-dir", self.data_dir]
         if self.config:

@@ -2,7 +2,6 @@
 binary, its output, and its exit codes (0 ok, 3 not found, 4 refused: a conflict, a policy or a value the rules
 refuse, 64 usage: a malformed command line)."""
 import csv
-import io
 import json
 import os
 import re
@@ -288,7 +287,7 @@ def test_cli_and_running_server_share_the_catalog(tmp_path):
         p.write_bytes(os.urandom(1000))
         i = s.import_image(str(p), "shared")["id"]
         ok(s.cli("image", "rename", i, "shared 2"))
-        key = open(os.path.join(s.data_dir, "keys", "admin-api-key")).read().strip()
+        key = s.admin_key
         c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
         c.request("GET", f"/api/v1/images/{i}", headers={"Authorization": "Bearer " + key})
         assert json.loads(c.getresponse().read())["name"] == "shared 2"

@@ -5,7 +5,6 @@ with curl; rename; batch delete two images; restore one and destroy the other; e
 a view-only sub-account sees no delete button and is refused by the server when it tries anyway.
 
 Screenshots of every page go to Tests/integration/artifacts/console/ (git-ignored; the path is printed)."""
-import hashlib
 import json
 import os
 import shutil
@@ -64,8 +63,7 @@ def srv(workdir):
 
 @pytest.fixture(scope="module")
 def admin(srv):
-    with open(os.path.join(srv.data_dir, "keys", "admin-api-key")) as f:
-        return API(srv, f.read().strip())
+    return API(srv, srv.admin_key)
 
 
 @pytest.fixture(scope="module")

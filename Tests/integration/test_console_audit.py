@@ -22,8 +22,7 @@ def srv(workdir):
 
 @pytest.fixture(scope="module")
 def admin(srv):
-    with open(os.path.join(srv.data_dir, "keys", "admin-api-key")) as f:
-        return API(srv, f.read().strip())
+    return API(srv, srv.admin_key)
 
 
 def refused_link(srv, tmp_path):

@@ -19,8 +19,7 @@ def srv(workdir):
     with open(source, "wb") as f:
         f.write(os.urandom(1 << 20))
     s.image = s.import_image(source, "Console Links")
-    with open(os.path.join(s.data_dir, "keys", "admin-api-key")) as f:
-        s.api = API(s, f.read().strip())
+    s.api = API(s, s.admin_key)
     yield s
     s.stop()
 

@@ -11,9 +11,7 @@ Screenshots go to Tests/integration/artifacts/console/ (git-ignored), named revi
 import http.client
 import json
 import os
-import re
 import shutil
-import socket
 import subprocess
 
 import pytest
@@ -37,8 +35,7 @@ def srv(workdir):
 
 @pytest.fixture(scope="module")
 def admin(srv):
-    with open(os.path.join(srv.data_dir, "keys", "admin-api-key")) as f:
-        return API(srv, f.read().strip())
+    return API(srv, srv.admin_key)
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,7 @@ def srv(workdir):
 
 @pytest.fixture(scope="module")
 def key(srv):
-    with open(os.path.join(srv.data_dir, "keys", "admin-api-key")) as f:
-        return f.read().strip()
+    return srv.admin_key
 
 
 def call(srv, method, path, body=None, headers=None, tls=False):

@@ -26,8 +26,7 @@ def test_add_see_the_secret_once_read_the_log_and_remove(browser, srv, workdir):
     d = browser
     receiver = Receiver(free_port()).start()
     try:
-        with open(os.path.join(srv.data_dir, "keys", "admin-api-key")) as f:
-            sign_in(d, srv, f.read().strip())
+        sign_in(d, srv, srv.admin_key)
         nav = [a for a in css(d, "nav a") if a.text == "Webhooks"]
         assert nav, "administrators see the Webhooks page in the navigation"
         nav[0].click()

@@ -14,43 +14,18 @@ import time
 
 import pytest
 
+import cluster
 from conftest import Server, sha256_file
 
 MiB = 1 << 20
 
 
-class API:
+class API(cluster.API):
+    """The management API of one test server (conftest.Server), with its admin key."""
+
     def __init__(self, server):
+        super().__init__("127.0.0.1", server.port, server.admin_key)
         self.server = server
-        with open(os.path.join(server.data_dir, "keys", "admin-api-key")) as f:
-            self.key = f.read().strip()
-
-    def call(self, method, path, body=None, headers=None, raw=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
-        h = {"Authorization": "Bearer " + self.key}
-        h.update(headers or {})
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        payload = r.read()
-        c.close()
-        try:
-            js = json.loads(payload) if payload else None
-        except ValueError:
-            js = None
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), js, payload
-
-    def image(self, image_id):
-        return self.call("GET", f"/api/v1/images/{image_id}")[2]
-
-    def wait_status(self, image_id, statuses, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            img = self.image(image_id)
-            if img["status"] in statuses:
-                return img
-            time.sleep(0.2)
-        raise AssertionError(f"image {image_id} still {img['status']}")
 
     def create_upload(self, name, size, **fields):
         body = {"name": name, "kind": "self_made", "format": "raw", "system_type": "Linux",

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BIN, OS_ARGS, Server, run, sha256_file
+from conftest import BIN, Server, run, sha256_file
 from test_sftp import QUIET, sftp_batch, token_of
 
 SIZE = 4 * 1024 * 1024 + 1234
@@ -182,8 +182,7 @@ def test_bulk_mint_of_50_images_with_csv_and_json_output(srv, tmp_path):
     assert all(row[1].startswith("bulk ") and row[4].startswith("https://") and row[6].startswith("ftp://")
                and row[7] == "" and row[8].startswith("sftp://") for row in rows[1:])
     # The same through the API (remote CLI, POST /api/v1/links), written as JSON.
-    with open(os.path.join(srv.data_dir, "keys", "admin-api-key")) as f:
-        key = f.read().strip()
+    key = srv.admin_key
     out_json = tmp_path / "links.json"
     r = subprocess.run([BIN, "link", "mint", *ids[:5], missing, "--server", srv.base, "--protocols", "https,sftp",
                         "--output", str(out_json), "--json"], capture_output=True, text=True, timeout=120,

@@ -249,8 +249,7 @@ def test_audit_filters_readable_details_and_csv(server, small_image):
     bad = server.cli("audit", "list", "--since", "yesterday", check=False)
     assert bad.returncode != 0 and "since must be" in bad.stderr
     # The CSV export of the same filter, parsed.
-    with open(f"{server.data_dir}/keys/admin-api-key") as f:
-        key = f.read().strip()
+    key = server.admin_key
     r = subprocess.run(["curl", "-sS", "-f", "-H", f"Authorization: Bearer {key}",
                         f"{server.base}/api/v1/audit/export.csv?serial={serial}"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -345,30 +345,39 @@ def test_same_etag_and_ssh_host_keys_from_every_node(cluster, key, n1, big):
     assert len({tuple(sorted(k.items())) for k in seen.values()}) == 1, seen
 
 
+def interrupt_then_resume(cluster, link, client, first, second, tmp_path, rate_mib, kill_after):
+    """Start `client` rate-limited (rate_mib MiB/s) on node `first`, SIGKILL it once `kill_after` bytes are on
+    disk, and resume the same file on node `second` (`wget -c`, `curl -C -`, sftp `reget`). Returns the resumed
+    file's path and how many bytes the first client had written."""
+    name = link["file_name"]
+    target = str(tmp_path / name)
+    out = str(tmp_path)
+    if client == "wget":
+        got = start_and_kill(["wget", "-q", f"--limit-rate={rate_mib}m", node_url(first, link)], target,
+                             kill_after, out)
+        r = run(["wget", "-c", node_url(second, link)], cwd=out)
+        assert r.returncode == 0 and "206 Partial Content" in r.stderr, r.stderr
+    elif client == "curl":
+        got = start_and_kill(["curl", "-s", "--limit-rate", f"{rate_mib}M", "-o", name, node_url(first, link)],
+                             target, kill_after, out)
+        r = run(["curl", "-sS", "-f", "-C", "-", "-o", name, node_url(second, link)], cwd=out)
+        assert r.returncode == 0, r.stderr
+    else:
+        with open(tmp_path / "batch", "w") as f:
+            f.write(f"get {name}\n")
+        got = start_and_kill(["sftp", *SSH_OPTS, "-l", str(rate_mib * 8000), "-P", str(cluster.ports.sftp), "-b",
+                              "batch", f"{token_of(link)}@{first.host}"], target, kill_after, out)
+        r = sftp(second.host, cluster.ports.sftp, token_of(link), [f"reget {name}"], out)
+        assert r.returncode == 0, r.stderr
+    return target, got
+
+
 @pytest.mark.parametrize("client", ["wget", "curl", "sftp"])
 def test_download_interrupted_on_node1_resumed_on_node3_is_byte_identical(cluster, key, n1, n3, big, client,
                                                                           tmp_path):
     rec, digest = big
     link = mint(cluster, n1, rec["id"], key)
-    name = link["file_name"]
-    target = str(tmp_path / name)
-    out = str(tmp_path)
-    if client == "wget":
-        got = start_and_kill(["wget", "-q", "--limit-rate=4m", node_url(n1, link)], target, 6 * MiB, out)
-        r = run(["wget", "-c", node_url(n3, link)], cwd=out)
-        assert r.returncode == 0 and "206 Partial Content" in r.stderr, r.stderr
-    elif client == "curl":
-        got = start_and_kill(["curl", "-s", "--limit-rate", "4M", "-o", name, node_url(n1, link)], target,
-                             6 * MiB, out)
-        r = run(["curl", "-sS", "-f", "-C", "-", "-o", name, node_url(n3, link)], cwd=out)
-        assert r.returncode == 0, r.stderr
-    else:
-        with open(tmp_path / "batch", "w") as f:
-            f.write(f"get {name}\n")
-        got = start_and_kill(["sftp", *SSH_OPTS, "-l", "32000", "-P", str(cluster.ports.sftp), "-b", "batch",
-                              f"{token_of(link)}@{n1.host}"], target, 6 * MiB, out)
-        r = sftp(n3.host, cluster.ports.sftp, token_of(link), [f"reget {name}"], out)
-        assert r.returncode == 0, r.stderr
+    target, got = interrupt_then_resume(cluster, link, client, n1, n3, tmp_path, rate_mib=4, kill_after=6 * MiB)
     assert 0 < got < rec["size"]
     assert sha256_file(target) == digest
 

@@ -64,11 +64,6 @@ def srv(tmp_path_factory):
     s.stop()
 
 
-def admin_key(s):
-    with open(os.path.join(s.data_dir, "keys", "admin-api-key")) as f:
-        return f.read().strip()
-
-
 def api(s, method, path, key, body=None):
     c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
     headers = {"Authorization": "Bearer " + key}
@@ -128,7 +123,7 @@ def test_watch_says_what_it_waits_for_and_gives_up(tmp_path, source):
 
 # Item 8: schemes that can never be fetched are refused with 400 before any image exists (API and CLI).
 def test_unfetchable_schemes_refused_at_request_time(srv):
-    key = admin_key(srv)
+    key = srv.admin_key
     before = api(srv, "GET", "/api/v1/images?limit=500", key)[1]["total"]
     for url in ("file:///etc/passwd", "sftp://127.0.0.1/disk.raw", "gopher://127.0.0.1/x"):
         body = {"name": "bad scheme", "kind": "self_made", "format": "raw", "system_type": "Linux",
@@ -187,7 +182,7 @@ def test_cli_consistency(srv, tmp_path):
     p.write_bytes(os.urandom(2048))
     r = srv.cli("image", "import", "--file", str(p), "--name", "no os", check=False)
     assert r.returncode == 64 and "operating system is required" in r.stderr, r.stderr
-    env = dict(os.environ, IMAGEGATE_API_KEY=admin_key(srv))
+    env = dict(os.environ, IMAGEGATE_API_KEY=srv.admin_key)
     r = run([BIN, "image", "import", "--file", str(p), "--name", "no os", "--server", srv.base], env=env)
     assert r.returncode == 64 and "operating system is required" in r.stderr, r.stderr
 
@@ -249,7 +244,7 @@ def test_ca_certificate_served_and_printed_commands_work(srv, tmp_path):
     assert c.getresponse().read() == pem
 
     rec, data = small_image(srv, tmp_path)
-    env = dict(os.environ, IMAGEGATE_API_KEY=admin_key(srv))
+    env = dict(os.environ, IMAGEGATE_API_KEY=srv.admin_key)
     remote = json.loads(run([BIN, "link", "mint", rec["id"], "--server", srv.base, "--json"], env=env).stdout)
     for link in (srv.mint(rec["id"]), remote):
         assert link["ca_certificate"] == f"{srv.base}/ca.crt" and link["ca_sha256"] == digest
@@ -277,7 +272,7 @@ def test_ca_certificate_served_and_printed_commands_work(srv, tmp_path):
 # Item 26: PATCH /images/{id} needs a body (the document says required); `{}` changes nothing.
 def test_patch_image_without_body_is_400(srv, tmp_path):
     rec, _ = small_image(srv, tmp_path)
-    key = admin_key(srv)
+    key = srv.admin_key
     status, js = api(srv, "PATCH", f"/api/v1/images/{rec['id']}", key)
     assert status == 400 and "body is required" in js["error"]["message"], js
     status, js = api(srv, "PATCH", f"/api/v1/images/{rec['id']}", key, {})

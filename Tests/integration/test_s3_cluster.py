@@ -28,8 +28,8 @@ import pytest
 
 from cluster import Cluster, run
 from conftest import OS_ARGS, sha256_file
-from test_clients_resume import start_and_kill
-from test_multinode import SSH_OPTS, have_postgres, mint, node_url, pg, sftp, started, token_of  # noqa: F401
+from test_multinode import (have_postgres, interrupt_then_resume, mint, node_url, pg, sftp, started,  # noqa: F401
+                            token_of)
 from test_s3_blobs import node_config, store  # noqa: F401
 
 MiB = 1 << 20
@@ -216,25 +216,7 @@ def test_download_interrupted_on_node1_resumed_on_node3_is_byte_identical(cluste
     rec, source, digest = new_image(cluster, 12 * SLICE + 7, f"resume {client}")
     n1, n3 = cluster.nodes[0], cluster.nodes[2]
     link = mint(cluster, n1, rec["id"], key)
-    name = link["file_name"]
-    target = str(tmp_path / name)
-    out = str(tmp_path)
-    if client == "wget":
-        got = start_and_kill(["wget", "-q", "--limit-rate=2m", node_url(n1, link)], target, 3 * MiB, out)
-        r = run(["wget", "-c", node_url(n3, link)], cwd=out)
-        assert r.returncode == 0 and "206 Partial Content" in r.stderr, r.stderr
-    elif client == "curl":
-        got = start_and_kill(["curl", "-s", "--limit-rate", "2M", "-o", name, node_url(n1, link)], target,
-                             3 * MiB, out)
-        r = run(["curl", "-sS", "-f", "-C", "-", "-o", name, node_url(n3, link)], cwd=out)
-        assert r.returncode == 0, r.stderr
-    else:
-        with open(tmp_path / "batch", "w") as f:
-            f.write(f"get {name}\n")
-        got = start_and_kill(["sftp", *SSH_OPTS, "-l", "16000", "-P", str(cluster.ports.sftp), "-b", "batch",
-                              f"{token_of(link)}@{n1.host}"], target, 3 * MiB, out)
-        r = sftp(n3.host, cluster.ports.sftp, token_of(link), [f"reget {name}"], out)
-        assert r.returncode == 0, r.stderr
+    target, got = interrupt_then_resume(cluster, link, client, n1, n3, tmp_path, rate_mib=2, kill_after=3 * MiB)
     assert 0 < got < rec["size"]
     assert sha256_file(target) == digest, f"resumed at {got}, first wrong byte at {first_difference(target, source)}"
     # Node 3 fetched only what the client still needed: not the slices wholly before the resume offset.

@@ -28,8 +28,7 @@ def test_openapi_document_matches_the_server(tmp_path):
     assert importlib.util.find_spec("schemathesis"), "schemathesis is not installed (scripts/test.sh installs it)"
     s = Server(str(tmp_path / "data")).start()
     try:
-        with open(os.path.join(s.data_dir, "keys", "admin-api-key")) as f:
-            key = f.read().strip()
+        key = s.admin_key
         cmd = exe + ["--config-file", CONFIG, "run", SPEC, "--url", s.base, "-H", f"Authorization: Bearer {key}",
                "--max-examples", "5", "--seed", "11", "--workers", "1", "--no-color", "--request-timeout", "10",
                "--exclude-path-regex", "^/(d|i)/", "--generation-database", "none"]

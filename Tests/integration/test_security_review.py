@@ -135,11 +135,6 @@ def test_tokens_are_redacted_in_every_logged_line(workdir, tmp_path):
 
 # --- HTTP and the management API (items 14, 19, 20, 21, 25) -------------------------------------------------
 
-def _key(srv):
-    with open(os.path.join(srv.data_dir, "keys", "admin-api-key")) as f:
-        return f.read().strip()
-
-
 def _raw(srv, method, path, headers=(), body=b"", version="HTTP/1.1"):
     head = f"{method} {path} {version}\r\nHost: a\r\nConnection: close\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers)
@@ -153,7 +148,7 @@ def _raw(srv, method, path, headers=(), body=b"", version="HTTP/1.1"):
 def _api(srv, method, path, body=None, content_type="application/json"):
     import http.client
     c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-    h = {"Authorization": "Bearer " + _key(srv)}
+    h = {"Authorization": "Bearer " + srv.admin_key}
     data = None
     if body is not None:
         data = json.dumps(body).encode()
@@ -175,7 +170,7 @@ def test_api_key_lifetime_is_bounded(server):
 
 
 def test_api_request_shape_and_reason_phrases(server):
-    key = _key(server)
+    key = server.admin_key
     body = json.dumps({"name": "shape-tenant"}).encode()
     line, raw = _raw(server, "POST", "/api/v1/tenants", [("Authorization", f"Bearer {key}"),
                                                        ("Content-Type", "text/plain")], body)
@@ -214,7 +209,7 @@ def test_tus_head_after_completion_and_checksum_reason(server):
     import base64
     import hashlib
     import http.client
-    key = _key(server)
+    key = server.admin_key
     body = {"name": "tus-done", "kind": "self_made", "format": "raw", "system_type": "Linux", "platform": "CentOS",
             "os_version": "7.9", "architecture": "x86_64", "boot_mode": "BIOS",
             "source": {"upload": {"size": 4096}}}
