@@ -126,6 +126,33 @@ public struct ImageQuery: Sendable, Equatable {
     public static let maxLimit = 500
 
     public init() {}
+
+    /// The page bounds every store enforces itself, so a store called directly never runs an unbounded query;
+    /// the service passes `maxOffset` (and checks the text filters too).
+    public func checkPage(maxOffset: Int? = nil) throws(GateError) {
+        guard (1...Self.maxLimit).contains(limit) else {
+            throw .invalid("limit must be between 1 and \(Self.maxLimit)")
+        }
+        if let maxOffset {
+            guard (0...maxOffset).contains(offset) else { throw .invalid("offset must be between 0 and \(maxOffset)") }
+        } else {
+            guard offset >= 0 else { throw .invalid("offset must not be negative") }
+        }
+    }
+
+    /// The statuses to list as one bound text, `,available,failed,`: both stores match a row's status with a
+    /// search for `,<status>,` in it, so the list stays one parameter whatever its length.
+    public var statusListText: String {
+        let statuses = statuses ?? ImageStatus.allCases.filter { $0 != .deleted }
+        return "," + statuses.map(\.rawValue).joined(separator: ",") + ","
+    }
+
+    /// ` ORDER BY <column> DESC, id DESC`: the id breaks ties, so pages never repeat or skip a row. `column`
+    /// comes from the store's whitelist of sort columns, never from the caller.
+    public func orderClause(column: String) -> String {
+        let direction = descending ? " DESC" : " ASC"
+        return " ORDER BY " + column + direction + ", id" + direction
+    }
 }
 
 public struct ImagePage: Sendable, Equatable {

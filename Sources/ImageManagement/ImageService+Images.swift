@@ -35,10 +35,7 @@ extension ImageService {
 
     private func validated(_ q: ImageQuery) throws(GateError) -> ImageQuery {
         var q = q
-        guard (1...ImageQuery.maxLimit).contains(q.limit) else {
-            throw .invalid("limit must be between 1 and \(ImageQuery.maxLimit)")
-        }
-        guard q.offset >= 0, q.offset <= 10_000_000 else { throw .invalid("offset must be between 0 and 10000000") }
+        try q.checkPage(maxOffset: 10_000_000)
         q.search = try TextRules.filter(q.search, field: "search")
         q.tag = try TextRules.filter(q.tag, field: "tag")
         q.systemType = try TextRules.filter(q.systemType, field: "system type")

@@ -34,14 +34,9 @@ extension PostgresCatalogStore {
     }
 
     public func queryImages(_ q: ImageQuery) throws(GateError) -> ImagePage {
-        guard (1...ImageQuery.maxLimit).contains(q.limit) else {
-            throw .invalid("limit must be between 1 and \(ImageQuery.maxLimit)")
-        }
-        guard q.offset >= 0 else { throw .invalid("offset must not be negative") }
-        let statuses = q.statuses ?? ImageStatus.allCases.filter { $0 != .deleted }
-        let statusList = "," + statuses.map(\.rawValue).joined(separator: ",") + ","
-        let direction = q.descending ? " DESC" : " ASC"
-        let order = " ORDER BY " + Self.orderColumn(q.sort) + direction + ", id" + direction
+        try q.checkPage()
+        let statusList = q.statusListText
+        let order = q.orderClause(column: Self.orderColumn(q.sort))
         let filters: [PostgresValue] = [
             .text(q.tenant?.description), .text(statusList), .text(q.kind?.rawValue), .text(q.systemType),
             .text(q.architecture), .text(q.tag), .text(q.search),

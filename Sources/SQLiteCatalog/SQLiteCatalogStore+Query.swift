@@ -31,14 +31,9 @@ extension SQLiteCatalogStore {
     }
 
     public func queryImages(_ q: ImageQuery) throws(GateError) -> ImagePage {
-        guard (1...ImageQuery.maxLimit).contains(q.limit) else {
-            throw .invalid("limit must be between 1 and \(ImageQuery.maxLimit)")
-        }
-        guard q.offset >= 0 else { throw .invalid("offset must not be negative") }
-        let statuses = q.statuses ?? ImageStatus.allCases.filter { $0 != .deleted }
-        let statusList = "," + statuses.map(\.rawValue).joined(separator: ",") + ","
-        let direction = q.descending ? " DESC" : " ASC"
-        let order = " ORDER BY " + Self.orderColumn(q.sort) + direction + ", id" + direction
+        try q.checkPage()
+        let statusList = q.statusListText
+        let order = q.orderClause(column: Self.orderColumn(q.sort))
         func bindFilters(_ stmt: SQLiteStatement) throws(GateError) {
             try stmt.bind(1, q.tenant?.description)
             try stmt.bind(2, statusList)

@@ -109,3 +109,46 @@ import Testing
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(ImageRecord.self, from: data) }
     }
 }
+
+@Suite struct ImageQueryTests {
+    private func message(_ q: ImageQuery, maxOffset: Int? = nil) -> String? {
+        do {
+            try q.checkPage(maxOffset: maxOffset)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test func pageBoundsAreCheckedWithTheMessagesUsersSee() {
+        var q = ImageQuery()
+        #expect(message(q) == nil)
+        q.limit = 0
+        #expect(message(q) == "limit must be between 1 and 500")
+        q.limit = ImageQuery.maxLimit + 1
+        #expect(message(q) == "limit must be between 1 and 500")
+        q.limit = ImageQuery.maxLimit
+        q.offset = -1
+        #expect(message(q) == "offset must not be negative")
+        #expect(message(q, maxOffset: 10) == "offset must be between 0 and 10")
+        q.offset = 11
+        #expect(message(q) == nil)
+        #expect(message(q, maxOffset: 10) == "offset must be between 0 and 10")
+        q.offset = 10
+        #expect(message(q, maxOffset: 10) == nil)
+    }
+
+    @Test func statusListLeavesOutDeletedUnlessAsked() {
+        var q = ImageQuery()
+        #expect(q.statusListText == ",making,uploading,available,failed,deleting,")
+        q.statuses = [.deleted, .failed]
+        #expect(q.statusListText == ",deleted,failed,")
+    }
+
+    @Test func orderClauseBreaksTiesByIDInTheSameDirection() {
+        var q = ImageQuery()
+        #expect(q.orderClause(column: "size") == " ORDER BY size DESC, id DESC")
+        q.descending = false
+        #expect(q.orderClause(column: "lower(name)") == " ORDER BY lower(name) ASC, id ASC")
+    }
+}
