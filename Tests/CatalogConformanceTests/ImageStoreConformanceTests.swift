@@ -134,6 +134,7 @@ import Testing
         try store.insert(record, lease: first)
         var leases = try store.leases()
         #expect(leases.count == 1 && leases[0].0 == record.id && leases[0].1 == first)
+        #expect(first.expiresAt == 10 + ImportLease.lifetime)
         let second = ImportLease(holder: LeaseHolder(node: "n2", pid: 43, run: "r2"), heartbeat: 20)
         try store.setLease(record.id, second)
         leases = try store.leases()

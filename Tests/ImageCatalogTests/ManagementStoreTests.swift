@@ -8,40 +8,6 @@ import SQLiteCatalog
 import Testing
 
 @Suite struct ManagementStoreTests {
-    @Test func newFieldsRoundTripAndVMCountIsDerived() throws {
-        let dir = TempDir()
-        let store = try dir.openStore()
-        var r = sampleRecord()
-        r.kind = .iso
-        r.encrypted = true
-        r.features = ["cloud-init", "qemu-ga"]
-        r.systemType = "Kylin"
-        r.osRelease = "CentOS 7.4 x86_64"
-        r.platform = "p"
-        r.osVersion = "7.4"
-        r.architecture = "aarch64"
-        r.bootMode = "UEFI"
-        r.projectGroup = "ops"
-        r.tags = ["a b", "生产"]
-        r.virtualSize = 1 << 40
-        r.statusBeforeDelete = .failed
-        r.deletedAt = 5
-        r.progressBytes = 10
-        r.progressTotal = 20
-        r.progressRate = 1.5
-        r.progressAt = 1_700_000_000
-        try store.insert(r)
-        #expect(try store.image(r.id) == r)
-        try store.addVMReference(VMReference(vmID: "vm1", imageID: r.id, createdAt: 1)) { _ throws(GateError) in }
-        #expect(try store.image(r.id)?.vmCount == 1)
-        // vmCount is ignored on write.
-        let updated = try store.update(r.id) { (x: inout ImageRecord) throws(GateError) in x.vmCount = 99 }
-        #expect(updated.vmCount == 1)
-        var bad = sampleRecord()
-        bad.tags = ["x\u{1F}y"]
-        #expect(throws: GateError.self) { try store.insert(bad) }
-    }
-
     @Test func migratesAVersionOneCatalog() throws {
         let dir = TempDir()
         let store = try dir.openStore()
