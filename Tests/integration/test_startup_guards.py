@@ -317,5 +317,8 @@ def test_a_setting_that_cannot_be_read_stops_serve_with_one_line(tmp_path, line,
     config = write_config(tmp_path, line + "\n")
     outcome, rc, err = serve_until_ready_or_exit(d, config)
     assert outcome == "exited" and rc != 0, err
+    # The one line with the file, the line number, the key and the value; then only the hint every usage
+    # error of the CLI ends with.
     lines = [l for l in err.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].endswith(expected), err
+    assert len(lines) == 2 and lines[0].startswith(f"imagegate: error: {config}:1: "), err
+    assert lines[0].endswith(expected) and lines[1] == "imagegate: run 'imagegate --help' for usage", err
