@@ -123,6 +123,12 @@ let package = Package(
             name: "SliceCacheTests",
             dependencies: ["SliceCache", "S3Client", "HTTPServer", "SystemIO", "CryptoPrimitives", "GateCore", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "GateCore"]),
+        .testTarget(
+            name: "S3BlobStoreTests",
+            dependencies: [
+                "S3BlobStore", "S3Client", "ImageCatalog", "SQLiteCatalog", "SliceCache", "CryptoPrimitives",
+                "GateCore", "TestSupport",
+            ]),
         // Shared by test targets only (Docs/testing.md, "In-process tests"): scratch directories, seeded random
         // bytes, raw request builders, a scripted client socket, bounded waits. Public APIs only.
         .target(name: "TestSupport", dependencies: ["GateCore"], path: "Tests/TestSupport"),

@@ -96,6 +96,10 @@ public protocol BlobStaging: AnyObject {
     /// Records the import's state after exactly `offset` staged bytes (a multiple of `checkpointInterval`),
     /// durably with the bytes before it. Called right after the append that reached `offset`.
     func saveCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError)
+    /// Before `finalize`: records the import's state after its last byte (`offset`, the whole size), durably
+    /// with every byte before it, so a process killed before `finalize` ends leaves every byte staged and the
+    /// next start finishes the import from this state. Nothing is appended afterwards.
+    func saveFinalCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError)
     /// After `reopenStaging`: the last checkpoint (its offset and state); `read(at:)` then reads only from
     /// that offset on. nil: no checkpoint, every byte is read back from 0.
     var restoredCheckpoint: (offset: UInt64, state: [UInt8])? { get }
@@ -104,6 +108,7 @@ public protocol BlobStaging: AnyObject {
 extension BlobStaging {
     public var checkpointInterval: UInt64? { nil }
     public func saveCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError) {}
+    public func saveFinalCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError) {}
     public var restoredCheckpoint: (offset: UInt64, state: [UInt8])? { nil }
 }
 

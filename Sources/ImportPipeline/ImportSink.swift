@@ -220,6 +220,9 @@ package final class ImportSink {
     /// Final checks (format at end of stream, expected SHA-256), then the atomic finalize: fsync, rename into
     /// the blob store, fsync of the directory. Consumes the sink.
     func finish() -> Result<ImportedBytes, ImportFailure> {
+        // The state after the last byte, before the final checks below change it: what a resumed sink restores
+        // when this process dies while the store finalizes (a store that cannot read back its bytes).
+        let finalState = staging.checkpointInterval == nil ? nil : checkpoint()
         // Shorter than 64 KiB: the format is decided from what there is.
         if inspector == nil, let f = decideFormat() {
             abandon()
@@ -237,6 +240,7 @@ package final class ImportSink {
             }
             closed = true
             do {
+                if let finalState { try staging.saveFinalCheckpoint(finalState.encoded(), at: bytes) }
                 try staging.finalize(as: version)
             } catch {
                 staging.abort()

@@ -81,14 +81,19 @@ final class S3Staging: BlobStaging {
             checkpoint: checkpoint)
     }
 
-    /// Tells the store how far this process is (its `stagedSize` answers with it).
+    /// Tells the store how far this process is (its `stagedSize` answers with it). An ended staging is not
+    /// live any more: a record write during `close` or `finalize` must not add it back.
     private func publish() {
+        guard !ended else { return }
         let entry = S3BlobStore.LiveStaging(
             uploadID: record.uploadID, documentVersion: documentVersion, bytes: totalBytes)
         store.live.withLock { $0[image] = entry }
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws(BlobWriteError) {
+        guard !lastPartStored || bytes.isEmpty else {
+            throw BlobWriteError(errno: EIO, reason: "the import's last part is already stored; nothing may follow it")
+        }
         var rest = bytes[...]
         while !rest.isEmpty {
             let room = Int(record.partBytes) - buffer.count
@@ -159,6 +164,39 @@ final class S3Staging: BlobStaging {
         if let oldTail { try? store.client.deleteObject(key: oldTail) }
     }
 
+    /// The last part went out (`saveFinalCheckpoint`): it is shorter than a part, so nothing may follow it.
+    private var lastPartStored: Bool {
+        guard let last = pendingParts.last ?? record.parts.last else { return false }
+        return last.size < record.partBytes
+    }
+
+    /// Sends the bytes after the last part as the last (short) part and records it with the import's final
+    /// state: every byte is then in a recorded part, so a node killed before `CompleteMultipartUpload` leaves
+    /// an import the next start finishes from the record, and the last part is sent once (never also as a
+    /// tail object). A record write that fails is logged: `finalize` completes the upload with the part anyway.
+    func saveFinalCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError) {
+        guard offset == totalBytes else {
+            throw GateError.internal("final checkpoint at \(offset), but \(totalBytes) bytes were staged")
+        }
+        // A whole number of parts: the checkpoint saved with the last one is already the final state.
+        guard !buffer.isEmpty else { return }
+        try uploadBuffer()
+        var next = record
+        next.parts += pendingParts
+        next.checkpoint = Data(state).base64EncodedString()
+        let oldTail = next.tailKey
+        next.tailKey = nil
+        next.tailBytes = 0
+        do {
+            try write(next)
+        } catch {
+            store.logger.warning("import of \(image): finishing without recording its last part: \(error.message)")
+            return
+        }
+        pendingParts = []
+        if let oldTail { try? store.client.deleteObject(key: oldTail) }
+    }
+
     /// Writes the record if nobody else did since this staging last saw it.
     private func write(_ next: S3StagingRecord) throws(GateError) {
         let w = try store.documents.putStaging(image, next, expectedVersion: documentVersion)
@@ -198,16 +236,10 @@ final class S3Staging: BlobStaging {
         guard store.objectKey(version) == record.key else {
             throw GateError.conflict("the import was staged as \(record.key), not as generation \(version.generation)")
         }
-        // Recorded first, so a node that dies between here and the catalog commit leaves an upload whose every
-        // byte is staged (the last part as the tail): the next start finishes it from the record
-        // (ImportManager.finishCompleteUploads) instead of waiting for a client that already had its answer.
-        if !buffer.isEmpty && record.tailBytes != UInt64(buffer.count) && pendingParts.isEmpty {
-            do {
-                try saveTail()
-            } catch {
-                store.logger.warning("import of \(image): finishing without a saved tail: \(error.message)")
-            }
-        }
+        // `ImportSink.finish` stored and recorded the last part first (`saveFinalCheckpoint`), so a node that dies
+        // between here and the catalog commit leaves an upload whose every byte is staged: the next start
+        // finishes it from the record (ImportManager.finishCompleteUploads) instead of waiting for a client that
+        // already had its answer. Bytes still buffered here (no final checkpoint) go out as the last part now.
         if !buffer.isEmpty || (record.parts.isEmpty && pendingParts.isEmpty) { try uploadBuffer() }
         let parts = record.parts + pendingParts
         do {
@@ -237,9 +269,13 @@ final class S3Staging: BlobStaging {
     /// Pauses: the bytes after the last part go to a tail object, recorded with the parts and the checkpoint,
     /// so `reopenStaging` (here or on another node) continues. Without a checkpoint for uploaded parts nothing
     /// can be resumed from them; the record is left as it was.
+    ///
+    /// The live entry goes only after the record is written: until then it is what `stagedSize` answers with
+    /// (the catalog does not have the buffered bytes yet), so a HEAD during the tail upload never sees an
+    /// offset below the bytes received; once written, the record says the same.
     func close() {
         guard !ended else { return }
-        end()
+        defer { end() }
         do {
             try saveTail()
         } catch {

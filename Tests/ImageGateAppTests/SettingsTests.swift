@@ -7,6 +7,8 @@ import GateCore
 import Testing
 import SystemIO
 import HTTPServer
+import ImportPipeline
+import SFTPServer
 
 @Suite struct SettingsTests {
     static let exampleURL = URL(fileURLWithPath: #filePath)
@@ -51,6 +53,64 @@ import HTTPServer
         #expect(s.http.headerTimeoutMs == 5000)
         #expect(s.httpPublicURL == "https://images.example.com")
         #expect(s.logLevel == .debug)
+    }
+
+    /// The boolean settings and where each lands.
+    static let booleans: [String: @Sendable (Settings) -> Bool] = [
+        "sftp.compression": { $0.sftp.compression }, "ftp.allow_plain": { $0.ftp.allowPlain },
+        "catalog.quick_check": { $0.catalogGuards.quickCheck },
+        "webhooks.allow_plain_http": { $0.webhooks.allowPlainHTTP },
+    ]
+
+    /// One error for `text` as the only line of a config file (nil: accepted).
+    static func refusal(_ text: String) -> String? {
+        var s = Settings()
+        do {
+            try s.apply(configText: text, source: "f")
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test(
+        "every boolean setting reads the same words and refuses others naming the key and the words",
+        arguments: booleans.keys.sorted())
+    func booleansReadTheSameWords(key: String) throws {
+        for (word, value) in [
+            ("true", true), ("yes", true), ("on", true), ("false", false), ("no", false), ("off", false),
+        ] {
+            var s = Settings()
+            try s.apply(configText: "\(key) = \(word)", source: "f")
+            #expect(Self.booleans[key]?(s) == value, "\(key) = \(word)")
+        }
+        #expect(
+            Self.refusal("\(key) = maybe") == "f:1: \(key): expected true or false (also yes/no, on/off), got \"maybe\""
+        )
+    }
+
+    @Test func plainLinksTakeAutoOrABoolean() throws {
+        var s = Settings()
+        try s.apply(configText: "http.listen = 0.0.0.0:8080\nhttp.plain_links = yes", source: "f")
+        #expect(s.plainLinksEnabled)
+        try s.apply(configText: "http.plain_links = off", source: "f")
+        #expect(!s.plainLinksEnabled)
+        #expect(
+            Self.refusal("http.plain_links = maybe")
+                == "f:1: http.plain_links: expected auto, true or false (also yes/no, on/off), got \"maybe\"")
+    }
+
+    @Test(
+        "a malformed CIDR in an allow_private list is refused with the key and the value, never dropped",
+        arguments: ["imports.allow_private", "webhooks.allow_private"])
+    func allowPrivateRefusesAMalformedRange(key: String) throws {
+        #expect(
+            Self.refusal("\(key) = 10.1.0.0/16, 10.2.0.0/33")
+                == "f:1: \(key): \"10.2.0.0/33\" is not an address range like 10.1.0.0/16")
+        #expect(Self.refusal("\(key) = 10.1.0.0/16,fd00::/8") == nil)
+        var s = Settings()
+        try s.apply(configText: "imports.allow_private = 10.1.0.0/16, 192.168.7.0/24", source: "f")
+        #expect(s.imports.allowedPrivateRanges == ["10.1.0.0/16", "192.168.7.0/24"])
     }
 
     @Test(

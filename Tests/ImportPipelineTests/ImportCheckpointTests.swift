@@ -31,6 +31,11 @@ final class CheckpointingStaging: BlobStaging {
         #expect(offset == UInt64(bytes.count) && offset % interval == 0)
         checkpoints.append((offset, state))
     }
+    private(set) var finalCheckpoint: (offset: UInt64, state: [UInt8])?
+    func saveFinalCheckpoint(_ state: [UInt8], at offset: UInt64) throws(GateError) {
+        #expect(offset == UInt64(bytes.count))
+        finalCheckpoint = (offset, state)
+    }
     func append(_ buffer: UnsafeRawBufferPointer) throws(BlobWriteError) { bytes += buffer }
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(GateError) -> Int {
         #expect(offset >= restoredCheckpoint?.offset ?? 0, "read back below the checkpoint")
@@ -168,6 +173,33 @@ final class OneStagingStore: BlobStorage, @unchecked Sendable {
         case .qcow2: #expect(expected.format == .qcow2 && expected.virtualSize == 64 << 20)
         case .iso: #expect(expected.format == .iso)
         }
+    }
+
+    /// A node killed after the import's checks passed, while the store finalizes: the state saved before
+    /// `finalize` lets the next start finish from the end without reading back a byte (an object store keeps
+    /// the last part recorded instead of a second copy as a tail object). Sizes below and above the 64 KiB
+    /// format decision and the checkpoint interval.
+    @Test(arguments: [40_000, 300_001])
+    func finishingSavesTheStateAKilledFinalizeResumesFrom(size: Int) throws {
+        let bytes = Crypto.randomBytes(size)
+        let id = ImageRecord.newID()
+        let whole = CheckpointingStaging(id: id, interval: 100_000)
+        let sink = try ImportSink.create(
+            Self.record(id), blobs: OneStagingStore(whole), declared: .raw, detection: .any, encrypted: false,
+            cap: nil, expectedSHA256: nil)
+        Self.write(sink, bytes[...], chunk: 7_777)
+        let expected = try sink.finish().get()
+        let final = try #require(whole.finalCheckpoint)
+        #expect(final.offset == UInt64(size))
+
+        let staging = CheckpointingStaging(id: id, interval: 100_000, bytes: bytes, restored: final)
+        let resumed = try ImportSink.reopen(
+            Self.record(id), staged: staging.staged, blobs: OneStagingStore(staging), declared: .raw,
+            detection: .any, encrypted: false, cap: nil, expectedSHA256: nil)
+        #expect(resumed.bytes == UInt64(size))
+        let got = try resumed.finish().get()
+        #expect(got.sha256 == expected.sha256 && got.sha256 == Hex.encode(Crypto.sha256(bytes)))
+        #expect(got.format == expected.format && got.size == expected.size && got.virtualSize == expected.virtualSize)
     }
 
     @Test func aDamagedMidstateIsRefused() {

@@ -34,8 +34,11 @@ def sha256_file(path):
 class Server:
     """One running `imagegate serve` and the data directory it owns."""
 
-    def __init__(self, data_dir, config_text=None):
+    def __init__(self, data_dir, config_text=None, log_path=None):
+        """`log_path`: the server's stderr (its log) goes to that file instead of a pipe (read it with `log()`;
+        a pipe nobody reads would stall a server logging at debug level)."""
         self.data_dir = data_dir
+        self.log_path = log_path
         self.config = None
         if config_text is not None:
             self.config = data_dir.rstrip("/") + ".conf"
@@ -62,15 +65,18 @@ class Server:
         return args
 
     def start(self):
+        err = open(self.log_path, "a") if self.log_path else subprocess.PIPE
         self.proc = subprocess.Popen(
             [BIN, "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--ftp", "127.0.0.1:0",
              "--sftp", "127.0.0.1:0", "--metrics", "127.0.0.1:0"] + self.common(),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=err, text=True)
+        if self.log_path:
+            err.close()  # the child has its own descriptor
         deadline = time.time() + 30
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line:
-                raise RuntimeError("server exited: " + self.proc.stderr.read())
+                raise RuntimeError("server exited: " + (self.log() if self.log_path else self.proc.stderr.read()))
             self.lines.append(line.rstrip("\n"))
             m = re.match(r"(https?): listening on https?://127\.0\.0\.1:(\d+)$", line.strip())
             if m and m.group(1) == "http":
@@ -91,6 +97,11 @@ class Server:
             if self.port and self.tls_port and self.sftp_port and line.startswith("sftp host key: rsa"):
                 return self
         raise RuntimeError("server did not report its port")
+
+    def log(self):
+        """The server's log so far (only with `log_path`)."""
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc and self.proc.poll() is None:

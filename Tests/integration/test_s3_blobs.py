@@ -210,6 +210,29 @@ def test_tus_upload_continues_the_same_multipart_upload_after_a_restart(store, n
     assert s3.objects(f"{node.prefix}/staging/") == {}
 
 
+def test_finalize_sends_the_last_part_once(store, tmp_path):
+    """A tus upload in one PATCH: one 16 MiB part while it arrives, 4 MiB + 7 bytes after it. Finalize sends those
+    once, as the last part (recorded with the final checkpoint, Docs/object-storage.md "Imports"), never also
+    as a tail object; counted from the node's own debug lines, one per store request."""
+    prefix = "t-" + uuid.uuid4().hex[:12]
+    node = Server(str(tmp_path / "data"), node_config(store, prefix, "log.level = debug\n"),
+                  log_path=str(tmp_path / "node.log")).start()
+    try:
+        data = os.urandom(20 * MiB + 7)
+        api = API(node)
+        job = api.create_upload("s3 once", len(data))
+        status, headers, _, _ = api.tus("PATCH", job["upload_url"], offset=0, body=data)
+        assert status == 204 and headers["upload-offset"] == str(len(data))
+        done = api.wait_status(job["id"], {"available", "failed"})
+        assert done["status"] == "available", done
+        assert S3(store).sha256(f"{prefix}/images/{job['id']}/1") == hashlib.sha256(data).hexdigest()
+        sent = re.findall(rf"s3: (\w+) key={re.escape(prefix)}/\S+ status=2\d\d sent=(\d+)", node.log())
+        assert [op for op, _ in sent if op == "PutObject"] == [], sent
+        assert [int(n) for op, n in sent if op == "UploadPart"] == [16 * MiB, 4 * MiB + 7], sent
+    finally:
+        node.stop()
+
+
 def test_url_import_lands_as_an_object(store, node, tmp_path):
     s3 = S3(store)
     src = tmp_path / "www"

@@ -302,3 +302,23 @@ def test_link_mint_without_a_server_warns(tmp_path):
         assert json.loads(r.stdout)["https"].startswith(f"https://127.0.0.1:{s.tls_port}/")
     finally:
         s.stop()
+
+
+# 9. A setting that cannot be read stops serve with one line naming the key and the value (never dropped or
+#    read another way): a malformed CIDR in imports.allow_private, a boolean that is not one of the words.
+
+@pytest.mark.parametrize("line, expected", [
+    ("imports.allow_private = 10.1.0.0/16, 10.300.0.0/16",
+     'imports.allow_private: "10.300.0.0/16" is not an address range like 10.1.0.0/16'),
+    ("ftp.allow_plain = maybe", 'ftp.allow_plain: expected true or false (also yes/no, on/off), got "maybe"'),
+])
+def test_a_setting_that_cannot_be_read_stops_serve_with_one_line(tmp_path, line, expected):
+    d = str(tmp_path / "data")
+    config = write_config(tmp_path, line + "\n")
+    outcome, rc, err = serve_until_ready_or_exit(d, config)
+    assert outcome == "exited" and rc != 0, err
+    # The one line with the file, the line number, the key and the value; then only the hint every usage
+    # error of the CLI ends with.
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 2 and lines[0].startswith(f"imagegate: error: {config}:1: "), err
+    assert lines[0].endswith(expected) and lines[1] == "imagegate: run 'imagegate --help' for usage", err

@@ -71,13 +71,7 @@ extension SettingKey {
         SettingKey(
             name: "sftp.compression", defaultText: "false",
             help: "Offer zlib compression (true or false); off, the server offers only none."
-        ) { s, v throws(GateError) in
-            switch v {
-            case "true", "yes", "on": s.sftp.compression = true
-            case "false", "no", "off": s.sftp.compression = false
-            default: throw GateError.usage("sftp.compression: expected true or false")
-            }
-        },
+        ) { s, v throws(GateError) in s.sftp.compression = try boolean(v, "sftp.compression") },
         SettingKey(
             name: "sftp.max_auth_failures", defaultText: "30",
             help: "Failed logins per client address per minute before all its logins are refused."

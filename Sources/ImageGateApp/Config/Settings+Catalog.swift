@@ -29,12 +29,7 @@ extension SettingKey {
         SettingKey(
             name: "catalog.quick_check", defaultText: "true",
             help: "Check the catalog's structure (SQLite quick_check) when opening it; false skips it (huge catalogs)."
-        ) { s, v throws(GateError) in
-            guard v == "true" || v == "false" else {
-                throw GateError.usage("catalog.quick_check: expected true or false")
-            }
-            s.catalogGuards.quickCheck = v == "true"
-        },
+        ) { s, v throws(GateError) in s.catalogGuards.quickCheck = try boolean(v, "catalog.quick_check") },
         SettingKey(
             name: "catalog.orphan_grace", defaultText: "1h",
             help: "A blob with no catalog row is moved to <data_dir>/quarantine once it is this old."

@@ -67,12 +67,6 @@ extension SettingKey {
         SettingKey(
             name: "ftp.allow_plain", defaultText: "false",
             help: "Allow FTP without TLS (the token travels in clear text): true or false."
-        ) { s, v throws(GateError) in
-            switch v {
-            case "true", "yes", "on": s.ftp.allowPlain = true
-            case "false", "no", "off": s.ftp.allowPlain = false
-            default: throw GateError.usage("ftp.allow_plain: expected true or false")
-            }
-        },
+        ) { s, v throws(GateError) in s.ftp.allowPlain = try boolean(v, "ftp.allow_plain") },
     ]
 }

@@ -45,8 +45,7 @@ extension SettingKey {
             name: "imports.allow_private", defaultText: "",
             help: "Private address ranges URL imports may reach, comma-separated CIDRs (e.g. 10.1.0.0/16)."
         ) { s, v throws(GateError) in
-            s.imports.allowedPrivateRanges = v.split(separator: ",").map { String($0.trimmingWhitespace()) }
-                .filter { !$0.isEmpty }
+            s.imports.allowedPrivateRanges = try addressRanges(v, "imports.allow_private")
         },
         SettingKey(
             name: "imports.ca_file", defaultText: "",

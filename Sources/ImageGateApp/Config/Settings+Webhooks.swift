@@ -31,24 +31,13 @@ extension SettingKey {
         SettingKey(
             name: "webhooks.allow_plain_http", defaultText: "false",
             help: "Allow http:// webhook addresses (default: https:// only)."
-        ) { s, v throws(GateError) in
-            switch v {
-            case "true": s.webhooks.allowPlainHTTP = true
-            case "false": s.webhooks.allowPlainHTTP = false
-            default: throw GateError.usage("webhooks.allow_plain_http: expected true or false")
-            }
-        },
+        ) { s, v throws(GateError) in s.webhooks.allowPlainHTTP = try boolean(v, "webhooks.allow_plain_http") },
         SettingKey(
             name: "webhooks.allow_private", defaultText: "",
             help: "Private or loopback address ranges webhook receivers may be in, comma-separated CIDRs "
                 + "(as imports.allow_private)."
         ) { s, v throws(GateError) in
-            let ranges = v.split(separator: ",").map { String($0.trimmingWhitespace()) }.filter { !$0.isEmpty }
-            for r in ranges where AddressRange(cidr: r) == nil {
-                throw GateError.usage(
-                    "webhooks.allow_private: \(JSONText.quote(r)) is not an address range like 10.1.0.0/16")
-            }
-            s.webhooks.allowedPrivateRanges = ranges
+            s.webhooks.allowedPrivateRanges = try addressRanges(v, "webhooks.allow_private")
         },
         SettingKey(
             name: "webhooks.ca_file", defaultText: "",

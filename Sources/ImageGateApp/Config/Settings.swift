@@ -6,6 +6,7 @@ import HTTPServer
 import ImportPipeline
 import SFTPServer
 import SystemIO
+import URLFetcher
 
 /// The resolved configuration: built-in defaults, then the config file, then command-line flags.
 /// `Config/imagegate.conf.example` lists every key with its default; `SettingKey.all` is the source of truth
@@ -101,6 +102,28 @@ struct SettingKey: Sendable {
         return d
     }
 
+    /// Every boolean setting reads the same words: true, yes or on; false, no or off. Anything else is refused
+    /// with the key and the accepted words.
+    static func boolean(_ v: String, _ key: String) throws(GateError) -> Bool {
+        switch v {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            throw GateError.usage(
+                "\(key): expected true or false (also yes/no, on/off), got \(JSONText.quote(v))")
+        }
+    }
+
+    /// Comma-separated CIDRs (`imports.allow_private`, `webhooks.allow_private`); one that is not an address
+    /// range is refused with the key and the value, never dropped.
+    static func addressRanges(_ v: String, _ key: String) throws(GateError) -> [String] {
+        let ranges = v.split(separator: ",").map { String($0.trimmingWhitespace()) }.filter { !$0.isEmpty }
+        for r in ranges where AddressRange(cidr: r) == nil {
+            throw GateError.usage("\(key): \(JSONText.quote(r)) is not an address range like 10.1.0.0/16")
+        }
+        return ranges
+    }
+
     static func count(_ v: String, _ key: String, min: Int = 0) throws(GateError) -> Int {
         guard let n = Int(v), n >= min else {
             throw GateError.usage("\(key): expected a whole number ≥ \(min), got \(JSONText.quote(v))")
@@ -134,10 +157,17 @@ struct SettingKey: Sendable {
                 name: "http.plain_links", defaultText: "auto",
                 help: "Links usable over plain HTTP: auto (only while http.listen is loopback), true or false."
             ) { s, v throws(GateError) in
-                guard ["auto", "true", "false"].contains(v) else {
-                    throw GateError.usage("http.plain_links: expected auto, true or false")
+                guard v != "auto" else {
+                    s.plainHTTPLinks = v
+                    return
                 }
-                s.plainHTTPLinks = v
+                do {
+                    s.plainHTTPLinks = String(try boolean(v, "http.plain_links"))
+                } catch {
+                    throw GateError.usage(
+                        "http.plain_links: expected auto, true or false (also yes/no, on/off), got \(JSONText.quote(v))"
+                    )
+                }
             },
             SettingKey(name: "https.listen", defaultText: "127.0.0.1:8443", help: "HOST:PORT of the HTTPS listener.") {
                 s, v throws(GateError) in
