@@ -216,7 +216,11 @@ enum ImageCommands {
             }
         }
         try answer.check()
-        guard FileManager.default.createFile(atPath: output, contents: Data(answer.raw)) else {
+        // Atomically (a crash never leaves half a spreadsheet under the final name), with the mode a new file
+        // always had (0666 less the umask): the export lists image metadata, no links or tokens.
+        do {
+            try AtomicFile.write(answer.raw, to: output, mode: 0o666)
+        } catch {
             throw GateError.io("cannot write \(output)")
         }
         print("wrote \(output) (\(answer.raw.count) bytes)")
