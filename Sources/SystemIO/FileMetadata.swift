@@ -76,7 +76,7 @@ extension FileIO {
         try makeDirectories(AtomicFile.parentDirectory(of: path), mode: mode)
         do {
             try makeDirectory(path, mode: mode)
-        } catch where error.errno == EEXIST {
+        } catch  where error.errno == EEXIST {
             // Made by someone else since the stat above, or a file that appeared there.
             guard (try? status(path))?.isDirectory == true else { throw error }
         }
