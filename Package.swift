@@ -141,7 +141,7 @@ let package = Package(
             name: "ImageGateAppTests",
             dependencies: [
                 "ImageGateApp", "ImportPipeline", "ConsoleAssets", "ImageCatalog", "SQLiteCatalog", "DownloadTokens",
-                "GateCore",
+                "GateCore", "SystemIO", "TestSupport",
             ]),
         .testTarget(
             name: "ImportPipelineTests",

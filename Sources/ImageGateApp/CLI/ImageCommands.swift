@@ -216,15 +216,19 @@ enum ImageCommands {
             }
         }
         try answer.check()
-        // Atomically (a crash never leaves half a spreadsheet under the final name), with the mode a new file
-        // always had (0666 less the umask): the export lists image metadata, no links or tokens.
+        try writeExport(answer.raw, to: output)
+        print("wrote \(output) (\(answer.raw.count) bytes)")
+        return ExitCode.success
+    }
+
+    /// Atomically (a crash never leaves half a spreadsheet under the final name), with the mode a new file
+    /// always had (0666 less the umask): the export lists image metadata, no links or tokens.
+    static func writeExport(_ bytes: [UInt8], to output: String) throws(GateError) {
         do {
-            try AtomicFile.write(answer.raw, to: output, mode: 0o666)
+            try AtomicFile.write(bytes, to: output, mode: 0o666)
         } catch {
             throw GateError.io("cannot write \(output)")
         }
-        print("wrote \(output) (\(answer.raw.count) bytes)")
-        return ExitCode.success
     }
 
     static let importOptions: Set<String> = [
