@@ -12,9 +12,15 @@ import Testing
 import TestSupport
 
 @Suite struct OutputFileTests {
-    static var link: [[String: Any]] { [
-        ["link": ["image_id": "img-1", "serial": "s1", "expires_at": "2030-01-01T00:00:00Z", "https": "https://x/t"]]
-    ] }
+    static var link: [[String: Any]] {
+        [
+            [
+                "link": [
+                    "image_id": "img-1", "serial": "s1", "expires_at": "2030-01-01T00:00:00Z", "https": "https://x/t",
+                ]
+            ]
+        ]
+    }
 
     static func contents(_ path: String) throws -> [UInt8] {
         let fd = try FileIO.open(path, O_RDONLY | O_CLOEXEC)
