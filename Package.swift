@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "URLFetcher", dependencies: ["CCurl", "GateCore"]),
         // PostgreSQL client on libpq: URLs, parameterized queries, typed errors (SQLSTATE), transactions with
         // retry, advisory locks, a bounded pool for dedicated threads, versioned migrations (Docs/deployment.md).
-        .target(name: "PostgresClient", dependencies: ["CLibPQ", "GateCore"]),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ", "GateCore", "SystemIO"]),
         // S3 client on libcurl: s3:// locations, credentials, AWS Signature Version 4 (OpenSSL HMAC/SHA-256),
         // object and multipart calls for dedicated threads, typed errors (Docs/object-storage.md).
         .target(
@@ -147,7 +147,7 @@ let package = Package(
             name: "ImageGateAppTests",
             dependencies: [
                 "ImageGateApp", "ImportPipeline", "ConsoleAssets", "ImageCatalog", "SQLiteCatalog", "DownloadTokens",
-                "GateCore",
+                "GateCore", "SystemIO", "TestSupport",
             ]),
         .testTarget(
             name: "ImportPipelineTests",

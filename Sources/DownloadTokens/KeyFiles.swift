@@ -32,25 +32,36 @@ enum KeyFiles {
     /// Creates `path` with mode 0700 if missing; tightens an existing directory we own to 0700, because
     /// group- or world-readable key material is a leak waiting for a shell account (Docs/protocols.md §3.6).
     static func ensurePrivateDirectory(_ path: String) throws(GateError) {
-        if mkdir(path, directoryMode) != 0 && errno != EEXIST { throw failure("cannot create key directory", path) }
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw failure("cannot stat key directory", path) }
-        guard st.st_mode & S_IFMT == S_IFDIR else { throw GateError.io("key directory \(path) is not a directory") }
-        if st.st_mode & 0o077 != 0 || st.st_mode & 0o700 != 0o700 {
-            guard chmod(path, directoryMode) == 0 else { throw failure("cannot chmod 0700 key directory", path) }
+        do {
+            try FileIO.makeDirectory(path, mode: directoryMode)
+        } catch  where error.errno != EEXIST {
+            throw failure("cannot create key directory", path, error.errno)
+        } catch {}
+        let st: FileStatus
+        do {
+            st = try FileIO.status(path)
+        } catch {
+            throw failure("cannot stat key directory", path, error.errno)
+        }
+        guard st.isDirectory else { throw GateError.io("key directory \(path) is not a directory") }
+        if st.mode & 0o077 != 0 || st.mode & 0o700 != 0o700 {
+            do {
+                try FileIO.setPermissions(path, directoryMode)
+            } catch {
+                throw failure("cannot chmod 0700 key directory", path, error.errno)
+            }
         }
     }
 
     static func stamp(_ path: String) -> FileStamp? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
+        guard let st = try? FileIO.status(path) else { return nil }
         return stamp(st)
     }
 
-    private static func stamp(_ st: stat) -> FileStamp {
+    private static func stamp(_ st: FileStatus) -> FileStamp {
         FileStamp(
-            device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
-            mtimeSeconds: Int64(st.st_mtim.tv_sec), mtimeNanoseconds: Int64(st.st_mtim.tv_nsec))
+            device: st.device, inode: st.inode, size: Int64(st.size), mtimeSeconds: st.modifiedSeconds,
+            mtimeNanoseconds: st.modifiedNanoseconds)
     }
 
     /// Reads a whole regular file, or nil if it does not exist. Refuses symlinks (O_NOFOLLOW) and
@@ -64,12 +75,20 @@ enum KeyFiles {
             throw failure("cannot open", path, error.errno)
         }
         defer { Sys.close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw failure("cannot stat", path) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw GateError.io("\(path) is not a regular file") }
-        guard Int(st.st_size) <= readLimit else { throw GateError.io("\(path) is too large") }
-        if st.st_mode & 0o077 != 0 {
-            guard fchmod(fd, fileMode) == 0 else { throw failure("cannot chmod 0600", path) }
+        let st: FileStatus
+        do {
+            st = try FileIO.status(of: fd)
+        } catch {
+            throw failure("cannot stat", path, error.errno)
+        }
+        guard st.isRegularFile else { throw GateError.io("\(path) is not a regular file") }
+        guard st.size <= UInt64(readLimit) else { throw GateError.io("\(path) is too large") }
+        if st.mode & 0o077 != 0 {
+            do {
+                try FileIO.setPermissions(of: fd, fileMode)
+            } catch {
+                throw failure("cannot chmod 0600", path, error.errno)
+            }
         }
         let bytes: [UInt8]?
         do {

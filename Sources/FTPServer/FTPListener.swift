@@ -147,7 +147,7 @@ final class SessionRegistry: Sendable {
         state.withLock { s in
             s.nextID += 1
             s.sessions[s.nextID] = (fd, host)
-            if s.stopping { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+            if s.stopping { Socket.shutdown(fd) }
             return s.nextID
         }
     }
@@ -179,7 +179,7 @@ final class SessionRegistry: Sendable {
     func beginStop() {
         state.withLock { s in
             s.stopping = true
-            for (fd, _) in s.sessions.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+            for (fd, _) in s.sessions.values { Socket.shutdown(fd) }
         }
     }
 

@@ -14,10 +14,10 @@ func pollFDs(_ fds: [(Int32, Int16)], deadlineMs: Int64) -> [Int16] {
     var p = fds.map { pollfd(fd: $0.0, events: $0.1, revents: 0) }
     while true {
         let wait = max(0, deadlineMs - Monotonic.milliseconds())
-        let n = poll(&p, nfds_t(p.count), Int32(min(wait, 60_000)))
+        // An interrupted wait counts as nothing ready: waited again while the deadline lasts.
+        guard let n = try? Poll.wait(&p, timeoutMs: Int32(min(wait, 60_000))) else { return p.map { _ in 0 } }
         if n > 0 { return p.map(\.revents) }
-        if n < 0 && errno == EINTR { continue }
-        if n == 0 && Monotonic.milliseconds() < deadlineMs { continue }
+        if Monotonic.milliseconds() < deadlineMs { continue }
         return p.map { _ in 0 }
     }
 }
@@ -153,7 +153,7 @@ extension FTPStream: Sendable {}
 
 /// Makes a descriptor non-blocking (accepted sockets already are; this is for certainty).
 func setNonBlocking(_ fd: Int32) {
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    Socket.setBlocking(fd, false)
 }
 
 /// The address a socket is bound to (the control connection's local IP for 227 and the passive bind).

@@ -76,10 +76,11 @@ public struct BlobStore: BlobStorage {
         } catch {
             throw FileSystem.error("cannot reopen staging file", errno: error.errno)
         }
-        guard lseek(fd, 0, SEEK_END) >= 0 else {
-            let e = FileSystem.error("cannot seek staging file")
-            Glibc.close(fd)
-            throw e
+        do {
+            try FileIO.seekToEnd(fd)
+        } catch {
+            Sys.close(fd)
+            throw FileSystem.error("cannot seek staging file", errno: error.errno)
         }
         return LocalBlobStaging(store: self, fd: fd, staged: staged)
     }
@@ -143,12 +144,12 @@ public struct BlobStore: BlobStorage {
 
     /// Deletes an image's blob; a missing blob is fine (removal is idempotent).
     public func remove(_ id: ImageID) {
-        unlink(path(for: id))
+        FileIO.remove(path(for: id))
     }
 
     /// Deletes one staging file (idempotent).
     public func removeStaging(_ path: String) {
-        unlink(path)
+        FileIO.remove(path)
     }
 
     /// Full paths of every file in the staging directory.
@@ -179,9 +180,8 @@ public struct BlobStore: BlobStorage {
 
     /// Last modification time (Unix seconds) of an image's blob, nil if it is missing.
     public func blobModifiedAt(_ id: ImageID) -> Int64? {
-        var st = stat()
-        guard lstat(path(for: id), &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
-        return Int64(st.st_mtim.tv_sec)
+        guard let st = try? FileIO.linkStatus(path(for: id)), st.isRegularFile else { return nil }
+        return st.modifiedSeconds
     }
 
     /// Moves an image's blob to `quarantine/<image-id>.<now>` (same file system, so an atomic rename),
@@ -197,7 +197,11 @@ public struct BlobStore: BlobStorage {
             throw FileSystem.error("cannot quarantine blob \(id)", errno: error.errno)
         }
         try FileSystem.syncDirectory(quarantineDirectory)
-        guard unlink(path(for: id)) == 0 else { throw FileSystem.error("cannot remove quarantined blob \(id)") }
+        do {
+            try FileIO.unlink(path(for: id))
+        } catch {
+            throw FileSystem.error("cannot remove quarantined blob \(id)", errno: error.errno)
+        }
         try FileSystem.syncDirectory(blobDirectory)
         return target
     }

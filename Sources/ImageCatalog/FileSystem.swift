@@ -33,14 +33,14 @@ package enum FileSystem {
 
     /// `mkdir -p` with mode 0700 for the directories it creates (existing ones are left alone).
     package static func makeDirectories(_ path: String) throws(GateError) {
-        if path.isEmpty || path == "/" || path == "." { return }
-        var st = stat()
-        if stat(path, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFDIR else { throw .io("\(path) exists and is not a directory") }
-            return
+        do {
+            try FileIO.makeDirectories(path, mode: 0o700)
+        } catch {
+            if error.errno == EEXIST, let inTheWay = error.path {
+                throw .io("\(inTheWay) exists and is not a directory")
+            }
+            throw Self.error("cannot create directory \(error.path ?? path)", errno: error.errno)
         }
-        try makeDirectories(parentDirectory(of: path))
-        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw error("cannot create directory \(path)") }
     }
 
     /// fsync a directory so a rename or unlink inside it is durable.
@@ -56,23 +56,13 @@ package enum FileSystem {
     /// Size of a regular file, nil if it does not exist or is not a regular file (no symlink following:
     /// blobs are always plain files we wrote).
     package static func regularFileSize(_ path: String) -> UInt64? {
-        var st = stat()
-        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
-        return UInt64(st.st_size)
+        guard let st = try? FileIO.linkStatus(path), st.isRegularFile else { return nil }
+        return st.size
     }
 
     /// Entry names of a directory, without "." and ".."; empty if it cannot be read.
     package static func directoryEntries(_ path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        ((try? FileIO.directoryEntries(path)) ?? []).sorted()
     }
 
     /// `read` retrying on EINTR; returns 0 at end of file.

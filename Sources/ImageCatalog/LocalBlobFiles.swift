@@ -24,17 +24,22 @@ final class LocalBlobReader: BlobReader {
         } catch {
             throw FileSystem.error("cannot open the blob", errno: error.errno)
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            let e = FileSystem.error("the blob is not a regular file", errno: errno == 0 ? EINVAL : errno)
-            Glibc.close(fd)
-            throw e
+        let st: FileStatus
+        do {
+            st = try FileIO.status(of: fd)
+        } catch {
+            Sys.close(fd)
+            throw FileSystem.error("the blob is not a regular file", errno: error.errno)
+        }
+        guard st.isRegularFile else {
+            Sys.close(fd)
+            throw FileSystem.error("the blob is not a regular file", errno: EINVAL)
         }
         self.fd = fd
         self.path = path
-        self.size = UInt64(st.st_size)
-        self.device = UInt64(st.st_dev)
-        self.inode = UInt64(st.st_ino)
+        self.size = st.size
+        self.device = st.device
+        self.inode = st.inode
     }
 
     /// The blob itself holds every byte: the same descriptor and offset, up to the end.
@@ -44,12 +49,11 @@ final class LocalBlobReader: BlobReader {
 
     /// True while the path still names this very file with its size: not deleted, replaced, cut or grown.
     func isCurrent() -> Bool {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return false }
-        return UInt64(st.st_dev) == device && UInt64(st.st_ino) == inode && UInt64(st.st_size) == size
+        guard let st = try? FileIO.status(path) else { return false }
+        return st.device == device && st.inode == inode && st.size == size
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { Sys.close(fd) }
 }
 
 /// A staging file of the local store (`<root>/staging/<image-id>.<random>`), open for appending.
@@ -81,8 +85,11 @@ final class LocalBlobStaging: BlobStaging {
     }
 
     func truncate(to length: UInt64) throws(GateError) {
-        guard ftruncate(fd, off_t(length)) == 0, lseek(fd, off_t(length), SEEK_SET) == off_t(length) else {
-            throw FileSystem.error("cannot truncate staging file")
+        do {
+            try FileIO.truncate(fd, to: length)
+            try FileIO.seek(fd, to: length)
+        } catch {
+            throw FileSystem.error("cannot truncate staging file", errno: error.errno)
         }
     }
 
@@ -101,7 +108,7 @@ final class LocalBlobStaging: BlobStaging {
     }
 
     func close() {
-        if fd >= 0 { Glibc.close(fd) }
+        if fd >= 0 { Sys.close(fd) }
         fd = -1
     }
 

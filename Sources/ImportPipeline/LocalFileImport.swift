@@ -26,11 +26,10 @@ extension ImportManager {
                 ? GateError.notFound("no file \(path)") : GateError.io("cannot open \(path): \(error.reason)")
         }
         defer { Sys.close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+        guard let st = try? FileIO.status(of: fd), st.isRegularFile else {
             throw GateError.invalid("\(path) is not a regular file")
         }
-        let size = UInt64(st.st_size)
+        let size = st.size
         guard size > 0 else { throw GateError.invalid("\(path) is empty") }
         var req = request
         req.source = .upload(size: size)

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import CLibPQ
 import GateCore
+import SystemIO
 
 /// A NOTIFY received on a channel this session listens to.
 public struct PostgresNotification: Sendable, Equatable {
@@ -49,10 +50,12 @@ extension PostgresConnection {
             }
             let left = deadline - Monotonic.milliseconds()
             guard left > 0 else { return nil }
-            var p = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, Int32(min(left, Int64(Int32.max))))
-            if ready < 0 && errno != EINTR {
-                throw PostgresError(.connectionLost, "poll on the catalog connection failed (errno \(errno))")
+            var p = [pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)]
+            let ready: Int
+            do {
+                ready = try Poll.wait(&p, timeoutMs: Int32(min(left, Int64(Int32.max))))
+            } catch {
+                throw PostgresError(.connectionLost, "poll on the catalog connection failed (errno \(error.errno))")
             }
             if ready > 0 && (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK) {
                 let text = PostgresConnection.oneLine(PQerrorMessage(conn))

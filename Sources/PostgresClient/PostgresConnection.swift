@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import CLibPQ
+import SystemIO
 
 /// One open PostgreSQL connection (a libpq `PGconn`).
 ///
@@ -223,10 +224,10 @@ public final class PostgresConnection {
         guard let conn, PQstatus(conn) == CONNECTION_OK, PQtransactionStatus(conn) == PQTRANS_IDLE else {
             return .broken
         }
-        var p = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-        let ready = poll(&p, 1, 0)
+        var p = [pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)]
+        guard let ready = try? Poll.wait(&p, timeoutMs: 0) else { return .broken }
         guard ready != 0 else { return .quiet }
-        if ready < 0 || PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK { return .broken }
+        if PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK { return .broken }
         while let n = PQnotifies(conn) { PQfreemem(n) }  // no LISTEN here: nothing to deliver
         return .readSomething
     }

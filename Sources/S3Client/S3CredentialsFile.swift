@@ -29,23 +29,25 @@ public enum S3CredentialsFile {
             throw .configuration("cannot open the S3 credentials file \(path): \(error.reason)")
         }
         defer { Sys.close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw .configuration("cannot stat the S3 credentials file \(path): \(String(cString: strerror(errno)))")
+        let st: FileStatus
+        do {
+            st = try FileIO.status(of: fd)
+        } catch {
+            throw .configuration("cannot stat the S3 credentials file \(path): \(error.reason)")
         }
-        guard st.st_mode & S_IFMT == S_IFREG else {
+        guard st.isRegularFile else {
             throw .configuration("the S3 credentials file \(path) is not a regular file")
         }
-        let mode = st.st_mode & 0o777
+        let mode = st.mode & 0o777
         guard mode & 0o077 == 0 else {
             throw .configuration(
                 "the S3 credentials file \(path) has mode \(octal(mode)): group or others may read it; "
                     + "chmod 600 \(path)")
         }
-        guard st.st_size <= maxBytes else {
+        guard st.size <= UInt64(maxBytes) else {
             throw .configuration("the S3 credentials file \(path) is larger than \(maxBytes) bytes")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var bytes = [UInt8](repeating: 0, count: Int(st.size))
         let filled: Int
         do {
             filled = try bytes.withUnsafeMutableBytes { b in

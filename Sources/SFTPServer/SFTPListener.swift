@@ -139,14 +139,12 @@ final class StopFlag: Sendable {
 /// The listener thread: accepts, enforces the per-address rate and the pre-auth caps (`ConnectionGate`), hands
 /// each connection to a new session thread, and every 250 ms cuts sessions past their deadline and joins the threads of finished ones.
 private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping: StopFlag) {
-    var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     while !stopping.flag.load(ordering: .acquiring) {
-        pfd.revents = 0
-        let ready = poll(&pfd, 1, 250)
+        let ready = Poll.wait(fd, for: Poll.readable, timeoutMs: 250)
         let now = Monotonic.milliseconds()
         for s in ctx.registry.all() { s.checkDeadline(now: now) }
         ctx.registry.reap()
-        guard ready > 0 else { continue }
+        guard ready != 0 else { continue }
         while true {
             guard case .processed(let (conn, peer))? = try? Socket.accept(fd) else { break }
             // Before a single byte is sent: a refused connection costs no banner and no key exchange.
@@ -158,7 +156,7 @@ private func acceptLoop(fd: Int32, bind: Handoff, ctx: ListenerContext, stopping
                 continue
             }
             // libssh's own accept yields a blocking socket; keep to what was measured (Docs/sftp-notes.md §3).
-            _ = fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_NONBLOCK)
+            Socket.setBlocking(conn, true)
             Socket.setNoDelay(conn)
             guard let session = ssh_new() else {
                 ctx.gate.release(peer.host, promoted: false)

@@ -30,14 +30,16 @@ public enum SSHHostKeys {
 
     /// Loads the host keys from `directory`, generating any that are missing (directory mode 0700, files 0600).
     public static func loadOrCreate(directory: String) throws(GateError) -> [SSHHostKey] {
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw GateError.io("cannot create \(directory): \(String(cString: strerror(errno)))")
-        }
+        do {
+            try FileIO.makeDirectory(directory, mode: 0o700)
+        } catch  where error.errno != EEXIST {
+            throw GateError.io("cannot create \(directory): \(error.reason)")
+        } catch {}
         var keys: [SSHHostKey] = []
         for spec in specs {
             let path = directory + "/" + spec.file
             var key: ssh_key?
-            if access(path, F_OK) == 0 {
+            if FileIO.exists(path) {
                 guard ssh_pki_import_privkey_file(path, nil, nil, nil, &key) == SSH_OK, key != nil else {
                     throw GateError.io("cannot read SSH host key \(path)")
                 }

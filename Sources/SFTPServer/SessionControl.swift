@@ -48,7 +48,7 @@ final class SessionControl: Sendable {
             if $0.cutReason == nil { $0.cutReason = reason }
             // The fd is closed only by ssh_free on the session thread, after `markClosed`; checking `closed`
             // under the lock means a recycled descriptor number is never shut down by mistake.
-            if !$0.closed { shutdown($0.fd, Int32(SHUT_RDWR)) }
+            if !$0.closed { Socket.shutdown($0.fd) }
         }
     }
 

@@ -8,6 +8,7 @@ import CSQLite
 import GateCore
 import ImageCatalog
 import Synchronization
+import SystemIO
 
 /// `CatalogStore` on one SQLite file, shared by the server and CLI processes.
 ///
@@ -48,9 +49,11 @@ public final class SQLiteCatalogStore: CatalogStore {
     /// SQLite would create the file with the umask's mode (often 0644); the catalog is private to the
     /// service account, and SQLite gives the -wal/-shm files the main file's mode.
     private static func createPrivateFile(_ path: String) throws(GateError) {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileSystem.error("cannot create catalog \(path)") }
-        Glibc.close(fd)
+        do {
+            Sys.close(try FileIO.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode: 0o600))
+        } catch {
+            throw FileSystem.error("cannot create catalog \(path)", errno: error.errno)
+        }
     }
 
     deinit { close() }

@@ -136,8 +136,7 @@ public final class SliceCache: Sendable {
     func unchanged(_ handle: SliceHandle) -> Bool {
         let now = Monotonic.nanoseconds()
         if now - handle.checkedAt.load(ordering: .relaxed) < heldCheckIntervalNs { return true }
-        var st = stat()
-        if fstat(handle.fd, &st) == 0, SliceStamp(st).sameFile(as: handle.stamp) {
+        if let st = try? FileIO.status(of: handle.fd), SliceStamp(st).sameFile(as: handle.stamp) {
             handle.checkedAt.store(now, ordering: .relaxed)
             return true
         }
@@ -258,7 +257,7 @@ public final class SliceCache: Sendable {
         do throws(GateError) {
             try source.fetchRange(key: object.key, offset: offset, length: length) { writer.write($0) }
         } catch {
-            unlink(part)
+            FileIO.remove(part)
             if let failure = writer.failure { throw failure }
             if writer.tooLong { return try refuse(part: nil, index, keyHash, "has more than \(length) bytes") }
             let ms = (Monotonic.nanoseconds() - started) / 1_000_000
@@ -275,7 +274,7 @@ public final class SliceCache: Sendable {
             "store GET key=\(keyHash) slice=\(index) range=\(offset)-\(offset + length - 1) status=ok ms=\(Int(seconds * 1000))"
         )
         if let failure = writer.failure {
-            unlink(part)
+            FileIO.remove(part)
             throw failure
         }
         let digest = writer.finish()
@@ -286,10 +285,12 @@ public final class SliceCache: Sendable {
                 ? "does not match its recorded SHA-256" : "has \(digest.length) bytes, not \(length)"
             return try refuse(part: part, index, keyHash, what)
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            unlink(part)
-            throw .io("cannot stat a fetched slice: \(String(cString: strerror(errno)))")
+        let st: FileStatus
+        do {
+            st = try FileIO.status(of: fd)
+        } catch {
+            FileIO.remove(part)
+            throw .io("cannot stat a fetched slice: \(error.reason)")
         }
         try files.publish(part: part, as: name)
         let victims = state.withLock { s in
@@ -305,7 +306,7 @@ public final class SliceCache: Sendable {
 
     /// A fetched slice that is not what was recorded: never cached, counted, and an `.io` error (one more try).
     private func refuse(part: String?, _ index: Int, _ keyHash: Substring, _ what: String) throws(GateError) {
-        if let part { unlink(part) }
+        if let part { FileIO.remove(part) }
         Metrics.add(CacheMetrics.corrupt)
         logger.warning("read cache: slice \(index) of object \(keyHash) from the store \(what); not cached")
         throw .io("slice \(index) of object \(keyHash) from the store \(what)")

@@ -15,10 +15,10 @@ struct SliceStamp: Equatable, Sendable {
     /// Last access (atime, touched when a reader opens the slice): the LRU order rebuilt after a restart.
     var atimeNanoseconds: Int64
 
-    init(_ st: stat) {
-        size = UInt64(st.st_size)
-        mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        atimeNanoseconds = Int64(st.st_atim.tv_sec) * 1_000_000_000 + Int64(st.st_atim.tv_nsec)
+    init(_ st: FileStatus) {
+        size = st.size
+        mtimeNanoseconds = st.modifiedSeconds * 1_000_000_000 + st.modifiedNanoseconds
+        atimeNanoseconds = st.accessedSeconds * 1_000_000_000 + st.accessedNanoseconds
     }
 
     /// Same bytes as far as `stat` can tell (atime moves on every open and says nothing about content).
@@ -46,9 +46,6 @@ struct SliceFiles: Sendable {
     let directory: String
     static let sliceSuffix = ".slice"
     static let partPrefix = ".part-"
-    // <sys/stat.h> defines these as macros Swift does not import (Linux values, stable ABI).
-    static let utimeNow = (1 << 30) - 1
-    static let utimeOmit = (1 << 30) - 2
 
     static func name(key: String, sliceBytes: UInt64, index: Int) -> String {
         SliceNames(key: key, sliceBytes: sliceBytes).name(index)
@@ -61,39 +58,33 @@ struct SliceFiles: Sendable {
 
     /// Creates the directory (0700) when it is missing.
     func makeDirectory() throws(GateError) {
-        var st = stat()
-        if stat(directory, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFDIR else { throw .usage("cache.dir \(directory) is not a directory") }
-            return
-        }
-        var path = directory.hasPrefix("/") ? "" : "."
-        for part in directory.split(separator: "/") {
-            path += "/" + part
-            if mkdir(path, 0o700) != 0 && errno != EEXIST {
-                throw .io("cannot create cache.dir \(path): \(String(cString: strerror(errno)))")
+        do {
+            try FileIO.makeDirectories(directory, mode: 0o700)
+        } catch {
+            if error.errno == EEXIST && error.path == directory {
+                throw .usage("cache.dir \(directory) is not a directory")
             }
+            throw .io("cannot create cache.dir \(error.path ?? directory): \(error.reason)")
         }
     }
 
     /// The slice files present, with their stamps; leftover partial downloads are deleted (a crash or a kill
     /// mid-fetch leaves them; they were never renamed in, so nothing refers to them).
     func scan() throws(GateError) -> [String: SliceStamp] {
-        guard let dir = opendir(directory) else {
-            throw .io("cannot read cache.dir \(directory): \(String(cString: strerror(errno)))")
+        let names: [String]
+        do {
+            names = try FileIO.directoryEntries(directory)
+        } catch {
+            throw .io("cannot read cache.dir \(directory): \(error.reason)")
         }
-        defer { closedir(dir) }
         var found: [String: SliceStamp] = [:]
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+        for name in names {
             if name.hasPrefix(Self.partPrefix) {
-                unlink(path(name))
+                FileIO.remove(path(name))
                 continue
             }
             guard name.hasSuffix(Self.sliceSuffix) else { continue }
-            var st = stat()
-            guard stat(path(name), &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+            guard let st = try? FileIO.status(path(name)), st.isRegularFile else { continue }
             found[name] = SliceStamp(st)
         }
         return found
@@ -124,7 +115,7 @@ struct SliceFiles: Sendable {
         }
     }
 
-    func remove(_ name: String) { unlink(path(name)) }
+    func remove(_ name: String) { FileIO.remove(path(name)) }
 
     /// Opens a slice for reading and marks it used (atime, for the LRU order after a restart). nil when the file
     /// is gone (ENOENT); any other failure (EMFILE when the process is out of descriptors, EACCES, EIO) throws, so
@@ -136,16 +127,15 @@ struct SliceFiles: Sendable {
         } catch  where error.errno == ENOENT {
             return nil
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let e = errno
+        let stamp: SliceStamp
+        do {
+            stamp = SliceStamp(try FileIO.status(of: fd))
+        } catch {
             Sys.close(fd)
-            throw SystemError("fstat", errno: e, path: path(name))
+            throw SystemError("fstat", errno: error.errno, path: path(name))
         }
-        let stamp = SliceStamp(st)
-        // Only atime moves (UTIME_OMIT for mtime), so the stamp's content check is unaffected.
-        var times = [timespec(tv_sec: 0, tv_nsec: Self.utimeNow), timespec(tv_sec: 0, tv_nsec: Self.utimeOmit)]
-        _ = futimens(fd, &times)
+        // Only atime moves (mtime is left alone), so the stamp's content check is unaffected.
+        FileIO.touchAccessTime(fd)
         return (fd, stamp)
     }
 
@@ -192,15 +182,11 @@ struct SliceWriter {
             tooLong = true
             return false
         }
-        var done = 0
-        while done < chunk.count {
-            let n = pwrite(fd, chunk.baseAddress! + done, chunk.count - done, off_t(written) + off_t(done))
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else {
-                failure = .io("writing a cache slice failed: \(String(cString: strerror(errno)))")
-                return false
-            }
-            done += n
+        do {
+            try FileIO.pwriteAll(fd, chunk, at: written)
+        } catch {
+            failure = .io("writing a cache slice failed: \(error.reason)")
+            return false
         }
         hasher.update(chunk)
         written += UInt64(chunk.count)

@@ -128,11 +128,15 @@ public enum AtomicFile {
                 if error.errno == EEXIST && attempt < 8 { continue }
                 throw AtomicFileError(.create, path: temp, cause: error)
             }
-            if enforceMode && fchmod(fd, mode) != 0 {
-                let e = SystemError("fchmod", errno: errno, path: temp)
-                Sys.close(fd)
-                FileIO.remove(temp)
-                throw AtomicFileError(.create, path: temp, cause: e)
+            if enforceMode {
+                do {
+                    try FileIO.setPermissions(of: fd, mode)
+                } catch {
+                    Sys.close(fd)
+                    FileIO.remove(temp)
+                    throw AtomicFileError(
+                        .create, path: temp, cause: SystemError("fchmod", errno: error.errno, path: temp))
+                }
             }
             return (fd, temp)
         }

@@ -138,13 +138,6 @@ public enum FileIO {
 }
 
 extension FileIO {
-    /// `unlink(2)`, for cleanup: a missing file is fine and other failures leave nothing to do.
-    public static func remove(_ path: String) {
-        _ = unlink(path)
-    }
-}
-
-extension FileIO {
     /// Opens `directory` and takes an exclusive `flock` on it (waiting for it; EINTR retried). The lock belongs
     /// to the returned descriptor's open file description: `Sys.close` releases it, and so does the death of
     /// the process, so a crash never leaves it taken. The error's `call` is "open" or "flock".

@@ -6,11 +6,12 @@ import Glibc
 #endif
 import CLinuxShims
 
-/// The calls `FileIO`, `AtomicFile` and `Socket.sendfile` make. Nothing else in the program calls these
+/// The calls `FileIO`, `AtomicFile` and `Socket.sendfile` make (the metadata calls are in
+/// `Syscall+Metadata.swift`). Nothing else in the program calls these
 /// functions of Glibc directly, so a test fault reaches every caller.
 enum Syscall {
     @inline(__always)
-    private static func fault(_ call: SyscallFault.Call, _ fd: Int32, count: inout Int) -> Int? {
+    static func fault(_ call: SyscallFault.Call, _ fd: Int32, count: inout Int) -> Int? {
         guard let effect = SyscallFaults.take(call, fd: fd) else { return nil }
         switch effect {
         case .fail(let e):

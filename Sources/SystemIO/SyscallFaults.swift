@@ -15,6 +15,8 @@ import Synchronization
 public struct SyscallFault: Sendable {
     public enum Call: Sendable, Equatable {
         case open, read, pread, write, pwrite, fsync, rename, link, sendfile, fadvise
+        /// The metadata calls (`Syscall+Metadata.swift`): `stat` covers `stat`, `lstat` and `fstat`.
+        case stat, mkdir, chmod, unlink, ftruncate, lseek, opendir, access
     }
 
     public enum Effect: Sendable, Equatable {

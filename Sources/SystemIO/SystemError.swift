@@ -47,15 +47,17 @@ public enum Sys {
         }
     }
 
-    /// Retries on EINTR, throws anything else.
+    /// Retries on EINTR, throws anything else (naming `path` when there is one).
     @inline(__always)
-    static func blocking<T: BinaryInteger>(_ call: String, _ body: () -> T) throws(SystemError) -> T {
+    static func blocking<T: BinaryInteger>(_ call: String, path: String? = nil, _ body: () -> T) throws(SystemError)
+        -> T
+    {
         while true {
             let r = body()
             if r >= 0 { return r }
             let e = Glibc.errno
             if e == EINTR { continue }
-            throw SystemError(call, errno: e)
+            throw SystemError(call, errno: e, path: path)
         }
     }
 

@@ -16,10 +16,14 @@ public enum Certificates {
     {
         let cert = directory + "/server.crt"
         let key = directory + "/server.key"
-        if access(cert, R_OK) == 0 && access(key, R_OK) == 0 { return (cert, key) }
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw GateError.io("cannot create \(directory): \(String(cString: strerror(errno)))")
+        if (try? FileIO.checkAccess(cert, R_OK)) != nil && (try? FileIO.checkAccess(key, R_OK)) != nil {
+            return (cert, key)
         }
+        do {
+            try FileIO.makeDirectory(directory, mode: 0o700)
+        } catch  where error.errno != EEXIST {
+            throw GateError.io("cannot create \(directory): \(error.reason)")
+        } catch {}
         try generate(commonName: hosts.first ?? "localhost", hosts: hosts, days: 825, certPath: cert, keyPath: key)
         return (cert, key)
     }

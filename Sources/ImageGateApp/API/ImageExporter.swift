@@ -126,7 +126,7 @@ struct ImageExporter: Sendable {
     /// (never formulas), numbers as numbers.
     func xlsx(_ images: [ImageRecord]) throws(GateError) -> [UInt8] {
         let path = scratchDirectory + "/export-\(Hex.encode(Crypto.randomBytes(8))).xlsx"
-        defer { unlink(path) }
+        defer { FileIO.remove(path) }
         guard let wb = workbook_new(path) else { throw GateError.io("cannot create the workbook") }
         let ws = workbook_add_worksheet(wb, "Images")
         let bold = workbook_add_format(wb)

@@ -216,11 +216,19 @@ enum ImageCommands {
             }
         }
         try answer.check()
-        guard FileManager.default.createFile(atPath: output, contents: Data(answer.raw)) else {
-            throw GateError.io("cannot write \(output)")
-        }
+        try writeExport(answer.raw, to: output)
         print("wrote \(output) (\(answer.raw.count) bytes)")
         return ExitCode.success
+    }
+
+    /// Atomically (a crash never leaves half a spreadsheet under the final name), with the mode a new file
+    /// always had (0666 less the umask): the export lists image metadata, no links or tokens.
+    static func writeExport(_ bytes: [UInt8], to output: String) throws(GateError) {
+        do {
+            try AtomicFile.write(bytes, to: output, mode: 0o666)
+        } catch {
+            throw GateError.io("cannot write \(output)")
+        }
     }
 
     static let importOptions: Set<String> = [

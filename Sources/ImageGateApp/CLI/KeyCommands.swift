@@ -7,6 +7,7 @@ import Glibc
 import DownloadTokens
 import GateCore
 import ImageManagement
+import SystemIO
 
 enum KeyCommands {
     static let help = """
@@ -77,7 +78,7 @@ enum KeyCommands {
     /// `key rotate --recreate-missing`: the deliberate, logged way past the missing-key-file refusal.
     static func recreateMissing(_ settings: Settings, json: Bool) throws(GateError) -> Int32 {
         let missing = [TokenKeyStore.keyFileName, TokenKeyStore.deploymentIDFileName].filter {
-            access(settings.keysDir + "/" + $0, F_OK) != 0
+            !FileIO.exists(settings.keysDir + "/" + $0)
         }
         let data = try DataDirectory.open(settings, recreateMissingKeys: true)
         defer { data.close() }

@@ -5,6 +5,7 @@ import DownloadTokens
 import Foundation
 import GateCore
 import ImageManagement
+import SystemIO
 
 enum LinkMintCommand {
     static func run(_ raw: ArraySlice<String>) throws(GateError) -> Int32 {
@@ -142,10 +143,13 @@ enum LinkMintCommand {
                 text += cells.map(csvField).joined(separator: ",") + "\n"
             }
         }
-        guard
-            FileManager.default.createFile(
-                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        else { throw GateError.io("cannot write \(path)") }
+        // The file holds working download links (bearer tokens): 0600 exactly, whatever the umask, and written
+        // atomically so a crash never leaves half a list under the final name.
+        do {
+            try AtomicFile.write(Array(text.utf8), to: path, mode: 0o600, enforceMode: true)
+        } catch {
+            throw GateError.io("cannot write \(path)")
+        }
     }
 
     /// RFC 4180: quoted when it holds a comma, quote or line break; a leading =, +, - or @ is prefixed with

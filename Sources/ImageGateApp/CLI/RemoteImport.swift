@@ -24,11 +24,10 @@ enum RemoteImport {
             throw GateError.notFound("no file \(path)")
         }
         defer { Sys.close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else {
+        guard let st = try? FileIO.status(of: fd), st.isRegularFile, st.size > 0 else {
             throw GateError.invalid("\(path) is not a non-empty regular file")
         }
-        let size = UInt64(st.st_size)
+        let size = st.size
         var body: [String: Any] = [
             "name": request.name, "description": request.remarks, "kind": request.kind.rawValue,
             "format": request.format.rawValue, "system_type": request.systemType, "platform": request.platform,

@@ -84,10 +84,12 @@ final class HealthMonitor: Sendable {
 
     /// A readable, writable, searchable directory: what storing and serving blobs needs.
     static func directoryProblem(_ path: String) -> String? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else { return "\(path) is not a directory" }
-        guard access(path, R_OK | W_OK | X_OK) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
+        do {
+            guard try FileIO.status(path).isDirectory else { return "\(path) is not a directory" }
+            try FileIO.checkAccess(path, R_OK | W_OK | X_OK)
+        } catch {
+            return "\(path): \(error.reason)"
+        }
         return nil
     }
 

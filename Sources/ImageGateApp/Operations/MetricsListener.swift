@@ -41,8 +41,7 @@ final class MetricsListener: Sendable {
 
     private func serve(logger: Logger, answer: @Sendable (String) -> (status: Int, contentType: String, body: String)) {
         while !stopping.load(ordering: .acquiring) {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, 250) > 0 else { continue }
+            guard Poll.wait(fd, for: Poll.readable, timeoutMs: 250) != 0 else { continue }
             guard case .processed(let (client, _))? = try? Socket.accept(fd) else { continue }
             Self.handle(client, answer: answer)
             Sys.close(client)
@@ -53,10 +52,8 @@ final class MetricsListener: Sendable {
         _ client: Int32, answer: @Sendable (String) -> (status: Int, contentType: String, body: String)
     ) {
         // Blocking with timeouts: one short request at a time is all this listener serves.
-        _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) & ~O_NONBLOCK)
-        var tv = timeval(tv_sec: clientTimeoutSeconds, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        Socket.setBlocking(client, true)
+        Socket.setTimeouts(client, seconds: clientTimeoutSeconds)
         var head: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 2048)
         while head.count < 8192, !head.ends(with: [13, 10, 13, 10]) && !head.ends(with: [10, 10]) {

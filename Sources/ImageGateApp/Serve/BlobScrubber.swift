@@ -50,8 +50,7 @@ final class BlobScrubber: Sendable {
 
     /// Waits `ms` or until `stop`; false when stopping.
     private func sleep(_ ms: Int32) -> Bool {
-        var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
-        _ = poll(&pfd, 1, ms)
+        wake.wait(timeoutMs: ms)
         return !stopping.withLock { $0 }
     }
 

@@ -40,8 +40,7 @@ final class RetentionSweeper: Sendable {
                     }
                 }
                 orphans.run()
-                var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
-                _ = poll(&pfd, 1, intervalMs)
+                wake.wait(timeoutMs: intervalMs)
             }
             purge.release()
             orphans.release()

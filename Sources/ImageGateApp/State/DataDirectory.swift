@@ -60,8 +60,11 @@ final class DataDirectory: Sendable {
 
     /// The key in `path`, nil if there is no such file; a file that is not 64 hex digits is refused by name.
     private static func readSecretBox(_ path: String) throws(GateError) -> SecretBox? {
-        var st = stat()
-        if lstat(path, &st) != 0 && errno == ENOENT { return nil }
+        do {
+            _ = try FileIO.linkStatus(path)
+        } catch  where error.errno == ENOENT {
+            return nil
+        } catch {}
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw GateError.io("cannot read \(absolutePath(path))")
         }
@@ -171,12 +174,10 @@ final class DataDirectory: Sendable {
 
     /// `mkdir -p` with mode 0700 for the directories ImageGate creates.
     static func makeDirectories(_ path: String) throws(GateError) {
-        var built = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") where !part.isEmpty {
-            built += "/" + part
-            if mkdir(built, 0o700) != 0 && errno != EEXIST {
-                throw GateError.io("cannot create directory \(built): \(String(cString: strerror(errno)))")
-            }
+        do {
+            try FileIO.makeDirectories(path, mode: 0o700)
+        } catch {
+            throw GateError.io("cannot create directory \(error.path ?? path): \(error.reason)")
         }
     }
 

@@ -51,5 +51,5 @@ struct RunFile: Codable, Sendable {
         return rf
     }
 
-    static func remove(_ path: String) { unlink(path) }
+    static func remove(_ path: String) { FileIO.remove(path) }
 }

@@ -124,7 +124,7 @@ enum SharedIdentity {
         if doc == nil {
             let localPath = settings.keysDir + "/secrets.key"
             var text = Hex.encode(Crypto.randomBytes(32))
-            if access(localPath, F_OK) == 0 {
+            if FileIO.exists(localPath) {
                 _ = try DataDirectory.secretBox(localPath)  // a damaged file is refused by name, never shared
                 text = (readTextFile(localPath) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             }

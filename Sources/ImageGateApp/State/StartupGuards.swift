@@ -10,6 +10,7 @@ import Foundation
 import GateCore
 import ImageCatalog
 import SQLiteCatalog
+import SystemIO
 
 /// Every check names the file, says what would be lost, and points at Docs/recovery.md. They run in
 /// `DataDirectory.open`, so `serve` and every local CLI command refuse alike.
@@ -21,15 +22,14 @@ enum StartupGuards {
     /// every blob look orphaned and every key look unused.
     static func requireCatalog(_ settings: Settings) throws(GateError) {
         let path = settings.catalogPath
-        var st = stat()
         let state: String
-        if lstat(path, &st) != 0 {
-            guard errno == ENOENT else { return }  // opening it reports the real problem
-            state = "is missing"
-        } else if st.st_mode & S_IFMT == S_IFREG && st.st_size == 0 {
+        do {
+            let st = try FileIO.linkStatus(path)
+            guard st.isRegularFile && st.size == 0 else { return }
             state = "is empty (0 bytes)"
-        } else {
-            return
+        } catch {
+            guard error.errno == ENOENT else { return }  // opening it reports the real problem
+            state = "is missing"
         }
         let found = existingState(settings)
         guard !found.isEmpty else { return }  // a new data directory: the catalog is made now
@@ -56,8 +56,7 @@ enum StartupGuards {
         ] where exists(settings.keysDir + "/" + name) {
             found.append(absolutePath(settings.keysDir + "/" + name))
         }
-        var st = stat()
-        if lstat(settings.catalogPath + "-wal", &st) == 0, st.st_size > 0 {
+        if let st = try? FileIO.linkStatus(settings.catalogPath + "-wal"), st.size > 0 {
             found.append(absolutePath(settings.catalogPath + "-wal"))
         }
         return found
@@ -98,8 +97,7 @@ enum StartupGuards {
     }
 
     private static func exists(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0
+        (try? FileIO.linkStatus(path)) != nil
     }
 
     private static func entryCount(_ dir: String) -> Int {
