@@ -42,7 +42,10 @@ import Testing
         #expect(fcntl(a, F_GETFL) & O_NONBLOCK != 0)
         var byte: [UInt8] = [0]
         let r = try byte.withUnsafeMutableBytes { try Socket.read(a, into: $0) }
-        guard case .wouldBlock = r else { Issue.record("expected wouldBlock, got \(r)"); return }
+        guard case .wouldBlock = r else {
+            Issue.record("expected wouldBlock, got \(r)")
+            return
+        }
         Socket.setBlocking(a, true)
         #expect(fcntl(a, F_GETFL) & O_NONBLOCK == 0)
     }
