@@ -16,7 +16,7 @@ import TestSupport
     static func listener(_ bytes: [UInt8], failFrom: UInt64) throws -> FTPListener {
         signal(SIGPIPE, SIG_IGN)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ftp-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         var file = ServedFile.fixture(name: "disk.img", path: path, size: UInt64(bytes.count), modified: 1_700_000_000)
         file.open = { () throws(GateError) -> any BlobReader in
             do { return try FailingStoreReader(path: path, failFrom: failFrom) } catch { throw .io("open") }

@@ -90,7 +90,7 @@ import TestSupport
     func faultsStayWithTheirThread() throws {
         let dir = try TemporaryDirectory(prefix: "fileio")
         let path = dir.file("f")
-        let (_, hits) = try SyscallFaults.inject([SyscallFault(.write, .fail(errno: EIO))]) {
+        let (_, hits) = SyscallFaults.inject([SyscallFault(.write, .fail(errno: EIO))]) {
             let thread = OSThread.spawn(name: "other") {
                 guard let fd = try? FileIO.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode: 0o600) else { return }
                 _ = try? FileIO.writeAll(fd, [1, 2, 3])
