@@ -15,7 +15,9 @@ verified before anything is counted.
   unaligned random 64 KiB ranges (fixed seed, the same offsets on both nodes; they also make a restarted node
   hash each slice once), counters zeroed, N more requests, counters dumped: instructions per request of the
   event-loop threads (where every request is parsed, answered and sent) and of all threads (adds per-second
-  work: health checks, the S3 node's HeadBucket). `sendfile` and every other system call run in the kernel and
+  work: health checks, the S3 node's HeadBucket), and from the busiest loop thread the request path without
+  the download authorization (whose catalog re-checks run on a timer, so their cost per request follows the
+  run's length) and the write path (`WriteJob.advance`), where the two nodes differ. `sendfile` and every other system call run in the kernel and
   are not counted. `--keep` keeps the per-thread dumps for callgrind_annotate.
 - strace: the node native; 300 warm-up requests, then `strace -f -c -p PID` attached for N requests:
   system calls of every thread / N (the loop's once-a-second tick adds a few per second of run time).
@@ -133,19 +135,23 @@ def measure(binary, stripped, tmp, label, conf, data, image, mode, n):
         c.ranges(n)
         subprocess.run(["callgrind_control", "-d", str(p.pid)], check=True, capture_output=True)
         stop(p)
-        total = loop = 0
+        total = loop = busiest = 0
         for d in glob.glob(f"{tmp}/cg.{label}.{p.pid}.1-*"):  # the dump after zeroing, one file per thread
             text = open(d, errors="replace").read()
             m = re.search(r"^summary: (\d+)", text, re.M)
             if not m:
                 continue
             total += int(m.group(1))
-            # The HTTP event loop's thread (every request's parsing, answer and sendfile calls); the others run
+            # The HTTP event loops' threads (every request's parsing, answer and sendfile calls); the others run
             # per second (health checks, the store's HeadBucket), not per request.
             if "EventLoop" in text and not re.search(r"^thread: 1$", text, re.M):
                 loop += int(m.group(1))
-                shutil.copy(d, f"{tmp}/cg.{label}.loop")
-        return {"loop Ir/request": round(loop / n), "all threads Ir/request": round(total / n)}
+                if int(m.group(1)) > busiest:
+                    busiest = int(m.group(1))
+                    shutil.copy(d, f"{tmp}/cg.{label}.loop")
+        r = {"loop Ir/request": round(loop / n), "all threads Ir/request": round(total / n)}
+        r.update({k: round(v / n) for k, v in request_path(f"{tmp}/cg.{label}.loop").items()})
+        return r
     trace = f"{tmp}/strace.{label}"
     s = subprocess.Popen(["strace", "-f", "-c", "-o", trace, "-p", str(p.pid)], stderr=subprocess.DEVNULL)
     procs.append(s)
@@ -161,6 +167,26 @@ def measure(binary, stripped, tmp, label, conf, data, image, mode, n):
             calls[f[-1]] = int(f[3])
     return {"syscalls/request": sum(calls.values()) / n,
             "by call": {k: round(v / n, 3) for k, v in sorted(calls.items(), key=lambda kv: -kv[1]) if v / n >= 0.01}}
+
+
+# Inclusive costs in the busiest loop thread. `decide` (the download authorization) re-checks the catalog on a
+# timer, so its share per request grows with how long the run took (the machine's load): "drive - decide" is the
+# request path without it, and "write" (WriteJob.advance: prepare, extent, sendfile calls) is the part where a
+# slice-cache reader and a local blob differ.
+PATH_FUNCTIONS = {"drive": "EventLoopC5drive", "decide": "DownloadAuthorizerV6decide", "write": "WriteJobV7advance"}
+
+
+def request_path(dump):
+    r = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", dump], capture_output=True,
+                       text=True)
+    found = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+) \(", line)
+        for k, fn in PATH_FUNCTIONS.items():
+            if m and k not in found and fn in line:
+                found[k] = int(m.group(1).replace(",", ""))
+    found["drive - decide"] = found.get("drive", 0) - found.get("decide", 0)
+    return found
 
 
 def main():
