@@ -19,6 +19,8 @@ verified before anything is counted.
   the download authorization (whose catalog re-checks run on a timer, so their cost per request follows the
   run's length) and the write path (`WriteJob.advance`), where the two nodes differ. `sendfile` and every other system call run in the kernel and
   are not counted. `--keep` keeps the per-thread dumps for callgrind_annotate.
+- cpu (not in the default modes: wall-clock noise, only for a machine with nothing else running): the node
+  native, its threads' time on a CPU (schedstat) and user/system split per request over N requests.
 - strace: the node native; 300 warm-up requests, then `strace -f -c -p PID` attached for N requests:
   system calls of every thread / N (the loop's once-a-second tick adds a few per second of run time).
 
@@ -116,6 +118,16 @@ class Client:
             assert len(self.get(first)) == RANGE
 
 
+def cpu_of(pid):
+    """µs on a CPU of every thread (schedstat, ns precision) and the user / system split (stat, in ticks)."""
+    run = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        run += int(open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0])
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    tick = 1e6 / os.sysconf("SC_CLK_TCK")
+    return {"cpu µs": run / 1000, "user µs": int(f[11]) * tick, "system µs": int(f[12]) * tick}
+
+
 def measure(binary, stripped, tmp, label, conf, data, image, mode, n):
     common = ["--config", conf, "--data-dir", data]
     link = json.loads(cli(binary, conf, data, "link", "mint", image["id"], "--json"))["http"]
@@ -152,6 +164,12 @@ def measure(binary, stripped, tmp, label, conf, data, image, mode, n):
         r = {"loop Ir/request": round(loop / n), "all threads Ir/request": round(total / n)}
         r.update({k: round(v / n) for k, v in request_path(f"{tmp}/cg.{label}.loop").items()})
         return r
+    if mode == "cpu":
+        before = cpu_of(p.pid)
+        c.ranges(n)
+        after = cpu_of(p.pid)
+        stop(p)
+        return {k: round((after[k] - before[k]) / n, 2) for k in before}
     trace = f"{tmp}/strace.{label}"
     s = subprocess.Popen(["strace", "-f", "-c", "-o", trace, "-p", str(p.pid)], stderr=subprocess.DEVNULL)
     procs.append(s)
