@@ -41,25 +41,19 @@ final class SliceReader: PreparableBlobReader {
     let cache: SliceCache
     /// File names of this object's slices (the key's hash computed once).
     let names: SliceNames
+    /// The slice handles this reader holds, by slice index. Which one goes first beyond the limit is decided by
+    /// the cache's use clock the handles already carry (`SliceUse`, marked on every use), so a use of a held slice
+    /// is one dictionary lookup under the lock and nothing is written here.
     private struct Open {
-        var handles: [Int: (handle: SliceHandle, lastUse: UInt64)] = [:]
-        var clock: UInt64 = 0
-
-        mutating func take(_ index: Int) -> SliceHandle? {
-            guard let h = handles[index]?.handle else { return nil }
-            clock += 1
-            handles[index]?.lastUse = clock
-            return h
-        }
+        var handles: [Int: SliceHandle] = [:]
 
         /// Keeps `handle` unless another thread got there first; returns the one kept. Drops the least recently
         /// used beyond the limit (its descriptor closes when the extents using it are done).
         mutating func keep(_ index: Int, _ handle: SliceHandle) -> SliceHandle {
-            if let existing = take(index) { return existing }
-            clock += 1
-            handles[index] = (handle, clock)
+            if let existing = handles[index] { return existing }
+            handles[index] = handle
             if handles.count > SliceReader.maxOpenSlices,
-                let oldest = handles.min(by: { $0.value.lastUse < $1.value.lastUse })
+                let oldest = handles.min(by: { $0.value.use.last < $1.value.use.last })
             {
                 handles[oldest.key] = nil
             }
@@ -116,14 +110,14 @@ final class SliceReader: PreparableBlobReader {
 
     /// The slice's open handle when it is local now (held, or opened from the cache); nil when it is not.
     private func local(_ index: Int) -> SliceHandle? {
-        if let h = open.withLock({ $0.take(index) }) {
+        if let h = open.withLock({ $0.handles[index] }) {
             if cache.unchanged(h) {
                 // Served from a descriptor this reader holds: still a use, or a hot slice would age out of the LRU.
                 cache.touch(h)
                 return h
             }
             // Changed on disk since it was checked: let it go; openWarm refuses it until it is checked again.
-            open.withLock { o in if o.handles[index]?.handle === h { o.handles[index] = nil } }
+            open.withLock { o in if o.handles[index] === h { o.handles[index] = nil } }
         }
         guard let handle = cache.openWarm(object, index, name: names.name(index)) else { return nil }
         return open.withLock { $0.keep(index, handle) }
@@ -157,9 +151,11 @@ final class SliceReader: PreparableBlobReader {
 
     /// Slice files this reader holds open now (tests).
     var openSlices: Int { open.withLock { $0.handles.count } }
+    /// Whether this reader holds slice `index` open now (tests).
+    func holds(_ index: Int) -> Bool { open.withLock { $0.handles[index] != nil } }
 
     func isCurrent() -> Bool {
-        let held = open.withLock { $0.handles.values.map(\.handle.name) }
+        let held = open.withLock { $0.handles.values.map(\.name) }
         return held.allSatisfy { cache.contains($0) }
     }
 }

@@ -139,6 +139,18 @@ final class GatedBlobReader: PreparableBlobReader {
         #expect(try client.exchange(.get("/plain")).status == 200)
     }
 
+    @Test("a warm response inside one slice asks the reader once: the head's check covers the first body bytes")
+    func warmAsksOnce() throws {
+        let f = try Fixture(size: 1000, local: [0])
+        let loop = try LoopHarness(handler: f.handler)
+        defer { loop.stop() }
+        let r = try loop.connect().exchange(.get("/blob"))
+        #expect(r.status == 200 && byteDifference(r.body, f.bytes) == nil)
+        // One check before the head; the first sendfile at the same offset in the same turn does not repeat it
+        // (each check of a slice-cache reader is a lock and a lookup, on every request).
+        #expect(f.reader.prepareCalls == 1)
+    }
+
     @Test("the store fails before the head: 503 with Retry-After and a short body, and the connection stays usable")
     func unavailableBeforeHead() throws {
         let f = try Fixture(size: 2 * Int(Self.slice))

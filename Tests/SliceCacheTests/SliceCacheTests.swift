@@ -456,6 +456,24 @@ func filesIn(_ dir: TemporaryDirectory) -> [String] {
         #expect(n == 100 && chunk == Array(bytes[10..<110]))
     }
 
+    @Test("beyond 128 held slice files the reader lets go of the least recently used, not of one just used again")
+    func heldLeastRecentlyUsedGoes() throws {
+        let f = try Fixture()
+        let cache = try f.cache(maxSlices: 256)
+        var random = SeededRandom(seed: 6)
+        let bytes = random.bytes((SliceReader.maxOpenSlices + 1) * Int(Self.slice))
+        let object = f.source.put("p/images/img-4/1", bytes, sliceBytes: Self.slice)
+        let reader = try #require(cache.reader(for: object) as? SliceReader)
+        // Slices 0 ..< 128 held, oldest first; then slice 0 is used again (served from the held descriptor).
+        for i in 0..<SliceReader.maxOpenSlices { _ = try reader.extent(at: UInt64(i) * Self.slice, maxLength: 1) }
+        _ = try reader.extent(at: 5, maxLength: 1)
+        #expect(reader.openSlices == SliceReader.maxOpenSlices)
+        // Slice 128 makes one too many: slice 1, the least recently used, goes; slice 0 stays.
+        _ = try reader.extent(at: UInt64(SliceReader.maxOpenSlices) * Self.slice, maxLength: 1)
+        #expect(reader.openSlices == SliceReader.maxOpenSlices)
+        #expect(reader.holds(0) && !reader.holds(1) && reader.holds(2) && reader.holds(SliceReader.maxOpenSlices))
+    }
+
     @Test("a cache.dir that does not exist yet is created, parents included")
     func createsDirectory() throws {
         let f = try Fixture()

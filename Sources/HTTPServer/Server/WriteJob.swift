@@ -53,12 +53,15 @@ struct WriteJob {
         _ transport: any Transport, budget: Int, ready: () -> @Sendable (GateError?) -> Void
     ) -> WriteProgress {
         var spent = 0
+        // The file offset found local this turn: the first body piece does not ask the reader again.
+        var localAt: UInt64?
         if !headCleared, let preparable {
             // The head promises a status and a length: send it only once the first bytes are here.
             if let first = pieces.first(where: { if case .file = $0 { true } else { false } }),
-                case .file(let offset, _) = first, !preparable.prepare(at: offset, then: ready())
+                case .file(let offset, _) = first
             {
-                return .parked
+                if !preparable.prepare(at: offset, then: ready()) { return .parked }
+                localAt = offset
             }
             headCleared = true
         }
@@ -89,7 +92,9 @@ struct WriteJob {
                 let want = min(length - pieceSent, UInt64(budget - spent), 1 << 30)
                 // Never block the loop on a cold slice: park until the cache has it.
                 if let preparable {
-                    if !preparable.prepare(at: offset + pieceSent, then: ready()) { return .parked }
+                    if localAt != offset + pieceSent, !preparable.prepare(at: offset + pieceSent, then: ready()) {
+                        return .parked
+                    }
                     preparable.readAhead(at: offset + pieceSent, end: offset + length)
                 }
                 // The store says where these bytes are: the blob itself, or a cached slice of it.
