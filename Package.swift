@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "FTPServerTests", dependencies: ["FTPServer", "TLSSupport", "GateCore", "SystemIO", "TestSupport"]),
         .testTarget(name: "URLFetcherTests", dependencies: ["URLFetcher", "GateCore"]),
-        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "CryptoPrimitives", "GateCore"]),
+        .testTarget(name: "S3ClientTests", dependencies: ["S3Client", "CryptoPrimitives", "GateCore", "TestSupport"]),
         .testTarget(
             name: "SliceCacheTests",
             dependencies: ["SliceCache", "S3Client", "HTTPServer", "SystemIO", "CryptoPrimitives", "GateCore", "TestSupport"]),

@@ -9,6 +9,7 @@ import ImageCatalog
 import S3Client
 import SliceCache
 import Synchronization
+import TestSupport
 import Testing
 
 /// What the request hook saw (the staged size a HEAD would report at that moment).
@@ -16,7 +17,7 @@ final class Observed: Sendable {
     let sizes = Mutex<[UInt64?]>([])
 }
 
-@Suite(.enabled(if: StoreEnvironment.available, StoreEnvironment.skipMessage))
+@Suite(.enabled(if: TestObjectStore.available, StoreEnvironment.skipMessage))
 struct S3StagingTests {
     static func append(_ staging: any BlobStaging, _ bytes: ArraySlice<UInt8>) throws {
         // A buffer of its own rather than a typed-throws closure to withUnsafeBytes (which crashes swift 6.3.1's

@@ -14,15 +14,6 @@ import Testing
 /// The SeaweedFS store `scripts/test.sh` starts (by hand: `d=$(mktemp -d); scripts/seaweedfs.sh start "$d";
 /// source "$d/env"`); the suites are skipped without it.
 enum StoreEnvironment {
-    static func env(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
-    }
-    static let endpoint = env("IMAGEGATE_TEST_S3_ENDPOINT")
-    static let bucket = env("IMAGEGATE_TEST_S3_BUCKET")
-    static let key = env("IMAGEGATE_TEST_S3_KEY")
-    static let secret = env("IMAGEGATE_TEST_S3_SECRET")
-    static let region = env("IMAGEGATE_TEST_S3_REGION") ?? "us-east-1"
-    static var available: Bool { endpoint != nil && bucket != nil && key != nil && secret != nil }
     static let skipMessage: Comment = "IMAGEGATE_TEST_S3_* unset: run scripts/test.sh or scripts/seaweedfs.sh start"
 }
 
@@ -59,10 +50,10 @@ struct StagingStore {
         catalog = try SQLiteCatalogStore.open(path: dir.file("catalog.sqlite3"), clock: SystemClock())
         let prefix = "s3bs-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
         let location = try S3Location(
-            "s3://\(StoreEnvironment.bucket ?? "")/\(prefix)?endpoint=\(StoreEnvironment.endpoint ?? "")"
-                + "&region=\(StoreEnvironment.region)&path_style=true")
+            "s3://\(TestObjectStore.bucket ?? "")/\(prefix)?endpoint=\(TestObjectStore.endpoint ?? "")"
+                + "&region=\(TestObjectStore.region)&path_style=true")
         let credentials = try S3Credentials(
-            accessKeyID: StoreEnvironment.key ?? "", secretAccessKey: StoreEnvironment.secret ?? "")
+            accessKeyID: TestObjectStore.key ?? "", secretAccessKey: TestObjectStore.secret ?? "")
         var configuration = S3Client.Configuration()
         let sent = self.sent
         configuration.onRequest = { sent.record($0) }

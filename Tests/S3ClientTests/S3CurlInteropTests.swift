@@ -3,11 +3,12 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import TestSupport
 import Testing
 
 @testable import S3Client
 
-@Suite(.enabled(if: TestStore.available && CurlTool.path != nil, "needs the S3 test store and curl >= 7.75"))
+@Suite(.enabled(if: TestObjectStore.available && CurlTool.path != nil, "needs the S3 test store and curl >= 7.75"))
 struct S3CurlInteropTests {
     @Test("an object S3Client put is read by curl; one curl put is read by S3Client")
     func bothWays() throws {
@@ -15,7 +16,8 @@ struct S3CurlInteropTests {
         let prefix = TestStore.uniquePrefix(client, "curl")
         let bytes = TestStore.randomBytes(70_000)
         try client.putObject(key: prefix + "from-gate", bytes: bytes)
-        let url = "\(TestStore.endpoint!)/\(client.location.bucket)/\(S3URIEncoding.encode(prefix, keepSlash: true))"
+        let url =
+            "\(TestObjectStore.endpoint!)/\(client.location.bucket)/\(S3URIEncoding.encode(prefix, keepSlash: true))"
         #expect(try CurlTool.run(["-f", url + "from-gate"]) == bytes)
 
         let file = TempFile(bytes.reversed())
@@ -36,8 +38,8 @@ enum CurlTool {
         p.executableURL = URL(fileURLWithPath: path!)
         p.arguments =
             [
-                "-sS", "--aws-sigv4", "aws:amz:\(TestStore.region):s3", "--user",
-                "\(TestStore.key!):\(TestStore.secret!)",
+                "-sS", "--aws-sigv4", "aws:amz:\(TestObjectStore.region):s3", "--user",
+                "\(TestObjectStore.key!):\(TestObjectStore.secret!)",
                 "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
             ] + arguments
         let out = Pipe()

@@ -4,11 +4,12 @@
 
 import GateCore
 import Glibc
+import TestSupport
 import Testing
 
 @testable import S3Client
 
-@Suite(.enabled(if: TestStore.available, TestStore.skipMessage))
+@Suite(.enabled(if: TestObjectStore.available, TestStore.skipMessage))
 struct S3FailureIntegrationTests {
     @Test("a wrong secret or an unknown key id is invalidCredentials, with the store's code and no secret in the text")
     func wrongCredentials() throws {
@@ -34,7 +35,7 @@ struct S3FailureIntegrationTests {
 
     @Test("a bucket the key may use but that does not exist is noSuchBucket for every call; the real one is fine")
     func missingBucket() throws {
-        let missing = try #require(TestStore.missingBucket, "IMAGEGATE_TEST_S3_MISSING_BUCKET unset")
+        let missing = try #require(TestObjectStore.missingBucket, "IMAGEGATE_TEST_S3_MISSING_BUCKET unset")
         let client = TestStore.client(bucket: missing)
         let isNoSuchBucket: (any Error) -> Bool = { ($0 as? S3Error)?.kind == .noSuchBucket }
         #expect(performing: { try client.headBucket() }, throws: isNoSuchBucket)

@@ -3,11 +3,12 @@
 //===----------------------------------------------------------------------===//
 
 import CryptoPrimitives
+import TestSupport
 import Testing
 
 @testable import S3Client
 
-@Suite(.enabled(if: TestStore.available, TestStore.skipMessage))
+@Suite(.enabled(if: TestObjectStore.available, TestStore.skipMessage))
 struct S3MultipartIntegrationTests {
     @Test("create, upload two parts (memory and descriptor), list it open, complete, read it back; gone from the list")
     func complete() throws {

@@ -6,11 +6,12 @@ import CryptoPrimitives
 import Dispatch
 import GateCore
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import S3Client
 
-@Suite(.enabled(if: TestStore.available, TestStore.skipMessage))
+@Suite(.enabled(if: TestObjectStore.available, TestStore.skipMessage))
 struct S3ObjectIntegrationTests {
     @Test("put bytes, head, get whole and ranges, delete; then head and get say notFound")
     func putGetHeadDelete() throws {

@@ -45,7 +45,7 @@ func curl(_ arguments: [String]) throws -> Int32 {
 
 @Suite(
     .enabled(
-        if: SliceTestStore.available && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"),
+        if: TestObjectStore.available && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"),
         "IMAGEGATE_TEST_S3_* unset (or no curl): run scripts/test.sh"))
 struct SliceCacheHTTPTests {
     @Test("curl: 50 parallel requests for one cold slice are one GET to the store; a whole download is byte-identical")

@@ -37,31 +37,24 @@ struct StoreSliceSource: SliceSource {
 }
 
 enum SliceTestStore {
-    static func env(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
-    }
-    static let endpoint = env("IMAGEGATE_TEST_S3_ENDPOINT")
-    static let bucket = env("IMAGEGATE_TEST_S3_BUCKET")
-    static let key = env("IMAGEGATE_TEST_S3_KEY")
-    static let secret = env("IMAGEGATE_TEST_S3_SECRET")
-    static let region = env("IMAGEGATE_TEST_S3_REGION") ?? "us-east-1"
-    static var available: Bool { endpoint != nil && bucket != nil && key != nil && secret != nil }
 
     /// A client whose every finished request goes to `onRequest`.
     static func client(onRequest: @escaping @Sendable (S3RequestRecord) -> Void) throws -> S3Client {
         let location = try S3Location(
-            "s3://\(bucket!)/slicecache?endpoint=\(endpoint!)&region=\(region)&path_style=true")
+            "s3://\(TestObjectStore.bucket!)/slicecache?endpoint=\(TestObjectStore.endpoint!)&region=\(TestObjectStore.region)&path_style=true"
+        )
         var c = S3Client.Configuration()
         c.onRequest = onRequest
         return S3Client(
-            location: location, credentials: try S3Credentials(accessKeyID: key!, secretAccessKey: secret!),
+            location: location,
+            credentials: try S3Credentials(accessKeyID: TestObjectStore.key!, secretAccessKey: TestObjectStore.secret!),
             configuration: c)
     }
 }
 
 @Suite(
     .enabled(
-        if: SliceTestStore.available,
+        if: TestObjectStore.available,
         "IMAGEGATE_TEST_S3_* unset: run scripts/test.sh, or source the env of scripts/seaweedfs.sh start DIR"))
 struct SliceCacheStoreTests {
     @Test(

@@ -6,6 +6,7 @@ import CryptoPrimitives
 import Glibc
 import S3Client
 import Synchronization
+import TestSupport
 import Testing
 
 /// The test store. `scripts/test.sh` starts SeaweedFS with `scripts/seaweedfs.sh` and exports its variables; by
@@ -13,34 +14,24 @@ import Testing
 ///     d=$(mktemp -d); eval "$(scripts/seaweedfs.sh start $d)"
 ///     swift test --skip-build --filter S3ClientTests; scripts/seaweedfs.sh stop $d; rm -rf $d
 enum TestStore {
-    static func env(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
-    }
 
-    static let endpoint = env("IMAGEGATE_TEST_S3_ENDPOINT")
-    static let bucket = env("IMAGEGATE_TEST_S3_BUCKET")
-    static let missingBucket = env("IMAGEGATE_TEST_S3_MISSING_BUCKET")
-    static let region = env("IMAGEGATE_TEST_S3_REGION") ?? "us-east-1"
-    static let httpsEndpoint = env("IMAGEGATE_TEST_S3_HTTPS_ENDPOINT")
-    static let caFile = env("IMAGEGATE_TEST_S3_CA_FILE")
-    static let key = env("IMAGEGATE_TEST_S3_KEY")
-    static let secret = env("IMAGEGATE_TEST_S3_SECRET")
-
-    static var available: Bool { endpoint != nil && bucket != nil && key != nil && secret != nil }
     static let skipMessage: Comment = """
         IMAGEGATE_TEST_S3_ENDPOINT/_BUCKET/_KEY/_SECRET unset: run scripts/test.sh, or start a store with \
         eval "$(scripts/seaweedfs.sh start DIR)"
         """
 
     static func location(bucket name: String? = nil) -> S3Location {
-        let text = "s3://\(name ?? bucket ?? "")/t?endpoint=\(endpoint ?? "")&region=\(region)&path_style=true"
+        let text =
+            "s3://\(name ?? TestObjectStore.bucket ?? "")/t?endpoint=\(TestObjectStore.endpoint ?? "")&region=\(TestObjectStore.region)&path_style=true"
         // Only reached when `available`: a malformed setting is a broken test setup, worth a crash with the reason.
         do { return try S3Location(text) } catch { fatalError("IMAGEGATE_TEST_S3_*: \(error)") }
     }
 
     static func credentials(secret override: String? = nil, key keyOverride: String? = nil) -> S3Credentials {
         do {
-            return try S3Credentials(accessKeyID: keyOverride ?? key ?? "", secretAccessKey: override ?? secret ?? "")
+            return try S3Credentials(
+                accessKeyID: keyOverride ?? TestObjectStore.key ?? "",
+                secretAccessKey: override ?? TestObjectStore.secret ?? "")
         } catch { fatalError("IMAGEGATE_TEST_S3_KEY/_SECRET: \(error)") }
     }
 
