@@ -64,6 +64,8 @@ final class MetricSlotTable: Sendable {
     private struct State {
         var series: [MetricSeries] = [MetricSlotTable.overflow]
         var first: [MetricSeries: Int] = [:]
+        /// Slots of histogram buckets (+Inf last), each counting only its own bucket: made cumulative when read.
+        var cumulative: [Range<Int>] = []
     }
     private let state = Mutex(State())
 
@@ -77,7 +79,9 @@ final class MetricSlotTable: Sendable {
         }
     }
 
-    func block(_ series: [MetricSeries]) -> MetricCounterBlock {
+    /// Consecutive slots for `series`; the first `cumulative` of them are histogram buckets (+Inf last), each
+    /// counting only its own bucket, added up into cumulative ones when read.
+    func block(_ series: [MetricSeries], cumulative: Int = 0) -> MetricCounterBlock {
         state.withLock { s in
             guard s.series.count + series.count <= Self.capacity else {
                 return MetricCounterBlock(base: 0, count: 0)
@@ -87,12 +91,15 @@ final class MetricSlotTable: Sendable {
                 s.series.append(one)
                 if s.first[one] == nil { s.first[one] = base + i }
             }
+            if cumulative > 0 { s.cumulative.append(base..<(base + cumulative)) }
             return MetricCounterBlock(base: base, count: series.count)
         }
     }
 
-    /// The series of slots 0..<n, n = slots registered so far.
-    func registered() -> [MetricSeries] { state.withLock { $0.series } }
+    /// The series of slots 0..<n, n = slots registered so far, and the histogram bucket ranges among them.
+    func registered() -> (series: [MetricSeries], cumulative: [Range<Int>]) {
+        state.withLock { ($0.series, $0.cumulative) }
+    }
 }
 
 /// One thread's slots: `capacity` atomics on cache lines of their own. Only the owning thread writes them (a
@@ -215,22 +222,28 @@ public enum Metrics {
         current.add(table.counter(series).slot, amount)
     }
 
-    /// Records one observation of a histogram family (`_bucket{le}`, `_sum`, `_count`).
+    /// Records one observation of a histogram family (`_bucket{le}`, `_sum`, `_count`): three slot bumps, the
+    /// one bucket the value falls in (the first `le` at or above it, else +Inf), the sum and the count. The
+    /// buckets are made cumulative when read (`snapshot`), not on every observation.
     public static func observe(_ histogram: MetricHistogram, _ value: Double) {
         guard enabled.load(ordering: .relaxed) else { return }
-        let slots = current
         let cells = histogram.cells
         guard cells.count == histogram.buckets.count + 3 else { return }  // capacity exhausted at registration
-        for (i, le) in histogram.buckets.enumerated() where value <= le { slots.add(cells[i].slot, 1) }
-        slots.add(cells[cells.count - 3].slot, 1)  // +Inf
+        let slots = current
+        let bucket = histogram.buckets.firstIndex { value <= $0 } ?? histogram.buckets.count  // else +Inf
+        slots.add(cells[bucket].slot, 1)
         slots.add(cells[cells.count - 2].slot, value)  // _sum
         slots.add(cells[cells.count - 1].slot, 1)  // _count
     }
 
-    /// Every series counted so far (value not zero), summed over all threads (live and exited).
+    /// Every series counted so far (value not zero), summed over all threads (live and exited); histogram
+    /// buckets cumulative, as the exposition format wants them.
     public static func snapshot() -> [MetricSeries: Double] {
-        let series = table.registered()
-        let totals = shards.sum(series.count)
+        let (series, cumulative) = table.registered()
+        var totals = shards.sum(series.count)
+        for buckets in cumulative {
+            for i in buckets.dropFirst() { totals[i] += totals[i - 1] }
+        }
         var out: [MetricSeries: Double] = [:]
         for i in 1..<series.count where totals[i] != 0 { out[series[i], default: 0] += totals[i] }
         return out
@@ -245,7 +258,8 @@ public struct MetricHistogram: Sendable {
     let infSeries: MetricSeries
     let sumSeries: MetricSeries
     let countSeries: MetricSeries
-    /// Slots of the buckets in order, then +Inf, sum and count.
+    /// Slots of the buckets in order, then +Inf, sum and count; a bucket's slot counts the observations that
+    /// fall in that bucket only (`Metrics.snapshot` makes them cumulative).
     let cells: MetricCounterBlock
 
     public init(name: String, buckets: [Double]) {
@@ -255,6 +269,7 @@ public struct MetricHistogram: Sendable {
         infSeries = MetricSeries(name + "_bucket", [("le", "+Inf")])
         sumSeries = MetricSeries(name + "_sum")
         countSeries = MetricSeries(name + "_count")
-        cells = Metrics.block(bucketSeries.map(\.1) + [infSeries, sumSeries, countSeries])
+        cells = Metrics.table.block(
+            bucketSeries.map(\.1) + [infSeries, sumSeries, countSeries], cumulative: buckets.count + 1)
     }
 }

@@ -20,6 +20,8 @@ public final class SQLiteCatalogStore: CatalogStore {
     private let connection: Mutex<SQLiteConnection?>
     let clock: any WallClock
     public let path: String
+    /// The readiness probe's own connection, kept between rounds (SQLiteCatalogStore+Health.swift).
+    let probe = ReadinessProbe()
 
     /// How long revoked serials are kept past their token's expiry (verifiers allow this much skew).
     static let revocationSkewSeconds: Int64 = 300
@@ -59,6 +61,10 @@ public final class SQLiteCatalogStore: CatalogStore {
     deinit { close() }
 
     public func close() {
+        // The probe's read-only connection first: the last connection to close checkpoints the WAL into the
+        // catalog file and removes it, and a read-only one cannot (a copy of the stopped server's file alone
+        // would miss the last commits).
+        probe.close()
         connection.withLock { conn in
             conn?.close()
             conn = nil

@@ -1,7 +1,7 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: per-thread counters summed on scrape, and the text exposition format (Docs/operations.md).
 //===----------------------------------------------------------------------===//
-import GateCore
+@testable import GateCore
 import SystemIO
 import Testing
 
@@ -59,6 +59,22 @@ import Testing
                 test_latency_seconds_count 4
 
                 """)
+    }
+
+    @Test("an observation writes three slots (its bucket, sum, count); a scrape makes the buckets cumulative")
+    func histogramSlots() {
+        let h = MetricHistogram(name: "test_slots_seconds", buckets: [0.001, 0.01, 0.1, 1, 10])
+        let end = h.cells.base + h.cells.count
+        let before = Metrics.shards.sum(end)
+        Metrics.observe(h, 0.0009765625)  // 2^-10 and 2^-4: their sum is exact
+        Metrics.observe(h, 0.0625)
+        let after = Metrics.shards.sum(end)
+        // Slot by slot, what the two observations added: one in le=0.001, one in le=0.1, +Inf untouched.
+        let added = (h.cells.base..<end).map { after[$0] - before[$0] }
+        #expect(added == [1, 0, 1, 0, 0, 0, 0.0634765625, 2])
+        let snapshot = Metrics.snapshot()
+        #expect(h.bucketSeries.map { snapshot[$0.1] ?? 0 } == [1, 1, 2, 2, 2])
+        #expect(snapshot[h.infSeries] == 2)
     }
 
     @Test(
