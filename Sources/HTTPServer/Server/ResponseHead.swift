@@ -21,15 +21,24 @@ enum ResponseHeadWriter {
         out.append(contentsOf: "HTTP/1.1 ".utf8)
         appendDecimal(UInt64(clamping: response.status), to: &out)
         out.append(0x20)
-        out.append(contentsOf: StatusText.reason(response.status).utf8)
+        appendUTF8(StatusText.reason(response.status), to: &out)
         out.append(contentsOf: "\r\nDate: ".utf8)
-        out.append(contentsOf: date.utf8)
+        appendUTF8(date, to: &out)
         out.append(contentsOf: "\r\n".utf8)
         if let block = response.headerBlock { out.append(contentsOf: block.bytes) }
+        if let range = response.contentRange {
+            out.append(contentsOf: "Content-Range: bytes ".utf8)
+            appendDecimal(range.first, to: &out)
+            out.append(0x2D)  // -
+            appendDecimal(range.last, to: &out)
+            out.append(0x2F)  // /
+            appendDecimal(range.complete, to: &out)
+            out.append(contentsOf: "\r\n".utf8)
+        }
         for (name, value) in response.headers where isSafe(name) && isSafe(value) {
-            out.append(contentsOf: name.utf8)
+            appendUTF8(name, to: &out)
             out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: value.utf8)
+            appendUTF8(value, to: &out)
             out.append(contentsOf: "\r\n".utf8)
         }
         // RFC 9110 §8.6: no Content-Length on 1xx/204; a 304 describes the 200 it stands for, so none there.
@@ -45,6 +54,13 @@ enum ResponseHeadWriter {
         }
         out.append(contentsOf: "\r\n".utf8)
         return out
+    }
+
+    /// A String's bytes in one copy (the generic append over `String.UTF8View` walks them one by one).
+    @inline(__always)
+    static func appendUTF8(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
     }
 
     /// ASCII decimal digits of `value`, most significant first.
