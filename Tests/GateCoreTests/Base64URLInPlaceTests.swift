@@ -14,7 +14,9 @@ import Testing
         for length in 0...70 {
             for round in 0..<20 {
                 var text = (0..<length).map { _ in alphabet.randomElement(using: &rng)! }
-                if round % 4 == 3, length > 0 { text[Int.random(in: 0..<length, using: &rng)] = outside.randomElement()! }
+                if round % 4 == 3, length > 0 {
+                    text[Int.random(in: 0..<length, using: &rng)] = outside.randomElement()!
+                }
                 let generic = Base64URL.decode(text[...])
                 let inPlace = text.withUnsafeBufferPointer { Base64URL.decode($0) }
                 #expect(generic == inPlace, "\(String(decoding: text, as: UTF8.self))")

@@ -22,6 +22,42 @@ struct HotPathTests {
         }
     }
 
+    /// The bulk target scan (memchr for the space, then one or-reduced check) against the byte rule, for every
+    /// byte value in a short and in a long target (the long one runs the vector loops).
+    @Test func targetScanAcceptsExactlyTheTargetBytes() {
+        for long in [false, true] {
+            for b in 0...255 {
+                let byte = UInt8(b)
+                let pad = long ? Array(repeating: UInt8(ascii: "x"), count: 150) : []
+                let target: [UInt8] = Array("/a".utf8) + pad + [byte] + Array("c/d".utf8)
+                let request = Array("GET ".utf8) + target + Array(" HTTP/1.1\r\nHost: h\r\n\r\n".utf8)
+                let result = request.withUnsafeBytes { RequestParser().parse($0) }
+                let expectHead = byte > 0x20 && byte < 0x7F && byte != 0x23
+                switch result {
+                case .head(let head, _):
+                    #expect(expectHead, "byte \(b)")
+                    if byte == UInt8(ascii: "?") {
+                        #expect(head.path == "/a" + String(repeating: "x", count: pad.count))
+                        #expect(head.query == "c/d")
+                    } else {
+                        #expect(head.path == String(decoding: target, as: UTF8.self) && head.query == nil)
+                    }
+                case .failure: #expect(!expectHead, "byte \(b)")
+                case .needMore: Issue.record("byte \(b): needMore on a complete head")
+                }
+            }
+        }
+    }
+
+    @Test func pathSegmentsSplitAtEverySlash() {
+        #expect(PathDecoder.segments("/d/" + String(repeating: "t", count: 175) + "/f.img")?.count == 3)
+        #expect(PathDecoder.segments("/a") == ["a"])
+        #expect(PathDecoder.segments("/") == [])
+        #expect(PathDecoder.segments("/a/") == nil)
+        #expect(PathDecoder.segments("/a//b") == nil)
+        #expect(PathDecoder.segments("//") == nil)
+    }
+
     @Test func contentRangeIsWrittenAfterTheBlockAndBeforeTheOtherFields() {
         let r = Response(
             status: 206, headerBlock: HeaderBlock([("ETag", "\"e\"")]),

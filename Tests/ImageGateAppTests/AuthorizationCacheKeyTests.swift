@@ -30,7 +30,9 @@ import Testing
     }
 
     @Test func protocolsArePartOfTheKey() {
-        #expect(AuthorizationCache.key(Substring(token), .http) != AuthorizationCache.key(Substring(token), [.http, .httpPlain]))
+        #expect(
+            AuthorizationCache.key(Substring(token), .http)
+                != AuthorizationCache.key(Substring(token), [.http, .httpPlain]))
     }
 
     @Test func tokenPrefixCheck() {

@@ -27,8 +27,7 @@ public enum PathDecoder {
             var scratch: [UInt8] = []
             var start = 1
             while start <= n {
-                var end = start
-                while end < n, bytes[end] != ASCII.slash { end += 1 }
+                let end = ASCII.find(ASCII.slash, in: UnsafeRawBufferPointer(bytes), from: start, to: n)
                 guard end > start else { return nil }  // empty segment, including a trailing '/'
                 guard let segment = decodeSegment(UnsafeBufferPointer(rebasing: bytes[start..<end]), &scratch)
                 else { return nil }
