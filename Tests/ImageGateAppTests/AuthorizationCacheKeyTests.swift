@@ -35,6 +35,15 @@ import Testing
                 != AuthorizationCache.key(Substring(token), [.http, .httpPlain]))
     }
 
+    /// The reasons made once per rejection read as the interpolation they replace (the access log's notes and
+    /// the metric's label values depend on them).
+    @Test func tokenReasonsAreTheInterpolatedNames() {
+        for r in TokenRejection.allCases {
+            #expect(DownloadAuthorizer.Denial.token(r).logReason == "token_\(r)")
+        }
+        #expect(DownloadAuthorizer.Denial.token(.badSignature).logReason == "token_bad_signature")
+    }
+
     @Test func tokenPrefixCheck() {
         #expect(DownloadAuthorizer.hasTokenPrefix(Substring(token)))
         #expect(!DownloadAuthorizer.hasTokenPrefix(Substring("igt2." + token.dropFirst(5))))

@@ -57,7 +57,7 @@ struct DownloadAuthorizer: Sendable {
 
         var logReason: String {
             switch self {
-            case .token(let r): "token_\(r)"
+            case .token(let r): Self.tokenReason(r)
             case .imageGone: "image_not_found"
             case .wrongTenant: "tenant_mismatch"
             case .notAvailable: "image_not_available"
@@ -66,6 +66,13 @@ struct DownloadAuthorizer: Sendable {
             case .exhausted: "link_exhausted"
             case .catalog: "catalog_error"
             }
+        }
+
+        /// `token_<rejection>` made once per rejection (every 404 of a bad-token flood carries one as its note).
+        static let tokenReasons = TokenRejection.allCases.map { ($0, "token_\($0)") }
+        static func tokenReason(_ r: TokenRejection) -> String {
+            for (rejection, reason) in tokenReasons where rejection == r { return reason }
+            return "token_\(r)"
         }
 
         /// Why an authentic link is refused, when this denial is one the recipient is told about (HTTP 410/403,
