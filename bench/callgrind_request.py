@@ -2,18 +2,24 @@
 """Callgrind instructions per HTTP download request, for comparing two builds on a busy machine (instruction counts
 do not depend on what else runs, unlike requests/s or CPU time):
 
-    python3 bench/callgrind_request.py .build/release/imagegate [N=2000]
+    python3 bench/callgrind_request.py .build/release/imagegate [N=2000] [--span BYTES] [--bad | --forged] [--keep DIR]
 
 One `imagegate serve` under callgrind (http.loops = 1, access log off), one 64 MiB image, one keep-alive connection
-asking 64 KiB unaligned random ranges (fixed seed, so both builds see the same offsets). Counters are zeroed after
-200 warm-up requests and dumped after N more: user-space instructions of every server thread divided by N
-(`sendfile` itself runs in the kernel and is not counted). Background threads (health checks, the loops' once-a-second
-tick) add a little per second of run time, so differences under about 1 % are noise.
+asking unaligned random ranges of --span bytes (default 65536; fixed seed, so both builds see the same offsets),
+with the link's token, or with --bad the token the hot path benchmark's bad-token row sends (bench/hotpath.py: one
+character added, so every answer is the 404), or with --forged a well-formed token whose MAC does not verify
+(the 404 after the HMAC check). Requests are written as wrk writes them (Host, then Range).
+Counters are zeroed after 200 warm-up requests and dumped after N more: user-space instructions of every server
+thread divided by N (`sendfile` itself runs in the kernel and is not counted), and calls to malloc per request.
+Background threads (health checks, the loops' once-a-second tick) add a little per second of run time, so
+differences under about 1 % are noise. --keep DIR keeps the callgrind dumps there (for
+`callgrind_annotate --inclusive=yes DIR/cg.<pid>.1`).
 
 Valgrind 3.19 (Debian 12) gives up on the DWARF 5 debug information of a release build ("Possibly corrupted
 debuginfo file"), so the server runs from a copy without it (`strip --strip-debug`; symbols stay, so
 callgrind_annotate still names functions). The server is stopped whatever happens (a failed start under a
 loaded machine left valgrind running before)."""
+import argparse
 import atexit
 import glob
 import json
@@ -23,12 +29,18 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
-BIN = sys.argv[1]
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+ap = argparse.ArgumentParser()
+ap.add_argument("bin")
+ap.add_argument("n", nargs="?", type=int, default=2000)
+ap.add_argument("--span", type=int, default=65536)
+ap.add_argument("--bad", action="store_true")
+ap.add_argument("--forged", action="store_true")
+ap.add_argument("--keep")
+args = ap.parse_args()
+BIN, N, SPAN = args.bin, args.n, args.span
 OS_ARGS = ["--system-type", "Linux", "--platform", "CentOS", "--os-version", "7.9", "--architecture", "x86_64",
            "--boot-mode", "BIOS"]
 tmp = tempfile.mkdtemp(prefix="blobs-cg-")
@@ -60,26 +72,38 @@ assert port, open(out).read()
 link = json.loads(subprocess.run([BIN, "link", "mint", img["id"], "--json"] + common, capture_output=True, text=True,
                                  check=True).stdout)["http"]
 path = "/" + link.split("//", 1)[1].split("/", 1)[1]
+if args.bad:
+    path = path.rsplit("/", 1)[0] + "x/" + path.rsplit("/", 1)[1]
+if args.forged:
+    # Well-formed, right length, wrong MAC: the first character of the tag changed (refused at the MAC check).
+    _, d, token, name = path.split("/")
+    head, tag = token.rsplit(".", 1)
+    path = f"/{d}/{head}.{'B' if tag[0] != 'B' else 'C'}{tag[1:]}/{name}"
 size = img["size"]
 rng = random.Random(17)
 s = socket.create_connection(("127.0.0.1", port))
 buf = b""
+
+
 def one():
     global buf
-    start = rng.randrange(0, size - 65536)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nRange: bytes={start}-{start + 65535}\r\n\r\n".encode())
+    start = rng.randrange(0, size - SPAN)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nRange: bytes={start}-{start + SPAN - 1}\r\n\r\n"
+              .encode())
     while b"\r\n\r\n" not in buf:
         chunk = s.recv(1 << 20)
         assert chunk, "connection closed"
         buf += chunk
     head, buf = buf.split(b"\r\n\r\n", 1)
-    assert head.startswith(b"HTTP/1.1 206"), head
+    assert head.startswith(b"HTTP/1.1 404" if args.bad or args.forged else b"HTTP/1.1 206"), head
     n = int(re.search(rb"Content-Length: (\d+)", head).group(1))
     while len(buf) < n:
         chunk = s.recv(1 << 20)
         assert chunk, "connection closed"
         buf += chunk
     buf = buf[n:]
+
+
 for _ in range(200):
     one()
 subprocess.run(["callgrind_control", "-z", str(p.pid)], check=True, capture_output=True)
@@ -87,8 +111,30 @@ for _ in range(N):
     one()
 subprocess.run(["callgrind_control", "-d", str(p.pid)], check=True, capture_output=True)
 s.close()
-p.terminate(); p.wait()
+p.terminate()
+p.wait()
 dumps = sorted(glob.glob(tmp + "/cg.*.1"))  # the dump taken after zeroing
 total = sum(int(line.split()[1]) for d in dumps for line in open(d) if line.startswith("summary:"))
+mallocs = 0
+for d in dumps:
+    # calls=<count> lines follow a cfn= line naming the callee; count every call into malloc.
+    callee = None
+    names = {}
+    for line in open(d):
+        m = re.match(r"(c?)fn=\((\d+)\)(?: (.*))?", line)
+        if m:
+            if m.group(3):
+                names[m.group(2)] = m.group(3).strip()
+            if m.group(1):
+                callee = names.get(m.group(2))
+            continue
+        if line.startswith("calls=") and callee == "malloc":
+            mallocs += int(line.split("=")[1].split()[0])
+if args.keep:
+    os.makedirs(args.keep, exist_ok=True)
+    for d in dumps:
+        shutil.copy(d, args.keep)
 shutil.rmtree(tmp, ignore_errors=True)
-print(f"{BIN}: {N} requests, {total} Ir after zeroing, {total / N:.0f} Ir/request (dumps {len(dumps)})")
+case = f"{'bad token' if args.bad else 'forged token' if args.forged else 'valid token'}, {SPAN}-byte ranges"
+print(f"{BIN} ({case}): {N} requests, {total} Ir after zeroing, {total / N:.0f} Ir/request, "
+      f"{mallocs / N:.1f} malloc calls/request (dumps {len(dumps)})")

@@ -33,6 +33,8 @@ public struct SigningKey: Sendable, Equatable, Codable, CustomStringConvertible,
     public var verifyUntil: Int64?
     /// HKDF output; the HMAC key for tags.
     let tokenKey: [UInt8]
+    /// `tokenKey` with its HMAC pad blocks hashed once, for minting and verifying tags.
+    let tokenMAC: HMACSHA256Key
 
     /// `secret` must be exactly 32 bytes (programming error otherwise; decoding checks it and throws).
     public init(kid: UInt32, secret: [UInt8], state: State, createdAt: Int64, verifyUntil: Int64? = nil) {
@@ -43,6 +45,7 @@ public struct SigningKey: Sendable, Equatable, Codable, CustomStringConvertible,
         self.createdAt = createdAt
         self.verifyUntil = verifyUntil
         self.tokenKey = Crypto.hkdfSHA256(secret: secret, salt: [], info: Self.derivationInfo, length: 32)
+        self.tokenMAC = HMACSHA256Key(tokenKey)
     }
 
     /// A new active key with a fresh random secret.

@@ -50,7 +50,7 @@ public struct TokenCodec: Sendable {
     }
 
     private func tag(_ payload: [UInt8], key: SigningKey) -> [UInt8] {
-        Crypto.hmacSHA256(key: key.tokenKey, message: macHead + payload)
+        key.tokenMAC.mac(macHead, payload)
     }
 
     // MARK: Verification
@@ -122,6 +122,13 @@ public struct TokenCodec: Sendable {
     /// Step 1: `igt1.` + 124 + `.` + 43 chars, canonical base64url parts of 93 and 32 bytes.
     /// Shared with `TokenRedaction`, which must agree on what "decodes" means.
     static func split(_ token: some StringProtocol) -> (payload: [UInt8], tag: [UInt8])? {
+        // Contiguous UTF-8 (native Strings and their Substrings, a request path's token): checked in place.
+        if let parts = token.utf8.withContiguousStorageIfAvailable({ splitInPlace($0) }) { return parts }
+        return splitCopying(token)
+    }
+
+    /// `split` for any StringProtocol (and the reference `splitInPlace` is tested against).
+    static func splitCopying(_ token: some StringProtocol) -> (payload: [UInt8], tag: [UInt8])? {
         // Never look at more than maxLength + 1 bytes of an over-long input.
         let raw = Array(token.utf8.prefix(maxLength + 1))
         guard raw.count <= maxLength, raw.starts(with: prefix.utf8) else { return nil }
@@ -138,6 +145,22 @@ public struct TokenCodec: Sendable {
         else { return nil }
         return (payload, tag)
     }
+
+    /// The same rule as the general path of `split`, on the bytes where they are: with the exact lengths, "two
+    /// dots" means the prefix's and one at `payloadEnd` (base64url has no '.', so the decoders refuse any other).
+    static func splitInPlace(_ raw: UnsafeBufferPointer<UInt8>) -> (payload: [UInt8], tag: [UInt8])? {
+        let payloadStart = prefixBytes.count
+        let payloadEnd = payloadStart + TokenPayload.encodedLength
+        guard raw.count == tokenLength, raw.prefix(payloadStart).elementsEqual(prefixBytes),
+            raw[payloadEnd] == UInt8(ascii: "."),
+            let payload = Base64URL.decode(UnsafeBufferPointer(rebasing: raw[payloadStart..<payloadEnd])),
+            payload.count == TokenPayload.length,
+            let tag = Base64URL.decode(UnsafeBufferPointer(rebasing: raw[(payloadEnd + 1)...])),
+            tag.count == TokenPayload.tagLength
+        else { return nil }
+        return (payload, tag)
+    }
+    private static let prefixBytes = Array(prefix.utf8)
 }
 
 extension Int64 {

@@ -1,6 +1,9 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: ASCII byte classes used by the HTTP parser (RFC 9110 §5.6, RFC 3986)
 //===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Byte constants and character-class predicates. Everything works on `UInt8`: the parser never looks at
 /// Unicode (RFC 9112 §2.2: "a recipient MUST parse an HTTP message as a sequence of octets").
@@ -79,5 +82,27 @@ enum ASCII {
         case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D: return true  // ! $ & ' ( ) * + , ; =
         default: return false
         }
+    }
+
+    /// The offset of the first `byte` in `buffer[from..<to]`, or `to` when there is none (glibc's vectorized
+    /// `memchr`: the request target and its path are scanned for one byte at a time otherwise, issue 17).
+    @inline(__always)
+    static func find(_ byte: UInt8, in buffer: UnsafeRawBufferPointer, from: Int, to: Int) -> Int {
+        guard from < to, let base = buffer.baseAddress, let hit = memchr(base + from, Int32(byte), to - from) else {
+            return to
+        }
+        return base.distance(to: UnsafeRawPointer(hit))
+    }
+
+    /// Whether every byte of `buffer[from..<to]` is a request-target byte, with no early exit (one flag or-ed
+    /// over the bytes, which the compiler vectorizes).
+    @inline(__always)
+    static func allTargetBytes(_ buffer: UnsafeRawBufferPointer, from: Int, to: Int) -> Bool {
+        var bad: UInt8 = 0
+        for k in from..<to {
+            let b = buffer[k]
+            bad |= (b &- 0x21 > 0x5D ? 1 : 0) | (b == hash ? 1 : 0)
+        }
+        return bad == 0
     }
 }

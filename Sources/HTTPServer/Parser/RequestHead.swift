@@ -49,8 +49,11 @@ public struct RequestHead: Sendable {
     }
 
     /// The first value of the field `lowercasedName`, or nil.
+    /// Lengths first: comparing two unequal Strings takes the slow path, and a download asks for six names
+    /// of a two-field head (issue 17).
     public func header(_ lowercasedName: String) -> String? {
-        for field in headers where field.name == lowercasedName {
+        let count = lowercasedName.utf8.count
+        for field in headers where field.name.utf8.count == count && field.name == lowercasedName {
             return field.value
         }
         return nil
@@ -59,7 +62,8 @@ public struct RequestHead: Sendable {
     /// All values of the field `lowercasedName`, in order.
     public func headers(_ lowercasedName: String) -> [String] {
         var result: [String] = []
-        for field in headers where field.name == lowercasedName {
+        let count = lowercasedName.utf8.count
+        for field in headers where field.name.utf8.count == count && field.name == lowercasedName {
             result.append(field.value)
         }
         return result

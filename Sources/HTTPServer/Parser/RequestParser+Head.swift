@@ -50,8 +50,7 @@ extension RequestParser {
 
     /// Splits `/path?query` at the first '?'.
     static func splitQuery(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>) -> TargetParts {
-        var i = range.lowerBound
-        while i < range.upperBound, buffer[i] != ASCII.question { i += 1 }
+        let i = ASCII.find(ASCII.question, in: buffer, from: range.lowerBound, to: range.upperBound)
         if i == range.upperBound { return TargetParts(path: range, query: nil) }
         return TargetParts(path: range.lowerBound..<i, query: (i + 1)..<range.upperBound)
     }

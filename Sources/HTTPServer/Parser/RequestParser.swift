@@ -117,7 +117,14 @@ public struct RequestParser: Sendable {
 
         // request-target: visible ASCII only, no whitespace (RFC 9112 §3.2)
         let targetStart = i
-        while i < n, ASCII.isTargetByte(buffer[i]) { i += 1 }
+        // Usually the target runs to the next space and is all target bytes: found and checked in bulk. Anything
+        // else takes the byte loop, which stops where the bulk check would have failed.
+        let space = ASCII.find(ASCII.space, in: buffer, from: i, to: n)
+        if space < n, ASCII.allTargetBytes(buffer, from: i, to: space) {
+            i = space
+        } else {
+            while i < n, ASCII.isTargetByte(buffer[i]) { i += 1 }
+        }
         if i == n { return incomplete() }
         let target = targetStart..<i
         guard buffer[i] == ASCII.space, !target.isEmpty else {

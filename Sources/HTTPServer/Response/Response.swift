@@ -38,12 +38,28 @@ public enum BodyPiece: Equatable, Sendable {
     }
 }
 
+/// `Content-Range: bytes first-last/complete` of a single-part 206 (RFC 9110 §14.4, `ContentRange.satisfied`), as
+/// numbers: the server writes the digits straight into the head, no String made per range request (issue 17).
+public struct SatisfiedRange: Equatable, Sendable {
+    public let first: UInt64
+    public let last: UInt64
+    public let complete: UInt64
+
+    public init(first: UInt64, last: UInt64, complete: UInt64) {
+        self.first = first
+        self.last = last
+        self.complete = complete
+    }
+}
+
 /// A complete answer. The server adds `Date`, `Content-Length` and `Connection`; the handler never
 /// sets framing fields, so it cannot get them wrong.
 public struct Response {
     public var status: Int
     /// Fields serialized ahead of time, written right after `Date` and before `headers`.
     public var headerBlock: HeaderBlock?
+    /// Written right after `headerBlock`, before `headers`.
+    public var contentRange: SatisfiedRange?
     public var headers: [(String, String)]
     public var body: [BodyPiece]
     /// The blob `.file` pieces are read from (the blob store's reader: descriptor and offset per stretch).
@@ -59,11 +75,13 @@ public struct Response {
     public var session: DownloadGrant?
 
     public init(
-        status: Int, headerBlock: HeaderBlock? = nil, headers: [(String, String)] = [], body: [BodyPiece] = [],
-        file: (any BlobReader)? = nil, closeConnection: Bool = false, note: String? = nil
+        status: Int, headerBlock: HeaderBlock? = nil, contentRange: SatisfiedRange? = nil,
+        headers: [(String, String)] = [], body: [BodyPiece] = [], file: (any BlobReader)? = nil,
+        closeConnection: Bool = false, note: String? = nil
     ) {
         self.status = status
         self.headerBlock = headerBlock
+        self.contentRange = contentRange
         self.headers = headers
         self.body = body
         self.file = file

@@ -450,16 +450,26 @@ final class EventLoop {
     private func logged(_ c: Connection, _ record: AccessRecord) {
         ctx.accessLog.write(record, nowMs: Monotonic.milliseconds(), wallNow: SystemClock().now())
         if let grant = record.session {
-            let s = c.sessions[grant, default: (0, 0)]
-            c.sessions[grant] = (s.requests + 1, s.bytes + record.bytesSent)
-            reportUsage(c, grant, inFlight: 0)
+            // One dictionary lookup per request (updated in place), not three (issue 17).
+            let total = Self.add(record.bytesSent, to: &c.sessions[grant, default: (0, 0)])
+            reportUsage(c, grant, total: total)
         }
+    }
+
+    private static func add(_ bytes: UInt64, to session: inout (requests: Int, bytes: UInt64)) -> UInt64 {
+        session.requests += 1
+        session.bytes += bytes
+        return session.bytes
     }
 
     /// Tells the handler about a session's bytes once `UsageReporter.interval` have gathered (a long response,
     /// or many ranges on one keep-alive connection), so a link's usage grows while its transfer runs.
     private func reportUsage(_ c: Connection, _ grant: DownloadGrant, inFlight: UInt64) {
-        let total = (c.sessions[grant]?.bytes ?? 0) + inFlight
+        reportUsage(c, grant, total: (c.sessions[grant]?.bytes ?? 0) + inFlight)
+    }
+
+    /// `total`: the session's bytes so far, the response in flight included.
+    private func reportUsage(_ c: Connection, _ grant: DownloadGrant, total: UInt64) {
         guard total >= UsageReporter.interval else { return }
         var reporter = c.usage[grant] ?? UsageReporter()
         guard let bytes = reporter.due(total: total) else { return }

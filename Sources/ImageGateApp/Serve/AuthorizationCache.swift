@@ -2,6 +2,9 @@
 // ImageGate: a short-lived cache of authorized downloads, so a burst of range requests on one link
 // costs one token verification and one catalog lookup per second, not one per request.
 //===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
 import DownloadTokens
 import GateCore
 import Synchronization
@@ -14,10 +17,35 @@ final class AuthorizationCache: Sendable {
         let download: AuthorizedDownload
         let validUntilMs: Int64
     }
-    /// The token as presented and the protocol bits it was checked for (a struct: no string built per request).
+    /// The token as presented and the protocol bits it was checked for. The token stays a slice of the request's
+    /// path (no String copied per request); only its last `hashedSuffix` bytes are hashed: for a stored entry
+    /// they are MAC bytes, uniformly distributed, and equality still compares the whole token. A lookup with a
+    /// forged token can only land in a bucket of valid tokens' entries, whose number is bounded per shard.
     struct Key: Hashable, Sendable {
-        let token: String
+        let token: Substring
         let protocols: UInt16
+
+        static let hashedSuffix = 16
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(protocols)
+            var token = token
+            token.withUTF8 {
+                hasher.combine(
+                    bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0.suffix(Self.hashedSuffix))))
+            }
+        }
+
+        static func == (a: Key, b: Key) -> Bool {
+            guard a.protocols == b.protocols else { return false }
+            var x = a.token
+            var y = b.token
+            return x.withUTF8 { p in
+                y.withUTF8 { q in
+                    p.count == q.count && (p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0)
+                }
+            }
+        }
     }
     private static let shardCount = 16
     private static let maxEntriesPerShard = 1024
@@ -39,7 +67,7 @@ final class AuthorizationCache: Sendable {
     }
 
     static func key(_ token: Substring, _ proto: ProtocolSet) -> Key {
-        Key(token: String(token), protocols: proto.rawValue)
+        Key(token: token, protocols: proto.rawValue)
     }
 
     func lookup(_ key: Key, nowMs: Int64) -> AuthorizedDownload? {

@@ -7,7 +7,7 @@ import ImageCatalog
 import SystemIO
 
 /// A download the token allows: the claims and the catalog records they were checked against.
-struct AuthorizedDownload: Sendable {
+final class AuthorizedDownload: Sendable {
     let claims: TokenClaims
     let image: ImageRecord
     /// The link's record (nil only for a token the catalog has no record of); its CIDRs parsed once.
@@ -57,7 +57,7 @@ struct DownloadAuthorizer: Sendable {
 
         var logReason: String {
             switch self {
-            case .token(let r): "token_\(r)"
+            case .token(let r): Self.tokenReason(r)
             case .imageGone: "image_not_found"
             case .wrongTenant: "tenant_mismatch"
             case .notAvailable: "image_not_available"
@@ -66,6 +66,13 @@ struct DownloadAuthorizer: Sendable {
             case .exhausted: "link_exhausted"
             case .catalog: "catalog_error"
             }
+        }
+
+        /// `token_<rejection>` made once per rejection (every 404 of a bad-token flood carries one as its note).
+        static let tokenReasons = TokenRejection.allCases.map { ($0, "token_\($0)") }
+        static func tokenReason(_ r: TokenRejection) -> String {
+            for (rejection, reason) in tokenReasons where rejection == r { return reason }
+            return "token_\(r)"
         }
 
         /// Why an authentic link is refused, when this denial is one the recipient is told about (HTTP 410/403,
@@ -129,7 +136,7 @@ struct DownloadAuthorizer: Sendable {
     > {
         // Every valid token has exactly this length and prefix (TokenCodec step 1): anything else is refused
         // before the cache, the keyring or any copy of it (a bad-token flood costs less than a download).
-        guard token.utf8.count == TokenCodec.tokenLength, token.utf8.starts(with: TokenCodec.prefix.utf8) else {
+        guard token.utf8.count == TokenCodec.tokenLength, Self.hasTokenPrefix(token) else {
             return .failure(.token(.malformed))
         }
         let nowMs = Monotonic.milliseconds()
@@ -157,6 +164,16 @@ struct DownloadAuthorizer: Sendable {
         if case .success(let d) = result { cache.store(key, d, nowMs: nowMs) }
         return result
     }
+
+    /// `igt1.` at the start, compared on the contiguous bytes (a generic `starts(with:)` over two UTF-8 views cost
+    /// more than the rest of this check, issue 17).
+    static func hasTokenPrefix(_ token: Substring) -> Bool {
+        var token = token
+        return token.withUTF8 { bytes in
+            bytes.count >= tokenPrefix.count && bytes.prefix(tokenPrefix.count).elementsEqual(tokenPrefix)
+        }
+    }
+    private static let tokenPrefix = Array(TokenCodec.prefix.utf8)
 
     /// The key that signed a token can still verify (not retired, removed or past `verify_until`). Every
     /// front re-checks this for sessions already open (`imagegate key retire`, Docs/tokens.md).

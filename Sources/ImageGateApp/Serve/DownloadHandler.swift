@@ -43,11 +43,10 @@ struct DownloadHandler: RequestHandler {
     /// The one answer for every token or lookup failure: no hint of which check failed (§3.3 step 10).
     /// Fields and body are built once (a bad-token flood should cost less than a download).
     private static func notFound(_ note: String) -> Response {
-        Response(
-            status: 404, headerBlock: notFoundFields, body: [.bytes(notFoundBody)], note: note)
+        Response(status: 404, headerBlock: notFoundFields, body: notFoundBody, note: note)
     }
     private static let notFoundFields = HeaderBlock([("Content-Type", "text/plain; charset=utf-8")])
-    private static let notFoundBody = Array("Not Found\n".utf8)
+    private static let notFoundBody: [BodyPiece] = [.bytes(Array("Not Found\n".utf8))]
 
     /// An authentic link that may not be used: 410 (403 for the client address) with the one sentence that
     /// tells the recipient why (Docs/links.md "Refused links"). Never cached: a new link has a new URL anyway,
@@ -63,7 +62,8 @@ struct DownloadHandler: RequestHandler {
         // A path that cannot name a download (trailing or double slash, dot segments, bad escapes) gets the
         // same 404 as any other miss (Docs/http-parsing.md): `rclone lsl` probes `<link>/` and expects 404.
         guard let segments = PathDecoder.segments(head.path) else { return Self.notFound("bad_path") }
-        if segments == ["healthz"] {
+        // Element-wise, not `== ["healthz"]`: that built an array and a String per request.
+        if segments.count == 1 && segments[0] == "healthz" {
             guard head.method == "GET" || head.method == "HEAD" else {
                 var r = Response.text(405, "Method Not Allowed", headers: [("Allow", "GET, HEAD")])
                 r.note = "method"
@@ -159,7 +159,7 @@ struct DownloadHandler: RequestHandler {
         case .single(let first, let last):
             return Response(
                 status: 206, headerBlock: entity,
-                headers: [("Content-Range", "bytes \(first)-\(last)/\(file.size)")],
+                contentRange: SatisfiedRange(first: first, last: last, complete: file.size),
                 body: [.file(offset: first, length: last - first + 1)], file: file)
         case .multiple(let ranges):
             let layout = MultipartLayout(

@@ -49,9 +49,10 @@ final class OpenFileCache: Sendable {
         for key: Key, nowMs: Int64, open: () throws(GateError) -> any BlobReader
     ) throws(GateError) -> any BlobReader {
         let cached: (any BlobReader)? = entries.withLock { map in
-            guard var e = map[key] else { return nil }
-            e.usedMs = nowMs
-            map[key] = e
+            // One hash lookup per request: the entry is updated in place through its index.
+            guard let i = map.index(forKey: key) else { return nil }
+            map.values[i].usedMs = nowMs
+            let e = map.values[i]
             return nowMs - e.checkedMs < validMs ? e.file : nil
         }
         if let cached { return cached }

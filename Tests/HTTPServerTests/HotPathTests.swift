@@ -1,0 +1,85 @@
+//===----------------------------------------------------------------------===//
+// ImageGate: the hot path's shortcuts give the same answers as the general code they replace (issue 17).
+//===----------------------------------------------------------------------===//
+@testable import HTTPServer
+import Testing
+
+@Suite("hot path shortcuts")
+struct HotPathTests {
+    /// The or-reduced byte test of `plainSegment` against the rule it stands for, for every byte value.
+    @Test func plainSegmentAcceptsExactlyPrintableASCIIWithoutPercentOrBackslash() {
+        for b in 0...255 {
+            let byte = UInt8(b)
+            let expected = byte > 0x20 && byte < 0x7F && byte != 0x25 && byte != 0x5C
+            for raw in [[byte], [0x61, byte, 0x62], Array(repeating: 0x61, count: 40) + [byte]] {
+                let got = raw.withUnsafeBufferPointer { PathDecoder.plainSegment($0) }
+                if expected {
+                    #expect(got == String(decoding: raw, as: UTF8.self) || raw == [0x2E], "byte \(b)")
+                } else {
+                    #expect(got == nil, "byte \(b)")
+                }
+            }
+        }
+    }
+
+    /// The bulk target scan (memchr for the space, then one or-reduced check) against the byte rule, for every
+    /// byte value in a short and in a long target (the long one runs the vector loops).
+    @Test func targetScanAcceptsExactlyTheTargetBytes() {
+        for long in [false, true] {
+            for b in 0...255 {
+                let byte = UInt8(b)
+                let pad = long ? Array(repeating: UInt8(ascii: "x"), count: 150) : []
+                let target: [UInt8] = Array("/a".utf8) + pad + [byte] + Array("c/d".utf8)
+                let request = Array("GET ".utf8) + target + Array(" HTTP/1.1\r\nHost: h\r\n\r\n".utf8)
+                let result = request.withUnsafeBytes { RequestParser().parse($0) }
+                let expectHead = byte > 0x20 && byte < 0x7F && byte != 0x23
+                switch result {
+                case .head(let head, _):
+                    #expect(expectHead, "byte \(b)")
+                    if byte == UInt8(ascii: "?") {
+                        #expect(head.path == "/a" + String(repeating: "x", count: pad.count))
+                        #expect(head.query == "c/d")
+                    } else {
+                        #expect(head.path == String(decoding: target, as: UTF8.self) && head.query == nil)
+                    }
+                case .failure: #expect(!expectHead, "byte \(b)")
+                case .needMore: Issue.record("byte \(b): needMore on a complete head")
+                }
+            }
+        }
+    }
+
+    @Test func pathSegmentsSplitAtEverySlash() {
+        #expect(PathDecoder.segments("/d/" + String(repeating: "t", count: 175) + "/f.img")?.count == 3)
+        #expect(PathDecoder.segments("/a") == ["a"])
+        #expect(PathDecoder.segments("/") == [])
+        #expect(PathDecoder.segments("/a/") == nil)
+        #expect(PathDecoder.segments("/a//b") == nil)
+        #expect(PathDecoder.segments("//") == nil)
+    }
+
+    @Test func contentRangeIsWrittenAfterTheBlockAndBeforeTheOtherFields() {
+        let r = Response(
+            status: 206, headerBlock: HeaderBlock([("ETag", "\"e\"")]),
+            contentRange: SatisfiedRange(first: 0, last: 9_999_999_999, complete: 10_000_000_000),
+            headers: [("X-A", "b")], body: [.bytes([1, 2, 3])])
+        let head = String(
+            decoding: ResponseHeadWriter.serialize(r, version: .http11, date: "D", keepAlive: true), as: UTF8.self)
+        #expect(
+            head
+                == "HTTP/1.1 206 Partial Content\r\nDate: D\r\nETag: \"e\"\r\n"
+                + "Content-Range: bytes 0-9999999999/10000000000\r\nX-A: b\r\nContent-Length: 3\r\n\r\n")
+    }
+
+    @Test func headerLookupMatchesOnlyTheWholeName() {
+        let head = RequestHead(
+            method: "GET", target: "/", path: "/", query: nil, version: .http11,
+            headers: [(name: "host", value: "h"), (name: "range", value: "bytes=0-1"), (name: "if-range", value: "x")],
+            keepAlive: true, contentLength: 0, expectsContinue: false)
+        #expect(head.header("range") == "bytes=0-1")
+        #expect(head.header("if-range") == "x")
+        #expect(head.header("rang") == nil)
+        #expect(head.header("if-match") == nil)
+        #expect(head.headers("host") == ["h"])
+    }
+}

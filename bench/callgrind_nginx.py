@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""The nginx side of bench/callgrind_request.py: user-space instructions per request of nginx serving the same
+requests, as the target the ImageGate counts are read against (same config as bench/hotpath.py: sendfile on,
+tcp_nodelay, no open_file_cache, access log off; one process here, `master_process off`, so callgrind sees it all):
+
+    python3 bench/callgrind_nginx.py [N=2000] [--span BYTES] [--bad] [--plain]
+
+--plain asks /plain/ (no check), otherwise /d/ with an MD5 secure_link; --bad sends a wrong md5 (403).
+Counters are zeroed after 200 warm-up requests and dumped after N more, as in callgrind_request.py."""
+import argparse
+import atexit
+import base64
+import glob
+import hashlib
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("n", nargs="?", type=int, default=2000)
+ap.add_argument("--span", type=int, default=65536)
+ap.add_argument("--bad", action="store_true")
+ap.add_argument("--plain", action="store_true")
+args = ap.parse_args()
+N, SPAN = args.n, args.span
+SECRET = "imagegate-bench-secret"
+tmp = tempfile.mkdtemp(prefix="nginx-cg-")
+os.makedirs(tmp + "/blobs")
+os.makedirs(tmp + "/t")
+size = 64 << 20
+with open(tmp + "/blobs/img", "wb") as f:
+    f.write(os.urandom(size))
+s0 = socket.socket()
+s0.bind(("127.0.0.1", 0))
+port = s0.getsockname()[1]
+s0.close()
+user = "user root;" if os.geteuid() == 0 else ""
+open(tmp + "/nginx.conf", "w").write(f"""
+{user}
+worker_processes 1;
+daemon off;
+master_process off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush off;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 30s;
+    default_type application/octet-stream;
+    client_body_temp_path {tmp}/t/body;
+    proxy_temp_path {tmp}/t/proxy;
+    fastcgi_temp_path {tmp}/t/fastcgi;
+    uwsgi_temp_path {tmp}/t/uwsgi;
+    scgi_temp_path {tmp}/t/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location /d/ {{
+            secure_link $arg_md5,$arg_expires;
+            secure_link_md5 "$secure_link_expires$uri {SECRET}";
+            if ($secure_link = "") {{ return 403; }}
+            if ($secure_link = "0") {{ return 410; }}
+            alias {tmp}/blobs/;
+        }}
+        location /plain/ {{ alias {tmp}/blobs/; }}
+    }}
+}}
+""")
+p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.%p", "nginx", "-p", tmp,
+                      "-e", tmp + "/error.log", "-c", tmp + "/nginx.conf"],
+                     stdout=open(tmp + "/out", "w"), stderr=subprocess.STDOUT)
+atexit.register(lambda: p.poll() is None and (p.kill(), p.wait()))
+expires = int(time.time()) + 7200
+md5 = base64.urlsafe_b64encode(hashlib.md5(f"{expires}/d/img {SECRET}".encode()).digest()).decode().rstrip("=")
+if args.bad:
+    md5 = "AAAA" + md5[4:]
+path = "/plain/img" if args.plain else f"/d/img?md5={md5}&expires={expires}"
+s = None
+for _ in range(600):
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        break
+    except OSError:
+        time.sleep(0.2)
+assert s, open(tmp + "/out").read()
+rng = random.Random(17)
+buf = b""
+
+
+def one():
+    global buf
+    start = rng.randrange(0, size - SPAN)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nRange: bytes={start}-{start + SPAN - 1}\r\n\r\n"
+              .encode())
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(1 << 20)
+        assert chunk, "connection closed"
+        buf += chunk
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 403" if args.bad else b"HTTP/1.1 206"), head
+    n = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    while len(buf) < n:
+        chunk = s.recv(1 << 20)
+        assert chunk, "connection closed"
+        buf += chunk
+    buf = buf[n:]
+
+
+for _ in range(200):
+    one()
+subprocess.run(["callgrind_control", "-z", str(p.pid)], check=True, capture_output=True)
+for _ in range(N):
+    one()
+subprocess.run(["callgrind_control", "-d", str(p.pid)], check=True, capture_output=True)
+s.close()
+p.terminate()
+p.wait()
+dumps = sorted(glob.glob(tmp + "/cg.*.1"))
+total = sum(int(line.split()[1]) for d in dumps for line in open(d) if line.startswith("summary:"))
+shutil.rmtree(tmp, ignore_errors=True)
+case = f"{'plain' if args.plain else 'secure_link'}{', bad md5' if args.bad else ''}, {SPAN}-byte ranges"
+print(f"nginx ({case}): {N} requests, {total} Ir after zeroing, {total / N:.0f} Ir/request (dumps {len(dumps)})")
