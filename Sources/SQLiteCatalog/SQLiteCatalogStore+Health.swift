@@ -8,7 +8,6 @@ import CSQLite
 import GateCore
 import ImageCatalog
 import Synchronization
-import SystemIO
 
 extension SQLiteCatalogStore {
     /// Checks what the serving connection cannot see: it keeps working on an open descriptor even after its
@@ -103,22 +102,16 @@ final class ReadinessProbe: Sendable {
 
     /// The (device, inode) of the file at `path` if it starts like an SQLite database; throws otherwise.
     static func identify(_ path: String) throws(GateError) -> (device: UInt64, inode: UInt64) {
-        let fd: Int32
-        do { fd = try FileIO.open(path, O_RDONLY | O_CLOEXEC) } catch {
-            throw .io("cannot open \(path): \(error.reason)")
-        }
-        defer { Sys.close(fd) }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        var st = stat()
         var head = [UInt8](repeating: 0, count: header.count)
-        let n: Int
-        let status: FileStatus
-        do {
-            n = try FileIO.pread(fd, into: &head, at: 0)
-            status = try FileIO.status(of: fd)
-        } catch {
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        // An empty file is left to SQLite (an empty database: the query then finds no images table).
+        guard fstat(fd, &st) == 0, n >= 0, n == 0 || (n == header.count && head == header) else {
             throw .io("\(path): file is not a database")
         }
-        // An empty file is left to SQLite (an empty database: the query then finds no images table).
-        guard n == 0 || (n == header.count && head == header) else { throw .io("\(path): file is not a database") }
-        return (status.device, status.inode)
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
     }
 }
