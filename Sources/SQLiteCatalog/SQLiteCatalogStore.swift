@@ -61,14 +61,11 @@ public final class SQLiteCatalogStore: CatalogStore {
     deinit { close() }
 
     public func close() {
-        // The probe's read-only connection first: the last connection to close checkpoints the WAL into the
-        // catalog file and removes it, and a read-only one cannot (a copy of the stopped server's file alone
-        // would miss the last commits).
-        probe.close()
         connection.withLock { conn in
             conn?.close()
             conn = nil
         }
+        probe.close()
     }
 
     /// Runs `body` with the connection under the lock; the time it took (lock wait included) goes to

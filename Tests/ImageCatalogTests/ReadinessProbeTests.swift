@@ -17,16 +17,6 @@ import Testing
         #expect(store.probe.opened.load(ordering: .relaxed) == 1)
     }
 
-    @Test("closing the store after a probe still folds the WAL into the catalog file and removes it")
-    func closeCheckpoints() throws {
-        let dir = TempDir()
-        let store = try dir.openStore()
-        try store.readinessProbe(timeoutMs: 1000)
-        #expect(access(dir.catalogPath + "-wal", F_OK) == 0)
-        store.close()
-        #expect(access(dir.catalogPath + "-wal", F_OK) != 0)
-    }
-
     @Test("a catalog moved away fails the probe; moved back, the probe answers again from a fresh connection")
     func movedAway() throws {
         let dir = TempDir()
