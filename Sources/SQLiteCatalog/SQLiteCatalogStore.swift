@@ -20,8 +20,6 @@ public final class SQLiteCatalogStore: CatalogStore {
     private let connection: Mutex<SQLiteConnection?>
     let clock: any WallClock
     public let path: String
-    /// The readiness probe's own connection, kept between rounds (SQLiteCatalogStore+Health.swift).
-    let probe = ReadinessProbe()
 
     /// How long revoked serials are kept past their token's expiry (verifiers allow this much skew).
     static let revocationSkewSeconds: Int64 = 300
@@ -65,7 +63,6 @@ public final class SQLiteCatalogStore: CatalogStore {
             conn?.close()
             conn = nil
         }
-        probe.close()
     }
 
     /// Runs `body` with the connection under the lock; the time it took (lock wait included) goes to
