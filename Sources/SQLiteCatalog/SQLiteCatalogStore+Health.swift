@@ -9,7 +9,9 @@ extension SQLiteCatalogStore {
     /// Opens the catalog file afresh (read-only, never creating it) and reads the images table. The serving
     /// connection keeps working on an open descriptor even after its file vanished from the path (a moved
     /// or unmounted data directory); a fresh open notices, as does a file that is no database anymore or a
-    /// lock held past the timeout.
+    /// lock held past the timeout. Only through SQLite, never a raw open/close of the file: closing any
+    /// descriptor of it drops this process's POSIX locks on it, the serving connection's included (SQLite's VFS
+    /// shares one descriptor per file among connections to avoid exactly that; Docs/operations.md).
     public func readinessProbe(timeoutMs: Int32) throws(GateError) {
         // A closed store answers nothing, whatever the file says (the CatalogStore contract).
         try withConnection { _ throws(GateError) in }

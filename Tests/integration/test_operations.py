@@ -189,6 +189,26 @@ def test_readyz_names_the_catalog_while_it_is_unreachable(ops_server):
     assert get(ops_server.port, "/readyz") == (200, "ready\n")
 
 
+def test_readiness_rounds_never_disturb_the_serving_catalog(ops_server, tmp_path):
+    """Regression: a probe that opened and closed the catalog file with raw open/close dropped the serving
+    connection's POSIX locks each round (closing any descriptor of a file drops all of a process's locks on it),
+    and after the CLI, another process, wrote the catalog the server answered "database disk image is malformed".
+    Imports by the CLI with readiness rounds between them must each be read back by the server."""
+    key = ops_server.admin_key
+    for n in range(4):
+        time.sleep(1.5)  # let at least one readiness round run (they run once a second) before this write
+        rec, _ = image_of(ops_server, tmp_path, 4096 + n)
+        req = urllib.request.Request(f"http://127.0.0.1:{ops_server.port}/api/v1/images/{rec['id']}",
+                                     headers={"Authorization": "Bearer " + key})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert json.load(r)["id"] == rec["id"]
+        listing = urllib.request.Request(f"http://127.0.0.1:{ops_server.port}/api/v1/images",
+                                         headers={"Authorization": "Bearer " + key})
+        with urllib.request.urlopen(listing, timeout=10) as r:
+            assert json.load(r)["total"] == n + 1
+    assert get(ops_server.port, "/readyz") == (200, "ready\n")
+
+
 def test_ready_is_notified_after_every_listener_is_bound(tmp_path):
     sock_path = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
