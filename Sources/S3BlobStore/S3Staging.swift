@@ -153,12 +153,7 @@ final class S3Staging: BlobStaging {
         guard buffer.isEmpty, offset == uploadedBytes else {
             throw GateError.internal("checkpoint at \(offset) is not at a part boundary (\(uploadedBytes) stored)")
         }
-        var next = record
-        next.parts += pendingParts
-        next.checkpoint = Data(state).base64EncodedString()
-        let oldTail = next.tailKey
-        next.tailKey = nil
-        next.tailBytes = 0
+        let (next, oldTail) = checkpointed(state)
         try write(next)
         pendingParts = []
         if let oldTail { try? store.client.deleteObject(key: oldTail) }
@@ -181,12 +176,7 @@ final class S3Staging: BlobStaging {
         // A whole number of parts: the checkpoint saved with the last one is already the final state.
         guard !buffer.isEmpty else { return }
         try uploadBuffer()
-        var next = record
-        next.parts += pendingParts
-        next.checkpoint = Data(state).base64EncodedString()
-        let oldTail = next.tailKey
-        next.tailKey = nil
-        next.tailBytes = 0
+        let (next, oldTail) = checkpointed(state)
         do {
             try write(next)
         } catch {
@@ -195,6 +185,18 @@ final class S3Staging: BlobStaging {
         }
         pendingParts = []
         if let oldTail { try? store.client.deleteObject(key: oldTail) }
+    }
+
+    /// The record with the parts uploaded since it was written, `state` as the checkpoint and no tail object
+    /// (every byte is in a part now); and the tail object it replaces, deleted once the record is written.
+    private func checkpointed(_ state: [UInt8]) -> (record: S3StagingRecord, oldTail: String?) {
+        var next = record
+        next.parts += pendingParts
+        next.checkpoint = Data(state).base64EncodedString()
+        let oldTail = next.tailKey
+        next.tailKey = nil
+        next.tailBytes = 0
+        return (next, oldTail)
     }
 
     /// Writes the record if nobody else did since this staging last saw it.
