@@ -365,3 +365,44 @@ def main_with_bin(name, doc, run):
     label = a.label or ("binary " + BIN if a.bin else f"commit {machine()['commit']}")
     with Bench(name) as b:
         run(b, not a.bin, label)
+
+
+def callgrind_range_requests(p, sock, path, port, size, span, ok, n, dump_glob, warmup=200, seed=17):
+    """Sends `warmup` keep-alive range requests of `span` bytes at random offsets (seeded) on `sock`, zeroes
+    the callgrind counters of process `p`, sends `n` more, dumps and stops `p`. Every answer must start with
+    `ok` (for example b"HTTP/1.1 206"). Returns the dump files and the instructions they count in all."""
+    import random
+    import re
+    rng = random.Random(seed)
+    buf = b""
+
+    def one():
+        nonlocal buf
+        start = rng.randrange(0, size - span)
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nRange: bytes={start}-{start + span - 1}"
+                     "\r\n\r\n".encode())
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(1 << 20)
+            assert chunk, "connection closed"
+            buf += chunk
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        assert head.startswith(ok), head
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        while len(buf) < length:
+            chunk = sock.recv(1 << 20)
+            assert chunk, "connection closed"
+            buf += chunk
+        buf = buf[length:]
+
+    for _ in range(warmup):
+        one()
+    subprocess.run(["callgrind_control", "-z", str(p.pid)], check=True, capture_output=True)
+    for _ in range(n):
+        one()
+    subprocess.run(["callgrind_control", "-d", str(p.pid)], check=True, capture_output=True)
+    sock.close()
+    p.terminate()
+    p.wait()
+    dumps = sorted(glob.glob(dump_glob))
+    total = sum(int(line.split()[1]) for d in dumps for line in open(d) if line.startswith("summary:"))
+    return dumps, total

@@ -10,16 +10,17 @@ Counters are zeroed after 200 warm-up requests and dumped after N more, as in ca
 import argparse
 import atexit
 import base64
-import glob
 import hashlib
 import os
-import random
-import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import callgrind_range_requests  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("n", nargs="?", type=int, default=2000)
@@ -91,40 +92,8 @@ for _ in range(600):
     except OSError:
         time.sleep(0.2)
 assert s, open(tmp + "/out").read()
-rng = random.Random(17)
-buf = b""
-
-
-def one():
-    global buf
-    start = rng.randrange(0, size - SPAN)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nRange: bytes={start}-{start + SPAN - 1}\r\n\r\n"
-              .encode())
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(1 << 20)
-        assert chunk, "connection closed"
-        buf += chunk
-    head, buf = buf.split(b"\r\n\r\n", 1)
-    assert head.startswith(b"HTTP/1.1 403" if args.bad else b"HTTP/1.1 206"), head
-    n = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-    while len(buf) < n:
-        chunk = s.recv(1 << 20)
-        assert chunk, "connection closed"
-        buf += chunk
-    buf = buf[n:]
-
-
-for _ in range(200):
-    one()
-subprocess.run(["callgrind_control", "-z", str(p.pid)], check=True, capture_output=True)
-for _ in range(N):
-    one()
-subprocess.run(["callgrind_control", "-d", str(p.pid)], check=True, capture_output=True)
-s.close()
-p.terminate()
-p.wait()
-dumps = sorted(glob.glob(tmp + "/cg.*.1"))
-total = sum(int(line.split()[1]) for d in dumps for line in open(d) if line.startswith("summary:"))
+ok = b"HTTP/1.1 403" if args.bad else b"HTTP/1.1 206"
+dumps, total = callgrind_range_requests(p, s, path, port, size, SPAN, ok, N, tmp + "/cg.*.1")
 shutil.rmtree(tmp, ignore_errors=True)
 case = f"{'plain' if args.plain else 'secure_link'}{', bad md5' if args.bad else ''}, {SPAN}-byte ranges"
 print(f"nginx ({case}): {N} requests, {total} Ir after zeroing, {total / N:.0f} Ir/request (dumps {len(dumps)})")

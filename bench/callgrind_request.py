@@ -21,16 +21,18 @@ callgrind_annotate still names functions). The server is stopped whatever happen
 loaded machine left valgrind running before)."""
 import argparse
 import atexit
-import glob
 import json
 import os
-import random
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import callgrind_range_requests  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("bin")
@@ -80,41 +82,9 @@ if args.forged:
     head, tag = token.rsplit(".", 1)
     path = f"/{d}/{head}.{'B' if tag[0] != 'B' else 'C'}{tag[1:]}/{name}"
 size = img["size"]
-rng = random.Random(17)
 s = socket.create_connection(("127.0.0.1", port))
-buf = b""
-
-
-def one():
-    global buf
-    start = rng.randrange(0, size - SPAN)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nRange: bytes={start}-{start + SPAN - 1}\r\n\r\n"
-              .encode())
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(1 << 20)
-        assert chunk, "connection closed"
-        buf += chunk
-    head, buf = buf.split(b"\r\n\r\n", 1)
-    assert head.startswith(b"HTTP/1.1 404" if args.bad or args.forged else b"HTTP/1.1 206"), head
-    n = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-    while len(buf) < n:
-        chunk = s.recv(1 << 20)
-        assert chunk, "connection closed"
-        buf += chunk
-    buf = buf[n:]
-
-
-for _ in range(200):
-    one()
-subprocess.run(["callgrind_control", "-z", str(p.pid)], check=True, capture_output=True)
-for _ in range(N):
-    one()
-subprocess.run(["callgrind_control", "-d", str(p.pid)], check=True, capture_output=True)
-s.close()
-p.terminate()
-p.wait()
-dumps = sorted(glob.glob(tmp + "/cg.*.1"))  # the dump taken after zeroing
-total = sum(int(line.split()[1]) for d in dumps for line in open(d) if line.startswith("summary:"))
+ok = b"HTTP/1.1 404" if args.bad or args.forged else b"HTTP/1.1 206"
+dumps, total = callgrind_range_requests(p, s, path, port, size, SPAN, ok, N, tmp + "/cg.*.1")
 mallocs = 0
 for d in dumps:
     # calls=<count> lines follow a cfn= line naming the callee; count every call into malloc.
