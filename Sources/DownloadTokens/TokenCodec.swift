@@ -160,7 +160,8 @@ public struct TokenCodec: Sendable {
         else { return nil }
         return (payload, tag)
     }
-    private static let prefixBytes = Array(prefix.utf8)
+    /// `prefix` as bytes, for checks on a token's bytes where they are (here and in the download authorizer).
+    public static let prefixBytes = Array(prefix.utf8)
 }
 
 extension Int64 {

@@ -170,10 +170,10 @@ struct DownloadAuthorizer: Sendable {
     static func hasTokenPrefix(_ token: Substring) -> Bool {
         var token = token
         return token.withUTF8 { bytes in
-            bytes.count >= tokenPrefix.count && bytes.prefix(tokenPrefix.count).elementsEqual(tokenPrefix)
+            let prefix = TokenCodec.prefixBytes
+            return bytes.count >= prefix.count && bytes.prefix(prefix.count).elementsEqual(prefix)
         }
     }
-    private static let tokenPrefix = Array(TokenCodec.prefix.utf8)
 
     /// The key that signed a token can still verify (not retired, removed or past `verify_until`). Every
     /// front re-checks this for sessions already open (`imagegate key retire`, Docs/tokens.md).

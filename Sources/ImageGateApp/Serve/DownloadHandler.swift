@@ -178,7 +178,8 @@ struct DownloadHandler: RequestHandler {
         case .unsatisfiable:
             // Empty body (curl #1163: old curl appended error pages to resumed files).
             return Response(
-                status: 416, headerBlock: fixed.common, headers: [("Content-Range", "bytes */\(file.size)")])
+                status: 416, headerBlock: fixed.common,
+                headers: [("Content-Range", ContentRange.unsatisfied(length: file.size))])
         }
     }
 
