@@ -153,10 +153,7 @@ final class S3Staging: BlobStaging {
         guard buffer.isEmpty, offset == uploadedBytes else {
             throw GateError.internal("checkpoint at \(offset) is not at a part boundary (\(uploadedBytes) stored)")
         }
-        let (next, oldTail) = checkpointed(state)
-        try write(next)
-        pendingParts = []
-        if let oldTail { try? store.client.deleteObject(key: oldTail) }
+        try recordCheckpoint(state)
     }
 
     /// The last part went out (`saveFinalCheckpoint`): it is shorter than a part, so nothing may follow it.
@@ -176,27 +173,25 @@ final class S3Staging: BlobStaging {
         // A whole number of parts: the checkpoint saved with the last one is already the final state.
         guard !buffer.isEmpty else { return }
         try uploadBuffer()
-        let (next, oldTail) = checkpointed(state)
         do {
-            try write(next)
+            try recordCheckpoint(state)
         } catch {
             store.logger.warning("import of \(image): finishing without recording its last part: \(error.message)")
-            return
         }
-        pendingParts = []
-        if let oldTail { try? store.client.deleteObject(key: oldTail) }
     }
 
-    /// The record with the parts uploaded since it was written, `state` as the checkpoint and no tail object
-    /// (every byte is in a part now); and the tail object it replaces, deleted once the record is written.
-    private func checkpointed(_ state: [UInt8]) -> (record: S3StagingRecord, oldTail: String?) {
+    /// Writes the record with the parts uploaded since it was last written, `state` as the checkpoint and no
+    /// tail object (every byte is in a part now); the tail object it replaced is deleted once that is recorded.
+    private func recordCheckpoint(_ state: [UInt8]) throws(GateError) {
         var next = record
         next.parts += pendingParts
         next.checkpoint = Data(state).base64EncodedString()
         let oldTail = next.tailKey
         next.tailKey = nil
         next.tailBytes = 0
-        return (next, oldTail)
+        try write(next)
+        pendingParts = []
+        if let oldTail { try? store.client.deleteObject(key: oldTail) }
     }
 
     /// Writes the record if nobody else did since this staging last saw it.
