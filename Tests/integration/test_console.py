@@ -155,7 +155,8 @@ def test_sign_in_and_list(browser, srv, admin):
     shot(d, "02-images-empty")
 
 
-@pytest.mark.slow
+# Not marked slow: the tests after it work on the image it imports, so the quick tier must run it too (it takes
+# a few seconds; a `-m "not slow"` run without it failed five later tests on an empty list).
 def test_import_with_dropped_connection_and_reload(browser, srv, admin, tmp_path):
     d = browser
     path = str(tmp_path / "console-disk.raw")
