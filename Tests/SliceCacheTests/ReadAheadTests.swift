@@ -71,7 +71,8 @@ func readSequentially(_ reader: any PreparableBlobReader) throws -> [UInt8] {
         #expect(f.source.fetches == 1)
     }
 
-    @Test("a read-ahead never waits for a fetch thread: with every thread busy it is skipped, not queued before requests")
+    @Test(
+        "a read-ahead never waits for a fetch thread: with every thread busy it is skipped, not queued before requests")
     func fetchThreadCap() throws {
         let f = try SliceCacheTests.Fixture()
         let cache = try SliceCache(
