@@ -35,6 +35,8 @@
 #                                      import rates); three nodes behind HAProxy vs one, three clients (issue #12)
 #   bash bench/run.sh s3 [--smoke]  -> bench/s3_store.py    blobs on S3 (SeaweedFS) vs local disk: warm-cache and
 #                                      cold-cache downloads (vs curl --aws-sigv4 from the store), imports (issue #13)
+#   bash bench/run.sh s3-cold-timeline -> bench/s3_cold_timeline.py  where a cold-cache download's time goes, by
+#                                      cache.readahead_slices (printed only; a diagnostic, no Docs section)
 set -euo pipefail
 
 case "${1:-}" in
@@ -48,7 +50,8 @@ case "${1:-}" in
     hotpath) exec /usr/bin/python3 "$(dirname "$0")/hotpath.py" ;;
     multinode) exec /usr/bin/python3 "$(dirname "$0")/multinode.py" ;;
     s3) exec /usr/bin/python3 "$(dirname "$0")/s3_store.py" "${@:2}" ;;
-    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|metrics-callgrind|metrics-scrape|hotpath|multinode|s3]" >&2; exit 64 ;;
+    s3-cold-timeline) exec /usr/bin/python3 "$(dirname "$0")/s3_cold_timeline.py" "${@:2}" ;;
+    *) echo "usage: $0 [sftp|https-ftp|url-import|metrics|metrics-callgrind|metrics-scrape|hotpath|multinode|s3|s3-cold-timeline]" >&2; exit 64 ;;
 esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

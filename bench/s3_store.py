@@ -16,9 +16,12 @@ cache (`cache.dir`, `cache.max_bytes` large enough for every image of the run) o
   (a') warm cache, 64 KiB unaligned random ranges (wrk -t2 -c16, bench/random-range.lua, --seconds each):
       requests/s of S3 against LOCAL: the read cache's cost per request.
   (b) cold cache: full downloads from S3 with an empty read cache (the node is stopped, its cache dir removed and
-      the node started again before each one) against `curl --aws-sigv4` of the same object straight from the
-      SeaweedFS S3 endpoint, alternating. Goal: ImageGate ≥ 0.9x curl. A third row, curl into a new file on the
-      same disk (no goal), shows what filling the page cache costs on the machine (the read cache must do it).
+      the node started again before each one; the client is `curl -o /dev/null`) against `curl --aws-sigv4 -o
+      /dev/null` of the same object straight from the SeaweedFS S3 endpoint, alternating. Goal: ImageGate ≥ 0.9x
+      that curl, which writes nothing anywhere, while the node must write every byte into its read cache (new
+      page-cache pages) and hash it. A third row, the same curl into a new file on the same disk (no goal), shows
+      what filling the page cache alone costs on the machine. bench/s3_cold_timeline.py shows where a cold
+      download's time goes (fetch per slice, fetches at once, waits at slice boundaries, by read-ahead depth).
   (c) import: `imagegate image import --file` of the file into S3 (multipart upload, `blobs.part_size` 64 MiB)
       and into LOCAL, alternating; each image is deleted and destroyed after its round. No goal: the cost of the
       store. (A URL import from nginx is bench/url_import.py's job, against a local node only.)
@@ -425,7 +428,7 @@ def report(a, warm, ranges, cold, imports):
               "| download " + head.split("\n")[0], "|---" + head.split("\n")[1],
               f"| ImageGate, cold cache | {i['mbs']:.0f} | {fmt_ratio(i['mbs'], c['mbs'])} | {cells(i)} | "
               f"{flags(i)} |",
-              f"| curl from SeaweedFS | {c['mbs']:.0f} | 1.00x | – | {c['client'] / gib:.2f} | "
+              f"| curl from SeaweedFS (`-o /dev/null`) | {c['mbs']:.0f} | 1.00x | – | {c['client'] / gib:.2f} | "
               f"{c['client'] / c['wall']:.0%} | {c['weed'] / gib:.2f} | {flags(c)} |"]
         if cold.get("curlfile"):
             f_ = med(cold["curlfile"])

@@ -30,12 +30,16 @@ public final class SliceCache: Sendable {
     public let waitTimeoutMs: Int64
     /// Fetches running at once, each on its own thread; more wait in a queue.
     public let maxFetchThreads: Int
-    /// How many slices past the one being sent a download fetches ahead (within its range).
+    /// How many slices past the one being sent a download fetches ahead (within its range; `cache.readahead_slices`).
+    /// Fewer for an object whose slices are so large that the cap would not hold them (`readAhead(for:)`).
     public let readAheadSlices: Int
     /// A slice file a reader holds open is `fstat`ed before it is served again, at most this often per handle.
     public let heldCheckIntervalNs: Int64
     /// The index's use clock (readers mark held slices used on it without the lock).
     let clock: SliceUseClock
+    /// Bumped whenever a slice leaves the index or a fetch fails: a reader asks for a read-ahead of a slice once
+    /// per value (`SliceReader.readAhead`), so a slice it asked for that is gone since is asked for again.
+    let losses = Atomic<UInt64>(0)
     let files: SliceFiles
     let source: any SliceSource
     let logger: Logger
@@ -44,10 +48,13 @@ public final class SliceCache: Sendable {
         let name: String
         let object: SlicedObject
         let index: Int
+        /// Started by a read-ahead, with nobody waiting for it then.
+        var ahead = false
     }
     private struct State {
         var index: SliceIndex
-        /// Slices being fetched or verified (or queued for it), with the callbacks waiting for them.
+        /// Slices being fetched or verified (or queued for it), with the callbacks waiting for them (none for a
+        /// read-ahead no request has joined yet).
         var flights: [String: [@Sendable (GateError?) -> Void]] = [:]
         /// Flights waiting for a fetch thread, oldest first.
         var queued: [Flight] = []
@@ -81,6 +88,7 @@ public final class SliceCache: Sendable {
         clock = index.clock
         let victims = index.evictions(toFit: maxBytes, keep: [])
         for name in victims { files.remove(name) }
+        if !victims.isEmpty { losses.add(1, ordering: .relaxed) }
         state = Mutex(State(index: index))
         logger.info("read cache \(directory): \(index.count) slices, \(index.totalBytes) bytes (cap \(maxBytes))")
     }
@@ -97,6 +105,23 @@ public final class SliceCache: Sendable {
     func waiting(_ object: SlicedObject, _ index: Int) -> Int {
         let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
         return state.withLock { $0.flights[name]?.count ?? 0 }
+    }
+
+    /// Whether a fetch of `object`'s slice `index` runs or waits for a thread (tests).
+    func inFlight(_ object: SlicedObject, _ index: Int) -> Bool {
+        let name = SliceFiles.name(key: object.key, sliceBytes: object.sliceBytes, index: index)
+        return state.withLock { $0.flights[name] != nil }
+    }
+
+    /// Slices fetched ahead for `object`: `readAheadSlices`, but at most half of what `maxBytes` holds of its
+    /// slices. A slice fetched ahead N slices early counts as used when it arrives, which may be before the
+    /// last use of the N slices the download sends until it gets there; only a slice more than N behind is
+    /// surely older. So a download alone in a small cache keeps its N slices ahead only when the cap holds 2N
+    /// (the N ahead and the N behind them; the oldest goes first), else it would evict a slice it fetched
+    /// ahead before reaching it and fetch it twice.
+    func readAhead(for object: SlicedObject) -> Int {
+        guard object.sliceBytes > 0 else { return 0 }
+        return min(readAheadSlices, Int(min(maxBytes / object.sliceBytes, 1 << 20)) / 2)
     }
 
     // MARK: used by SliceReader
@@ -116,12 +141,14 @@ public final class SliceCache: Sendable {
         guard let (fd, stamp) = opened else {
             // Deleted behind our back (or evicted just now): forget it; a fetch brings it back.
             state.withLock { s in if s.index[name]?.stamp == entry.stamp { s.index.remove(name) } }
+            losses.add(1, ordering: .relaxed)
             return nil
         }
         guard stamp.size == object.slice(index).length, stamp.sameFile(as: entry.stamp) else {
             Sys.close(fd)
             logger.warning("read cache: slice \(name) changed on disk (length or mtime); checking it again")
             state.withLock { $0.index.markUnverified(name) }
+            losses.add(1, ordering: .relaxed)
             return nil
         }
         entry.use.mark(clock)
@@ -142,15 +169,31 @@ public final class SliceCache: Sendable {
         }
         logger.warning("read cache: slice \(handle.name) changed on disk (length or mtime); checking it again")
         state.withLock { s in if s.index[handle.name]?.stamp == handle.stamp { s.index.markUnverified(handle.name) } }
+        losses.add(1, ordering: .relaxed)
         return false
     }
 
-    /// Starts bringing slice `index` in when it is not local and good, waiting for nothing (read-ahead).
-    func fetchAhead(_ object: SlicedObject, _ index: Int, name: String) {
-        let local = state.withLock { s in s.index[name]?.verified == true || s.flights[name] != nil }
-        guard !local else { return }
-        Metrics.add(CacheMetrics.readAheads)
-        materialize(object, index, name: name, countMiss: false) { _ in }
+    /// Starts bringing slice `index` in when it is not local and good, waiting for nothing (read-ahead). true
+    /// when the slice is local, being fetched, or its fetch started now; false when every fetch thread is busy:
+    /// a read-ahead never waits in the queue (where it would hold up the first slice of another download, which
+    /// a request is waiting for), the reader asks again at its next write turn.
+    func fetchAhead(_ object: SlicedObject, _ index: Int, name: String) -> Bool {
+        enum Start { case done, busy, started }
+        let start = state.withLock { s -> Start in
+            if s.index[name]?.verified == true || s.flights[name] != nil { return .done }
+            guard s.fetchThreads < maxFetchThreads else { return .busy }
+            s.flights[name] = []
+            s.fetchThreads += 1
+            return .started
+        }
+        switch start {
+        case .done: return true
+        case .busy: return false
+        case .started:
+            Metrics.add(CacheMetrics.readAheads)
+            spawnFetcher(Flight(name: name, object: object, index: index, ahead: true))
+            return true
+        }
     }
 
     /// Marks a slice used (a reader served it from a descriptor it already held): one atomic store, no lock.
@@ -183,8 +226,13 @@ public final class SliceCache: Sendable {
             return true
         }
         guard start else { return }
+        spawnFetcher(Flight(name: name, object: object, index: index))
+    }
+
+    /// One fetch thread (its slot in `fetchThreads` already taken): `first`, then queued flights until none is left.
+    private func spawnFetcher(_ first: Flight) {
         _ = OSThread.spawn(name: "slice-fetch") { [self] in
-            var next: Flight? = Flight(name: name, object: object, index: index)
+            var next: Flight? = first
             while let flight = next {
                 var failure: GateError?
                 do throws(GateError) {
@@ -192,7 +240,15 @@ public final class SliceCache: Sendable {
                 } catch {
                     failure = error
                 }
+                if failure != nil { losses.add(1, ordering: .relaxed) }
                 let waiters = state.withLock { s -> [@Sendable (GateError?) -> Void] in
+                    // A read-ahead that failed after requests joined it: they get a fetch of their own on this
+                    // thread (the flight stays, so single flight holds), not the error of a fetch none of them
+                    // started. A failed read-ahead nobody waits for only leaves its slice cold.
+                    if failure != nil, flight.ahead, s.flights[flight.name]?.isEmpty == false {
+                        next = Flight(name: flight.name, object: flight.object, index: flight.index)
+                        return []
+                    }
                     let w = s.flights.removeValue(forKey: flight.name) ?? []
                     if s.queued.isEmpty {
                         s.fetchThreads -= 1
@@ -232,6 +288,7 @@ public final class SliceCache: Sendable {
             }
             state.withLock { _ = $0.index.remove(name) }
             files.remove(name)
+            losses.add(1, ordering: .relaxed)
         }
         var attempt = 1
         while true {
@@ -297,6 +354,7 @@ public final class SliceCache: Sendable {
             s.index.insert(name, stamp: SliceStamp(st), verified: true)
             return s.index.evictions(toFit: maxBytes, keep: Set(s.flights.keys))
         }
+        if !victims.isEmpty { losses.add(1, ordering: .relaxed) }
         for v in victims {
             files.remove(v)
             Metrics.add(CacheMetrics.evictions)

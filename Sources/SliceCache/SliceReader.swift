@@ -61,11 +61,15 @@ final class SliceReader: PreparableBlobReader {
         }
     }
     private let open = Mutex(Open())
-    /// Slices a read-ahead was started for through this reader (at most one entry per slice of the object): a
-    /// response asks on every write turn, and only the first ask per slice may cost more than this lookup. A set,
-    /// not a high-water mark: the open-file cache shares one reader among every download of the image, and a
-    /// download behind another still needs its own next slice.
-    private let readAheadAsked = Mutex(Set<Int>())
+    /// Slices a read-ahead was started for through this reader (at most one entry per slice of the object), with
+    /// the cache's `losses` count when it was: a response asks on every write turn, and only the first ask per
+    /// slice may cost more than this lookup, until some slice left the cache or a fetch failed since (then the
+    /// slice may be gone, and is asked for again: the open-file cache keeps a reader across downloads). Per
+    /// slice, not a high-water mark: one reader serves every download of the image, and a download behind
+    /// another still needs its own next slice.
+    private let readAheadAsked = Mutex([Int: UInt64]())
+    /// Slices fetched ahead of the one being sent (`SliceCache.readAhead(for:)`).
+    private let readAheadSlices: Int
     /// A record that cannot be served from (no slice size, digests missing): every read fails with this.
     private let broken: GateError?
 
@@ -73,6 +77,7 @@ final class SliceReader: PreparableBlobReader {
         self.object = object
         self.cache = cache
         names = SliceNames(key: object.key, sliceBytes: object.sliceBytes)
+        readAheadSlices = cache.readAhead(for: object)
         do throws(GateError) {
             try object.validate()
             broken = nil
@@ -97,14 +102,19 @@ final class SliceReader: PreparableBlobReader {
     }
 
     func readAhead(at offset: UInt64, end: UInt64) {
-        guard broken == nil, cache.readAheadSlices > 0 else { return }
+        guard broken == nil, readAheadSlices > 0 else { return }
         let current = Int(offset / object.sliceBytes)
         let limit = min(end, object.size)
-        for next in (current + 1)...(current + cache.readAheadSlices) {
+        let losses = cache.losses.load(ordering: .relaxed)
+        for next in (current + 1)...(current + readAheadSlices) {
+            // Never past the range (nor the object's end).
             guard UInt64(next) * object.sliceBytes < limit else { return }
-            guard readAheadAsked.withLock({ $0.insert(next).inserted }) else { continue }
-            // Single flight joins a fetch already under way; a slice already local costs one index lookup.
-            cache.fetchAhead(object, next, name: names.name(next))
+            guard readAheadAsked.withLock({ $0[next] != losses }) else { continue }
+            // A slice already local or being fetched costs one index lookup; a busy cache (every fetch thread in
+            // use) starts nothing and is asked again at the next turn.
+            if cache.fetchAhead(object, next, name: names.name(next)) {
+                readAheadAsked.withLock { $0[next] = losses }
+            }
         }
     }
 

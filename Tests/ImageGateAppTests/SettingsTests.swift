@@ -113,6 +113,22 @@ import SFTPServer
         #expect(s.imports.allowedPrivateRanges == ["10.1.0.0/16", "192.168.7.0/24"])
     }
 
+    @Test("cache.readahead_slices: 2 by default, 0 turns it off, at most half of what cache.max_bytes holds")
+    func readAheadSlices() throws {
+        #expect(Settings().cache.readAheadSlices == 2)
+        var s = Settings()
+        try s.apply(configText: "cache.readahead_slices = 0", source: "f")
+        #expect(s.cache.readAheadSlices == 0)
+        try s.apply(configText: "cache.max_bytes = 96MiB\ncache.readahead_slices = 3", source: "f")
+        #expect(s.cache.readAheadSlices == 3)
+        #expect(
+            Self.refusal("cache.max_bytes = 96MiB\ncache.readahead_slices = 4")
+                == "f: cache.readahead_slices (4) must be at most half of what cache.max_bytes holds "
+                + "(6 slices of cache.slice_bytes)")
+        #expect(Self.refusal("cache.readahead_slices = 17") == "f:1: cache.readahead_slices: at most 16, got 17")
+        #expect(Self.refusal("cache.readahead_slices = -1")?.hasPrefix("f:1: cache.readahead_slices: expected") == true)
+    }
+
     @Test(
         "mistakes are usage errors naming the line",
         arguments: [

@@ -303,7 +303,10 @@ def test_a_corrupted_cache_slice_is_detected_and_fetched_again(cluster, key, tmp
 
 
 def test_store_stopped_mid_download_cuts_the_transfer_and_the_download_resumes(cluster, key, relay, tmp_path):
-    rec, _, digest = new_image(cluster, 8 * SLICE + 3, "store stops")
+    # Larger than what loopback socket buffers hold (tcp_rmem up to 32 MiB here, plus the sender's): with 8 slices
+    # the node could send the whole image into the buffers, fetching every slice, before the relay froze, and
+    # the download then ended complete (seen with the unchanged release binary as with this one).
+    rec, _, digest = new_image(cluster, 48 * SLICE + 3, "store stops")
     n3 = cluster.nodes[2]
     link = mint(cluster, cluster.nodes[0], rec["id"], key)
     url = node_url(n3, link)

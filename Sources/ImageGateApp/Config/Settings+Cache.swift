@@ -11,6 +11,12 @@ public struct CacheSettings: Sendable, Equatable {
     public var maxBytes: UInt64 = 10 << 30
     /// The slice size new imports record digests with (an object keeps the size it was recorded with).
     public var sliceBytes: UInt64 = 16 << 20
+    /// Slices a sequential download fetches ahead of the one it sends (0: none; Docs/object-storage.md
+    /// "Read-ahead").
+    public var readAheadSlices = 2
+    /// The largest `cache.readahead_slices`: more fetches at once per download only add threads and
+    /// connections to the store (and cache space) once the store streams as fast as the disk takes it.
+    public static let maxReadAheadSlices = 16
 
     public init() {}
 
@@ -22,6 +28,13 @@ public struct CacheSettings: Sendable, Equatable {
         }
         guard maxBytes / 4 >= sliceBytes else {
             throw GateError.usage("cache.max_bytes must hold at least 4 slices of cache.slice_bytes")
+        }
+        // Slices fetched ahead count against the cap like any other. A download alone in the cache keeps them
+        // until it reaches them only when the cap holds twice as many (Docs/object-storage.md "Read-ahead").
+        guard UInt64(readAheadSlices) * 2 <= maxBytes / sliceBytes else {
+            throw GateError.usage(
+                "cache.readahead_slices (\(readAheadSlices)) must be at most half of what cache.max_bytes holds "
+                    + "(\(maxBytes / sliceBytes) slices of cache.slice_bytes)")
         }
     }
 }
@@ -45,5 +58,16 @@ extension SettingKey {
             name: "cache.slice_bytes", defaultText: "16MiB",
             help: "Slice size: the unit fetched from the object store, cached and checked (SHA-256 per slice)."
         ) { s, v throws(GateError) in s.cache.sliceBytes = try bytes(v, "cache.slice_bytes") },
+        SettingKey(
+            name: "cache.readahead_slices", defaultText: "2",
+            help: "Slices a download fetches ahead of the one it sends (0: none, at most 16); counted against "
+                + "cache.max_bytes, which must hold twice as many."
+        ) { s, v throws(GateError) in
+            let n = try count(v, "cache.readahead_slices")
+            guard n <= CacheSettings.maxReadAheadSlices else {
+                throw GateError.usage("cache.readahead_slices: at most \(CacheSettings.maxReadAheadSlices), got \(n)")
+            }
+            s.cache.readAheadSlices = n
+        },
     ]
 }

@@ -80,7 +80,7 @@ private final class LazyCache: Sendable {
             let opened = try SliceCache(
                 directory: settings.cacheDirectory, maxBytes: settings.cache.maxBytes, source: source,
                 sliceBytes: settings.cache.sliceBytes, waitTimeoutMs: settings.objectStore.timeoutSeconds * 1000,
-                logger: logger)
+                readAheadSlices: settings.cache.readAheadSlices, logger: logger)
             c = opened
             return opened
         }
