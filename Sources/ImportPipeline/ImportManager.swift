@@ -154,7 +154,7 @@ package final class ImportManager: Sendable {
             return s
         }
         session?.withState { st in
-            st.sink?.abandon()
+            if !st.writing { st.sink?.abandon() }
             st.sink = nil
             st.finished = true
         }
