@@ -109,7 +109,8 @@ final class Sender: @unchecked Sendable {
 @Suite struct BodyParkingTests {
     static func upload(_ body: [UInt8]) -> [UInt8] { RawRequest("PUT", "/up", body: body).bytes }
 
-    @Test("a waiting sink gets no bytes while parked, the loop serves another connection, and the body arrives in order")
+    @Test(
+        "a waiting sink gets no bytes while parked, the loop serves another connection, and the body arrives in order")
     func parkedBodyResumesInOrder() throws {
         let sink = GatedSink()
         let loop = try LoopHarness(handler: StreamingHandler(sink: sink))
@@ -182,7 +183,8 @@ final class Sender: @unchecked Sendable {
         var client: ClientSocket? = try loop.connect()
         var random = SeededRandom(seed: 23)
         // The head promises 1 MiB; 100 KiB come.
-        let bytes = Array(RawRequest("PUT", "/up", headers: [("Content-Length", "1048576")]).bytes) + random.bytes(100_000)
+        let bytes =
+            Array(RawRequest("PUT", "/up", headers: [("Content-Length", "1048576")]).bytes) + random.bytes(100_000)
         try client!.send(bytes)
         try waitUntil("parked") { sink.parks == 1 }
         client = nil  // closed

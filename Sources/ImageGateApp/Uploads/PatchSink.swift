@@ -72,29 +72,63 @@ final class PatchSink: BodySink {
         // whose offset is not the file's is rebuilt from the file.
         let staged = imports.stagedSize(s.imageID) ?? 0
         var keepLease = true
-        let refusal: Response? = s.withState { st in
+        // First the session is reserved (`busy`); a sink to create or reopen (an object store reads the tail back)
+        // is made outside the lock, so a HEAD or a cancel of this upload does not wait for the store.
+        var stale: ImportSink?
+        let reserved: Response? = s.withState { st in
             if st.finished { return TusHandler.answer(404, "no such upload") }
             if st.busy {
                 keepLease = false  // a PATCH of this process holds it; not ours to release
                 return TusHandler.answer(409, "another PATCH to this upload is in progress")
             }
-            if st.sink != nil, st.offset != staged { st.sink = nil }
-            do throws(GateError) {
-                _ = try imports.sink(for: s, state: &st)
-            } catch {
-                return TusHandler.answer(APIError.status(error.code), error.message)
-            }
-            if offset != st.offset {
-                return TusHandler.answer(
-                    409, "Upload-Offset \(offset) does not match the upload's offset \(st.offset)",
-                    [("Upload-Offset", String(st.offset))])
-            }
-            if offset + length > s.length {
-                return TusHandler.answer(413, "the body goes past Upload-Length \(s.length)")
+            if st.sink != nil, st.offset != staged {
+                stale = st.sink
+                st.sink = nil
             }
             st.busy = true
             return nil
         }
+        stale = nil  // closed outside the lock
+        var made: Result<ImportSink, GateError>?
+        if reserved == nil, s.withState({ $0.sink == nil }) {
+            do throws(GateError) {
+                made = .success(try imports.makeSink(for: s))
+            } catch {
+                made = .failure(error)
+            }
+        }
+        var cancelled: ImportSink?
+        let refusal: Response? =
+            reserved
+            ?? s.withState { st in
+                if st.finished {
+                    // Cancelled meanwhile: a sink just made goes (outside the lock) with what it staged.
+                    if case .success(let sink) = made { cancelled = sink }
+                    st.busy = false
+                    return TusHandler.answer(404, "no such upload")
+                }
+                switch made {
+                case .failure(let error):
+                    st.busy = false
+                    return TusHandler.answer(APIError.status(error.code), error.message)
+                case .success(let sink):
+                    st.sink = sink
+                    st.offset = sink.bytes
+                case nil: break
+                }
+                if offset != st.offset {
+                    st.busy = false
+                    return TusHandler.answer(
+                        409, "Upload-Offset \(offset) does not match the upload's offset \(st.offset)",
+                        [("Upload-Offset", String(st.offset))])
+                }
+                if offset + length > s.length {
+                    st.busy = false
+                    return TusHandler.answer(413, "the body goes past Upload-Length \(s.length)")
+                }
+                return nil
+            }
+        cancelled?.abandon()
         if let refusal {
             if keepLease { imports.releaseUpload(s.imageID) }
             return .refuse(refusal)
