@@ -50,9 +50,15 @@ public protocol BlobStorage: Sendable {
     func remove(_ id: ImageID)
     /// Moves a blob without a catalog row aside (never deleted by the program) and says where it went.
     func quarantine(_ id: ImageID, now: Int64) throws(GateError) -> String
+    /// Whether staging calls (and `stagedBlobs`, `stagedSize`) wait on the network (an object store): an
+    /// HTTP event loop then hands them to a thread of their own (Docs/object-storage.md, "tus PATCH off the
+    /// event loop"). A local directory answers false: its writes go to the page cache.
+    var stagingWaitsOnNetwork: Bool { get }
 }
 
 extension BlobStorage {
+    public var stagingWaitsOnNetwork: Bool { false }
+
     /// The default: every staging object, filtered.
     public func stagedBlobs(of id: ImageID) -> [StagedBlob] {
         stagedBlobs().filter { $0.image == id }

@@ -154,7 +154,7 @@ package final class ImportManager: Sendable {
             return s
         }
         session?.withState { st in
-            st.sink?.abandon()
+            if !st.writing { st.sink?.abandon() }
             st.sink = nil
             st.finished = true
         }
@@ -280,6 +280,15 @@ package final class ImportManager: Sendable {
     /// The sink of a session, created or reopened from its staging file.
     package func sink(for s: UploadSession, state: inout UploadSession.State) throws(GateError) -> ImportSink {
         if let sink = state.sink { return sink }
+        let sink = try makeSink(for: s)
+        state.sink = sink
+        state.offset = sink.bytes
+        return sink
+    }
+
+    /// A new sink for a session, on its staging object if there is one (reopened and re-checked) or a new one.
+    /// Waits on the store (an object store's listing, the tail read back): the caller holds no lock.
+    package func makeSink(for s: UploadSession) throws(GateError) -> ImportSink {
         let cap = try service.remainingQuota(s.tenant, settings.quota, excluding: s.imageID)
         let declared = DeclaredKind(rawValue: s.job.declared) ?? .raw
         guard let record = try store.image(s.imageID), record.status == .uploading else {
@@ -297,8 +306,6 @@ package final class ImportManager: Sendable {
                 detection: s.job.detectFormat, encrypted: s.job.encrypted, cap: cap,
                 expectedSHA256: s.job.expectedSHA256)
         }
-        state.sink = sink
-        state.offset = sink.bytes
         return sink
     }
 

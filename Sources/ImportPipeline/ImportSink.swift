@@ -267,6 +267,14 @@ package final class ImportSink {
         staging.abort()
     }
 
+    /// Pauses now rather than when the last reference goes: an object store saves the bytes after its last part
+    /// (the tail object and the record), so the caller knows they are saved when this returns.
+    package func pause() {
+        guard !closed else { return }
+        closed = true
+        staging.close()
+    }
+
     /// Truncates the staging file back to `offset` bytes (a rejected tus chunk); the checks are redone by
     /// reopening, since a hash cannot be rewound.
     package func truncateForRetry(to offset: UInt64) -> Bool {

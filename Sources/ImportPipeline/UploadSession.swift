@@ -13,6 +13,10 @@ package final class UploadSession: @unchecked Sendable {
         package var sink: ImportSink?
         package var offset: UInt64
         package var busy = false
+        /// A PATCH writes to `sink` outside the lock (an object store's part upload takes seconds, and a HEAD
+        /// or a cancel must not wait that long for the lock): a cancel meanwhile leaves the sink's abandon to
+        /// that PATCH, which finds `sink` gone once its write returns.
+        package var writing = false
         package var finished = false
         /// Progress bookkeeping: the recent (time, bytes) samples written to the catalog.
         package var lastReport = ProgressWindow()

@@ -56,6 +56,7 @@ public final class S3BlobStore: BlobStorage {
     }
 
     public var location: String { client.location.description }
+    public var stagingWaitsOnNetwork: Bool { true }
 
     var imagesPrefix: String { client.location.key("images/") }
     func objectKey(_ version: BlobVersion) -> String {

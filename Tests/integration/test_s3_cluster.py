@@ -11,14 +11,13 @@ SeaweedFS (scripts/seaweedfs.sh, through test_s3_blobs.py's `store` fixture) and
 
 Store GETs are counted from each node's debug log (`store GET key=<hash> slice=<n> … status=ok`, one line per
 GET the cache sends, Docs/object-storage.md "Single flight"). The nodes reach the store through a small TCP relay
-in this file (StoreRelay): freezing it holds every connection open and silent, which is what the nodes see when
+(store_relay.StoreRelay): freezing it holds every connection open and silent, which is what the nodes see when
 the weed process is SIGSTOPped, without stopping a store that scripts/test.sh may share with other modules."""
 import hashlib
 import http.client
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -30,6 +29,7 @@ from cluster import Cluster, run
 from conftest import OS_ARGS, sha256_file
 from test_multinode import (have_postgres, interrupt_then_resume, mint, node_url, pg, sftp, started,  # noqa: F401
                             token_of)
+from store_relay import StoreRelay
 from test_s3_blobs import node_config, store  # noqa: F401
 
 MiB = 1 << 20
@@ -43,67 +43,6 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which("haproxy") and not os.path.exists("/usr/sbin/haproxy"),
                        reason="haproxy missing: run scripts/install-deps.sh --test"),
 ]
-
-
-class StoreRelay:
-    """A TCP relay in front of the store. `freeze()` stops moving bytes (connections stay open, new ones are
-    accepted by the kernel but not served), as a SIGSTOPped store behaves; `thaw()` goes on."""
-
-    def __init__(self, upstream):
-        self.upstream = upstream
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(128)
-        self.port = self.listener.getsockname()[1]
-        self.running = threading.Event()
-        self.running.set()
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def freeze(self):
-        self.running.clear()
-
-    def thaw(self):
-        self.running.set()
-
-    def close(self):
-        self.closed = True
-        self.running.set()
-        self.listener.close()
-
-    def _accept(self):
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client):
-        self.running.wait()
-        try:
-            upstream = socket.create_connection(self.upstream, timeout=30)
-        except OSError:
-            client.close()
-            return
-        threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
-        self._pump(client, upstream)
-
-    def _pump(self, src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                self.running.wait()
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,9 @@ final class Connection {
         case readingBody(RequestHead, needed: Int)
         /// A body streamed to the application's sink, `remaining` bytes still to come.
         case streamingBody(RequestHead, any BodySink, remaining: UInt64)
+        /// The request was handled and its answer comes later from another thread (`ConnectionWaker.answer`);
+        /// `forceClose` when unread body bytes remain. Always parked.
+        case answering(RequestHead, forceClose: Bool)
         /// A response is being written.
         case writing(WriteJob, AccessRecord, keepAlive: Bool)
         /// Response done, write side shut: read and drop what the client still sends, then close, so a
@@ -39,13 +42,14 @@ final class Connection {
     /// Last time the peer sent or accepted bytes.
     var lastProgressMs: Int64
     var inReadyList = false
-    /// The response waits for a slice of its file to be fetched (`WriteProgress.parked`): no epoll interest
-    /// until the fetch reports through the loop's mailbox (`LoopMailbox.sliceReady`).
+    /// The response waits for a slice of its file to be fetched (`WriteProgress.parked`), a body sink said
+    /// `.wait`, or an answer comes later (`.answering`): no epoll interest until the report comes through the
+    /// loop's mailbox (`LoopMailbox.sliceReady`, `bodyReport`).
     var parked = false
-    /// When the response parked (the store's deadline, `HTTPServerConfig.storeTimeoutMs`).
+    /// When the connection parked (for a response: the store's deadline, `HTTPServerConfig.storeTimeoutMs`).
     var parkedSinceMs: Int64 = 0
-    /// Parks so far: a fetch's report names the park it is for, so a late report (after the deadline
-    /// answered) never resumes a later park.
+    /// Parks so far: a report names the park it is for, so a late report (after the deadline answered, or
+    /// for an earlier request's body) never resumes a later park.
     var parks: UInt64 = 0
     /// What a slice fetch calls for park number `park`: made once per park (only for responses whose file must
     /// be prepared), not per write turn.

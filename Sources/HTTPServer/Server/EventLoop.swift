@@ -66,6 +66,7 @@ final class EventLoop {
                     mailbox.wake.drain()
                     for (fd, peer) in mailbox.takeAll() { adopt(fd, peer) }
                     for (tag, park, error) in mailbox.takeReadySlices() { unpark(tag, park: park, error) }
+                    for (tag, park, answer) in mailbox.takeBodyReports() { resumeBody(tag, park: park, answer) }
                     if mailbox.stopRequested { stopping = true }
                 default: onEvent(data, events)
                 }
@@ -184,12 +185,18 @@ final class EventLoop {
                 break
             }
             drive(c)
-            if c.peerClosed, connections[c.fd] === c {
-                switch c.state {
-                case .idle, .readingHead, .readingBody, .streamingBody: close(c, outcome: nil)
-                default: break
-                }
-            }
+            closeIfUnanswerable(c)
+        }
+    }
+
+    /// A peer that half-closed before its request was whole gets no answer: close. A body whose last bytes a
+    /// parked sink holds is whole (its answer comes).
+    private func closeIfUnanswerable(_ c: Connection) {
+        guard c.peerClosed, connections[c.fd] === c else { return }
+        switch c.state {
+        case .idle, .readingHead, .readingBody: close(c, outcome: nil)
+        case .streamingBody(_, _, let remaining) where remaining > 0 || !c.parked: close(c, outcome: nil)
+        default: break
         }
     }
 
@@ -276,19 +283,36 @@ final class EventLoop {
                 c.buffer.removeFirst(needed)
                 dispatch(c, head, body: body)
             case .streamingBody(let head, let sink, let remaining):
-                if c.buffer.isEmpty && remaining > 0 { return }
+                if c.parked || (c.buffer.isEmpty && remaining > 0) { return }
                 let n = Int(min(UInt64(c.buffer.count), remaining))
-                let accepted =
+                let later = waker(c)
+                let step =
                     n == 0
-                    ? true : c.buffer.withUnsafeBytes { sink.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    ? BodyStep.more
+                    : c.buffer.withUnsafeBytes {
+                        sink.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n]), later: later)
+                    }
                 c.buffer.removeFirst(n)
                 let left = remaining - UInt64(n)
-                if accepted && left > 0 {
+                if step == .wait {
+                    // The sink took the bytes and works elsewhere: read nothing more until it resumes us.
+                    c.state = .streamingBody(head, sink, remaining: left)
+                    park(c)
+                    return
+                }
+                if step == .more && left > 0 {
                     c.state = .streamingBody(head, sink, remaining: left)
                     return
                 }
                 // Done, or the sink refused: answer; a refusal leaves unread body bytes, so close after it.
-                respond(c, head, sink.complete(), forceClose: left > 0)
+                guard let response = sink.complete(later: waker(c)) else {
+                    c.state = .answering(head, forceClose: left > 0)
+                    park(c)
+                    return
+                }
+                respond(c, head, response, forceClose: left > 0)
+            case .answering:
+                return
             case .writing(var job, let record, let keepAlive):
                 if c.parked { return }
                 let progress = job.advance(c.transport, budget: ctx.config.writeChunkBytes) {
@@ -324,10 +348,7 @@ final class EventLoop {
                     return
                 case .parked:
                     c.state = .writing(job, record, keepAlive: keepAlive)
-                    c.parked = true
-                    c.parks += 1
-                    c.parkedSinceMs = Monotonic.milliseconds()
-                    setInterest(c, [])
+                    park(c)
                     return
                 case .failed(let why):
                     var rec = record
@@ -391,7 +412,48 @@ final class EventLoop {
 
     private func dispatch(_ c: Connection, _ head: RequestHead, body: [UInt8]) {
         let request = Request(head: head, peer: c.peer, body: body, secure: ctx.secure)
-        respond(c, head, ctx.handler.respond(to: request), forceClose: false)
+        guard let response = ctx.handler.respond(to: request, later: waker(c)) else {
+            c.state = .answering(head, forceClose: false)
+            return park(c)
+        }
+        respond(c, head, response, forceClose: false)
+    }
+
+    /// What the application calls to end the park this connection would start next.
+    private func waker(_ c: Connection) -> ConnectionWaker {
+        ConnectionWaker(mailbox: mailbox, tag: c.tag, park: c.parks + 1)
+    }
+
+    /// Stops reading (and writing) the connection until a report for this park arrives; errors and hang-ups
+    /// are still reported by epoll.
+    private func park(_ c: Connection) {
+        c.parked = true
+        c.parks += 1
+        c.parkedSinceMs = Monotonic.milliseconds()
+        setInterest(c, [])
+    }
+
+    /// A parked body's sink resumes (`answer` nil), or a later answer arrived. A report for another park or
+    /// a connection that is gone is ignored.
+    private func resumeBody(_ tag: UInt64, park: UInt64, _ answer: HandedResponse?) {
+        let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: tag))
+        guard let c = connections[fd], c.tag == tag, c.parked, c.parks == park else { return }
+        switch c.state {
+        case .streamingBody where answer == nil:
+            c.parked = false
+            c.lastProgressMs = Monotonic.milliseconds()
+            setInterest(c, .readable)
+            // The bytes read before the park go through first; the socket's are reported by epoll.
+            drive(c)
+            closeIfUnanswerable(c)
+        case .answering(let head, let forceClose):
+            guard let answer else { return }
+            c.parked = false
+            respond(c, head, answer.response, forceClose: forceClose)
+            drive(c)
+        default:
+            return
+        }
     }
 
     private func respond(_ c: Connection, _ head: RequestHead, _ response: Response, forceClose: Bool) {
@@ -424,7 +486,7 @@ final class EventLoop {
     /// resumes with a range request).
     private func unpark(_ tag: UInt64, park: UInt64, _ error: GateError?) {
         let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: tag))
-        guard let c = connections[fd], c.tag == tag, c.parked, c.parks == park else { return }
+        guard let c = connections[fd], c.tag == tag, c.parked, c.parks == park, case .writing = c.state else { return }
         c.parked = false
         c.lastProgressMs = Monotonic.milliseconds()
         guard let error, case .writing(let job, var record, let keepAlive) = c.state else { return drive(c) }
@@ -539,8 +601,11 @@ final class EventLoop {
             case .readingHead, .readingBody:
                 if now - c.requestStartedMs > ctx.config.headerTimeoutMs { close(c, outcome: nil) }
             case .streamingBody:
-                // Uploads may take hours; what must not happen is a stall.
-                if now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: nil) }
+                // Uploads may take hours; what must not happen is a stall. A parked body waits for its sink,
+                // whose work elsewhere has its own deadline (an object store's blobs.timeout per attempt).
+                if !c.parked && now - c.lastProgressMs > ctx.config.sendTimeoutMs { close(c, outcome: nil) }
+            case .answering:
+                break  // the application answers (its own deadlines); a hang-up meanwhile closes
             case .writing:
                 if c.parked {
                     // The store did not deliver within blobs.timeout: answer now (its late report is ignored).

@@ -17,6 +17,8 @@ final class LoopMailbox: Sendable {
     private let stopFlag = Atomic<Bool>(false)
     /// Parked connections (by tag) whose slice fetch finished, with its error if it failed.
     private let readySlices = Mutex<[(tag: UInt64, park: UInt64, error: GateError?)]>([])
+    /// Parked request bodies to resume (answer nil) and answers given later, by connection tag and park.
+    private let bodyReports = Mutex<[(tag: UInt64, park: UInt64, answer: HandedResponse?)]>([])
     /// Connections this loop owns now, including those waiting in its inbox (counted when handed over, so
     /// the next pick in the same burst already sees them).
     let open = Atomic<Int>(0)
@@ -55,6 +57,20 @@ final class LoopMailbox: Sendable {
         }
     }
 
+    /// Called on the application's thread (`ConnectionWaker`).
+    func bodyReport(tag: UInt64, park: UInt64, answer: HandedResponse?) {
+        bodyReports.withLock { $0.append((tag, park, answer)) }
+        wake.signal()
+    }
+
+    func takeBodyReports() -> [(tag: UInt64, park: UInt64, answer: HandedResponse?)] {
+        bodyReports.withLock { box in
+            if box.isEmpty { return [] }
+            defer { box.removeAll() }
+            return box
+        }
+    }
+
     func requestStop() {
         stopFlag.store(true, ordering: .releasing)
         wake.signal()
@@ -75,4 +91,12 @@ final class LoopMailbox: Sendable {
         }
         return best
     }
+}
+
+/// A response made on another thread for a loop to write (`ConnectionWaker.answer`).
+final class HandedResponse: @unchecked Sendable {
+    // @unchecked: the thread that made it gives it up when handing it over; from then on only the loop that
+    // takes it from its mailbox uses it.
+    let response: Response
+    init(_ response: Response) { self.response = response }
 }

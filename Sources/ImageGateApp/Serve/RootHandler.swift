@@ -46,6 +46,16 @@ struct RootHandler: RequestHandler {
         return response
     }
 
+    /// tus calls may be answered from another thread (an object store: TusHandler); everything else at once.
+    func respond(to request: Request, later: ConnectionWaker) -> Response? {
+        if let uploads, request.head.path.hasPrefix(TusHandler.prefix), gate?.isOpen ?? true,
+            request.head.path == TusHandler.prefix || request.head.path.hasPrefix(TusHandler.prefix + "/")
+        {
+            return uploads.respond(to: request, later: later)
+        }
+        return respond(to: request)
+    }
+
     /// Upload bodies (tus PATCH, VM disk content) stream to disk; everything else is small and buffered.
     func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling {
         if let gate, !gate.isOpen { return .refuse(StartupGate.startingResponse) }

@@ -50,17 +50,17 @@ final class MakingSink: BodySink {
         }
     }
 
-    func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let sink else { return false }
+    func consume(_ bytes: UnsafeRawBufferPointer, later: ConnectionWaker) -> BodyStep {
+        guard let sink else { return .stop }
         if let f = sink.write(bytes) {
             failure = f
-            return false
+            return .stop
         }
         imports.reportProgress(record.id, bytes: sink.bytes, total: total, last: &last)
-        return true
+        return .more
     }
 
-    func complete() -> Response {
+    func complete(later: ConnectionWaker) -> Response? {
         guard let sink else { return APIError.response(.internal("no sink")) }
         self.sink = nil
         if let failure {

@@ -72,29 +72,63 @@ final class PatchSink: BodySink {
         // whose offset is not the file's is rebuilt from the file.
         let staged = imports.stagedSize(s.imageID) ?? 0
         var keepLease = true
-        let refusal: Response? = s.withState { st in
+        // First the session is reserved (`busy`); a sink to create or reopen (an object store reads the tail back)
+        // is made outside the lock, so a HEAD or a cancel of this upload does not wait for the store.
+        var stale: ImportSink?
+        let reserved: Response? = s.withState { st in
             if st.finished { return TusHandler.answer(404, "no such upload") }
             if st.busy {
                 keepLease = false  // a PATCH of this process holds it; not ours to release
                 return TusHandler.answer(409, "another PATCH to this upload is in progress")
             }
-            if st.sink != nil, st.offset != staged { st.sink = nil }
-            do throws(GateError) {
-                _ = try imports.sink(for: s, state: &st)
-            } catch {
-                return TusHandler.answer(APIError.status(error.code), error.message)
-            }
-            if offset != st.offset {
-                return TusHandler.answer(
-                    409, "Upload-Offset \(offset) does not match the upload's offset \(st.offset)",
-                    [("Upload-Offset", String(st.offset))])
-            }
-            if offset + length > s.length {
-                return TusHandler.answer(413, "the body goes past Upload-Length \(s.length)")
+            if st.sink != nil, st.offset != staged {
+                stale = st.sink
+                st.sink = nil
             }
             st.busy = true
             return nil
         }
+        stale = nil  // closed outside the lock
+        var made: Result<ImportSink, GateError>?
+        if reserved == nil, s.withState({ $0.sink == nil }) {
+            do throws(GateError) {
+                made = .success(try imports.makeSink(for: s))
+            } catch {
+                made = .failure(error)
+            }
+        }
+        var cancelled: ImportSink?
+        let refusal: Response? =
+            reserved
+            ?? s.withState { st in
+                if st.finished {
+                    // Cancelled meanwhile: a sink just made goes (outside the lock) with what it staged.
+                    if case .success(let sink) = made { cancelled = sink }
+                    st.busy = false
+                    return TusHandler.answer(404, "no such upload")
+                }
+                switch made {
+                case .failure(let error):
+                    st.busy = false
+                    return TusHandler.answer(APIError.status(error.code), error.message)
+                case .success(let sink):
+                    st.sink = sink
+                    st.offset = sink.bytes
+                case nil: break
+                }
+                if offset != st.offset {
+                    st.busy = false
+                    return TusHandler.answer(
+                        409, "Upload-Offset \(offset) does not match the upload's offset \(st.offset)",
+                        [("Upload-Offset", String(st.offset))])
+                }
+                if offset + length > s.length {
+                    st.busy = false
+                    return TusHandler.answer(413, "the body goes past Upload-Length \(s.length)")
+                }
+                return nil
+            }
+        cancelled?.abandon()
         if let refusal {
             if keepLease { imports.releaseUpload(s.imageID) }
             return .refuse(refusal)
@@ -102,15 +136,40 @@ final class PatchSink: BodySink {
         return .stream(PatchSink(session: s, imports: imports, offset: offset, checksum: checksum))
     }
 
+    func consume(_ bytes: UnsafeRawBufferPointer, later: ConnectionWaker) -> BodyStep {
+        consume(bytes) ? .more : .stop
+    }
+
+    func complete(later: ConnectionWaker) -> Response? { complete() }
+
+    /// Writes the bytes (on the event loop for a local store, on the PATCH's own thread for an object store:
+    /// StorePatch). The sink is written outside the session's lock: a HEAD reads the offset meanwhile, and a
+    /// cancel (`ImportManager.stopTransfer`) that comes while it is written leaves the abandon to this call.
     func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let f: ImportFailure? = session.withState { st in
-            guard let sink = st.sink else { return ImportFailure(reason: "the upload was cancelled") }
-            if let failure = sink.write(bytes) { return failure }
-            st.offset += UInt64(bytes.count)
-            received += UInt64(bytes.count)
-            imports.reportProgress(session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport)
-            return nil
+        let sink: ImportSink? = session.withState { st in
+            if st.sink != nil { st.writing = true }
+            return st.sink
         }
+        guard let sink else {
+            failure = ImportFailure(reason: "the upload was cancelled")
+            return false
+        }
+        let f = sink.write(bytes)
+        let kept: Bool = session.withState { st in
+            st.writing = false
+            guard st.sink === sink else { return false }
+            if f == nil {
+                st.offset += UInt64(bytes.count)
+                imports.reportProgress(session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport)
+            }
+            return true
+        }
+        guard kept else {
+            sink.abandon()
+            failure = ImportFailure(reason: "the upload was cancelled")
+            return false
+        }
+        if f == nil { received += UInt64(bytes.count) }
         digest?.update(bytes)
         if let f {
             failure = f
@@ -130,28 +189,34 @@ final class PatchSink: BodySink {
             rollBack()
             return TusHandler.answer(460, "Checksum Mismatch", [("Upload-Offset", String(startOffset))])
         }
-        let (offset, sink): (UInt64, ImportSink?) = session.withState { st in
+        let (offset, finishing, sink): (UInt64, Bool, ImportSink?) = session.withState { st in
             imports.reportProgress(
                 session.imageID, bytes: st.offset, total: session.length, last: &st.lastReport, flush: true)
-            var sink: ImportSink?
             if st.offset == session.length && !st.finished {
                 st.finished = true
-                sink = st.sink
-                st.sink = nil
-            } else {
-                // An object store keeps the bytes after the last part in memory: they are saved (the tail
-                // object and the catalog record) before the upload is released, so the next PATCH continues at
-                // this offset on whichever node it reaches (Docs/object-storage.md, "Resume").
-                if st.sink?.pausesBetweenChunks == true { st.sink = nil }
+                defer { st.sink = nil }
+                st.busy = false
+                return (st.offset, true, st.sink)
+            }
+            // An object store keeps the bytes after the last part in memory: they are saved (the tail object and
+            // the catalog record) before the upload is released, so the next PATCH continues at this offset on
+            // whichever node it reaches (Docs/object-storage.md, "Resume"). Saved outside the lock (below).
+            guard st.sink?.pausesBetweenChunks == true else { return (st.offset, false, nil) }
+            defer { st.sink = nil }
+            return (st.offset, false, st.sink)
+        }
+        if !finishing {
+            // `busy` is still set: no other PATCH of this process reopens the staging before its tail is saved.
+            sink?.pause()
+            session.withState { st in
                 // Between PATCHes nobody holds the upload, so the next one may reach any node. Released before
                 // `busy` clears: a PATCH of this process that starts next takes the lease anew.
                 imports.releaseUpload(session.imageID)
+                st.busy = false
             }
-            st.busy = false
-            return (st.offset, sink)
         }
         // The lease stays with this process while it finalizes: no other node may touch the bytes.
-        if let sink { imports.finalizeInBackground(sink, id: session.imageID) }
+        if finishing, let sink { imports.finalizeInBackground(sink, id: session.imageID) }
         return TusHandler.answer(204, nil, [("Upload-Offset", String(offset))])
     }
 

@@ -52,6 +52,18 @@ struct TusHandler: Sendable {
         return s
     }
 
+    /// With an object store every tus call but OPTIONS asks the store (the upload's listing and its record
+    /// for the offset; DELETE aborts the multipart upload): answered from a thread of its own, never on the
+    /// event loop. A local store answers at once, as before.
+    func respond(to request: Request, later: ConnectionWaker) -> Response? {
+        guard imports.blobs.stagingWaitsOnNetwork, request.head.method != "OPTIONS" else { return respond(to: request) }
+        let (head, peer, body, secure) = (request.head, request.peer, request.body, request.secure)
+        _ = OSThread.spawn(name: "tus-call") {
+            later.answer(respond(to: Request(head: head, peer: peer, body: body, secure: secure)))
+        }
+        return nil
+    }
+
     func respond(to request: Request) -> Response {
         let head = request.head
         if head.method == "OPTIONS" {
@@ -141,6 +153,14 @@ struct TusHandler: Sendable {
             return .refuse(Self.answer(412, "Tus-Resumable: \(Self.version) required", [("Tus-Version", Self.version)]))
         }
         guard let p = principal(head, peer) else { return .refuse(Self.answer(401, "an API key is required")) }
+        // An object store: the rest (the upload's listing, the sink reopened from the store) runs on the
+        // PATCH's own thread, and the body waits in the loop until it is done (StorePatch).
+        guard imports.blobs.stagingWaitsOnNetwork else { return patch(head, p) }
+        return .stream(StorePatch { patch(head, p) })
+    }
+
+    /// The checks of a PATCH that need its upload session, then the sink (PatchSink.start).
+    private func patch(_ head: RequestHead, _ p: Principal) -> BodyHandling {
         guard let s = session(head, p) else { return .refuse(Self.answer(404, "no such upload")) }
         guard head.header("content-type") == "application/offset+octet-stream" else {
             return .refuse(Self.answer(415, "Content-Type must be application/offset+octet-stream"))
