@@ -39,7 +39,7 @@ final class EventLoop {
     private let epoll: Epoll
     private let mailbox: LoopMailbox
     private let parser: RequestParser
-    private var connections: [Int32: Connection] = [:]
+    private var connections = ConnectionTable()
     private var ready: [Connection] = []
     private var nextGeneration: UInt64 = 1
     private var stopping = false
