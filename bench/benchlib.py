@@ -367,20 +367,27 @@ def main_with_bin(name, doc, run):
         run(b, not a.bin, label)
 
 
-def callgrind_range_requests(p, sock, path, port, size, span, ok, n, dump_glob, warmup=200, seed=17):
-    """Sends `warmup` keep-alive range requests of `span` bytes at random offsets (seeded) on `sock`, zeroes
-    the callgrind counters of process `p`, sends `n` more, dumps and stops `p`. Every answer must start with
-    `ok` (for example b"HTTP/1.1 206"). Returns the dump files and the instructions they count in all."""
+def callgrind_range_requests(p, socks, path, port, size, span, ok, n, dump_glob, warmup=200, seed=17):
+    """Sends keep-alive range requests of `span` bytes at random offsets (seeded) on `socks` (one socket, or a
+    list of sockets: each round then sends one request on every connection before reading any answer, so the
+    server has them all ready at once, as under wrk with that many connections), `warmup` requests first, then
+    zeroes the callgrind counters of process `p`, sends `n` more (whole rounds: at least `n`), dumps and stops
+    `p`. Every answer must start with `ok` (for example b"HTTP/1.1 206"). Returns the dump files, the
+    instructions they count in all and the number of requests measured."""
     import random
     import re
     rng = random.Random(seed)
-    buf = b""
+    if not isinstance(socks, list):
+        socks = [socks]
+    bufs = {id(s): b"" for s in socks}
 
-    def one():
-        nonlocal buf
+    def ask(sock):
         start = rng.randrange(0, size - span)
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nRange: bytes={start}-{start + span - 1}"
                      "\r\n\r\n".encode())
+
+    def answer(sock):
+        buf = bufs[id(sock)]
         while b"\r\n\r\n" not in buf:
             chunk = sock.recv(1 << 20)
             assert chunk, "connection closed"
@@ -392,17 +399,52 @@ def callgrind_range_requests(p, sock, path, port, size, span, ok, n, dump_glob, 
             chunk = sock.recv(1 << 20)
             assert chunk, "connection closed"
             buf += chunk
-        buf = buf[length:]
+        bufs[id(sock)] = buf[length:]
 
-    for _ in range(warmup):
-        one()
+    def rounds(count):
+        done = 0
+        while done < count:
+            for s in socks:
+                ask(s)
+            for s in socks:
+                answer(s)
+            done += len(socks)
+        return done
+
+    rounds(warmup)
     subprocess.run(["callgrind_control", "-z", str(p.pid)], check=True, capture_output=True)
-    for _ in range(n):
-        one()
+    measured = rounds(n)
     subprocess.run(["callgrind_control", "-d", str(p.pid)], check=True, capture_output=True)
-    sock.close()
+    for s in socks:
+        s.close()
     p.terminate()
     p.wait()
     dumps = sorted(glob.glob(dump_glob))
     total = sum(int(line.split()[1]) for d in dumps for line in open(d) if line.startswith("summary:"))
-    return dumps, total
+    return dumps, total, measured
+
+
+def client_sockets(port, conns, tls=False):
+    """`conns` connections to 127.0.0.1:`port` (TLS 1.3 without certificate checks when `tls`: the bench's
+    self-signed servers), retried while the server (under valgrind) starts."""
+    import socket
+    import ssl
+    ctx = None
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    out = []
+    for _ in range(conns):
+        for attempt in range(600):
+            try:
+                s = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                if attempt == 599:
+                    raise
+                time.sleep(0.2)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        out.append(ctx.wrap_socket(s) if ctx else s)
+    return out

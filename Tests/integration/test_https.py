@@ -1,7 +1,11 @@
 """HTTPS: TLS 1.2/1.3 only, a development CA from Certs/, real clients resuming over TLS, certificate
 reload on SIGHUP, and plain-HTTP links as an opt-in."""
 import os
+import random
+import re
 import signal
+import socket
+import ssl
 import subprocess
 import time
 
@@ -152,3 +156,54 @@ def test_plain_links_opt_in(workdir, small_image, tmp_path):
         assert r.returncode == 0 and r.stdout == "hello world" * 100
     finally:
         s.stop()
+
+
+def test_interleaved_slow_https_readers_get_their_own_bytes(tls_server, big_file):
+    """HTTPS file bytes go through a buffer (`pread`, then `SSL_write` one record at a time), and a record the
+    socket did not take must be written again from the same bytes once it drains (Transport.swift, TLSTransport).
+    Six keep-alive connections with small receive buffers ask ranges at once and are read a little at a time in
+    turn, so each one's socket fills while the loop serves the others: every body must be exactly the file's
+    bytes of its own range."""
+    url = tls_server.mint(tls_server.big["id"])["https"]
+    path = "/" + url.split("/", 3)[3]
+    size = tls_server.big["size"]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    socks = []
+    for _ in range(6):
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        raw.settimeout(30)
+        raw.connect(("127.0.0.1", tls_server.tls_port))
+        socks.append(ctx.wrap_socket(raw))
+    rng = random.Random(17)
+    with open(big_file[0], "rb") as f:
+        for _ in range(3):
+            wanted = []
+            for s in socks:
+                length = rng.choice([65536, 4 << 20, 1, 16385])
+                start = rng.randrange(0, size - length)
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nRange: bytes={start}-{start + length - 1}\r\n\r\n"
+                          .encode())
+                wanted.append((start, length))
+            got = [b""] * len(socks)
+            done = [False] * len(socks)
+            while not all(done):
+                for i, s in enumerate(socks):
+                    if done[i]:
+                        continue
+                    chunk = s.recv(4096)
+                    assert chunk, "connection closed"
+                    got[i] += chunk
+                    if b"\r\n\r\n" in got[i]:
+                        head, body = got[i].split(b"\r\n\r\n", 1)
+                        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+                        done[i] = len(body) >= length
+            for i, (start, length) in enumerate(wanted):
+                head, body = got[i].split(b"\r\n\r\n", 1)
+                assert head.startswith(b"HTTP/1.1 206"), head
+                f.seek(start)
+                assert body == f.read(length), f"connection {i}: range {start}+{length}"
+    for s in socks:
+        s.close()

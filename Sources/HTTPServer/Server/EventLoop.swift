@@ -39,11 +39,13 @@ final class EventLoop {
     private let epoll: Epoll
     private let mailbox: LoopMailbox
     private let parser: RequestParser
-    private var connections: [Int32: Connection] = [:]
+    private var connections = ConnectionTable()
     private var ready: [Connection] = []
     private var nextGeneration: UInt64 = 1
     private var stopping = false
     private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+    /// File bytes on their way into TLS, shared by this loop's HTTPS connections (`TLSScratch`).
+    private let tlsScratch = TLSScratch()
     private var cachedDateSecond: Int64 = -1
     private var cachedDate = ""
 
@@ -142,7 +144,7 @@ final class EventLoop {
             guard let session = try? TLSSession(context: tls.current, fd: fd) else {
                 return EventLoop.discard(fd, peer, ctx: ctx, box: mailbox)
             }
-            transport = TLSTransport(session: session)
+            transport = TLSTransport(session: session, scratch: tlsScratch)
         } else {
             transport = PlainTransport(fd: fd)
         }

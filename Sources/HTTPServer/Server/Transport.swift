@@ -86,31 +86,42 @@ final class PlainTransport: Transport {
     var hasBufferedInput: Bool { false }
 }
 
+/// One event loop's buffer for file bytes on their way into `SSL_write`, shared by the loop's TLS connections.
+/// A chunk is read into it and written out before the loop serves another connection, so the same memory is
+/// still in the CPU's cache at the next request, where a 144 KiB buffer per connection (2.3 MB for 16
+/// connections, more than a core's L2) was cold each time its connection came round again (issue 17, HTTPS
+/// row). Bytes the socket did not take move into the connection's own buffer (`TLSTransport.pending`).
+final class TLSScratch {
+    var bytes: [UInt8] = []
+}
+
 /// TLS through OpenSSL. File bytes go through a bounded 128 KiB buffer (`pread` then `SSL_write`), or
 /// `SSL_sendfile` when the kernel does the TLS record layer (kTLS): file bytes never reach the TLS layer
 /// as a file region otherwise (the NIO `FileRegion` lesson, Docs/style.md §2.5).
 ///
-/// A response head sent with body bytes following (`followedBy` > 0) is held back and written in the same `SSL_write` as the first body
-/// bytes (nginx's `ssl_buffer_size` does the same): one TLS record and one socket write fewer per response,
-/// which is most of what a 64 KiB range over HTTPS costs beyond the copy and the cipher.
+/// A response head sent with body bytes following (`followedBy` > 0) is held back and written in the same
+/// `SSL_write` as the first body bytes (nginx's `ssl_buffer_size` does the same): one TLS record and one socket
+/// write fewer per response, which is most of what a 64 KiB range over HTTPS costs beyond the copy and the cipher.
 final class TLSTransport: Transport {
     static let chunk = 128 * 1024
     /// Heads up to this size are held back; a larger one is written at once.
     static let holdLimit = 16 * 1024
     let session: TLSSession
-    /// `buffer[pendingStart..<pendingEnd]` is written but not yet accepted by `SSL_write`: first
-    /// `pendingHead` bytes of a held head, then file bytes starting at file offset `pendingFileOffset`.
-    /// A retried SSL_write must see the same bytes again.
-    private var buffer: [UInt8] = []
+    private let scratch: TLSScratch
+    /// `pending[pendingStart..<pendingEnd]` was given to `SSL_write` but not accepted (the socket was full):
+    /// first `pendingHead` bytes of a held head, then file bytes starting at file offset `pendingFileOffset`.
+    /// A retried SSL_write must see the same bytes again (OpenSSL may hold a part-sent record of them).
+    private var pending: [UInt8] = []
     private var pendingStart = 0
     private var pendingEnd = 0
     private var pendingHead = 0
     private var pendingFileOffset: UInt64 = 0
-    /// A head held back by `send(_:followedBy:)` with bytes following, not yet in `buffer`.
+    /// A head held back by `send(_:followedBy:)` with bytes following, not yet written.
     private var held: [UInt8] = []
 
-    init(session: TLSSession) {
+    init(session: TLSSession, scratch: TLSScratch) {
         self.session = session
+        self.scratch = scratch
         // The event loop asks `hasBufferedInput` before it waits for epoll, so read-ahead is safe here.
         session.enableReadAhead()
     }
@@ -159,57 +170,81 @@ final class TLSTransport: Transport {
     }
 
     func sendFile(_ file: Int32, offset: UInt64, count: Int) -> TransportResult {
-        if pendingStart == pendingEnd && session.kernelSendEnabled {
+        if pendingStart < pendingEnd {
+            // The writer retries where it was told it got to, which is where the pending bytes start.
+            guard offset == pendingFileOffset else {
+                return .failed(errno: EINVAL, "TLS file write out of step: \(offset) after \(pendingFileOffset)")
+            }
+            return writePending()
+        }
+        if session.kernelSendEnabled {
             let flushed = flushHeld()
             guard case .done = flushed else { return flushed }
             let (n, s) = session.sendfile(fd: file, offset: Int64(offset), count: count)
             return map(n, s)
         }
-        if pendingStart + pendingHead == pendingEnd || pendingFileOffset != offset {
-            // Refill: the previous chunk was fully accepted (or the caller moved on to another range). A head
-            // still pending stays in front of the new file bytes.
-            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: Self.chunk + Self.holdLimit) }
-            let keep = pendingHead
-            buffer.withUnsafeMutableBytes { b in
-                if keep > 0 && pendingStart > 0 {
-                    b.baseAddress!.copyMemory(from: b.baseAddress! + pendingStart, byteCount: keep)
-                }
-            }
-            var head = keep
-            if !held.isEmpty {
-                let h = held.count
-                buffer.withUnsafeMutableBytes { b in
-                    held.withUnsafeBytes { (b.baseAddress! + head).copyMemory(from: $0.baseAddress!, byteCount: h) }
-                }
-                head += h
-                held.removeAll(keepingCapacity: true)
-            }
-            let want = min(count, Self.chunk)
-            let got: Int
-            do {
-                got = try FileIO.pread(file, into: &buffer, range: head..<(head + want), at: offset)
-            } catch {
-                return .failed(errno: error.errno, error.description)
-            }
-            if got == 0 { return .done(0) }  // the writer treats 0 as a truncated file
-            pendingStart = 0
-            pendingHead = head
-            pendingEnd = head + got
-            pendingFileOffset = offset
+        // A fresh chunk in the loop's scratch buffer: the held head (if any) in front of up to `chunk` file bytes.
+        if scratch.bytes.count < Self.chunk + Self.holdLimit {
+            scratch.bytes = [UInt8](repeating: 0, count: Self.chunk + Self.holdLimit)
         }
-        let fileBytes = min(pendingEnd - pendingStart - pendingHead, count)
-        let (n, s) = buffer.withUnsafeBytes { b in
-            session.write(UnsafeRawBufferPointer(rebasing: b[pendingStart..<(pendingStart + pendingHead + fileBytes)]))
+        let head = held.count
+        let got: Int
+        do {
+            got = try FileIO.pread(
+                file, into: &scratch.bytes, range: head..<(head + min(count, Self.chunk)), at: offset)
+        } catch {
+            return .failed(errno: error.errno, error.description)
         }
-        guard s == .ok else { return map(n, s) }
-        pendingStart += n
-        let fromHead = min(n, pendingHead)
-        pendingHead -= fromHead
-        let fromFile = n - fromHead
-        pendingFileOffset += UInt64(fromFile)
-        // Only head bytes left (a partial write: the socket is full): no file byte was taken yet.
-        if fromFile == 0 { return .wouldBlock(needs: .writable) }
-        return .done(fromFile)
+        if got == 0 { return .done(0) }  // the writer treats 0 as a truncated file
+        if head > 0 {
+            scratch.bytes.withUnsafeMutableBytes { b in
+                held.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: head) }
+            }
+            held.removeAll(keepingCapacity: true)
+        }
+        var start = 0
+        let end = head + got
+        var headLeft = head
+        var taken = 0
+        while start < end {
+            let (n, s) = scratch.bytes.withUnsafeBytes { b in
+                session.write(UnsafeRawBufferPointer(rebasing: b[start..<end]))
+            }
+            guard s == .ok else {
+                // Keep what was not accepted for the retry: the scratch buffer belongs to the next connection.
+                pending.removeAll(keepingCapacity: true)
+                pending.append(contentsOf: scratch.bytes[start..<end])
+                pendingStart = 0
+                pendingEnd = pending.count
+                pendingHead = headLeft
+                pendingFileOffset = offset + UInt64(taken)
+                return taken > 0 ? .done(taken) : map(n, s)
+            }
+            start += n
+            let fromHead = min(n, headLeft)
+            headLeft -= fromHead
+            taken += n - fromHead
+        }
+        return .done(taken)
+    }
+
+    /// Writes bytes kept from a chunk the socket did not take; reports the file bytes of them accepted.
+    private func writePending() -> TransportResult {
+        var taken = 0
+        while pendingStart < pendingEnd {
+            let (n, s) = pending.withUnsafeBytes { b in
+                session.write(UnsafeRawBufferPointer(rebasing: b[pendingStart..<pendingEnd]))
+            }
+            guard s == .ok else { return taken > 0 ? .done(taken) : map(n, s) }
+            pendingStart += n
+            let fromHead = min(n, pendingHead)
+            pendingHead -= fromHead
+            pendingFileOffset += UInt64(n - fromHead)
+            taken += n - fromHead
+        }
+        // The kept bytes end in file bytes (a chunk is kept only when it read some), so `taken` > 0 here; were it
+        // 0, `.done(0)` would read as a truncated file.
+        return taken > 0 ? .done(taken) : .wouldBlock(needs: .writable)
     }
 
     func shutdownWrite(fd: Int32) {
