@@ -6,20 +6,54 @@ import Testing
 
 @Suite("hot path shortcuts")
 struct HotPathTests {
-    /// The or-reduced byte test of `plainSegment` against the rule it stands for, for every byte value.
+    /// The or-reduced byte test of `isPlain` against the rule it stands for, for every byte value.
     @Test func plainSegmentAcceptsExactlyPrintableASCIIWithoutPercentOrBackslash() {
         for b in 0...255 {
             let byte = UInt8(b)
             let expected = byte > 0x20 && byte < 0x7F && byte != 0x25 && byte != 0x5C
             for raw in [[byte], [0x61, byte, 0x62], Array(repeating: 0x61, count: 40) + [byte]] {
-                let got = raw.withUnsafeBufferPointer { PathDecoder.plainSegment($0) }
-                if expected {
-                    #expect(got == String(decoding: raw, as: UTF8.self) || raw == [0x2E], "byte \(b)")
-                } else {
-                    #expect(got == nil, "byte \(b)")
-                }
+                let got = raw.withUnsafeBytes { PathDecoder.isPlain($0) }
+                #expect(got == (expected && raw != [0x2E]), "byte \(b)")
             }
         }
+    }
+
+    /// The byte-range head answers what the String accessors answer: lookups ignore the case of the received
+    /// name, the path and query are the parser's, and the byte accessors agree with the Strings.
+    @Test func headBytesAgreeWithTheStrings() throws {
+        let raw = "GET /d/tok/f.img?digest=off HTTP/1.1\r\nHOST: h:1\r\nRange:  bytes=0-9 \r\nX-A: 1\r\nx-a: 2\r\n\r\n"
+        let head = try #require(Array(raw.utf8).withUnsafeBytes { RequestParser().parse($0) }.headForTest)
+        #expect(head.method == "GET" && head.path == "/d/tok/f.img" && head.query == "digest=off")
+        #expect(head.target == "/d/tok/f.img?digest=off")
+        #expect(head.header("range") == "bytes=0-9" && head.header("host") == "h:1")
+        #expect(head.headers("x-a") == ["1", "2"])
+        #expect(head.headers.map(\.name) == ["host", "range", "x-a", "x-a"])
+        #expect(head.withHeader("range") { $0.map { Array($0) } } == Array("bytes=0-9".utf8))
+        #expect(head.withHeader("if-range") { $0 == nil })
+        #expect(head.pathHasPrefix("/d/") && !head.pathHasPrefix("/d/tok/f.img?") && head.pathEquals("/d/tok/f.img"))
+        #expect(head.withQuery { $0.map { Array($0) } } == Array("digest=off".utf8))
+    }
+
+    /// More fields than the parser's stack table holds are scanned again with a heap table, same result.
+    @Test func headWithMoreFieldsThanTheStackTable() throws {
+        var raw = "GET / HTTP/1.1\r\nHost: h\r\n"
+        for k in 0..<(RequestParser.stackFields + 5) { raw += "X-\(k): \(k)\r\n" }
+        raw += "\r\n"
+        let head = try #require(Array(raw.utf8).withUnsafeBytes { RequestParser().parse($0) }.headForTest)
+        #expect(head.fieldCount == RequestParser.stackFields + 6)
+        #expect(head.header("x-68") == "68" && head.header("host") == "h")
+    }
+
+    /// `withSegments` decodes in place: segments as bytes, the same as `segments(_:)`'s Strings.
+    @Test func segmentsAsBytes() {
+        let path = Array("/d/a%20b/%C3%A9t%C3%A9".utf8)
+        let strings = path.withUnsafeBytes { p in
+            PathDecoder.withSegments(p) { s in s.map { s in (0..<s.count).map { s.string($0) } } }
+        }
+        #expect(strings == ["d", "a b", "été"])
+        #expect(strings == PathDecoder.segments("/d/a%20b/%C3%A9t%C3%A9"))
+        #expect(
+            path.withUnsafeBytes { p in PathDecoder.withSegments(p) { $0!.equals(0, "d") && $0!.equals(1, "a b") } })
     }
 
     /// The bulk target scan (memchr for the space, then one or-reduced check) against the byte rule, for every
@@ -81,5 +115,12 @@ struct HotPathTests {
         #expect(head.header("rang") == nil)
         #expect(head.header("if-match") == nil)
         #expect(head.headers("host") == ["h"])
+    }
+}
+
+extension ParseResult {
+    fileprivate var headForTest: RequestHead? {
+        if case .head(let head, _) = self { return head }
+        return nil
     }
 }

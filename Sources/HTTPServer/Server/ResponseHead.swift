@@ -15,6 +15,16 @@ enum ResponseHeadWriter {
         _ response: Response, version: HTTPVersion, date: String, keepAlive: Bool
     ) -> [UInt8] {
         var out: [UInt8] = []
+        serialize(response, version: version, date: date, keepAlive: keepAlive, into: &out)
+        return out
+    }
+
+    /// Writes the head into `out`, replacing what it held but keeping its storage: the connection passes the
+    /// array its previous response's head was written to, so a keep-alive response allocates none.
+    static func serialize(
+        _ response: Response, version: HTTPVersion, date: String, keepAlive: Bool, into out: inout [UInt8]
+    ) {
+        out.removeAll(keepingCapacity: true)
         out.reserveCapacity(512 + (response.headerBlock?.bytes.count ?? 0))
         // Always HTTP/1.1, also to an HTTP/1.0 request: the status line names the server's version
         // (RFC 9110 §6.2, RFC 9112 §2.3); framing below still follows the request's version.
@@ -53,7 +63,6 @@ enum ResponseHeadWriter {
             appendLiteral("Connection: keep-alive\r\n", to: &out)
         }
         appendLiteral("\r\n", to: &out)
-        return out
     }
 
     /// A literal's bytes in one copy, straight from the binary (the generic append over a literal String's
@@ -70,16 +79,19 @@ enum ResponseHeadWriter {
         s.withUTF8 { out.append(contentsOf: $0) }
     }
 
-    /// ASCII decimal digits of `value`, most significant first.
+    /// ASCII decimal digits of `value`, most significant first: written backwards into 20 bytes on the stack
+    /// (division by the constant 10 compiles to a multiplication), then appended in one copy. The earlier
+    /// loop divided by a variable power of ten twice per digit: 1.3k instructions per 206 head (issue 17).
     static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor *= 10 }
-        var v = value
-        while true {
-            out.append(UInt8(truncatingIfNeeded: v / divisor) &+ 0x30)
-            v %= divisor
-            if divisor == 1 { return }
-            divisor /= 10
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = value
+            var i = 20
+            repeat {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+                v /= 10
+            } while v != 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
         }
     }
 }
