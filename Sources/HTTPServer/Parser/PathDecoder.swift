@@ -41,32 +41,44 @@ public enum PathDecoder {
 
     /// Splits an origin-form path on '/', percent-decodes each segment exactly once into temporary memory and
     /// calls `body` with the segments, or with nil when the path must be refused (400 or 404 at the caller).
-    /// No heap allocation for a path of up to 1 KiB (the decoded bytes are never longer than the path).
+    /// No heap allocation for a path of up to about 250 bytes (a download link's is about 190): the decoded bytes
+    /// are never longer than the path, and both buffers stay within the 1 KiB the standard library puts on the
+    /// stack without asking the thread's stack size.
+    @inlinable
     public static func withSegments<R>(_ path: UnsafeRawBufferPointer, _ body: (Segments?) -> R) -> R {
-        let n = path.count
-        guard n > 0, path[0] == ASCII.slash else { return body(nil) }
-        return withUnsafeTemporaryAllocation(byteCount: n, alignment: 1) { out in
+        // Inlinable so that the download handler (another module) gets it specialized: unspecialized, the two
+        // temporary allocations looked up type metadata on every call.
+        withUnsafeTemporaryAllocation(byteCount: path.count, alignment: 1) { out in
             // Every segment takes at least two bytes of the path ('/' and one byte).
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: n / 2 + 1) { ends in
-                var count = 0
-                var written = 0
-                var start = 1
-                while n > 1, start <= n {
-                    let end = ASCII.find(ASCII.slash, in: path, from: start, to: n)
-                    // empty segment, including a trailing '/'
-                    guard end > start else { return body(nil) }
-                    let raw = UnsafeRawBufferPointer(rebasing: path[start..<end])
-                    guard
-                        let length = decodeSegment(raw, into: UnsafeMutableRawBufferPointer(rebasing: out[written...]))
-                    else { return body(nil) }
-                    written += length
-                    ends[count] = written
-                    count += 1
-                    start = end + 1
-                }
-                return body(Segments(bytes: out, ends: ends, count: count))
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: path.count / 2 + 1) { ends in
+                body(split(path, into: out, ends: ends))
             }
         }
+    }
+
+    /// The work of ``withSegments(_:_:)``: decodes into `out`, segment ends into `ends`.
+    @usableFromInline
+    static func split(
+        _ path: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, ends: UnsafeMutableBufferPointer<Int>
+    ) -> Segments? {
+        let n = path.count
+        guard n > 0, path[0] == ASCII.slash else { return nil }
+        var count = 0
+        var written = 0
+        var start = 1
+        while n > 1, start <= n {
+            let end = ASCII.find(ASCII.slash, in: path, from: start, to: n)
+            // empty segment, including a trailing '/'
+            guard end > start else { return nil }
+            let raw = UnsafeRawBufferPointer(rebasing: path[start..<end])
+            guard let length = decodeSegment(raw, into: UnsafeMutableRawBufferPointer(rebasing: out[written...]))
+            else { return nil }
+            written += length
+            ends[count] = written
+            count += 1
+            start = end + 1
+        }
+        return Segments(bytes: out, ends: ends, count: count)
     }
 
     /// Splits an origin-form path into decoded segments as Strings (see ``withSegments(_:_:)``).

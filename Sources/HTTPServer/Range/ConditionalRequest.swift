@@ -68,9 +68,10 @@ public enum ConditionalRequest {
         head: RequestHead, validators: Validators, length: UInt64, maxRanges: Int = 16
     ) -> Outcome {
         let headers = ConditionalHeaders(
-            ifRange: head.header("if-range"), ifMatch: head.header("if-match"),
-            ifNoneMatch: head.header("if-none-match"), ifModifiedSince: head.header("if-modified-since"),
-            ifUnmodifiedSince: head.header("if-unmodified-since"))
+            ifRange: head.headerString("if-range"), ifMatch: head.headerString("if-match"),
+            ifNoneMatch: head.headerString("if-none-match"),
+            ifModifiedSince: head.headerString("if-modified-since"),
+            ifUnmodifiedSince: head.headerString("if-unmodified-since"))
         return decide(
             isGet: head.method == "GET", isHead: head.method == "HEAD", headers: headers, validators: validators
         ) {

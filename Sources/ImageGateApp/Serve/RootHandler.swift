@@ -28,6 +28,8 @@ struct RootHandler: RequestHandler {
         if let gate, !gate.isOpen { return StartupGate.startingResponse }
         // Routed on the path's bytes: a download makes no String of its path here (issue 17).
         let head = request.head
+        // Downloads first: no other route starts with /d/, so a download link skips the other prefix checks.
+        if head.pathHasPrefix("/d/") { return download(request) }
         if head.pathEquals("/readyz"), let operations {
             let r = operations.readyz()
             // Response.text ends the body with its own line feed.
@@ -45,6 +47,10 @@ struct RootHandler: RequestHandler {
         if let uploads, head.pathEquals(TusHandler.prefix) || head.pathHasPrefix(Self.uploadsDirectory) {
             return uploads.respond(to: request)
         }
+        return download(request)
+    }
+
+    private func download(_ request: Request) -> Response {
         let response = downloads.respond(to: request)
         // Paired with the access line's count (HTTPMetrics): the difference is imagegate_downloads_active.
         if response.session != nil { Metrics.add(HTTPMetrics.counters(secure: request.secure).downloadsStarted) }
