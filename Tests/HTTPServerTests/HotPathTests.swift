@@ -105,6 +105,28 @@ struct HotPathTests {
                 + "Content-Range: bytes 0-9999999999/10000000000\r\nX-A: b\r\nContent-Length: 3\r\n\r\n")
     }
 
+    /// The head is written into memory sized beforehand: the largest numbers, a field list longer than the stack's
+    /// 1 KiB, an unsafe field dropped, HTTP/1.0 keep-alive; the bytes must be exactly the spelled-out head.
+    @Test func headSizedBeforehandHoldsTheLargestHead() {
+        let many = (0..<100).map { ("X-Field-\($0)", String(repeating: "v", count: 30)) }
+        let r = Response(
+            status: 206, headerBlock: HeaderBlock([("ETag", "\"e\"")]),
+            contentRange: SatisfiedRange(first: UInt64.max - 1, last: UInt64.max, complete: UInt64.max),
+            headers: many + [("Bad", "a\r\nb")], body: [.bytes([1])])
+        var out: [UInt8] = Array(repeating: 7, count: 3)  // replaced, not appended to
+        ResponseHeadWriter.serialize(r, version: .http10, date: "D", keepAlive: true, into: &out)
+        let fields = many.map { "\($0.0): \($0.1)\r\n" }.joined()
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == "HTTP/1.1 206 Partial Content\r\nDate: D\r\nETag: \"e\"\r\n"
+                + "Content-Range: bytes \(UInt64.max - 1)-\(UInt64.max)/\(UInt64.max)\r\n" + fields
+                + "Content-Length: 1\r\nConnection: keep-alive\r\n\r\n")
+        let empty = Response(status: 204)
+        ResponseHeadWriter.serialize(empty, version: .http11, date: "D", keepAlive: false, into: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self) == "HTTP/1.1 204 No Content\r\nDate: D\r\nConnection: close\r\n\r\n")
+    }
+
     @Test func headerLookupMatchesOnlyTheWholeName() {
         let head = RequestHead(
             method: "GET", target: "/", path: "/", query: nil, version: .http11,
