@@ -60,6 +60,25 @@ extension RequestHead {
         valueRange(lowercasedName).map(string)
     }
 
+    /// Whether any field name starts with `lowercasedPrefix` (ASCII case-insensitive): one pass over the table.
+    func hasField(prefix lowercasedPrefix: StaticString) -> Bool {
+        let prefix = UnsafeRawBufferPointer(
+            start: lowercasedPrefix.utf8Start, count: lowercasedPrefix.utf8CodeUnitCount)
+        return storage.withUnsafeBytes { raw in
+            for k in 0..<fieldCount {
+                let name = field(k, in: raw).name
+                guard name.count >= prefix.count else { continue }
+                var equal = true
+                for j in 0..<prefix.count where ASCII.lower(raw[name.lowerBound + j]) != prefix[j] {
+                    equal = false
+                    break
+                }
+                if equal { return true }
+            }
+            return false
+        }
+    }
+
     /// Whether a field named `lowercasedName` is present.
     public func hasHeader(_ lowercasedName: StaticString) -> Bool {
         valueRange(lowercasedName) != nil

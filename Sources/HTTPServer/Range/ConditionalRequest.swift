@@ -67,14 +67,22 @@ public enum ConditionalRequest {
     public static func decide(
         head: RequestHead, validators: Validators, length: UInt64, maxRanges: Int = 16
     ) -> Outcome {
+        let isGet = head.method == "GET"
+        // Every precondition field and If-Range starts with "If-": without one, steps 2 and 4 cannot apply
+        // (the plain range request of a download client), and only Range is read.
+        guard head.hasField(prefix: "if-") else {
+            guard isGet else { return .serve(.full) }
+            return .serve(
+                head.withHeader("range") { bytes in
+                    bytes.map { RangeResolver.resolve($0, length: length, maxRanges: maxRanges) }
+                } ?? .full)
+        }
         let headers = ConditionalHeaders(
             ifRange: head.headerString("if-range"), ifMatch: head.headerString("if-match"),
             ifNoneMatch: head.headerString("if-none-match"),
             ifModifiedSince: head.headerString("if-modified-since"),
             ifUnmodifiedSince: head.headerString("if-unmodified-since"))
-        return decide(
-            isGet: head.method == "GET", isHead: head.method == "HEAD", headers: headers, validators: validators
-        ) {
+        return decide(isGet: isGet, isHead: head.method == "HEAD", headers: headers, validators: validators) {
             head.withHeader("range") { bytes in
                 bytes.map { RangeResolver.resolve($0, length: length, maxRanges: maxRanges) }
             }

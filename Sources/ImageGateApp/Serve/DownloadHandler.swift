@@ -103,7 +103,7 @@ struct DownloadHandler: RequestHandler {
         if segments.equals(0, "i") && !segments.equals(1, download.image.id.description) {
             return Self.notFound("image_mismatch")
         }
-        var response = serve(download.image, head)
+        var response = serve(download, head)
         // One audit record per link per connection when it ends (Docs/protocols.md §7.3: aggregate downloads).
         response.session = download.grant
         return response
@@ -114,31 +114,32 @@ struct DownloadHandler: RequestHandler {
         return Substring(v.dropFirst(7))
     }
 
-    private func serve(_ image: ImageRecord, _ head: RequestHead) -> Response {
+    /// Takes the authorization (a class) rather than its `ImageRecord`: passing the record copied its Strings,
+    /// a dozen reference-count operations per request (issue 17); fields are read through `download.image`.
+    private func serve(_ download: AuthorizedDownload, _ head: RequestHead) -> Response {
         let file: any BlobReader
+        let version = BlobVersion(image: download.image.id, generation: download.image.generation)
         do {
-            file = try files.file(
-                for: BlobVersion(image: image.id, generation: image.generation), nowMs: Monotonic.milliseconds()
-            ) { () throws(GateError) -> any BlobReader in
-                try blobs.openReader(
-                    BlobVersion(image: image.id, generation: image.generation), expectedSize: image.size)
+            file = try files.file(for: version, nowMs: Monotonic.milliseconds()) {
+                () throws(GateError) -> any BlobReader in
+                try blobs.openReader(version, expectedSize: download.image.size)
             }
         } catch {
-            logger.error("image \(image.id) is available but its blob cannot be read: \(error.message)")
+            logger.error("image \(download.image.id) is available but its blob cannot be read: \(error.message)")
             var r = Response.text(500, "Internal Server Error")
             r.note = "blob_unreadable"
             return r
         }
-        guard file.size == image.size else {
+        guard file.size == download.image.size else {
             // A cached reader of an earlier length (the catalog changed under it): dropped, never served.
-            files.evict(image: image.id)
-            logger.error("image \(image.id) blob is \(file.size) bytes, catalog says \(image.size)")
+            files.evict(image: download.image.id)
+            logger.error("image \(download.image.id) blob is \(file.size) bytes, catalog says \(download.image.size)")
             var r = Response.text(500, "Internal Server Error")
             r.note = "blob_size_mismatch"
             return r
         }
         let now = clock.now()
-        let fixed = representationHeaders(image)
+        let fixed = representationHeaders(download)
         let validators = Validators(etag: fixed.etag, lastModified: fixed.lastModified, date: now)
         let decision: RangeDecision
         // The fields are read from the head's bytes (Range parsed in place, no String for it).
@@ -186,9 +187,10 @@ struct DownloadHandler: RequestHandler {
 
     /// The header lines that depend only on the image version, computed once per version (formatting dates
     /// and base64 digests per request showed up in the 64 KiB range benchmark).
-    private func representationHeaders(_ image: ImageRecord) -> RepresentationHeaders {
-        let key = BlobVersion(image: image.id, generation: image.generation)
+    private func representationHeaders(_ download: AuthorizedDownload) -> RepresentationHeaders {
+        let key = BlobVersion(image: download.image.id, generation: download.image.generation)
         if let hit = headerCache.map.withLock({ $0[key] }) { return hit }
+        let image = download.image
         let lastModified = image.finalizedAt ?? image.updatedAt
         let etag = Self.etag(image)
         var digest: [(String, String)] = []
