@@ -95,3 +95,43 @@ struct ConditionalRequestTests {
         )
     }
 }
+
+/// `decide(head:)` reads the fields from the head's bytes and skips the preconditions when no field starts with
+/// "If-"; it must answer what the field-by-field `decide` answers for the same request, for every combination.
+@Suite("ConditionalRequest from a head")
+struct ConditionalRequestFromHeadTests {
+    @Test func sameOutcomeAsTheFieldByFieldDecision() throws {
+        let ranges: [String?] = [nil, "bytes=0-9", "bytes=5-1", "bytes=0-1,4-5", "bytes=99999999999-", "lines=1-2"]
+        let optional: [(String, [String?])] = [
+            ("If-Range", [nil, etag, "\"other\""]),
+            ("IF-NONE-MATCH", [nil, etag, "\"other\""]),
+            ("If-Match", [nil, "\"other\""]),
+            ("if-modified-since", [nil, "Sun, 06 Nov 1994 08:49:37 GMT"]),
+            ("If-Unmodified-Since", [nil, "Sun, 06 Nov 1994 08:49:37 GMT"]),
+        ]
+        var combinations: [[String?]] = [[]]
+        for (_, values) in optional { combinations = combinations.flatMap { c in values.map { c + [$0] } } }
+        for method in ["GET", "HEAD", "POST"] {
+            for range in ranges {
+                for values in combinations {
+                    var raw = "\(method) /d/t/f HTTP/1.1\r\nHost: h\r\n"
+                    if let range { raw += "Range: \(range)\r\n" }
+                    for ((name, _), value) in zip(optional, values) {
+                        if let value { raw += "\(name): \(value)\r\n" }
+                    }
+                    raw += "\r\n"
+                    let head = try #require(parse(raw).head)
+                    let fields = ConditionalHeaders(
+                        range: range, ifRange: values[0], ifMatch: values[2], ifNoneMatch: values[1],
+                        ifModifiedSince: values[3], ifUnmodifiedSince: values[4])
+                    let expected = ConditionalRequest.decide(
+                        isGet: method == "GET", isHead: method == "HEAD", headers: fields, validators: validators,
+                        length: fileLength)
+                    #expect(
+                        ConditionalRequest.decide(head: head, validators: validators, length: fileLength) == expected,
+                        "\(raw)")
+                }
+            }
+        }
+    }
+}

@@ -24,6 +24,13 @@ private func checkInvariants(_ bytes: [UInt8]) {
         #expect(consumed > 0 && consumed <= bytes.count)
         #expect(head.path.hasPrefix("/"))
         #expect(!head.method.isEmpty)
+        // The field table read two ways agrees: every listed field is what a lookup by its name finds first.
+        let fields = head.headers
+        #expect(fields.count == head.fieldCount)
+        for (name, _) in fields {
+            #expect(head.header(name) == fields.first { $0.name == name }?.value)
+            #expect(head.headers(name) == fields.filter { $0.name == name }.map(\.value))
+        }
         // A complete head is never reported early: every shorter prefix still needs more.
         for length in stride(from: 0, to: consumed, by: max(1, consumed / 16)) {
             #expect(parse(Array(bytes[0..<length])).isNeedMore)

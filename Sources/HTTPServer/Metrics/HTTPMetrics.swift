@@ -43,7 +43,7 @@ public enum HTTPMetrics {
     static func count(_ r: AccessRecord, scheme: String) {
         guard Metrics.isEnabled else { return }
         let c = counters(secure: scheme == "https")
-        let front = r.path.hasPrefix("/api/") ? 4 : 0
+        let front = r.isAPI ? 4 : 0
         Metrics.add(c.requests[front + ImageGateMetrics.statusClassIndex(r.status)])
         guard r.session != nil else { return }
         c.transfers.ended(outcome: r.outcome.rawValue, bytes: r.bytesSent)

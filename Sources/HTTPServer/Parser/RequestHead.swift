@@ -12,20 +12,27 @@ public enum HTTPVersion: Sendable, Equatable {
 ///
 /// Every field has already passed the checks in `Docs/http-parsing.md`; the server only applies routing and
 /// method policy (405, GET/HEAD only) on top.
+///
+/// The head is its received bytes plus offsets into them (Docs/http-parsing.md, "Representation"): one
+/// array holds the bytes from the request line through the empty line, followed by a table of four `UInt32`
+/// per field line (name start, name end, value start, value end). Nothing is turned into a String while
+/// parsing; `path`, `target`, `query`, `header(_:)` and `headers` make Strings only when asked, and the hot path
+/// reads bytes (`withPath`, `withHeader`, `pathEquals`) without making any (issue 17).
 public struct RequestHead: Sendable {
-    /// The method token exactly as received (case-sensitive, RFC 9110 §9.1).
+    /// Head bytes, then the field table (see the type's comment).
+    @usableFromInline let storage: [UInt8]
+    /// Where the field table starts in `storage` (4-byte aligned).
+    let table: Int
+    /// Number of field lines.
+    public let fieldCount: Int
+    /// The method token exactly as received (case-sensitive, RFC 9110 §9.1). For the nine known methods this
+    /// is a literal, so comparing it with `"GET"` costs no allocation.
     public var method: String
-    /// The raw request-target as received (origin-form or absolute-form).
-    public var target: String
-    /// Origin-form path, still percent-encoded, without the query. For absolute-form targets the scheme and
-    /// authority are dropped (RFC 9112 §3.2.2: the authority wins, Host is ignored); an empty path becomes "/".
-    public var path: String
-    /// The raw query without the leading '?', or nil when the target has no '?'.
-    public var query: String?
+    /// Offsets of the raw request-target, of the path (nil: "/") and of the query (without '?').
+    let targetRange: Range<Int>
+    @usableFromInline let pathRange: Range<Int>?
+    @usableFromInline let queryRange: Range<Int>?
     public var version: HTTPVersion
-    /// Field lines in order: names lowercased, values with leading/trailing OWS removed (RFC 9112 §5.1).
-    /// Values holding obs-text that is not valid UTF-8 are decoded with U+FFFD replacement.
-    public var headers: [(name: String, value: String)]
     /// Whether the connection stays open after this exchange (RFC 9112 §9.3).
     public var keepAlive: Bool
     /// The validated `Content-Length`, 0 when absent.
@@ -33,40 +40,62 @@ public struct RequestHead: Sendable {
     /// True for `Expect: 100-continue` on HTTP/1.1 (RFC 9110 §10.1.1: ignored on HTTP/1.0).
     public var expectsContinue: Bool
 
-    public init(
-        method: String, target: String, path: String, query: String?, version: HTTPVersion,
-        headers: [(name: String, value: String)], keepAlive: Bool, contentLength: UInt64, expectsContinue: Bool
+    /// Built by the parser: `storage` already holds the bytes and the field table.
+    init(
+        storage: [UInt8], table: Int, fieldCount: Int, method: String, target: Range<Int>, path: Range<Int>?,
+        query: Range<Int>?, version: HTTPVersion, keepAlive: Bool, contentLength: UInt64, expectsContinue: Bool
     ) {
+        self.storage = storage
+        self.table = table
+        self.fieldCount = fieldCount
         self.method = method
-        self.target = target
-        self.path = path
-        self.query = query
+        self.targetRange = target
+        self.pathRange = path
+        self.queryRange = query
         self.version = version
-        self.headers = headers
         self.keepAlive = keepAlive
         self.contentLength = contentLength
         self.expectsContinue = expectsContinue
     }
 
-    /// The first value of the field `lowercasedName`, or nil.
-    /// Lengths first: comparing two unequal Strings takes the slow path, and a download asks for six names
-    /// of a two-field head (issue 17).
-    public func header(_ lowercasedName: String) -> String? {
-        let count = lowercasedName.utf8.count
-        for field in headers where field.name.utf8.count == count && field.name == lowercasedName {
-            return field.value
+    /// A head made from parts (tests, and the CLI's in-process API calls): the parts are laid out in one byte
+    /// array the way the parser lays out received bytes. Names should be lowercase, as the parser's lookups
+    /// ignore case anyway.
+    public init(
+        method: String, target: String, path: String, query: String?, version: HTTPVersion,
+        headers: [(name: String, value: String)], keepAlive: Bool, contentLength: UInt64, expectsContinue: Bool
+    ) {
+        var bytes: [UInt8] = []
+        func put(_ s: String) -> Range<Int> {
+            let start = bytes.count
+            bytes.append(contentsOf: s.utf8)
+            return start..<bytes.count
         }
-        return nil
+        let targetRange = put(target)
+        let pathRange = put(path)
+        let queryRange = query.map(put)
+        var ranges: [(Range<Int>, Range<Int>)] = []
+        for (name, value) in headers { ranges.append((put(name), put(value))) }
+        let table = Self.appendTable(&bytes, ranges.count) { ranges[$0] }
+        self.init(
+            storage: bytes, table: table, fieldCount: ranges.count, method: method, target: targetRange,
+            path: pathRange, query: queryRange, version: version, keepAlive: keepAlive,
+            contentLength: contentLength, expectsContinue: expectsContinue)
     }
 
-    /// All values of the field `lowercasedName`, in order.
-    public func headers(_ lowercasedName: String) -> [String] {
-        var result: [String] = []
-        let count = lowercasedName.utf8.count
-        for field in headers where field.name.utf8.count == count && field.name == lowercasedName {
-            result.append(field.value)
+    /// Pads `bytes` to a 4-byte boundary and appends the field table; returns where it starts.
+    static func appendTable(
+        _ bytes: inout [UInt8], _ count: Int, _ field: (Int) -> (name: Range<Int>, value: Range<Int>)
+    ) -> Int {
+        while bytes.count % 4 != 0 { bytes.append(0) }
+        let table = bytes.count
+        for k in 0..<count {
+            let (name, value) = field(k)
+            for v in [name.lowerBound, name.upperBound, value.lowerBound, value.upperBound] {
+                withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { bytes.append(contentsOf: $0) }
+            }
         }
-        return result
+        return table
     }
 }
 

@@ -65,7 +65,8 @@ extension RequestParser {
         return true
     }
 
-    /// Applies the field semantics and builds the Strings of the head, once the head is complete.
+    /// Applies the field semantics and builds the head (its bytes and field table in one array), once the head
+    /// is complete.
     ///
     /// - Host (RFC 9112 §3.2): at most one, valid syntax, required on HTTP/1.1 — even with an absolute-form
     ///   target, whose authority then wins.
@@ -76,8 +77,10 @@ extension RequestParser {
     /// - Connection (RFC 9112 §9.3): comma list, case-insensitive `close` / `keep-alive` tokens.
     /// - Expect (RFC 9110 §10.1.1): `100-continue` honoured on HTTP/1.1 only; other expectations are left to
     ///   the server (it may answer 417).
+    ///
+    /// `end` is where the head ends (after the empty line); `table` holds four offsets per field.
     func makeHead(
-        _ buffer: UnsafeRawBufferPointer, line: RequestLine, fields: [FieldRange]
+        _ buffer: UnsafeRawBufferPointer, end: Int, line: RequestLine, table: UnsafeBufferPointer<UInt32>
     ) -> Result<RequestHead, HTTPParseError> {
         var hostCount = 0
         var contentLengthCount = 0
@@ -85,41 +88,39 @@ extension RequestParser {
         var connectionClose = false
         var connectionKeepAlive = false
         var expectContinue = false
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(fields.count)
+        let fieldCount = table.count / 4
 
-        for field in fields {
-            let value = UnsafeRawBufferPointer(rebasing: buffer[field.value])
-            let name = Self.lowercasedString(UnsafeRawBufferPointer(rebasing: buffer[field.name]))
-            switch name {
-            case "host":
+        for k in 0..<fieldCount {
+            let name = UnsafeRawBufferPointer(rebasing: buffer[Int(table[4 * k])..<Int(table[4 * k + 1])])
+            let value = UnsafeRawBufferPointer(rebasing: buffer[Int(table[4 * k + 2])..<Int(table[4 * k + 3])])
+            // Only five names matter here; the length decides which one a name can be.
+            switch name.count {
+            case 4 where Self.equalsIgnoringCase(name, "host"):
                 hostCount += 1
                 guard hostCount == 1 else { return .failure(.bad("duplicate Host")) }
                 guard FieldRules.isValidHost(value) else { return .failure(.bad("invalid Host")) }
-            case "content-length":
+            case 14 where Self.equalsIgnoringCase(name, "content-length"):
                 contentLengthCount += 1
                 guard contentLengthCount == 1 else { return .failure(.bad("duplicate Content-Length")) }
                 guard let parsed = FieldRules.contentLength(value) else {
                     return .failure(.bad("invalid Content-Length"))
                 }
                 contentLength = parsed
-            case "transfer-encoding":
+            case 17 where Self.equalsIgnoringCase(name, "transfer-encoding"):
                 return .failure(.bad("Transfer-Encoding not accepted"))
-            case "connection":
+            case 10 where Self.equalsIgnoringCase(name, "connection"):
                 if FieldRules.listContains(value, "close") { connectionClose = true }
                 if FieldRules.listContains(value, "keep-alive") { connectionKeepAlive = true }
-            case "expect":
+            case 6 where Self.equalsIgnoringCase(name, "expect"):
                 if FieldRules.listContains(value, "100-continue") { expectContinue = true }
             default:
                 break
             }
-            headers.append((name: name, value: String(decoding: value, as: UTF8.self)))
         }
 
         if line.version == .http11, hostCount == 0 { return .failure(.bad("missing Host")) }
 
-        let method = UnsafeRawBufferPointer(rebasing: buffer[line.method])
-        if !limits.allowBodyOnGetOrHead, contentLength > 0, Self.equals(method, "GET") || Self.equals(method, "HEAD") {
+        if !limits.allowBodyOnGetOrHead, contentLength > 0, line.methodName == "GET" || line.methodName == "HEAD" {
             return .failure(.bad("body not allowed on GET or HEAD"))
         }
 
@@ -129,24 +130,34 @@ extension RequestParser {
         case .http10: keepAlive = connectionKeepAlive && !connectionClose
         }
 
-        let target = Self.asciiString(buffer, line.target)
+        // One array: the head's bytes, zero padding to a 4-byte boundary, the field table (little-endian).
+        let tableStart = (end + 3) & ~3
+        let total = tableStart + 4 * table.count
+        let storage = [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
+            let base = UnsafeMutableRawPointer(out.baseAddress!)
+            base.copyMemory(from: buffer.baseAddress!, byteCount: end)
+            (base + end).initializeMemory(as: UInt8.self, repeating: 0, count: tableStart - end)
+            for k in 0..<table.count {
+                (base + tableStart + 4 * k).storeBytes(of: table[k].littleEndian, as: UInt32.self)
+            }
+            initialized = total
+        }
         let head = RequestHead(
-            method: Self.asciiString(buffer, line.method),
-            target: target,
-            // An origin-form target without a query is its own path: share the String, no second copy.
-            path: line.path.map { $0 == line.target ? target : Self.asciiString(buffer, $0) } ?? "/",
-            query: line.query.map { Self.asciiString(buffer, $0) },
-            version: line.version,
-            headers: headers,
-            keepAlive: keepAlive,
-            contentLength: contentLength,
-            expectsContinue: expectContinue && line.version == .http11)
+            storage: storage, table: tableStart, fieldCount: fieldCount, method: line.methodName,
+            target: line.target, path: line.path, query: line.query, version: line.version, keepAlive: keepAlive,
+            contentLength: contentLength, expectsContinue: expectContinue && line.version == .http11)
         return .success(head)
     }
 
-    /// A String from bytes already validated as ASCII by the scanner.
-    static func asciiString(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
-        String(decoding: UnsafeRawBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+    /// ASCII case-insensitive equality with a lowercase literal of the same length.
+    @inline(__always)
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        let l = UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+        guard l.count == bytes.count else { return false }
+        for k in 0..<l.count where ASCII.lower(bytes[k]) != l[k] {
+            return false
+        }
+        return true
     }
 
     /// Lowercases an ASCII token straight into a new String's storage (no per-byte appends).

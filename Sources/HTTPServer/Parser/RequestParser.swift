@@ -7,7 +7,7 @@
 /// The parser is stateless: each call scans `buffer` from its start in one pass and either needs more bytes,
 /// returns a complete head, or fails. Re-scanning on every read is cheap because the head is capped at
 /// `maxRequestLine + maxHeaderBytes` octets, and it keeps the parser trivially `Sendable` and restartable.
-/// Strings are only built once the whole head has arrived (see `RequestParser+Head.swift`).
+/// No String is built: the head keeps its bytes and their offsets (see `RequestParser+Head.swift`).
 ///
 /// Every rule and its status code is listed in `Docs/http-parsing.md`.
 public struct RequestParser: Sendable {
@@ -20,6 +20,8 @@ public struct RequestParser: Sendable {
     /// Offsets of the request line's three parts inside the buffer.
     struct RequestLine {
         var method: Range<Int>
+        /// The method as a literal (every accepted method is one of the nine known ones).
+        var methodName: String
         var target: Range<Int>
         /// The origin-form path; nil stands for "/" (absolute-form target with an empty path).
         var path: Range<Int>?
@@ -28,18 +30,19 @@ public struct RequestParser: Sendable {
         var version: HTTPVersion
     }
 
-    /// Offsets of one field line: name and OWS-trimmed value.
-    struct FieldRange {
-        var name: Range<Int>
-        var value: Range<Int>
-    }
-
     /// Outcome of scanning one piece of the head.
     enum Step<T> {
         case done(T, next: Int)
         case needMore
         case failure(HTTPParseError)
+        /// More field lines than the field table given to `scanFields` holds: scan again with a larger one.
+        case tableFull
     }
+
+    /// Field lines whose offsets fit in the table kept on the stack: 64 × 16 bytes stays within what
+    /// `withUnsafeTemporaryAllocation` places on the stack without asking the thread's stack size. A head with
+    /// more fields (up to `maxHeaderCount`) is scanned again with a heap table.
+    static let stackFields = 64
 
     /// Parses one request head from the start of `buffer` (which may hold pipelined data after it).
     ///
@@ -47,6 +50,17 @@ public struct RequestParser: Sendable {
     ///   than `maxRequestLine` fails with 414 and a field section above `maxHeaderBytes` with 431 before their
     ///   line ends arrive); `.head` with the octets consumed through the empty line; or `.failure`.
     public func parse(_ buffer: UnsafeRawBufferPointer) -> ParseResult {
+        let result = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 4 * Self.stackFields) {
+            parse(buffer, table: $0)
+        }
+        if let result { return result }
+        var table = [UInt32](repeating: 0, count: 4 * max(limits.maxHeaderCount, Self.stackFields))
+        return table.withUnsafeMutableBufferPointer { parse(buffer, table: $0) } ?? .needMore
+    }
+
+    /// `parse` with the field offsets gathered in `table` (four per field: name start and end, value start and
+    /// end); nil when the head has more fields than `table` holds.
+    func parse(_ buffer: UnsafeRawBufferPointer, table: UnsafeMutableBufferPointer<UInt32>) -> ParseResult? {
         let n = buffer.count
         guard n > 0 else { return .needMore }
 
@@ -74,18 +88,20 @@ public struct RequestParser: Sendable {
             i = next
         case .needMore: return .needMore
         case .failure(let error): return .failure(error)
+        case .tableFull: return nil
         }
 
-        let fields: [FieldRange]
-        switch scanFields(buffer, from: i) {
+        let fieldCount: Int
+        switch scanFields(buffer, from: i, into: table) {
         case .done(let value, let next):
-            fields = value
+            fieldCount = value
             i = next
         case .needMore: return .needMore
         case .failure(let error): return .failure(error)
+        case .tableFull: return nil
         }
 
-        switch makeHead(buffer, line: line, fields: fields) {
+        switch makeHead(buffer, end: i, line: line, table: UnsafeBufferPointer(rebasing: table[0..<4 * fieldCount])) {
         case .success(let head): return .head(head, consumed: i)
         case .failure(let error): return .failure(error)
         }
@@ -160,10 +176,12 @@ public struct RequestParser: Sendable {
         case .success(let v): version = v
         case .failure(let error): return .failure(error)
         }
-        guard Self.isKnownMethod(UnsafeRawBufferPointer(rebasing: buffer[method])) else {
+        guard let methodName = Self.knownMethod(UnsafeRawBufferPointer(rebasing: buffer[method])) else {
             return .failure(.notImplemented())
         }
-        let line = RequestLine(method: method, target: target, path: parts.path, query: parts.query, version: version)
+        let line = RequestLine(
+            method: method, methodName: methodName, target: target, path: parts.path, query: parts.query,
+            version: version)
         return .done(line, next: next)
     }
 
@@ -196,14 +214,16 @@ public struct RequestParser: Sendable {
 
     /// The methods registered in RFC 9110 §9 plus PATCH (RFC 5789). Methods are case-sensitive, so `get` is
     /// simply unknown (→ 501, RFC 9110 §9.1). Known-but-disallowed methods are the server's 405.
-    static func isKnownMethod(_ m: UnsafeRawBufferPointer) -> Bool {
+    /// Returns the method as a String literal (no allocation, and `==` with a literal compares in one step), or
+    /// nil for an unknown one.
+    static func knownMethod(_ m: UnsafeRawBufferPointer) -> String? {
         switch m.count {
-        case 3: return equals(m, "GET") || equals(m, "PUT")
-        case 4: return equals(m, "HEAD") || equals(m, "POST")
-        case 5: return equals(m, "PATCH") || equals(m, "TRACE")
-        case 6: return equals(m, "DELETE")
-        case 7: return equals(m, "CONNECT") || equals(m, "OPTIONS")
-        default: return false
+        case 3: return equals(m, "GET") ? "GET" : equals(m, "PUT") ? "PUT" : nil
+        case 4: return equals(m, "HEAD") ? "HEAD" : equals(m, "POST") ? "POST" : nil
+        case 5: return equals(m, "PATCH") ? "PATCH" : equals(m, "TRACE") ? "TRACE" : nil
+        case 6: return equals(m, "DELETE") ? "DELETE" : nil
+        case 7: return equals(m, "CONNECT") ? "CONNECT" : equals(m, "OPTIONS") ? "OPTIONS" : nil
+        default: return nil
         }
     }
 
@@ -225,15 +245,17 @@ public struct RequestParser: Sendable {
     /// NUL or any other CTL except HTAB in a value (RFC 9110 §5.5). obs-text (0x80-0xFF) is allowed in values.
     /// Enforces `maxHeaderCount` and `maxHeaderBytes` (431) while scanning, so a missing empty line cannot make
     /// the server buffer without bound.
-    func scanFields(_ buffer: UnsafeRawBufferPointer, from start: Int) -> Step<[FieldRange]> {
+    /// Field offsets go to `table`, four per field; the result is the number of fields.
+    func scanFields(
+        _ buffer: UnsafeRawBufferPointer, from start: Int, into table: UnsafeMutableBufferPointer<UInt32>
+    ) -> Step<Int> {
         let n = buffer.count
         let maxBytes = limits.maxHeaderBytes
-        var fields: [FieldRange] = []
-        fields.reserveCapacity(16)
+        var count = 0
         var i = start
 
         /// The buffer ended inside a field line.
-        func incomplete() -> Step<[FieldRange]> {
+        func incomplete() -> Step<Int> {
             n - start > maxBytes ? .failure(.fieldsTooLarge("header section too large")) : .needMore
         }
 
@@ -243,11 +265,11 @@ public struct RequestParser: Sendable {
             if first == ASCII.cr {  // the empty line ends the head
                 guard i + 1 < n else { return .needMore }
                 guard buffer[i + 1] == ASCII.lf else { return .failure(.bad("bare CR")) }
-                return .done(fields, next: i + 2)
+                return .done(count, next: i + 2)
             }
-            if first == ASCII.lf { return .done(fields, next: i + 1) }
+            if first == ASCII.lf { return .done(count, next: i + 1) }
             if first == ASCII.space || first == ASCII.tab {
-                return .failure(.bad(fields.isEmpty ? "whitespace before first field" : "obsolete line folding"))
+                return .failure(.bad(count == 0 ? "whitespace before first field" : "obsolete line folding"))
             }
 
             // field-name = token, immediately followed by ':'
@@ -261,7 +283,7 @@ public struct RequestParser: Sendable {
                 default: return .failure(.bad("invalid field name"))
                 }
             }
-            let name = nameStart..<i
+            let nameEnd = i
             i += 1
 
             // OWS field-value OWS
@@ -293,8 +315,15 @@ public struct RequestParser: Sendable {
             }
 
             if next - start > maxBytes { return .failure(.fieldsTooLarge("header section too large")) }
-            if fields.count == limits.maxHeaderCount { return .failure(.fieldsTooLarge("too many header fields")) }
-            fields.append(FieldRange(name: name, value: valueStart..<valueEnd))
+            if count == limits.maxHeaderCount { return .failure(.fieldsTooLarge("too many header fields")) }
+            if 4 * count == table.count { return .tableFull }
+            // Offsets fit in 32 bits: a head is at most maxRequestLine + maxHeaderBytes long, and the server
+            // never buffers more than that plus a body before parsing.
+            table[4 * count] = UInt32(truncatingIfNeeded: nameStart)
+            table[4 * count + 1] = UInt32(truncatingIfNeeded: nameEnd)
+            table[4 * count + 2] = UInt32(truncatingIfNeeded: valueStart)
+            table[4 * count + 3] = UInt32(truncatingIfNeeded: valueEnd)
+            count += 1
             i = next
         }
     }

@@ -57,6 +57,43 @@ public enum ConditionalRequest {
         length: UInt64,
         maxRanges: Int = 16
     ) -> Outcome {
+        decide(isGet: isGet, isHead: isHead, headers: headers, validators: validators) {
+            headers.range.map { RangeResolver.resolve($0, length: length, maxRanges: maxRanges) }
+        }
+    }
+
+    /// The same with the fields read from `head`: Range as bytes, the precondition fields as Strings only when
+    /// present, so a plain range request makes no String (issue 17).
+    public static func decide(
+        head: RequestHead, validators: Validators, length: UInt64, maxRanges: Int = 16
+    ) -> Outcome {
+        let isGet = head.method == "GET"
+        // Every precondition field and If-Range starts with "If-": without one, steps 2 and 4 cannot apply
+        // (the plain range request of a download client), and only Range is read.
+        guard head.hasField(prefix: "if-") else {
+            guard isGet else { return .serve(.full) }
+            return .serve(
+                head.withHeader("range") { bytes in
+                    bytes.map { RangeResolver.resolve($0, length: length, maxRanges: maxRanges) }
+                } ?? .full)
+        }
+        let headers = ConditionalHeaders(
+            ifRange: head.headerString("if-range"), ifMatch: head.headerString("if-match"),
+            ifNoneMatch: head.headerString("if-none-match"),
+            ifModifiedSince: head.headerString("if-modified-since"),
+            ifUnmodifiedSince: head.headerString("if-unmodified-since"))
+        return decide(isGet: isGet, isHead: head.method == "HEAD", headers: headers, validators: validators) {
+            head.withHeader("range") { bytes in
+                bytes.map { RangeResolver.resolve($0, length: length, maxRanges: maxRanges) }
+            }
+        }
+    }
+
+    /// Steps 2-7; `range` resolves the Range field, nil when there is none (`headers.range` is not read).
+    private static func decide(
+        isGet: Bool, isHead: Bool, headers: ConditionalHeaders, validators: Validators,
+        range: () -> RangeDecision?
+    ) -> Outcome {
         // Step 2: 304/412 win over Range (§13.2.2 step 5 only runs when the response would otherwise be 200).
         switch Preconditions.evaluate(
             isGetOrHead: isGet || isHead,
@@ -72,9 +109,9 @@ public enum ConditionalRequest {
         case .proceed: break
         }
         // Step 3: no Range, or not GET → full. Step 4: a false If-Range means "send everything" (§13.1.5).
-        guard isGet, let range = headers.range else { return .serve(.full) }
+        guard isGet, let decision = range() else { return .serve(.full) }
         guard Preconditions.ifRangeAllows(headers.ifRange, validators: validators) else { return .serve(.full) }
-        // Steps 5-7.
-        return .serve(RangeResolver.resolve(range, length: length, maxRanges: maxRanges))
+        // Steps 5-7 (resolved above: the field is parsed before If-Range is compared, which changes no answer).
+        return .serve(decision)
     }
 }

@@ -26,13 +26,21 @@ public enum RangeResolver {
     ///   - maxRanges: the most range-specs accepted; `<= 0` disables ranges entirely (nginx `max_ranges 0`).
     /// - Returns: what to send: 200, 206 single, 206 multipart or 416.
     public static func resolve(_ header: String?, length: UInt64, maxRanges: Int = 16) -> RangeDecision {
-        guard var header, maxRanges > 0, header.utf8.count <= maxHeaderBytes else { return .full }
-        return header.withUTF8 { resolve(bytes: $0, length: length, maxRanges: maxRanges) }
+        guard var header else { return .full }
+        return header.withUTF8 { resolve(UnsafeRawBufferPointer($0), length: length, maxRanges: maxRanges) }
+    }
+
+    /// The same from the field's bytes (``RequestHead/withHeader(_:_:)``), with no String made.
+    public static func resolve(_ header: UnsafeRawBufferPointer?, length: UInt64, maxRanges: Int = 16) -> RangeDecision
+    {
+        guard let header, maxRanges > 0, header.count <= maxHeaderBytes else { return .full }
+        return resolve(bytes: header.assumingMemoryBound(to: UInt8.self), length: length, maxRanges: maxRanges)
     }
 
     private static func resolve(bytes: UnsafeBufferPointer<UInt8>, length: UInt64, maxRanges: Int) -> RangeDecision {
+        // The first satisfiable range stays out of the array: a single range (nearly every request) makes none.
+        var single: ClosedRange<UInt64>?
         var ranges: [ClosedRange<UInt64>] = []
-        ranges.reserveCapacity(min(maxRanges, 16))
         var specCount = 0
         // RFC 9110 §14.1.2: for a zero-length representation a non-zero suffix-range is the only satisfiable
         // spec, yet no 206 can describe zero bytes; it is answered with the (empty) full representation.
@@ -51,7 +59,16 @@ public enum RangeResolver {
                 // Keep parsing past the limit: a later invalid spec still makes the whole field ignorable.
                 guard specCount <= maxRanges else { continue scan }
                 if let range = spec.resolve(length: length) {
-                    ranges.append(range)
+                    if single == nil && ranges.isEmpty {
+                        single = range
+                    } else {
+                        if let first = single {
+                            ranges.reserveCapacity(min(maxRanges, 16))
+                            ranges.append(first)
+                            single = nil
+                        }
+                        ranges.append(range)
+                    }
                 } else if length == 0, case .suffix(let n) = spec, n > 0 {
                     emptyButSatisfiable = true
                 }
@@ -62,8 +79,8 @@ public enum RangeResolver {
         guard specCount > 0 else { return .full }
         guard specCount <= maxRanges else { return .unsatisfiable }
         if emptyButSatisfiable { return .full }
+        if let single { return .single(first: single.lowerBound, last: single.upperBound) }
         guard !ranges.isEmpty else { return .unsatisfiable }
-        if ranges.count == 1 { return .single(first: ranges[0].lowerBound, last: ranges[0].upperBound) }
 
         // nginx: parts adding up to more than the representation are cheaper served as one 200.
         var total: UInt64 = 0

@@ -60,6 +60,8 @@ final class Connection {
     var sessions: [DownloadGrant: (requests: Int, bytes: UInt64)] = [:]
     /// What of each session's bytes the handler has been told for the link's usage.
     var usage: [DownloadGrant: UsageReporter] = [:]
+    /// The array the last response's head was written to, reused for the next head (no allocation per response).
+    var spareHead: [UInt8] = []
 
     init(fd: Int32, tag: UInt64, peer: PeerAddress, transport: any Transport, handshake: Bool, nowMs: Int64) {
         self.fd = fd
@@ -70,6 +72,14 @@ final class Connection {
         self.requestStartedMs = nowMs
         self.lastProgressMs = nowMs
         buffer.reserveCapacity(4096)
+    }
+
+    /// Moves the state out, leaving `.idle`: the caller owns the payload without copying it (a write turn copied
+    /// its write job and access record out of the enum on every turn).
+    func takeState() -> State {
+        var taken = State.idle
+        swap(&taken, &state)
+        return taken
     }
 }
 

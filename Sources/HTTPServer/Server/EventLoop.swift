@@ -270,7 +270,7 @@ final class EventLoop {
                     return
                 case .failure(let e):
                     let record = AccessRecord(
-                        startedMs: c.requestStartedMs, peer: c.peer, method: "-", path: "-", status: e.status,
+                        startedMs: c.requestStartedMs, peer: c.peer, method: "-", head: nil, status: e.status,
                         bytesSent: 0, outcome: .badRequest, note: e.reason)
                     start(
                         c, Response.text(e.status, StatusText.reason(e.status), close: true), record: record,
@@ -315,8 +315,10 @@ final class EventLoop {
                 respond(c, head, response, forceClose: left > 0)
             case .answering:
                 return
-            case .writing(var job, let record, let keepAlive):
+            case .writing:
                 if c.parked { return }
+                // Moved out, not copied: the job and record are written back only when the write must wait.
+                guard case .writing(var job, let record, let keepAlive) = c.takeState() else { return }
                 let progress = job.advance(c.transport, budget: ctx.config.writeChunkBytes) {
                     // For the park this turn would start: reused while turns find their bytes local.
                     let park = c.parks + 1
@@ -330,6 +332,7 @@ final class EventLoop {
                 if job.bodySent > 0 || job.headSent > 0 { c.lastProgressMs = Monotonic.milliseconds() }
                 switch progress {
                 case .finished:
+                    c.spareHead = job.head  // its storage takes the next response's head
                     var rec = record
                     rec.bytesSent = job.bodySent
                     finish(c, rec, keepAlive: keepAlive)
@@ -373,7 +376,7 @@ final class EventLoop {
         func refuse(_ status: Int, _ why: String) {
             let record = AccessRecord(
                 startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
-                path: head.path, status: status, bytesSent: 0, outcome: .refused,
+                head: head, status: status, bytesSent: 0, outcome: .refused,
                 note: why)
             start(
                 c, Response.text(status, why, close: true), record: record, version: head.version,
@@ -465,7 +468,7 @@ final class EventLoop {
             && c.requestsServed < ctx.config.maxRequestsPerConnection
         let record = AccessRecord(
             startedMs: c.requestStartedMs, peer: c.peer, method: head.method,
-            path: head.path, status: response.status, bytesSent: 0, outcome: .ok,
+            head: head, status: response.status, bytesSent: 0, outcome: .ok,
             note: response.note, session: response.session)
         start(
             c, response, record: record, version: head.version, isHead: head.method == "HEAD",
@@ -476,7 +479,9 @@ final class EventLoop {
         _ c: Connection, _ response: Response, record: AccessRecord, version: HTTPVersion, isHead: Bool,
         keepAlive: Bool
     ) {
-        let head = ResponseHeadWriter.serialize(response, version: version, date: httpDate(), keepAlive: keepAlive)
+        var head = c.spareHead
+        c.spareHead = []
+        ResponseHeadWriter.serialize(response, version: version, date: httpDate(), keepAlive: keepAlive, into: &head)
         let job = WriteJob(
             head: head, pieces: isHead ? [] : response.body, file: isHead ? nil : response.file, version: version)
         c.state = .writing(job, record, keepAlive: keepAlive)

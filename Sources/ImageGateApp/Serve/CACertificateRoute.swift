@@ -17,7 +17,9 @@ final class CACertificateRoute: Sendable {
 
     var certificate: CACertificate? { current.withLock { $0 } }
 
-    static func handles(_ path: String) -> Bool { path == CACertificate.path || path == CACertificate.digestPath }
+    static func handles(_ head: RequestHead) -> Bool {
+        head.pathEquals(CACertificate.path) || head.pathEquals(CACertificate.digestPath)
+    }
 
     func respond(to request: Request) -> Response {
         let head = request.head

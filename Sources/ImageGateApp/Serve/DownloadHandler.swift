@@ -58,12 +58,19 @@ struct DownloadHandler: RequestHandler {
     }
 
     func respond(to request: Request) -> Response {
+        // The path is split and decoded into temporary memory, its segments compared as bytes: the only String
+        // a download makes of its path is the token's (the authorizer takes a Substring).
+        request.head.withPath { path in
+            PathDecoder.withSegments(path) { route(request, $0) }
+        }
+    }
+
+    private func route(_ request: Request, _ segments: PathDecoder.Segments?) -> Response {
         let head = request.head
         // A path that cannot name a download (trailing or double slash, dot segments, bad escapes) gets the
         // same 404 as any other miss (Docs/http-parsing.md): `rclone lsl` probes `<link>/` and expects 404.
-        guard let segments = PathDecoder.segments(head.path) else { return Self.notFound("bad_path") }
-        // Element-wise, not `== ["healthz"]`: that built an array and a String per request.
-        if segments.count == 1 && segments[0] == "healthz" {
+        guard let segments else { return Self.notFound("bad_path") }
+        if segments.count == 1 && segments.equals(0, "healthz") {
             guard head.method == "GET" || head.method == "HEAD" else {
                 var r = Response.text(405, "Method Not Allowed", headers: [("Allow", "GET, HEAD")])
                 r.note = "method"
@@ -72,9 +79,9 @@ struct DownloadHandler: RequestHandler {
             return Response.text(200, "ok", headers: [("Cache-Control", "no-store")])
         }
         let token: Substring
-        if segments.count == 3 && segments[0] == "d" {
-            token = Substring(segments[1])
-        } else if segments.count == 3 && segments[0] == "i", let bearer = Self.bearer(head) {
+        if segments.count == 3 && segments.equals(0, "d") {
+            token = Substring(segments.string(1))
+        } else if segments.count == 3 && segments.equals(0, "i"), let bearer = Self.bearer(head) {
             // Scripted form: /i/<image-id>/<name> with Authorization: Bearer <token>; the id must match.
             token = bearer
         } else {
@@ -93,10 +100,10 @@ struct DownloadHandler: RequestHandler {
             return Self.refused(refusal, note: denial.logReason)
         case .success(let d): download = d
         }
-        if segments[0] == "i" && segments[1] != download.image.id.description {
+        if segments.equals(0, "i") && !segments.equals(1, download.image.id.description) {
             return Self.notFound("image_mismatch")
         }
-        var response = serve(download.image, head)
+        var response = serve(download, head)
         // One audit record per link per connection when it ends (Docs/protocols.md §7.3: aggregate downloads).
         response.session = download.grant
         return response
@@ -107,41 +114,36 @@ struct DownloadHandler: RequestHandler {
         return Substring(v.dropFirst(7))
     }
 
-    private func serve(_ image: ImageRecord, _ head: RequestHead) -> Response {
+    /// Takes the authorization (a class) rather than its `ImageRecord`: passing the record copied its Strings,
+    /// a dozen reference-count operations per request (issue 17); fields are read through `download.image`.
+    private func serve(_ download: AuthorizedDownload, _ head: RequestHead) -> Response {
         let file: any BlobReader
+        let version = BlobVersion(image: download.image.id, generation: download.image.generation)
         do {
-            file = try files.file(
-                for: BlobVersion(image: image.id, generation: image.generation), nowMs: Monotonic.milliseconds()
-            ) { () throws(GateError) -> any BlobReader in
-                try blobs.openReader(
-                    BlobVersion(image: image.id, generation: image.generation), expectedSize: image.size)
+            file = try files.file(for: version, nowMs: Monotonic.milliseconds()) {
+                () throws(GateError) -> any BlobReader in
+                try blobs.openReader(version, expectedSize: download.image.size)
             }
         } catch {
-            logger.error("image \(image.id) is available but its blob cannot be read: \(error.message)")
+            logger.error("image \(download.image.id) is available but its blob cannot be read: \(error.message)")
             var r = Response.text(500, "Internal Server Error")
             r.note = "blob_unreadable"
             return r
         }
-        guard file.size == image.size else {
+        guard file.size == download.image.size else {
             // A cached reader of an earlier length (the catalog changed under it): dropped, never served.
-            files.evict(image: image.id)
-            logger.error("image \(image.id) blob is \(file.size) bytes, catalog says \(image.size)")
+            files.evict(image: download.image.id)
+            logger.error("image \(download.image.id) blob is \(file.size) bytes, catalog says \(download.image.size)")
             var r = Response.text(500, "Internal Server Error")
             r.note = "blob_size_mismatch"
             return r
         }
         let now = clock.now()
-        let fixed = representationHeaders(image)
+        let fixed = representationHeaders(download)
         let validators = Validators(etag: fixed.etag, lastModified: fixed.lastModified, date: now)
-        let conditions = ConditionalHeaders(
-            range: head.header("range"), ifRange: head.header("if-range"), ifMatch: head.header("if-match"),
-            ifNoneMatch: head.header("if-none-match"), ifModifiedSince: head.header("if-modified-since"),
-            ifUnmodifiedSince: head.header("if-unmodified-since"))
         let decision: RangeDecision
-        switch ConditionalRequest.decide(
-            isGet: head.method == "GET", isHead: head.method == "HEAD", headers: conditions, validators: validators,
-            length: file.size)
-        {
+        // The fields are read from the head's bytes (Range parsed in place, no String for it).
+        switch ConditionalRequest.decide(head: head, validators: validators, length: file.size) {
         case .notModified: return Response(status: 304, headerBlock: fixed.common)
         case .preconditionFailed: return Response(status: 412, headerBlock: fixed.common)
         case .serve(let d): decision = d
@@ -149,7 +151,7 @@ struct DownloadHandler: RequestHandler {
         let contentType = "application/octet-stream"
         // `?digest=off` leaves out Digest and Repr-Digest: aria2c verifies a Digest header by re-reading and
         // hashing the whole file after the download and has no option to skip that (Docs/http-range.md).
-        let withDigest = !Self.digestOff(head.query)
+        let withDigest = !head.withQuery(Self.digestOff)
         let entity = withDigest ? fixed.entity : fixed.entityWithoutDigest
         switch decision {
         case .full:
@@ -185,9 +187,10 @@ struct DownloadHandler: RequestHandler {
 
     /// The header lines that depend only on the image version, computed once per version (formatting dates
     /// and base64 digests per request showed up in the 64 KiB range benchmark).
-    private func representationHeaders(_ image: ImageRecord) -> RepresentationHeaders {
-        let key = BlobVersion(image: image.id, generation: image.generation)
+    private func representationHeaders(_ download: AuthorizedDownload) -> RepresentationHeaders {
+        let key = BlobVersion(image: download.image.id, generation: download.image.generation)
         if let hit = headerCache.map.withLock({ $0[key] }) { return hit }
+        let image = download.image
         let lastModified = image.finalizedAt ?? image.updatedAt
         let etag = Self.etag(image)
         var digest: [(String, String)] = []
@@ -217,8 +220,15 @@ struct DownloadHandler: RequestHandler {
 
     /// True when the query has the pair `digest=off` (any position, `&`-separated; nothing else is read).
     static func digestOff(_ query: String?) -> Bool {
+        guard var query else { return false }
+        return query.withUTF8 { digestOff(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same on the query's bytes; `split` on a buffer makes no copies of the pairs, only an array of slices,
+    /// and only when there is a query.
+    static func digestOff(_ query: UnsafeRawBufferPointer?) -> Bool {
         guard let query else { return false }
-        return query.utf8.split(separator: UInt8(ascii: "&")).contains { $0.elementsEqual("digest=off".utf8) }
+        return query.split(separator: UInt8(ascii: "&")).contains { $0.elementsEqual("digest=off".utf8) }
     }
 
     /// Strong, stable across restarts, and different whenever the bytes could differ (generation, digest).

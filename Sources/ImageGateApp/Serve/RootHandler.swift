@@ -20,26 +20,37 @@ struct RootHandler: RequestHandler {
     /// /readyz for balancer checks (Operations/OperationsEndpoints.swift); /healthz is the download front's.
     var operations: OperationsEndpoints? = nil
 
+    /// The prefixes with their '/', made once rather than concatenated on every request.
+    static let consoleDirectory = ConsoleHandler.prefix + "/"
+    static let uploadsDirectory = TusHandler.prefix + "/"
+
     func respond(to request: Request) -> Response {
         if let gate, !gate.isOpen { return StartupGate.startingResponse }
-        let path = request.head.path
-        if path == "/readyz", let operations {
+        // Routed on the path's bytes: a download makes no String of its path here (issue 17).
+        let head = request.head
+        // Downloads first: no other route starts with /d/, so a download link skips the other prefix checks.
+        if head.pathHasPrefix("/d/") { return download(request) }
+        if head.pathEquals("/readyz"), let operations {
             let r = operations.readyz()
             // Response.text ends the body with its own line feed.
             return Response.text(r.status, String(r.body.dropLast()), headers: [("Cache-Control", "no-store")])
         }
-        if path.hasPrefix(ManagementAPI.prefix) || path == "/api/v1" {
+        if head.pathHasPrefix(ManagementAPI.prefix) || head.pathEquals("/api/v1") {
             return api.respond(to: request)
         }
-        if let console, path == ConsoleHandler.prefix || path.hasPrefix(ConsoleHandler.prefix + "/") {
+        if let console, head.pathEquals(ConsoleHandler.prefix) || head.pathHasPrefix(Self.consoleDirectory) {
             return console.respond(to: request)
         }
-        if let caCertificate, CACertificateRoute.handles(path) {
+        if let caCertificate, CACertificateRoute.handles(head) {
             return caCertificate.respond(to: request)
         }
-        if let uploads, path == TusHandler.prefix || path.hasPrefix(TusHandler.prefix + "/") {
+        if let uploads, head.pathEquals(TusHandler.prefix) || head.pathHasPrefix(Self.uploadsDirectory) {
             return uploads.respond(to: request)
         }
+        return download(request)
+    }
+
+    private func download(_ request: Request) -> Response {
         let response = downloads.respond(to: request)
         // Paired with the access line's count (HTTPMetrics): the difference is imagegate_downloads_active.
         if response.session != nil { Metrics.add(HTTPMetrics.counters(secure: request.secure).downloadsStarted) }
@@ -59,7 +70,7 @@ struct RootHandler: RequestHandler {
     /// Upload bodies (tus PATCH, VM disk content) stream to disk; everything else is small and buffered.
     func bodyHandling(for head: RequestHead, peer: PeerAddress, secure: Bool) -> BodyHandling {
         if let gate, !gate.isOpen { return .refuse(StartupGate.startingResponse) }
-        if let uploads, head.path.hasPrefix(TusHandler.prefix + "/") {
+        if let uploads, head.pathHasPrefix(Self.uploadsDirectory) {
             return uploads.bodyHandling(for: head, peer: peer, secure: secure)
         }
         if head.method == "PUT", let imports = api.imports, let segs = PathDecoder.segments(head.path),
