@@ -37,16 +37,29 @@ public struct HMACSHA256Key: @unchecked Sendable, Equatable {
     /// HMAC-SHA256 of `first` followed by `second` (the token's fixed head and its payload, without joining
     /// them into a new array).
     public func mac(_ first: [UInt8], _ second: [UInt8] = []) -> [UInt8] {
+        first.withUnsafeBytes { f in
+            second.withUnsafeBytes { s in
+                [UInt8](unsafeUninitializedCapacity: 32) { out, initialized in
+                    mac(f, s, into: out.baseAddress!)
+                    initialized = 32
+                }
+            }
+        }
+    }
+
+    /// The same into `out` (32 bytes), no array made: a forged token's MAC is computed per request.
+    public func mac(
+        _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>
+    ) {
         var ctx = inner
-        first.withUnsafeBytes { _ = COpenSSL_SHA256_Update(&ctx, $0.baseAddress, $0.count) }
-        second.withUnsafeBytes { _ = COpenSSL_SHA256_Update(&ctx, $0.baseAddress, $0.count) }
-        var innerHash = [UInt8](repeating: 0, count: 32)
-        precondition(COpenSSL_SHA256_Final(&innerHash, &ctx) == 1)
+        _ = COpenSSL_SHA256_Update(&ctx, first.baseAddress, first.count)
+        _ = COpenSSL_SHA256_Update(&ctx, second.baseAddress, second.count)
+        // The inner hash goes into `out` and is hashed from there: SHA256_Update copies it into the context's
+        // block buffer before the final call overwrites `out`.
+        precondition(COpenSSL_SHA256_Final(out, &ctx) == 1)
         ctx = outer
-        precondition(COpenSSL_SHA256_Update(&ctx, innerHash, 32) == 1)
-        var out = [UInt8](repeating: 0, count: 32)
-        precondition(COpenSSL_SHA256_Final(&out, &ctx) == 1)
-        return out
+        precondition(COpenSSL_SHA256_Update(&ctx, out, 32) == 1)
+        precondition(COpenSSL_SHA256_Final(out, &ctx) == 1)
     }
 
     public static func == (a: HMACSHA256Key, b: HMACSHA256Key) -> Bool { a.key == b.key }
