@@ -166,8 +166,11 @@ public struct TokenCodec: Sendable {
             }
 
             // Step 3: recompute over the received bytes; CRYPTO_memcmp, never `==` (§3.3, §3.6 timing).
+            // Through the array's storage: `keys[k].tokenMAC` as a value would copy the key's two midstates.
             macHead.withUnsafeBytes { head in
-                keyring.keys[k].tokenMAC.mac(head, UnsafeRawBufferPointer(payloadBytes), into: expected)
+                keyring.keys.withUnsafeBufferPointer { keys in
+                    keys[k].tokenMAC.mac(head, UnsafeRawBufferPointer(payloadBytes), into: expected)
+                }
             }
             guard
                 Crypto.constantTimeEqual(

@@ -1,6 +1,9 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: from a presented token to the image it may download, for every protocol front.
 //===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
 import DownloadTokens
 import GateCore
 import ImageCatalog
@@ -166,13 +169,14 @@ struct DownloadAuthorizer: Sendable {
     }
 
     /// `igt1.` at the start, compared on the contiguous bytes (a generic `starts(with:)` over two UTF-8 views cost
-    /// more than the rest of this check, issue 17).
+    /// more than the rest of this check, issue 17; `Substring.withUTF8`, which may have to copy, about 240
+    /// instructions).
     static func hasTokenPrefix(_ token: Substring) -> Bool {
-        var token = token
-        return token.withUTF8 { bytes in
-            let prefix = TokenCodec.prefixBytes
-            return bytes.count >= prefix.count && bytes.prefix(prefix.count).elementsEqual(prefix)
+        let prefix = TokenCodec.prefixBytes
+        let inPlace = token.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.count >= prefix.count && memcmp(bytes.baseAddress!, prefix, prefix.count) == 0
         }
+        return inPlace ?? token.utf8.starts(with: prefix)
     }
 
     /// The key that signed a token can still verify (not retired, removed or past `verify_until`). Every
