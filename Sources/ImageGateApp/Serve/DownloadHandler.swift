@@ -1,6 +1,9 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: GET/HEAD of /d/<token>/<file name>: token check, validators, ranges, the file.
 //===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
 import DownloadTokens
 import Foundation
 import GateCore
@@ -71,6 +74,9 @@ struct DownloadHandler: RequestHandler {
 
     func respond(to request: Request) -> Response {
         let head = request.head
+        // A minted link's own path: the token is a slice of it, no segment Strings made (a bad-token flood's
+        // largest share of the handler, issue 17). Anything else goes through the decoder below.
+        if let token = Self.plainLinkToken(head.path) { return download(token, imageSegment: nil, request) }
         // A path that cannot name a download (trailing or double slash, dot segments, bad escapes) gets the
         // same 404 as any other miss (Docs/http-parsing.md): `rclone lsl` probes `<link>/` and expects 404.
         guard let segments = PathDecoder.segments(head.path) else { return Self.notFound("bad_path") }
@@ -92,6 +98,42 @@ struct DownloadHandler: RequestHandler {
         } else {
             return Self.notFound("no_route")
         }
+        return download(token, imageSegment: segments[0] == "i" ? segments[1] : nil, request)
+    }
+
+    /// `/d/<token>/<name>` with both segments plain (`PathDecoder.plainSegment`: printable ASCII but `%` and `\`,
+    /// not `.` or `..`): the paths the decoder turns into exactly `["d", token, name]`, token unchanged.
+    static func plainLinkToken(_ path: String) -> Substring? {
+        let utf8 = path.utf8
+        let found = utf8.withContiguousStorageIfAvailable { bytes -> (Int, Int)? in
+            let n = bytes.count
+            guard n > 3, bytes[0] == 0x2F, bytes[1] == UInt8(ascii: "d"), bytes[2] == 0x2F else { return nil }
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            // The one separator after `/d/` (memchr), and no other: a fourth segment is the decoder's case.
+            guard let sep = memchr(base + 3, 0x2F, n - 3) else { return nil }
+            let slash = base.distance(to: UnsafeRawPointer(sep))
+            guard slash > 3, slash < n - 1, memchr(base + slash + 1, 0x2F, n - slash - 1) == nil else { return nil }
+            // Plain bytes, tested without an early exit so the loop vectorizes (as `PathDecoder.plainSegment`).
+            var bad: UInt8 = 0
+            for b in UnsafeBufferPointer(rebasing: bytes[3...]) {
+                bad |= (b &- 0x21 > 0x5D ? 1 : 0) | (b == UInt8(ascii: "%") ? 1 : 0) | (b == 0x5C ? 1 : 0)
+            }
+            guard bad == 0, !isDotSegment(UnsafeBufferPointer(rebasing: bytes[3..<slash])),
+                !isDotSegment(UnsafeBufferPointer(rebasing: bytes[(slash + 1)...]))
+            else { return nil }
+            return (3, slash)
+        }
+        guard let bounds = found ?? nil else { return nil }
+        return path[utf8.index(utf8.startIndex, offsetBy: bounds.0)..<utf8.index(utf8.startIndex, offsetBy: bounds.1)]
+    }
+
+    private static func isDotSegment(_ segment: UnsafeBufferPointer<UInt8>) -> Bool {
+        segment.count <= 2 && segment.allSatisfy { $0 == UInt8(ascii: ".") }
+    }
+
+    /// A download route's token (`/d/`, or the bearer of `/i/<imageSegment>/`): method, token, then the file.
+    private func download(_ token: Substring, imageSegment: String?, _ request: Request) -> Response {
+        let head = request.head
         guard head.method == "GET" || head.method == "HEAD" else {
             var r = Response.text(405, "Method Not Allowed", headers: [("Allow", "GET, HEAD")])
             r.note = "method"
@@ -105,7 +147,7 @@ struct DownloadHandler: RequestHandler {
             return Self.refused(refusal, note: denial.logReason)
         case .success(let d): download = d
         }
-        if segments[0] == "i" && segments[1] != download.image.id.description {
+        if let imageSegment, imageSegment != download.image.id.description {
             return Self.notFound("image_mismatch")
         }
         var response = serve(download.image, head)
