@@ -74,7 +74,18 @@ public struct TokenCodec: Sendable {
     }
 
     /// `verify` for a slice of a request's path (every front's case): specialized here, not through the
-    /// generic witness calls another module's call of the generic form makes per request.
+    /// generic witness calls another module's call of the generic form makes per request. `authentic` gets the
+    /// claims whenever the MAC verified, also when a later step refused them (an expired link): the refusal its
+    /// holder is told is audited with them, without checking the MAC a second time (`authenticClaims`).
+    public func verify(
+        _ token: Substring, keyring: Keyring, now: Int64, maxLifetime: Int64, protocol required: ProtocolSet,
+        peer: [UInt8]?, authentic: inout TokenClaims?
+    ) -> Result<TokenClaims, TokenRejection> {
+        verifyAny(
+            token, keyring: keyring, now: now, maxLifetime: maxLifetime, protocol: required, peer: peer,
+            authentic: &authentic)
+    }
+
     public func verify(
         _ token: Substring, keyring: Keyring, now: Int64, maxLifetime: Int64, protocol required: ProtocolSet,
         peer: [UInt8]?
@@ -86,6 +97,16 @@ public struct TokenCodec: Sendable {
         _ token: some StringProtocol, keyring: Keyring, now: Int64, maxLifetime: Int64,
         protocol required: ProtocolSet, peer: [UInt8]?
     ) -> Result<TokenClaims, TokenRejection> {
+        var authentic: TokenClaims?
+        return verifyAny(
+            token, keyring: keyring, now: now, maxLifetime: maxLifetime, protocol: required, peer: peer,
+            authentic: &authentic)
+    }
+
+    private func verifyAny(
+        _ token: some StringProtocol, keyring: Keyring, now: Int64, maxLifetime: Int64,
+        protocol required: ProtocolSet, peer: [UInt8]?, authentic: inout TokenClaims?
+    ) -> Result<TokenClaims, TokenRejection> {
         // Steps 1-3: structure (only public facts, length and layout, decide there), the key, the MAC.
         let payload: [UInt8]
         switch authenticPayload(token, keyring: keyring, now: now) {
@@ -96,7 +117,9 @@ public struct TokenCodec: Sendable {
         // Step 4: only now interpret fields.
         let claims: TokenClaims
         switch TokenPayload.decode(payload) {
-        case .success(let c): claims = c
+        case .success(let c):
+            claims = c
+            authentic = c
         case .failure(.version): return .failure(.badVersion)
         case .failure(.reserved): return .failure(.reservedBits)
         case .failure(.ipFields): return .failure(.malformed)

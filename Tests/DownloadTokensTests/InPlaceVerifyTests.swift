@@ -81,4 +81,25 @@ import Testing
             forged, keyring: Self.ring, now: Fixture.now, maxLifetime: Fixture.maxLifetime, protocol: .http, peer: nil)
         #expect(forgedVerdict.rejection == Self.reference(String(forged)))
     }
+
+    @Test("verify hands out the claims of an authentic token it refuses, and none of a forged or malformed one")
+    func authenticClaimsOfARefusal() {
+        let expired = Fixture.claims(iat: Fixture.now - 10_000, exp: Fixture.now - 1000)
+        let cases: [(String, TokenRejection, TokenClaims?)] = [
+            (Fixture.token(expired), .expired, expired),
+            (Fixture.token(Fixture.claims(protocols: .sftp)), .protocolNotAllowed, Fixture.claims(protocols: .sftp)),
+            // The tag's last character carries two bits (A, Q, g or w): another of them is a wrong MAC.
+            (String(Fixture.token().dropLast()) + (Fixture.token().last == "A" ? "Q" : "A"), .badSignature, nil),
+            (Fixture.token() + "A", .malformed, nil),
+        ]
+        for (token, rejection, claims) in cases {
+            var authentic: TokenClaims?
+            let verdict = Fixture.codec.verify(
+                token[...], keyring: Self.ring, now: Fixture.now, maxLifetime: Fixture.maxLifetime, protocol: .http,
+                peer: nil, authentic: &authentic)
+            #expect(verdict.rejection == rejection)
+            #expect(authentic == claims)
+            #expect(authentic == Fixture.codec.authenticClaims(token, keyring: Self.ring, now: Fixture.now))
+        }
+    }
 }

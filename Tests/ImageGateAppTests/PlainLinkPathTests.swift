@@ -10,7 +10,9 @@ import Testing
     /// decoder gives a `/d/` route from a path of plain bytes only, the shortcut answers too (random paths over
     /// separators, dots, escapes, backslash, controls, non-ASCII and ordinary characters).
     @Test func agreesWithThePathDecoder() {
-        let pieces = ["/", "/", "d", "D", ".", "..", "%2e", "%2F", "%41", "%", "\\", " ", "\u{7f}", "é", "a", "igt1.x", "-_"]
+        let pieces = [
+            "/", "/", "d", "D", ".", "..", "%2e", "%2F", "%41", "%", "\\", " ", "\u{7f}", "é", "a", "igt1.x", "-_",
+        ]
         var rng = SystemRandomNumberGenerator()
         var shortcuts = 0
         for round in 0..<20_000 {
@@ -38,7 +40,9 @@ import Testing
         #expect(shortcuts > 200)
         let token = "igt1." + String(repeating: "A", count: 124) + "." + String(repeating: "B", count: 43)
         #expect(DownloadHandler.plainLinkToken("/d/\(token)/ubuntu.iso") == token[...])
-        for path in ["/d/\(token)/", "/d/\(token)", "/d//x", "/d/\(token)/a/b", "/d/../x", "/d/x/..", "/d/%41/x", "/i/x/y"] {
+        for path in [
+            "/d/\(token)/", "/d/\(token)", "/d//x", "/d/\(token)/a/b", "/d/../x", "/d/x/..", "/d/%41/x", "/i/x/y",
+        ] {
             #expect(DownloadHandler.plainLinkToken(path) == nil, "\(path)")
         }
     }

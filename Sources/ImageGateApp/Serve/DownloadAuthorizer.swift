@@ -96,20 +96,28 @@ struct DownloadAuthorizer: Sendable {
     /// Counts the verdict (`imagegate_token_rejections_total` by the access log's reason) around `decide`.
     func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial>
     {
-        let result = decide(token: token, protocol: proto, peer: peer)
+        var authentic: TokenClaims?
+        let result = decide(token: token, protocol: proto, peer: peer, authentic: &authentic)
         if case .failure(let denial) = result {
             if Metrics.isEnabled { Metrics.add(Self.rejectionCounter(denial)) }
-            if let refusal = denial.linkRefusal { audit(refusal, token: token, protocol: proto, peer: peer) }
+            if let refusal = denial.linkRefusal {
+                audit(refusal, claims: authentic, token: token, protocol: proto, peer: peer)
+            }
         }
         return result
     }
 
-    /// The `download.refused` record (rate-limited by `RefusedDownloadAudit`). The claims are read again from
-    /// the token, MAC checked: an expired or misplaced token's verdict carries none.
-    private func audit(_ refusal: LinkRefusal, token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) {
+    /// The `download.refused` record (rate-limited by `RefusedDownloadAudit`), with the claims the verdict
+    /// verified (`authentic`). Only when it has none are they read again from the token, MAC checked.
+    private func audit(
+        _ refusal: LinkRefusal, claims authentic: TokenClaims?, token: Substring, protocol proto: ProtocolSet,
+        peer: [UInt8]?
+    ) {
         guard let refusals else { return }
         let now = clock.now()
-        guard let claims = codec.authenticClaims(token, keyring: keys.keyring(), now: now) else { return }
+        guard let claims = authentic ?? codec.authenticClaims(token, keyring: keys.keyring(), now: now) else {
+            return
+        }
         refusals.record(
             refusal, claims: claims, protocolName: Self.protocolName(proto) ?? proto.description,
             client: RefusedDownloadAudit.addressText(peer), now: now)
@@ -134,9 +142,10 @@ struct DownloadAuthorizer: Sendable {
         return Metrics.counter(rejectionSeries(denial.logReason))  // a case missing from the list above
     }
 
-    private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<
-        AuthorizedDownload, Denial
-    > {
+    /// `authentic`: the claims of a token whose MAC verified, whatever the verdict (for the refusal audit).
+    private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?, authentic: inout TokenClaims?)
+        -> Result<AuthorizedDownload, Denial>
+    {
         // Every valid token has exactly this length and prefix (TokenCodec step 1): anything else is refused
         // before the cache, the keyring or any copy of it (a bad-token flood costs less than a download).
         guard token.utf8.count == TokenCodec.tokenLength, Self.hasTokenPrefix(token) else {
@@ -147,6 +156,7 @@ struct DownloadAuthorizer: Sendable {
         let cached = cache.lookup(key, nowMs: nowMs)
         Metrics.add(cached == nil ? Self.cacheMisses : Self.cacheHits)
         if let hit = cached {
+            authentic = hit.claims
             // The cached verdict holds for this token and protocol; what can differ per request is the
             // clock (expiry within the cache second) and the peer (IP-bound tokens).
             if clock.now() > hit.claims.expiresAt + TokenCodec.expirySkew { return .failure(.token(.expired)) }
@@ -163,7 +173,7 @@ struct DownloadAuthorizer: Sendable {
             }
             return .success(hit)
         }
-        let result = verify(token: token, protocol: proto, peer: peer)
+        let result = verify(token: token, protocol: proto, peer: peer, authentic: &authentic)
         if case .success(let d) = result { cache.store(key, d, nowMs: nowMs) }
         return result
     }
@@ -183,18 +193,19 @@ struct DownloadAuthorizer: Sendable {
     /// front re-checks this for sessions already open (`imagegate key retire`, Docs/tokens.md).
     func signingKeyExists(_ kid: UInt32) -> Bool { keys.keyring().key(kid, now: clock.now()) != nil }
 
-    private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<
-        AuthorizedDownload, Denial
-    > {
+    private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?, authentic: inout TokenClaims?)
+        -> Result<AuthorizedDownload, Denial>
+    {
         let claims: TokenClaims
         var verdict = codec.verify(
-            token, keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto, peer: peer)
+            token, keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto, peer: peer,
+            authentic: &authentic)
         if case .failure(.unknownKey) = verdict {
             // Perhaps minted a moment ago, on another node, with a key made by a rotation this process has not
             // looked at yet: ask the keyring's storage again (rate-limited) before refusing.
             verdict = codec.verify(
                 token, keyring: keys.keyringAfterRefresh(), now: clock.now(), maxLifetime: maxLifetime,
-                protocol: proto, peer: peer)
+                protocol: proto, peer: peer, authentic: &authentic)
         }
         switch verdict {
         case .failure(let r): return .failure(.token(r))
