@@ -156,26 +156,33 @@ struct DownloadAuthorizer: Sendable {
         let cached = cache.lookup(key, nowMs: nowMs)
         Metrics.add(cached == nil ? Self.cacheMisses : Self.cacheHits)
         if let hit = cached {
-            authentic = hit.claims
-            // The cached verdict holds for this token and protocol; what can differ per request is the
-            // clock (expiry within the cache second) and the peer (IP-bound tokens).
-            if clock.now() > hit.claims.expiresAt + TokenCodec.expirySkew { return .failure(.token(.expired)) }
-            if !signingKeyExists(hit.claims.kid) { return .failure(.token(.unknownKey)) }
-            if let binding = hit.claims.ipBinding, !(peer.map(binding.contains) ?? false) {
-                return .failure(.token(.addressNotAllowed))
-            }
-            if let denial = Self.linkDenial(hit, peer: peer) { return .failure(denial) }
-            // A limited link's usage moves with every transfer on every node: re-read it (one primary-key
-            // lookup, only for links with max_downloads) so a new request is refused once it is used up.
-            if hit.link?.options.byteAllowance != nil {
-                guard let fresh = try? store.tokenIssue(serial: hit.claims.serial) else { return .failure(.catalog) }
-                if fresh.state(now: clock.now()) == .exhausted { return .failure(.exhausted) }
-            }
-            return .success(hit)
+            let verdict = recheck(hit, peer: peer)
+            // Copied out only for a refusal: a valid range request on a cached link pays no copy of the claims.
+            if case .failure = verdict { authentic = hit.claims }
+            return verdict
         }
         let result = verify(token: token, protocol: proto, peer: peer, authentic: &authentic)
         if case .success(let d) = result { cache.store(key, d, nowMs: nowMs) }
         return result
+    }
+
+    /// A cached verdict, checked again for what can differ per request.
+    private func recheck(_ hit: AuthorizedDownload, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+        // The cached verdict holds for this token and protocol; what can differ per request is the
+        // clock (expiry within the cache second) and the peer (IP-bound tokens).
+        if clock.now() > hit.claims.expiresAt + TokenCodec.expirySkew { return .failure(.token(.expired)) }
+        if !signingKeyExists(hit.claims.kid) { return .failure(.token(.unknownKey)) }
+        if let binding = hit.claims.ipBinding, !(peer.map(binding.contains) ?? false) {
+            return .failure(.token(.addressNotAllowed))
+        }
+        if let denial = Self.linkDenial(hit, peer: peer) { return .failure(denial) }
+        // A limited link's usage moves with every transfer on every node: re-read it (one primary-key
+        // lookup, only for links with max_downloads) so a new request is refused once it is used up.
+        if hit.link?.options.byteAllowance != nil {
+            guard let fresh = try? store.tokenIssue(serial: hit.claims.serial) else { return .failure(.catalog) }
+            if fresh.state(now: clock.now()) == .exhausted { return .failure(.exhausted) }
+        }
+        return .success(hit)
     }
 
     /// `igt1.` at the start, compared on the contiguous bytes (a generic `starts(with:)` over two UTF-8 views cost
