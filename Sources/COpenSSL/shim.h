@@ -52,6 +52,8 @@ static inline int COpenSSL_SHA256_Update(SHA256_CTX *c, const void *data, size_t
     return SHA256_Update(c, data, len);
 }
 static inline int COpenSSL_SHA256_Final(unsigned char *md, SHA256_CTX *c) { return SHA256_Final(md, c); }
+/// One compression of a 64-byte block into `c->h` (HMACSHA256Key pads short messages itself).
+static inline void COpenSSL_SHA256_Transform(SHA256_CTX *c, const unsigned char *block) { SHA256_Transform(c, block); }
 #pragma GCC diagnostic pop
 
 #endif

@@ -65,6 +65,13 @@ public enum Crypto {
         return Array(hmacSHA256(key: prk, message: info + [1]).prefix(length))
     }
 
+    /// `constantTimeEqual` below on bytes where they are (a forged token's tag, compared without arrays).
+    public static func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
+    }
+
     /// Constant-time equality (`CRYPTO_memcmp`); lengths are compared first, lengths are public.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }

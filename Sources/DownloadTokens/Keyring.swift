@@ -34,8 +34,16 @@ public struct Keyring: Sendable, Equatable {
     /// The key for `kid` if it may verify at `now` (§3.3 step 2); verify-only keys past `verifyUntil` are
     /// treated exactly like unknown ones.
     public func key(_ kid: UInt32, now: Int64) -> SigningKey? {
-        guard let k = keys.first(where: { $0.kid == kid }), k.usable(at: now) else { return nil }
-        return k
+        keyIndex(kid, now: now).map { keys[$0] }
+    }
+
+    /// Where `key(kid, now:)`'s key is in `keys`: token verification MACs with it in place instead of copying
+    /// the key (its two SHA-256 midstates) per request.
+    func keyIndex(_ kid: UInt32, now: Int64) -> Int? {
+        for i in keys.indices where keys[i].kid == kid {
+            return keys[i].usable(at: now) ? i : nil
+        }
+        return nil
     }
 
     /// Scheduled rotation: a new random kid becomes active; the old active key becomes verify-only until

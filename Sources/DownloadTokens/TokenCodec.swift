@@ -70,21 +70,56 @@ public struct TokenCodec: Sendable {
         _ token: some StringProtocol, keyring: Keyring, now: Int64, maxLifetime: Int64,
         protocol required: ProtocolSet, peer: [UInt8]?
     ) -> Result<TokenClaims, TokenRejection> {
-        // Step 1: structure. Only public facts (length, layout) decide the outcome here.
-        guard let parts = Self.split(token) else { return .failure(.malformed) }
+        verifyAny(token, keyring: keyring, now: now, maxLifetime: maxLifetime, protocol: required, peer: peer)
+    }
 
-        // Step 2: kid must name a usable key. Read before the MAC because it selects the MAC key.
-        guard let key = keyring.key(TokenPayload.kid(parts.payload), now: now) else { return .failure(.unknownKey) }
+    /// `verify` for a slice of a request's path (every front's case): specialized here, not through the
+    /// generic witness calls another module's call of the generic form makes per request. `authentic` gets the
+    /// claims whenever the MAC verified, also when a later step refused them (an expired link): the refusal its
+    /// holder is told is audited with them, without checking the MAC a second time (`authenticClaims`).
+    public func verify(
+        _ token: Substring, keyring: Keyring, now: Int64, maxLifetime: Int64, protocol required: ProtocolSet,
+        peer: [UInt8]?, authentic: inout TokenClaims?
+    ) -> Result<TokenClaims, TokenRejection> {
+        verifyAny(
+            token, keyring: keyring, now: now, maxLifetime: maxLifetime, protocol: required, peer: peer,
+            authentic: &authentic)
+    }
 
-        // Step 3: recompute over the received bytes; CRYPTO_memcmp, never `==` (§3.3, §3.6 timing).
-        guard Crypto.constantTimeEqual(tag(parts.payload, key: key), parts.tag) else {
-            return .failure(.badSignature)
+    public func verify(
+        _ token: Substring, keyring: Keyring, now: Int64, maxLifetime: Int64, protocol required: ProtocolSet,
+        peer: [UInt8]?
+    ) -> Result<TokenClaims, TokenRejection> {
+        verifyAny(token, keyring: keyring, now: now, maxLifetime: maxLifetime, protocol: required, peer: peer)
+    }
+
+    private func verifyAny(
+        _ token: some StringProtocol, keyring: Keyring, now: Int64, maxLifetime: Int64,
+        protocol required: ProtocolSet, peer: [UInt8]?
+    ) -> Result<TokenClaims, TokenRejection> {
+        var authentic: TokenClaims?
+        return verifyAny(
+            token, keyring: keyring, now: now, maxLifetime: maxLifetime, protocol: required, peer: peer,
+            authentic: &authentic)
+    }
+
+    private func verifyAny(
+        _ token: some StringProtocol, keyring: Keyring, now: Int64, maxLifetime: Int64,
+        protocol required: ProtocolSet, peer: [UInt8]?, authentic: inout TokenClaims?
+    ) -> Result<TokenClaims, TokenRejection> {
+        // Steps 1-3: structure (only public facts, length and layout, decide there), the key, the MAC.
+        let payload: [UInt8]
+        switch authenticPayload(token, keyring: keyring, now: now) {
+        case .failure(let r): return .failure(r)
+        case .success(let p): payload = p
         }
 
         // Step 4: only now interpret fields.
         let claims: TokenClaims
-        switch TokenPayload.decode(parts.payload) {
-        case .success(let c): claims = c
+        switch TokenPayload.decode(payload) {
+        case .success(let c):
+            claims = c
+            authentic = c
         case .failure(.version): return .failure(.badVersion)
         case .failure(.reserved): return .failure(.reservedBits)
         case .failure(.ipFields): return .failure(.malformed)
@@ -112,11 +147,61 @@ public struct TokenCodec: Sendable {
     /// the refusal by serial. nil for anything `verify` refuses before step 4: a guessed or forged token
     /// yields nothing here.
     public func authenticClaims(_ token: some StringProtocol, keyring: Keyring, now: Int64) -> TokenClaims? {
-        guard let parts = Self.split(token), let key = keyring.key(TokenPayload.kid(parts.payload), now: now),
-            Crypto.constantTimeEqual(tag(parts.payload, key: key), parts.tag),
-            case .success(let claims) = TokenPayload.decode(parts.payload)
+        guard case .success(let payload) = authenticPayload(token, keyring: keyring, now: now),
+            case .success(let claims) = TokenPayload.decode(payload)
         else { return nil }
         return claims
+    }
+
+    /// Steps 1-3: the payload of a token whose tag is the MAC of its payload under a key the keyring may verify
+    /// with now. The parts are decoded into stack storage and the tag compared there; only an authentic
+    /// payload becomes an array, so a well-formed forged token costs its decoding and one MAC (issue 17).
+    func authenticPayload(_ token: some StringProtocol, keyring: Keyring, now: Int64) -> Result<
+        [UInt8], TokenRejection
+    > {
+        // Contiguous UTF-8 (native Strings and their Substrings, a request path's token): checked in place.
+        if let verdict = token.utf8.withContiguousStorageIfAvailable({
+            authenticPayload(bytes: $0, keyring: keyring, now: now)
+        }) {
+            return verdict
+        }
+        // Never look at more than maxLength + 1 bytes of an over-long input.
+        let raw = Array(token.utf8.prefix(Self.maxLength + 1))
+        return raw.withUnsafeBufferPointer { authenticPayload(bytes: $0, keyring: keyring, now: now) }
+    }
+
+    private func authenticPayload(bytes raw: UnsafeBufferPointer<UInt8>, keyring: Keyring, now: Int64) -> Result<
+        [UInt8], TokenRejection
+    > {
+        let payloadLength = TokenPayload.length
+        let tagLength = TokenPayload.tagLength
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: payloadLength + 2 * tagLength) { storage in
+            let payload = storage.baseAddress!
+            let tag = payload + payloadLength
+            let expected = tag + tagLength
+            // Step 1: structure.
+            guard Self.decodeParts(raw, payload: payload, tag: tag) else { return .failure(.malformed) }
+            let payloadBytes = UnsafeBufferPointer(start: payload, count: payloadLength)
+
+            // Step 2: kid must name a usable key. Read before the MAC because it selects the MAC key.
+            guard let k = keyring.keyIndex(TokenPayload.kid(payloadBytes), now: now) else {
+                return .failure(.unknownKey)
+            }
+
+            // Step 3: recompute over the received bytes; CRYPTO_memcmp, never `==` (§3.3, §3.6 timing).
+            // Through the array's storage: `keys[k].tokenMAC` as a value would copy the key's two midstates.
+            macHead.withUnsafeBytes { head in
+                keyring.keys.withUnsafeBufferPointer { keys in
+                    keys[k].tokenMAC.mac(head, UnsafeRawBufferPointer(payloadBytes), into: expected)
+                }
+            }
+            guard
+                Crypto.constantTimeEqual(
+                    UnsafeRawBufferPointer(start: expected, count: tagLength),
+                    UnsafeRawBufferPointer(start: tag, count: tagLength))
+            else { return .failure(.badSignature) }
+            return .success(Array(payloadBytes))
+        }
     }
 
     /// Step 1: `igt1.` + 124 + `.` + 43 chars, canonical base64url parts of 93 and 32 bytes.
@@ -149,16 +234,25 @@ public struct TokenCodec: Sendable {
     /// The same rule as the general path of `split`, on the bytes where they are: with the exact lengths, "two
     /// dots" means the prefix's and one at `payloadEnd` (base64url has no '.', so the decoders refuse any other).
     static func splitInPlace(_ raw: UnsafeBufferPointer<UInt8>) -> (payload: [UInt8], tag: [UInt8])? {
+        var payload = [UInt8](repeating: 0, count: TokenPayload.length)
+        var tag = [UInt8](repeating: 0, count: TokenPayload.tagLength)
+        let ok = payload.withUnsafeMutableBufferPointer { p in
+            tag.withUnsafeMutableBufferPointer { t in decodeParts(raw, payload: p.baseAddress!, tag: t.baseAddress!) }
+        }
+        return ok ? (payload, tag) : nil
+    }
+
+    /// `splitInPlace`'s rule, decoding into `payload` (`TokenPayload.length` bytes) and `tag`
+    /// (`TokenPayload.tagLength`): 124 characters always decode to 93 bytes and 43 to 32, so the lengths hold.
+    static func decodeParts(
+        _ raw: UnsafeBufferPointer<UInt8>, payload: UnsafeMutablePointer<UInt8>, tag: UnsafeMutablePointer<UInt8>
+    ) -> Bool {
         let payloadStart = prefixBytes.count
         let payloadEnd = payloadStart + TokenPayload.encodedLength
-        guard raw.count == tokenLength, raw.prefix(payloadStart).elementsEqual(prefixBytes),
-            raw[payloadEnd] == UInt8(ascii: "."),
-            let payload = Base64URL.decode(UnsafeBufferPointer(rebasing: raw[payloadStart..<payloadEnd])),
-            payload.count == TokenPayload.length,
-            let tag = Base64URL.decode(UnsafeBufferPointer(rebasing: raw[(payloadEnd + 1)...])),
-            tag.count == TokenPayload.tagLength
-        else { return nil }
-        return (payload, tag)
+        return raw.count == tokenLength && raw.prefix(payloadStart).elementsEqual(prefixBytes)
+            && raw[payloadEnd] == UInt8(ascii: ".")
+            && Base64URL.decode(UnsafeBufferPointer(rebasing: raw[payloadStart..<payloadEnd]), into: payload)
+            && Base64URL.decode(UnsafeBufferPointer(rebasing: raw[(payloadEnd + 1)...]), into: tag)
     }
     /// `prefix` as bytes, for checks on a token's bytes where they are (here and in the download authorizer).
     public static let prefixBytes = Array(prefix.utf8)

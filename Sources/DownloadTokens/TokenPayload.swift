@@ -53,6 +53,10 @@ enum TokenPayload {
 
     /// The key id, readable before the MAC check because the keyring lookup needs it (§3.3 step 2).
     static func kid(_ p: [UInt8]) -> UInt32 { UInt32(truncatingIfNeeded: readBE(p, kidOffset, 4)) }
+    static func kid(_ p: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        UInt32(p[kidOffset]) << 24 | UInt32(p[kidOffset + 1]) << 16 | UInt32(p[kidOffset + 2]) << 8
+            | UInt32(p[kidOffset + 3])
+    }
 
     enum FieldError: Error { case version, reserved, ipFields }
 

@@ -49,14 +49,15 @@ import Testing
         }
     }
 
-    /// Keys and messages around the 64-byte block boundaries, against OpenSSL's one-shot HMAC; one key used for
-    /// many messages (the contexts are copied per MAC, never consumed).
+    /// Keys and messages around the 64-byte block boundaries and the two-block limit of the padded path (119
+    /// bytes; 120 takes the streaming one), against OpenSSL's one-shot HMAC; one key used for many messages (the
+    /// contexts are copied per MAC, never consumed).
     @Test func matchesOneShotHMAC() {
         var rng = SystemRandomNumberGenerator()
         for keyLength in [0, 1, 32, 63, 64, 65, 200] {
             let keyBytes = (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let key = HMACSHA256Key(keyBytes)
-            for length in [0, 1, 21, 55, 56, 63, 64, 65, 114, 128, 1000] {
+            for length in [0, 1, 21, 54, 55, 56, 63, 64, 65, 114, 118, 119, 120, 128, 1000] {
                 let message = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let cut = length / 3
                 #expect(

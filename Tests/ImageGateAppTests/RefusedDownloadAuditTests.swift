@@ -3,6 +3,7 @@
 //===----------------------------------------------------------------------===//
 import DownloadTokens
 import GateCore
+import HTTPServer
 import ImageCatalog
 @testable import ImageGateApp
 import Synchronization
@@ -58,6 +59,20 @@ import Testing
             LinkRefusal.exhausted.sentence
                 == "This download address has been used up: ask for a new download address.")
         #expect(LinkRefusal.allCases.map(\.httpStatus) == [410, 410, 410, 403])
+    }
+
+    @Test("each refusal's prebuilt answer has the fields and body Response.text made per request")
+    func prebuiltRefusals() {
+        for refusal in LinkRefusal.allCases {
+            let made = Response.text(refusal.httpStatus, refusal.sentence, headers: [("Cache-Control", "no-store")])
+            let prebuilt = DownloadHandler.refused(refusal, note: "token_expired")
+            #expect(prebuilt.status == made.status)
+            // The block is written where `headers` would be (after Date; no Content-Range on these answers).
+            #expect(prebuilt.headers.isEmpty && prebuilt.contentRange == nil)
+            #expect(prebuilt.headerBlock?.bytes == HeaderBlock(made.headers).bytes)
+            #expect(prebuilt.body == made.body)
+            #expect(prebuilt.note == "token_expired" && prebuilt.closeConnection == made.closeConnection)
+        }
     }
 
     @Test("the denials told to the recipient, each with its refusal; every other denial stays uniform")

@@ -1,6 +1,9 @@
 //===----------------------------------------------------------------------===//
 // ImageGate: from a presented token to the image it may download, for every protocol front.
 //===----------------------------------------------------------------------===//
+#if canImport(Glibc)
+import Glibc
+#endif
 import DownloadTokens
 import GateCore
 import ImageCatalog
@@ -93,20 +96,28 @@ struct DownloadAuthorizer: Sendable {
     /// Counts the verdict (`imagegate_token_rejections_total` by the access log's reason) around `decide`.
     func authorize(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial>
     {
-        let result = decide(token: token, protocol: proto, peer: peer)
+        var authentic: TokenClaims?
+        let result = decide(token: token, protocol: proto, peer: peer, authentic: &authentic)
         if case .failure(let denial) = result {
             if Metrics.isEnabled { Metrics.add(Self.rejectionCounter(denial)) }
-            if let refusal = denial.linkRefusal { audit(refusal, token: token, protocol: proto, peer: peer) }
+            if let refusal = denial.linkRefusal {
+                audit(refusal, claims: authentic, token: token, protocol: proto, peer: peer)
+            }
         }
         return result
     }
 
-    /// The `download.refused` record (rate-limited by `RefusedDownloadAudit`). The claims are read again from
-    /// the token, MAC checked: an expired or misplaced token's verdict carries none.
-    private func audit(_ refusal: LinkRefusal, token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) {
+    /// The `download.refused` record (rate-limited by `RefusedDownloadAudit`), with the claims the verdict
+    /// verified (`authentic`). Only when it has none are they read again from the token, MAC checked.
+    private func audit(
+        _ refusal: LinkRefusal, claims authentic: TokenClaims?, token: Substring, protocol proto: ProtocolSet,
+        peer: [UInt8]?
+    ) {
         guard let refusals else { return }
         let now = clock.now()
-        guard let claims = codec.authenticClaims(token, keyring: keys.keyring(), now: now) else { return }
+        guard let claims = authentic ?? codec.authenticClaims(token, keyring: keys.keyring(), now: now) else {
+            return
+        }
         refusals.record(
             refusal, claims: claims, protocolName: Self.protocolName(proto) ?? proto.description,
             client: RefusedDownloadAudit.addressText(peer), now: now)
@@ -131,9 +142,10 @@ struct DownloadAuthorizer: Sendable {
         return Metrics.counter(rejectionSeries(denial.logReason))  // a case missing from the list above
     }
 
-    private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<
-        AuthorizedDownload, Denial
-    > {
+    /// `authentic`: the claims of a token whose MAC verified, whatever the verdict (for the refusal audit).
+    private func decide(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?, authentic: inout TokenClaims?)
+        -> Result<AuthorizedDownload, Denial>
+    {
         // Every valid token has exactly this length and prefix (TokenCodec step 1): anything else is refused
         // before the cache, the keyring or any copy of it (a bad-token flood costs less than a download).
         guard token.utf8.count == TokenCodec.tokenLength, Self.hasTokenPrefix(token) else {
@@ -144,53 +156,63 @@ struct DownloadAuthorizer: Sendable {
         let cached = cache.lookup(key, nowMs: nowMs)
         Metrics.add(cached == nil ? Self.cacheMisses : Self.cacheHits)
         if let hit = cached {
-            // The cached verdict holds for this token and protocol; what can differ per request is the
-            // clock (expiry within the cache second) and the peer (IP-bound tokens).
-            if clock.now() > hit.claims.expiresAt + TokenCodec.expirySkew { return .failure(.token(.expired)) }
-            if !signingKeyExists(hit.claims.kid) { return .failure(.token(.unknownKey)) }
-            if let binding = hit.claims.ipBinding, !(peer.map(binding.contains) ?? false) {
-                return .failure(.token(.addressNotAllowed))
-            }
-            if let denial = Self.linkDenial(hit, peer: peer) { return .failure(denial) }
-            // A limited link's usage moves with every transfer on every node: re-read it (one primary-key
-            // lookup, only for links with max_downloads) so a new request is refused once it is used up.
-            if hit.link?.options.byteAllowance != nil {
-                guard let fresh = try? store.tokenIssue(serial: hit.claims.serial) else { return .failure(.catalog) }
-                if fresh.state(now: clock.now()) == .exhausted { return .failure(.exhausted) }
-            }
-            return .success(hit)
+            let verdict = recheck(hit, peer: peer)
+            // Copied out only for a refusal: a valid range request on a cached link pays no copy of the claims.
+            if case .failure = verdict { authentic = hit.claims }
+            return verdict
         }
-        let result = verify(token: token, protocol: proto, peer: peer)
+        let result = verify(token: token, protocol: proto, peer: peer, authentic: &authentic)
         if case .success(let d) = result { cache.store(key, d, nowMs: nowMs) }
         return result
     }
 
-    /// `igt1.` at the start, compared on the contiguous bytes (a generic `starts(with:)` over two UTF-8 views cost
-    /// more than the rest of this check, issue 17).
-    static func hasTokenPrefix(_ token: Substring) -> Bool {
-        var token = token
-        return token.withUTF8 { bytes in
-            let prefix = TokenCodec.prefixBytes
-            return bytes.count >= prefix.count && bytes.prefix(prefix.count).elementsEqual(prefix)
+    /// A cached verdict, checked again for what can differ per request.
+    private func recheck(_ hit: AuthorizedDownload, peer: [UInt8]?) -> Result<AuthorizedDownload, Denial> {
+        // The cached verdict holds for this token and protocol; what can differ per request is the
+        // clock (expiry within the cache second) and the peer (IP-bound tokens).
+        if clock.now() > hit.claims.expiresAt + TokenCodec.expirySkew { return .failure(.token(.expired)) }
+        if !signingKeyExists(hit.claims.kid) { return .failure(.token(.unknownKey)) }
+        if let binding = hit.claims.ipBinding, !(peer.map(binding.contains) ?? false) {
+            return .failure(.token(.addressNotAllowed))
         }
+        if let denial = Self.linkDenial(hit, peer: peer) { return .failure(denial) }
+        // A limited link's usage moves with every transfer on every node: re-read it (one primary-key
+        // lookup, only for links with max_downloads) so a new request is refused once it is used up.
+        if hit.link?.options.byteAllowance != nil {
+            guard let fresh = try? store.tokenIssue(serial: hit.claims.serial) else { return .failure(.catalog) }
+            if fresh.state(now: clock.now()) == .exhausted { return .failure(.exhausted) }
+        }
+        return .success(hit)
+    }
+
+    /// `igt1.` at the start, compared on the contiguous bytes (a generic `starts(with:)` over two UTF-8 views cost
+    /// more than the rest of this check, issue 17; `Substring.withUTF8`, which may have to copy, about 240
+    /// instructions).
+    static func hasTokenPrefix(_ token: Substring) -> Bool {
+        let prefix = TokenCodec.prefixBytes
+        let inPlace = token.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.count >= prefix.count && memcmp(bytes.baseAddress!, prefix, prefix.count) == 0
+        }
+        return inPlace ?? token.utf8.starts(with: prefix)
     }
 
     /// The key that signed a token can still verify (not retired, removed or past `verify_until`). Every
     /// front re-checks this for sessions already open (`imagegate key retire`, Docs/tokens.md).
     func signingKeyExists(_ kid: UInt32) -> Bool { keys.keyring().key(kid, now: clock.now()) != nil }
 
-    private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?) -> Result<
-        AuthorizedDownload, Denial
-    > {
+    private func verify(token: Substring, protocol proto: ProtocolSet, peer: [UInt8]?, authentic: inout TokenClaims?)
+        -> Result<AuthorizedDownload, Denial>
+    {
         let claims: TokenClaims
         var verdict = codec.verify(
-            token, keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto, peer: peer)
+            token, keyring: keys.keyring(), now: clock.now(), maxLifetime: maxLifetime, protocol: proto, peer: peer,
+            authentic: &authentic)
         if case .failure(.unknownKey) = verdict {
             // Perhaps minted a moment ago, on another node, with a key made by a rotation this process has not
             // looked at yet: ask the keyring's storage again (rate-limited) before refusing.
             verdict = codec.verify(
                 token, keyring: keys.keyringAfterRefresh(), now: clock.now(), maxLifetime: maxLifetime,
-                protocol: proto, peer: peer)
+                protocol: proto, peer: peer, authentic: &authentic)
         }
         switch verdict {
         case .failure(let r): return .failure(.token(r))

@@ -51,10 +51,22 @@ struct DownloadHandler: RequestHandler {
     /// An authentic link that may not be used: 410 (403 for the client address) with the one sentence that
     /// tells the recipient why (Docs/links.md "Refused links"). Never cached: a new link has a new URL anyway,
     /// but a 410 must not outlive an operator's mistake in a shared cache.
-    private static func refused(_ refusal: LinkRefusal, note: String) -> Response {
+    /// Fields and body made once per refusal: the bytes `Response.text(status, sentence, headers: [Cache-Control])`
+    /// sends (the block is written where those fields would be), without building them per request (a client
+    /// retrying an expired link in a loop).
+    static func refused(_ refusal: LinkRefusal, note: String) -> Response {
+        for (r, fields, body) in refusalParts where r == refusal {
+            return Response(status: refusal.httpStatus, headerBlock: fields, body: body, note: note)
+        }
         var r = Response.text(refusal.httpStatus, refusal.sentence, headers: [("Cache-Control", "no-store")])
         r.note = note
         return r
+    }
+    static let refusalParts: [(LinkRefusal, HeaderBlock, [BodyPiece])] = LinkRefusal.allCases.map {
+        (
+            $0, HeaderBlock([("Cache-Control", "no-store"), ("Content-Type", "text/plain; charset=utf-8")]),
+            [.bytes(Array(($0.sentence + "\n").utf8))]
+        )
     }
 
     func respond(to request: Request) -> Response {

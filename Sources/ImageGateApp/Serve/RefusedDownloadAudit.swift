@@ -24,7 +24,14 @@ final class RefusedDownloadAudit: Sendable {
 
     /// (action, target, tenant, source, detail): `DownloadAudit.refusalWriter` in `serve`, a recorder in tests.
     let write: @Sendable (String, String, TenantID?, String, [String: String]) -> Void
-    private let lastWritten = Mutex<[String: Int64]>([:])
+    /// The rate limit's key: compared as values, no text made for a refusal that is not written (a client retrying
+    /// an expired link in a loop).
+    struct Key: Hashable {
+        let serial: ID128
+        let refusal: LinkRefusal
+        let client: String
+    }
+    private let lastWritten = Mutex<[Key: Int64]>([:])
 
     init(write: @escaping @Sendable (String, String, TenantID?, String, [String: String]) -> Void) {
         self.write = write
@@ -42,8 +49,7 @@ final class RefusedDownloadAudit: Sendable {
         _ refusal: LinkRefusal, serial: ID128, image: ImageID, tenant: TenantID, protocolName: String, client: String,
         now: Int64
     ) {
-        let key = "\(serial.hex) \(refusal.rawValue) \(client)"
-        guard admit(key, now: now) else { return }
+        guard admit(Key(serial: serial, refusal: refusal, client: client), now: now) else { return }
         write(
             "download.refused", image.description, tenant, client,
             [
@@ -52,7 +58,7 @@ final class RefusedDownloadAudit: Sendable {
     }
 
     /// Whether `key` may be written now; remembers it when so.
-    func admit(_ key: String, now: Int64) -> Bool {
+    func admit(_ key: Key, now: Int64) -> Bool {
         lastWritten.withLock { seen in
             if let last = seen[key], now - last < Self.windowSeconds { return false }
             if seen[key] == nil && seen.count >= Self.maxKeys {
