@@ -59,8 +59,10 @@ struct RootHandler: RequestHandler {
 
     /// tus calls may be answered from another thread (an object store: TusHandler); everything else at once.
     func respond(to request: Request, later: ConnectionWaker) -> Response? {
-        if let uploads, request.head.path.hasPrefix(TusHandler.prefix), gate?.isOpen ?? true,
-            request.head.path == TusHandler.prefix || request.head.path.hasPrefix(TusHandler.prefix + "/")
+        // On the path's bytes: `head.path` would make a String of every request's path, downloads included.
+        let head = request.head
+        if let uploads, head.pathEquals(TusHandler.prefix) || head.pathHasPrefix(Self.uploadsDirectory),
+            gate?.isOpen ?? true
         {
             return uploads.respond(to: request, later: later)
         }
