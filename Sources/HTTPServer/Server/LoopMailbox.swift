@@ -35,13 +35,7 @@ final class LoopMailbox: Sendable {
         wake.signal()
     }
 
-    func takeAll() -> [(fd: Int32, peer: PeerAddress)] {
-        inbox.withLock { box in
-            if box.isEmpty { return [] }
-            defer { box.removeAll() }
-            return box
-        }
-    }
+    func takeAll() -> [(fd: Int32, peer: PeerAddress)] { Self.drain(inbox) }
 
     /// Called on a fetch thread when the slice a parked connection waits for is local (or failed).
     func sliceReady(tag: UInt64, park: UInt64, error: GateError?) {
@@ -49,13 +43,7 @@ final class LoopMailbox: Sendable {
         wake.signal()
     }
 
-    func takeReadySlices() -> [(tag: UInt64, park: UInt64, error: GateError?)] {
-        readySlices.withLock { box in
-            if box.isEmpty { return [] }
-            defer { box.removeAll() }
-            return box
-        }
-    }
+    func takeReadySlices() -> [(tag: UInt64, park: UInt64, error: GateError?)] { Self.drain(readySlices) }
 
     /// Called on the application's thread (`ConnectionWaker`).
     func bodyReport(tag: UInt64, park: UInt64, answer: HandedResponse?) {
@@ -63,11 +51,14 @@ final class LoopMailbox: Sendable {
         wake.signal()
     }
 
-    func takeBodyReports() -> [(tag: UInt64, park: UInt64, answer: HandedResponse?)] {
-        bodyReports.withLock { box in
-            if box.isEmpty { return [] }
-            defer { box.removeAll() }
-            return box
+    func takeBodyReports() -> [(tag: UInt64, park: UInt64, answer: HandedResponse?)] { Self.drain(bodyReports) }
+
+    /// Everything posted to `box` so far, leaving it empty (the three queues above are emptied the same way).
+    private static func drain<T>(_ box: borrowing Mutex<[T]>) -> [T] {
+        box.withLock { items in
+            if items.isEmpty { return [] }
+            defer { items.removeAll() }
+            return items
         }
     }
 
